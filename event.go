@@ -1,0 +1,125 @@
+package herald
+
+import (
+	"context"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Event types sent to followers' streams.
+const (
+	EventUpdateCreated     = "update.created"
+	EventUpdateEdited      = "update.edited"
+	EventUpdateDeleted     = "update.deleted"
+	EventUpdateReactions   = "update.reactions" // coalesced reaction counts
+	EventUpdatePoll        = "update.poll"      // coalesced poll counts
+	EventChannelUpdated    = "channel.updated"
+	EventChannelDeleted    = "channel.deleted"
+	EventChannelFollowed   = "channel.followed"   // personal: the account followed a channel
+	EventChannelUnfollowed = "channel.unfollowed" // personal: the account unfollowed a channel
+	EventResync            = "resync"             // the cursor can't be resumed: refetch
+)
+
+// AccountStream returns the stream name of an account's personal events
+// (follows and unfollows on any of its devices). Channel streams are named by
+// the channel id, which never starts with '@'.
+func AccountStream(accountID string) string { return "@" + accountID }
+
+// Event is one entry of a stream's durable, ordered log. Seq increases by one
+// per event within a stream and survives restarts; the pair (Stream, Seq) is
+// an event's resume position. The log itself stores no message text: the
+// update, channel and counts are filled from current state when the event is
+// read back, so deleting an update erases it from the history too.
+type Event struct {
+	Stream    string    `json:"stream,omitempty"`
+	Type      string    `json:"type"`
+	ChannelID string    `json:"channel_id"`
+	Seq       int64     `json:"seq"`
+	UpdateID  string    `json:"update_id,omitempty"`
+	Update    *Update   `json:"update,omitempty"`
+	Channel   *Channel  `json:"channel,omitempty"`
+	Counts    *Counts   `json:"counts,omitempty"`
+	CreatedAt time.Time `json:"-"`
+}
+
+// Counts are an update's public reaction or poll counts, as carried by
+// update.reactions and update.poll events. They never say who.
+type Counts struct {
+	Reactions map[string]int64 `json:"reactions,omitempty"`
+	Votes     []int64          `json:"votes,omitempty"`
+	Voters    *int64           `json:"voters,omitempty"`
+}
+
+// EventPublisher receives events after the transaction that appended them
+// committed. Stores call it; the real-time layer implements it.
+type EventPublisher interface {
+	Publish(ctx context.Context, events []Event)
+}
+
+// EventPublisherFunc adapts a function to EventPublisher.
+type EventPublisherFunc func(ctx context.Context, events []Event)
+
+// Publish calls f.
+func (f EventPublisherFunc) Publish(ctx context.Context, events []Event) { f(ctx, events) }
+
+// Cursor is a resume position over several streams: for each stream, the
+// seq of the last event the client received.
+type Cursor map[string]int64
+
+// String encodes the cursor as "stream:seq" pairs joined by ',' in stream
+// order, e.g. "@acc1:3,ch9:120". The empty cursor encodes as "".
+func (c Cursor) String() string {
+	keys := make([]string, 0, len(c))
+	for k := range c {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for i, k := range keys {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(k)
+		b.WriteByte(':')
+		b.WriteString(strconv.FormatInt(c[k], 10))
+	}
+	return b.String()
+}
+
+// MaxCursorStreams bounds how many streams a cursor may name.
+const MaxCursorStreams = 10000
+
+// ParseCursor decodes a cursor made by Cursor.String.
+func ParseCursor(s string) (Cursor, error) {
+	c := Cursor{}
+	if s == "" {
+		return c, nil
+	}
+	bad := KindErrorf(EINVALID, "invalid-cursor", "Malformed resume cursor.")
+	if len(s) > MaxCursorStreams*64 {
+		return nil, bad
+	}
+	for _, part := range strings.Split(s, ",") {
+		i := strings.LastIndexByte(part, ':')
+		if i <= 0 {
+			return nil, bad
+		}
+		seq, err := strconv.ParseInt(part[i+1:], 10, 64)
+		if err != nil || seq < 0 {
+			return nil, bad
+		}
+		stream := part[:i]
+		for _, r := range stream {
+			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '@' || r == '_' || r == '-') {
+				return nil, bad
+			}
+		}
+		c[stream] = seq
+	}
+	if len(c) > MaxCursorStreams {
+		return nil, bad
+	}
+	return c, nil
+}

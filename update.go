@@ -1,0 +1,139 @@
+package herald
+
+import (
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Update limits.
+const (
+	UpdateTextMaxLen    = 4096
+	PollQuestionMaxLen  = 255
+	PollOptionMaxLen    = 100
+	PollMinOptions      = 2
+	PollMaxOptions      = 12
+	DefaultRetention    = 30 * 24 * time.Hour
+	DefaultUpdatesLimit = 20
+	MaxUpdatesLimit     = 100
+)
+
+// Update is one post in a channel. It never names the admin who posted it.
+// Reactions, Poll counts and Viewer are filled by reads; Viewer is the
+// caller's own reaction and votes, never anyone else's.
+type Update struct {
+	ID        string           `json:"id"`
+	ChannelID string           `json:"channel_id"`
+	Seq       int64            `json:"seq"`
+	Text      string           `json:"text"`
+	CreatedAt time.Time        `json:"created_at"`
+	EditedAt  *time.Time       `json:"edited_at"`
+	ExpiresAt time.Time        `json:"expires_at"`
+	Reactions map[string]int64 `json:"reactions"`
+	Poll      *Poll            `json:"poll,omitempty"`
+	Viewer    UpdateViewer     `json:"viewer"`
+}
+
+// UpdateViewer is the calling account's own interaction with an update.
+type UpdateViewer struct {
+	Reaction *string `json:"reaction"`
+	Votes    []int   `json:"votes"`
+}
+
+// Poll is an update's poll with its public counts.
+type Poll struct {
+	Question string       `json:"question"`
+	Multiple bool         `json:"multiple"`
+	Options  []PollOption `json:"options"`
+	Voters   int64        `json:"voters"`
+}
+
+// PollOption is one answer of a poll and how many voters chose it.
+type PollOption struct {
+	Text  string `json:"text"`
+	Votes int64  `json:"votes"`
+}
+
+// NormalizeUpdateText trims the text and checks its length (1-4,096
+// characters after trimming) and encoding.
+func NormalizeUpdateText(text string) (string, error) {
+	if !utf8.ValidString(text) {
+		return "", KindErrorf(EINVALID, "invalid-text", "Text must be valid UTF-8.")
+	}
+	text = strings.TrimSpace(text)
+	if text == "" {
+		return "", KindErrorf(EINVALID, "invalid-text", "Text must not be empty.")
+	}
+	if utf8.RuneCountInString(text) > UpdateTextMaxLen {
+		return "", KindErrorf(EINVALID, "text-too-long", "Text must be at most %d characters.", UpdateTextMaxLen)
+	}
+	if strings.ContainsRune(text, 0) {
+		return "", KindErrorf(EINVALID, "invalid-text", "Text must not contain NUL characters.")
+	}
+	return text, nil
+}
+
+// Normalize trims and validates a new poll: a question of 1-255 characters,
+// 2-12 distinct options of 1-100 characters. Counts are reset to zero.
+func (p *Poll) Normalize() error {
+	p.Question = strings.TrimSpace(p.Question)
+	if !utf8.ValidString(p.Question) || hasControl(p.Question) {
+		return KindErrorf(EINVALID, "invalid-poll", "Poll question contains invalid characters.")
+	}
+	if n := utf8.RuneCountInString(p.Question); n < 1 || n > PollQuestionMaxLen {
+		return KindErrorf(EINVALID, "invalid-poll", "Poll question must be 1 to %d characters.", PollQuestionMaxLen)
+	}
+	if n := len(p.Options); n < PollMinOptions || n > PollMaxOptions {
+		return KindErrorf(EINVALID, "invalid-poll", "A poll has %d to %d options.", PollMinOptions, PollMaxOptions)
+	}
+	seen := make(map[string]bool, len(p.Options))
+	for i := range p.Options {
+		o := strings.TrimSpace(p.Options[i].Text)
+		if !utf8.ValidString(o) || hasControl(o) {
+			return KindErrorf(EINVALID, "invalid-poll", "Poll option %d contains invalid characters.", i)
+		}
+		if n := utf8.RuneCountInString(o); n < 1 || n > PollOptionMaxLen {
+			return KindErrorf(EINVALID, "invalid-poll", "Poll options must be 1 to %d characters.", PollOptionMaxLen)
+		}
+		if seen[o] {
+			return KindErrorf(EINVALID, "invalid-poll", "Poll options must be different from each other.")
+		}
+		seen[o] = true
+		p.Options[i] = PollOption{Text: o}
+	}
+	p.Voters = 0
+	return nil
+}
+
+// ValidateVote checks a vote's option indexes against the poll: at least one,
+// exactly one unless the poll allows several, all existing, none repeated.
+func (p *Poll) ValidateVote(options []int) error {
+	if len(options) == 0 {
+		return KindErrorf(EINVALID, "invalid-vote", "Choose at least one option (retract a vote with DELETE).")
+	}
+	if !p.Multiple && len(options) > 1 {
+		return KindErrorf(EINVALID, "invalid-vote", "This poll allows one answer.")
+	}
+	seen := make(map[int]bool, len(options))
+	for _, i := range options {
+		if i < 0 || i >= len(p.Options) {
+			return KindErrorf(EINVALID, "invalid-vote", "Option %d does not exist.", i)
+		}
+		if seen[i] {
+			return KindErrorf(EINVALID, "invalid-vote", "Option %d is repeated.", i)
+		}
+		seen[i] = true
+	}
+	return nil
+}
+
+// ClampLimit turns a requested page size into one within [1, max], with def for 0.
+func ClampLimit(limit, def, max int) (int, error) {
+	if limit == 0 {
+		return def, nil
+	}
+	if limit < 0 || limit > max {
+		return 0, KindErrorf(EINVALID, "invalid-limit", "limit must be between 1 and %d.", max)
+	}
+	return limit, nil
+}
