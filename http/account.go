@@ -1,0 +1,169 @@
+package http
+
+import (
+	"net/http"
+
+	"github.com/heraldhq/herald"
+)
+
+// accountResponse is what account creation and login return.
+type accountResponse struct {
+	Account *herald.Account `json:"account"`
+	Token   string          `json:"token"`
+}
+
+func (s *Server) handleCreateAccount(w http.ResponseWriter, r *http.Request) error {
+	var req struct {
+		Username    string   `json:"username"`
+		Password    string   `json:"password"`
+		DisplayName string   `json:"display_name"`
+		Cookie      bool     `json:"cookie"`
+		ID          readOnly `json:"id"`
+	}
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	if err := refuseReadOnly(map[string]readOnly{"id": req.ID}); err != nil {
+		return err
+	}
+	if req.Cookie {
+		if err := s.cop.Check(r); err != nil {
+			return errCrossOrigin
+		}
+	}
+	if err := s.rateLimit(s.clientAddr(r), s.limits.signupAddr, nil, ""); err != nil {
+		return err
+	}
+	if err := herald.ValidateUsername(req.Username); err != nil {
+		return err
+	}
+	if err := herald.ValidatePassword(req.Password); err != nil {
+		return err
+	}
+	name, err := herald.NormalizeDisplayName(req.DisplayName, req.Username)
+	if err != nil {
+		return err
+	}
+	hash, err := s.hasher.Hash(req.Password)
+	if err != nil {
+		return err
+	}
+	a := &herald.Account{Username: req.Username, DisplayName: name}
+	if err := s.Store.CreateAccount(r.Context(), a, hash); err != nil {
+		return err
+	}
+	tok, err := s.startSession(r.Context(), a)
+	if err != nil {
+		return err
+	}
+	if req.Cookie {
+		s.setSessionCookie(w, r, tok)
+	}
+	return writeJSON(w, http.StatusCreated, accountResponse{Account: a, Token: tok})
+}
+
+var errBadCredentials = herald.KindErrorf(herald.EUNAUTHORIZED, "invalid-credentials", "Wrong username or password.")
+
+func (s *Server) handleCreateSession(w http.ResponseWriter, r *http.Request) error {
+	var req struct {
+		Username string `json:"username"`
+		Password string `json:"password"`
+		Cookie   bool   `json:"cookie"`
+	}
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	if req.Cookie {
+		if err := s.cop.Check(r); err != nil {
+			return errCrossOrigin
+		}
+	}
+	if len(req.Username) > herald.UsernameMaxLen || len(req.Password) > herald.PasswordMaxLen {
+		return errBadCredentials
+	}
+	if err := s.rateLimit(s.clientAddr(r), s.limits.loginAddr, s.limits.loginUser, req.Username); err != nil {
+		return err
+	}
+	a, hash, err := s.Store.FindAccountByUsername(r.Context(), req.Username)
+	if herald.ErrorCode(err) == herald.ENOTFOUND {
+		// Same work as a wrong password, so timing doesn't reveal which
+		// usernames exist.
+		s.hasher.VerifyDummy(req.Password)
+		return errBadCredentials
+	} else if err != nil {
+		return err
+	}
+	ok, err := s.hasher.Verify(req.Password, hash)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return errBadCredentials
+	}
+	tok, err := s.startSession(r.Context(), a)
+	if err != nil {
+		return err
+	}
+	if req.Cookie {
+		s.setSessionCookie(w, r, tok)
+	}
+	return writeJSON(w, http.StatusCreated, accountResponse{Account: a, Token: tok})
+}
+
+func (s *Server) handleDeleteSession(w http.ResponseWriter, r *http.Request) error {
+	tok, cred, err := requestToken(r, false)
+	if err != nil {
+		return err
+	}
+	if cred == credNone {
+		return errUnauthenticated
+	}
+	if cred == credCookie {
+		if err := s.cop.Check(r); err != nil {
+			return errCrossOrigin
+		}
+	}
+	// An unknown or expired token is still a 401, so a client learns its
+	// token was already dead; the cookie is cleared either way.
+	if _, err := s.requireAccount(r); err != nil {
+		if cred == credCookie {
+			s.clearSessionCookie(w, r)
+		}
+		return err
+	}
+	if err := s.Store.DeleteSession(r.Context(), hashToken(tok)); err != nil {
+		return err
+	}
+	if cred == credCookie {
+		s.clearSessionCookie(w, r)
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) handleMe(w http.ResponseWriter, r *http.Request) error {
+	a, err := s.requireAccount(r)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, struct {
+		Account *herald.Account `json:"account"`
+	}{a})
+}
+
+func (s *Server) handleMyChannels(w http.ResponseWriter, r *http.Request) error {
+	a, err := s.requireAccount(r)
+	if err != nil {
+		return err
+	}
+	chs, err := s.Store.ListFollowedChannels(r.Context(), a.ID)
+	if err != nil {
+		return err
+	}
+	if chs == nil {
+		chs = []*herald.Channel{}
+	}
+	return writeJSON(w, http.StatusOK, struct {
+		Channels []*herald.Channel `json:"channels"`
+	}{chs})
+}

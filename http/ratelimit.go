@@ -1,0 +1,190 @@
+package http
+
+import (
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/heraldhq/herald"
+	"golang.org/x/time/rate"
+)
+
+// Limit allows Burst events at once, refilled at Burst per Per. A zero
+// Limit disables limiting.
+type Limit struct {
+	Burst int
+	Per   time.Duration
+}
+
+// Enabled reports whether l limits anything.
+func (l Limit) Enabled() bool { return l.Burst > 0 && l.Per > 0 }
+
+func (l Limit) String() string {
+	if !l.Enabled() {
+		return "off"
+	}
+	return fmt.Sprintf("%d/%s", l.Burst, l.Per)
+}
+
+// ParseLimit parses "N/DURATION" (e.g. "10/1m") or "off".
+func ParseLimit(s string) (Limit, error) {
+	s = strings.TrimSpace(s)
+	if s == "off" || s == "0" {
+		return Limit{}, nil
+	}
+	n, per, ok := strings.Cut(s, "/")
+	burst, err := strconv.Atoi(n)
+	if !ok || err != nil || burst < 0 {
+		return Limit{}, fmt.Errorf("rate limit %q: want N/DURATION, e.g. 10/1m, or off", s)
+	}
+	d, err := time.ParseDuration(per)
+	if err != nil || d <= 0 {
+		return Limit{}, fmt.Errorf("rate limit %q: bad duration", s)
+	}
+	return Limit{Burst: burst, Per: d}, nil
+}
+
+// RateLimits are the limits of the abuse-prone actions. Each applies
+// separately per client address and per account (for login: per username
+// tried, since guessing targets an account).
+type RateLimits struct {
+	Signup Limit // account creation, per address
+	Login  Limit // login attempts, per address and per username
+	Post   Limit // updates posted, per address and per account
+	// MaxKeys bounds each limiter map; idle entries are evicted first.
+	MaxKeys int
+}
+
+// DefaultRateLimits are generous for people and tight for scripts.
+var DefaultRateLimits = RateLimits{
+	Signup:  Limit{Burst: 10, Per: time.Hour},
+	Login:   Limit{Burst: 20, Per: 10 * time.Minute},
+	Post:    Limit{Burst: 60, Per: time.Minute},
+	MaxKeys: 100_000,
+}
+
+func (rl RateLimits) withDefaults() RateLimits {
+	if rl.MaxKeys <= 0 {
+		rl.MaxKeys = DefaultRateLimits.MaxKeys
+	}
+	return rl
+}
+
+type limiters struct {
+	signupAddr, loginAddr, loginUser, postAddr, postAccount *keyedLimiter
+}
+
+func newLimiters(rl RateLimits) *limiters {
+	return &limiters{
+		signupAddr:  newKeyedLimiter(rl.Signup, rl.MaxKeys),
+		loginAddr:   newKeyedLimiter(rl.Login, rl.MaxKeys),
+		loginUser:   newKeyedLimiter(rl.Login, rl.MaxKeys),
+		postAddr:    newKeyedLimiter(rl.Post, rl.MaxKeys),
+		postAccount: newKeyedLimiter(rl.Post, rl.MaxKeys),
+	}
+}
+
+// keyedLimiter is a token bucket per key, with a bounded number of keys.
+type keyedLimiter struct {
+	limit   Limit
+	max     int
+	mu      sync.Mutex
+	buckets map[string]*bucket
+	swept   time.Time
+}
+
+type bucket struct {
+	lim  *rate.Limiter
+	last time.Time
+}
+
+func newKeyedLimiter(l Limit, max int) *keyedLimiter {
+	return &keyedLimiter{limit: l, max: max, buckets: map[string]*bucket{}}
+}
+
+// allow takes one token for key, or returns how long until one is available.
+func (k *keyedLimiter) allow(key string, now time.Time) (bool, time.Duration) {
+	if !k.limit.Enabled() {
+		return true, 0
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	b := k.buckets[key]
+	if b == nil {
+		if len(k.buckets) >= k.max || now.Sub(k.swept) > time.Minute {
+			k.sweep(now)
+		}
+		every := k.limit.Per / time.Duration(k.limit.Burst)
+		b = &bucket{lim: rate.NewLimiter(rate.Every(every), k.limit.Burst)}
+		k.buckets[key] = b
+	}
+	b.last = now
+	if b.lim.AllowN(now, 1) {
+		return true, 0
+	}
+	tokens := b.lim.TokensAt(now)
+	wait := time.Duration((1 - tokens) / float64(b.lim.Limit()) * float64(time.Second))
+	return false, wait
+}
+
+// sweep drops buckets idle long enough to have refilled completely, which
+// loses nothing. If the map is still full (an address-spraying attacker),
+// it is cleared: memory stays bounded, at the cost of forgiving some debt.
+func (k *keyedLimiter) sweep(now time.Time) {
+	k.swept = now
+	for key, b := range k.buckets {
+		if now.Sub(b.last) >= k.limit.Per {
+			delete(k.buckets, key)
+		}
+	}
+	if len(k.buckets) >= k.max {
+		clear(k.buckets)
+	}
+}
+
+func (k *keyedLimiter) len() int {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return len(k.buckets)
+}
+
+func rateLimited(wait time.Duration) error {
+	return &retryError{
+		err:   herald.KindErrorf(herald.ERATELIMIT, "rate-limited", "Too many requests; retry in %d s.", int((wait+time.Second-1)/time.Second)),
+		after: wait,
+	}
+}
+
+// rateLimit applies the given limiters to the request's client address (and
+// key, when non-empty, to the second one). Exempt networks pass.
+func (s *Server) rateLimit(addr netip.Addr, byAddr *keyedLimiter, byKey *keyedLimiter, key string) error {
+	if addr.IsValid() && inPrefixes(addr, s.exempt) {
+		return nil
+	}
+	now := time.Now()
+	if byAddr != nil {
+		if ok, wait := byAddr.allow(addrKey(addr), now); !ok {
+			return rateLimited(wait)
+		}
+	}
+	if byKey != nil && key != "" {
+		if ok, wait := byKey.allow(key, now); !ok {
+			return rateLimited(wait)
+		}
+	}
+	return nil
+}
+
+// addrKey groups IPv6 clients by /64, the block one subscriber usually
+// holds, so that rotating addresses within it doesn't escape the limit.
+func addrKey(a netip.Addr) string {
+	if a.Is6() {
+		if p, err := a.Prefix(64); err == nil {
+			return p.String()
+		}
+	}
+	return a.String()
+}

@@ -1,0 +1,37 @@
+package http
+
+// routes registers every API route. Keep all registrations here, one line
+// each, so the whole API is visible at a glance (docs/openapi.yaml must
+// list the same routes; openapi_test.go checks it).
+func (s *Server) routes() {
+	s.handle("GET /healthz", s.handleHealthz)
+	s.handleHTTP("GET /metrics", metricsHandler)
+
+	s.handle("POST /api/v1/accounts", s.handleCreateAccount)
+	s.handle("POST /api/v1/sessions", s.handleCreateSession)
+	s.handle("DELETE /api/v1/sessions/current", s.handleDeleteSession)
+	s.handle("GET /api/v1/me", s.handleMe)
+	s.handle("GET /api/v1/me/channels", s.handleMyChannels)
+
+	s.handle("POST /api/v1/channels", s.handleCreateChannel)
+	s.handle("GET /api/v1/channels/{id}", s.handleGetChannel)
+	s.handle("PATCH /api/v1/channels/{id}", s.handleUpdateChannel)
+	s.handle("DELETE /api/v1/channels/{id}", s.handleDeleteChannel)
+	s.handle("GET /api/v1/channels/{id}/admins", s.handleListAdmins)
+	s.handle("POST /api/v1/channels/{id}/admins", s.handleAddAdmin)
+	s.handle("DELETE /api/v1/channels/{id}/admins/{account_id}", s.handleRemoveAdmin)
+	s.handle("POST /api/v1/channels/{id}/owner", s.handleTransferOwnership)
+	s.handle("PUT /api/v1/channels/{id}/follow", s.handleFollow)
+	s.handle("DELETE /api/v1/channels/{id}/follow", s.handleUnfollow)
+	s.handle("PUT /api/v1/channels/{id}/mute", s.handleMute(true))
+	s.handle("DELETE /api/v1/channels/{id}/mute", s.handleMute(false))
+
+	s.handle("POST /api/v1/channels/{id}/updates", s.handleCreateUpdate)
+	s.handle("GET /api/v1/channels/{id}/updates", s.handleListUpdates)
+	s.handle("GET /api/v1/channels/{id}/updates/{uid}", s.handleGetUpdate)
+	s.handle("PATCH /api/v1/channels/{id}/updates/{uid}", s.handleEditUpdate)
+	s.handle("DELETE /api/v1/channels/{id}/updates/{uid}", s.handleDeleteUpdate)
+
+	s.handle("GET /api/v1/events", s.handleEvents)
+	s.handle("GET /api/v1/ws", s.handleWebSocket)
+}

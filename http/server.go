@@ -1,0 +1,275 @@
+// Package http is Herald's HTTP API: JSON under /api/v1, problem+json
+// errors, bearer or cookie authentication, rate limits and security headers.
+// It holds interfaces only (herald.Store, StreamServer); cmd/herald wires the
+// implementations.
+package http
+
+import (
+	"bufio"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/heraldhq/herald"
+	"github.com/heraldhq/herald/password"
+)
+
+// StreamServer serves real-time event streams to an authenticated account.
+// The realtime package implements it.
+type StreamServer interface {
+	ServeSSE(w http.ResponseWriter, r *http.Request, accountID, clientAddr string)
+	ServeWebSocket(w http.ResponseWriter, r *http.Request, accountID, clientAddr string)
+}
+
+// DefaultSessionTTL is how long a login session lives.
+const DefaultSessionTTL = 90 * 24 * time.Hour
+
+// Config is what a Server is built from. Only Store is required.
+type Config struct {
+	Store   herald.Store
+	Streams StreamServer
+	Logger  *slog.Logger
+	Clock   herald.Clock
+	// Hasher hashes passwords; nil means password.DefaultParams.
+	Hasher *password.Hasher
+	// PublicURL is the URL users reach the server at; an https URL makes
+	// session cookies Secure and its origin trusted for cookie requests.
+	PublicURL string
+	// AllowedOrigins are other origins whose pages may make cookie requests
+	// (and open WebSockets) besides the server's own.
+	AllowedOrigins []string
+	SessionTTL     time.Duration
+	RateLimits     RateLimits
+	// TrustedProxies are the peers whose X-Forwarded-For is believed.
+	TrustedProxies []netip.Prefix
+	// RateLimitExempt are client networks never rate limited.
+	RateLimitExempt []netip.Prefix
+	// Web serves the web app at "/" for every non-API path, if set.
+	Web http.Handler
+}
+
+// Server is Herald's HTTP handler.
+type Server struct {
+	Store herald.Store
+	// Streams serves /api/v1/events and /api/v1/ws; nil answers 503. It may
+	// be set after NewServer, before serving.
+	Streams StreamServer
+
+	logger     *slog.Logger
+	clock      herald.Clock
+	hasher     *password.Hasher
+	sessionTTL time.Duration
+	secure     bool // cookies get the Secure flag regardless of the request
+	origins    []string
+	cop        *http.CrossOriginProtection
+	limits     *limiters
+	proxies    []netip.Prefix
+	exempt     []netip.Prefix
+	web        http.Handler
+
+	mux      *http.ServeMux
+	patterns []string // every API pattern registered by routes(), for the OpenAPI test
+	ready    atomic.Bool
+}
+
+// NewServer builds a Server and registers its routes.
+func NewServer(cfg Config) *Server {
+	s := &Server{
+		Store:      cfg.Store,
+		Streams:    cfg.Streams,
+		logger:     cfg.Logger,
+		clock:      cfg.Clock,
+		hasher:     cfg.Hasher,
+		sessionTTL: cfg.SessionTTL,
+		proxies:    cfg.TrustedProxies,
+		exempt:     cfg.RateLimitExempt,
+		web:        cfg.Web,
+		mux:        http.NewServeMux(),
+		cop:        http.NewCrossOriginProtection(),
+	}
+	if s.logger == nil {
+		s.logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if s.clock == nil {
+		s.clock = herald.SystemClock{}
+	}
+	if s.hasher == nil {
+		s.hasher = password.NewHasher(password.DefaultParams)
+	}
+	if s.sessionTTL <= 0 {
+		s.sessionTTL = DefaultSessionTTL
+	}
+	if u, err := url.Parse(cfg.PublicURL); err == nil && u.Scheme != "" && u.Host != "" {
+		s.secure = u.Scheme == "https"
+		s.origins = append(s.origins, u.Scheme+"://"+u.Host)
+	}
+	for _, o := range cfg.AllowedOrigins {
+		if o = strings.TrimRight(strings.TrimSpace(o), "/"); o != "" {
+			s.origins = append(s.origins, o)
+		}
+	}
+	for _, o := range s.origins {
+		if err := s.cop.AddTrustedOrigin(o); err != nil {
+			s.logger.Warn("ignoring invalid allowed origin", "origin", o, "err", err)
+		}
+	}
+	s.cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.writeError(w, r, errCrossOrigin)
+	}))
+	s.limits = newLimiters(cfg.RateLimits.withDefaults())
+	s.routes()
+	// Catch-alls, outside routes() because they are not API routes: unknown
+	// API paths get a problem, everything else goes to the web app.
+	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		s.writeError(w, r, herald.KindErrorf(herald.ENOTFOUND, "route-not-found", "No such API route."))
+	})
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if s.web != nil {
+			s.web.ServeHTTP(w, r)
+			return
+		}
+		s.writeError(w, r, herald.KindErrorf(herald.ENOTFOUND, "not-found", "Not found."))
+	})
+	s.ready.Store(true)
+	return s
+}
+
+// Patterns returns the API route patterns registered by routes().
+func (s *Server) Patterns() []string { return append([]string(nil), s.patterns...) }
+
+// SetReady sets what /healthz answers: 200 when ready, 503 otherwise (set
+// false while shutting down so load balancers stop sending traffic).
+func (s *Server) SetReady(ready bool) { s.ready.Store(ready) }
+
+// AllowedOrigins returns the origins trusted besides the request's own host.
+func (s *Server) AllowedOrigins() []string { return append([]string(nil), s.origins...) }
+
+// handlerFunc is the shape of every API handler: errors are returned, and
+// writeError turns them into problem responses in one place.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+// handle registers an API route and remembers its pattern.
+func (s *Server) handle(pattern string, h handlerFunc) {
+	s.patterns = append(s.patterns, pattern)
+	s.mux.Handle(pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			s.writeError(w, r, err)
+		}
+	}))
+}
+
+// handleHTTP registers a plain http.Handler as an API route (metrics).
+func (s *Server) handleHTTP(pattern string, h http.Handler) {
+	s.patterns = append(s.patterns, pattern)
+	s.mux.Handle(pattern, h)
+}
+
+// ServeHTTP adds security headers, logging and metrics around the mux.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	h := w.Header()
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Security-Policy", contentSecurityPolicy)
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Cross-Origin-Opener-Policy", "same-origin")
+	rw := &responseWriter{ResponseWriter: w, status: http.StatusOK}
+
+	handler, pattern := s.mux.Handler(r)
+	if pattern == "" && strings.HasPrefix(r.URL.Path, "/api/") {
+		// The mux's own 404/405 answers are text; turn them into problems
+		// while keeping their status and Allow header.
+		muxHandler := handler
+		handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			s.muxError(w, r, muxHandler)
+		})
+	}
+	handler.ServeHTTP(rw, r)
+
+	route := r.Pattern
+	if route == "" {
+		route = "unmatched"
+	}
+	d := time.Since(start)
+	observeRequest(route, rw.status, d)
+	// Only the pattern is logged, never the path: paths carry ids, and
+	// query strings may carry access tokens.
+	if s.logger.Enabled(r.Context(), slog.LevelInfo) {
+		s.logger.LogAttrs(r.Context(), slog.LevelInfo, "request",
+			slog.String("method", r.Method), slog.String("route", route),
+			slog.Int("status", rw.status), slog.Duration("duration", d))
+	}
+}
+
+// contentSecurityPolicy allows only same-origin resources and no inline
+// scripts; data: images let the web app show generated QR codes.
+const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+	"connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+
+// muxError runs the mux's error handler against a recorder to learn its
+// status, then answers with a problem.
+func (s *Server) muxError(w http.ResponseWriter, r *http.Request, h http.Handler) {
+	rec := &statusRecorder{header: http.Header{}}
+	h.ServeHTTP(rec, r)
+	if rec.status == http.StatusMethodNotAllowed {
+		if allow := rec.header.Get("Allow"); allow != "" {
+			w.Header().Set("Allow", allow)
+		}
+		writeProblem(w, http.StatusMethodNotAllowed, "method-not-allowed", "Method not allowed", "This route does not accept "+r.Method+".")
+		return
+	}
+	s.writeError(w, r, herald.KindErrorf(herald.ENOTFOUND, "route-not-found", "No such API route."))
+}
+
+// statusRecorder captures a status and headers, discarding the body.
+type statusRecorder struct {
+	header http.Header
+	status int
+}
+
+func (r *statusRecorder) Header() http.Header         { return r.header }
+func (r *statusRecorder) Write(b []byte) (int, error) { return len(b), nil }
+func (r *statusRecorder) WriteHeader(status int)      { r.status = status }
+
+// responseWriter records the status for logs and metrics. It passes
+// Flush and Hijack through, which the SSE and WebSocket handlers need.
+type responseWriter struct {
+	http.ResponseWriter
+	status      int
+	wroteHeader bool
+}
+
+func (w *responseWriter) WriteHeader(status int) {
+	if !w.wroteHeader {
+		w.status, w.wroteHeader = status, true
+	}
+	w.ResponseWriter.WriteHeader(status)
+}
+
+func (w *responseWriter) Write(b []byte) (int, error) {
+	w.wroteHeader = true
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (w *responseWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// Flush implements http.Flusher.
+func (w *responseWriter) Flush() {
+	w.wroteHeader = true
+	_ = http.NewResponseController(w.ResponseWriter).Flush()
+}
+
+// Hijack implements http.Hijacker for WebSocket upgrades.
+func (w *responseWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	if !w.wroteHeader {
+		w.status, w.wroteHeader = http.StatusSwitchingProtocols, true
+	}
+	return http.NewResponseController(w.ResponseWriter).Hijack()
+}
