@@ -36,7 +36,10 @@ func (s *Server) handleSetReaction(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	cid, uid := updatePath(r)
+	cid, uid, err := updatePath(r)
+	if err != nil {
+		return err
+	}
 	u, err := s.Store.SetReaction(r.Context(), a.ID, cid, uid, e)
 	if err != nil {
 		return err
@@ -50,7 +53,10 @@ func (s *Server) handleRemoveReaction(w http.ResponseWriter, r *http.Request) er
 	if err != nil {
 		return err
 	}
-	cid, uid := updatePath(r)
+	cid, uid, err := updatePath(r)
+	if err != nil {
+		return err
+	}
 	u, err := s.Store.RemoveReaction(r.Context(), a.ID, cid, uid)
 	if err != nil {
 		return err
@@ -86,7 +92,10 @@ func (s *Server) handleVote(w http.ResponseWriter, r *http.Request) error {
 			return herald.KindErrorf(herald.EINVALID, "invalid-vote", "Option %d does not exist.", i)
 		}
 	}
-	cid, uid := updatePath(r)
+	cid, uid, err := updatePath(r)
+	if err != nil {
+		return err
+	}
 	u, err := s.Store.Vote(r.Context(), a.ID, cid, uid, opts)
 	if err != nil {
 		return err
@@ -100,7 +109,10 @@ func (s *Server) handleRetractVote(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	cid, uid := updatePath(r)
+	cid, uid, err := updatePath(r)
+	if err != nil {
+		return err
+	}
 	u, err := s.Store.RetractVote(r.Context(), a.ID, cid, uid)
 	if err != nil {
 		return err
@@ -121,6 +133,12 @@ func writeUpdate(w http.ResponseWriter, u *herald.Update) error {
 }
 
 // updatePath returns the channel and update ids of an update's route.
-func updatePath(r *http.Request) (channelID, updateID string) {
-	return r.PathValue("cid"), r.PathValue("uid")
+func updatePath(r *http.Request) (channelID, updateID string, err error) {
+	if channelID, err = pathID(r, "id"); err != nil {
+		return "", "", err
+	}
+	if updateID, err = pathID(r, "uid"); err != nil {
+		return "", "", err
+	}
+	return channelID, updateID, nil
 }
