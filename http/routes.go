@@ -31,6 +31,10 @@ func (s *Server) routes() {
 	s.handle("GET /api/v1/channels/{id}/updates/{uid}", s.handleGetUpdate)
 	s.handle("PATCH /api/v1/channels/{id}/updates/{uid}", s.handleEditUpdate)
 	s.handle("DELETE /api/v1/channels/{id}/updates/{uid}", s.handleDeleteUpdate)
+	s.handle("PUT /api/v1/channels/{id}/updates/{uid}/reaction", s.handleSetReaction)
+	s.handle("DELETE /api/v1/channels/{id}/updates/{uid}/reaction", s.handleRemoveReaction)
+	s.handle("PUT /api/v1/channels/{id}/updates/{uid}/vote", s.handleVote)
+	s.handle("DELETE /api/v1/channels/{id}/updates/{uid}/vote", s.handleRetractVote)
 
 	s.handle("GET /api/v1/events", s.handleEvents)
 	s.handle("GET /api/v1/ws", s.handleWebSocket)
