@@ -1,0 +1,196 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"github.com/heraldhq/herald"
+)
+
+// maxEventsLimit bounds one EventsAfter page.
+const maxEventsLimit = 1000
+
+// appendEvent gives ev the next seq of its stream, stores it (without any
+// payload) and queues it, payload included, for publication after COMMIT.
+func (tx *Tx) appendEvent(ctx context.Context, ev herald.Event) error {
+	var seq int64
+	if err := tx.QueryRowContext(ctx, `INSERT INTO stream_heads (stream, last_seq, floor_seq) VALUES (?, 1, 0)
+		ON CONFLICT (stream) DO UPDATE SET last_seq = last_seq + 1 RETURNING last_seq`, ev.Stream).Scan(&seq); err != nil {
+		return err
+	}
+	ev.Seq, ev.CreatedAt = seq, tx.now
+	if _, err := tx.ExecContext(ctx, `INSERT INTO events (stream, seq, type, channel_id, update_id, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+		ev.Stream, seq, ev.Type, ev.ChannelID, nullString(ev.UpdateID), nanos(tx.now)); err != nil {
+		return err
+	}
+	tx.events = append(tx.events, ev)
+	return nil
+}
+
+// StreamHeads returns the last seq of each known stream.
+func (db *DB) StreamHeads(ctx context.Context, streams []string) (map[string]int64, error) {
+	out := make(map[string]int64, len(streams))
+	err := db.read(ctx, func(tx *sql.Tx, _ time.Time) error {
+		const chunk = 500
+		for len(streams) > 0 {
+			n := min(chunk, len(streams))
+			args := make([]any, n)
+			for i, s := range streams[:n] {
+				args[i] = s
+			}
+			streams = streams[n:]
+			rows, err := tx.QueryContext(ctx, `SELECT stream, last_seq FROM stream_heads WHERE stream IN (`+placeholders(n)+`)`, args...)
+			if err != nil {
+				return err
+			}
+			for rows.Next() {
+				var s string
+				var seq int64
+				if err := rows.Scan(&s, &seq); err != nil {
+					rows.Close()
+					return err
+				}
+				out[s] = seq
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// EventsAfter returns the events of stream after seq `after`, hydrated from
+// current state. ok is false when the stream is unknown or the history after
+// `after` is incomplete (pruned below, or ahead of the head).
+func (db *DB) EventsAfter(ctx context.Context, stream string, after int64, limit int) ([]herald.Event, bool, error) {
+	if limit <= 0 || limit > maxEventsLimit {
+		limit = maxEventsLimit
+	}
+	var out []herald.Event
+	ok := false
+	err := db.read(ctx, func(tx *sql.Tx, now time.Time) error {
+		var last, floor int64
+		err := tx.QueryRowContext(ctx, `SELECT last_seq, floor_seq FROM stream_heads WHERE stream = ?`, stream).Scan(&last, &floor)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		if after < floor || after > last {
+			return nil
+		}
+		ok = true
+		rows, err := tx.QueryContext(ctx, `SELECT seq, type, channel_id, coalesce(update_id, ''), created_at FROM events
+			WHERE stream = ? AND seq > ? ORDER BY seq LIMIT ?`, stream, after, limit)
+		if err != nil {
+			return err
+		}
+		var evs []herald.Event
+		for rows.Next() {
+			ev := herald.Event{Stream: stream}
+			var created int64
+			if err := rows.Scan(&ev.Seq, &ev.Type, &ev.ChannelID, &ev.UpdateID, &created); err != nil {
+				rows.Close()
+				return err
+			}
+			ev.CreatedAt = fromNanos(created)
+			evs = append(evs, ev)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		out, err = hydrateEvents(ctx, tx, now, evs)
+		return err
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	return out, ok, nil
+}
+
+// hydrateEvents fills payloads from current state and drops the events of
+// updates that are gone (deleted or expired).
+func hydrateEvents(ctx context.Context, q queryer, now time.Time, evs []herald.Event) ([]herald.Event, error) {
+	var ids []string
+	seen := map[string]bool{}
+	for _, ev := range evs {
+		if needsUpdate(ev.Type) && !seen[ev.UpdateID] {
+			seen[ev.UpdateID] = true
+			ids = append(ids, ev.UpdateID)
+		}
+	}
+	updates, err := updatesByID(ctx, q, now, ids)
+	if err != nil {
+		return nil, err
+	}
+	channels := map[string]*herald.Channel{}
+	out := make([]herald.Event, 0, len(evs))
+	for _, ev := range evs {
+		switch ev.Type {
+		case herald.EventUpdateCreated, herald.EventUpdateEdited:
+			u := updates[ev.UpdateID]
+			if u == nil {
+				continue
+			}
+			ev.Update = u
+		case herald.EventUpdateReactions, herald.EventUpdatePoll:
+			u := updates[ev.UpdateID]
+			if u == nil {
+				continue
+			}
+			ev.Counts = countsOf(u, ev.Type)
+		case herald.EventChannelUpdated, herald.EventChannelFollowed, herald.EventChannelUnfollowed:
+			c, ok := channels[ev.ChannelID]
+			if !ok {
+				r, err := scanChannel(q.QueryRowContext(ctx, channelSelect+`WHERE c.id = ?3`, nanos(now), "", ev.ChannelID))
+				if err != nil && !errors.Is(err, sql.ErrNoRows) {
+					return nil, err
+				}
+				if r != nil {
+					c = r.public()
+				}
+				channels[ev.ChannelID] = c
+			}
+			if c == nil && ev.Type == herald.EventChannelUpdated {
+				continue
+			}
+			ev.Channel = c
+		}
+		out = append(out, ev)
+	}
+	return out, nil
+}
+
+func needsUpdate(typ string) bool {
+	switch typ {
+	case herald.EventUpdateCreated, herald.EventUpdateEdited, herald.EventUpdateReactions, herald.EventUpdatePoll:
+		return true
+	}
+	return false
+}
+
+// countsOf returns the counts an update.reactions or update.poll event carries.
+func countsOf(u *herald.Update, typ string) *herald.Counts {
+	if typ == herald.EventUpdateReactions {
+		m := make(map[string]int64, len(u.Reactions))
+		for k, v := range u.Reactions {
+			m[k] = v
+		}
+		return &herald.Counts{Reactions: m}
+	}
+	c := &herald.Counts{Votes: []int64{}}
+	if u.Poll != nil {
+		for _, o := range u.Poll.Options {
+			c.Votes = append(c.Votes, o.Votes)
+		}
+		v := u.Poll.Voters
+		c.Voters = &v
+	}
+	return c
+}

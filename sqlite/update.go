@@ -1,0 +1,384 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"github.com/heraldhq/herald"
+)
+
+var errUpdateNotFound = herald.KindErrorf(herald.ENOTFOUND, "update-not-found", "Update not found.")
+
+// updateSelect reads updates with their channel's id.
+const updateSelect = `SELECT u.pk, u.id, c.id, u.seq, u.text, u.created_at, u.edited_at, u.expires_at,
+	u.poll_question, u.poll_multiple, u.poll_voters
+FROM updates u JOIN channels c ON c.pk = u.channel_pk `
+
+// updRow is an update with its internal key.
+type updRow struct {
+	pk int64
+	u  *herald.Update
+}
+
+func scanUpdate(s scanner) (updRow, error) {
+	u := &herald.Update{}
+	var pk, created, expires, multiple, voters int64
+	var edited sql.NullInt64
+	var question sql.NullString
+	if err := s.Scan(&pk, &u.ID, &u.ChannelID, &u.Seq, &u.Text, &created, &edited, &expires, &question, &multiple, &voters); err != nil {
+		return updRow{}, err
+	}
+	u.CreatedAt, u.ExpiresAt, u.EditedAt = fromNanos(created), fromNanos(expires), nullTime(edited)
+	if question.Valid {
+		u.Poll = &herald.Poll{Question: question.String, Multiple: multiple != 0, Voters: voters, Options: []herald.PollOption{}}
+	}
+	return updRow{pk: pk, u: u}, nil
+}
+
+func queryUpdates(ctx context.Context, q queryer, query string, args ...any) ([]updRow, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []updRow
+	for rows.Next() {
+		r, err := scanUpdate(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// liveUpdate returns one live update of a channel, without counts.
+func liveUpdate(ctx context.Context, q queryer, now time.Time, channelPK int64, updateID string) (updRow, error) {
+	r, err := scanUpdate(q.QueryRowContext(ctx, updateSelect+`WHERE u.id = ? AND u.channel_pk = ? AND u.expires_at > ?`, updateID, channelPK, nanos(now)))
+	if errors.Is(err, sql.ErrNoRows) {
+		return updRow{}, errUpdateNotFound
+	}
+	return r, err
+}
+
+// updatesByID returns the live updates among ids, hydrated without a viewer.
+func updatesByID(ctx context.Context, q queryer, now time.Time, ids []string) (map[string]*herald.Update, error) {
+	out := make(map[string]*herald.Update, len(ids))
+	for len(ids) > 0 {
+		n := min(500, len(ids))
+		args := make([]any, 0, n+1)
+		args = append(args, nanos(now))
+		for _, id := range ids[:n] {
+			args = append(args, id)
+		}
+		ids = ids[n:]
+		rows, err := queryUpdates(ctx, q, updateSelect+`WHERE u.expires_at > ? AND u.id IN (`+placeholders(n)+`)`, args...)
+		if err != nil {
+			return nil, err
+		}
+		if err := hydrateUpdates(ctx, q, rows, ""); err != nil {
+			return nil, err
+		}
+		for _, r := range rows {
+			r.u.Viewer = herald.UpdateViewer{}
+			out[r.u.ID] = r.u
+		}
+	}
+	return out, nil
+}
+
+// hydrateUpdates fills counts, poll options and viewerID's own reaction and votes,
+// reading the counts tables only: reactions are never scanned.
+func hydrateUpdates(ctx context.Context, q queryer, list []updRow, viewerID string) error {
+	if len(list) == 0 {
+		return nil
+	}
+	byPK := make(map[int64]*herald.Update, len(list))
+	args := make([]any, 0, len(list)+1)
+	hasPoll := false
+	for _, r := range list {
+		byPK[r.pk] = r.u
+		r.u.Reactions = map[string]int64{}
+		r.u.Viewer = herald.UpdateViewer{Votes: []int{}}
+		args = append(args, r.pk)
+		hasPoll = hasPoll || r.u.Poll != nil
+	}
+	in := `(` + placeholders(len(list)) + `)`
+	rows, err := q.QueryContext(ctx, `SELECT update_pk, emoji, count FROM reaction_counts WHERE count > 0 AND update_pk IN `+in, args...)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var pk, n int64
+		var emoji string
+		if err := rows.Scan(&pk, &emoji, &n); err != nil {
+			rows.Close()
+			return err
+		}
+		byPK[pk].Reactions[emoji] = n
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if hasPoll {
+		rows, err := q.QueryContext(ctx, `SELECT update_pk, text, votes FROM poll_options WHERE update_pk IN `+in+` ORDER BY update_pk, idx`, args...)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var pk int64
+			var o herald.PollOption
+			if err := rows.Scan(&pk, &o.Text, &o.Votes); err != nil {
+				rows.Close()
+				return err
+			}
+			if u := byPK[pk]; u.Poll != nil {
+				u.Poll.Options = append(u.Poll.Options, o)
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+	}
+	if viewerID == "" {
+		return nil
+	}
+	vargs := append([]any{viewerID}, args...)
+	rows, err = q.QueryContext(ctx, `SELECT update_pk, emoji FROM reactions WHERE account_id = ? AND update_pk IN `+in, vargs...)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var pk int64
+		var emoji string
+		if err := rows.Scan(&pk, &emoji); err != nil {
+			rows.Close()
+			return err
+		}
+		byPK[pk].Viewer.Reaction = &emoji
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if hasPoll {
+		rows, err := q.QueryContext(ctx, `SELECT update_pk, option_idx FROM votes WHERE account_id = ? AND update_pk IN `+in+` ORDER BY update_pk, option_idx`, vargs...)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var pk int64
+			var idx int
+			if err := rows.Scan(&pk, &idx); err != nil {
+				rows.Close()
+				return err
+			}
+			byPK[pk].Viewer.Votes = append(byPK[pk].Viewer.Votes, idx)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// eventUpdate is the copy of an update an event carries: no viewer, and
+// nothing shared with the caller's copy.
+func eventUpdate(u *herald.Update) *herald.Update {
+	c := *u
+	c.Viewer = herald.UpdateViewer{}
+	c.Reactions = make(map[string]int64, len(u.Reactions))
+	for k, v := range u.Reactions {
+		c.Reactions[k] = v
+	}
+	if u.Poll != nil {
+		p := *u.Poll
+		p.Options = append([]herald.PollOption(nil), u.Poll.Options...)
+		c.Poll = &p
+	}
+	return &c
+}
+
+// CreateUpdate posts an update (admins only) and appends update.created.
+func (db *DB) CreateUpdate(ctx context.Context, actorID, channelID string, u *herald.Update) error {
+	text, err := herald.NormalizeUpdateText(u.Text)
+	if err != nil {
+		return err
+	}
+	if u.Poll != nil {
+		if err := u.Poll.Normalize(); err != nil {
+			return err
+		}
+	}
+	return db.write(ctx, func(tx *Tx) error {
+		r, err := adminChannel(ctx, tx, actorID, channelID)
+		if err != nil {
+			return err
+		}
+		var seq int64
+		if err := tx.QueryRowContext(ctx, `UPDATE channels SET last_seq = last_seq + 1, last_update_at = ? WHERE pk = ? RETURNING last_seq`,
+			nanos(tx.now), r.pk).Scan(&seq); err != nil {
+			return err
+		}
+		id := newID()
+		expires := tx.now.Add(db.cfg.Retention)
+		var question any
+		var multiple int64
+		if u.Poll != nil {
+			question, multiple = u.Poll.Question, boolInt(u.Poll.Multiple)
+		}
+		res, err := tx.ExecContext(ctx, `INSERT INTO updates (id, channel_pk, seq, text, created_at, expires_at, poll_question, poll_multiple)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, id, r.pk, seq, text, nanos(tx.now), nanos(expires), question, multiple)
+		if err != nil {
+			return err
+		}
+		pk, err := res.LastInsertId()
+		if err != nil {
+			return err
+		}
+		if u.Poll != nil {
+			for i, o := range u.Poll.Options {
+				if _, err := tx.ExecContext(ctx, `INSERT INTO poll_options (update_pk, idx, text, votes) VALUES (?, ?, ?, 0)`, pk, i, o.Text); err != nil {
+					return err
+				}
+				u.Poll.Options[i].Votes = 0
+			}
+		}
+		u.ID, u.ChannelID, u.Seq, u.Text = id, r.ch.ID, seq, text
+		u.CreatedAt, u.ExpiresAt, u.EditedAt = tx.now, expires, nil
+		u.Reactions = map[string]int64{}
+		u.Viewer = herald.UpdateViewer{Votes: []int{}}
+		return tx.appendEvent(ctx, herald.Event{Stream: r.ch.ID, Type: herald.EventUpdateCreated, ChannelID: r.ch.ID, UpdateID: id, Update: eventUpdate(u)})
+	})
+}
+
+// FindUpdate returns a live update with counts and the viewer's own interactions.
+func (db *DB) FindUpdate(ctx context.Context, viewerID, channelID, updateID string) (*herald.Update, error) {
+	var out *herald.Update
+	err := db.read(ctx, func(tx *sql.Tx, now time.Time) error {
+		r, err := loadChannel(ctx, tx, now, viewerID, channelID)
+		if err != nil {
+			return err
+		}
+		ur, err := liveUpdate(ctx, tx, now, r.pk, updateID)
+		if err != nil {
+			return err
+		}
+		if err := hydrateUpdates(ctx, tx, []updRow{ur}, viewerID); err != nil {
+			return err
+		}
+		out = ur.u
+		return nil
+	})
+	return out, err
+}
+
+// ListUpdates returns live updates newest first.
+func (db *DB) ListUpdates(ctx context.Context, viewerID, channelID string, before int64, limit int) ([]*herald.Update, error) {
+	if limit <= 0 {
+		limit = herald.DefaultUpdatesLimit
+	}
+	var out []*herald.Update
+	err := db.read(ctx, func(tx *sql.Tx, now time.Time) error {
+		r, err := loadChannel(ctx, tx, now, viewerID, channelID)
+		if err != nil {
+			return err
+		}
+		if before <= 0 {
+			before = 1<<63 - 1
+		}
+		rows, err := queryUpdates(ctx, tx, updateSelect+`WHERE u.channel_pk = ? AND u.seq < ? AND u.expires_at > ? ORDER BY u.seq DESC LIMIT ?`,
+			r.pk, before, nanos(now), limit)
+		if err != nil {
+			return err
+		}
+		if err := hydrateUpdates(ctx, tx, rows, viewerID); err != nil {
+			return err
+		}
+		out = make([]*herald.Update, len(rows))
+		for i, r := range rows {
+			out[i] = r.u
+		}
+		return nil
+	})
+	return out, err
+}
+
+// EditUpdate replaces the text of a live update (admins) and appends update.edited.
+func (db *DB) EditUpdate(ctx context.Context, actorID, channelID, updateID, text string) (*herald.Update, error) {
+	text, err := herald.NormalizeUpdateText(text)
+	if err != nil {
+		return nil, err
+	}
+	var out *herald.Update
+	err = db.write(ctx, func(tx *Tx) error {
+		r, err := adminChannel(ctx, tx, actorID, channelID)
+		if err != nil {
+			return err
+		}
+		ur, err := liveUpdate(ctx, tx, tx.now, r.pk, updateID)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE updates SET text = ?, edited_at = ? WHERE pk = ?`, text, nanos(tx.now), ur.pk); err != nil {
+			return err
+		}
+		edited := tx.now
+		ur.u.Text, ur.u.EditedAt = text, &edited
+		if err := hydrateUpdates(ctx, tx, []updRow{ur}, actorID); err != nil {
+			return err
+		}
+		out = ur.u
+		return tx.appendEvent(ctx, herald.Event{Stream: r.ch.ID, Type: herald.EventUpdateEdited, ChannelID: r.ch.ID, UpdateID: ur.u.ID, Update: eventUpdate(ur.u)})
+	})
+	return out, err
+}
+
+// DeleteUpdate erases a live update with its reactions, votes and past
+// events (admins), and appends update.deleted.
+func (db *DB) DeleteUpdate(ctx context.Context, actorID, channelID, updateID string) error {
+	err := db.write(ctx, func(tx *Tx) error {
+		r, err := adminChannel(ctx, tx, actorID, channelID)
+		if err != nil {
+			return err
+		}
+		ur, err := liveUpdate(ctx, tx, tx.now, r.pk, updateID)
+		if err != nil {
+			return err
+		}
+		if err := eraseUpdates(ctx, tx, []int64{ur.pk}, []string{ur.u.ID}); err != nil {
+			return err
+		}
+		return tx.appendEvent(ctx, herald.Event{Stream: r.ch.ID, Type: herald.EventUpdateDeleted, ChannelID: r.ch.ID, UpdateID: ur.u.ID})
+	})
+	if err == nil {
+		db.noteErased()
+	}
+	return err
+}
+
+// eraseUpdates deletes updates (cascading to options, reactions, counts and
+// votes) and the events that refer to them.
+func eraseUpdates(ctx context.Context, tx *Tx, pks []int64, ids []string) error {
+	for len(pks) > 0 {
+		n := min(500, len(pks))
+		pargs := make([]any, n)
+		iargs := make([]any, n)
+		for i := 0; i < n; i++ {
+			pargs[i], iargs[i] = pks[i], ids[i]
+		}
+		pks, ids = pks[n:], ids[n:]
+		if _, err := tx.ExecContext(ctx, `DELETE FROM events WHERE update_id IN (`+placeholders(n)+`)`, iargs...); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM updates WHERE pk IN (`+placeholders(n)+`)`, pargs...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
