@@ -1,0 +1,180 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"runtime"
+	"runtime/pprof"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/heraldhq/herald/client"
+	"github.com/heraldhq/herald/password"
+)
+
+func init() {
+	benchCommands["http"] = benchHTTP
+}
+
+// benchHTTP measures posting and first-page reads through the whole HTTP
+// stack with the Go client: N concurrent clients, each in a closed loop.
+func benchHTTP(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("herald bench http", flag.ContinueOnError)
+	clients := fs.Int("clients", 50, "concurrent clients")
+	duration := fs.Duration("duration", 10*time.Second, "duration of each phase")
+	server := fs.String("server", "", "target this server instead of starting one in-process (its rate limits must exempt this machine)")
+	textLen := fs.Int("text", 200, "update text length in bytes")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of both phases to this file")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	base := *server
+	if base == "" {
+		dir, err := os.MkdirTemp("", "herald-bench-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		m := NewMain()
+		m.Addr = "127.0.0.1:0"
+		m.DataDir = dir
+		m.LogLevel = "warn"
+		m.Stdout = io.Discard
+		m.PasswordParams = password.TestParams
+		m.RateLimitExempt = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
+		if err := m.Run(ctx); err != nil {
+			return err
+		}
+		defer m.Close()
+		base = m.URL
+		fmt.Printf("server: in-process, SQLite in %s\n", dir)
+	}
+	fmt.Printf("target %s, %d clients, %s per phase, GOMAXPROCS=%d\n", base, *clients, *duration, runtime.GOMAXPROCS(0))
+
+	anon := client.New(base, "")
+	suffix := strings.ToLower(rand.Text()[:8])
+	pw := "bench password " + suffix
+	admin, err := anon.CreateAccount(ctx, "bench_admin_"+suffix, pw, "")
+	if err != nil {
+		return fmt.Errorf("create admin: %w", err)
+	}
+	ac := anon.WithToken(admin.Token)
+	ch, err := ac.CreateChannel(ctx, client.ChannelInput{Name: "Bench " + suffix, Category: "news"})
+	if err != nil {
+		return fmt.Errorf("create channel: %w", err)
+	}
+	follower, err := anon.CreateAccount(ctx, "bench_follower_"+suffix, pw, "")
+	if err != nil {
+		return fmt.Errorf("create follower: %w", err)
+	}
+	fc := anon.WithToken(follower.Token)
+	if _, err := fc.Follow(ctx, ch.ID); err != nil {
+		return err
+	}
+	text := strings.Repeat("Storm warning. ", *textLen/15+1)[:*textLen]
+
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+
+	post := runPhase(ctx, *clients, *duration, func(ctx context.Context) error {
+		_, err := ac.PostUpdate(ctx, ch.ID, text, nil)
+		return err
+	})
+	post.print("post update (201)")
+	read := runPhase(ctx, *clients, *duration, func(ctx context.Context) error {
+		us, err := fc.ListUpdates(ctx, ch.ID, client.ListOptions{Limit: 20})
+		if err == nil && len(us) != 20 {
+			err = fmt.Errorf("first page has %d updates, want 20", len(us))
+		}
+		return err
+	})
+	read.print("read first page (20)")
+	if post.errors > 0 || read.errors > 0 {
+		return errors.New("some requests failed")
+	}
+	return nil
+}
+
+type phaseResult struct {
+	ops, errors int64
+	elapsed     time.Duration
+	latencies   []time.Duration
+	firstErr    error
+}
+
+func (r phaseResult) print(name string) {
+	slices.Sort(r.latencies)
+	q := func(p float64) time.Duration {
+		if len(r.latencies) == 0 {
+			return 0
+		}
+		return r.latencies[min(len(r.latencies)-1, int(p*float64(len(r.latencies))))]
+	}
+	fmt.Printf("%-22s %9.0f req/s  (%d ok, %d errors in %s)  latency p50 %s p99 %s max %s\n",
+		name, float64(r.ops)/r.elapsed.Seconds(), r.ops, r.errors, r.elapsed.Round(time.Millisecond),
+		q(0.50).Round(10*time.Microsecond), q(0.99).Round(10*time.Microsecond), q(1).Round(10*time.Microsecond))
+	if r.firstErr != nil {
+		fmt.Printf("  first error: %v\n", r.firstErr)
+	}
+}
+
+// runPhase runs op in a closed loop on n goroutines for d.
+func runPhase(ctx context.Context, n int, d time.Duration, op func(context.Context) error) phaseResult {
+	ctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	var ops, errs atomic.Int64
+	var mu sync.Mutex
+	var res phaseResult
+	var wg sync.WaitGroup
+	start := time.Now()
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			lat := make([]time.Duration, 0, 4096)
+			for ctx.Err() == nil {
+				t := time.Now()
+				err := op(ctx)
+				if ctx.Err() != nil {
+					break // cut off by the deadline: neither success nor failure
+				}
+				if err != nil {
+					errs.Add(1)
+					mu.Lock()
+					if res.firstErr == nil {
+						res.firstErr = err
+					}
+					mu.Unlock()
+					continue
+				}
+				ops.Add(1)
+				lat = append(lat, time.Since(t))
+			}
+			mu.Lock()
+			res.latencies = append(res.latencies, lat...)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	res.elapsed = time.Since(start)
+	res.ops, res.errors = ops.Load(), errs.Load()
+	return res
+}
