@@ -68,8 +68,8 @@ type Harness struct {
 	Store  herald.Store
 	Config herald.StoreConfig
 
-	n    int
-	mu   sync.Mutex
+	n  int
+	mu sync.Mutex
 }
 
 // NewHarness opens a fresh store with a FakeClock at Start, the default
