@@ -1,0 +1,263 @@
+// A channel's page: profile, follow / mute, the admin composer, and the feed
+// kept live by the event stream.
+import { h, clear, linkify, avatar, icon } from '../dom.js';
+import { t, tn, fmtNumber } from '../i18n.js';
+import { api, paths, q, session } from '../api.js';
+import * as events from '../events.js';
+import { metaLine, verifiedBadge } from '../components.js';
+import { UpdateView } from '../feed.js';
+import { markSeen } from '../seen.js';
+import { composer } from '../composer.js';
+import { toast, errorText, busy, emptyState, pageTitle } from '../ui.js';
+
+const pageSize = 20;
+
+export async function channelView(main, [id]) {
+  let ch;
+  try {
+    ch = await api('GET', paths.channel(id));
+  } catch (e) {
+    if (e.status === 404 || e.status === 400) {
+      main.appendChild(emptyState(t('channel.notfound'), t('channel.notfound.text'), h('a', { href: '/', class: 'btn primary' }, t('nav.discover'))));
+      return;
+    }
+    if (e.status === 401) {
+      main.appendChild(emptyState(t('channel.signin'), '', h('a', { href: '/signin?next=' + encodeURIComponent(location.pathname), class: 'btn primary' }, t('nav.signin'))));
+      return;
+    }
+    throw e;
+  }
+
+  const views = new Map(); // update id -> UpdateView
+  const feed = h('div', { class: 'feed', id: 'feed', 'aria-live': 'polite', 'aria-relevant': 'additions' });
+  const feedStatus = h('div', { class: 'feed-status' });
+  const older = h('button', { type: 'button', class: 'btn secondary', id: 'load-older', hidden: true }, t('feed.older'));
+  const profile = h('section', { class: 'card profile', 'aria-labelledby': 'channel-name' });
+  const banner = h('div', { class: 'banner', role: 'alert', hidden: true });
+  let gone = false;
+
+  const ctx = {
+    channel: () => ch,
+    signedIn: () => !!session.account,
+    canInteract: () => !gone && !!session.account && (ch.viewer?.following || !!ch.viewer?.role),
+    onDeleted: uid => removeUpdate(uid),
+  };
+
+  function renderProfile() {
+    clear(profile);
+    const v = ch.viewer || {};
+    const actions = h('div', { class: 'profile-actions' });
+    if (!session.account) {
+      actions.appendChild(h('a', { class: 'btn primary', id: 'follow', href: '/signup?next=' + encodeURIComponent(location.pathname) }, t('channel.follow')));
+    } else if (v.following) {
+      actions.appendChild(h('button', { type: 'button', class: 'btn secondary', id: 'follow', 'aria-pressed': 'true', onclick: e => follow(false, e.currentTarget) }, icon('check'), ' ', t('channel.following')));
+      actions.appendChild(h('button', {
+        type: 'button', class: 'btn ghost', id: 'mute', 'aria-pressed': String(!!v.muted), onclick: e => mute(!v.muted, e.currentTarget),
+      }, icon(v.muted ? 'belloff' : 'bell'), ' ', v.muted ? t('channel.muted') : t('channel.mute')));
+    } else {
+      actions.appendChild(h('button', { type: 'button', class: 'btn primary', id: 'follow', 'aria-pressed': 'false', onclick: e => follow(true, e.currentTarget) }, t('channel.follow')));
+    }
+    if (v.role) {
+      actions.appendChild(h('a', { class: 'btn ghost', href: `/channels/${encodeURIComponent(ch.id)}/settings`, id: 'settings-link' }, icon('gear'), ' ', t('channel.settings')));
+    }
+    const title = pageTitle(ch.name, 'channel-title');
+    title.id = 'channel-name';
+    profile.append(
+      h('div', { class: 'profile-head' },
+        avatar(ch, 'lg'),
+        h('div', { class: 'profile-id' },
+          h('div', { class: 'title-row' }, title, verifiedBadge(ch)),
+          ch.handle ? h('p', { class: 'handle' }, '@' + ch.handle) : null,
+          metaLine(ch))),
+      ch.description ? h('p', { class: 'description' }, linkify(ch.description)) : null,
+      h('div', { class: 'profile-foot' },
+        h('p', { class: 'follower-count', id: 'follower-count', dataset: { count: ch.follower_count || 0 } },
+          h('strong', null, fmtNumber(ch.follower_count || 0)), ' ', tn('channel.followers.word', ch.follower_count || 0)),
+        v.role ? h('span', { class: 'role-pill' }, t('role.' + v.role)) : null,
+        actions));
+  }
+
+  async function follow(on, btn) {
+    try {
+      const r = await busy(btn, api(on ? 'PUT' : 'DELETE', paths.channel(ch.id) + '/follow'));
+      await refreshChannel(r);
+      toast(on ? t('channel.followed', { name: ch.name }) : t('channel.unfollowed', { name: ch.name }));
+      for (const uv of views.values()) uv.build();
+      document.getElementById('follow')?.focus();
+    } catch (e) { toast(errorText(e), 'error'); }
+  }
+
+  async function mute(on, btn) {
+    try {
+      const r = await busy(btn, api(on ? 'PUT' : 'DELETE', paths.channel(ch.id) + '/mute'));
+      await refreshChannel(r);
+      document.getElementById('mute')?.focus();
+    } catch (e) { toast(errorText(e), 'error'); }
+  }
+
+  async function refreshChannel(r) {
+    ch = r && r.id ? r : await api('GET', paths.channel(ch.id));
+    renderProfile();
+  }
+
+  function place(uv) {
+    // Newest first by seq, whatever order the updates arrive in.
+    const after = [...feed.children].find(el => Number(el.dataset.seq) < uv.seq);
+    feed.insertBefore(uv.el, after || null);
+  }
+
+  function addUpdate(u) {
+    const have = views.get(u.id);
+    if (have) { have.merge(u); return have; }
+    const uv = new UpdateView(u, ctx);
+    views.set(u.id, uv);
+    place(uv);
+    emptyMsg.hidden = true;
+    return uv;
+  }
+
+  function removeUpdate(uid) {
+    const uv = views.get(uid);
+    if (!uv) return;
+    uv.el.remove();
+    views.delete(uid);
+    emptyMsg.hidden = views.size > 0;
+  }
+
+  function newest() {
+    let m = 0;
+    for (const uv of views.values()) m = Math.max(m, uv.seq);
+    return m;
+  }
+
+  function oldest() {
+    let m = Infinity;
+    for (const uv of views.values()) m = Math.min(m, uv.seq);
+    return m === Infinity ? 0 : m;
+  }
+
+  async function loadPage(before) {
+    const r = await api('GET', paths.updates(ch.id) + q({ limit: pageSize, before }));
+    const list = r.updates || [];
+    for (const u of list) addUpdate(u);
+    return list;
+  }
+
+  async function loadOlder() {
+    try {
+      const list = await busy(older, loadPage(oldest()));
+      older.hidden = list.length < pageSize;
+      if (list.length) views.get(list[0].id)?.el.querySelector('time')?.focus?.();
+    } catch (e) { toast(errorText(e), 'error'); }
+  }
+  older.addEventListener('click', loadOlder);
+
+  // resync refetches the profile and the first page: after a reconnect or a
+  // resync event, whatever we missed is replaced by current state.
+  async function resync() {
+    try {
+      await refreshChannel();
+      await refreshFeed();
+    } catch (e) {
+      if (e.status === 404) channelGone(); else console.warn('herald: resync', e);
+    }
+  }
+
+  async function refreshFeed() {
+    const r = await api('GET', paths.updates(ch.id) + q({ limit: pageSize }));
+    const fresh = new Map((r.updates || []).map(u => [u.id, u]));
+    const floor = r.updates?.length ? r.updates[r.updates.length - 1].seq : 0;
+    for (const [uid, uv] of [...views]) {
+      if (uv.seq >= floor && !fresh.has(uid)) removeUpdate(uid);
+    }
+    for (const u of fresh.values()) {
+      const uv = views.get(u.id);
+      if (uv) uv.merge(u, { viewer: true }); else addUpdate(u);
+    }
+    markSeen(ch.id, newest());
+  }
+
+  function channelGone() {
+    gone = true;
+    banner.hidden = false;
+    banner.textContent = t('channel.deleted');
+    for (const uv of views.values()) uv.build();
+  }
+
+  async function onEvent(ev) {
+    if (ev.type === 'reconnected' || ev.type === 'resync') { resync(); return; }
+    if (ev.channel_id !== ch.id) return;
+    const uid = ev.update_id || ev.update?.id;
+    switch (ev.type) {
+      case 'update.created':
+      case 'update.edited': {
+        let u = ev.update;
+        if (!u) {
+          try { u = await api('GET', paths.update(ch.id, uid)); } catch { return; }
+        }
+        const uv = addUpdate(u);
+        if (ev.type === 'update.created') {
+          markSeen(ch.id, newest());
+          uv.el.classList.add('fresh');
+          setTimeout(() => uv.el.classList.remove('fresh'), 2500);
+        }
+        break;
+      }
+      case 'update.deleted':
+        removeUpdate(uid);
+        break;
+      case 'update.reactions':
+        views.get(uid)?.setReactionCounts(ev.counts?.reactions || {});
+        break;
+      case 'update.poll':
+        views.get(uid)?.setPollCounts(ev.counts?.votes || [], ev.counts?.voters);
+        break;
+      case 'channel.updated':
+        refreshChannel().then(() => { for (const uv of views.values()) uv.build(); }).catch(() => {});
+        break;
+      case 'channel.deleted':
+        channelGone();
+        break;
+      case 'channel.followed':
+      case 'channel.unfollowed':
+        refreshChannel().then(() => { for (const uv of views.values()) uv.build(); }).catch(() => {});
+        break;
+    }
+  }
+
+  renderProfile();
+  const emptyMsg = emptyState(t('feed.empty'), ch.viewer?.role ? t('feed.empty.admin') : t('feed.empty.text'));
+  const layout = h('div', { class: 'channel-layout' }, banner, profile);
+  if (ch.viewer?.role) {
+    layout.appendChild(composer(ch, u => {
+      const uv = addUpdate(u);
+      markSeen(ch.id, newest());
+      uv.el.classList.add('fresh');
+    }));
+  }
+  layout.append(h('section', { class: 'feed-section', 'aria-labelledby': 'feed-title' },
+    h('h2', { id: 'feed-title', class: 'section-title' }, t('feed.title')),
+    feedStatus, emptyMsg, feed, h('div', { class: 'center' }, older)));
+  main.appendChild(layout);
+
+  try {
+    const list = await loadPage(0);
+    older.hidden = list.length < pageSize;
+    emptyMsg.hidden = list.length > 0;
+    markSeen(ch.id, newest());
+  } catch (e) {
+    emptyMsg.hidden = true;
+    feedStatus.appendChild(h('p', { class: 'muted' }, e.status === 401 || e.status === 403 ? t('feed.private') : errorText(e)));
+  }
+
+  const off = events.on(onEvent);
+  // Relative times ("5 minutes ago") drift; refresh them each minute.
+  const ticker = setInterval(() => { for (const uv of views.values()) uv.tick(); }, 60000);
+  // The stream carries the channels one follows; an admin who does not
+  // follow their own channel still sees counts move by polling gently.
+  const poll = setInterval(() => {
+    if (document.hidden || gone || ch.viewer?.following || !ch.viewer?.role) return;
+    refreshFeed().catch(() => {});
+  }, 5000);
+  return () => { off(); clearInterval(ticker); clearInterval(poll); };
+}
