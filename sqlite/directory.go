@@ -1,0 +1,538 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"hash/fnv"
+	"sort"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/heraldhq/herald"
+	"github.com/heraldhq/herald/fold"
+	msqlite "modernc.org/sqlite"
+)
+
+// The triggers of migrations/050_directory.sql index channels with
+// herald_fold(), so the index is kept in step inside every transaction that
+// writes a channel, whichever code writes it. Functions registered with the
+// driver exist on every connection it opens afterwards; init runs before Open.
+func init() {
+	if err := msqlite.RegisterDeterministicScalarFunction("herald_fold", 1, foldSQL); err != nil {
+		panic(err)
+	}
+}
+
+func foldSQL(_ *msqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
+	switch v := args[0].(type) {
+	case nil:
+		return "", nil
+	case string:
+		return fold.String(v), nil
+	case []byte:
+		return fold.String(string(v)), nil
+	default:
+		return fold.String(fmt.Sprint(v)), nil
+	}
+}
+
+const (
+	nanosPerDay = int64(24 * time.Hour)
+	// maxQueryTokens bounds the FTS expression a query can build.
+	maxQueryTokens = 32
+	// maxChanges bounds how much of the change log a page reads (the log
+	// itself keeps 20,000 rows, see 050_directory.sql).
+	maxChanges = 20000
+)
+
+var (
+	errInvalidCursor = herald.KindErrorf(herald.EINVALID, "invalid-cursor", "Malformed or foreign directory cursor: start again without it.")
+	sortCodes        = map[string]byte{herald.SortRelevance: 1, herald.SortPopular: 2, herald.SortActive: 3, herald.SortNew: 4}
+)
+
+// dirQuery is a validated herald.DirectoryQuery.
+type dirQuery struct {
+	tokens                      []string // folded words; the last one matches as a prefix
+	category, country, language string
+	sort                        string
+	limit                       int
+	cursor                      *dirCursor // nil on the first page
+}
+
+// dirCursor is where a walk stands: the change-log position the walk ranks
+// at (w), the day whose activity it ranks by, and the last row's sort key.
+// Every sort orders by (k1, k2, pk) descending:
+//
+//	relevance: (tier, followers, pk)
+//	popular:   (followers, 0, pk)
+//	active:    (updates in the 7 days ending on day, 0, pk)
+//	new:       (0, 0, pk), pk growing with creation
+type dirCursor struct {
+	w, day     int64
+	k1, k2, pk int64
+}
+
+// dirRow is one candidate with its sort key.
+type dirRow struct{ pk, k1, k2 int64 }
+
+func (a dirRow) before(b dirRow) bool {
+	if a.k1 != b.k1 {
+		return a.k1 > b.k1
+	}
+	if a.k2 != b.k2 {
+		return a.k2 > b.k2
+	}
+	return a.pk > b.pk
+}
+
+func parseDirectoryQuery(q herald.DirectoryQuery) (*dirQuery, error) {
+	dq := &dirQuery{}
+	text := q.Text
+	if utf8.RuneCountInString(text) > herald.MaxQueryLen {
+		text = string([]rune(text)[:herald.MaxQueryLen])
+	}
+	dq.tokens = fold.Tokens(text)
+	if len(dq.tokens) > maxQueryTokens {
+		dq.tokens = dq.tokens[:maxQueryTokens]
+	}
+	if q.Category != "" && !herald.IsCategory(q.Category) {
+		return nil, herald.KindErrorf(herald.EINVALID, "invalid-category", "Unknown category. See GET /api/v1/categories.")
+	}
+	dq.category = q.Category
+	if c := strings.ToUpper(strings.TrimSpace(q.Country)); c != "" {
+		if !herald.IsCountry(c) {
+			return nil, herald.KindErrorf(herald.EINVALID, "invalid-country", "Country must be an ISO 3166-1 alpha-2 code.")
+		}
+		dq.country = c
+	}
+	if l := strings.TrimSpace(q.Language); l != "" {
+		if !herald.IsLanguageTag(l) {
+			return nil, herald.KindErrorf(herald.EINVALID, "invalid-language", "Language must be a BCP 47 tag such as \"fr\".")
+		}
+		dq.language = l
+	}
+	switch q.Sort {
+	case "":
+		dq.sort = herald.SortPopular
+		if len(dq.tokens) > 0 {
+			dq.sort = herald.SortRelevance
+		}
+	case herald.SortRelevance, herald.SortPopular, herald.SortActive, herald.SortNew:
+		dq.sort = q.Sort
+		if dq.sort == herald.SortRelevance && len(dq.tokens) == 0 {
+			// Nothing to be relevant to: every tier is equal, so rank by size.
+			dq.sort = herald.SortPopular
+		}
+	default:
+		return nil, herald.KindErrorf(herald.EINVALID, "invalid-sort", "sort must be relevance, popular, active or new.")
+	}
+	limit, err := herald.ClampLimit(q.Limit, herald.DefaultDirectoryLimit, herald.MaxDirectoryLimit)
+	if err != nil {
+		return nil, err
+	}
+	dq.limit = limit
+	if q.Cursor != "" {
+		if dq.cursor, err = dq.decodeCursor(q.Cursor); err != nil {
+			return nil, err
+		}
+	}
+	return dq, nil
+}
+
+// fingerprint ties a cursor to the search it came from, so a cursor replayed
+// against other filters is refused instead of silently skipping channels.
+func (dq *dirQuery) fingerprint() uint32 {
+	h := fnv.New32a()
+	for _, s := range []string{dq.sort, strings.Join(dq.tokens, " "), dq.category, dq.country, dq.language} {
+		h.Write([]byte(s))
+		h.Write([]byte{0})
+	}
+	return h.Sum32()
+}
+
+const cursorVersion = 1
+
+func (dq *dirQuery) encodeCursor(c dirCursor) string {
+	b := []byte{cursorVersion, sortCodes[dq.sort]}
+	b = binary.BigEndian.AppendUint32(b, dq.fingerprint())
+	for _, v := range []int64{c.w, c.day, c.k1, c.k2, c.pk} {
+		b = binary.AppendVarint(b, v)
+	}
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func (dq *dirQuery) decodeCursor(s string) (*dirCursor, error) {
+	if len(s) > 128 {
+		return nil, errInvalidCursor
+	}
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil || len(b) < 6 || b[0] != cursorVersion || b[1] != sortCodes[dq.sort] ||
+		binary.BigEndian.Uint32(b[2:6]) != dq.fingerprint() {
+		return nil, errInvalidCursor
+	}
+	b = b[6:]
+	var v [5]int64
+	for i := range v {
+		x, n := binary.Varint(b)
+		if n <= 0 || x < 0 {
+			return nil, errInvalidCursor
+		}
+		v[i], b = x, b[n:]
+	}
+	if len(b) != 0 {
+		return nil, errInvalidCursor
+	}
+	return &dirCursor{w: v[0], day: v[1], k1: v[2], k2: v[3], pk: v[4]}, nil
+}
+
+// ftsQuery turns folded tokens into an FTS5 expression that can only mean
+// "all these words, the last as a prefix": each token is quoted (fold leaves
+// only letters and digits, and any '"' would be doubled anyway), so no input
+// reaches FTS5's operators, column filters or NEAR.
+func ftsQuery(tokens []string, columns string) string {
+	var b strings.Builder
+	if columns != "" {
+		b.WriteString("{" + columns + "} : (")
+	}
+	for i, t := range tokens {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(`"` + strings.ReplaceAll(t, `"`, `""`) + `"`)
+		if i == len(tokens)-1 {
+			b.WriteByte('*')
+		}
+	}
+	if columns != "" {
+		b.WriteByte(')')
+	}
+	return b.String()
+}
+
+// SearchDirectory returns one page of listed channels matching q.
+//
+// Relevance is a tier that depends on the query and the channel alone (2:
+// every word in the name, 1: in the name or handle, 0: somewhere, the
+// description included), then followers. bm25 is deliberately not used: it
+// depends on corpus-wide statistics, so every channel created or edited
+// would reshuffle results under a client's cursor.
+func (db *DB) SearchDirectory(ctx context.Context, viewerID string, q herald.DirectoryQuery) (*herald.DirectoryPage, error) {
+	dq, err := parseDirectoryQuery(q)
+	if err != nil {
+		return nil, err
+	}
+	page := &herald.DirectoryPage{Channels: []*herald.Channel{}}
+	err = db.read(ctx, func(tx *sql.Tx, now time.Time) error {
+		cur := dq.cursor
+		if cur == nil {
+			cur = &dirCursor{day: now.UnixNano() / nanosPerDay}
+			if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) FROM directory_changes`).Scan(&cur.w); err != nil {
+				return err
+			}
+		}
+		changed, err := dq.changes(ctx, tx, cur)
+		if err != nil {
+			return err
+		}
+		need := dq.limit + 1
+		rows, err := dq.candidates(ctx, tx, cur, changed, need)
+		if err != nil {
+			return err
+		}
+		if len(changed) > 0 {
+			moved, err := dq.changedRows(ctx, tx, cur, changed)
+			if err != nil {
+				return err
+			}
+			rows = append(rows, moved...)
+			sort.Slice(rows, func(i, j int) bool { return rows[i].before(rows[j]) })
+		}
+		if len(rows) > dq.limit {
+			last := rows[dq.limit-1]
+			page.NextCursor = dq.encodeCursor(dirCursor{w: cur.w, day: cur.day, k1: last.k1, k2: last.k2, pk: last.pk})
+			rows = rows[:dq.limit]
+		}
+		page.Channels, err = hydrateDirectory(ctx, tx, now, viewerID, rows)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return page, nil
+}
+
+// changes returns the sort keys, as of the walk's log position, of the
+// channels whose key changed since: their old value per pk.
+func (dq *dirQuery) changes(ctx context.Context, tx *sql.Tx, cur *dirCursor) (map[int64]int64, error) {
+	var kind int
+	switch dq.sort {
+	case herald.SortNew:
+		return nil, nil // pk never changes
+	case herald.SortActive:
+		kind = 1
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT channel_pk, old_value FROM directory_changes
+		WHERE id > ? AND kind = ? AND day = ? ORDER BY id LIMIT ?`, cur.w, kind, kindDay(kind, cur.day), maxChanges)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[int64]int64{}
+	for rows.Next() {
+		var pk, old int64
+		if err := rows.Scan(&pk, &old); err != nil {
+			return nil, err
+		}
+		if _, seen := out[pk]; !seen { // the first change holds the value as of w
+			out[pk] = old
+		}
+	}
+	return out, rows.Err()
+}
+
+func kindDay(kind int, day int64) int64 {
+	if kind == 0 {
+		return 0
+	}
+	return day
+}
+
+// where is a growing WHERE clause with its arguments.
+type where struct {
+	conds []string
+	args  []any
+}
+
+func (w *where) add(cond string, args ...any) {
+	w.conds = append(w.conds, cond)
+	w.args = append(w.args, args...)
+}
+
+func (w *where) String() string { return strings.Join(w.conds, " AND ") }
+
+func pkList(m map[int64]int64) string {
+	pks := make([]int64, 0, len(m))
+	for pk := range m {
+		pks = append(pks, pk)
+	}
+	b, _ := json.Marshal(pks)
+	return string(b)
+}
+
+// filters adds the listed/category/country/language conditions on c.
+func (dq *dirQuery) filters(w *where) {
+	w.add("c.listed = 1")
+	if dq.category != "" {
+		w.add("c.category = ?", dq.category)
+	}
+	if dq.country != "" {
+		w.add("c.country = ?", dq.country)
+	}
+	if dq.language != "" {
+		w.add("c.language = ?", dq.language)
+	}
+}
+
+// candidates returns up to need channels after the cursor, in order, among
+// those whose sort key did not change during the walk (their current key is
+// their key as of the walk's start).
+func (dq *dirQuery) candidates(ctx context.Context, tx *sql.Tx, cur *dirCursor, changed map[int64]int64, need int) ([]dirRow, error) {
+	first := dq.cursor == nil
+	var w where
+	exclude := func(col string) {
+		if len(changed) > 0 {
+			w.add(col+" NOT IN (SELECT value FROM json_each(?))", pkList(changed))
+		}
+	}
+	if len(dq.tokens) > 0 {
+		return dq.textRows(ctx, tx, cur, changed, false, need)
+	}
+	switch dq.sort {
+	case herald.SortPopular:
+		dq.filters(&w)
+		if !first {
+			w.add("(c.follower_count, c.pk) < (?, ?)", cur.k1, cur.pk)
+		}
+		exclude("c.pk")
+		return queryRows(ctx, tx, `SELECT c.pk, c.follower_count, 0 FROM channels c WHERE `+w.String()+
+			` ORDER BY c.follower_count DESC, c.pk DESC LIMIT ?`, append(w.args, need)...)
+	case herald.SortNew:
+		dq.filters(&w)
+		if !first {
+			w.add("c.pk < ?", cur.pk)
+		}
+		return queryRows(ctx, tx, `SELECT c.pk, 0, 0 FROM channels c WHERE `+w.String()+
+			` ORDER BY c.pk DESC LIMIT ?`, append(w.args, need)...)
+	case herald.SortActive:
+		// Channels active in the window, from the activity index; then the
+		// quiet ones, newest first. Neither reads more than a page of rows
+		// beyond what the filters skip.
+		var out []dirRow
+		if first || cur.k1 > 0 {
+			w.add("a.day = ?", cur.day)
+			dq.filters(&w)
+			if !first {
+				w.add("(a.n, a.channel_pk) < (?, ?)", cur.k1, cur.pk)
+			}
+			exclude("a.channel_pk")
+			rows, err := queryRows(ctx, tx, `SELECT a.channel_pk, a.n, 0 FROM directory_activity a
+				JOIN channels c ON c.pk = a.channel_pk WHERE `+w.String()+
+				` ORDER BY a.n DESC, a.channel_pk DESC LIMIT ?`, append(w.args, need)...)
+			if err != nil {
+				return nil, err
+			}
+			out = rows
+		}
+		if len(out) >= need {
+			return out, nil
+		}
+		w = where{}
+		dq.filters(&w)
+		w.add("NOT EXISTS (SELECT 1 FROM directory_activity a WHERE a.channel_pk = c.pk AND a.day = ?)", cur.day)
+		if !first && cur.k1 == 0 {
+			w.add("c.pk < ?", cur.pk)
+		}
+		exclude("c.pk")
+		rows, err := queryRows(ctx, tx, `SELECT c.pk, 0, 0 FROM channels c WHERE `+w.String()+
+			` ORDER BY c.pk DESC LIMIT ?`, append(w.args, need-len(out))...)
+		return append(out, rows...), err
+	}
+	return nil, fmt.Errorf("directory: unexpected sort %q", dq.sort)
+}
+
+// textRows ranks the channels matching the text. With only=true it returns
+// the changed channels (any position); otherwise up to need unchanged ones
+// after the cursor.
+func (dq *dirQuery) textRows(ctx context.Context, tx *sql.Tx, cur *dirCursor, changed map[int64]int64, only bool, need int) ([]dirRow, error) {
+	var w where
+	var k1, k2 string
+	var kargs []any
+	switch dq.sort {
+	case herald.SortRelevance:
+		k1 = `(c.pk IN (SELECT rowid FROM directory_fts WHERE directory_fts MATCH ?)) +
+			(c.pk IN (SELECT rowid FROM directory_fts WHERE directory_fts MATCH ?))`
+		kargs = []any{ftsQuery(dq.tokens, "name"), ftsQuery(dq.tokens, "name handle")}
+		k2 = "c.follower_count"
+	case herald.SortPopular:
+		k1, k2 = "c.follower_count", "0"
+	case herald.SortActive:
+		k1 = "coalesce((SELECT a.n FROM directory_activity a WHERE a.channel_pk = c.pk AND a.day = ?), 0)"
+		kargs = []any{cur.day}
+		k2 = "0"
+	case herald.SortNew:
+		k1, k2 = "0", "0"
+	}
+	args := append(kargs, ftsQuery(dq.tokens, ""))
+	w.add("directory_fts MATCH ?")
+	dq.filters(&w)
+	if len(changed) > 0 {
+		op := "NOT IN"
+		if only {
+			op = "IN"
+		}
+		w.add("c.pk "+op+" (SELECT value FROM json_each(?))", pkList(changed))
+	}
+	inner := `SELECT c.pk AS pk, ` + k1 + ` AS k1, ` + k2 + ` AS k2
+		FROM directory_fts JOIN channels c ON c.pk = directory_fts.rowid WHERE ` + w.String()
+	args = append(args, w.args...)
+	if only {
+		return queryRows(ctx, tx, inner, args...)
+	}
+	outer := `SELECT pk, k1, k2 FROM (` + inner + `)`
+	if dq.cursor != nil {
+		outer += ` WHERE (k1, k2, pk) < (?, ?, ?)`
+		args = append(args, cur.k1, cur.k2, cur.pk)
+	}
+	outer += ` ORDER BY k1 DESC, k2 DESC, pk DESC LIMIT ?`
+	return queryRows(ctx, tx, outer, append(args, need)...)
+}
+
+// changedRows returns the channels whose key changed during the walk, still
+// matching, ranked by their key as of the walk's start, after the cursor.
+func (dq *dirQuery) changedRows(ctx context.Context, tx *sql.Tx, cur *dirCursor, changed map[int64]int64) ([]dirRow, error) {
+	var rows []dirRow
+	var err error
+	if len(dq.tokens) > 0 {
+		rows, err = dq.textRows(ctx, tx, cur, changed, true, 0)
+	} else {
+		var w where
+		dq.filters(&w)
+		w.add("c.pk IN (SELECT value FROM json_each(?))", pkList(changed))
+		rows, err = queryRows(ctx, tx, `SELECT c.pk, 0, 0 FROM channels c WHERE `+w.String(), w.args...)
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := rows[:0]
+	for _, r := range rows {
+		old := changed[r.pk]
+		switch dq.sort {
+		case herald.SortRelevance:
+			r.k2 = old
+		default: // popular, active
+			r.k1 = old
+		}
+		if dq.cursor == nil || (dirRow{pk: cur.pk, k1: cur.k1, k2: cur.k2}).before(r) {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+func queryRows(ctx context.Context, tx *sql.Tx, query string, args ...any) ([]dirRow, error) {
+	rows, err := tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []dirRow
+	for rows.Next() {
+		var r dirRow
+		if err := rows.Scan(&r.pk, &r.k1, &r.k2); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// hydrateDirectory reads the page's channels, as viewerID sees them, in rank order.
+func hydrateDirectory(ctx context.Context, tx *sql.Tx, now time.Time, viewerID string, ranked []dirRow) ([]*herald.Channel, error) {
+	out := make([]*herald.Channel, 0, len(ranked))
+	if len(ranked) == 0 {
+		return out, nil
+	}
+	pks := make([]int64, len(ranked))
+	for i, r := range ranked {
+		pks[i] = r.pk
+	}
+	list, _ := json.Marshal(pks)
+	rows, err := tx.QueryContext(ctx, channelSelect+`WHERE c.pk IN (SELECT value FROM json_each(?3))`, nanos(now), viewerID, string(list))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	byPK := make(map[int64]*herald.Channel, len(ranked))
+	for rows.Next() {
+		r, err := scanChannel(rows)
+		if err != nil {
+			return nil, err
+		}
+		byPK[r.pk] = r.view()
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for _, pk := range pks {
+		if c, ok := byPK[pk]; ok {
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
