@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -126,9 +127,7 @@ func NewServer(cfg Config) *Server {
 	s.routes()
 	// Catch-alls, outside routes() because they are not API routes: unknown
 	// API paths get a problem, everything else goes to the web app.
-	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
-		s.writeError(w, r, herald.KindErrorf(herald.ENOTFOUND, "route-not-found", "No such API route."))
-	})
+	s.mux.HandleFunc("/api/", s.apiNotFound)
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if s.web != nil {
 			s.web.ServeHTTP(w, r)
@@ -181,16 +180,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("Cross-Origin-Opener-Policy", "same-origin")
 	rw := &responseWriter{ResponseWriter: w, status: http.StatusOK}
 
-	handler, pattern := s.mux.Handler(r)
-	if pattern == "" && strings.HasPrefix(r.URL.Path, "/api/") {
-		// The mux's own 404/405 answers are text; turn them into problems
-		// while keeping their status and Allow header.
-		muxHandler := handler
-		handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			s.muxError(w, r, muxHandler)
-		})
-	}
-	handler.ServeHTTP(rw, r)
+	s.mux.ServeHTTP(rw, r) // sets r.Pattern
 
 	route := r.Pattern
 	if route == "" {
@@ -212,30 +202,27 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
 	"connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
-// muxError runs the mux's error handler against a recorder to learn its
-// status, then answers with a problem.
-func (s *Server) muxError(w http.ResponseWriter, r *http.Request, h http.Handler) {
-	rec := &statusRecorder{header: http.Header{}}
-	h.ServeHTTP(rec, r)
-	if rec.status == http.StatusMethodNotAllowed {
-		if allow := rec.header.Get("Allow"); allow != "" {
-			w.Header().Set("Allow", allow)
+// apiNotFound answers API paths no route matches: 405 with Allow when the
+// path exists for other methods, 404 otherwise. (The "/api/" catch-all
+// matches every method, so the mux never answers 405 on its own.)
+func (s *Server) apiNotFound(w http.ResponseWriter, r *http.Request) {
+	var allow []string
+	for _, m := range []string{"GET", "POST", "PUT", "PATCH", "DELETE"} {
+		probe := &http.Request{Method: m, URL: r.URL, Host: r.Host, Header: http.Header{}}
+		if _, p := s.mux.Handler(probe); p != "" && p != "/api/" && p != "/" {
+			allow = append(allow, m)
 		}
+	}
+	if len(allow) > 0 {
+		if slices.Contains(allow, "GET") {
+			allow = append(allow, "HEAD")
+		}
+		w.Header().Set("Allow", strings.Join(allow, ", "))
 		writeProblem(w, http.StatusMethodNotAllowed, "method-not-allowed", "Method not allowed", "This route does not accept "+r.Method+".")
 		return
 	}
 	s.writeError(w, r, herald.KindErrorf(herald.ENOTFOUND, "route-not-found", "No such API route."))
 }
-
-// statusRecorder captures a status and headers, discarding the body.
-type statusRecorder struct {
-	header http.Header
-	status int
-}
-
-func (r *statusRecorder) Header() http.Header         { return r.header }
-func (r *statusRecorder) Write(b []byte) (int, error) { return len(b), nil }
-func (r *statusRecorder) WriteHeader(status int)      { r.status = status }
 
 // responseWriter records the status for logs and metrics. It passes
 // Flush and Hijack through, which the SSE and WebSocket handlers need.
