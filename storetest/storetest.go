@@ -68,17 +68,28 @@ type Harness struct {
 	Store  herald.Store
 	Config herald.StoreConfig
 
-	n  int
-	mu sync.Mutex
+	open OpenFunc
+	n    int
+	mu   sync.Mutex
 }
 
 // NewHarness opens a fresh store with a FakeClock at Start, the default
 // retention and a recording publisher.
 func NewHarness(t testing.TB, open OpenFunc) *Harness {
-	h := &Harness{T: t, Ctx: context.Background(), Clock: herald.NewFakeClock(Start), Events: &Recorder{}}
+	h := &Harness{T: t, Ctx: context.Background(), Clock: herald.NewFakeClock(Start), Events: &Recorder{}, open: open}
 	h.Config = herald.StoreConfig{Clock: h.Clock, Retention: herald.DefaultRetention, Publisher: h.Events}
 	h.Store = open(t, h.Config)
 	return h
+}
+
+// With returns a new harness over a fresh store whose config mod adjusts
+// (for example a shorter retention).
+func (h *Harness) With(mod func(*herald.StoreConfig)) *Harness {
+	h2 := &Harness{T: h.T, Ctx: h.Ctx, Clock: herald.NewFakeClock(Start), Events: &Recorder{}, open: h.open}
+	h2.Config = herald.StoreConfig{Clock: h2.Clock, Retention: herald.DefaultRetention, Publisher: h2.Events}
+	mod(&h2.Config)
+	h2.Store = h.open(h.T, h2.Config)
+	return h2
 }
 
 // Recorder is an EventPublisher that keeps what it was given.
