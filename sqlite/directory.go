@@ -485,7 +485,14 @@ func (dq *dirQuery) changedRows(ctx context.Context, tx *sql.Tx, cur *dirCursor,
 	return out, nil
 }
 
+// traceDirectory, when set (by tests), sees every ranking query, so their
+// plans can be checked.
+var traceDirectory func(query string, args []any)
+
 func queryRows(ctx context.Context, tx *sql.Tx, query string, args ...any) ([]dirRow, error) {
+	if traceDirectory != nil {
+		traceDirectory(query, args)
+	}
 	rows, err := tx.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err

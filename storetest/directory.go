@@ -26,10 +26,10 @@ import (
 	"github.com/heraldhq/herald"
 )
 
-// DirectoryCases are the directory's conformance cases, by name.
-var DirectoryCases = []struct {
-	Name string
-	Fn   func(t *testing.T, h DirHarness)
+// directoryCases are the directory's conformance cases, by name.
+var directoryCases = []struct {
+	name string
+	fn   func(t *testing.T, h *Harness)
 }{
 	{"Accents", testDirectoryAccents},
 	{"Prefix", testDirectoryPrefix},
@@ -45,16 +45,9 @@ var DirectoryCases = []struct {
 	{"Viewer", testDirectoryViewer},
 }
 
-// DirHarness is a fresh, empty store and the fake clock it runs on.
-type DirHarness struct {
-	Store herald.Store
-	Clock *herald.FakeClock
-}
-
-// RunDirectory runs every directory case, each on a store from open.
-func RunDirectory(t *testing.T, open func(t *testing.T) DirHarness) {
-	for _, c := range DirectoryCases {
-		t.Run(c.Name, func(t *testing.T) { c.Fn(t, open(t)) })
+func init() {
+	for _, c := range directoryCases {
+		register("Directory/"+c.name, c.fn)
 	}
 }
 
@@ -68,7 +61,7 @@ type dirWorld struct {
 	n     int
 }
 
-func newDirWorld(t *testing.T, h DirHarness) *dirWorld {
+func newDirWorld(t *testing.T, h *Harness) *dirWorld {
 	w := &dirWorld{t: t, s: h.Store, clock: h.Clock}
 	w.owner = w.account()
 	return w
@@ -173,7 +166,7 @@ func (w *dirWorld) expectContains(q herald.DirectoryQuery, name string) {
 
 func text(s string) herald.DirectoryQuery { return herald.DirectoryQuery{Text: s} }
 
-func testDirectoryAccents(t *testing.T, h DirHarness) {
+func testDirectoryAccents(t *testing.T, h *Harness) {
 	w := newDirWorld(t, h)
 	w.channel("Météo Lyon", inCategory("weather"), describedAs("Prévisions pour la métropole."))
 	w.channel("Trafic Île-de-France", inCategory("traffic"), describedAs("Bouchons, travaux, accidents."))
@@ -191,7 +184,7 @@ func testDirectoryAccents(t *testing.T, h DirHarness) {
 	w.expect(text("xyzzy"))
 }
 
-func testDirectoryPrefix(t *testing.T, h DirHarness) {
+func testDirectoryPrefix(t *testing.T, h *Harness) {
 	w := newDirWorld(t, h)
 	w.channel("Cuisine du Sud-Ouest", inCategory("cooking"))
 	w.channel("Curling Club", inCategory("sports"))
@@ -207,7 +200,7 @@ func testDirectoryPrefix(t *testing.T, h DirHarness) {
 	w.expect(text("cuisines"))
 }
 
-func testDirectoryRanking(t *testing.T, h DirHarness) {
+func testDirectoryRanking(t *testing.T, h *Harness) {
 	w := newDirWorld(t, h)
 	small := w.channel("Météo Paris", inCategory("weather"))
 	big := w.channel("Météo Lyon", inCategory("weather"))
@@ -234,7 +227,7 @@ func testDirectoryRanking(t *testing.T, h DirHarness) {
 	}
 }
 
-func testDirectoryFilters(t *testing.T, h DirHarness) {
+func testDirectoryFilters(t *testing.T, h *Harness) {
 	w := newDirWorld(t, h)
 	w.channel("Météo Lyon", inCategory("weather"), inCountry("FR"), inLanguage("fr"))
 	w.channel("Météo Genève", inCategory("weather"), inCountry("CH"), inLanguage("fr"))
@@ -259,7 +252,7 @@ func testDirectoryFilters(t *testing.T, h DirHarness) {
 	w.expect(herald.DirectoryQuery{Text: "meteo", Country: "US"})
 }
 
-func testDirectorySorts(t *testing.T, h DirHarness) {
+func testDirectorySorts(t *testing.T, h *Harness) {
 	w := newDirWorld(t, h)
 	a := w.channel("Alpha", describedAs("Radio station."))
 	b := w.channel("Bravo", describedAs("Radio station."))
@@ -277,7 +270,7 @@ func testDirectorySorts(t *testing.T, h DirHarness) {
 	w.expect(herald.DirectoryQuery{Text: "alpha", Sort: herald.SortActive}, "Alpha")
 }
 
-func testDirectoryActiveWindow(t *testing.T, h DirHarness) {
+func testDirectoryActiveWindow(t *testing.T, h *Harness) {
 	w := newDirWorld(t, h)
 	old := w.channel("Old Busy")
 	recent := w.channel("Recent Calm")
@@ -295,7 +288,7 @@ func testDirectoryActiveWindow(t *testing.T, h DirHarness) {
 	w.expect(herald.DirectoryQuery{Sort: herald.SortActive}, "Quiet", "Old Busy", "Recent Calm")
 }
 
-func testDirectoryInvisible(t *testing.T, h DirHarness) {
+func testDirectoryInvisible(t *testing.T, h *Harness) {
 	w := newDirWorld(t, h)
 	ctx := context.Background()
 	w.channel("Météo Publique", inCategory("weather"))
@@ -340,7 +333,7 @@ func testDirectoryInvisible(t *testing.T, h DirHarness) {
 	w.expect(herald.DirectoryQuery{Sort: herald.SortPopular}, "Météo Publique")
 }
 
-func testDirectoryHostile(t *testing.T, h DirHarness) {
+func testDirectoryHostile(t *testing.T, h *Harness) {
 	w := newDirWorld(t, h)
 	w.channel("Météo Lyon", inCategory("weather"))
 	rnd := rand.New(rand.NewPCG(1, 2))
@@ -372,7 +365,7 @@ func testDirectoryHostile(t *testing.T, h DirHarness) {
 	w.expect(text("meteo"), "Météo Lyon") // and the store still works
 }
 
-func testDirectoryInvalid(t *testing.T, h DirHarness) {
+func testDirectoryInvalid(t *testing.T, h *Harness) {
 	w := newDirWorld(t, h)
 	for i := 0; i < 3; i++ {
 		w.channel(fmt.Sprintf("Chan %d", i))
@@ -416,7 +409,7 @@ func testDirectoryInvalid(t *testing.T, h DirHarness) {
 	}
 }
 
-func testDirectoryPages(t *testing.T, h DirHarness) {
+func testDirectoryPages(t *testing.T, h *Harness) {
 	w := newDirWorld(t, h)
 	for i := 0; i < 25; i++ {
 		w.channel(fmt.Sprintf("Page %02d", i))
@@ -466,7 +459,7 @@ func (w *dirWorld) walk(q herald.DirectoryQuery, between func()) []string {
 	}
 }
 
-func testDirectoryStableWalk(t *testing.T, h DirHarness) {
+func testDirectoryStableWalk(t *testing.T, h *Harness) {
 	w := newDirWorld(t, h)
 	ctx := context.Background()
 	rnd := rand.New(rand.NewPCG(4, 2))
@@ -535,7 +528,7 @@ func testDirectoryStableWalk(t *testing.T, h DirHarness) {
 	}
 }
 
-func testDirectoryViewer(t *testing.T, h DirHarness) {
+func testDirectoryViewer(t *testing.T, h *Harness) {
 	w := newDirWorld(t, h)
 	ctx := context.Background()
 	mine := w.channel("Mine")

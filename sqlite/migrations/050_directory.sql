@@ -37,11 +37,12 @@ END;
 
 -- Filter + sort indexes, partial on listed so unlisted channels cost nothing.
 -- The rowid (pk) ends every index: it breaks ties and serves sort=new.
-CREATE INDEX directory_popular ON channels(follower_count) WHERE listed = 1;
+CREATE INDEX directory_popular ON channels(listed, follower_count) WHERE listed = 1;
 CREATE INDEX directory_category ON channels(category, follower_count) WHERE listed = 1;
 CREATE INDEX directory_country ON channels(country, follower_count) WHERE listed = 1;
 CREATE INDEX directory_language ON channels(language, follower_count) WHERE listed = 1;
 CREATE INDEX directory_category_country ON channels(category, country, follower_count) WHERE listed = 1;
+CREATE INDEX directory_new ON channels(listed) WHERE listed = 1;
 CREATE INDEX directory_new_category ON channels(category) WHERE listed = 1;
 CREATE INDEX directory_new_country ON channels(country) WHERE listed = 1;
 CREATE INDEX directory_new_language ON channels(language) WHERE listed = 1;
