@@ -1,6 +1,7 @@
 package http
 
 import (
+	"crypto/sha256"
 	"net/http"
 
 	"github.com/heraldhq/herald"
@@ -131,7 +132,9 @@ func (s *Server) handleDeleteSession(w http.ResponseWriter, r *http.Request) err
 		}
 		return err
 	}
-	if err := s.Store.DeleteSession(r.Context(), hashToken(tok)); err != nil {
+	hash := sha256.Sum256([]byte(tok))
+	s.sessions.evict(hash)
+	if err := s.Store.DeleteSession(r.Context(), hash[:]); err != nil {
 		return err
 	}
 	if cred == credCookie {

@@ -102,13 +102,19 @@ func (s *Server) authenticate(r *http.Request, allowQuery bool) (*herald.Account
 	if !wellFormedToken(tok) {
 		return nil, errBadToken
 	}
-	a, err := s.Store.FindAccountBySession(r.Context(), hashToken(tok))
+	hash := sha256.Sum256([]byte(tok))
+	now := s.clock.Now()
+	if a := s.sessions.get(hash, now); a != nil {
+		return a, nil
+	}
+	a, err := s.Store.FindAccountBySession(r.Context(), hash[:])
 	if err != nil {
 		if c := herald.ErrorCode(err); c == herald.EUNAUTHORIZED || c == herald.ENOTFOUND {
 			return nil, errBadToken
 		}
 		return nil, err
 	}
+	s.sessions.put(hash, a, now)
 	return a, nil
 }
 

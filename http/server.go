@@ -46,7 +46,11 @@ type Config struct {
 	// (and open WebSockets) besides the server's own.
 	AllowedOrigins []string
 	SessionTTL     time.Duration
-	RateLimits     RateLimits
+	// SessionCacheTTL is how long an authenticated token is remembered
+	// without asking the store again (default 5s; negative disables). A
+	// logout evicts it on this node at once.
+	SessionCacheTTL time.Duration
+	RateLimits      RateLimits
 	// TrustedProxies are the peers whose X-Forwarded-For is believed.
 	TrustedProxies []netip.Prefix
 	// RateLimitExempt are client networks never rate limited.
@@ -66,10 +70,12 @@ type Server struct {
 	clock      herald.Clock
 	hasher     *password.Hasher
 	sessionTTL time.Duration
-	secure     bool // cookies get the Secure flag regardless of the request
+	secure     bool   // cookies get the Secure flag regardless of the request
+	publicURL  string // cfg.PublicURL without a trailing slash, "" if unset
 	origins    []string
 	cop        *http.CrossOriginProtection
 	limits     *limiters
+	sessions   *sessionCache
 	proxies    []netip.Prefix
 	exempt     []netip.Prefix
 	web        http.Handler
@@ -108,6 +114,7 @@ func NewServer(cfg Config) *Server {
 	}
 	if u, err := url.Parse(cfg.PublicURL); err == nil && u.Scheme != "" && u.Host != "" {
 		s.secure = u.Scheme == "https"
+		s.publicURL = strings.TrimRight(cfg.PublicURL, "/")
 		s.origins = append(s.origins, u.Scheme+"://"+u.Host)
 	}
 	for _, o := range cfg.AllowedOrigins {
@@ -124,6 +131,10 @@ func NewServer(cfg Config) *Server {
 		s.writeError(w, r, errCrossOrigin)
 	}))
 	s.limits = newLimiters(cfg.RateLimits.withDefaults())
+	if cfg.SessionCacheTTL == 0 {
+		cfg.SessionCacheTTL = 5 * time.Second
+	}
+	s.sessions = newSessionCache(cfg.SessionCacheTTL, 100_000)
 	s.routes()
 	// Catch-alls, outside routes() because they are not API routes: unknown
 	// API paths get a problem, everything else goes to the web app.

@@ -1,0 +1,66 @@
+package http
+
+import (
+	"sync"
+	"time"
+
+	"github.com/heraldhq/herald"
+)
+
+// sessionCache remembers recently authenticated tokens for a few seconds,
+// so that a busy client's every request doesn't cost a session lookup.
+// Logging out on this node evicts at once; on other nodes of a cluster a
+// dead token may live up to the TTL.
+type sessionCache struct {
+	ttl     time.Duration
+	max     int
+	mu      sync.RWMutex
+	entries map[[32]byte]cachedSession
+}
+
+type cachedSession struct {
+	account *herald.Account
+	until   time.Time
+}
+
+func newSessionCache(ttl time.Duration, max int) *sessionCache {
+	return &sessionCache{ttl: ttl, max: max, entries: make(map[[32]byte]cachedSession)}
+}
+
+func (c *sessionCache) get(hash [32]byte, now time.Time) *herald.Account {
+	if c.ttl <= 0 {
+		return nil
+	}
+	c.mu.RLock()
+	e, ok := c.entries[hash]
+	c.mu.RUnlock()
+	if !ok || !now.Before(e.until) {
+		return nil
+	}
+	return e.account
+}
+
+func (c *sessionCache) put(hash [32]byte, a *herald.Account, now time.Time) {
+	if c.ttl <= 0 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.entries) >= c.max {
+		for k, e := range c.entries {
+			if !now.Before(e.until) {
+				delete(c.entries, k)
+			}
+		}
+		if len(c.entries) >= c.max {
+			clear(c.entries)
+		}
+	}
+	c.entries[hash] = cachedSession{account: a, until: now.Add(c.ttl)}
+}
+
+func (c *sessionCache) evict(hash [32]byte) {
+	c.mu.Lock()
+	delete(c.entries, hash)
+	c.mu.Unlock()
+}
