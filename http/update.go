@@ -1,6 +1,7 @@
 package http
 
 import (
+	"math"
 	"net/http"
 
 	"github.com/heraldhq/herald"
@@ -72,7 +73,7 @@ func (s *Server) handleListUpdates(w http.ResponseWriter, r *http.Request) error
 	if !ok {
 		limit = herald.DefaultUpdatesLimit
 	}
-	before, _, err := queryInt(r, "before", "invalid-before", 1, 1<<62)
+	before, _, err := queryInt(r, "before", "invalid-before", 1, math.MaxInt64)
 	if err != nil {
 		return err
 	}
