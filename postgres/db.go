@@ -1,0 +1,261 @@
+// Package postgres is Herald's store on PostgreSQL (jackc/pgx/v5), for
+// running several stateless nodes against one database. It passes the same
+// conformance suite (storetest) as the embedded SQLite store.
+//
+// Concurrency model: transactions run at READ COMMITTED and take explicit row
+// locks in a fixed order (update counter header, then counter rows in key
+// order, then stream heads in stream order), so concurrent writers queue
+// instead of deadlocking; the rare serialization or deadlock error is retried.
+package postgres
+
+import (
+	"context"
+	"crypto/rand"
+	"embed"
+	"encoding/base32"
+	"errors"
+	"fmt"
+	"io/fs"
+	"sort"
+	"time"
+
+	"github.com/heraldhq/herald"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+//go:embed migrations/*.sql
+var migrationFS embed.FS
+
+// DB is a herald.Store on PostgreSQL.
+type DB struct {
+	pool      *pgxpool.Pool
+	clock     herald.Clock
+	retention time.Duration
+	publisher herald.EventPublisher
+}
+
+var _ herald.Store = (*DB)(nil)
+
+// Open connects to the database at url (a libpq URL or DSN; search_path and
+// other run-time parameters may be given in it), applies pending migrations
+// and returns the store.
+func Open(ctx context.Context, url string, cfg herald.StoreConfig) (*DB, error) {
+	pcfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: parse url: %w", err)
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: connect: %w", err)
+	}
+	db := &DB{pool: pool, clock: cfg.Clock, retention: cfg.Retention, publisher: cfg.Publisher}
+	if db.clock == nil {
+		db.clock = herald.SystemClock{}
+	}
+	if db.retention <= 0 {
+		db.retention = herald.DefaultRetention
+	}
+	if err := db.migrate(ctx); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// Close closes the connection pool.
+func (db *DB) Close() error {
+	db.pool.Close()
+	return nil
+}
+
+// Pool returns the underlying connection pool (for health checks and tests).
+func (db *DB) Pool() *pgxpool.Pool { return db.pool }
+
+// migrate applies the embedded migrations not yet recorded, in name order,
+// each in its own transaction. A session advisory lock keyed by the current
+// schema makes nodes that start together take turns: the first applies, the
+// others find the migrations recorded.
+func (db *DB) migrate(ctx context.Context) error {
+	conn, err := db.pool.Acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("postgres: acquire: %w", err)
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock(hashtext('herald.migrate.' || current_schema()))`); err != nil {
+		return fmt.Errorf("postgres: migration lock: %w", err)
+	}
+	defer func() {
+		// A fresh context: the unlock must happen even if ctx is done, or the
+		// pooled connection would keep the lock.
+		_, _ = conn.Exec(context.Background(), `SELECT pg_advisory_unlock(hashtext('herald.migrate.' || current_schema()))`)
+	}()
+	if _, err := conn.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`); err != nil {
+		return fmt.Errorf("postgres: create schema_migrations: %w", err)
+	}
+	names, err := fs.Glob(migrationFS, "migrations/*.sql")
+	if err != nil {
+		return err
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		var done bool
+		if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE name = $1)`, name).Scan(&done); err != nil {
+			return fmt.Errorf("postgres: read migrations: %w", err)
+		}
+		if done {
+			continue
+		}
+		body, err := migrationFS.ReadFile(name)
+		if err != nil {
+			return err
+		}
+		err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, string(body)); err != nil {
+				return err
+			}
+			_, err := tx.Exec(ctx, `INSERT INTO schema_migrations (name) VALUES ($1)`, name)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("postgres: migration %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// maxAttempts bounds the retries of a transaction that lost a deadlock or a
+// serialization conflict.
+const maxAttempts = 5
+
+// tx is one store transaction: the pgx transaction, the time it runs at, and
+// the events to publish once it commits.
+type tx struct {
+	pgx.Tx
+	db     *DB
+	now    time.Time
+	events []herald.Event
+}
+
+// inTx runs fn in a READ COMMITTED transaction, retrying it on deadlock or
+// serialization failure, and publishes the events it appended after commit.
+func (db *DB) inTx(ctx context.Context, fn func(*tx) error) error {
+	var err error
+	for attempt := 0; attempt < maxAttempts; attempt++ {
+		t := &tx{db: db, now: db.now()}
+		err = pgx.BeginFunc(ctx, db.pool, func(ptx pgx.Tx) error {
+			t.Tx = ptx
+			return fn(t)
+		})
+		if err == nil {
+			db.publish(ctx, t.events)
+			return nil
+		}
+		if !retryable(err) || ctx.Err() != nil {
+			return mapError(err)
+		}
+		time.Sleep(time.Duration(attempt+1) * time.Millisecond)
+	}
+	return mapError(err)
+}
+
+// read runs fn in a read-only transaction so that its several queries see
+// one snapshot.
+func (db *DB) read(ctx context.Context, fn func(*tx) error) error {
+	t := &tx{db: db, now: db.now()}
+	err := pgx.BeginTxFunc(ctx, db.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(ptx pgx.Tx) error {
+		t.Tx = ptx
+		return fn(t)
+	})
+	return mapError(err)
+}
+
+func (db *DB) publish(ctx context.Context, events []herald.Event) {
+	if db.publisher != nil && len(events) > 0 {
+		db.publisher.Publish(ctx, events)
+	}
+}
+
+// now returns the clock's time at the database's precision (microseconds),
+// so that values returned by a write equal the values read back later.
+func (db *DB) now() time.Time {
+	return db.clock.Now().UTC().Truncate(time.Microsecond)
+}
+
+func retryable(err error) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code == "40001" || pe.Code == "40P01"
+	}
+	return false
+}
+
+// mapError turns database errors that callers can cause into herald errors;
+// anything else stays internal.
+func mapError(err error) error {
+	if err == nil {
+		return nil
+	}
+	var he *herald.Error
+	if errors.As(err, &he) {
+		return he
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == "23503" {
+		// A foreign key to a row deleted concurrently: the object is gone.
+		return herald.KindErrorf(herald.ENOTFOUND, "not-found", "Not found.")
+	}
+	return err
+}
+
+func isUniqueViolation(err error, constraint string) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "23505" && (constraint == "" || pe.ConstraintName == constraint)
+}
+
+var idEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
+
+// newID returns a random, opaque id: 16 random bytes in lowercase base32.
+// It never starts with '@', so it can name a channel's event stream.
+func newID() string {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err) // crypto/rand never fails on supported platforms
+	}
+	return idEncoding.EncodeToString(b[:])
+}
+
+// newInviteCode returns a random invite code (80 bits, 16 characters),
+// unrelated to the channel id.
+func newInviteCode() string {
+	var b [10]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err)
+	}
+	return idEncoding.EncodeToString(b[:])
+}
+
+// Errors shared by the store's methods; codes and kinds match the SQLite
+// store's, which the conformance suite checks.
+var (
+	errAccountNotFound = herald.KindErrorf(herald.ENOTFOUND, "account-not-found", "Account not found.")
+	errChannelNotFound = herald.KindErrorf(herald.ENOTFOUND, "channel-not-found", "Channel not found.")
+	errUpdateNotFound  = herald.KindErrorf(herald.ENOTFOUND, "update-not-found", "Update not found.")
+	errInviteNotFound  = herald.KindErrorf(herald.ENOTFOUND, "invite-not-found", "Invite not found.")
+	errAdminNotFound   = herald.KindErrorf(herald.ENOTFOUND, "admin-not-found", "No such admin.")
+	errNoPoll          = herald.KindErrorf(herald.ENOTFOUND, "poll-not-found", "This update has no poll.")
+	errNotAdmin        = herald.KindErrorf(herald.EFORBIDDEN, "not-admin", "Only the channel's admins may do this.")
+	errNotOwner        = herald.KindErrorf(herald.EFORBIDDEN, "not-owner", "Only the channel's owner may do this.")
+	errNoActor         = herald.KindErrorf(herald.EUNAUTHORIZED, "unauthorized", "Sign in first.")
+	errInvalidToken    = herald.KindErrorf(herald.EUNAUTHORIZED, "invalid-token", "Invalid or expired token.")
+)
+
+func isForeignKeyViolation(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "23503"
+}

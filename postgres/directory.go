@@ -1,0 +1,549 @@
+package postgres
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/binary"
+	"fmt"
+	"hash/fnv"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/heraldhq/herald"
+	"github.com/heraldhq/herald/fold"
+	"github.com/jackc/pgx/v5"
+)
+
+// The directory has the SQLite store's semantics exactly: text is folded in
+// Go (package fold) both when a channel is indexed and when a query comes in,
+// every query word must match a word of the channel, the last one as a
+// prefix, and relevance is a tier that depends on the query and the channel
+// alone. PostgreSQL's part is only matching: channels.search is a tsvector
+// built here from the folded words (name weighted A, handle B, description
+// D), never parsed by a text search configuration, and queries are tsquery
+// values built here from quoted folded words, so no input reaches tsquery
+// operators. A GIN index serves both exact and prefix words.
+
+const (
+	secondsPerDay = int64(24 * 60 * 60)
+	// maxQueryTokens bounds the tsquery a query can build.
+	maxQueryTokens = 32
+	// maxChanges bounds how much of the change log a page reads.
+	maxChanges = 20000
+	// keepChanges is how many changes PruneExpired keeps.
+	keepChanges = 20000
+	// maxLexemeBytes keeps each indexed word under PostgreSQL's 2 KiB limit.
+	maxLexemeBytes = 512
+	// maxPosition is PostgreSQL's largest tsvector position.
+	maxPosition = 16383
+)
+
+// dayOf returns the UTC day number of t (days since the Unix epoch).
+func dayOf(t time.Time) int64 {
+	s := t.Unix()
+	if s < 0 {
+		return (s - secondsPerDay + 1) / secondsPerDay
+	}
+	return s / secondsPerDay
+}
+
+// searchVector returns the tsvector literal that indexes a channel.
+func searchVector(ch *herald.Channel) string {
+	var b strings.Builder
+	pos := 0
+	for _, col := range []struct {
+		text   string
+		weight byte
+	}{{ch.Name, 'A'}, {ch.Handle, 'B'}, {ch.Description, 'D'}} {
+		for _, tok := range fold.Tokens(col.text) {
+			pos++
+			if pos > maxPosition {
+				pos = maxPosition
+			}
+			if b.Len() > 0 {
+				b.WriteByte(' ')
+			}
+			b.WriteString(quoteLexeme(tok))
+			b.WriteByte(':')
+			b.WriteString(strconv.Itoa(pos))
+			b.WriteByte(col.weight)
+		}
+	}
+	return b.String()
+}
+
+// quoteLexeme quotes a word for a tsvector or tsquery literal, cut to
+// maxLexemeBytes on a character boundary. Folded words hold only letters
+// and digits; quotes and backslashes are escaped all the same.
+func quoteLexeme(tok string) string {
+	if len(tok) > maxLexemeBytes {
+		n := maxLexemeBytes
+		for n > 0 && !utf8.RuneStart(tok[n]) {
+			n--
+		}
+		tok = tok[:n]
+	}
+	tok = strings.ReplaceAll(tok, `\`, `\\`)
+	tok = strings.ReplaceAll(tok, `'`, `''`)
+	return "'" + tok + "'"
+}
+
+// tsQuery returns the tsquery literal "all these words, the last as a
+// prefix", each word restricted to the given weights ("" for any column).
+func tsQuery(tokens []string, weights string) string {
+	var b strings.Builder
+	for i, t := range tokens {
+		if i > 0 {
+			b.WriteString(" & ")
+		}
+		b.WriteString(quoteLexeme(t))
+		if i == len(tokens)-1 {
+			b.WriteString(":*" + weights)
+		} else if weights != "" {
+			b.WriteString(":" + weights)
+		}
+	}
+	return b.String()
+}
+
+var (
+	errInvalidCursor = herald.KindErrorf(herald.EINVALID, "invalid-cursor", "Malformed or foreign directory cursor: start again without it.")
+	sortCodes        = map[string]byte{herald.SortRelevance: 1, herald.SortPopular: 2, herald.SortActive: 3, herald.SortNew: 4}
+)
+
+// dirQuery is a validated herald.DirectoryQuery.
+type dirQuery struct {
+	tokens                      []string // folded words; the last one matches as a prefix
+	category, country, language string
+	sort                        string
+	limit                       int
+	cursor                      *dirCursor // nil on the first page
+}
+
+// dirCursor is where a walk stands: the change-log position the walk ranks
+// at (w), the day whose activity it ranks by, and the last row's sort key.
+// Every sort orders by (k1, k2, pk) descending:
+//
+//	relevance: (tier, followers, pk)
+//	popular:   (followers, 0, pk)
+//	active:    (updates in the 7 days ending on day, 0, pk)
+//	new:       (0, 0, pk), pk growing with creation
+type dirCursor struct {
+	w, day     int64
+	k1, k2, pk int64
+}
+
+// dirRow is one candidate with its sort key.
+type dirRow struct{ pk, k1, k2 int64 }
+
+func (a dirRow) before(b dirRow) bool {
+	if a.k1 != b.k1 {
+		return a.k1 > b.k1
+	}
+	if a.k2 != b.k2 {
+		return a.k2 > b.k2
+	}
+	return a.pk > b.pk
+}
+
+func parseDirectoryQuery(q herald.DirectoryQuery) (*dirQuery, error) {
+	dq := &dirQuery{}
+	text := q.Text
+	if utf8.RuneCountInString(text) > herald.MaxQueryLen {
+		text = string([]rune(text)[:herald.MaxQueryLen])
+	}
+	dq.tokens = fold.Tokens(text)
+	if len(dq.tokens) > maxQueryTokens {
+		dq.tokens = dq.tokens[:maxQueryTokens]
+	}
+	if q.Category != "" && !herald.IsCategory(q.Category) {
+		return nil, herald.KindErrorf(herald.EINVALID, "invalid-category", "Unknown category. See GET /api/v1/categories.")
+	}
+	dq.category = q.Category
+	if c := strings.ToUpper(strings.TrimSpace(q.Country)); c != "" {
+		if !herald.IsCountry(c) {
+			return nil, herald.KindErrorf(herald.EINVALID, "invalid-country", "Country must be an ISO 3166-1 alpha-2 code.")
+		}
+		dq.country = c
+	}
+	if l := strings.TrimSpace(q.Language); l != "" {
+		if !herald.IsLanguageTag(l) {
+			return nil, herald.KindErrorf(herald.EINVALID, "invalid-language", "Language must be a BCP 47 tag such as \"fr\".")
+		}
+		dq.language = l
+	}
+	switch q.Sort {
+	case "":
+		dq.sort = herald.SortPopular
+		if len(dq.tokens) > 0 {
+			dq.sort = herald.SortRelevance
+		}
+	case herald.SortRelevance, herald.SortPopular, herald.SortActive, herald.SortNew:
+		dq.sort = q.Sort
+		if dq.sort == herald.SortRelevance && len(dq.tokens) == 0 {
+			// Nothing to be relevant to: every tier is equal, so rank by size.
+			dq.sort = herald.SortPopular
+		}
+	default:
+		return nil, herald.KindErrorf(herald.EINVALID, "invalid-sort", "sort must be relevance, popular, active or new.")
+	}
+	limit, err := herald.ClampLimit(q.Limit, herald.DefaultDirectoryLimit, herald.MaxDirectoryLimit)
+	if err != nil {
+		return nil, err
+	}
+	dq.limit = limit
+	if q.Cursor != "" {
+		if dq.cursor, err = dq.decodeCursor(q.Cursor); err != nil {
+			return nil, err
+		}
+	}
+	return dq, nil
+}
+
+// fingerprint ties a cursor to the search it came from, so a cursor replayed
+// against other filters is refused instead of silently skipping channels.
+func (dq *dirQuery) fingerprint() uint32 {
+	h := fnv.New32a()
+	for _, s := range []string{dq.sort, strings.Join(dq.tokens, " "), dq.category, dq.country, dq.language} {
+		h.Write([]byte(s))
+		h.Write([]byte{0})
+	}
+	return h.Sum32()
+}
+
+const cursorVersion = 1
+
+func (dq *dirQuery) encodeCursor(c dirCursor) string {
+	b := []byte{cursorVersion, sortCodes[dq.sort]}
+	b = binary.BigEndian.AppendUint32(b, dq.fingerprint())
+	for _, v := range []int64{c.w, c.day, c.k1, c.k2, c.pk} {
+		b = binary.AppendVarint(b, v)
+	}
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func (dq *dirQuery) decodeCursor(s string) (*dirCursor, error) {
+	if len(s) > 128 {
+		return nil, errInvalidCursor
+	}
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil || len(b) < 6 || b[0] != cursorVersion || b[1] != sortCodes[dq.sort] ||
+		binary.BigEndian.Uint32(b[2:6]) != dq.fingerprint() {
+		return nil, errInvalidCursor
+	}
+	b = b[6:]
+	var v [5]int64
+	for i := range v {
+		x, n := binary.Varint(b)
+		if n <= 0 || x < 0 {
+			return nil, errInvalidCursor
+		}
+		v[i], b = x, b[n:]
+	}
+	if len(b) != 0 {
+		return nil, errInvalidCursor
+	}
+	return &dirCursor{w: v[0], day: v[1], k1: v[2], k2: v[3], pk: v[4]}, nil
+}
+
+// SearchDirectory returns one page of listed channels matching q.
+//
+// Relevance is a tier that depends on the query and the channel alone (2:
+// every word in the name, 1: in the name or handle, 0: somewhere, the
+// description included), then followers. ts_rank is deliberately not used:
+// like bm25 on SQLite it would make the order (and cursors) depend on more
+// than the channel itself.
+func (db *DB) SearchDirectory(ctx context.Context, viewerID string, q herald.DirectoryQuery) (*herald.DirectoryPage, error) {
+	dq, err := parseDirectoryQuery(q)
+	if err != nil {
+		return nil, err
+	}
+	page := &herald.DirectoryPage{Channels: []*herald.Channel{}}
+	err = db.read(ctx, func(t *tx) error {
+		cur := dq.cursor
+		if cur == nil {
+			cur = &dirCursor{day: dayOf(t.now)}
+			if err := t.QueryRow(ctx, `SELECT coalesce(max(id), 0) FROM directory_changes`).Scan(&cur.w); err != nil {
+				return err
+			}
+		}
+		changed, err := dq.changes(ctx, t, cur)
+		if err != nil {
+			return err
+		}
+		need := dq.limit + 1
+		rows, err := dq.candidates(ctx, t, cur, changed, need)
+		if err != nil {
+			return err
+		}
+		if len(changed) > 0 {
+			moved, err := dq.changedRows(ctx, t, cur, changed)
+			if err != nil {
+				return err
+			}
+			rows = append(rows, moved...)
+			sort.Slice(rows, func(i, j int) bool { return rows[i].before(rows[j]) })
+		}
+		if len(rows) > dq.limit {
+			last := rows[dq.limit-1]
+			page.NextCursor = dq.encodeCursor(dirCursor{w: cur.w, day: cur.day, k1: last.k1, k2: last.k2, pk: last.pk})
+			rows = rows[:dq.limit]
+		}
+		page.Channels, err = hydrateDirectory(ctx, t, viewerID, rows)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return page, nil
+}
+
+// changes returns the sort keys, as of the walk's log position, of the
+// channels whose key changed since: their old value per pk.
+func (dq *dirQuery) changes(ctx context.Context, t *tx, cur *dirCursor) (map[int64]int64, error) {
+	kind, day := 0, int64(0)
+	switch dq.sort {
+	case herald.SortNew:
+		return nil, nil // pk never changes
+	case herald.SortActive:
+		kind, day = 1, cur.day
+	}
+	rows, err := t.Query(ctx, `SELECT channel_pk, old_value FROM directory_changes
+		WHERE kind = $1 AND day = $2 AND id > $3 ORDER BY id LIMIT $4`, kind, day, cur.w, maxChanges)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[int64]int64{}
+	for rows.Next() {
+		var pk, old int64
+		if err := rows.Scan(&pk, &old); err != nil {
+			return nil, err
+		}
+		if _, seen := out[pk]; !seen { // the first change holds the value as of w
+			out[pk] = old
+		}
+	}
+	return out, rows.Err()
+}
+
+// where is a growing WHERE clause with its numbered arguments.
+type where struct {
+	conds []string
+	args  []any
+}
+
+// arg adds an argument and returns its placeholder.
+func (w *where) arg(v any) string {
+	w.args = append(w.args, v)
+	return "$" + strconv.Itoa(len(w.args))
+}
+
+func (w *where) add(cond string) { w.conds = append(w.conds, cond) }
+
+func (w *where) String() string { return strings.Join(w.conds, " AND ") }
+
+func pkList(m map[int64]int64) []int64 {
+	pks := make([]int64, 0, len(m))
+	for pk := range m {
+		pks = append(pks, pk)
+	}
+	return pks
+}
+
+// filters adds the listed/category/country/language conditions on c.
+func (dq *dirQuery) filters(w *where) {
+	w.add("c.listed")
+	if dq.category != "" {
+		w.add("c.category = " + w.arg(dq.category))
+	}
+	if dq.country != "" {
+		w.add("c.country = " + w.arg(dq.country))
+	}
+	if dq.language != "" {
+		w.add("c.language = " + w.arg(dq.language))
+	}
+}
+
+// candidates returns up to need channels after the cursor, in order, among
+// those whose sort key did not change during the walk (their current key is
+// their key as of the walk's start).
+func (dq *dirQuery) candidates(ctx context.Context, t *tx, cur *dirCursor, changed map[int64]int64, need int) ([]dirRow, error) {
+	if len(dq.tokens) > 0 {
+		return dq.textRows(ctx, t, cur, changed, false, need)
+	}
+	first := dq.cursor == nil
+	var w where
+	exclude := func(col string) {
+		if len(changed) > 0 {
+			w.add("NOT (" + col + " = ANY(" + w.arg(pkList(changed)) + "))")
+		}
+	}
+	switch dq.sort {
+	case herald.SortPopular:
+		dq.filters(&w)
+		if !first {
+			w.add("(c.follower_count, c.pk) < (" + w.arg(cur.k1) + ", " + w.arg(cur.pk) + ")")
+		}
+		exclude("c.pk")
+		return queryRows(ctx, t, `SELECT c.pk, c.follower_count, 0 FROM channels c WHERE `+w.String()+
+			` ORDER BY c.follower_count DESC, c.pk DESC LIMIT `+w.arg(need), w.args...)
+	case herald.SortNew:
+		dq.filters(&w)
+		if !first {
+			w.add("c.pk < " + w.arg(cur.pk))
+		}
+		return queryRows(ctx, t, `SELECT c.pk, 0, 0 FROM channels c WHERE `+w.String()+
+			` ORDER BY c.pk DESC LIMIT `+w.arg(need), w.args...)
+	case herald.SortActive:
+		// Channels active in the window, from the activity index; then the
+		// quiet ones, newest first.
+		var out []dirRow
+		if first || cur.k1 > 0 {
+			w.add("a.day = " + w.arg(cur.day))
+			dq.filters(&w)
+			if !first {
+				w.add("(a.n, a.channel_pk) < (" + w.arg(cur.k1) + ", " + w.arg(cur.pk) + ")")
+			}
+			exclude("a.channel_pk")
+			rows, err := queryRows(ctx, t, `SELECT a.channel_pk, a.n, 0 FROM directory_activity a
+				JOIN channels c ON c.pk = a.channel_pk WHERE `+w.String()+
+				` ORDER BY a.n DESC, a.channel_pk DESC LIMIT `+w.arg(need), w.args...)
+			if err != nil {
+				return nil, err
+			}
+			out = rows
+		}
+		if len(out) >= need {
+			return out, nil
+		}
+		w = where{}
+		dq.filters(&w)
+		w.add("NOT EXISTS (SELECT 1 FROM directory_activity a WHERE a.channel_pk = c.pk AND a.day = " + w.arg(cur.day) + ")")
+		if !first && cur.k1 == 0 {
+			w.add("c.pk < " + w.arg(cur.pk))
+		}
+		exclude("c.pk")
+		rows, err := queryRows(ctx, t, `SELECT c.pk, 0, 0 FROM channels c WHERE `+w.String()+
+			` ORDER BY c.pk DESC LIMIT `+w.arg(need-len(out)), w.args...)
+		return append(out, rows...), err
+	}
+	return nil, fmt.Errorf("directory: unexpected sort %q", dq.sort)
+}
+
+// textRows ranks the channels matching the text. With only=true it returns
+// the changed channels (any position); otherwise up to need unchanged ones
+// after the cursor.
+func (dq *dirQuery) textRows(ctx context.Context, t *tx, cur *dirCursor, changed map[int64]int64, only bool, need int) ([]dirRow, error) {
+	var w where
+	var k1, k2 string
+	switch dq.sort {
+	case herald.SortRelevance:
+		k1 = `(c.search @@ ` + w.arg(tsQuery(dq.tokens, "A")) + `::tsquery)::int +
+			(c.search @@ ` + w.arg(tsQuery(dq.tokens, "AB")) + `::tsquery)::int`
+		k2 = "c.follower_count"
+	case herald.SortPopular:
+		k1, k2 = "c.follower_count", "0"
+	case herald.SortActive:
+		k1 = "coalesce((SELECT a.n FROM directory_activity a WHERE a.channel_pk = c.pk AND a.day = " + w.arg(cur.day) + "), 0)"
+		k2 = "0"
+	case herald.SortNew:
+		k1, k2 = "0", "0"
+	}
+	w.add("c.search @@ " + w.arg(tsQuery(dq.tokens, "")) + "::tsquery")
+	dq.filters(&w)
+	if len(changed) > 0 {
+		cond := "c.pk = ANY(" + w.arg(pkList(changed)) + ")"
+		if !only {
+			cond = "NOT " + cond
+		}
+		w.add(cond)
+	}
+	inner := `SELECT c.pk AS pk, ` + k1 + ` AS k1, ` + k2 + ` AS k2 FROM channels c WHERE ` + w.String()
+	if only {
+		return queryRows(ctx, t, inner, w.args...)
+	}
+	outer := `SELECT pk, k1, k2 FROM (` + inner + `) x`
+	if dq.cursor != nil {
+		outer += ` WHERE (k1, k2, pk) < (` + w.arg(cur.k1) + `::bigint, ` + w.arg(cur.k2) + `::bigint, ` + w.arg(cur.pk) + `::bigint)`
+	}
+	outer += ` ORDER BY k1 DESC, k2 DESC, pk DESC LIMIT ` + w.arg(need)
+	return queryRows(ctx, t, outer, w.args...)
+}
+
+// changedRows returns the channels whose key changed during the walk, still
+// matching, ranked by their key as of the walk's start, after the cursor.
+func (dq *dirQuery) changedRows(ctx context.Context, t *tx, cur *dirCursor, changed map[int64]int64) ([]dirRow, error) {
+	var rows []dirRow
+	var err error
+	if len(dq.tokens) > 0 {
+		rows, err = dq.textRows(ctx, t, cur, changed, true, 0)
+	} else {
+		var w where
+		dq.filters(&w)
+		w.add("c.pk = ANY(" + w.arg(pkList(changed)) + ")")
+		rows, err = queryRows(ctx, t, `SELECT c.pk, 0, 0 FROM channels c WHERE `+w.String(), w.args...)
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := rows[:0]
+	for _, r := range rows {
+		old := changed[r.pk]
+		switch dq.sort {
+		case herald.SortRelevance:
+			r.k2 = old
+		default: // popular, active
+			r.k1 = old
+		}
+		if dq.cursor == nil || (dirRow{pk: cur.pk, k1: cur.k1, k2: cur.k2}).before(r) {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+func queryRows(ctx context.Context, t *tx, query string, args ...any) ([]dirRow, error) {
+	rows, err := t.Query(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (dirRow, error) {
+		var d dirRow
+		err := r.Scan(&d.pk, &d.k1, &d.k2)
+		return d, err
+	})
+}
+
+// hydrateDirectory reads the page's channels, as viewerID sees them, in rank order.
+func hydrateDirectory(ctx context.Context, t *tx, viewerID string, ranked []dirRow) ([]*herald.Channel, error) {
+	out := make([]*herald.Channel, 0, len(ranked))
+	if len(ranked) == 0 {
+		return out, nil
+	}
+	pks := make([]int64, len(ranked))
+	for i, r := range ranked {
+		pks[i] = r.pk
+	}
+	rows, err := t.Query(ctx, `SELECT `+channelCols+` FROM `+channelFrom+` WHERE c.pk = ANY($3)`, viewerID, t.now, pks)
+	if err != nil {
+		return nil, err
+	}
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*chanRow, error) { return scanChannel(r) })
+	if err != nil {
+		return nil, err
+	}
+	byPK := make(map[int64]*herald.Channel, len(list))
+	for _, r := range list {
+		byPK[r.pk] = r.view()
+	}
+	for _, pk := range pks {
+		if c, ok := byPK[pk]; ok {
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,365 @@
+package postgres_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net/url"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/heraldhq/herald"
+	"github.com/heraldhq/herald/postgres"
+	"github.com/heraldhq/herald/storetest"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// serverURL is the PostgreSQL the tests use; each test gets its own schema.
+func serverURL() string {
+	if u := os.Getenv("HERALD_POSTGRES_URL"); u != "" {
+		return u
+	}
+	return "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+}
+
+var (
+	adminOnce sync.Once
+	adminPool *pgxpool.Pool
+	adminErr  error
+)
+
+// admin returns a pool for creating and dropping test schemas, skipping the
+// test when the server is unreachable (failing under HERALD_REQUIRE_SERVICES=1).
+func admin(tb testing.TB) *pgxpool.Pool {
+	tb.Helper()
+	adminOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		adminPool, adminErr = pgxpool.New(ctx, serverURL())
+		if adminErr == nil {
+			adminErr = adminPool.Ping(ctx)
+		}
+	})
+	if adminErr != nil {
+		msg := fmt.Sprintf("PostgreSQL unreachable at HERALD_POSTGRES_URL=%s: %v", serverURL(), adminErr)
+		if os.Getenv("HERALD_REQUIRE_SERVICES") == "1" {
+			tb.Fatal(msg)
+		}
+		tb.Skip(msg + " (set HERALD_REQUIRE_SERVICES=1 to fail instead)")
+	}
+	return adminPool
+}
+
+// freshSchema creates an empty schema dropped when tb ends and returns a
+// URL whose connections use it.
+func freshSchema(tb testing.TB) string {
+	tb.Helper()
+	pool := admin(tb)
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	schema := "herald_test_" + hex.EncodeToString(b[:])
+	ctx := context.Background()
+	if _, err := pool.Exec(ctx, `CREATE SCHEMA `+schema); err != nil {
+		tb.Fatalf("create schema: %v", err)
+	}
+	tb.Cleanup(func() {
+		if _, err := pool.Exec(context.Background(), `DROP SCHEMA `+schema+` CASCADE`); err != nil {
+			tb.Errorf("drop schema %s: %v", schema, err)
+		}
+	})
+	u, err := url.Parse(serverURL())
+	if err != nil {
+		tb.Fatalf("HERALD_POSTGRES_URL: %v", err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// mustOpen opens a store on url, closed when tb ends.
+func mustOpen(tb testing.TB, url string, cfg herald.StoreConfig) *postgres.DB {
+	tb.Helper()
+	db, err := postgres.Open(context.Background(), url, cfg)
+	if err != nil {
+		tb.Fatalf("Open: %v", err)
+	}
+	tb.Cleanup(func() { db.Close() })
+	return db
+}
+
+func TestConformance(t *testing.T) {
+	admin(t)
+	storetest.Run(t, func(tb testing.TB, cfg herald.StoreConfig) herald.Store {
+		return mustOpen(tb, freshSchema(tb), cfg)
+	})
+}
+
+// Nodes that start at once against an empty schema all come up, and every
+// migration is applied exactly once.
+func TestConcurrentMigrations(t *testing.T) {
+	url := freshSchema(t)
+	const nodes = 4
+	var wg sync.WaitGroup
+	errs := make([]error, nodes)
+	for i := 0; i < nodes; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			db, err := postgres.Open(context.Background(), url, herald.StoreConfig{})
+			if err == nil {
+				db.Close()
+			}
+			errs[i] = err
+		}(i)
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("node %d: Open: %v", i, err)
+		}
+	}
+	db := mustOpen(t, url, herald.StoreConfig{})
+	var n, distinct int
+	if err := db.Pool().QueryRow(context.Background(), `SELECT count(*), count(DISTINCT name) FROM schema_migrations`).Scan(&n, &distinct); err != nil {
+		t.Fatal(err)
+	}
+	if n == 0 || n != distinct {
+		t.Fatalf("schema_migrations: %d rows, %d distinct names", n, distinct)
+	}
+}
+
+// cluster is several store nodes on one schema, sharing a fake clock.
+type cluster struct {
+	clock  *herald.FakeClock
+	nodes  []*postgres.DB
+	events *storetest.Recorder
+}
+
+func newCluster(t *testing.T, n int) *cluster {
+	url := freshSchema(t)
+	c := &cluster{clock: herald.NewFakeClock(storetest.Start), events: &storetest.Recorder{}}
+	for i := 0; i < n; i++ {
+		c.nodes = append(c.nodes, mustOpen(t, url, herald.StoreConfig{Clock: c.clock, Retention: herald.DefaultRetention, Publisher: c.events}))
+	}
+	return c
+}
+
+// Reactions and votes from many followers on two nodes at once, changed and
+// withdrawn, leave exact counts.
+func TestExactCountsAcrossNodes(t *testing.T) {
+	c := newCluster(t, 2)
+	ctx := context.Background()
+	a, b := c.nodes[0], c.nodes[1]
+	owner := &herald.Account{Username: "owner"}
+	if err := a.CreateAccount(ctx, owner, "x"); err != nil {
+		t.Fatal(err)
+	}
+	ch := &herald.Channel{Name: "Hot", Category: "news", Listed: true}
+	if err := a.CreateChannel(ctx, owner.ID, ch); err != nil {
+		t.Fatal(err)
+	}
+	u := &herald.Update{Text: "hot", Poll: &herald.Poll{Question: "q", Multiple: true,
+		Options: []herald.PollOption{{Text: "a"}, {Text: "b"}, {Text: "c"}}}}
+	if err := a.CreateUpdate(ctx, owner.ID, ch.ID, u); err != nil {
+		t.Fatal(err)
+	}
+	const followers = 60
+	ids := make([]string, followers)
+	for i := range ids {
+		f := &herald.Account{Username: fmt.Sprintf("f%03d", i)}
+		if err := a.CreateAccount(ctx, f, "x"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := b.Follow(ctx, f.ID, ch.ID); err != nil {
+			t.Fatal(err)
+		}
+		ids[i] = f.ID
+	}
+	emojis := []string{"👍", "❤️", "😂"}
+	var wg sync.WaitGroup
+	errc := make(chan error, followers)
+	for i, id := range ids {
+		wg.Add(1)
+		go func(i int, id string) {
+			defer wg.Done()
+			node := c.nodes[i%2]
+			// React, change, maybe withdraw; vote, change, maybe retract.
+			steps := []func() error{
+				func() error { _, err := node.SetReaction(ctx, id, ch.ID, u.ID, emojis[i%3]); return err },
+				func() error { _, err := node.SetReaction(ctx, id, ch.ID, u.ID, emojis[(i+1)%3]); return err },
+				func() error { _, err := node.Vote(ctx, id, ch.ID, u.ID, []int{0, 1}); return err },
+				func() error { _, err := node.Vote(ctx, id, ch.ID, u.ID, []int{i % 3}); return err },
+			}
+			if i%4 == 0 {
+				steps = append(steps, func() error { _, err := node.RemoveReaction(ctx, id, ch.ID, u.ID); return err })
+			}
+			if i%5 == 0 {
+				steps = append(steps, func() error { _, err := node.RetractVote(ctx, id, ch.ID, u.ID); return err })
+			}
+			for _, s := range steps {
+				if err := s(); err != nil {
+					errc <- err
+					return
+				}
+			}
+		}(i, id)
+	}
+	wg.Wait()
+	close(errc)
+	for err := range errc {
+		t.Fatal(err)
+	}
+	wantR := map[string]int64{}
+	wantV := make([]int64, 3)
+	var voters int64
+	for i := range ids {
+		if i%4 != 0 {
+			wantR[emojis[(i+1)%3]]++
+		}
+		if i%5 != 0 {
+			wantV[i%3]++
+			voters++
+		}
+	}
+	got, err := b.FindUpdate(ctx, owner.ID, ch.ID, u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(got.Reactions) != fmt.Sprint(wantR) {
+		t.Errorf("reactions = %v, want %v", got.Reactions, wantR)
+	}
+	for i, o := range got.Poll.Options {
+		if o.Votes != wantV[i] {
+			t.Errorf("option %d votes = %d, want %d", i, o.Votes, wantV[i])
+		}
+	}
+	if got.Poll.Voters != voters {
+		t.Errorf("voters = %d, want %d", got.Poll.Voters, voters)
+	}
+}
+
+// FlushCounts called by several nodes at once does the work once: one
+// update.reactions event per dirty update in all.
+func TestFlushCountsOnceAcrossNodes(t *testing.T) {
+	c := newCluster(t, 3)
+	ctx := context.Background()
+	n0 := c.nodes[0]
+	owner := &herald.Account{Username: "owner"}
+	if err := n0.CreateAccount(ctx, owner, "x"); err != nil {
+		t.Fatal(err)
+	}
+	ch := &herald.Channel{Name: "Busy", Category: "news", Listed: true}
+	if err := n0.CreateChannel(ctx, owner.ID, ch); err != nil {
+		t.Fatal(err)
+	}
+	const updates = 30
+	for i := 0; i < updates; i++ {
+		u := &herald.Update{Text: fmt.Sprintf("u%d", i)}
+		if err := n0.CreateUpdate(ctx, owner.ID, ch.ID, u); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := n0.SetReaction(ctx, owner.ID, ch.ID, u.ID, "👍"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.events.Take()
+	var wg sync.WaitGroup
+	counts := make([]int, len(c.nodes))
+	for round := 0; round < 3; round++ {
+		for i, node := range c.nodes {
+			wg.Add(1)
+			go func(i int, node *postgres.DB) {
+				defer wg.Done()
+				n, err := node.FlushCounts(ctx)
+				if err != nil {
+					t.Error(err)
+				}
+				counts[i] += n
+			}(i, node)
+		}
+		wg.Wait()
+	}
+	total := 0
+	for _, n := range counts {
+		total += n
+	}
+	if total != updates {
+		t.Errorf("FlushCounts across nodes reported %d events (per node %v), want %d", total, counts, updates)
+	}
+	if got := len(c.events.Take()); got != updates {
+		t.Errorf("published %d events, want %d", got, updates)
+	}
+	evs, ok, err := n0.EventsAfter(ctx, ch.ID, 0, 1000)
+	if err != nil || !ok {
+		t.Fatalf("EventsAfter: ok=%v err=%v", ok, err)
+	}
+	n := 0
+	for _, e := range evs {
+		if e.Type == herald.EventUpdateReactions {
+			n++
+		}
+	}
+	if n != updates {
+		t.Errorf("log holds %d update.reactions events, want %d", n, updates)
+	}
+}
+
+// PruneExpired on several nodes at once erases everything once.
+func TestPruneOnceAcrossNodes(t *testing.T) {
+	c := newCluster(t, 3)
+	ctx := context.Background()
+	n0 := c.nodes[0]
+	owner := &herald.Account{Username: "owner"}
+	if err := n0.CreateAccount(ctx, owner, "x"); err != nil {
+		t.Fatal(err)
+	}
+	ch := &herald.Channel{Name: "Old", Category: "news", Listed: true}
+	if err := n0.CreateChannel(ctx, owner.ID, ch); err != nil {
+		t.Fatal(err)
+	}
+	const updates = 25
+	for i := 0; i < updates; i++ {
+		if err := n0.CreateUpdate(ctx, owner.ID, ch.ID, &herald.Update{Text: fmt.Sprintf("secret %d", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.clock.Advance(herald.DefaultRetention + time.Minute)
+	var wg sync.WaitGroup
+	counts := make([]int, len(c.nodes))
+	for i, node := range c.nodes {
+		wg.Add(1)
+		go func(i int, node *postgres.DB) {
+			defer wg.Done()
+			n, err := node.PruneExpired(ctx)
+			if err != nil {
+				t.Error(err)
+			}
+			counts[i] = n
+		}(i, node)
+	}
+	wg.Wait()
+	// A node that found another pruning returned 0 at once; a last run
+	// after they all finished proves nothing was left behind.
+	last, err := n0.PruneExpired(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := last
+	for _, n := range counts {
+		total += n
+	}
+	if total != updates {
+		t.Errorf("pruned %d in all (per node %v, then %d), want %d", total, counts, last, updates)
+	}
+	var left int
+	if err := n0.Pool().QueryRow(ctx, `SELECT count(*) FROM updates WHERE text LIKE 'secret%'`).Scan(&left); err != nil {
+		t.Fatal(err)
+	}
+	if left != 0 {
+		t.Errorf("%d expired updates still in the table", left)
+	}
+}
