@@ -1,0 +1,317 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/heraldhq/herald"
+	"github.com/heraldhq/herald/client"
+	"github.com/heraldhq/herald/password"
+)
+
+// buildBinary compiles herald once per test run.
+var buildOnce struct {
+	sync.Once
+	path string
+	err  error
+	out  []byte
+}
+
+func heraldBinary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "herald-bin-")
+		if err != nil {
+			buildOnce.err = err
+			return
+		}
+		buildOnce.path = filepath.Join(dir, "herald")
+		cmd := exec.Command("go", "build", "-o", buildOnce.path, ".")
+		buildOnce.out, buildOnce.err = cmd.CombinedOutput()
+	})
+	if buildOnce.err != nil {
+		t.Fatalf("go build: %v\n%s", buildOnce.err, buildOnce.out)
+	}
+	return buildOnce.path
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if buildOnce.path != "" {
+		os.RemoveAll(filepath.Dir(buildOnce.path))
+	}
+	os.Exit(code)
+}
+
+// proc is a running `herald serve`.
+type proc struct {
+	cmd    *exec.Cmd
+	url    string
+	stderr *bytes.Buffer
+	done   chan error
+}
+
+// startServer runs the binary on port 0 with dataDir and waits for its
+// "listening on" line.
+func startServer(t *testing.T, dataDir string, extra ...string) *proc {
+	t.Helper()
+	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--data", dataDir, "--log-format", "json"}, extra...)
+	cmd := exec.Command(heraldBinary(t), args...)
+	cmd.Env = append(os.Environ(), "HERALD_ADDR=", "HERALD_DATA=")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &proc{cmd: cmd, stderr: &bytes.Buffer{}, done: make(chan error, 1)}
+	cmd.Stderr = p.stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if u, ok := strings.CutPrefix(sc.Text(), "herald listening on "); ok {
+				lines <- u
+			}
+		}
+		_, _ = io.Copy(io.Discard, stdout)
+	}()
+	go func() { p.done <- cmd.Wait() }()
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Kill()
+			<-p.done
+		}
+	})
+	select {
+	case p.url = <-lines:
+	case err := <-p.done:
+		t.Fatalf("server exited early: %v\n%s", err, p.stderr)
+	case <-time.After(30 * time.Second):
+		t.Fatalf("server did not start\n%s", p.stderr)
+	}
+	return p
+}
+
+// cli runs a CLI command of the binary against p.
+func (p *proc) cli(t *testing.T, token, stdin string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(heraldBinary(t), args...)
+	cmd.Env = append(os.Environ(), "HERALD_SERVER="+p.url, "HERALD_TOKEN="+token, "HERALD_PASSWORD=")
+	cmd.Stdin = strings.NewReader(stdin)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("herald %s: %v\n%s", strings.Join(args, " "), err, errb.String())
+	}
+	return strings.TrimSpace(out.String())
+}
+
+func TestBinaryScenario(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	p := startServer(t, t.TempDir())
+	c := client.New(p.url, "")
+	if err := c.Healthz(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+
+	token := p.cli(t, "", "correct horse battery\n", "account", "create", "--username", "meteo_lyon", "--display-name", "Météo Lyon")
+	if len(token) != 43 {
+		t.Fatalf("account create printed %q", token)
+	}
+	login := p.cli(t, "", "", "login", "--username", "meteo_lyon", "--password", "correct horse battery")
+	if len(login) != 43 || login == token {
+		t.Fatalf("login printed %q", login)
+	}
+	chID := p.cli(t, login, "", "channel", "create", "--name", "Météo Lyon", "--category", "weather", "--country", "FR", "--language", "fr")
+	if chID == "" || strings.ContainsAny(chID, " \n") {
+		t.Fatalf("channel create printed %q", chID)
+	}
+	u1 := p.cli(t, login, "", "post", "--channel", chID, "Ciel clair, 14 °C")
+	u2 := p.cli(t, login, "Orages en soirée\nrestez prudents\n", "post", "--channel", chID, "-")
+	u3 := p.cli(t, login, "", "post", "--channel", chID, "--poll-question", "Parapluie ?", "--poll-option", "oui", "--poll-option", "non", "Sondage du jour")
+	if u1 == "" || u2 == "" || u3 == "" || u1 == u2 {
+		t.Fatalf("post printed %q %q %q", u1, u2, u3)
+	}
+
+	follower := p.cli(t, "", "", "account", "create", "--username", "alice", "--password", "a long enough password")
+	if out := p.cli(t, follower, "", "follow", chID); !strings.Contains(out, "Météo Lyon") {
+		t.Fatalf("follow printed %q", out)
+	}
+	out := p.cli(t, follower, "", "updates", "--channel", chID)
+	if !strings.Contains(out, "Ciel clair, 14 °C") || !strings.Contains(out, "Orages en soirée\nrestez prudents") || !strings.Contains(out, "#3") {
+		t.Fatalf("updates printed:\n%s", out)
+	}
+	var us []herald.Update
+	if err := json.Unmarshal([]byte(p.cli(t, follower, "", "updates", "--channel", chID, "--json")), &us); err != nil {
+		t.Fatal(err)
+	}
+	if len(us) != 3 || us[0].ID != u3 || us[0].Poll == nil || len(us[0].Poll.Options) != 2 || us[2].ID != u1 {
+		t.Fatalf("updates --json = %+v", us)
+	}
+
+	// The same through the client: the follower sees the channel in My channels.
+	fc := c.WithToken(follower)
+	mine, err := fc.MyChannels(context.Background())
+	if err != nil || len(mine) != 1 || mine[0].ID != chID || mine[0].FollowerCount != 1 {
+		t.Fatalf("MyChannels = %+v, %v", mine, err)
+	}
+	// A follower can't post through the CLI either.
+	cmd := exec.Command(heraldBinary(t), "post", "--channel", chID, "nope")
+	cmd.Env = append(os.Environ(), "HERALD_SERVER="+p.url, "HERALD_TOKEN="+follower)
+	if b, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(b), "403") {
+		t.Fatalf("follower post: err %v, output %s", err, b)
+	}
+	p.cli(t, login, "", "logout")
+	if _, err := c.WithToken(login).Me(context.Background()); !client.IsStatus(err, 401) {
+		t.Fatalf("token after logout: %v", err)
+	}
+
+	// Logs carry no passwords, tokens or message text.
+	logs := p.stderr.String()
+	for _, secret := range []string{"correct horse battery", "a long enough password", token, login, follower, "Ciel clair", "Orages", "Parapluie"} {
+		if strings.Contains(logs, secret) {
+			t.Errorf("logs contain %q", secret)
+		}
+	}
+	if !strings.Contains(logs, `"route":"POST /api/v1/channels/{id}/updates"`) {
+		t.Errorf("logs lack the request line:\n%s", logs)
+	}
+}
+
+func TestKill9Durability(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	dir := t.TempDir()
+	p := startServer(t, dir)
+	ctx := context.Background()
+	s, err := client.New(p.url, "").CreateAccount(ctx, "owner", "a long enough password", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := client.New(p.url, s.Token)
+	ch, err := c.CreateChannel(ctx, client.ChannelInput{Name: "Durable", Category: "news"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for i := range 20 {
+		u, err := c.PostUpdate(ctx, ch.ID, "acknowledged "+string(rune('a'+i)), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, u.ID)
+	}
+	// SIGKILL right after the last 201: no chance to flush or close.
+	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-p.done
+
+	p2 := startServer(t, dir)
+	c2 := client.New(p2.url, s.Token)
+	for _, id := range ids {
+		if _, err := c2.GetUpdate(ctx, ch.ID, id); err != nil {
+			t.Fatalf("update %s lost after kill -9: %v", id, err)
+		}
+	}
+	us, err := c2.ListUpdates(ctx, ch.ID, client.ListOptions{Limit: 100})
+	if err != nil || len(us) != 20 || us[0].ID != ids[19] {
+		t.Fatalf("after restart: %d updates, %v", len(us), err)
+	}
+}
+
+func TestSIGTERMExitsCleanly(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	dir := t.TempDir()
+	p := startServer(t, dir)
+	if err := client.New(p.url, "").Healthz(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-p.done:
+		if err != nil {
+			t.Fatalf("exit after SIGTERM: %v\n%s", err, p.stderr)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatalf("no exit 20 s after SIGTERM\n%s", p.stderr)
+	}
+	if !strings.Contains(p.stderr.String(), `"msg":"stopped"`) {
+		t.Errorf("no clean stop logged:\n%s", p.stderr)
+	}
+	// The data directory reopens.
+	p2 := startServer(t, dir)
+	if err := client.New(p2.url, "").Healthz(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestMainInProcess runs Main on port 0 in-process, as other packages'
+// tests can, and checks flags and shutdown.
+func TestMainInProcess(t *testing.T) {
+	m := NewMain()
+	if err := m.ParseFlags([]string{"--addr", "127.0.0.1:0", "--data", t.TempDir(), "--retention", "1h",
+		"--rate-limit-post", "5/1m", "--rate-limit-exempt", "10.0.0.0/8,192.168.1.1", "--trusted-proxy", "127.0.0.1", "--log-level", "warn"}); err != nil {
+		t.Fatal(err)
+	}
+	if m.Retention != time.Hour || m.RateLimits.Post.Burst != 5 || len(m.RateLimitExempt) != 2 || len(m.TrustedProxies) != 1 {
+		t.Fatalf("parsed %+v", m)
+	}
+	m.Stdout = io.Discard
+	m.PasswordParams = password.TestParams
+	if err := m.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	s, err := client.New(m.URL, "").CreateAccount(ctx, "owner", "a long enough password", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := client.New(m.URL, s.Token)
+	ch, err := c.CreateChannel(ctx, client.ChannelInput{Name: "X", Category: "news"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := c.PostUpdate(ctx, ch.ID, "short-lived", nil)
+	if err != nil || !u.ExpiresAt.Equal(u.CreatedAt.Add(time.Hour)) {
+		t.Fatalf("retention flag not applied: %+v, %v", u, err)
+	}
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Healthz(ctx); err == nil {
+		t.Fatal("server still answers after Close")
+	}
+
+	for _, bad := range [][]string{{"--retention", "soon"}, {"--rate-limit-login", "lots"}, {"--trusted-proxy", "nope"}, {"--log-level", "loud"}, {"extra"}} {
+		if err := NewMain().ParseFlags(bad); err == nil {
+			t.Errorf("ParseFlags(%v) accepted", bad)
+		}
+	}
+	t.Setenv("HERALD_ADDR", "127.0.0.1:9999")
+	t.Setenv("HERALD_RETENTION", "48h")
+	m2 := NewMain()
+	if err := m2.ParseFlags(nil); err != nil || m2.Addr != "127.0.0.1:9999" || m2.Retention != 48*time.Hour {
+		t.Fatalf("env fallback: %v %s %s", err, m2.Addr, m2.Retention)
+	}
+}
