@@ -5,9 +5,18 @@ import { categories } from './api.js';
 import { countrySelect, languageSelect } from './components.js';
 import { field } from './ui.js';
 
+const categoryIds = ['news', 'weather', 'traffic', 'cooking', 'sports', 'business', 'entertainment', 'lifestyle',
+  'technology', 'science', 'health', 'education', 'travel', 'music', 'government', 'organizations', 'people'];
+
 /** channelForm returns {el, value()} for the profile and settings fields. */
 export async function channelForm(ch = {}) {
-  const cats = await categories();
+  let cats;
+  try {
+    cats = await categories();
+  } catch {
+    // Without the server's names, the ids still make a usable form.
+    cats = categoryIds.map(id => ({ id, name: id }));
+  }
   const name = h('input', { name: 'name', id: 'ch-name', required: true, maxlength: 100, value: ch.name || '' });
   const handle = h('input', { name: 'handle', id: 'ch-handle', maxlength: 32, pattern: '[a-z0-9_]{3,32}', value: ch.handle || '', autocapitalize: 'none', spellcheck: 'false' });
   const description = h('textarea', { name: 'description', id: 'ch-description', rows: 4, maxlength: 2000 });

@@ -93,6 +93,8 @@ export class UpdateView {
   renderText() {
     clear(this.textEl);
     this.textEl.append(...linkify(this.u.text || ''));
+    // A poll posted alone carries its question as text: don't say it twice.
+    this.textEl.classList.toggle('same-as-poll', !!this.u.poll && this.u.text.trim() === this.u.poll.question.trim());
     if (this.u.edited_at) {
       this.editedEl.hidden = false;
       this.editedEl.textContent = t('update.edited');

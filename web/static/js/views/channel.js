@@ -29,7 +29,8 @@ export async function channelView(main, [id]) {
   }
 
   const views = new Map(); // update id -> UpdateView
-  const feed = h('div', { class: 'feed', id: 'feed', 'aria-live': 'polite', 'aria-relevant': 'additions' });
+  // aria-live is set after the first page so that only live arrivals are announced.
+  const feed = h('div', { class: 'feed', id: 'feed' });
   const feedStatus = h('div', { class: 'feed-status' });
   const older = h('button', { type: 'button', class: 'btn secondary', id: 'load-older', hidden: true }, t('feed.older'));
   const profile = h('section', { class: 'card profile', 'aria-labelledby': 'channel-name' });
@@ -72,7 +73,7 @@ export async function channelView(main, [id]) {
       ch.description ? h('p', { class: 'description' }, linkify(ch.description)) : null,
       h('div', { class: 'profile-foot' },
         h('p', { class: 'follower-count', id: 'follower-count', dataset: { count: ch.follower_count || 0 } },
-          h('strong', null, fmtNumber(ch.follower_count || 0)), ' ', tn('channel.followers.word', ch.follower_count || 0)),
+          h('strong', null, fmtNumber(ch.follower_count || 0)), ' ', h('span', null, tn('channel.followers.word', ch.follower_count || 0))),
         v.role ? h('span', { class: 'role-pill' }, t('role.' + v.role)) : null,
         actions));
   }
@@ -98,6 +99,22 @@ export async function channelView(main, [id]) {
   async function refreshChannel(r) {
     ch = r && r.id ? r : await api('GET', paths.channel(ch.id));
     renderProfile();
+  }
+
+  // refreshCounts rereads the channel and patches only what changed, so a
+  // periodic refresh never steals focus from the profile's buttons.
+  async function refreshCounts() {
+    const fresh = await api('GET', paths.channel(ch.id));
+    const strip = c => JSON.stringify({ ...c, follower_count: 0, last_update_at: null });
+    const countOnly = strip(fresh) === strip(ch);
+    ch = fresh;
+    if (!countOnly) { renderProfile(); return; }
+    const el = document.getElementById('follower-count');
+    if (el && el.dataset.count !== String(ch.follower_count || 0)) {
+      el.dataset.count = String(ch.follower_count || 0);
+      el.firstChild.textContent = fmtNumber(ch.follower_count || 0);
+      el.lastChild.textContent = tn('channel.followers.word', ch.follower_count || 0);
+    }
   }
 
   function place(uv) {
@@ -233,6 +250,7 @@ export async function channelView(main, [id]) {
       const uv = addUpdate(u);
       markSeen(ch.id, newest());
       uv.el.classList.add('fresh');
+      setTimeout(() => uv.el.classList.remove('fresh'), 2500);
     }));
   }
   layout.append(h('section', { class: 'feed-section', 'aria-labelledby': 'feed-title' },
@@ -245,6 +263,8 @@ export async function channelView(main, [id]) {
     older.hidden = list.length < pageSize;
     emptyMsg.hidden = list.length > 0;
     markSeen(ch.id, newest());
+    feed.setAttribute('aria-live', 'polite');
+    feed.setAttribute('aria-relevant', 'additions');
   } catch (e) {
     emptyMsg.hidden = true;
     feedStatus.appendChild(h('p', { class: 'muted' }, e.status === 401 || e.status === 403 ? t('feed.private') : errorText(e)));
@@ -258,6 +278,7 @@ export async function channelView(main, [id]) {
   const poll = setInterval(() => {
     if (document.hidden || gone || ch.viewer?.following || !ch.viewer?.role) return;
     refreshFeed().catch(() => {});
+    refreshCounts().catch(() => {});
   }, 5000);
   return () => { off(); clearInterval(ticker); clearInterval(poll); };
 }
