@@ -137,6 +137,8 @@ func (s *Server) handleDeleteSession(w http.ResponseWriter, r *http.Request) err
 	if err := s.Store.DeleteSession(r.Context(), hash[:]); err != nil {
 		return err
 	}
+	// Again: a concurrent request may have cached it between the two.
+	s.sessions.evict(hash)
 	if cred == credCookie {
 		s.clearSessionCookie(w, r)
 	}
