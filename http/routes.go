@@ -36,6 +36,14 @@ func (s *Server) routes() {
 	s.handle("PUT /api/v1/channels/{id}/updates/{uid}/vote", s.handleVote)
 	s.handle("DELETE /api/v1/channels/{id}/updates/{uid}/vote", s.handleRetractVote)
 
+	s.handle("GET /api/v1/directory", s.handleDirectory)
+	s.handle("GET /api/v1/categories", s.handleCategories)
+	s.handle("POST /api/v1/channels/{id}/invite", s.handleRotateInvite)
+	s.handle("GET /api/v1/invites/{code}", s.handleInvite)
+	s.handle("PUT /api/v1/invites/{code}/follow", s.handleFollowInvite)
+	s.handle("GET /api/v1/invites/{code}/qr.svg", s.handleInviteQR("svg"))
+	s.handle("GET /api/v1/invites/{code}/qr.png", s.handleInviteQR("png"))
+
 	s.handle("GET /api/v1/events", s.handleEvents)
 	s.handle("GET /api/v1/ws", s.handleWebSocket)
 }
