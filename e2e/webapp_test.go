@@ -34,6 +34,13 @@ func TestWebApp(t *testing.T) {
 	post(admin, "Line A is back to normal after the signal fault. Timetable: https://example.org/line-a.")
 	admin.waitJS("update link", `[...document.querySelectorAll("#feed .update-text a")].some(a => a.getAttribute("href") === "https://example.org/line-a" && a.rel.includes("noopener") && a.target === "_blank")`)
 
+	// User text is shown as text: markup in an update is never interpreted.
+	post(admin, `Tip: <img src=x onerror="window.__xss=1"> and <b>bold</b> stay plain text.`)
+	admin.waitJS("markup shown literally", `[...document.querySelectorAll("#feed .update-text")].some(e => e.textContent.includes("<img src=x")) && !document.querySelector("#feed img, #feed b") && !window.__xss`)
+	admin.do("delete that update", evalVoid(`[...document.querySelectorAll("#feed .update")].find(e => e.textContent.includes("<img src=x")).querySelector(".update-tools .danger-text").click()`))
+	admin.click("confirm delete", "#confirm-ok")
+	admin.waitJS("update deleted", `![...document.querySelectorAll("#feed .update-text")].some(e => e.textContent.includes("<img src=x"))`)
+
 	// Post a poll.
 	admin.click("open poll editor", "#compose-poll-toggle")
 	admin.typeInto("poll question", "#poll-question", "How do you commute?")
@@ -42,12 +49,9 @@ func TestWebApp(t *testing.T) {
 	admin.click("add option", "#poll-add-option")
 	admin.typeInto("option 3", "#compose-poll .option-list li:nth-child(3) input", "Bike")
 	admin.typeInto("poll text", "#compose-text", "Quick survey for our timetable planning.")
+	admin.screenshot("admin-composer")
 	admin.click("publish poll", "#compose-submit")
 	admin.waitJS("poll in feed", `[...document.querySelectorAll("#feed .poll-question")].some(l => l.textContent.includes("How do you commute?"))`)
-	// Leave something in the composer for the screenshot of the admin view.
-	admin.typeInto("draft", "#compose-text", "Tram T1: works at Perrache this weekend, replacement buses every 10 minutes.")
-	admin.screenshot("admin-composer")
-	admin.do("clear draft", setValue("#compose-text", ""))
 
 	// A second person, in a second browser, follows the channel.
 	signUpInBrowser(follower, s.URL, "bob_reader", "Bob")
@@ -83,7 +87,6 @@ func TestWebApp(t *testing.T) {
 	follower.do("vote", evalVoid(poll+`.querySelector('.poll-form button[type="submit"]').click()`))
 	follower.waitJS("vote counted", poll+`.querySelectorAll(".poll-count")[1].dataset.votes === "1" && `+poll+`.querySelector(".poll-voters").dataset.voters === "1"`)
 	follower.waitJS("vote marked as mine", poll+`.querySelectorAll(".poll-option")[1].classList.contains("chosen")`)
-	follower.screenshot("channel-feed")
 
 	// The admin's page shows the counts move, without reloading (and never who).
 	admin.do("mark admin page", evalVoid(`window.__sameDocument = true`))
@@ -97,6 +100,26 @@ func TestWebApp(t *testing.T) {
 		t.Errorf("the admin's page names the follower:\n%s", body)
 	}
 
+	// More followers react and vote through the API; the follower's page
+	// shows the coalesced counts arrive live.
+	channelID := strings.TrimPrefix(channelPath, "/channels/")
+	liveID := follower.str("live update id", live+`.dataset.id`)
+	pollID := follower.str("poll update id", poll+`.dataset.id`)
+	for i, r := range []struct {
+		emoji string
+		vote  int
+	}{{"👍", 0}, {"👍", 1}, {"❤️", 2}, {"🙏", 0}} {
+		c := signUp(t, s.URL, "commuter"+itoa(i))
+		c.do("PUT", "/channels/"+channelID+"/follow", nil, nil)
+		c.do("PUT", "/channels/"+channelID+"/updates/"+liveID+"/reaction", map[string]any{"emoji": r.emoji}, nil)
+		c.do("PUT", "/channels/"+channelID+"/updates/"+pollID+"/vote", map[string]any{"options": []int{r.vote}}, nil)
+	}
+	follower.waitJS("live reaction counts", live+`.querySelector('.reaction[data-emoji="👍"] .count')?.textContent === "2" && `+live+`.querySelector('.reaction[data-emoji="🙏"][aria-pressed="true"] .count')?.textContent === "2"`)
+	follower.waitJS("live poll counts", poll+`.querySelector(".poll-voters").dataset.voters === "5" && [...`+poll+`.querySelectorAll(".poll-count")].map(e => e.dataset.votes).join() === "2,2,1"`)
+	follower.waitJS("own vote kept", poll+`.querySelectorAll(".poll-option")[1].classList.contains("chosen")`)
+	follower.screenshot("channel-feed")
+	admin.waitJS("admin sees new counts", poll+`.querySelector(".poll-voters").dataset.voters === "5" && `+adminLive+`.querySelector(".admin-counts").textContent.includes("5 reactions")`)
+
 	// Directory: "meteo" finds "Météo Lyon" as you type.
 	follower.click("nav to directory", `.nav a[href="/"]`)
 	follower.waitJS("directory", `document.querySelector("#dir-search") && document.querySelectorAll("#dir-results .channel-card").length > 3`)
@@ -109,6 +132,23 @@ func TestWebApp(t *testing.T) {
 	follower.click("category chip", `.chip[data-category="weather"]`)
 	follower.waitJS("weather only", `[...document.querySelectorAll("#dir-results .channel-card .channel-name")].map(e => e.textContent).join("|") === "Météo Lyon"`)
 
+	// French: the switch translates the page and the categories, and is remembered.
+	follower.do("switch to French", setValue("#lang-switch", "fr"))
+	follower.waitJS("French page", `document.querySelector("h1")?.textContent === "Découvrir des chaînes" && document.documentElement.lang === "fr"`)
+	follower.waitJS("French categories", `document.querySelector('.chip[data-category="weather"]')?.textContent === "Météo" && document.querySelector('.chip[data-category="business"]')?.textContent === "Économie"`)
+	follower.open(s.URL + channelPath)
+	follower.waitJS("French channel page", `document.querySelector("#follow")?.textContent.includes("Abonné") && document.querySelector("#feed-title")?.textContent === "Publications"`)
+	follower.waitJS("French poll", `document.querySelector("#feed .poll-voters")?.textContent === "5 votants"`)
+	follower.do("back to English", setValue("#lang-switch", "en"))
+	follower.waitJS("English again", `document.querySelector("#feed-title")?.textContent === "Updates"`)
+
+	// On a phone's width the same page is usable: nothing overflows sideways.
+	phone := newBrowser(t, "phone", 390, 844)
+	phone.open(s.URL + channelPath)
+	phone.waitJS("phone channel", `document.querySelectorAll("#feed .update").length === 3`)
+	phone.waitJS("no horizontal overflow", `document.documentElement.scrollWidth <= window.innerWidth`)
+	phone.screenshot("phone-channel")
+
 	// Invite: the admin's settings show the link and its QR code; a
 	// newcomer opens it, sees the preview, signs up and follows.
 	admin.open(s.URL + channelPath + "/settings")
@@ -119,7 +159,7 @@ func TestWebApp(t *testing.T) {
 	newcomer := newBrowser(t, "newcomer", 1280, 900)
 	newcomer.open(invite)
 	newcomer.waitJS("preview", `document.querySelector("#invite-name")?.textContent === "Lyon Transit Alerts"`)
-	newcomer.waitJS("preview followers", `document.querySelector("#invite-followers strong")?.textContent === "1"`)
+	newcomer.waitJS("preview followers", `document.querySelector("#invite-followers strong")?.textContent === "5"`)
 	newcomer.waitJS("invite qr", `document.querySelector("#invite-qr")?.complete && document.querySelector("#invite-qr").naturalWidth > 0`)
 	newcomer.screenshot("invite")
 	newcomer.click("sign up and follow", "#invite-follow")
