@@ -6,7 +6,6 @@ package http
 
 import (
 	"bufio"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -101,7 +100,7 @@ func NewServer(cfg Config) *Server {
 		cop:        http.NewCrossOriginProtection(),
 	}
 	if s.logger == nil {
-		s.logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+		s.logger = slog.New(slog.DiscardHandler)
 	}
 	if s.clock == nil {
 		s.clock = herald.SystemClock{}
