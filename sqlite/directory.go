@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
+	"math/bits"
 	"sort"
 	"strings"
 	"time"
@@ -27,6 +28,36 @@ func init() {
 	if err := msqlite.RegisterDeterministicScalarFunction("herald_fold", 1, foldSQL); err != nil {
 		panic(err)
 	}
+	if err := msqlite.RegisterDeterministicScalarFunction("herald_fts_rowid", 2, ftsRowidSQL); err != nil {
+		panic(err)
+	}
+}
+
+func ftsRowidSQL(_ *msqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
+	followers, ok1 := args[0].(int64)
+	pk, ok2 := args[1].(int64)
+	if !ok1 || !ok2 {
+		return nil, fmt.Errorf("herald_fts_rowid(%T, %T): want integers", args[0], args[1])
+	}
+	return ftsRowid(followers, pk), nil
+}
+
+// pkMask extracts channels.pk from a directory_fts rowid.
+const pkMask = 1<<32 - 1
+
+// ftsRowid is a listed channel's rowid in directory_fts: its follower
+// bucket above its pk, so FTS5's rowid order is (roughly) popularity order.
+// See 050_directory_rank.sql.
+func ftsRowid(followers, pk int64) int64 { return followerBucket(followers)<<32 | pk }
+
+// followerBucket is monotonic in f: exact below 64, then 8 buckets per
+// doubling (about 9% wide). Integer-only, so every build agrees.
+func followerBucket(f int64) int64 {
+	if f < 64 {
+		return max(f, 0)
+	}
+	e := int64(bits.Len64(uint64(f))) - 1 // floor(log2 f), >= 6
+	return 64 + (e-6)*8 + (f>>(e-3) - 8)
 }
 
 func foldSQL(_ *msqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
@@ -351,6 +382,10 @@ func (dq *dirQuery) candidates(ctx context.Context, tx *sql.Tx, cur *dirCursor, 
 		}
 	}
 	if len(dq.tokens) > 0 {
+		switch dq.sort {
+		case herald.SortRelevance, herald.SortPopular:
+			return dq.rankedText(ctx, tx, cur, changed, need)
+		}
 		return dq.textRows(ctx, tx, cur, changed, false, need)
 	}
 	switch dq.sort {
@@ -406,27 +441,23 @@ func (dq *dirQuery) candidates(ctx context.Context, tx *sql.Tx, cur *dirCursor, 
 	return nil, fmt.Errorf("directory: unexpected sort %q", dq.sort)
 }
 
-// textRows ranks the channels matching the text. With only=true it returns
-// the changed channels (any position); otherwise up to need unchanged ones
-// after the cursor.
+// textRows ranks every channel matching the text by activity or age (sorts
+// that FTS order can't serve). With only=true it returns the changed
+// channels (any position); otherwise up to need unchanged ones after the
+// cursor.
 func (dq *dirQuery) textRows(ctx context.Context, tx *sql.Tx, cur *dirCursor, changed map[int64]int64, only bool, need int) ([]dirRow, error) {
 	var w where
 	var k1, k2 string
 	var kargs []any
 	switch dq.sort {
-	case herald.SortRelevance:
-		k1 = `(c.pk IN (SELECT rowid FROM directory_fts WHERE directory_fts MATCH ?)) +
-			(c.pk IN (SELECT rowid FROM directory_fts WHERE directory_fts MATCH ?))`
-		kargs = []any{ftsQuery(dq.tokens, "name"), ftsQuery(dq.tokens, "name handle")}
-		k2 = "c.follower_count"
-	case herald.SortPopular:
-		k1, k2 = "c.follower_count", "0"
 	case herald.SortActive:
 		k1 = "coalesce((SELECT a.n FROM directory_activity a WHERE a.channel_pk = c.pk AND a.day = ?), 0)"
 		kargs = []any{cur.day}
 		k2 = "0"
 	case herald.SortNew:
 		k1, k2 = "0", "0"
+	default:
+		return nil, fmt.Errorf("directory: textRows with sort %q", dq.sort)
 	}
 	args := append(kargs, ftsQuery(dq.tokens, ""))
 	w.add("directory_fts MATCH ?")
@@ -439,7 +470,7 @@ func (dq *dirQuery) textRows(ctx context.Context, tx *sql.Tx, cur *dirCursor, ch
 		w.add("c.pk "+op+" (SELECT value FROM json_each(?))", pkList(changed))
 	}
 	inner := `SELECT c.pk AS pk, ` + k1 + ` AS k1, ` + k2 + ` AS k2
-		FROM directory_fts JOIN channels c ON c.pk = directory_fts.rowid WHERE ` + w.String()
+		FROM directory_fts JOIN channels c ON c.pk = (directory_fts.rowid & 4294967295) WHERE ` + w.String()
 	args = append(args, w.args...)
 	if only {
 		return queryRows(ctx, tx, inner, args...)
@@ -453,12 +484,153 @@ func (dq *dirQuery) textRows(ctx context.Context, tx *sql.Tx, cur *dirCursor, ch
 	return queryRows(ctx, tx, outer, append(args, need)...)
 }
 
+// tierExprs are the FTS expressions of relevance tiers 2, 1 and 0: every
+// word in the name; in the name or handle but not all in the name; only
+// with the description. They partition the matches.
+func (dq *dirQuery) tierExprs() [3]string {
+	all, name, nameHandle := ftsQuery(dq.tokens, ""), ftsQuery(dq.tokens, "name"), ftsQuery(dq.tokens, "name handle")
+	return [3]string{
+		"(" + all + ") NOT (" + nameHandle + ")",
+		"(" + nameHandle + ") NOT (" + name + ")",
+		name,
+	}
+}
+
+// rankedText serves relevance and popular with text: FTS5 hands matches
+// over most-followed bucket first, so a page reads about a page of rows.
+func (dq *dirQuery) rankedText(ctx context.Context, tx *sql.Tx, cur *dirCursor, changed map[int64]int64, need int) ([]dirRow, error) {
+	var after *dirRow
+	if dq.cursor != nil {
+		after = &dirRow{k1: cur.k1, k2: cur.k2, pk: cur.pk}
+	}
+	if dq.sort == herald.SortPopular {
+		return dq.scanRanked(ctx, tx, ftsQuery(dq.tokens, ""), -1, after, changed, need)
+	}
+	exprs := dq.tierExprs()
+	tier := int64(2)
+	if after != nil {
+		if tier = after.k1; tier < 0 || tier > 2 {
+			return nil, errInvalidCursor
+		}
+	}
+	var out []dirRow
+	for ; tier >= 0 && len(out) < need; tier-- {
+		rows, err := dq.scanRanked(ctx, tx, exprs[tier], tier, after, changed, need-len(out))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, rows...)
+		after = nil // lower tiers come whole
+	}
+	return out, nil
+}
+
+// key is a text match's sort key: (tier, followers) for relevance,
+// (followers, 0) for popular (tier < 0).
+func textKey(tier, followers, pk int64) dirRow {
+	if tier < 0 {
+		return dirRow{pk: pk, k1: followers}
+	}
+	return dirRow{pk: pk, k1: tier, k2: followers}
+}
+
+// scanRanked returns up to need matches of expr after `after`, by
+// (followers, pk) descending, among channels whose key did not change
+// during the walk. It reads matches in FTS rowid order (bucket, pk) and
+// stops once it has need rows and has finished their last bucket.
+func (dq *dirQuery) scanRanked(ctx context.Context, tx *sql.Tx, expr string, tier int64, after *dirRow, changed map[int64]int64, need int) ([]dirRow, error) {
+	var w where
+	w.add("directory_fts MATCH ?", expr)
+	if after != nil {
+		followers := after.k1
+		if tier >= 0 {
+			followers = after.k2
+		}
+		// From the top of the cursor's bucket: its other rows may come after it.
+		w.add("directory_fts.rowid < ?", (followerBucket(followers)+1)<<32)
+	}
+	dq.filters(&w)
+	if len(changed) > 0 {
+		w.add("c.pk NOT IN (SELECT value FROM json_each(?))", pkList(changed))
+	}
+	query := `SELECT directory_fts.rowid, c.pk, c.follower_count FROM directory_fts
+		JOIN channels c ON c.pk = (directory_fts.rowid & 4294967295)
+		WHERE ` + w.String() + ` ORDER BY directory_fts.rowid DESC`
+	if traceDirectory != nil {
+		traceDirectory(query, w.args)
+	}
+	rows, err := tx.QueryContext(ctx, query, w.args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []dirRow
+	boundary := int64(-1)
+	for rows.Next() {
+		var rowid, pk, followers int64
+		if err := rows.Scan(&rowid, &pk, &followers); err != nil {
+			return nil, err
+		}
+		bucket := rowid >> 32
+		if boundary >= 0 && bucket < boundary {
+			break
+		}
+		r := textKey(tier, followers, pk)
+		if after != nil && !after.before(r) {
+			continue
+		}
+		out = append(out, r)
+		if len(out) == need && boundary < 0 {
+			boundary = bucket
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].before(out[j]) })
+	if len(out) > need {
+		out = out[:need]
+	}
+	return out, nil
+}
+
+// changedText returns the changed channels that match the text, with their
+// tier, looked up by FTS rowid (no scan of the matches). Keys are current;
+// the caller substitutes the values as of the walk's start.
+func (dq *dirQuery) changedText(ctx context.Context, tx *sql.Tx, changed map[int64]int64) ([]dirRow, error) {
+	exprs := []string{ftsQuery(dq.tokens, "")}
+	tiers := []int64{-1}
+	if dq.sort == herald.SortRelevance {
+		e := dq.tierExprs()
+		exprs, tiers = e[:], []int64{0, 1, 2}
+	}
+	var out []dirRow
+	for i, expr := range exprs {
+		var w where
+		w.add("directory_fts MATCH ?", expr)
+		w.add(`directory_fts.rowid IN (SELECT herald_fts_rowid(c2.follower_count, c2.pk) FROM channels c2
+			WHERE c2.pk IN (SELECT value FROM json_each(?)))`, pkList(changed))
+		dq.filters(&w)
+		rows, err := queryRows(ctx, tx, `SELECT c.pk, c.follower_count, 0 FROM directory_fts
+			JOIN channels c ON c.pk = (directory_fts.rowid & 4294967295) WHERE `+w.String(), w.args...)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range rows {
+			out = append(out, textKey(tiers[i], r.k1, r.pk))
+		}
+	}
+	return out, nil
+}
+
 // changedRows returns the channels whose key changed during the walk, still
 // matching, ranked by their key as of the walk's start, after the cursor.
 func (dq *dirQuery) changedRows(ctx context.Context, tx *sql.Tx, cur *dirCursor, changed map[int64]int64) ([]dirRow, error) {
 	var rows []dirRow
 	var err error
-	if len(dq.tokens) > 0 {
+	if len(dq.tokens) > 0 && (dq.sort == herald.SortRelevance || dq.sort == herald.SortPopular) {
+		rows, err = dq.changedText(ctx, tx, changed)
+	} else if len(dq.tokens) > 0 {
 		rows, err = dq.textRows(ctx, tx, cur, changed, true, 0)
 	} else {
 		var w where

@@ -58,6 +58,9 @@ func TestDirectoryPlans(t *testing.T) {
 			}
 			for _, q := range queries {
 				plan := explain(t, db, q.query, q.args)
+				if strings.Contains(q.query, "directory_fts") {
+					continue // text queries are checked below
+				}
 				if strings.Contains(plan, "SCAN c\n") || strings.Contains(plan, "SCAN c ") && !strings.Contains(plan, "USING") ||
 					strings.Contains(plan, "TEMP B-TREE") {
 					t.Errorf("%+v: plan scans or sorts channels:\n%s\n%s", f, q.query, plan)
@@ -83,4 +86,103 @@ func explain(t *testing.T, db *DB, query string, args []any) string {
 		b.WriteString(detail + "\n")
 	}
 	return b.String()
+}
+
+// TestDirectoryTextPlans checks that relevance and popular searches read
+// matches in FTS rowid order (no sort of all matches), with channels joined
+// per match row.
+func TestDirectoryTextPlans(t *testing.T) {
+	ctx := context.Background()
+	db := openPlanDB(t, 10)
+	var queries []string
+	traceDirectory = func(q string, _ []any) { queries = append(queries, q) }
+	defer func() { traceDirectory = nil }()
+	for _, q := range []herald.DirectoryQuery{
+		{Text: "meteo", Limit: 2}, {Text: "met", Sort: herald.SortPopular, Limit: 2},
+		{Text: "meteo 1", Category: "weather", Country: "FR", Limit: 2},
+	} {
+		queries = queries[:0]
+		p, err := db.SearchDirectory(ctx, "", q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		q.Cursor = p.NextCursor
+		if _, err := db.SearchDirectory(ctx, "", q); err != nil {
+			t.Fatal(err)
+		}
+		for _, query := range queries {
+			args := []any{`"meteo"*`, int64(1) << 40, "weather", "FR", "fr"}
+			n := strings.Count(query, "?")
+			plan := explain(t, db, query, args[:n])
+			if strings.Contains(plan, "TEMP B-TREE") || !strings.Contains(plan, "VIRTUAL TABLE") ||
+				!strings.Contains(plan, "SEARCH c USING INTEGER PRIMARY KEY") {
+				t.Errorf("%+v: plan sorts or scans:\n%s\n%s", q, query, plan)
+			}
+		}
+	}
+}
+
+// TestDirectoryBuckets checks the order inside a follower bucket, where FTS
+// rowid order (pk) and follower order disagree.
+func TestDirectoryBuckets(t *testing.T) {
+	for f := int64(0); f < 1<<20; f++ {
+		if followerBucket(f+1) < followerBucket(f) {
+			t.Fatalf("bucket(%d) < bucket(%d)", f+1, f)
+		}
+	}
+	if followerBucket(65) != followerBucket(70) || followerBucket(63) == followerBucket(64) || followerBucket(1<<62) > 1<<20 {
+		t.Fatalf("bucket widths: 65:%d 70:%d 63:%d 64:%d", followerBucket(65), followerBucket(70), followerBucket(63), followerBucket(64))
+	}
+	ctx := context.Background()
+	db := openPlanDB(t, 6)
+	// Older channels get more followers: inside a bucket pk order is wrong.
+	for pk, f := range map[int64]int64{1: 71, 2: 70, 3: 66, 4: 65, 5: 200, 6: 3} {
+		if _, err := db.w.Exec(`UPDATE channels SET follower_count = ? WHERE pk = ?`, f, pk); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := []int64{200, 71, 70, 66, 65, 3}
+	for _, limit := range []int{1, 2, 3, 6} {
+		for _, sort := range []string{herald.SortRelevance, herald.SortPopular} {
+			var got []int64
+			q := herald.DirectoryQuery{Text: "meteo", Sort: sort, Limit: limit}
+			for {
+				p, err := db.SearchDirectory(ctx, "", q)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, c := range p.Channels {
+					got = append(got, c.FollowerCount)
+				}
+				if p.NextCursor == "" {
+					break
+				}
+				q.Cursor = p.NextCursor
+			}
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Errorf("limit %d, sort %s: followers %v, want %v", limit, sort, got, want)
+			}
+		}
+	}
+}
+
+// openPlanDB opens a store with n listed weather channels "Météo 0".. in FR.
+func openPlanDB(t *testing.T, n int) *DB {
+	ctx := context.Background()
+	db, err := Open(filepath.Join(t.TempDir(), "herald.db"), herald.StoreConfig{Clock: &herald.FakeClock{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	a := &herald.Account{Username: "planner", DisplayName: "P"}
+	if err := db.CreateAccount(ctx, a, "x"); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < n; i++ {
+		ch := &herald.Channel{Name: fmt.Sprintf("Météo %d", i), Category: "weather", Country: "FR", Language: "fr", Listed: true}
+		if err := db.CreateChannel(ctx, a.ID, ch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return db
 }
