@@ -1,0 +1,539 @@
+package realtime
+
+import (
+	"context"
+	"encoding/json"
+	"sort"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/heraldhq/herald"
+)
+
+type transport uint8
+
+const (
+	transportSSE transport = iota
+	transportWS
+)
+
+func (t transport) String() string {
+	if t == transportWS {
+		return "ws"
+	}
+	return "sse"
+}
+
+// Queue item operations. Items are processed by the connection's writer in
+// order; the writer keeps its own copy of the cursor (wcur) so that it can
+// render each SSE event's id without the broadcast path doing any work per
+// recipient.
+const (
+	opEvent  uint8 = iota // m is an event (shared or per connection): write it, advance wcur
+	opAdd                 // a stream joined at seq: set wcur, write a cursor message
+	opRemove              // a stream left: drop it from wcur
+	opCursor              // write a cursor message
+	opPing                // heartbeat
+	opPong                // WebSocket pong; m.Data is the payload
+	opClose               // final message, then close; reason/code set
+)
+
+// item overhead counted against the queue limit besides the payload.
+const itemOverhead = 32
+
+type qitem struct {
+	op     uint8
+	code   uint16 // opClose: WebSocket close code
+	m      *Message
+	stream string // opAdd, opRemove
+	seq    int64  // opAdd
+	reason string // opClose
+}
+
+func (it *qitem) size() int {
+	if it.m != nil {
+		return len(it.m.Data) + itemOverhead
+	}
+	return itemOverhead
+}
+
+// streamState is a connection's position in one stream. While ready is
+// false (history being read, a hole being filled, a follow being joined)
+// live messages wait in pending.
+type streamState struct {
+	seq     int64
+	ready   bool
+	pending []*Message
+}
+
+type task struct {
+	kind   uint8 // taskCatchUp, taskAdd, taskRemove
+	stream string
+	st     *streamState
+	resume bool // taskCatchUp: read history after st.seq first
+}
+
+const (
+	taskCatchUp uint8 = iota
+	taskAdd
+	taskRemove
+)
+
+type streamPos struct {
+	stream string
+	seq    int64
+}
+
+// conn is one open SSE or WebSocket stream. An idle conn owns no goroutine
+// but its reader (blocked in the poller) and no buffer: the writer and the
+// task runner are started on demand and exit when their work is done.
+type conn struct {
+	srv       *Server
+	tr        transport
+	accountID string
+	account   string // herald.AccountStream(accountID)
+	addr      string
+	sink      sink // set under mu once upgraded
+	reserved  bool // holds a slot in the server's limits (server mu)
+
+	mu       sync.Mutex
+	cond     sync.Cond // signals queue drain to a history reader waiting for room
+	streams  map[string]*streamState
+	queue    []qitem
+	qbytes   int
+	writing  bool
+	closing  bool // no more events: only the final message is left to write
+	closed   bool
+	tasks    []task
+	tasking  bool
+	waiters  int
+	wcur     []streamPos // writer-owned cursor, sorted by stream
+	lastSeen atomic.Int64
+
+	once sync.Once
+	done chan struct{}
+}
+
+func newConn(s *Server, tr transport, accountID, addr string) *conn {
+	c := &conn{
+		srv:       s,
+		tr:        tr,
+		accountID: accountID,
+		account:   herald.AccountStream(accountID),
+		addr:      addr,
+		streams:   map[string]*streamState{},
+		done:      make(chan struct{}),
+	}
+	c.cond.L = &c.mu
+	c.lastSeen.Store(time.Now().UnixNano())
+	return c
+}
+
+// deliver is called by the hub, under its shard lock, for a live message of
+// a stream c subscribed to. It only enqueues.
+func (c *conn) deliver(m *Message) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closing || c.closed {
+		return
+	}
+	st := c.streams[m.Stream]
+	if st == nil {
+		return // unsubscribed in the meantime: a non-follower never receives
+	}
+	if !st.ready {
+		c.hold(st, m)
+		return
+	}
+	if m.Seq > st.seq+1 {
+		// A hole in the live sequence (the bus dropped or reordered): hold
+		// live events and refill the hole from the durable log.
+		st.ready = false
+		c.hold(st, m)
+		c.schedule(task{kind: taskCatchUp, stream: m.Stream, st: st, resume: true})
+		return
+	}
+	c.take(st, m)
+}
+
+func (c *conn) hold(st *streamState, m *Message) {
+	st.pending = append(st.pending, m)
+	c.account1(len(m.Data) + itemOverhead)
+}
+
+// take delivers a live message if it is new, then applies what it means for
+// the connection's subscriptions. c.mu held.
+func (c *conn) take(st *streamState, m *Message) {
+	if m.Seq > st.seq {
+		st.seq = m.Seq
+		c.push(qitem{op: opEvent, m: m})
+	}
+	c.sideEffects(m)
+}
+
+// sideEffects applies follow changes carried by live events, even duplicate
+// ones: add and remove are idempotent, and only live events (never history)
+// change subscriptions, because the followed set was read after subscribing
+// to the account stream. c.mu held.
+func (c *conn) sideEffects(m *Message) {
+	if c.closing || c.closed {
+		return
+	}
+	switch {
+	case m.Stream == c.account && m.Type == herald.EventChannelFollowed && m.ChannelID != "":
+		if c.streams[m.ChannelID] == nil {
+			st := &streamState{}
+			c.streams[m.ChannelID] = st
+			c.schedule(task{kind: taskAdd, stream: m.ChannelID, st: st})
+		}
+	case m.Stream == c.account && m.Type == herald.EventChannelUnfollowed && m.ChannelID != "":
+		c.dropStream(m.ChannelID)
+	case m.Stream != c.account && m.Type == herald.EventChannelDeleted:
+		c.dropStream(m.Stream)
+	}
+}
+
+func (c *conn) dropStream(stream string) {
+	st := c.streams[stream]
+	if st == nil {
+		return
+	}
+	delete(c.streams, stream)
+	c.release(st)
+	c.push(qitem{op: opRemove, stream: stream})
+	c.schedule(task{kind: taskRemove, stream: stream, st: st})
+}
+
+func (c *conn) release(st *streamState) {
+	n := 0
+	for _, m := range st.pending {
+		n += len(m.Data) + itemOverhead
+	}
+	st.pending = nil
+	c.account1(-n)
+}
+
+// account1 adds n bytes to the connection's queued bytes and cuts it off as
+// a slow consumer past the limit. c.mu held.
+func (c *conn) account1(n int) {
+	c.qbytes += n
+	c.srv.queued.Add(int64(n))
+	if n > 0 && c.qbytes > c.srv.cfg.QueueBytes && !c.closing {
+		c.fail("slow consumer", closeTryAgainLater)
+	}
+}
+
+// push appends an item to the write queue and starts the writer if it is
+// not running. c.mu held.
+func (c *conn) push(it qitem) {
+	if c.closing || c.closed {
+		return
+	}
+	c.queue = append(c.queue, it)
+	c.account1(it.size())
+	c.startWriter()
+}
+
+func (c *conn) startWriter() {
+	if !c.writing && !c.closed {
+		c.writing = true
+		go c.writeLoop()
+	}
+}
+
+// fail drops everything queued and ends the connection with a reason,
+// without blocking: the writer sends the final message if the socket takes
+// it. c.mu held.
+func (c *conn) fail(reason string, code uint16) {
+	if c.closing || c.closed {
+		return
+	}
+	if reason == "slow consumer" {
+		c.srv.metrics.slowConsumers.Inc()
+		c.srv.log.Info("realtime stream cut", "reason", reason, "transport", c.tr.String())
+	}
+	c.closing = true
+	c.srv.queued.Add(int64(-c.qbytes))
+	c.qbytes = 0
+	for _, st := range c.streams {
+		st.pending = nil
+	}
+	c.queue = []qitem{{op: opClose, reason: reason, code: code}}
+	c.account1(itemOverhead)
+	// A writer stuck on a full socket gives up soon instead of after the
+	// full write timeout.
+	c.sink.setWriteDeadline(time.Now().Add(finalWriteTimeout))
+	c.cond.Broadcast()
+	c.startWriter()
+}
+
+// shutdown ends the stream cleanly: what is queued is still written, then
+// the final message.
+func (c *conn) shutdown(reason string, code uint16) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closing || c.closed {
+		return
+	}
+	c.closing = true
+	c.queue = append(c.queue, qitem{op: opClose, reason: reason, code: code})
+	c.account1(itemOverhead)
+	c.cond.Broadcast()
+	c.startWriter()
+}
+
+func (c *conn) schedule(t task) {
+	c.tasks = append(c.tasks, t)
+	if !c.tasking {
+		c.tasking = true
+		go c.runTasks()
+	}
+}
+
+// runTasks performs the work that needs the database (history, heads, hub
+// subscriptions), off the broadcast path, one task at a time.
+func (c *conn) runTasks() {
+	ctx := context.Background()
+	for {
+		c.mu.Lock()
+		if len(c.tasks) == 0 || c.closed {
+			c.tasks = nil
+			c.tasking = false
+			c.mu.Unlock()
+			return
+		}
+		t := c.tasks[0]
+		c.tasks = c.tasks[1:]
+		c.mu.Unlock()
+		if err := c.runTask(ctx, t); err != nil {
+			c.srv.log.Error("realtime stream sync failed", "err", err)
+			c.mu.Lock()
+			c.fail("internal error", closeInternalError)
+			c.mu.Unlock()
+		}
+	}
+}
+
+func (c *conn) runTask(ctx context.Context, t task) error {
+	switch t.kind {
+	case taskRemove:
+		c.srv.hub.remove(t.stream, c)
+		return nil
+	case taskAdd:
+		if err := c.srv.hub.add(t.stream, c); err != nil {
+			return err
+		}
+		c.mu.Lock()
+		gone := c.closed || c.streams[t.stream] != t.st
+		c.mu.Unlock()
+		if gone {
+			// Closed or unfollowed while joining: finish or the remove task
+			// may have run before this add.
+			c.srv.hub.remove(t.stream, c)
+			return nil
+		}
+		heads, err := c.srv.events.StreamHeads(ctx, []string{t.stream})
+		if err != nil {
+			return err
+		}
+		c.mu.Lock()
+		if c.streams[t.stream] == t.st {
+			t.st.seq = heads[t.stream]
+			c.push(qitem{op: opAdd, stream: t.stream, seq: t.st.seq})
+		}
+		c.mu.Unlock()
+		return c.catchUp(ctx, t.stream, t.st, false)
+	default:
+		return c.catchUp(ctx, t.stream, t.st, t.resume)
+	}
+}
+
+// historyPage is how many events one EventsAfter call reads.
+const historyPage = 256
+
+// catchUp brings st from its current seq to live: it reads the history
+// after st.seq when asked (or when the held live events show a hole), then
+// releases the held live events in order, dropping duplicates. Live events
+// held since before a complete history read may follow a hole: the log no
+// longer has the missing events (updates since deleted), so nothing is lost.
+func (c *conn) catchUp(ctx context.Context, stream string, st *streamState, history bool) error {
+	var gapOK int64 // held events with seq <= gapOK may follow a hole
+	for {
+		c.mu.Lock()
+		if c.closed || c.closing || c.streams[stream] != st {
+			c.mu.Unlock()
+			return nil
+		}
+		if !history {
+			sort.SliceStable(st.pending, func(i, j int) bool { return st.pending[i].Seq < st.pending[j].Seq })
+			i := 0
+			for ; i < len(st.pending); i++ {
+				m := st.pending[i]
+				if m.Seq > st.seq+1 && m.Seq > gapOK {
+					break
+				}
+				c.account1(-(len(m.Data) + itemOverhead))
+				c.take(st, m)
+				if c.closing || c.streams[stream] != st {
+					c.mu.Unlock()
+					return nil
+				}
+			}
+			st.pending = st.pending[i:]
+			if len(st.pending) == 0 {
+				st.pending = nil
+				st.ready = true
+				c.mu.Unlock()
+				return nil
+			}
+			history = true
+		}
+		after := st.seq
+		var last int64
+		if n := len(st.pending); n > 0 {
+			last = st.pending[n-1].Seq
+		}
+		// Don't queue history faster than the client reads it.
+		for c.qbytes > c.srv.cfg.QueueBytes/2 && !c.closed && !c.closing {
+			c.waiters++
+			c.cond.Wait()
+			c.waiters--
+		}
+		c.mu.Unlock()
+
+		evs, ok, err := c.srv.events.EventsAfter(ctx, stream, after, historyPage)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			heads, err := c.srv.events.StreamHeads(ctx, []string{stream})
+			if err != nil {
+				return err
+			}
+			c.mu.Lock()
+			if c.streams[stream] == st && !c.closing {
+				head := heads[stream]
+				if head < st.seq {
+					head = st.seq
+				}
+				st.seq = head
+				c.push(qitem{op: opEvent, m: resyncMessage(stream, head)})
+				c.srv.log.Info("realtime cursor too old: resync", "transport", c.tr.String())
+			}
+			c.mu.Unlock()
+			history = false
+			gapOK = last
+			continue
+		}
+		c.mu.Lock()
+		if c.streams[stream] != st || c.closing {
+			c.mu.Unlock()
+			return nil
+		}
+		for i := range evs {
+			if evs[i].Seq <= st.seq {
+				continue
+			}
+			st.seq = evs[i].Seq
+			c.push(qitem{op: opEvent, m: encode(&evs[i])})
+		}
+		c.mu.Unlock()
+		if len(evs) < historyPage {
+			history = false
+			gapOK = last
+		}
+	}
+}
+
+// resyncMessage tells the client that the stream's history after its cursor
+// is gone: refetch, then continue from seq.
+func resyncMessage(stream string, seq int64) *Message {
+	e := herald.Event{Type: herald.EventResync, Seq: seq}
+	if stream[0] == '@' {
+		e.Stream = stream
+	} else {
+		e.ChannelID = stream
+	}
+	return encode(&e)
+}
+
+// encode builds an event's Message: its JSON once for every recipient.
+// Personal events carry their stream ("@" + account id); channel events are
+// keyed by channel_id, so stream is omitted to save bytes.
+func encode(e *herald.Event) *Message {
+	stream := e.Stream
+	if stream == "" {
+		stream = e.ChannelID
+	}
+	ev := *e
+	if ev.Stream == ev.ChannelID {
+		ev.Stream = ""
+	}
+	data, err := json.Marshal(&ev)
+	if err != nil {
+		// Events hold only strings, numbers and maps of them.
+		panic("realtime: encode event: " + err.Error())
+	}
+	return &Message{Stream: stream, Seq: e.Seq, Type: e.Type, ChannelID: e.ChannelID, Data: data}
+}
+
+// setCursor sets a stream's position in the writer's cursor.
+func (c *conn) setCursor(stream string, seq int64) {
+	i := sort.Search(len(c.wcur), func(i int) bool { return c.wcur[i].stream >= stream })
+	if i < len(c.wcur) && c.wcur[i].stream == stream {
+		c.wcur[i].seq = seq
+		return
+	}
+	c.wcur = append(c.wcur, streamPos{})
+	copy(c.wcur[i+1:], c.wcur[i:])
+	c.wcur[i] = streamPos{stream, seq}
+}
+
+func (c *conn) removeCursor(stream string) {
+	i := sort.Search(len(c.wcur), func(i int) bool { return c.wcur[i].stream >= stream })
+	if i < len(c.wcur) && c.wcur[i].stream == stream {
+		c.wcur = append(c.wcur[:i], c.wcur[i+1:]...)
+	}
+}
+
+// appendCursor renders the writer's cursor in herald.Cursor's format.
+func (c *conn) appendCursor(b []byte) []byte {
+	for i, p := range c.wcur {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, p.stream...)
+		b = append(b, ':')
+		b = strconv.AppendInt(b, p.seq, 10)
+	}
+	return b
+}
+
+// finish tears the connection down: the socket, its subscriptions, its
+// slot in the limits. Idempotent; never called under a hub lock.
+func (c *conn) finish() {
+	c.once.Do(func() {
+		c.mu.Lock()
+		c.closed = true
+		c.closing = true
+		c.srv.queued.Add(int64(-c.qbytes))
+		c.qbytes = 0
+		c.queue = nil
+		streams := make([]string, 0, len(c.streams))
+		for s, st := range c.streams {
+			st.pending = nil
+			streams = append(streams, s)
+		}
+		c.cond.Broadcast()
+		snk := c.sink
+		c.mu.Unlock()
+		snk.close()
+		for _, s := range streams {
+			c.srv.hub.remove(s, c)
+		}
+		c.srv.untrack(c)
+		close(c.done)
+	})
+}

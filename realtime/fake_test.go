@@ -1,0 +1,151 @@
+package realtime
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/heraldhq/herald"
+)
+
+// fakeEvents is an in-memory herald.EventStore with the store's publishing
+// behaviour: Append writes the log, then publishes (after "commit").
+type fakeEvents struct {
+	mu      sync.Mutex
+	logs    map[string][]herald.Event
+	trimmed map[string]int64 // history at or below this seq is gone
+	follows map[string]map[string]bool
+	hidden  map[string]map[int64]bool // events dropped by hydration (deleted updates)
+	pub     herald.EventPublisher
+}
+
+func newFakeEvents() *fakeEvents {
+	return &fakeEvents{logs: map[string][]herald.Event{}, trimmed: map[string]int64{}, follows: map[string]map[string]bool{}, hidden: map[string]map[int64]bool{}}
+}
+
+func (f *fakeEvents) StreamHeads(ctx context.Context, streams []string) (map[string]int64, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := map[string]int64{}
+	for _, s := range streams {
+		out[s] = int64(len(f.logs[s]))
+	}
+	return out, nil
+}
+
+func (f *fakeEvents) EventsAfter(ctx context.Context, stream string, after int64, limit int) ([]herald.Event, bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	log := f.logs[stream]
+	if after < f.trimmed[stream] || after > int64(len(log)) {
+		return nil, false, nil
+	}
+	var out []herald.Event
+	for _, e := range log[after:] {
+		if len(out) == limit {
+			break
+		}
+		if f.hidden[stream][e.Seq] {
+			continue
+		}
+		out = append(out, e)
+	}
+	return out, true, nil
+}
+
+func (f *fakeEvents) FollowedStreams(ctx context.Context, accountID string) ([]string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []string
+	for ch := range f.follows[accountID] {
+		out = append(out, ch)
+	}
+	return out, nil
+}
+
+// append adds an event to the stream's log; publish=false simulates a bus
+// that lost it.
+func (f *fakeEvents) append(e herald.Event, publish bool) herald.Event {
+	f.mu.Lock()
+	stream := e.Stream
+	if stream == "" {
+		stream = e.ChannelID
+	}
+	e.Seq = int64(len(f.logs[stream]) + 1)
+	f.logs[stream] = append(f.logs[stream], e)
+	f.mu.Unlock()
+	if publish && f.pub != nil {
+		f.pub.Publish(context.Background(), []herald.Event{e})
+	}
+	return e
+}
+
+func (f *fakeEvents) post(ch, text string) herald.Event {
+	return f.append(herald.Event{Type: herald.EventUpdateCreated, ChannelID: ch, UpdateID: "u-" + text, Update: &herald.Update{ID: "u-" + text, ChannelID: ch, Text: text}}, true)
+}
+
+func (f *fakeEvents) follow(acc, ch string) {
+	f.mu.Lock()
+	if f.follows[acc] == nil {
+		f.follows[acc] = map[string]bool{}
+	}
+	f.follows[acc][ch] = true
+	f.mu.Unlock()
+	f.append(herald.Event{Stream: herald.AccountStream(acc), Type: herald.EventChannelFollowed, ChannelID: ch}, true)
+}
+
+func (f *fakeEvents) unfollow(acc, ch string) {
+	f.mu.Lock()
+	delete(f.follows[acc], ch)
+	f.mu.Unlock()
+	f.append(herald.Event{Stream: herald.AccountStream(acc), Type: herald.EventChannelUnfollowed, ChannelID: ch}, true)
+}
+
+// testServer runs a Server behind a minimal HTTP layer that takes the
+// bearer token as the account id.
+type testServer struct {
+	*Server
+	events *fakeEvents
+	http   *httptest.Server
+	URL    string
+}
+
+func newTestServer(t testing.TB, cfg Config) *testServer {
+	t.Helper()
+	ev := newFakeEvents()
+	cfg.Events = ev
+	s := New(cfg)
+	ev.pub = s
+	mux := http.NewServeMux()
+	auth := func(r *http.Request) (string, string, bool) {
+		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		host, _, _ := net.SplitHostPort(r.RemoteAddr)
+		return tok, host, ok && tok != ""
+	}
+	mux.HandleFunc("GET /api/v1/events", func(w http.ResponseWriter, r *http.Request) {
+		acc, addr, ok := auth(r)
+		if !ok {
+			http.Error(w, "no", http.StatusUnauthorized)
+			return
+		}
+		s.ServeSSE(w, r, acc, addr)
+	})
+	mux.HandleFunc("GET /api/v1/ws", func(w http.ResponseWriter, r *http.Request) {
+		acc, addr, ok := auth(r)
+		if !ok {
+			http.Error(w, "no", http.StatusUnauthorized)
+			return
+		}
+		s.ServeWebSocket(w, r, acc, addr)
+	})
+	hs := httptest.NewServer(mux)
+	t.Cleanup(func() {
+		s.Close()
+		hs.Close()
+	})
+	return &testServer{Server: s, events: ev, http: hs, URL: hs.URL}
+}

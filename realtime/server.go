@@ -1,0 +1,569 @@
+// Package realtime delivers Herald's events to followers over Server-Sent
+// Events and WebSocket: a hub that fans each committed event out to the
+// connections following its stream, and the per-connection machinery that
+// resumes a stream from a cursor without loss or duplicates.
+//
+// Path of an event: the store commits it and calls Server.Publish, which
+// encodes it once and puts it on the Bus; the bus hands it to the hub of
+// every node with a follower online; the hub only enqueues the shared bytes
+// on each connection; a per-connection writer, started on demand, coalesces
+// what is queued into one write.
+package realtime
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/heraldhq/herald"
+)
+
+// Defaults of Config.
+const (
+	DefaultQueueBytes           = 1 << 20
+	DefaultHeartbeat            = 25 * time.Second
+	DefaultWriteTimeout         = 10 * time.Second
+	DefaultMaxStreamsPerAccount = 16
+	DefaultMaxStreamsPerAddr    = 256
+)
+
+// Config configures a Server.
+type Config struct {
+	Events herald.EventStore // required
+	Bus    Bus               // nil: a LocalBus
+
+	// PublicURL is the server's public base URL (e.g. https://herald.example);
+	// its origin may open WebSockets, besides the request's own Host.
+	PublicURL string
+	// AllowedOrigins are other origins ("https://app.example") or host
+	// patterns ("*.example.org") whose pages may open WebSockets.
+	AllowedOrigins []string
+
+	QueueBytes           int           // per-connection queue limit; default 1 MiB
+	Heartbeat            time.Duration // default 25 s
+	WriteTimeout         time.Duration // default 10 s
+	MaxStreamsPerAccount int           // default 16; negative: unlimited
+	MaxStreamsPerAddr    int           // default 256; negative: unlimited
+	// UnlimitedAddrs are client address ranges exempt from the per-address
+	// limit (a reverse proxy, or loopback for load tests).
+	UnlimitedAddrs []netip.Prefix
+	// SocketSendBuffer, if > 0, sets SO_SNDBUF on stream sockets (tests use
+	// a small one to make a stalled reader visible quickly).
+	SocketSendBuffer int
+
+	Logger  *slog.Logger
+	Metrics MetricsRegisterer // nil: metrics are kept but not exported
+}
+
+// Server is the real-time hub. It implements herald.EventPublisher and the
+// HTTP layer's stream server (ServeSSE, ServeWebSocket).
+type Server struct {
+	cfg          Config
+	events       herald.EventStore
+	bus          Bus
+	hub          *hub
+	log          *slog.Logger
+	metrics      *metrics
+	publicOrigin string
+	queued       atomic.Int64
+
+	mu         sync.Mutex
+	conns      map[*conn]struct{}
+	perAccount map[string]int
+	perAddr    map[string]int
+	closing    bool
+	connWG     sync.WaitGroup
+	stop       chan struct{}
+	stopped    chan struct{}
+}
+
+var _ herald.EventPublisher = (*Server)(nil)
+
+// New returns a running Server; Close stops it.
+func New(cfg Config) *Server {
+	if cfg.Bus == nil {
+		cfg.Bus = NewLocalBus()
+	}
+	if cfg.QueueBytes <= 0 {
+		cfg.QueueBytes = DefaultQueueBytes
+	}
+	if cfg.Heartbeat <= 0 {
+		cfg.Heartbeat = DefaultHeartbeat
+	}
+	if cfg.WriteTimeout <= 0 {
+		cfg.WriteTimeout = DefaultWriteTimeout
+	}
+	if cfg.MaxStreamsPerAccount == 0 {
+		cfg.MaxStreamsPerAccount = DefaultMaxStreamsPerAccount
+	}
+	if cfg.MaxStreamsPerAddr == 0 {
+		cfg.MaxStreamsPerAddr = DefaultMaxStreamsPerAddr
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{
+		cfg:        cfg,
+		events:     cfg.Events,
+		bus:        cfg.Bus,
+		hub:        newHub(cfg.Bus),
+		log:        cfg.Logger,
+		conns:      map[*conn]struct{}{},
+		perAccount: map[string]int{},
+		perAddr:    map[string]int{},
+		stop:       make(chan struct{}),
+		stopped:    make(chan struct{}),
+	}
+	if u, err := url.Parse(cfg.PublicURL); err == nil && u.Scheme != "" && u.Host != "" {
+		s.publicOrigin = u.Scheme + "://" + u.Host
+	}
+	s.metrics = newMetrics(s, cfg.Metrics)
+	go s.heartbeats()
+	return s
+}
+
+// Publish encodes each committed event once and puts it on the bus.
+func (s *Server) Publish(ctx context.Context, events []herald.Event) {
+	if len(events) == 0 {
+		return
+	}
+	msgs := make([]*Message, 0, len(events))
+	for i := range events {
+		if events[i].Stream == "" && events[i].ChannelID == "" {
+			continue
+		}
+		msgs = append(msgs, encode(&events[i]))
+	}
+	if err := s.bus.Publish(ctx, msgs); err != nil {
+		// Followers' connections refill what they missed from the log
+		// when the next event shows the hole.
+		s.log.Error("realtime publish failed", "err", err, "events", len(msgs))
+	}
+}
+
+// ServeSSE streams the account's events as Server-Sent Events. The caller
+// (the HTTP layer) has authenticated the request.
+func (s *Server) ServeSSE(w http.ResponseWriter, r *http.Request, accountID, clientAddr string) {
+	s.serve(w, r, transportSSE, accountID, clientAddr)
+}
+
+// ServeWebSocket streams the account's events over a WebSocket.
+func (s *Server) ServeWebSocket(w http.ResponseWriter, r *http.Request, accountID, clientAddr string) {
+	s.serve(w, r, transportWS, accountID, clientAddr)
+}
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request, tr transport, accountID, addr string) {
+	raw := r.URL.Query().Get("since")
+	if tr == transportSSE && raw == "" {
+		raw = r.Header.Get("Last-Event-ID")
+	}
+	cursor, err := herald.ParseCursor(raw)
+	if err != nil {
+		writeProblem(w, http.StatusBadRequest, herald.ErrorKind(err), herald.ErrorMessage(err), nil)
+		return
+	}
+	if tr == transportWS {
+		if kind, detail, status := checkWSRequest(r); status != 0 {
+			var h http.Header
+			if status == http.StatusUpgradeRequired {
+				h = http.Header{"Sec-Websocket-Version": {"13"}}
+			}
+			writeProblem(w, status, kind, detail, h)
+			return
+		}
+		if !s.originAllowed(r) {
+			writeProblem(w, http.StatusForbidden, "origin-not-allowed", "This origin may not open a stream.", nil)
+			return
+		}
+	}
+	if status, kind, detail := s.reserve(accountID, addr); status != 0 {
+		writeProblem(w, status, kind, detail, nil)
+		return
+	}
+	c := newConn(s, tr, accountID, addr)
+	c.sink = nopSink{}
+	c.reserved = true
+	if len(cursor) > 0 {
+		s.metrics.resumes.Inc()
+	}
+
+	// Subscribe live first (held until ready), then read what to join from.
+	ctx := r.Context()
+	starts, err := s.subscribeInitial(ctx, c, cursor)
+	if err != nil {
+		c.finish()
+		if ctx.Err() == nil {
+			s.log.Error("realtime stream setup failed", "err", err)
+		}
+		writeProblem(w, http.StatusServiceUnavailable, "stream-unavailable", "The event stream is unavailable; retry shortly.", nil)
+		return
+	}
+
+	rd, snk, ok := s.upgrade(w, r, c)
+	if !ok {
+		c.finish()
+		return
+	}
+	c.mu.Lock()
+	c.sink = snk
+	closed := c.closed
+	c.mu.Unlock()
+	if closed || !s.track(c) {
+		c.finish() // shutting down between reserve and now
+		return
+	}
+	if rd != nil {
+		if tr == transportWS {
+			go c.readWS(rd)
+		} else {
+			go c.readSSE(rd)
+		}
+	}
+
+	c.mu.Lock()
+	for _, p := range starts {
+		st := c.streams[p.stream]
+		if st != nil {
+			st.seq = p.seq
+			c.setCursor(p.stream, p.seq)
+		}
+	}
+	c.push(qitem{op: opCursor})
+	// Run the initial catch-up in this goroutine; a live hole detected
+	// meanwhile is appended to the same task list.
+	c.tasking = true
+	for _, p := range starts {
+		if st := c.streams[p.stream]; st != nil {
+			_, resumed := cursor[p.stream]
+			c.tasks = append(c.tasks, task{kind: taskCatchUp, stream: p.stream, st: st, resume: resumed})
+		}
+	}
+	c.mu.Unlock()
+	c.runTasks()
+
+	if h, ok := snk.(httpSink); ok {
+		select {
+		case <-h.done:
+		case <-ctx.Done():
+		}
+		c.finish()
+	}
+}
+
+// subscribeInitial subscribes c to its account stream, then to the
+// channels it follows (read after, so no follow is missed), and returns the
+// position each stream starts from: the cursor's, or the current head.
+func (s *Server) subscribeInitial(ctx context.Context, c *conn, cursor herald.Cursor) ([]streamPos, error) {
+	add := func(stream string) error {
+		c.mu.Lock()
+		if c.streams[stream] != nil {
+			c.mu.Unlock()
+			return nil
+		}
+		c.streams[stream] = &streamState{}
+		c.mu.Unlock()
+		return s.hub.add(stream, c)
+	}
+	if err := add(c.account); err != nil {
+		return nil, err
+	}
+	followed, err := s.events.FollowedStreams(ctx, c.accountID)
+	if err != nil {
+		return nil, err
+	}
+	if len(followed) > herald.MaxCursorStreams-1 {
+		followed = followed[:herald.MaxCursorStreams-1]
+	}
+	for _, f := range followed {
+		if err := add(f); err != nil {
+			return nil, err
+		}
+	}
+	streams := append([]string{c.account}, followed...)
+	var atHead []string
+	for _, st := range streams {
+		if _, ok := cursor[st]; !ok {
+			atHead = append(atHead, st)
+		}
+	}
+	var heads map[string]int64
+	if len(atHead) > 0 {
+		if heads, err = s.events.StreamHeads(ctx, atHead); err != nil {
+			return nil, err
+		}
+	}
+	starts := make([]streamPos, 0, len(streams))
+	for _, st := range streams {
+		if seq, ok := cursor[st]; ok {
+			starts = append(starts, streamPos{st, seq})
+		} else {
+			starts = append(starts, streamPos{st, heads[st]})
+		}
+	}
+	return starts, nil
+}
+
+// upgrade takes the connection over. Hijacking (HTTP/1.x) frees the
+// server's per-connection goroutine and buffers; for SSE over HTTP/2 the
+// ResponseWriter is used instead, with this handler's goroutine waiting.
+func (s *Server) upgrade(w http.ResponseWriter, r *http.Request, c *conn) (rd interface{ Read([]byte) (int, error) }, snk sink, ok bool) {
+	rc := http.NewResponseController(w)
+	var head strings.Builder
+	if c.tr == transportWS {
+		head.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ")
+		head.WriteString(acceptKey(r.Header.Get("Sec-WebSocket-Key")))
+		head.WriteString("\r\n\r\n")
+	} else {
+		head.WriteString("HTTP/1.1 200 OK\r\n")
+		hdr := w.Header().Clone()
+		setSSEHeaders(hdr)
+		hdr.Set("Connection", "close") // the body ends when the stream does
+		_ = hdr.Write(&head)
+		head.WriteString("\r\n")
+	}
+	var nc net.Conn
+	var brw *bufio.ReadWriter
+	var err error
+	if r.ProtoMajor == 1 {
+		nc, brw, err = rc.Hijack()
+	} else {
+		err = http.ErrNotSupported
+	}
+	if err != nil {
+		if c.tr == transportWS {
+			writeProblem(w, http.StatusBadRequest, "websocket-handshake", "WebSocket needs an HTTP/1.1 connection.", nil)
+			return nil, nil, false
+		}
+		setSSEHeaders(w.Header())
+		_ = rc.SetWriteDeadline(time.Time{}) // the server's WriteTimeout would end the stream
+		w.WriteHeader(http.StatusOK)
+		if err := rc.Flush(); err != nil {
+			return nil, nil, false
+		}
+		return nil, httpSink{w: w, rc: rc, done: make(chan struct{}), once: &sync.Once{}}, true
+	}
+	if tc, ok := nc.(*net.TCPConn); ok && s.cfg.SocketSendBuffer > 0 {
+		_ = tc.SetWriteBuffer(s.cfg.SocketSendBuffer)
+	}
+	_ = nc.SetDeadline(time.Now().Add(s.cfg.WriteTimeout))
+	if _, err := nc.Write([]byte(head.String())); err != nil {
+		_ = nc.Close()
+		return nil, nil, false
+	}
+	_ = nc.SetDeadline(time.Time{})
+	// Keep only bytes the client already sent; drop net/http's buffers.
+	var reader interface{ Read([]byte) (int, error) } = nc
+	if n := brw.Reader.Buffered(); n > 0 {
+		early, _ := brw.Reader.Peek(n)
+		reader = &prefixReader{p: append([]byte(nil), early...), r: nc}
+	}
+	return reader, netSink{nc: nc}, true
+}
+
+func setSSEHeaders(h http.Header) {
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Accel-Buffering", "no") // tell nginx-style proxies not to buffer
+	h.Del("Content-Length")
+}
+
+type prefixReader struct {
+	p []byte
+	r interface{ Read([]byte) (int, error) }
+}
+
+func (p *prefixReader) Read(b []byte) (int, error) {
+	if len(p.p) > 0 {
+		n := copy(b, p.p)
+		p.p = p.p[n:]
+		return n, nil
+	}
+	return p.r.Read(b)
+}
+
+type nopSink struct{}
+
+func (nopSink) write([]byte, time.Time) error { return net.ErrClosed }
+func (nopSink) setWriteDeadline(time.Time)    {}
+func (nopSink) closeGracefully()              {}
+func (nopSink) close()                        {}
+
+// reserve takes a stream slot for the account and address, or says why not.
+func (s *Server) reserve(accountID, addr string) (int, string, string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		return http.StatusServiceUnavailable, "shutting-down", "The server is shutting down; reconnect shortly."
+	}
+	if max := s.cfg.MaxStreamsPerAccount; max > 0 && s.perAccount[accountID] >= max {
+		return http.StatusTooManyRequests, "too-many-streams", "Too many open streams for this account; close one first."
+	}
+	if max := s.cfg.MaxStreamsPerAddr; max > 0 && !s.unlimited(addr) && s.perAddr[addr] >= max {
+		return http.StatusTooManyRequests, "too-many-streams", "Too many open streams from this address."
+	}
+	s.perAccount[accountID]++
+	s.perAddr[addr]++
+	s.connWG.Add(1)
+	return 0, "", ""
+}
+
+func (s *Server) unlimited(addr string) bool {
+	if len(s.cfg.UnlimitedAddrs) == 0 {
+		return false
+	}
+	host := addr
+	if h, _, err := net.SplitHostPort(addr); err == nil {
+		host = h
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return false
+	}
+	ip = ip.Unmap()
+	for _, p := range s.cfg.UnlimitedAddrs {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+// track registers an upgraded connection for heartbeats and shutdown.
+func (s *Server) track(c *conn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		return false
+	}
+	s.conns[c] = struct{}{}
+	s.metrics.open[c.tr].Add(1)
+	return true
+}
+
+// untrack forgets a finished connection and frees its slot.
+func (s *Server) untrack(c *conn) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.conns[c]; ok {
+		delete(s.conns, c)
+		s.metrics.open[c.tr].Add(-1)
+	}
+	if c.reserved {
+		c.reserved = false
+		if s.perAccount[c.accountID]--; s.perAccount[c.accountID] <= 0 {
+			delete(s.perAccount, c.accountID)
+		}
+		if s.perAddr[c.addr]--; s.perAddr[c.addr] <= 0 {
+			delete(s.perAddr, c.addr)
+		}
+		s.connWG.Done()
+	}
+}
+
+// heartbeats pings every connection each Heartbeat (keeping proxies from
+// timing idle streams out) and reaps WebSockets that stopped answering.
+func (s *Server) heartbeats() {
+	defer close(s.stopped)
+	t := time.NewTicker(s.cfg.Heartbeat)
+	defer t.Stop()
+	var conns []*conn
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+		}
+		s.mu.Lock()
+		conns = conns[:0]
+		for c := range s.conns {
+			conns = append(conns, c)
+		}
+		s.mu.Unlock()
+		deadline := time.Now().Add(-2*s.cfg.Heartbeat - s.cfg.WriteTimeout).UnixNano()
+		for _, c := range conns {
+			if c.tr == transportWS && c.lastSeen.Load() < deadline {
+				go c.finish() // no frame (not even a pong) for two heartbeats: dead
+				continue
+			}
+			c.mu.Lock()
+			c.push(qitem{op: opPing})
+			c.mu.Unlock()
+		}
+		clear(conns)
+	}
+}
+
+// Close ends every stream cleanly (SSE: a final error event saying the
+// server is shutting down; WebSocket: close 1001) and waits, briefly, for
+// them to finish, so that http.Server.Shutdown does not wait on streams.
+// New streams are refused with 503.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closing = true
+	conns := make([]*conn, 0, len(s.conns))
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	s.mu.Unlock()
+	close(s.stop)
+	<-s.stopped
+	for _, c := range conns {
+		c.shutdown("shutting down", closeGoingAway)
+	}
+	done := make(chan struct{})
+	go func() { s.connWG.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(3 * finalWriteTimeout):
+		s.mu.Lock()
+		conns = conns[:0]
+		for c := range s.conns {
+			conns = append(conns, c)
+		}
+		s.mu.Unlock()
+		for _, c := range conns {
+			c.finish()
+		}
+	}
+	return nil
+}
+
+// OpenStreams returns the number of open streams (tests, health).
+func (s *Server) OpenStreams() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.conns)
+}
+
+// writeProblem writes an RFC 9457 problem with Herald's stable type URIs.
+func writeProblem(w http.ResponseWriter, status int, kind, detail string, h http.Header) {
+	for k, v := range h {
+		w.Header()[k] = v
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Cache-Control", "no-store")
+	if status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", strconv.Itoa(5))
+	}
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]any{
+		"type":   "https://herald.example/problems/" + kind,
+		"title":  http.StatusText(status),
+		"status": status,
+		"detail": detail,
+	})
+}

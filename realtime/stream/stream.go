@@ -1,0 +1,402 @@
+// Package stream is a small Go reader of Herald's real-time streams (SSE
+// and WebSocket) that keeps the resume cursor as events arrive. The tests
+// and `herald bench fanout` use it; it is also a reference for clients.
+//
+// Cursor rules (the same in every client): an event with seq > 0 moves its
+// stream to seq, where the stream is the event's "stream" field if present
+// (personal events: "@" + account id) and its "channel_id" otherwise; a
+// "cursor" message replaces the whole cursor (sent first on every
+// connection and when a followed channel joins the stream); a "resync" event
+// moves its stream to the given seq after the client refetched that
+// channel. SSE ids are the cursor itself.
+package stream
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha1"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/heraldhq/herald"
+)
+
+// Message types besides herald.Event* types.
+const (
+	TypeCursor = "cursor" // {"type":"cursor","cursor":"..."}
+	TypeError  = "error"  // final SSE event: {"type":"error","reason":"..."}
+)
+
+// Event is one message of a stream.
+type Event struct {
+	herald.Event
+	Cursor string `json:"cursor,omitempty"` // TypeCursor
+	Reason string `json:"reason,omitempty"` // TypeError
+	ID     string `json:"-"`                // SSE id
+}
+
+// Key is the stream the event belongs to.
+func (e *Event) Key() string {
+	if e.Stream != "" {
+		return e.Stream
+	}
+	return e.ChannelID
+}
+
+// CloseError is the end of a stream announced by the server: a WebSocket
+// close frame or the final SSE error event.
+type CloseError struct {
+	Code   int // WebSocket close code; 0 for SSE
+	Reason string
+}
+
+func (e *CloseError) Error() string {
+	return fmt.Sprintf("stream closed by server: code=%d reason=%q", e.Code, e.Reason)
+}
+
+// StatusError is a refused stream request.
+type StatusError struct {
+	Status int
+	Body   string
+}
+
+func (e *StatusError) Error() string { return fmt.Sprintf("stream refused: %d %s", e.Status, e.Body) }
+
+// Options tune Dial.
+type Options struct {
+	Token  string
+	Since  herald.Cursor // resume position; nil starts at the current heads
+	Header http.Header   // extra request headers (Origin, ...)
+	Dialer *net.Dialer
+}
+
+// Conn is an open stream.
+type Conn struct {
+	ws     bool
+	nc     net.Conn
+	br     *bufio.Reader
+	body   io.Closer
+	wmu    sync.Mutex
+	lines  [][]byte // WS: events of the current frame not yet returned
+	cursor herald.Cursor
+	err    error
+}
+
+// Dial opens a stream. transport is "sse" or "ws"; base is the server's URL
+// (http://host:port).
+func Dial(ctx context.Context, base, transport string, o Options) (*Conn, error) {
+	u, err := url.Parse(base)
+	if err != nil {
+		return nil, err
+	}
+	q := url.Values{}
+	if len(o.Since) > 0 {
+		q.Set("since", o.Since.String())
+	}
+	c := &Conn{cursor: herald.Cursor{}}
+	for k, v := range o.Since {
+		c.cursor[k] = v
+	}
+	d := o.Dialer
+	if d == nil {
+		d = &net.Dialer{Timeout: 10 * time.Second}
+	}
+	switch transport {
+	case "sse":
+		u.Path = "/api/v1/events"
+		u.RawQuery = q.Encode()
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+		if err != nil {
+			return nil, err
+		}
+		for k, v := range o.Header {
+			req.Header[k] = v
+		}
+		if o.Token != "" {
+			req.Header.Set("Authorization", "Bearer "+o.Token)
+		}
+		req.Header.Set("Accept", "text/event-stream")
+		// One transport per stream: a plain TCP connection we can close.
+		tr := &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			nc, err := d.DialContext(ctx, network, addr)
+			c.nc = nc
+			return nc, err
+		}, DisableCompression: true, ReadBufferSize: 1024, WriteBufferSize: 1024}
+		resp, err := (&http.Client{Transport: tr}).Do(req)
+		if err != nil {
+			return nil, err
+		}
+		if resp.StatusCode != http.StatusOK {
+			b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+			resp.Body.Close()
+			return nil, &StatusError{resp.StatusCode, string(b)}
+		}
+		c.body = resp.Body
+		c.br = bufio.NewReaderSize(resp.Body, 2048)
+		return c, nil
+	case "ws":
+		u.Path = "/api/v1/ws"
+		u.RawQuery = q.Encode()
+		nc, err := d.DialContext(ctx, "tcp", u.Host)
+		if err != nil {
+			return nil, err
+		}
+		if err := c.handshake(nc, u, o); err != nil {
+			nc.Close()
+			return nil, err
+		}
+		c.ws = true
+		return c, nil
+	}
+	return nil, fmt.Errorf("stream: unknown transport %q", transport)
+}
+
+func (c *Conn) handshake(nc net.Conn, u *url.URL, o Options) error {
+	var k [16]byte
+	rand.Read(k[:])
+	key := base64.StdEncoding.EncodeToString(k[:])
+	req, _ := http.NewRequest(http.MethodGet, u.String(), nil)
+	for kk, v := range o.Header {
+		req.Header[kk] = v
+	}
+	req.Header.Set("Upgrade", "websocket")
+	req.Header.Set("Connection", "Upgrade")
+	req.Header.Set("Sec-WebSocket-Key", key)
+	req.Header.Set("Sec-WebSocket-Version", "13")
+	if o.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+o.Token)
+	}
+	if err := req.Write(nc); err != nil {
+		return err
+	}
+	br := bufio.NewReaderSize(nc, 2048)
+	resp, err := http.ReadResponse(br, req)
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusSwitchingProtocols {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		return &StatusError{resp.StatusCode, string(b)}
+	}
+	h := sha1.Sum([]byte(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"))
+	if resp.Header.Get("Sec-WebSocket-Accept") != base64.StdEncoding.EncodeToString(h[:]) {
+		return errors.New("stream: bad Sec-WebSocket-Accept")
+	}
+	c.nc, c.br = nc, br
+	return nil
+}
+
+// Cursor returns a copy of the position after the last event returned.
+func (c *Conn) Cursor() herald.Cursor {
+	cp := make(herald.Cursor, len(c.cursor))
+	for k, v := range c.cursor {
+		cp[k] = v
+	}
+	return cp
+}
+
+// SetReadDeadline bounds the next reads.
+func (c *Conn) SetReadDeadline(t time.Time) error {
+	if c.nc == nil {
+		return nil
+	}
+	return c.nc.SetReadDeadline(t)
+}
+
+// Close drops the connection.
+func (c *Conn) Close() error {
+	if c.body != nil {
+		c.body.Close()
+	}
+	if c.nc != nil {
+		return c.nc.Close()
+	}
+	return nil
+}
+
+// Next returns the next message, decoded, with the cursor advanced. At the
+// server's close it returns a *CloseError.
+func (c *Conn) Next() (*Event, error) {
+	data, id, err := c.next()
+	if err != nil {
+		return nil, err
+	}
+	e := &Event{ID: id}
+	if err := json.Unmarshal(data, e); err != nil {
+		return nil, fmt.Errorf("stream: bad event %q: %w", data, err)
+	}
+	switch {
+	case e.Type == TypeCursor:
+		cur, err := herald.ParseCursor(e.Cursor)
+		if err != nil {
+			return nil, err
+		}
+		c.cursor = cur
+	case e.Type == TypeError:
+		c.err = &CloseError{Reason: e.Reason}
+		return e, nil
+	case e.Seq > 0 || e.Type == herald.EventResync:
+		c.cursor[e.Key()] = e.Seq
+	}
+	if id != "" {
+		// The SSE id is the whole cursor; it must agree with ours.
+		if cur, err := herald.ParseCursor(id); err == nil {
+			c.cursor = cur
+		}
+	}
+	return e, nil
+}
+
+// NextData returns the next message's raw JSON without decoding it or
+// moving the cursor (load generators). The slice is valid until the next call.
+func (c *Conn) NextData() ([]byte, error) {
+	data, _, err := c.next()
+	return data, err
+}
+
+func (c *Conn) next() (data []byte, id string, err error) {
+	if c.err != nil {
+		return nil, "", c.err
+	}
+	if c.ws {
+		data, err = c.nextWS()
+	} else {
+		data, id, err = c.nextSSE()
+	}
+	if err != nil && c.err == nil {
+		c.err = err
+	}
+	return data, id, err
+}
+
+func (c *Conn) nextSSE() ([]byte, string, error) {
+	var data []byte
+	var id, event string
+	for {
+		line, err := c.br.ReadSlice('\n')
+		if err != nil {
+			if err == bufio.ErrBufferFull {
+				// Copy before reading on: ReadSlice's result is overwritten.
+				long := append([]byte(nil), line...)
+				rest, err2 := c.br.ReadBytes('\n')
+				line = append(long, rest...)
+				err = err2
+			}
+			if err != nil {
+				return nil, "", err
+			}
+		}
+		line = bytes.TrimRight(line, "\r\n")
+		switch {
+		case len(line) == 0:
+			if data == nil {
+				continue
+			}
+			if event == "error" {
+				return data, id, nil
+			}
+			return data, id, nil
+		case line[0] == ':':
+		case bytes.HasPrefix(line, []byte("data:")):
+			v := bytes.TrimPrefix(bytes.TrimPrefix(line, []byte("data:")), []byte(" "))
+			if data != nil {
+				data = append(data, '\n')
+			}
+			data = append(data, v...)
+		case bytes.HasPrefix(line, []byte("id:")):
+			id = strings.TrimPrefix(strings.TrimPrefix(string(line), "id:"), " ")
+		case bytes.HasPrefix(line, []byte("event:")):
+			event = strings.TrimSpace(strings.TrimPrefix(string(line), "event:"))
+		}
+	}
+}
+
+func (c *Conn) nextWS() ([]byte, error) {
+	for len(c.lines) == 0 {
+		var h [10]byte
+		if _, err := io.ReadFull(c.br, h[:2]); err != nil {
+			return nil, err
+		}
+		op := h[0] & 0x0F
+		n := uint64(h[1] & 0x7F)
+		if h[1]&0x80 != 0 {
+			return nil, errors.New("stream: masked server frame")
+		}
+		switch n {
+		case 126:
+			if _, err := io.ReadFull(c.br, h[2:4]); err != nil {
+				return nil, err
+			}
+			n = uint64(binary.BigEndian.Uint16(h[2:4]))
+		case 127:
+			if _, err := io.ReadFull(c.br, h[2:10]); err != nil {
+				return nil, err
+			}
+			n = binary.BigEndian.Uint64(h[2:10])
+		}
+		if n > 16<<20 {
+			return nil, errors.New("stream: frame too large")
+		}
+		p := make([]byte, n)
+		if _, err := io.ReadFull(c.br, p); err != nil {
+			return nil, err
+		}
+		switch op {
+		case 0x1, 0x0:
+			if h[0]&0x80 == 0 {
+				return nil, errors.New("stream: fragmented frames are not expected")
+			}
+			c.lines = bytes.Split(p, []byte{'\n'})
+		case 0x9:
+			if err := c.writeFrame(0xA, p); err != nil {
+				return nil, err
+			}
+		case 0x8:
+			ce := &CloseError{Code: 1005}
+			if len(p) >= 2 {
+				ce.Code = int(binary.BigEndian.Uint16(p))
+				ce.Reason = string(p[2:])
+			}
+			_ = c.writeFrame(0x8, p[:min(len(p), 2)])
+			return nil, ce
+		}
+	}
+	l := c.lines[0]
+	c.lines = c.lines[1:]
+	return l, nil
+}
+
+// writeFrame sends a masked client frame.
+func (c *Conn) writeFrame(op byte, p []byte) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	b := []byte{0x80 | op, 0x80 | byte(len(p))}
+	var mask [4]byte
+	rand.Read(mask[:])
+	b = append(b, mask[:]...)
+	for i, x := range p {
+		b = append(b, x^mask[i&3])
+	}
+	_, err := c.nc.Write(b)
+	return err
+}
+
+// Ping sends a WebSocket ping (the pong is consumed by Next).
+func (c *Conn) Ping() error {
+	if !c.ws {
+		return errors.New("stream: ping is WebSocket only")
+	}
+	return c.writeFrame(0x9, []byte("hi"))
+}

@@ -1,0 +1,297 @@
+package realtime
+
+import (
+	"encoding/binary"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// Coalescing caps: one write carries at most this much of the queue.
+const (
+	batchItems = 16
+	batchBytes = 64 << 10
+)
+
+// finalWriteTimeout bounds the final message (close reason) and the wait for
+// the client to close its side.
+const finalWriteTimeout = time.Second
+
+// WebSocket close codes used by the server.
+const (
+	closeGoingAway     = 1001
+	closeProtocolError = 1002
+	closeTooBig        = 1009
+	closeInternalError = 1011
+	closeTryAgainLater = 1013 // slow consumer: reconnect (with backoff) and resume
+)
+
+// Write buffers are borrowed only while a writer runs, so an idle
+// connection holds none.
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
+// sink is where a connection's bytes go: a hijacked socket, or (when the
+// ResponseWriter can't be hijacked, e.g. HTTP/2) the ResponseWriter.
+type sink interface {
+	write(p []byte, deadline time.Time) error
+	setWriteDeadline(t time.Time)
+	// closeGracefully signals end of stream after the final message and lets
+	// the peer close first (bounded); close drops the connection now.
+	closeGracefully()
+	close()
+}
+
+type netSink struct{ nc net.Conn }
+
+func (s netSink) write(p []byte, deadline time.Time) error {
+	_ = s.nc.SetWriteDeadline(deadline)
+	_, err := s.nc.Write(p)
+	return err
+}
+
+func (s netSink) setWriteDeadline(t time.Time) { _ = s.nc.SetWriteDeadline(t) }
+
+func (s netSink) closeGracefully() {
+	// Half-close and let the reader see the peer's close (or time out)
+	// instead of resetting a connection with unread data, which could
+	// destroy the final message before the client reads it.
+	if cw, ok := s.nc.(interface{ CloseWrite() error }); ok {
+		_ = cw.CloseWrite()
+		_ = s.nc.SetReadDeadline(time.Now().Add(finalWriteTimeout))
+		return
+	}
+	_ = s.nc.Close()
+}
+
+func (s netSink) close() { _ = s.nc.Close() }
+
+type httpSink struct {
+	w    http.ResponseWriter
+	rc   *http.ResponseController
+	done chan struct{} // closed to make the handler return
+	once *sync.Once
+}
+
+func (s httpSink) write(p []byte, deadline time.Time) error {
+	_ = s.rc.SetWriteDeadline(deadline)
+	if _, err := s.w.Write(p); err != nil {
+		return err
+	}
+	return s.rc.Flush()
+}
+
+func (s httpSink) setWriteDeadline(t time.Time) { _ = s.rc.SetWriteDeadline(t) }
+func (s httpSink) closeGracefully()            { s.close() }
+func (s httpSink) close()                      { s.once.Do(func() { close(s.done) }) }
+
+// writeLoop drains the queue, coalescing up to batchItems / batchBytes into
+// one write, and exits when the queue is empty.
+func (c *conn) writeLoop() {
+	bp := bufPool.Get().(*[]byte)
+	buf := (*bp)[:0]
+	var batch [batchItems]qitem
+	for {
+		c.mu.Lock()
+		n, size := 0, 0
+		for n < len(c.queue) && n < batchItems && (n == 0 || size+c.queue[n].size() <= batchBytes) {
+			batch[n] = c.queue[n]
+			size += c.queue[n].size()
+			c.queue[n] = qitem{}
+			n++
+		}
+		if n == 0 || c.closed {
+			c.writing = false
+			c.mu.Unlock()
+			break
+		}
+		c.queue = c.queue[n:]
+		if len(c.queue) == 0 {
+			c.queue = nil // an idle connection keeps no queue array
+		}
+		c.qbytes -= size
+		c.srv.queued.Add(int64(-size))
+		if c.waiters > 0 && c.qbytes <= c.srv.cfg.QueueBytes/2 {
+			c.cond.Broadcast()
+		}
+		closing := c.closing
+		snk := c.sink
+		c.mu.Unlock()
+
+		var final bool
+		var events int
+		buf, events, final = c.render(buf[:0], batch[:n])
+		clear(batch[:n])
+		timeout := c.srv.cfg.WriteTimeout
+		if closing {
+			timeout = finalWriteTimeout
+		}
+		err := snk.write(buf, time.Now().Add(timeout))
+		if err != nil {
+			c.finish()
+			break
+		}
+		c.srv.metrics.delivered.Add(uint64(events))
+		if final {
+			// The reader (or the handler, for an httpSink) finishes.
+			snk.closeGracefully()
+			c.mu.Lock()
+			c.writing = false
+			c.queue = nil
+			c.mu.Unlock()
+			break
+		}
+	}
+	if cap(buf) <= 4*batchBytes {
+		*bp = buf[:0]
+		bufPool.Put(bp)
+	}
+}
+
+// render encodes a batch in the connection's protocol and reports how many
+// events it holds and whether it ends the stream.
+func (c *conn) render(b []byte, items []qitem) ([]byte, int, bool) {
+	if c.tr == transportWS {
+		return c.renderWS(b, items)
+	}
+	return c.renderSSE(b, items)
+}
+
+var cursorPrefix = []byte(`{"type":"cursor","cursor":"`)
+
+func (c *conn) renderSSE(b []byte, items []qitem) ([]byte, int, bool) {
+	events := 0
+	final := false
+	for i := range items {
+		it := &items[i]
+		switch it.op {
+		case opEvent:
+			c.setCursor(it.m.Stream, it.m.Seq)
+			b = append(b, "id: "...)
+			b = c.appendCursor(b)
+			b = append(b, "\ndata: "...)
+			b = append(b, it.m.Data...)
+			b = append(b, "\n\n"...)
+			events++
+		case opAdd, opCursor:
+			if it.op == opAdd {
+				c.setCursor(it.stream, it.seq)
+			}
+			b = append(b, "id: "...)
+			b = c.appendCursor(b)
+			b = append(b, "\ndata: "...)
+			b = append(b, cursorPrefix...)
+			b = c.appendCursor(b)
+			b = append(b, "\"}\n\n"...)
+		case opRemove:
+			c.removeCursor(it.stream)
+		case opPing:
+			b = append(b, ": ping\n\n"...)
+		case opClose:
+			b = append(b, "event: error\ndata: {\"type\":\"error\",\"reason\":\""...)
+			b = append(b, it.reason...)
+			b = append(b, "\"}\n\n"...)
+			final = true
+		}
+	}
+	return b, events, final
+}
+
+// renderWS writes the batch's events as one text frame of newline-separated
+// JSON events, preceded by any control frames and followed by a close frame.
+func (c *conn) renderWS(b []byte, items []qitem) ([]byte, int, bool) {
+	const reserve = 10 // room for the longest frame header, filled in last
+	b = append(b, make([]byte, reserve)...)
+	events, data := 0, false
+	sep := func() {
+		if data {
+			b = append(b, '\n')
+		}
+		data = true
+	}
+	var ctrl []qitem
+	for i := range items {
+		it := &items[i]
+		switch it.op {
+		case opEvent:
+			c.setCursor(it.m.Stream, it.m.Seq)
+			sep()
+			b = append(b, it.m.Data...)
+			events++
+		case opAdd, opCursor:
+			if it.op == opAdd {
+				c.setCursor(it.stream, it.seq)
+			}
+			sep()
+			b = append(b, cursorPrefix...)
+			b = c.appendCursor(b)
+			b = append(b, `"}`...)
+		case opRemove:
+			c.removeCursor(it.stream)
+		default:
+			ctrl = append(ctrl, *it)
+		}
+	}
+	start := reserve
+	if data {
+		var h [reserve]byte
+		hl := frameHeader(h[:], opText, len(b)-reserve)
+		start = reserve - hl
+		copy(b[start:reserve], h[:hl])
+	}
+	final := false
+	for _, it := range ctrl {
+		switch it.op {
+		case opPing:
+			b = appendFrame(b, opPingFrame, nil)
+		case opPong:
+			b = appendFrame(b, opPongFrame, it.m.Data)
+		case opClose:
+			p := binary.BigEndian.AppendUint16(nil, it.code)
+			p = append(p, it.reason...)
+			b = appendFrame(b, opCloseFrame, p)
+			final = true
+		}
+	}
+	// Move the frames to the front so the buffer can be reused as is.
+	if start > 0 {
+		n := copy(b, b[start:])
+		b = b[:n]
+	}
+	return b, events, final
+}
+
+// WebSocket opcodes.
+const (
+	opContinuation = 0x0
+	opText         = 0x1
+	opBinary       = 0x2
+	opCloseFrame   = 0x8
+	opPingFrame    = 0x9
+	opPongFrame    = 0xA
+)
+
+// frameHeader writes an unmasked, final frame header into h and returns its length.
+func frameHeader(h []byte, opcode byte, n int) int {
+	h[0] = 0x80 | opcode
+	switch {
+	case n < 126:
+		h[1] = byte(n)
+		return 2
+	case n <= 0xFFFF:
+		h[1] = 126
+		binary.BigEndian.PutUint16(h[2:], uint16(n))
+		return 4
+	default:
+		h[1] = 127
+		binary.BigEndian.PutUint64(h[2:], uint64(n))
+		return 10
+	}
+}
+
+func appendFrame(b []byte, opcode byte, p []byte) []byte {
+	var h [10]byte
+	hl := frameHeader(h[:], opcode, len(p))
+	b = append(b, h[:hl]...)
+	return append(b, p...)
+}
