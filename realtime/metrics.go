@@ -1,6 +1,7 @@
 package realtime
 
 import (
+	"errors"
 	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -29,13 +30,13 @@ func newMetrics(s *Server, reg prometheus.Registerer) *metrics {
 		return m
 	}
 	for _, tr := range []transport{transportSSE, transportWS} {
-		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		register(reg, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name:        "herald_realtime_open_streams",
 			Help:        "Open real-time streams by transport.",
 			ConstLabels: prometheus.Labels{"transport": tr.String()},
 		}, func() float64 { return float64(m.open[tr].Load()) }))
 	}
-	reg.MustRegister(
+	for _, c := range []prometheus.Collector{
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "herald_realtime_events_delivered_total",
 			Help: "Events written to real-time streams (one per recipient).",
@@ -52,6 +53,20 @@ func newMetrics(s *Server, reg prometheus.Registerer) *metrics {
 			Name: "herald_realtime_queued_bytes",
 			Help: "Bytes waiting in real-time stream queues.",
 		}, func() float64 { return float64(s.queued.Load()) }),
-	)
+	} {
+		register(reg, c)
+	}
 	return m
+}
+
+// register replaces a collector left by an earlier Server in the same
+// process (tests run several), so /metrics shows the live one.
+func register(reg prometheus.Registerer, c prometheus.Collector) {
+	if err := reg.Register(c); err != nil {
+		var are prometheus.AlreadyRegisteredError
+		if errors.As(err, &are) {
+			reg.Unregister(are.ExistingCollector)
+			_ = reg.Register(c)
+		}
+	}
 }

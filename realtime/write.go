@@ -82,8 +82,8 @@ func (s httpSink) write(p []byte, deadline time.Time) error {
 }
 
 func (s httpSink) setWriteDeadline(t time.Time) { _ = s.rc.SetWriteDeadline(t) }
-func (s httpSink) closeGracefully()            { s.close() }
-func (s httpSink) close()                      { s.once.Do(func() { close(s.done) }) }
+func (s httpSink) closeGracefully()             { s.close() }
+func (s httpSink) close()                       { s.once.Do(func() { close(s.done) }) }
 
 // writeLoop drains the queue, coalescing up to batchItems / batchBytes into
 // one write, and exits when the queue is empty.

@@ -1,0 +1,44 @@
+package main
+
+import (
+	"context"
+
+	"github.com/heraldhq/herald/realtime"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// realtimeBus, if set (by the NATS wiring), returns the bus between nodes;
+// nil means the in-process bus of a single node.
+var realtimeBus func(ctx context.Context, m *Main) (realtime.Bus, error)
+
+func init() {
+	serveHooks = append(serveHooks, startStreams)
+}
+
+// startStreams plugs the real-time hub in: the store publishes to it, the
+// HTTP layer serves /api/v1/events and /api/v1/ws through it, and shutdown
+// closes every stream before http.Server.Shutdown waits for requests.
+func startStreams(ctx context.Context, m *Main) error {
+	var bus realtime.Bus
+	if realtimeBus != nil {
+		var err error
+		if bus, err = realtimeBus(ctx, m); err != nil {
+			return err
+		}
+	}
+	rt := realtime.New(realtime.Config{
+		Events:         m.Store,
+		Bus:            bus,
+		PublicURL:      m.PublicURL,
+		AllowedOrigins: m.AllowedOrigins,
+		// Networks exempt from rate limits (a proxy, a load test on
+		// loopback) are exempt from the per-address stream limit too.
+		UnlimitedAddrs: m.RateLimitExempt,
+		Logger:         m.Logger,
+		Metrics:        prometheus.DefaultRegisterer,
+	})
+	m.Publisher.Set(rt)
+	m.HTTP.Streams = rt
+	m.OnShutdown(func(context.Context) error { return rt.Close() })
+	return nil
+}
