@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"io/fs"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/heraldhq/herald"
@@ -45,6 +46,12 @@ func Open(ctx context.Context, url string, cfg herald.StoreConfig) (*DB, error) 
 	pcfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: parse url: %w", err)
+	}
+	if !strings.Contains(url, "pool_max_conns") {
+		// pgxpool's default (4 on this kind of machine) would queue a busy
+		// node's requests; a node rarely needs more than 16 at once, and
+		// PostgreSQL's default 100 connections leave room for several nodes.
+		pcfg.MaxConns = defaultMaxConns
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
 	if err != nil {
@@ -125,6 +132,9 @@ func (db *DB) migrate(ctx context.Context) error {
 	}
 	return nil
 }
+
+// defaultMaxConns is the pool size unless the URL sets pool_max_conns.
+const defaultMaxConns = 16
 
 // maxAttempts bounds the retries of a transaction that lost a deadlock or a
 // serialization conflict.

@@ -12,21 +12,33 @@ import (
 // row-locks it until commit, so events of one stream commit in seq order.
 // e carries its hydrated payload for the publisher; only ids are stored.
 func (t *tx) appendEvent(ctx context.Context, e herald.Event) error {
-	err := t.QueryRow(ctx, `INSERT INTO stream_heads (stream, seq) VALUES ($1, 1)
-		ON CONFLICT (stream) DO UPDATE SET seq = stream_heads.seq + 1 RETURNING seq`, e.Stream).Scan(&e.Seq)
-	if err != nil {
+	return t.appendEvents(ctx, []herald.Event{e})
+}
+
+// appendEventSQL bumps the stream head and logs the event in one statement.
+const appendEventSQL = `WITH head AS (INSERT INTO stream_heads (stream, seq) VALUES ($1, 1)
+		ON CONFLICT (stream) DO UPDATE SET seq = stream_heads.seq + 1 RETURNING seq)
+	INSERT INTO events (stream, seq, type, channel_id, update_id, created_at)
+	SELECT $1, seq, $2, $3, $4, $5 FROM head RETURNING seq`
+
+// appendEvents appends several events in one round trip (a pipelined batch).
+func (t *tx) appendEvents(ctx context.Context, events []herald.Event) error {
+	b := &pgx.Batch{}
+	for i := range events {
+		e := &events[i]
+		e.CreatedAt = t.now
+		var updateID *string
+		if e.UpdateID != "" {
+			updateID = &e.UpdateID
+		}
+		b.Queue(appendEventSQL, e.Stream, e.Type, e.ChannelID, updateID, e.CreatedAt).QueryRow(func(row pgx.Row) error {
+			return row.Scan(&e.Seq)
+		})
+	}
+	if err := t.SendBatch(ctx, b).Close(); err != nil {
 		return err
 	}
-	e.CreatedAt = t.now
-	var updateID *string
-	if e.UpdateID != "" {
-		updateID = &e.UpdateID
-	}
-	if _, err := t.Exec(ctx, `INSERT INTO events (stream, seq, type, channel_id, update_id, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6)`, e.Stream, e.Seq, e.Type, e.ChannelID, updateID, e.CreatedAt); err != nil {
-		return err
-	}
-	t.events = append(t.events, e)
+	t.events = append(t.events, events...)
 	return nil
 }
 
@@ -219,7 +231,9 @@ func (db *DB) FlushCounts(ctx context.Context) (int, error) {
 			}
 			// SKIP LOCKED: an update whose counts are being changed right
 			// now is left dirty for the next flush instead of waited for.
-			rows, err := t.Query(ctx, `SELECT uc.update_id, u.channel_id, uc.reactions_dirty, uc.poll_dirty, u.expires_at > $1
+			// The counts read are the locked rows' current ones.
+			rows, err := t.Query(ctx, `SELECT uc.update_id, u.channel_id, uc.reactions_dirty, uc.poll_dirty,
+					u.expires_at > $1, u.poll_question IS NOT NULL, uc.reactions, uc.votes, uc.voters
 				FROM update_counts uc JOIN updates u ON u.id = uc.update_id
 				WHERE uc.reactions_dirty OR uc.poll_dirty
 				ORDER BY u.created_at, u.channel_id, u.seq LIMIT $2 FOR UPDATE OF uc SKIP LOCKED`, t.now, flushBatch)
@@ -227,13 +241,15 @@ func (db *DB) FlushCounts(ctx context.Context) (int, error) {
 				return err
 			}
 			type dirty struct {
-				updateID, channelID string
-				reactions, poll     bool
-				live                bool
+				updateID, channelID           string
+				reactions, poll, live, isPoll bool
+				counts                        map[string]int64
+				votes                         []int64
+				voters                        int64
 			}
 			list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (dirty, error) {
 				var d dirty
-				err := r.Scan(&d.updateID, &d.channelID, &d.reactions, &d.poll, &d.live)
+				err := r.Scan(&d.updateID, &d.channelID, &d.reactions, &d.poll, &d.live, &d.isPoll, &d.counts, &d.votes, &d.voters)
 				return d, err
 			})
 			if err != nil || len(list) == 0 {
@@ -244,6 +260,7 @@ func (db *DB) FlushCounts(ctx context.Context) (int, error) {
 			for i, d := range list {
 				ids[i] = d.updateID
 			}
+			// Expired updates' flags are cleared too: nobody can see them.
 			if _, err := t.Exec(ctx, `UPDATE update_counts SET reactions_dirty = false, poll_dirty = false
 				WHERE update_id = ANY($1)`, ids); err != nil {
 				return err
@@ -251,26 +268,33 @@ func (db *DB) FlushCounts(ctx context.Context) (int, error) {
 			// Stream heads are locked in no particular order: only one
 			// flusher runs at a time (the advisory lock) and every other
 			// writer locks at most one stream head, after the counter header.
+			var events []herald.Event
 			for _, d := range list {
 				if !d.live {
 					continue
 				}
-				u, err := loadUpdate(ctx, t, t.now, "", d.channelID, d.updateID)
-				if err != nil {
-					return err
+				if d.reactions {
+					c := d.counts
+					if c == nil {
+						c = map[string]int64{}
+					}
+					events = append(events, herald.Event{Stream: d.channelID, Type: herald.EventUpdateReactions,
+						ChannelID: d.channelID, UpdateID: d.updateID, Counts: &herald.Counts{Reactions: c}})
 				}
-				for _, typ := range []string{herald.EventUpdateReactions, herald.EventUpdatePoll} {
-					if typ == herald.EventUpdateReactions && !d.reactions || typ == herald.EventUpdatePoll && (!d.poll || u.Poll == nil) {
-						continue
+				if d.poll && d.isPoll {
+					votes, voters := d.votes, d.voters
+					if votes == nil {
+						votes = []int64{}
 					}
-					if err := t.appendEvent(ctx, herald.Event{Stream: d.channelID, Type: typ, ChannelID: d.channelID,
-						UpdateID: d.updateID, Counts: countsOf(u, typ)}); err != nil {
-						return err
-					}
-					n++
+					events = append(events, herald.Event{Stream: d.channelID, Type: herald.EventUpdatePoll,
+						ChannelID: d.channelID, UpdateID: d.updateID, Counts: &herald.Counts{Votes: votes, Voters: &voters}})
 				}
 			}
-			return nil
+			n = len(events)
+			if n == 0 {
+				return nil
+			}
+			return t.appendEvents(ctx, events)
 		})
 		if err != nil {
 			return total, err

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"slices"
-	"sort"
 	"time"
 
 	"github.com/heraldhq/herald"
@@ -14,9 +13,7 @@ import (
 // updateCols selects an update with its public counts and viewer $1's own
 // reaction and votes; used as "SELECT updateCols FROM updateFrom WHERE ...".
 const updateCols = `u.id, u.channel_id, u.seq, u.text, u.created_at, u.edited_at, u.expires_at,
-	u.poll_question, u.poll_multiple, u.poll_options, uc.voters,
-	(SELECT jsonb_object_agg(rc.emoji, rc.n) FROM reaction_counts rc WHERE rc.update_id = u.id AND rc.n > 0),
-	(SELECT array_agg(pc.n ORDER BY pc.option) FROM poll_counts pc WHERE pc.update_id = u.id),
+	u.poll_question, u.poll_multiple, u.poll_options, uc.voters, uc.reactions, uc.votes,
 	r.emoji, v.options`
 
 const updateFrom = `updates u
@@ -24,7 +21,7 @@ const updateFrom = `updates u
 	LEFT JOIN reactions r ON r.update_id = u.id AND r.account_id = $1
 	LEFT JOIN votes v ON v.update_id = u.id AND v.account_id = $1`
 
-func scanUpdate(row pgx.Row) (*herald.Update, error) {
+func scanUpdate(row pgx.Row, extra ...any) (*herald.Update, error) {
 	var u herald.Update
 	var question *string
 	var multiple bool
@@ -33,8 +30,8 @@ func scanUpdate(row pgx.Row) (*herald.Update, error) {
 	var pollCounts []int64
 	var reaction *string
 	var votes []int32
-	err := row.Scan(&u.ID, &u.ChannelID, &u.Seq, &u.Text, &u.CreatedAt, &u.EditedAt, &u.ExpiresAt,
-		&question, &multiple, &options, &voters, &u.Reactions, &pollCounts, &reaction, &votes)
+	err := row.Scan(append(extra, &u.ID, &u.ChannelID, &u.Seq, &u.Text, &u.CreatedAt, &u.EditedAt, &u.ExpiresAt,
+		&question, &multiple, &options, &voters, &u.Reactions, &pollCounts, &reaction, &votes)...)
 	if err != nil {
 		return nil, err
 	}
@@ -92,53 +89,52 @@ func (db *DB) CreateUpdate(ctx context.Context, actorID, channelID string, u *he
 		if err != nil {
 			return err
 		}
-		var seq int64
-		if err := t.QueryRow(ctx, `UPDATE update_heads SET seq = seq + 1 WHERE channel_id = $1 RETURNING seq`, r.ch.ID).Scan(&seq); err != nil {
-			return err
-		}
 		id := newID()
 		expires := t.now.Add(t.db.retention)
 		var question *string
 		var options []string
+		var votes []int64 // NULL without a poll
 		multiple := false
 		if u.Poll != nil {
 			question, multiple = &u.Poll.Question, u.Poll.Multiple
-			for _, o := range u.Poll.Options {
+			votes = make([]int64, len(u.Poll.Options))
+			for i, o := range u.Poll.Options {
 				options = append(options, o.Text)
-			}
-		}
-		if _, err := t.Exec(ctx, `INSERT INTO updates (id, channel_id, seq, text, poll_question, poll_multiple,
-			poll_options, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-			id, r.ch.ID, seq, text, question, multiple, options, t.now, expires); err != nil {
-			return err
-		}
-		if _, err := t.Exec(ctx, `INSERT INTO update_counts (update_id) VALUES ($1)`, id); err != nil {
-			return err
-		}
-		if u.Poll != nil {
-			if _, err := t.Exec(ctx, `INSERT INTO poll_counts (update_id, option, n)
-				SELECT $1, g, 0 FROM generate_series(0, $2::int - 1) g`, id, len(options)); err != nil {
-				return err
-			}
-			for i := range u.Poll.Options {
 				u.Poll.Options[i].Votes = 0
 			}
 		}
-		// Directory activity: log today's old value for walks in progress,
-		// then count the post in the 7 windows that contain today.
-		if _, err := t.Exec(ctx, `WITH log AS (INSERT INTO directory_changes (channel_pk, kind, day, old_value)
-				SELECT $1, 1, $2, coalesce((SELECT n FROM directory_activity WHERE channel_pk = $1 AND day = $2), 0))
-			INSERT INTO directory_activity (channel_pk, day, n)
-			SELECT $1, $2::bigint + d, 1 FROM generate_series(0, 6) d
-			ON CONFLICT (channel_pk, day) DO UPDATE SET n = directory_activity.n + 1`, r.pk, dayOf(t.now)); err != nil {
+		// One statement, so the locks it takes (the channel's update and
+		// stream heads) are held for one round trip and the commit only.
+		// It also logs the directory activity: today's old value for walks
+		// in progress, then the post in the 7 windows containing today.
+		var seq, evSeq int64
+		err = t.QueryRow(ctx, `WITH
+			seq AS (UPDATE update_heads SET seq = seq + 1 WHERE channel_id = $1 RETURNING seq),
+			ins AS (INSERT INTO updates (id, channel_id, seq, text, poll_question, poll_multiple, poll_options, created_at, expires_at)
+				SELECT $2, $1, seq, $3, $4, $5, $6, $7, $8 FROM seq RETURNING seq),
+			cnt AS (INSERT INTO update_counts (update_id, votes) VALUES ($2, $9)),
+			log AS (INSERT INTO directory_changes (channel_pk, kind, day, old_value)
+				SELECT $10, 1, $11, coalesce((SELECT n FROM directory_activity WHERE channel_pk = $10 AND day = $11), 0)),
+			act AS (INSERT INTO directory_activity (channel_pk, day, n)
+				SELECT $10, $11::bigint + d, 1 FROM generate_series(0, 6) d
+				ON CONFLICT (channel_pk, day) DO UPDATE SET n = directory_activity.n + 1),
+			head AS (INSERT INTO stream_heads (stream, seq) VALUES ($1, 1)
+				ON CONFLICT (stream) DO UPDATE SET seq = stream_heads.seq + 1 RETURNING seq),
+			ev AS (INSERT INTO events (stream, seq, type, channel_id, update_id, created_at)
+				SELECT $1, seq, $12, $1, $2, $7 FROM head)
+			SELECT (SELECT seq FROM ins), (SELECT seq FROM head)`,
+			r.ch.ID, id, text, question, multiple, options, t.now, expires, votes, r.pk, dayOf(t.now),
+			herald.EventUpdateCreated).Scan(&seq, &evSeq)
+		if err != nil {
 			return err
 		}
 		u.ID, u.ChannelID, u.Seq, u.Text = id, r.ch.ID, seq, text
 		u.CreatedAt, u.ExpiresAt, u.EditedAt = t.now, expires, nil
 		u.Reactions = map[string]int64{}
 		u.Viewer = herald.UpdateViewer{Votes: []int{}}
-		return t.appendEvent(ctx, herald.Event{Stream: r.ch.ID, Type: herald.EventUpdateCreated, ChannelID: r.ch.ID,
-			UpdateID: id, Update: eventUpdate(u)})
+		t.events = append(t.events, herald.Event{Stream: r.ch.ID, Type: herald.EventUpdateCreated, ChannelID: r.ch.ID,
+			Seq: evSeq, UpdateID: id, Update: eventUpdate(u), CreatedAt: t.now})
+		return nil
 	})
 }
 
@@ -162,14 +158,17 @@ func eventUpdate(u *herald.Update) *herald.Update {
 // FindUpdate returns a live update with counts and the viewer's own interactions.
 func (db *DB) FindUpdate(ctx context.Context, viewerID, channelID, updateID string) (*herald.Update, error) {
 	var u *herald.Update
-	err := db.read(ctx, func(t *tx) error {
-		if _, err := loadChannel(ctx, t, t.now, viewerID, channelID, lockNone); err != nil {
-			return err
+	err := db.readChannel(ctx, viewerID, channelID, func(rows pgx.Rows) (err error) {
+		if !rows.Next() {
+			if err := rows.Err(); err != nil {
+				return err
+			}
+			return errUpdateNotFound
 		}
-		var err error
-		u, err = loadUpdate(ctx, t, t.now, viewerID, channelID, updateID)
+		u, err = scanUpdate(rows)
 		return err
-	})
+	}, `SELECT `+updateCols+` FROM `+updateFrom+` WHERE u.id = $2 AND u.channel_id = $3 AND u.expires_at > $4`,
+		viewerID, updateID, channelID, db.now())
 	return u, err
 }
 
@@ -181,24 +180,42 @@ func (db *DB) ListUpdates(ctx context.Context, viewerID, channelID string, befor
 	if before <= 0 {
 		before = 1<<63 - 1
 	}
-	var list []*herald.Update
-	err := db.read(ctx, func(t *tx) error {
-		if _, err := loadChannel(ctx, t, t.now, viewerID, channelID, lockNone); err != nil {
-			return err
-		}
-		rows, err := t.Query(ctx, `SELECT `+updateCols+` FROM `+updateFrom+`
-			WHERE u.channel_id = $2 AND u.seq < $3 AND u.expires_at > $4
-			ORDER BY u.seq DESC LIMIT $5`, viewerID, channelID, before, t.now, limit)
-		if err != nil {
-			return err
-		}
+	list := []*herald.Update{}
+	err := db.readChannel(ctx, viewerID, channelID, func(rows pgx.Rows) (err error) {
 		list, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (*herald.Update, error) { return scanUpdate(r) })
 		return err
-	})
-	if list == nil && err == nil {
-		list = []*herald.Update{}
-	}
+	}, `SELECT `+updateCols+` FROM `+updateFrom+`
+		WHERE u.channel_id = $2 AND u.seq < $3 AND u.expires_at > $4
+		ORDER BY u.seq DESC LIMIT $5`, viewerID, channelID, before, db.now(), limit)
 	return list, err
+}
+
+// readChannel checks that the channel is visible to viewerID and runs one
+// query about it, both sent in one round trip (a pipelined batch: one
+// implicit transaction). read sees the query's rows only if the check passed.
+func (db *DB) readChannel(ctx context.Context, viewerID, channelID string, read func(pgx.Rows) error, query string, args ...any) error {
+	b := &pgx.Batch{}
+	b.Queue(`SELECT c.listed OR f.account_id IS NOT NULL OR adm.account_id IS NOT NULL FROM `+channelFrom+`
+		WHERE c.id = $2`, viewerID, channelID)
+	b.Queue(query, args...)
+	br := db.pool.SendBatch(ctx, b)
+	defer br.Close()
+	var visible bool
+	if err := br.QueryRow().Scan(&visible); errors.Is(err, pgx.ErrNoRows) || err == nil && !visible {
+		return errChannelNotFound
+	} else if err != nil {
+		return mapError(err)
+	}
+	rows, err := br.Query()
+	if err != nil {
+		return mapError(err)
+	}
+	defer rows.Close()
+	if err := read(rows); err != nil {
+		return mapError(err)
+	}
+	rows.Close()
+	return mapError(rows.Err())
 }
 
 // EditUpdate replaces the text of a live update (admins) and appends update.edited.
@@ -320,27 +337,29 @@ func (db *DB) SetReaction(ctx context.Context, accountID, channelID, updateID, e
 				return herald.KindErrorf(herald.EFORBIDDEN, "reaction-not-allowed", "This channel accepts only %v.", herald.DefaultReactions)
 			}
 		}
-		// One statement swaps the reaction and returns the old one.
-		var old *string
-		err = t.QueryRow(ctx, `WITH prev AS (SELECT emoji FROM reactions WHERE update_id = $1 AND account_id = $2),
-			up AS (INSERT INTO reactions (update_id, account_id, emoji) VALUES ($1, $2, $3)
-				ON CONFLICT (update_id, account_id) DO UPDATE SET emoji = excluded.emoji
-				WHERE reactions.emoji <> excluded.emoji RETURNING 1)
-			SELECT (SELECT emoji FROM prev)`, updateID, accountID, emoji).Scan(&old)
+		// One statement under the header lock (taken by interaction): swap
+		// the reaction, move the counts, mark them dirty, and read the
+		// update back with its new counts. The lock is held for this round
+		// trip and the commit only.
+		var newCounts map[string]int64
+		u, err = scanUpdate(t.QueryRow(ctx, `WITH
+			prev AS (SELECT emoji FROM reactions WHERE update_id = $2 AND account_id = $1),
+			chg AS (SELECT (SELECT emoji FROM prev) IS DISTINCT FROM $3::text AS yes),
+			up AS (INSERT INTO reactions (update_id, account_id, emoji) SELECT $2, $1, $3 FROM chg WHERE yes
+				ON CONFLICT (update_id, account_id) DO UPDATE SET emoji = excluded.emoji),
+			cnt AS (UPDATE update_counts SET reactions = add_reaction(add_reaction(reactions, (SELECT emoji FROM prev), -1), $3, 1),
+				reactions_dirty = true WHERE update_id = $2 AND (SELECT yes FROM chg) RETURNING reactions)
+			SELECT (SELECT reactions FROM cnt), `+updateCols+` FROM `+updateFrom+` WHERE u.id = $2`,
+			accountID, updateID, emoji), &newCounts)
 		if err != nil {
 			return err
 		}
-		if old == nil || *old != emoji {
-			delta := map[string]int64{emoji: 1}
-			if old != nil {
-				delta[*old] = -1
-			}
-			if err := t.addReactionCounts(ctx, updateID, delta); err != nil {
-				return err
-			}
+		if newCounts != nil {
+			u.Reactions = newCounts
 		}
-		u, err = loadUpdate(ctx, t, t.now, accountID, r.ch.ID, updateID)
-		return err
+		e := emoji
+		u.Viewer.Reaction = &e
+		return nil
 	})
 	return u, err
 }
@@ -349,43 +368,27 @@ func (db *DB) SetReaction(ctx context.Context, accountID, channelID, updateID, e
 func (db *DB) RemoveReaction(ctx context.Context, accountID, channelID, updateID string) (*herald.Update, error) {
 	var u *herald.Update
 	err := db.inTx(ctx, func(t *tx) error {
-		r, _, err := t.interaction(ctx, accountID, channelID, updateID)
+		if _, _, err := t.interaction(ctx, accountID, channelID, updateID); err != nil {
+			return err
+		}
+		var newCounts map[string]int64
+		var err error
+		u, err = scanUpdate(t.QueryRow(ctx, `WITH
+			del AS (DELETE FROM reactions WHERE update_id = $2 AND account_id = $1 RETURNING emoji),
+			cnt AS (UPDATE update_counts SET reactions = add_reaction(reactions, (SELECT emoji FROM del), -1),
+				reactions_dirty = true WHERE update_id = $2 AND EXISTS (SELECT 1 FROM del) RETURNING reactions)
+			SELECT (SELECT reactions FROM cnt), `+updateCols+` FROM `+updateFrom+` WHERE u.id = $2`,
+			accountID, updateID), &newCounts)
 		if err != nil {
 			return err
 		}
-		var old string
-		err = t.QueryRow(ctx, `DELETE FROM reactions WHERE update_id = $1 AND account_id = $2 RETURNING emoji`,
-			updateID, accountID).Scan(&old)
-		if err == nil {
-			err = t.addReactionCounts(ctx, updateID, map[string]int64{old: -1})
+		if newCounts != nil {
+			u.Reactions = newCounts
 		}
-		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
-			return err
-		}
-		u, err = loadUpdate(ctx, t, t.now, accountID, r.ch.ID, updateID)
-		return err
+		u.Viewer.Reaction = nil
+		return nil
 	})
 	return u, err
-}
-
-// addReactionCounts applies count changes in emoji order and marks the
-// update's reactions dirty. The caller holds the update's header lock.
-// Rows that reach zero stay (reads skip them): deleting them would cost a
-// statement on the hottest path.
-func (t *tx) addReactionCounts(ctx context.Context, updateID string, delta map[string]int64) error {
-	emojis := make([]string, 0, len(delta))
-	for e := range delta {
-		emojis = append(emojis, e)
-	}
-	sort.Strings(emojis)
-	for _, e := range emojis {
-		if _, err := t.Exec(ctx, `INSERT INTO reaction_counts (update_id, emoji, n) VALUES ($1, $2, $3)
-			ON CONFLICT (update_id, emoji) DO UPDATE SET n = reaction_counts.n + excluded.n`, updateID, e, delta[e]); err != nil {
-			return err
-		}
-	}
-	_, err := t.Exec(ctx, `UPDATE update_counts SET reactions_dirty = true WHERE update_id = $1`, updateID)
-	return err
 }
 
 // Vote sets the account's vote in the update's poll.
@@ -414,42 +417,26 @@ func (db *DB) vote(ctx context.Context, accountID, channelID, updateID string, o
 				return err
 			}
 		}
-		if err := t.setVotes(ctx, updateID, accountID, options); err != nil {
+		// Read under the header lock, so the old vote and the counts are
+		// current; the change is applied to this copy after the write.
+		if u, err = loadUpdate(ctx, t, t.now, accountID, r.ch.ID, updateID); err != nil {
 			return err
 		}
-		u, err = loadUpdate(ctx, t, t.now, accountID, r.ch.ID, updateID)
-		return err
+		return t.setVotes(ctx, u, accountID, options)
 	})
 	return u, err
 }
 
-// setVotes replaces the account's votes with options (nil retracts),
-// keeping every option's count and the voters count exact. The caller holds
-// the update's header lock.
-func (t *tx) setVotes(ctx context.Context, updateID, accountID string, options []int) error {
-	var prev []int32
-	err := t.QueryRow(ctx, `SELECT options FROM votes WHERE update_id = $1 AND account_id = $2`, updateID, accountID).Scan(&prev)
-	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
-		return err
-	}
-	old := make([]int, len(prev))
-	for i, o := range prev {
-		old[i] = int(o)
-	}
+// setVotes replaces the account's votes in u's poll with options (nil
+// retracts), keeping every option's count and the voters count exact, and
+// applies the change to u. The caller holds the update's header lock.
+func (t *tx) setVotes(ctx context.Context, u *herald.Update, accountID string, options []int) error {
+	old := slices.Clone(u.Viewer.Votes)
 	slices.Sort(old)
 	options = slices.Clone(options)
 	slices.Sort(options)
 	if slices.Equal(old, options) {
 		return nil
-	}
-	if len(options) == 0 {
-		_, err = t.Exec(ctx, `DELETE FROM votes WHERE update_id = $1 AND account_id = $2`, updateID, accountID)
-	} else {
-		_, err = t.Exec(ctx, `INSERT INTO votes (update_id, account_id, options) VALUES ($1, $2, $3)
-			ON CONFLICT (update_id, account_id) DO UPDATE SET options = excluded.options`, updateID, accountID, options)
-	}
-	if err != nil {
-		return err
 	}
 	delta := map[int]int64{}
 	for _, o := range old {
@@ -458,18 +445,10 @@ func (t *tx) setVotes(ctx context.Context, updateID, accountID string, options [
 	for _, o := range options {
 		delta[o]++
 	}
-	opts := make([]int, 0, len(delta))
-	for o, d := range delta {
-		if d != 0 {
-			opts = append(opts, o)
-		}
-	}
-	sort.Ints(opts)
-	for _, o := range opts {
-		if _, err := t.Exec(ctx, `UPDATE poll_counts SET n = n + $3 WHERE update_id = $1 AND option = $2`,
-			updateID, o, delta[o]); err != nil {
-			return err
-		}
+	counts := make([]int64, len(u.Poll.Options))
+	for o := range u.Poll.Options {
+		u.Poll.Options[o].Votes += delta[o]
+		counts[o] = u.Poll.Options[o].Votes
 	}
 	var voters int64
 	switch {
@@ -478,6 +457,23 @@ func (t *tx) setVotes(ctx context.Context, updateID, accountID string, options [
 	case len(options) == 0:
 		voters = -1
 	}
-	_, err = t.Exec(ctx, `UPDATE update_counts SET voters = voters + $2, poll_dirty = true WHERE update_id = $1`, updateID, voters)
+	u.Poll.Voters += voters
+	if options == nil {
+		options = []int{}
+	}
+	u.Viewer.Votes = options
+	// u was read under the header lock, so its counts plus the change are
+	// the new counts.
+	var err error
+	if len(options) == 0 {
+		_, err = t.Exec(ctx, `WITH v AS (DELETE FROM votes WHERE update_id = $1 AND account_id = $2)
+			UPDATE update_counts SET votes = $3, voters = $4, poll_dirty = true WHERE update_id = $1`,
+			u.ID, accountID, counts, u.Poll.Voters)
+	} else {
+		_, err = t.Exec(ctx, `WITH v AS (INSERT INTO votes (update_id, account_id, options) VALUES ($1, $2, $5)
+				ON CONFLICT (update_id, account_id) DO UPDATE SET options = excluded.options)
+			UPDATE update_counts SET votes = $3, voters = $4, poll_dirty = true WHERE update_id = $1`,
+			u.ID, accountID, counts, u.Poll.Voters, options)
+	}
 	return err
 }

@@ -87,30 +87,31 @@ CREATE TABLE update_heads (
 	seq        bigint NOT NULL
 );
 
--- One row per update: the public counters' header. Every reaction or vote
--- change locks it first (so changes to one update are serialized and exact)
--- and marks it dirty; FlushCounts turns dirty rows into events.
+-- One row per update: its public counts (emoji -> count, counts above zero
+-- only; votes per option, NULL without a poll; voters). Every reaction or
+-- vote change locks this row first, so changes to one update are serialized
+-- and exact, and marks it dirty; FlushCounts turns dirty rows into events.
+-- Reading an update reads this row: reactions are never scanned.
 CREATE TABLE update_counts (
 	update_id       text PRIMARY KEY REFERENCES updates (id) ON DELETE CASCADE,
+	reactions       jsonb NOT NULL DEFAULT '{}',
+	votes           bigint[],
 	voters          bigint NOT NULL DEFAULT 0,
 	reactions_dirty boolean NOT NULL DEFAULT false,
 	poll_dirty      boolean NOT NULL DEFAULT false
 );
 CREATE INDEX update_counts_dirty ON update_counts (update_id) WHERE reactions_dirty OR poll_dirty;
 
-CREATE TABLE reaction_counts (
-	update_id text NOT NULL REFERENCES updates (id) ON DELETE CASCADE,
-	emoji     text NOT NULL,
-	n         bigint NOT NULL,
-	PRIMARY KEY (update_id, emoji)
-);
-
-CREATE TABLE poll_counts (
-	update_id text NOT NULL REFERENCES updates (id) ON DELETE CASCADE,
-	option    integer NOT NULL,
-	n         bigint NOT NULL,
-	PRIMARY KEY (update_id, option)
-);
+-- add_reaction adds delta to one emoji's count in a counts map, dropping
+-- it at zero; a NULL emoji leaves the map as it is.
+CREATE FUNCTION add_reaction(counts jsonb, emoji text, delta bigint) RETURNS jsonb
+LANGUAGE sql IMMUTABLE AS $$
+	SELECT CASE
+		WHEN emoji IS NULL THEN counts
+		WHEN coalesce((counts ->> emoji)::bigint, 0) + delta <= 0 THEN counts - emoji
+		ELSE jsonb_set(counts, ARRAY[emoji], to_jsonb(coalesce((counts ->> emoji)::bigint, 0) + delta))
+	END
+$$;
 
 -- A follower's own reaction and vote, kept only so they can change or
 -- withdraw them; read back only for that follower.
