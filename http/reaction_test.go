@@ -305,12 +305,21 @@ func TestReactionChannelSettings(t *testing.T) {
 	}
 	wantReactions(t, u, map[string]int64{"🙏": 2})
 	wantViewerReaction(t, u, "🙏")
+	// Withdrawing stays possible: the setting never traps a reaction.
+	if u, err = b.Unreact(ctx, cid, uid); err != nil {
+		t.Fatalf("unreact under \"none\": %v", err)
+	}
+	wantReactions(t, u, map[string]int64{"🙏": 1})
 
 	// "any": everything again, counts intact.
 	if _, err := s.owner.UpdateChannel(ctx, cid, client.ChannelPatch{Reactions: client.Ptr(herald.ReactionsAny)}); err != nil {
 		t.Fatal(err)
 	}
 	if u, err = a.React(ctx, cid, uid, "🎉"); err != nil {
+		t.Fatal(err)
+	}
+	wantReactions(t, u, map[string]int64{"🎉": 1})
+	if u, err = b.React(ctx, cid, uid, "🙏"); err != nil {
 		t.Fatal(err)
 	}
 	wantReactions(t, u, map[string]int64{"🙏": 1, "🎉": 1})
