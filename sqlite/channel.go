@@ -94,6 +94,47 @@ func loadChannel(ctx context.Context, q queryer, now time.Time, viewerID, channe
 	return r, nil
 }
 
+// accessSelect reads only what access checks need (?1 = account id, ?2 =
+// channel id): update reads and writes skip the full channel row.
+const accessSelect = `SELECT c.pk, c.id, c.listed, c.reactions, a.role, f.muted
+FROM channels c
+LEFT JOIN admins a ON a.channel_pk = c.pk AND a.account_id = ?1
+LEFT JOIN follows f ON f.channel_pk = c.pk AND f.account_id = ?1
+WHERE c.id = ?2`
+
+// loadAccess is loadChannel with only pk, ID, Listed, Reactions and the
+// relation filled.
+func loadAccess(ctx context.Context, q queryer, viewerID, channelID string) (*chanRow, error) {
+	var r chanRow
+	var listed int64
+	err := q.QueryRowContext(ctx, accessSelect, viewerID, channelID).Scan(&r.pk, &r.ch.ID, &listed, &r.ch.Reactions, &r.role, &r.muted)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errChannelNotFound
+	} else if err != nil {
+		return nil, err
+	}
+	r.ch.Listed = listed != 0
+	if !r.visible() {
+		return nil, errChannelNotFound
+	}
+	return &r, nil
+}
+
+// adminAccess is adminChannel with loadAccess's partial row.
+func adminAccess(ctx context.Context, tx *Tx, actorID, channelID string) (*chanRow, error) {
+	if actorID == "" {
+		return nil, errNoActor
+	}
+	r, err := loadAccess(ctx, tx, actorID, channelID)
+	if err != nil {
+		return nil, err
+	}
+	if !r.isAdmin() {
+		return nil, errNotAdmin
+	}
+	return r, nil
+}
+
 // adminChannel loads a channel for an admin-only write.
 func adminChannel(ctx context.Context, tx *Tx, actorID, channelID string) (*chanRow, error) {
 	if actorID == "" {
@@ -181,7 +222,7 @@ func (db *DB) CreateChannel(ctx context.Context, ownerID string, ch *herald.Chan
 // FindChannel returns a channel as viewerID sees it.
 func (db *DB) FindChannel(ctx context.Context, viewerID, channelID string) (*herald.Channel, error) {
 	var out *herald.Channel
-	err := db.read(ctx, func(tx *sql.Tx, now time.Time) error {
+	err := db.view(ctx, func(tx queryer, now time.Time) error {
 		r, err := loadChannel(ctx, tx, now, viewerID, channelID)
 		if err != nil {
 			return err
@@ -253,7 +294,7 @@ func (db *DB) DeleteChannel(ctx context.Context, actorID, channelID string) erro
 // ListAdmins returns the owner first, then admins by seniority.
 func (db *DB) ListAdmins(ctx context.Context, actorID, channelID string) ([]herald.Admin, error) {
 	var out []herald.Admin
-	err := db.read(ctx, func(tx *sql.Tx, now time.Time) error {
+	err := db.view(ctx, func(tx queryer, now time.Time) error {
 		if actorID == "" {
 			return errNoActor
 		}
@@ -470,7 +511,7 @@ func (db *DB) SetMuted(ctx context.Context, accountID, channelID string, muted b
 // ListFollowedChannels returns the followed channels, most recently active first.
 func (db *DB) ListFollowedChannels(ctx context.Context, accountID string) ([]*herald.Channel, error) {
 	var out []*herald.Channel
-	err := db.read(ctx, func(tx *sql.Tx, now time.Time) error {
+	err := db.view(ctx, func(tx queryer, now time.Time) error {
 		rows, err := tx.QueryContext(ctx, channelSelect+`WHERE c.pk IN (SELECT channel_pk FROM follows WHERE account_id = ?2) ORDER BY lua IS NULL, lua DESC, f.created_at DESC, c.pk DESC`, nanos(now), accountID)
 		if err != nil {
 			return err
@@ -539,7 +580,7 @@ func findByInvite(ctx context.Context, q queryer, now time.Time, viewerID, code 
 // FindChannelByInvite returns the channel an invite code opens.
 func (db *DB) FindChannelByInvite(ctx context.Context, viewerID, code string) (*herald.Channel, error) {
 	var out *herald.Channel
-	err := db.read(ctx, func(tx *sql.Tx, now time.Time) error {
+	err := db.view(ctx, func(tx queryer, now time.Time) error {
 		r, err := findByInvite(ctx, tx, now, viewerID, code)
 		if err != nil {
 			return err

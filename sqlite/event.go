@@ -32,34 +32,24 @@ func (tx *Tx) appendEvent(ctx context.Context, ev herald.Event) error {
 // StreamHeads returns the last seq of each known stream.
 func (db *DB) StreamHeads(ctx context.Context, streams []string) (map[string]int64, error) {
 	out := make(map[string]int64, len(streams))
-	err := db.read(ctx, func(tx *sql.Tx, _ time.Time) error {
-		const chunk = 500
-		for len(streams) > 0 {
-			n := min(chunk, len(streams))
-			args := make([]any, n)
-			for i, s := range streams[:n] {
-				args[i] = s
-			}
-			streams = streams[n:]
-			rows, err := tx.QueryContext(ctx, `SELECT stream, last_seq FROM stream_heads WHERE stream IN (`+placeholders(n)+`)`, args...)
-			if err != nil {
-				return err
-			}
-			for rows.Next() {
-				var s string
-				var seq int64
-				if err := rows.Scan(&s, &seq); err != nil {
-					rows.Close()
-					return err
-				}
-				out[s] = seq
-			}
-			rows.Close()
-			if err := rows.Err(); err != nil {
-				return err
-			}
+	if len(streams) == 0 {
+		return out, nil
+	}
+	err := db.view(ctx, func(tx queryer, _ time.Time) error {
+		rows, err := tx.QueryContext(ctx, `SELECT stream, last_seq FROM stream_heads WHERE stream IN (SELECT value FROM json_each(?))`, jsonList(streams))
+		if err != nil {
+			return err
 		}
-		return nil
+		defer rows.Close()
+		for rows.Next() {
+			var s string
+			var seq int64
+			if err := rows.Scan(&s, &seq); err != nil {
+				return err
+			}
+			out[s] = seq
+		}
+		return rows.Err()
 	})
 	return out, err
 }
@@ -73,7 +63,7 @@ func (db *DB) EventsAfter(ctx context.Context, stream string, after int64, limit
 	}
 	var out []herald.Event
 	ok := false
-	err := db.read(ctx, func(tx *sql.Tx, now time.Time) error {
+	err := db.view(ctx, func(tx queryer, now time.Time) error {
 		var last, floor int64
 		err := tx.QueryRowContext(ctx, `SELECT last_seq, floor_seq FROM stream_heads WHERE stream = ?`, stream).Scan(&last, &floor)
 		if errors.Is(err, sql.ErrNoRows) {

@@ -15,7 +15,7 @@ func interaction(ctx context.Context, tx *Tx, accountID, channelID, updateID str
 	if accountID == "" {
 		return nil, updRow{}, errNoActor
 	}
-	r, err := loadChannel(ctx, tx, tx.now, accountID, channelID)
+	r, err := loadAccess(ctx, tx, accountID, channelID)
 	if err != nil {
 		return nil, updRow{}, err
 	}

@@ -18,12 +18,12 @@ import (
 	"database/sql"
 	"embed"
 	"encoding/base32"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"net/url"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
@@ -42,17 +42,19 @@ type DB struct {
 	path string
 	cfg  herald.StoreConfig
 
-	w *sql.DB // exactly one connection: all writes
-	r *sql.DB // read-only pool
+	w      *sql.DB // exactly one connection: all writes
+	r      *sql.DB // read-only pool
+	wcache *stmtCache
+	rcache *stmtCache
 
-	// wmu serializes write transactions; pubmu is taken before wmu is
-	// released so events are published in commit order.
-	wmu   sync.Mutex
-	pubmu sync.Mutex
+	writes chan *writeReq // to the writer goroutine (unbuffered)
+	pubq   chan pubBatch  // to the publisher goroutine
 
-	erased chan struct{} // signals the background checkpointer
-	done   chan struct{}
-	wg     sync.WaitGroup
+	erased    chan struct{} // signals the background checkpointer
+	done      chan struct{}
+	wg        sync.WaitGroup
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // Option configures Open.
@@ -111,7 +113,8 @@ func Open(path string, cfg herald.StoreConfig, opts ...Option) (*DB, error) {
 		w.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	db := &DB{path: path, cfg: cfg, w: w, erased: make(chan struct{}, 1), done: make(chan struct{})}
+	db := &DB{path: path, cfg: cfg, w: w, erased: make(chan struct{}, 1), done: make(chan struct{}),
+		writes: make(chan *writeReq), pubq: make(chan pubBatch, 16)}
 	if err := db.migrate(context.Background()); err != nil {
 		w.Close()
 		return nil, fmt.Errorf("migrate %s: %w", path, err)
@@ -133,20 +136,26 @@ func Open(path string, cfg herald.StoreConfig, opts ...Option) (*DB, error) {
 	r.SetConnMaxIdleTime(0)
 	r.SetConnMaxLifetime(0)
 	db.r = r
+	db.wcache, db.rcache = newStmtCache(w), newStmtCache(r)
 
-	db.wg.Add(1)
+	db.wg.Add(3)
 	go db.checkpointer()
+	go db.writer()
+	go db.publisher()
 	return db, nil
 }
 
 // Close stops the checkpointer, checkpoints and closes the database.
 func (db *DB) Close() error {
-	close(db.done)
-	db.wg.Wait()
-	_ = db.Checkpoint(context.Background())
-	err1 := db.r.Close()
-	err2 := db.w.Close()
-	return errors.Join(err1, err2)
+	db.closeOnce.Do(func() {
+		close(db.done)
+		db.wg.Wait()
+		_ = db.Checkpoint(context.Background())
+		db.wcache.close()
+		db.rcache.close()
+		db.closeErr = errors.Join(db.r.Close(), db.w.Close())
+	})
+	return db.closeErr
 }
 
 // migrate runs every embedded migration not yet applied, in name order, each
@@ -258,47 +267,181 @@ func (db *DB) noteErased() {
 	}
 }
 
-// Tx is a write transaction with the time it runs at and the events it
-// appended, published after COMMIT.
+// Tx is one write request's view of a (possibly shared) write transaction:
+// the time it runs at and the events it appended, published after COMMIT.
 type Tx struct {
-	*sql.Tx
+	*cachedTx
 	db     *DB
 	now    time.Time
 	events []herald.Event
 }
 
-// write runs fn in a write transaction (BEGIN IMMEDIATE), commits, and then
-// publishes the events fn appended, in commit order.
-func (db *DB) write(ctx context.Context, fn func(tx *Tx) error) error {
-	db.wmu.Lock()
-	locked := true
+// maxBatch bounds how many write requests share one transaction.
+const maxBatch = 64
+
+// writeReq is one call to write, waiting for the writer goroutine.
+type writeReq struct {
+	ctx  context.Context
+	fn   func(tx *Tx) error
+	tx   *Tx
+	err  error
+	done chan struct{}
+}
+
+// call runs the request's function; a panic fails the request instead of
+// the writer goroutine (and with it every later write).
+func (r *writeReq) call() (err error) {
 	defer func() {
-		if locked {
-			db.wmu.Unlock()
+		if p := recover(); p != nil {
+			err = fmt.Errorf("sqlite: panic in write: %v", p)
 		}
 	}()
+	return r.fn(r.tx)
+}
+
+// pubBatch is a committed batch whose events await publication.
+type pubBatch struct {
+	events []herald.Event
+	reqs   []*writeReq
+}
+
+var errClosed = herald.Errorf(herald.EUNAVAILABLE, "The store is closed.")
+
+// write runs fn in a write transaction (BEGIN IMMEDIATE) on the writer
+// goroutine and returns once it committed (or failed) and its events were
+// published, in commit order.
+//
+// Group commit: requests that arrive while a transaction runs share the
+// next one, each inside its own SAVEPOINT, so a failing request rolls back
+// only itself while the batch pays for one COMMIT.
+func (db *DB) write(ctx context.Context, fn func(tx *Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	req := &writeReq{ctx: ctx, fn: fn, done: make(chan struct{})}
+	select {
+	case db.writes <- req:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-db.done:
+		return errClosed
+	}
+	<-req.done // once taken, a request always completes
+	return req.err
+}
+
+// writer takes write requests in batches and runs them, until Close.
+func (db *DB) writer() {
+	defer db.wg.Done()
+	defer close(db.pubq)
+	for {
+		var batch []*writeReq
+		select {
+		case r := <-db.writes:
+			batch = append(batch, r)
+		case <-db.done:
+			return
+		}
+	fill:
+		for len(batch) < maxBatch {
+			select {
+			case r := <-db.writes:
+				batch = append(batch, r)
+			default:
+				break fill
+			}
+		}
+		db.runBatch(batch)
+	}
+}
+
+// runBatch runs a batch of requests in one transaction.
+func (db *DB) runBatch(batch []*writeReq) {
+	ctx := context.Background()
+	finish := func(err error) {
+		for _, r := range batch {
+			if r.err == nil {
+				r.err = err
+			}
+			close(r.done)
+		}
+	}
 	stx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
-		return err
+		finish(err)
+		return
 	}
-	tx := &Tx{Tx: stx, db: db, now: db.cfg.Clock.Now().UTC()}
-	if err := fn(tx); err != nil {
+	ct := &cachedTx{tx: stx, cache: db.wcache, detach: true}
+	single := len(batch) == 1
+	var fatal error // a failure that dooms the whole transaction
+	for _, r := range batch {
+		if fatal != nil {
+			break
+		}
+		if err := r.ctx.Err(); err != nil {
+			r.err = err
+			continue
+		}
+		if !single {
+			if _, err := ct.ExecContext(ctx, `SAVEPOINT w`); err != nil {
+				fatal = err
+				break
+			}
+		}
+		r.tx = &Tx{cachedTx: ct, db: db, now: db.cfg.Clock.Now().UTC()}
+		r.err = r.call()
+		if !single {
+			if r.err != nil {
+				if _, err := ct.ExecContext(ctx, `ROLLBACK TO w`); err != nil {
+					fatal = err
+				}
+			}
+			if _, err := ct.ExecContext(ctx, `RELEASE w`); err != nil {
+				fatal = err
+			}
+		}
+	}
+	switch {
+	case fatal != nil:
 		_ = stx.Rollback()
-		return err
+		for _, r := range batch {
+			r.err = fatal
+		}
+	case single && batch[0].err != nil:
+		_ = stx.Rollback()
+	default:
+		if err := stx.Commit(); err != nil {
+			for _, r := range batch {
+				r.err = err
+			}
+		}
 	}
-	if err := stx.Commit(); err != nil {
-		return err
+	if len(ct.missed) > 0 {
+		db.wcache.prepare(ctx, ct.missed)
 	}
-	if len(tx.events) == 0 || db.cfg.Publisher == nil {
-		return nil
+	var events []herald.Event
+	for _, r := range batch {
+		if r.err == nil && r.tx != nil {
+			events = append(events, r.tx.events...)
+		}
 	}
-	db.pubmu.Lock()
-	db.wmu.Unlock()
-	locked = false
-	defer db.pubmu.Unlock()
-	// The request's cancellation must not drop events others wait for.
-	db.cfg.Publisher.Publish(context.WithoutCancel(ctx), tx.events)
-	return nil
+	if len(events) == 0 || db.cfg.Publisher == nil {
+		finish(nil)
+		return
+	}
+	// Publication runs beside the next batch, in commit order.
+	db.pubq <- pubBatch{events: events, reqs: batch}
+}
+
+// publisher publishes committed events in order, then releases their writers.
+func (db *DB) publisher() {
+	defer db.wg.Done()
+	for b := range db.pubq {
+		db.cfg.Publisher.Publish(context.Background(), b.events)
+		for _, r := range b.reqs {
+			close(r.done)
+		}
+	}
 }
 
 // read runs fn in a read-only snapshot transaction on the read pool.
@@ -309,6 +452,21 @@ func (db *DB) read(ctx context.Context, fn func(tx *sql.Tx, now time.Time) error
 	}
 	defer tx.Rollback()
 	return fn(tx, db.cfg.Clock.Now().UTC())
+}
+
+// view runs fn in a read-only snapshot with cached statements.
+func (db *DB) view(ctx context.Context, fn func(q queryer, now time.Time) error) error {
+	var missed []string
+	err := db.read(ctx, func(tx *sql.Tx, now time.Time) error {
+		ct := &cachedTx{tx: tx, cache: db.rcache}
+		err := fn(ct, now)
+		missed = ct.missed
+		return err
+	})
+	if len(missed) > 0 {
+		db.rcache.prepare(ctx, missed)
+	}
+	return err
 }
 
 // queryer is what both read and write transactions offer.
@@ -368,7 +526,12 @@ func nullTime(n sql.NullInt64) *time.Time {
 	return &t
 }
 
-// placeholders returns "?,?,...,?" with n marks.
-func placeholders(n int) string {
-	return strings.TrimSuffix(strings.Repeat("?,", n), ",")
+// jsonList encodes ids for `IN (SELECT value FROM json_each(?))`: one
+// statement text for any number of ids, so the statement stays prepared.
+func jsonList[T int64 | string](ids []T) string {
+	b, err := json.Marshal(ids)
+	if err != nil {
+		panic(err) // ints and strings always marshal
+	}
+	return string(b)
 }

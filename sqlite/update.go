@@ -66,25 +66,19 @@ func liveUpdate(ctx context.Context, q queryer, now time.Time, channelPK int64, 
 // updatesByID returns the live updates among ids, hydrated without a viewer.
 func updatesByID(ctx context.Context, q queryer, now time.Time, ids []string) (map[string]*herald.Update, error) {
 	out := make(map[string]*herald.Update, len(ids))
-	for len(ids) > 0 {
-		n := min(500, len(ids))
-		args := make([]any, 0, n+1)
-		args = append(args, nanos(now))
-		for _, id := range ids[:n] {
-			args = append(args, id)
-		}
-		ids = ids[n:]
-		rows, err := queryUpdates(ctx, q, updateSelect+`WHERE u.expires_at > ? AND u.id IN (`+placeholders(n)+`)`, args...)
-		if err != nil {
-			return nil, err
-		}
-		if err := hydrateUpdates(ctx, q, rows, ""); err != nil {
-			return nil, err
-		}
-		for _, r := range rows {
-			r.u.Viewer = herald.UpdateViewer{}
-			out[r.u.ID] = r.u
-		}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	rows, err := queryUpdates(ctx, q, updateSelect+`WHERE u.expires_at > ? AND u.id IN (SELECT value FROM json_each(?))`, nanos(now), jsonList(ids))
+	if err != nil {
+		return nil, err
+	}
+	if err := hydrateUpdates(ctx, q, rows, ""); err != nil {
+		return nil, err
+	}
+	for _, r := range rows {
+		r.u.Viewer = herald.UpdateViewer{}
+		out[r.u.ID] = r.u
 	}
 	return out, nil
 }
@@ -96,16 +90,18 @@ func hydrateUpdates(ctx context.Context, q queryer, list []updRow, viewerID stri
 		return nil
 	}
 	byPK := make(map[int64]*herald.Update, len(list))
-	args := make([]any, 0, len(list)+1)
+	pks := make([]int64, 0, len(list))
 	hasPoll := false
 	for _, r := range list {
 		byPK[r.pk] = r.u
 		r.u.Reactions = map[string]int64{}
 		r.u.Viewer = herald.UpdateViewer{Votes: []int{}}
-		args = append(args, r.pk)
+		pks = append(pks, r.pk)
 		hasPoll = hasPoll || r.u.Poll != nil
 	}
-	in := `(` + placeholders(len(list)) + `)`
+	// One statement text whatever the page size, so it stays prepared.
+	in := `(SELECT value FROM json_each(?))`
+	args := []any{jsonList(pks)}
 	rows, err := q.QueryContext(ctx, `SELECT update_pk, emoji, count FROM reaction_counts WHERE count > 0 AND update_pk IN `+in, args...)
 	if err != nil {
 		return err
@@ -147,8 +143,10 @@ func hydrateUpdates(ctx context.Context, q queryer, list []updRow, viewerID stri
 	if viewerID == "" {
 		return nil
 	}
-	vargs := append([]any{viewerID}, args...)
-	rows, err = q.QueryContext(ctx, `SELECT update_pk, emoji FROM reactions WHERE account_id = ? AND update_pk IN `+in, vargs...)
+	// "+account_id" keeps the planner on the (update_pk, account_id) key:
+	// the account index would scan everything this viewer ever reacted to.
+	vargs := []any{viewerID, args[0]}
+	rows, err = q.QueryContext(ctx, `SELECT update_pk, emoji FROM reactions WHERE +account_id = ? AND update_pk IN `+in, vargs...)
 	if err != nil {
 		return err
 	}
@@ -166,7 +164,7 @@ func hydrateUpdates(ctx context.Context, q queryer, list []updRow, viewerID stri
 		return err
 	}
 	if hasPoll {
-		rows, err := q.QueryContext(ctx, `SELECT update_pk, option_idx FROM votes WHERE account_id = ? AND update_pk IN `+in+` ORDER BY update_pk, option_idx`, vargs...)
+		rows, err := q.QueryContext(ctx, `SELECT update_pk, option_idx FROM votes WHERE +account_id = ? AND update_pk IN `+in+` ORDER BY update_pk, option_idx`, vargs...)
 		if err != nil {
 			return err
 		}
@@ -216,7 +214,7 @@ func (db *DB) CreateUpdate(ctx context.Context, actorID, channelID string, u *he
 		}
 	}
 	return db.write(ctx, func(tx *Tx) error {
-		r, err := adminChannel(ctx, tx, actorID, channelID)
+		r, err := adminAccess(ctx, tx, actorID, channelID)
 		if err != nil {
 			return err
 		}
@@ -260,8 +258,8 @@ func (db *DB) CreateUpdate(ctx context.Context, actorID, channelID string, u *he
 // FindUpdate returns a live update with counts and the viewer's own interactions.
 func (db *DB) FindUpdate(ctx context.Context, viewerID, channelID, updateID string) (*herald.Update, error) {
 	var out *herald.Update
-	err := db.read(ctx, func(tx *sql.Tx, now time.Time) error {
-		r, err := loadChannel(ctx, tx, now, viewerID, channelID)
+	err := db.view(ctx, func(tx queryer, now time.Time) error {
+		r, err := loadAccess(ctx, tx, viewerID, channelID)
 		if err != nil {
 			return err
 		}
@@ -284,8 +282,8 @@ func (db *DB) ListUpdates(ctx context.Context, viewerID, channelID string, befor
 		limit = herald.DefaultUpdatesLimit
 	}
 	var out []*herald.Update
-	err := db.read(ctx, func(tx *sql.Tx, now time.Time) error {
-		r, err := loadChannel(ctx, tx, now, viewerID, channelID)
+	err := db.view(ctx, func(tx queryer, now time.Time) error {
+		r, err := loadAccess(ctx, tx, viewerID, channelID)
 		if err != nil {
 			return err
 		}
@@ -317,7 +315,7 @@ func (db *DB) EditUpdate(ctx context.Context, actorID, channelID, updateID, text
 	}
 	var out *herald.Update
 	err = db.write(ctx, func(tx *Tx) error {
-		r, err := adminChannel(ctx, tx, actorID, channelID)
+		r, err := adminAccess(ctx, tx, actorID, channelID)
 		if err != nil {
 			return err
 		}
@@ -343,7 +341,7 @@ func (db *DB) EditUpdate(ctx context.Context, actorID, channelID, updateID, text
 // events (admins), and appends update.deleted.
 func (db *DB) DeleteUpdate(ctx context.Context, actorID, channelID, updateID string) error {
 	err := db.write(ctx, func(tx *Tx) error {
-		r, err := adminChannel(ctx, tx, actorID, channelID)
+		r, err := adminAccess(ctx, tx, actorID, channelID)
 		if err != nil {
 			return err
 		}
@@ -365,20 +363,12 @@ func (db *DB) DeleteUpdate(ctx context.Context, actorID, channelID, updateID str
 // eraseUpdates deletes updates (cascading to options, reactions, counts and
 // votes) and the events that refer to them.
 func eraseUpdates(ctx context.Context, tx *Tx, pks []int64, ids []string) error {
-	for len(pks) > 0 {
-		n := min(500, len(pks))
-		pargs := make([]any, n)
-		iargs := make([]any, n)
-		for i := 0; i < n; i++ {
-			pargs[i], iargs[i] = pks[i], ids[i]
-		}
-		pks, ids = pks[n:], ids[n:]
-		if _, err := tx.ExecContext(ctx, `DELETE FROM events WHERE update_id IN (`+placeholders(n)+`)`, iargs...); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM updates WHERE pk IN (`+placeholders(n)+`)`, pargs...); err != nil {
-			return err
-		}
+	if len(pks) == 0 {
+		return nil
 	}
-	return nil
+	if _, err := tx.ExecContext(ctx, `DELETE FROM events WHERE update_id IN (SELECT value FROM json_each(?))`, jsonList(ids)); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, `DELETE FROM updates WHERE pk IN (SELECT value FROM json_each(?))`, jsonList(pks))
+	return err
 }

@@ -1,0 +1,124 @@
+package sqlite_test
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"testing"
+
+	"github.com/heraldhq/herald"
+)
+
+// Run with: go test -run '^$' -bench . -benchtime 3s ./sqlite/
+
+func BenchmarkCreateUpdate(b *testing.B) {
+	ctx := context.Background()
+	db := openDB(b, herald.StoreConfig{})
+	f := newFixture(b, db)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		if err := db.CreateUpdate(ctx, f.owner.ID, f.ch.ID, &herald.Update{Text: fmt.Sprintf("Bulletin %d: light rain, 14°C", i)}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkCreateUpdateParallel(b *testing.B) {
+	ctx := context.Background()
+	db := openDB(b, herald.StoreConfig{})
+	f := newFixture(b, db)
+	b.ReportAllocs()
+	b.SetParallelism(8)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if err := db.CreateUpdate(ctx, f.owner.ID, f.ch.ID, &herald.Update{Text: "Bulletin: light rain, 14°C"}); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
+// seedFeed posts n updates with reactions, as a realistic first page.
+func seedFeed(b *testing.B, db herald.Store, f fixture, n int) {
+	ctx := context.Background()
+	for i := 0; i < n; i++ {
+		u := &herald.Update{Text: fmt.Sprintf("Update %d with some ordinary length text for a feed item.", i)}
+		must(b, db.CreateUpdate(ctx, f.owner.ID, f.ch.ID, u))
+		_, err := db.SetReaction(ctx, f.follower.ID, f.ch.ID, u.ID, "👍")
+		must(b, err)
+	}
+}
+
+func BenchmarkListUpdatesFirstPage(b *testing.B) {
+	ctx := context.Background()
+	db := openDB(b, herald.StoreConfig{})
+	f := newFixture(b, db)
+	seedFeed(b, db, f, 200)
+	b.ReportAllocs()
+	b.SetParallelism(4)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			list, err := db.ListUpdates(ctx, f.follower.ID, f.ch.ID, 0, 20)
+			if err != nil || len(list) != 20 {
+				b.Errorf("ListUpdates: %d, %v", len(list), err)
+				return
+			}
+		}
+	})
+}
+
+func BenchmarkFindUpdate(b *testing.B) {
+	ctx := context.Background()
+	db := openDB(b, herald.StoreConfig{})
+	f := newFixture(b, db)
+	u := &herald.Update{Text: "hot", Poll: &herald.Poll{Question: "q", Options: []herald.PollOption{{Text: "a"}, {Text: "b"}}}}
+	must(b, db.CreateUpdate(ctx, f.owner.ID, f.ch.ID, u))
+	b.ReportAllocs()
+	b.SetParallelism(4)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := db.FindUpdate(ctx, f.follower.ID, f.ch.ID, u.ID); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
+// BenchmarkSetReactionHot has many followers change their reaction to one
+// update at once; every op changes a count.
+func BenchmarkSetReactionHot(b *testing.B) {
+	ctx := context.Background()
+	db := openDB(b, herald.StoreConfig{})
+	f := newFixture(b, db)
+	u := &herald.Update{Text: "hot"}
+	must(b, db.CreateUpdate(ctx, f.owner.ID, f.ch.ID, u))
+	const followers = 100
+	ids := make([]string, followers)
+	for i := range ids {
+		a := &herald.Account{Username: fmt.Sprintf("hot%d", i), DisplayName: "h"}
+		must(b, db.CreateAccount(ctx, a, "hash"))
+		_, err := db.Follow(ctx, a.ID, f.ch.ID)
+		must(b, err)
+		ids[i] = a.ID
+	}
+	emojis := []string{"👍", "❤️", "😂", "😮"}
+	var next atomic.Int64
+	b.ReportAllocs()
+	b.SetParallelism(followers / 2) // 100 goroutines on 2 cores
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		me := ids[int(next.Add(1)-1)%followers]
+		for i := 0; pb.Next(); i++ {
+			if _, err := db.SetReaction(ctx, me, f.ch.ID, u.ID, emojis[i%len(emojis)]); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
