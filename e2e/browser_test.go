@@ -90,7 +90,7 @@ func (b *browser) do(step string, actions ...chromedp.Action[chromedp.Void]) {
 	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
 	defer cancel()
 	if err := chromedp.Do(ctx, actions...); err != nil {
-		b.t.Fatalf("%s: %s: %v%s", b.name, step, err, b.errors())
+		b.t.Fatalf("%s: %s: %v%s%s", b.name, step, err, b.errors(), b.debugShot())
 	}
 	b.checkErrors(step)
 }
@@ -145,13 +145,31 @@ func (b *browser) waitJS(step, expr string) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	page, _ := evalJS[string](b, `location.href + "\n" + (document.querySelector("main")?.innerText || "").slice(0, 1500)`)
-	b.t.Fatalf("%s: %s: timed out waiting for %s (%s)\npage: %s%s", b.name, step, expr, last, page, b.errors())
+	b.t.Fatalf("%s: %s: timed out waiting for %s (%s)\npage: %s%s%s", b.name, step, expr, last, page, b.errors(), b.debugShot())
+}
+
+// debugShot saves a screenshot of a failed step for whoever debugs it.
+func (b *browser) debugShot() string {
+	ctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
+	defer cancel()
+	buf, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		return ""
+	}
+	p := filepath.Join(os.TempDir(), "herald-e2e-"+b.name+".png")
+	if os.WriteFile(p, buf, 0o644) != nil {
+		return ""
+	}
+	return "\nscreenshot: " + p
 }
 
 // click clicks the first element matching a CSS selector, once visible.
+// The element is first centred in the viewport so that the mouse click
+// can't land on the sticky top bar instead.
 func (b *browser) click(step, sel string) {
 	b.t.Helper()
-	b.do(step, chromedp.Click(chromedp.CSS(sel)))
+	b.waitJS(step+" (present)", `document.querySelector(`+js(sel)+`)`)
+	b.do(step, evalVoid(`document.querySelector(`+js(sel)+`).scrollIntoView({block: "center"})`), chromedp.Click(chromedp.CSS(sel)))
 }
 
 // typeInto types text into the element matching a CSS selector.

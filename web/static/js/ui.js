@@ -84,6 +84,13 @@ export function emptyState(title, text, action) {
   return h('div', { class: 'empty' }, h('p', { class: 'empty-title' }, title), text ? h('p', null, text) : null, action || null);
 }
 
+/** emptyPage is a whole page that only says something went nowhere; its
+ * title is the page's h1. */
+export function emptyPage(title, text, action) {
+  document.title = `${title} · Herald`;
+  return h('div', { class: 'empty' }, h('h1', { class: 'empty-title' }, title), text ? h('p', null, text) : null, action || null);
+}
+
 /** pageTitle sets the document title and returns an h1. */
 export function pageTitle(text, cls) {
   document.title = text ? `${text} · Herald` : 'Herald';

@@ -8,7 +8,7 @@ import { metaLine, verifiedBadge } from '../components.js';
 import { UpdateView } from '../feed.js';
 import { markSeen } from '../seen.js';
 import { composer } from '../composer.js';
-import { toast, errorText, busy, emptyState, pageTitle } from '../ui.js';
+import { toast, errorText, busy, emptyState, pageTitle, emptyPage } from '../ui.js';
 
 const pageSize = 20;
 
@@ -18,11 +18,11 @@ export async function channelView(main, [id]) {
     ch = await api('GET', paths.channel(id));
   } catch (e) {
     if (e.status === 404 || e.status === 400) {
-      main.appendChild(emptyState(t('channel.notfound'), t('channel.notfound.text'), h('a', { href: '/', class: 'btn primary' }, t('nav.discover'))));
+      main.appendChild(emptyPage(t('channel.notfound'), t('channel.notfound.text'), h('a', { href: '/', class: 'btn primary' }, t('nav.discover'))));
       return;
     }
     if (e.status === 401) {
-      main.appendChild(emptyState(t('channel.signin'), '', h('a', { href: '/signin?next=' + encodeURIComponent(location.pathname), class: 'btn primary' }, t('nav.signin'))));
+      main.appendChild(emptyPage(t('channel.signin'), '', h('a', { href: '/signin?next=' + encodeURIComponent(location.pathname), class: 'btn primary' }, t('nav.signin'))));
       return;
     }
     throw e;

@@ -4,7 +4,7 @@ import { h, linkify, avatar, icon } from '../dom.js';
 import { t, fmtNumber, tn } from '../i18n.js';
 import { api, paths, session } from '../api.js';
 import { metaLine, verifiedBadge, inviteURL, qrImage } from '../components.js';
-import { navigate, toast, errorText, busy, emptyState, pageTitle } from '../ui.js';
+import { navigate, toast, errorText, busy, pageTitle, emptyPage } from '../ui.js';
 
 export async function inviteView(main, [code], query) {
   let ch;
@@ -12,8 +12,7 @@ export async function inviteView(main, [code], query) {
     ch = await api('GET', paths.invite(code));
   } catch (e) {
     if (e.status === 404 || e.status === 400) {
-      document.title = 'Herald';
-      main.appendChild(emptyState(t('invite.dead'), t('invite.dead.text'), h('a', { href: '/', class: 'btn primary' }, t('nav.discover'))));
+      main.appendChild(emptyPage(t('invite.dead'), t('invite.dead.text'), h('a', { href: '/', class: 'btn primary' }, t('nav.discover'))));
       return;
     }
     throw e;

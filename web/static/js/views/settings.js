@@ -5,17 +5,18 @@ import { t, fmtDate } from '../i18n.js';
 import { api, paths, session } from '../api.js';
 import { channelForm } from '../channelform.js';
 import { inviteURL, qrImage } from '../components.js';
-import { navigate, errorSlot, showError, clearError, busy, toast, confirmDialog, errorText, pageTitle, field, emptyState } from '../ui.js';
+import { navigate, errorSlot, showError, clearError, busy, toast, confirmDialog, errorText, pageTitle, field, emptyPage } from '../ui.js';
 
 export async function settingsView(main, [id]) {
   if (!session.account) { navigate('/signin?next=' + encodeURIComponent(location.pathname), { replace: true }); return; }
   let ch = await api('GET', paths.channel(id));
   if (!ch.viewer?.role) {
-    main.appendChild(emptyState(t('settings.forbidden'), '', h('a', { class: 'btn primary', href: '/channels/' + encodeURIComponent(id) }, t('settings.back'))));
+    main.appendChild(emptyPage(t('settings.forbidden'), '', h('a', { class: 'btn primary', href: '/channels/' + encodeURIComponent(id) }, t('settings.back'))));
     return;
   }
   const owner = ch.viewer.role === 'owner';
   const back = h('a', { href: '/channels/' + encodeURIComponent(ch.id), class: 'back-link' }, '← ', ch.name);
+  const title = pageTitle(t('settings.title', { name: ch.name }));
 
   // Profile and settings.
   const f = await channelForm(ch);
@@ -30,6 +31,9 @@ export async function settingsView(main, [id]) {
     if (!v.name) { showError(perr, t('form.name.required')); return; }
     try {
       ch = await busy(save, api('PATCH', paths.channel(ch.id), v));
+      title.textContent = t('settings.title', { name: ch.name });
+      document.title = `${title.textContent} · Herald`;
+      back.lastChild.textContent = ch.name;
       toast(t('settings.saved'));
     } catch (ex) { showError(perr, ex); }
   });
@@ -88,7 +92,7 @@ export async function settingsView(main, [id]) {
       adminList.appendChild(h('li', { class: 'admin-row' },
         h('span', { class: 'admin-who' }, h('strong', null, a.account.display_name || a.account.username), ' ', h('span', { class: 'muted' }, '@' + a.account.username)),
         h('span', { class: 'role-pill' }, t('role.' + a.role)),
-        a.added_at ? h('span', { class: 'muted small-text' }, fmtDate(a.added_at)) : null,
+        h('span', { class: 'muted small-text' }, a.added_at ? fmtDate(a.added_at) : ''),
         tools));
     }
   }
@@ -143,7 +147,7 @@ export async function settingsView(main, [id]) {
 
   main.appendChild(h('div', { class: 'medium stack' },
     back,
-    pageTitle(t('settings.title', { name: ch.name })),
+    title,
     profileForm,
     h('section', { class: 'card', 'aria-labelledby': 'settings-invite' },
       h('h2', { class: 'section-title', id: 'settings-invite' }, t('settings.invite')), inviteBox),

@@ -1,0 +1,121 @@
+package e2e
+
+import (
+	"testing"
+
+	"github.com/heraldhq/herald"
+)
+
+// TestWebAppAdmin covers the admin's tools: profile and settings, the
+// reaction setting as followers see it, editing updates, admins, rotating
+// the invite link, and a follower's unread markers and older pages.
+func TestWebAppAdmin(t *testing.T) {
+	requireChromium(t)
+	s := startServer(t)
+
+	admin := newBrowser(t, "admin", 1280, 900)
+	signUpInBrowser(admin, s.URL, "owner_olga", "Olga")
+	cohost := signUp(t, s.URL, "cohost_carl")
+	reader := signUp(t, s.URL, "reader_rita")
+
+	// A channel made through the API by the same account would need its
+	// token; make it in the browser instead, then fill it through the API as
+	// a co-admin once added.
+	admin.open(s.URL + "/channels/new")
+	admin.waitJS("create form", `document.querySelector("#ch-name")`)
+	admin.typeInto("name", "#ch-name", "School Board News")
+	admin.do("category", setValue("#ch-category", "education"))
+	admin.click("create", "#create-submit")
+	admin.waitJS("channel page", `document.querySelector("#composer")`)
+	channelPath := admin.str("path", "location.pathname")
+	channelID := channelPath[len("/channels/"):]
+
+	// Settings: add a co-admin by username; the list shows both, with roles.
+	admin.click("manage", "#settings-link")
+	admin.waitJS("settings", `document.querySelector("#admin-list .admin-row")`)
+	admin.typeInto("admin username", "#admin-username", "cohost_carl")
+	admin.do("add admin", evalVoid(`document.querySelector(".add-admin").requestSubmit()`))
+	admin.waitJS("co-admin listed", `[...document.querySelectorAll("#admin-list .admin-row")].some(r => r.textContent.includes("@cohost_carl") && r.textContent.includes("Admin"))`)
+	admin.waitJS("owner listed", `[...document.querySelectorAll("#admin-list .admin-row")].some(r => r.textContent.includes("@owner_olga") && r.textContent.includes("Owner"))`)
+
+	// Profile and settings: rename, describe, only the default reactions.
+	admin.do("rename", setValue("#ch-name", "School Board Bulletin"), setValue("#ch-description", "Closures, meetings and menus. https://example.org/school"))
+	admin.click("default reactions", "#ch-reactions-default")
+	admin.click("save", "#settings-save")
+	admin.waitJS("saved", `document.querySelector("h1").textContent === "Manage School Board Bulletin"`)
+	var ch herald.Channel
+	reader.do("GET", "/channels/"+channelID, nil, &ch)
+	if ch.Name != "School Board Bulletin" || ch.Reactions != herald.ReactionsDefault || ch.Description == "" {
+		t.Fatalf("settings not saved: %+v", ch)
+	}
+
+	// Rotate the invite link: the old one stops working at once.
+	oldInvite := admin.str("invite", `document.querySelector("#invite-url").value`)
+	admin.click("rotate", "#invite-rotate")
+	admin.click("confirm rotate", "#confirm-ok")
+	admin.waitJS("new invite", `document.querySelector("#invite-url").value !== `+js(oldInvite))
+	admin.screenshot("settings")
+	admin.open(oldInvite)
+	admin.waitJS("old invite dead", `document.querySelector("h1")?.textContent === "This invite link does not work"`)
+
+	// The co-admin posts 25 updates through the API (a bot would).
+	for i := 1; i <= 25; i++ {
+		cohost.do("POST", "/channels/"+channelID+"/updates", map[string]any{"text": "Bulletin number " + itoa(i)}, nil)
+	}
+
+	// A follower: first page of 20, then older ones.
+	follower := newBrowser(t, "follower", 1280, 900)
+	signUpInBrowser(follower, s.URL, "fred_follower", "Fred")
+	follower.open(s.URL + channelPath)
+	follower.waitJS("first page", `document.querySelectorAll("#feed .update").length === 20 && !document.querySelector("#load-older").hidden`)
+	follower.click("load older", "#load-older")
+	follower.waitJS("all pages", `document.querySelectorAll("#feed .update").length === 25 && document.querySelector("#load-older").hidden`)
+	follower.waitJS("order", `[...document.querySelectorAll("#feed .update-text")].map(e => e.textContent).join("|").startsWith("Bulletin number 25|Bulletin number 24|")`)
+	follower.click("follow", "#follow")
+	follower.waitJS("following", `document.querySelector("#follow").getAttribute("aria-pressed") === "true"`)
+	follower.waitJS("live stream open", `document.documentElement.dataset.live === "on"`)
+
+	// Only the six default reactions are offered, without a free field.
+	first := `document.querySelector("#feed .update")`
+	follower.do("open picker", evalVoid(first+`.querySelector(".react-add").click()`))
+	follower.waitJS("default set only", first+`.querySelectorAll(".picker .emoji-btn").length === 6 && !`+first+`.querySelector(".picker .emoji-free")`)
+	follower.do("escape closes picker", evalVoid(first+`.querySelector(".picker").dispatchEvent(new KeyboardEvent("keydown", {key: "Escape", bubbles: true}))`))
+	follower.waitJS("picker closed", `!`+first+`.querySelector(".picker") && `+first+`.querySelector(".react-add").getAttribute("aria-expanded") === "false"`)
+
+	// Mute and unmute.
+	follower.click("mute", "#mute")
+	follower.waitJS("muted", `document.querySelector("#mute").getAttribute("aria-pressed") === "true"`)
+	follower.click("unmute", "#mute")
+	follower.waitJS("unmuted", `document.querySelector("#mute").getAttribute("aria-pressed") === "false"`)
+
+	// The admin edits an update; the follower sees the edit live, marked.
+	admin.open(s.URL + channelPath)
+	admin.waitJS("admin feed", `document.querySelectorAll("#feed .update").length === 20`)
+	admin.do("edit", evalVoid(`document.querySelector("#feed .update .update-tools button").click()`))
+	admin.do("new text", setValue("#feed .update .edit-text", "Bulletin number 25 (corrected): school closed Friday."))
+	admin.do("save edit", evalVoid(`document.querySelector("#feed .update .edit-form").requestSubmit()`))
+	admin.waitJS("edited for admin", first+`.querySelector(".update-text").textContent.includes("corrected") && !`+first+`.querySelector(".edited").hidden`)
+	follower.waitJS("edit arrives live", first+`.querySelector(".update-text").textContent.includes("corrected") && !`+first+`.querySelector(".edited").hidden`)
+
+	// My channels: an unread marker appears for a new update and clears
+	// once the channel is read.
+	follower.click("my channels", `.nav a[href="/following"]`)
+	follower.waitJS("list", `document.querySelector("#following .following-row")`)
+	follower.waitJS("read", `!document.querySelector("#following .following-row.unread")`)
+	cohost.do("POST", "/channels/"+channelID+"/updates", map[string]any{"text": "Snow day tomorrow: all schools closed."}, nil)
+	follower.waitJS("unread marker, live", `document.querySelector("#following .following-row.unread")?.textContent.includes("Snow day tomorrow")`)
+	follower.screenshot("my-channels")
+	follower.do("open channel", evalVoid(`document.querySelector("#following .following-link").click()`))
+	follower.waitJS("channel open", `document.querySelector("#feed .update-text")?.textContent.includes("Snow day")`)
+	follower.click("back to list", `.nav a[href="/following"]`)
+	follower.waitJS("marker cleared", `document.querySelector("#following .following-row") && !document.querySelector("#following .following-row.unread")`)
+
+	// The admin deletes an update; it disappears for the follower.
+	follower.open(s.URL + channelPath)
+	follower.waitJS("feed", `document.querySelector("#feed .update-text")?.textContent.includes("Snow day")`)
+	admin.open(s.URL + channelPath)
+	admin.waitJS("admin feed", `document.querySelector("#feed .update-text")?.textContent.includes("Snow day")`)
+	admin.do("delete", evalVoid(`document.querySelector("#feed .update .update-tools .danger-text").click()`))
+	admin.click("confirm", "#confirm-ok")
+	follower.waitJS("deleted live", `!document.querySelector("#feed .update-text")?.textContent.includes("Snow day")`)
+}
