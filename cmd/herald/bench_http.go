@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/heraldhq/herald/client"
@@ -33,7 +34,8 @@ func benchHTTP(ctx context.Context, args []string) error {
 	duration := fs.Duration("duration", 10*time.Second, "duration of each phase")
 	server := fs.String("server", "", "target this server instead of starting one in-process (its rate limits must exempt this machine)")
 	textLen := fs.Int("text", 200, "update text length in bytes")
-	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of both phases to this file")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the measured phases to this file")
+	readOnly := fs.Bool("read-only", false, "skip the posting phase: post 20 updates, then measure reads")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -82,6 +84,13 @@ func benchHTTP(ctx context.Context, args []string) error {
 	}
 	text := strings.Repeat("Storm warning. ", *textLen/15+1)[:*textLen]
 
+	if *readOnly {
+		for range 20 {
+			if _, err := ac.PostUpdate(ctx, ch.ID, text, nil); err != nil {
+				return err
+			}
+		}
+	}
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
 		if err != nil {
@@ -94,11 +103,14 @@ func benchHTTP(ctx context.Context, args []string) error {
 		defer pprof.StopCPUProfile()
 	}
 
-	post := runPhase(ctx, *clients, *duration, func(ctx context.Context) error {
-		_, err := ac.PostUpdate(ctx, ch.ID, text, nil)
-		return err
-	})
-	post.print("post update (201)")
+	var post phaseResult
+	if !*readOnly {
+		post = runPhase(ctx, *clients, *duration, func(ctx context.Context) error {
+			_, err := ac.PostUpdate(ctx, ch.ID, text, nil)
+			return err
+		})
+		post.print("post update (201)")
+	}
 	read := runPhase(ctx, *clients, *duration, func(ctx context.Context) error {
 		us, err := fc.ListUpdates(ctx, ch.ID, client.ListOptions{Limit: 20})
 		if err == nil && len(us) != 20 {
@@ -116,6 +128,7 @@ func benchHTTP(ctx context.Context, args []string) error {
 type phaseResult struct {
 	ops, errors int64
 	elapsed     time.Duration
+	cpu         time.Duration // process CPU (user+system) during the phase
 	latencies   []time.Duration
 	firstErr    error
 }
@@ -131,6 +144,10 @@ func (r phaseResult) print(name string) {
 	fmt.Printf("%-22s %9.0f req/s  (%d ok, %d errors in %s)  latency p50 %s p99 %s max %s\n",
 		name, float64(r.ops)/r.elapsed.Seconds(), r.ops, r.errors, r.elapsed.Round(time.Millisecond),
 		q(0.50).Round(10*time.Microsecond), q(0.99).Round(10*time.Microsecond), q(1).Round(10*time.Microsecond))
+	if r.ops > 0 && r.cpu > 0 {
+		fmt.Printf("  process CPU %s per request (server and load generator together)\n",
+			(r.cpu / time.Duration(r.ops)).Round(time.Microsecond))
+	}
 	if r.firstErr != nil {
 		fmt.Printf("  first error: %v\n", r.firstErr)
 	}
@@ -144,6 +161,7 @@ func runPhase(ctx context.Context, n int, d time.Duration, op func(context.Conte
 	var mu sync.Mutex
 	var res phaseResult
 	var wg sync.WaitGroup
+	cpu0 := processCPU()
 	start := time.Now()
 	for range n {
 		wg.Add(1)
@@ -175,6 +193,17 @@ func runPhase(ctx context.Context, n int, d time.Duration, op func(context.Conte
 	}
 	wg.Wait()
 	res.elapsed = time.Since(start)
+	res.cpu = processCPU() - cpu0
 	res.ops, res.errors = ops.Load(), errs.Load()
 	return res
+}
+
+// processCPU returns the CPU time this process has used. On a shared
+// machine it tells the cost per request even when throughput is distorted.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
