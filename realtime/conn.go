@@ -414,10 +414,9 @@ func (c *conn) catchUp(ctx context.Context, stream string, st *streamState, hist
 			}
 			c.mu.Lock()
 			if c.streams[stream] == st && !c.closing {
+				// The head, even below the cursor (a cursor from the future:
+				// a restored backup), so that what follows is delivered.
 				head := heads[stream]
-				if head < st.seq {
-					head = st.seq
-				}
 				st.seq = head
 				c.push(qitem{op: opEvent, m: resyncMessage(stream, head)})
 				c.srv.log.Info("realtime cursor too old: resync", "transport", c.tr.String())

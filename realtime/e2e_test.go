@@ -1,0 +1,312 @@
+package realtime_test
+
+// End to end: the real SQLite store, the real HTTP API (auth, routes) and
+// the real-time server, driven through the public Go client and the stream
+// reader, as a follower's app would.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/heraldhq/herald"
+	"github.com/heraldhq/herald/client"
+	hhttp "github.com/heraldhq/herald/http"
+	"github.com/heraldhq/herald/password"
+	"github.com/heraldhq/herald/realtime"
+	"github.com/heraldhq/herald/realtime/stream"
+	"github.com/heraldhq/herald/sqlite"
+)
+
+const failAfter = 15 * time.Second
+
+type latePub struct {
+	mu sync.Mutex
+	p  herald.EventPublisher
+}
+
+func (l *latePub) Publish(ctx context.Context, evs []herald.Event) {
+	l.mu.Lock()
+	p := l.p
+	l.mu.Unlock()
+	if p != nil {
+		p.Publish(ctx, evs)
+	}
+}
+
+type env struct {
+	t     *testing.T
+	db    *sqlite.DB
+	clock *herald.FakeClock
+	rt    *realtime.Server
+	ts    *httptest.Server
+	anon  *client.Client
+}
+
+func newEnv(t *testing.T, cfg realtime.Config) *env {
+	t.Helper()
+	clock := herald.NewFakeClock(time.Now())
+	pub := &latePub{}
+	db, err := sqlite.Open(filepath.Join(t.TempDir(), "herald.db"), herald.StoreConfig{Clock: clock, Retention: herald.DefaultRetention, Publisher: pub})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Events = db
+	rt := realtime.New(cfg)
+	pub.mu.Lock()
+	pub.p = rt
+	pub.mu.Unlock()
+	api := hhttp.NewServer(hhttp.Config{Store: db, Streams: rt, Clock: clock, Hasher: password.NewHasher(password.TestParams), SessionCacheTTL: -1})
+	ts := httptest.NewServer(api)
+	t.Cleanup(func() {
+		rt.Close()
+		ts.Close()
+		db.Close()
+	})
+	return &env{t: t, db: db, clock: clock, rt: rt, ts: ts, anon: client.New(ts.URL, "")}
+}
+
+func (e *env) signup(name string) *client.Client {
+	e.t.Helper()
+	s, err := e.anon.CreateAccount(context.Background(), name, "a long enough password", "")
+	if err != nil {
+		e.t.Fatalf("signup %s: %v", name, err)
+	}
+	return e.anon.WithToken(s.Token)
+}
+
+func (e *env) channel(owner *client.Client, name string) *herald.Channel {
+	e.t.Helper()
+	ch, err := owner.CreateChannel(context.Background(), client.ChannelInput{Name: name, Category: "weather"})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return ch
+}
+
+func (e *env) dial(c *client.Client, tr string, since herald.Cursor) *stream.Conn {
+	e.t.Helper()
+	s, err := stream.Dial(context.Background(), e.ts.URL, tr, stream.Options{Token: c.Token(), Since: since})
+	if err != nil {
+		e.t.Fatalf("dial %s: %v", tr, err)
+	}
+	e.t.Cleanup(func() { s.Close() })
+	s.SetReadDeadline(time.Now().Add(failAfter))
+	if m, err := s.Next(); err != nil || m.Type != stream.TypeCursor {
+		e.t.Fatalf("first message: %+v %v", m, err)
+	}
+	return s
+}
+
+func next(t *testing.T, s *stream.Conn, n int) []*stream.Event {
+	t.Helper()
+	s.SetReadDeadline(time.Now().Add(failAfter))
+	var out []*stream.Event
+	for len(out) < n {
+		e, err := s.Next()
+		if err != nil {
+			t.Fatalf("after %d of %d events: %v", len(out), n, err)
+		}
+		if e.Type != stream.TypeCursor {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+func summary(evs []*stream.Event) string {
+	var out []string
+	for _, e := range evs {
+		s := e.Type
+		if e.Update != nil {
+			s += ":" + e.Update.Text
+		}
+		out = append(out, s)
+	}
+	return strings.Join(out, "|")
+}
+
+func must[T any](t *testing.T) func(T, error) T {
+	return func(v T, err error) T {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+}
+
+func TestE2ELiveDelivery(t *testing.T) {
+	for _, tr := range []string{"sse", "ws"} {
+		t.Run(tr, func(t *testing.T) {
+			ctx := context.Background()
+			e := newEnv(t, realtime.Config{})
+			owner := e.signup("owner")
+			ch := e.channel(owner, "Weather")
+			other := e.channel(owner, "Other")
+			fan := e.signup("fan")
+			stranger := e.signup("stranger")
+			must[*herald.Channel](t)(fan.Follow(ctx, ch.ID))
+			reactors := make([]*client.Client, 20)
+			for i := range reactors {
+				reactors[i] = e.signup(fmt.Sprint("reactor", i))
+				must[*herald.Channel](t)(reactors[i].Follow(ctx, ch.ID))
+			}
+			fs := e.dial(fan, tr, nil)
+			ss := e.dial(stranger, tr, nil)
+
+			u := must[*herald.Update](t)(owner.PostUpdate(ctx, ch.ID, "Storm at 6", nil))
+			must[*herald.Update](t)(owner.EditUpdate(ctx, ch.ID, u.ID, "Storm at 7"))
+			for _, r := range reactors {
+				must[*herald.Update](t)(r.React(ctx, ch.ID, u.ID, "👍"))
+			}
+			if _, err := e.db.FlushCounts(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if err := owner.DeleteUpdate(ctx, ch.ID, u.ID); err != nil {
+				t.Fatal(err)
+			}
+			evs := next(t, fs, 4)
+			if got := summary(evs); got != "update.created:Storm at 6|update.edited:Storm at 7|update.reactions|update.deleted" {
+				t.Fatalf("got %s", got)
+			}
+			// Twenty reactions, one coalesced event with the total.
+			if c := evs[2].Counts; c == nil || c.Reactions["👍"] != 20 {
+				t.Fatalf("counts %+v", evs[2].Counts)
+			}
+			for _, ev := range evs {
+				if ev.ChannelID != ch.ID || ev.UpdateID != u.ID {
+					t.Fatalf("event %+v", ev.Event)
+				}
+			}
+
+			// The stranger follows nothing of ch: the first event it
+			// receives is its own follow of another channel.
+			must[*herald.Channel](t)(stranger.Follow(ctx, other.ID))
+			if ev := next(t, ss, 1)[0]; ev.Type != herald.EventChannelFollowed || ev.ChannelID != other.ID {
+				t.Fatalf("stranger got %+v", ev.Event)
+			}
+			// ...and the follow takes effect on the open stream.
+			must[*herald.Update](t)(owner.PostUpdate(ctx, other.ID, "hello followers", nil))
+			if ev := next(t, ss, 1)[0]; ev.Update == nil || ev.Update.Text != "hello followers" {
+				t.Fatalf("stranger got %+v", ev.Event)
+			}
+		})
+	}
+}
+
+func TestE2EResume(t *testing.T) {
+	for _, tr := range []string{"sse", "ws"} {
+		t.Run(tr, func(t *testing.T) {
+			ctx := context.Background()
+			e := newEnv(t, realtime.Config{})
+			owner := e.signup("owner")
+			ch := e.channel(owner, "Weather")
+			fan := e.signup("fan")
+			must[*herald.Channel](t)(fan.Follow(ctx, ch.ID))
+			s := e.dial(fan, tr, nil)
+			must[*herald.Update](t)(owner.PostUpdate(ctx, ch.ID, "one", nil))
+			next(t, s, 1)
+			cur := s.Cursor()
+			s.Close()
+			for _, text := range []string{"two", "three", "four"} {
+				must[*herald.Update](t)(owner.PostUpdate(ctx, ch.ID, text, nil))
+			}
+			// Posts keep coming while the client reconnects.
+			done := make(chan error, 1)
+			go func() {
+				for i := 5; i <= 40; i++ {
+					if _, err := owner.PostUpdate(ctx, ch.ID, fmt.Sprint("live ", i), nil); err != nil {
+						done <- err
+						return
+					}
+				}
+				done <- nil
+			}()
+			s2 := e.dial(fan, tr, cur)
+			evs := next(t, s2, 39)
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+			want := []string{"two", "three", "four"}
+			for i := 5; i <= 40; i++ {
+				want = append(want, fmt.Sprint("live ", i))
+			}
+			for i, ev := range evs {
+				if ev.Update == nil || ev.Update.Text != want[i] {
+					t.Fatalf("event %d: %s, want %s (all: %s)", i, summary(evs[i:i+1]), want[i], summary(evs))
+				}
+			}
+			if got := s2.Cursor()[ch.ID]; got != evs[len(evs)-1].Seq {
+				t.Fatalf("cursor %d, last seq %d", got, evs[len(evs)-1].Seq)
+			}
+		})
+	}
+}
+
+func TestE2ETooOldCursorResyncs(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, realtime.Config{})
+	owner := e.signup("owner")
+	ch := e.channel(owner, "Weather")
+	fan := e.signup("fan")
+	must[*herald.Channel](t)(fan.Follow(ctx, ch.ID))
+	s := e.dial(fan, "sse", nil)
+	must[*herald.Update](t)(owner.PostUpdate(ctx, ch.ID, "old", nil))
+	next(t, s, 1)
+	cur := s.Cursor()
+	s.Close()
+	// A channel change is missed; then retention passes and the history
+	// after the cursor is gone. (Events of expired updates would not need a
+	// resync: they are erased with their updates and nothing is missed.)
+	must[*herald.Channel](t)(owner.UpdateChannel(ctx, ch.ID, client.ChannelPatch{Name: client.Ptr("Weather 2")}))
+	e.clock.Advance(herald.DefaultRetention + time.Hour)
+	if _, err := e.db.PruneExpired(ctx); err != nil {
+		t.Fatal(err)
+	}
+	s2 := e.dial(fan, "sse", cur)
+	ev := next(t, s2, 1)[0]
+	if ev.Type != herald.EventResync || ev.ChannelID != ch.ID || ev.Seq <= cur[ch.ID] {
+		t.Fatalf("got %+v", ev.Event)
+	}
+	// Another cursor that can't be resumed: ahead of the log (a server
+	// restored from an older backup).
+	heads := must[map[string]int64](t)(e.db.StreamHeads(ctx, []string{ch.ID}))
+	s3 := e.dial(fan, "ws", herald.Cursor{ch.ID: 99})
+	if ev := next(t, s3, 1)[0]; ev.Type != herald.EventResync || ev.ChannelID != ch.ID || ev.Seq != heads[ch.ID] {
+		t.Fatalf("got %+v", ev.Event)
+	}
+	must[*herald.Update](t)(owner.PostUpdate(ctx, ch.ID, "after resync", nil))
+	if ev := next(t, s3, 1)[0]; ev.Update == nil || ev.Update.Text != "after resync" {
+		t.Fatalf("got %+v", ev.Event)
+	}
+	must[*herald.Update](t)(owner.PostUpdate(ctx, ch.ID, "fresh", nil))
+	if ev := next(t, s2, 1)[0]; ev.Update == nil || ev.Update.Text != "fresh" {
+		t.Fatalf("got %+v", ev.Event)
+	}
+}
+
+func TestE2EShutdown(t *testing.T) {
+	e := newEnv(t, realtime.Config{})
+	fan := e.signup("fan")
+	ws := e.dial(fan, "ws", nil)
+	sse := e.dial(fan, "sse", nil)
+	if err := e.rt.Close(); err != nil {
+		t.Fatal(err)
+	}
+	_, err := ws.Next()
+	var ce *stream.CloseError
+	if !errors.As(err, &ce) || ce.Code != 1001 {
+		t.Fatalf("ws: %v", err)
+	}
+	ev, err := sse.Next()
+	if err != nil || ev.Type != stream.TypeError || ev.Reason != "shutting down" {
+		t.Fatalf("sse: %+v %v", ev, err)
+	}
+}
