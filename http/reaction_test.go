@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"math/rand/v2"
 	"net/http"
 	"slices"
 	"strings"
@@ -476,4 +477,58 @@ func TestVoteSingleAndMultiple(t *testing.T) {
 	if p, ok := err.(*client.Problem); !ok || (p.Status != http.StatusNotFound && p.Status != http.StatusBadRequest) {
 		t.Fatalf("vote on an update without poll: %v", err)
 	}
+}
+
+// TestReactionAndVoteGarbage sends many malformed and random bodies: every
+// answer is a 200 or a well-formed 400 problem, never a 5xx.
+func TestReactionAndVoteGarbage(t *testing.T) {
+	e := newEnv(t)
+	s := e.reactionSetup(1, "")
+	f := s.followers[0]
+	poll, err := s.owner.PostUpdate(ctx, s.ch.ID, "Poll", &client.PollInput{Question: "Q?", Options: []string{"a", "b"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := "/api/v1/channels/" + s.ch.ID + "/updates/"
+	seeds := []string{`{"emoji":"👍"}`, `{"options":[0]}`, `{"emoji":"❤"}`, `{"options":[1]}`, `{}`, `null`, `"👍"`, `[0]`}
+	rng := rand.New(rand.NewPCG(1, 2))
+	alphabet := []byte(`{}[]":,0123456789-.eE truefalsnul\` + "\xff\x00\u00e9👍❤️\uFE0F\u200D")
+	statuses := map[int]int{}
+	for i := range 600 {
+		b := []byte(seeds[i%len(seeds)])
+		for range 1 + rng.IntN(4) {
+			switch rng.IntN(3) {
+			case 0: // flip a byte
+				if len(b) > 0 {
+					b[rng.IntN(len(b))] = alphabet[rng.IntN(len(alphabet))]
+				}
+			case 1: // insert a byte
+				p := rng.IntN(len(b) + 1)
+				b = append(b[:p], append([]byte{alphabet[rng.IntN(len(alphabet))]}, b[p:]...)...)
+			case 2: // cut
+				if len(b) > 0 {
+					p := rng.IntN(len(b))
+					b = append(b[:p:p], b[p+1:]...)
+				}
+			}
+		}
+		path := base + s.upd.ID + "/reaction"
+		if i%2 == 1 {
+			path = base + poll.ID + "/vote"
+		}
+		r := e.do("PUT", path, f.Token(), b)
+		statuses[r.status]++
+		switch r.status {
+		case 200:
+		case 400:
+			r.problem(t)
+		default:
+			t.Fatalf("PUT %s %q: %d %s", path, b, r.status, r.body)
+		}
+	}
+	// The mutations keep some bodies valid: both outcomes were exercised.
+	if statuses[200] == 0 || statuses[400] == 0 {
+		t.Fatalf("statuses %v: want both 200s and 400s", statuses)
+	}
+	t.Logf("statuses: %v", statuses)
 }
