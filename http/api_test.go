@@ -672,3 +672,17 @@ func TestWebMount(t *testing.T) {
 	}
 	r.problem(t)
 }
+
+func TestPanicIsA500Problem(t *testing.T) {
+	e := newEnv(t, func(c *hhttp.Config) {
+		c.Web = http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic("bug") })
+	})
+	r := e.do("GET", "/boom", "", nil)
+	if r.status != 500 || r.problem(t).Type != hhttp.ProblemTypeBase+"internal" || r.problem(t).Detail != "Internal error." {
+		t.Fatalf("panic = %d %s", r.status, r.body)
+	}
+	// The server keeps serving.
+	if r := e.do("GET", "/healthz", "", nil); r.status != 200 {
+		t.Fatalf("healthz after panic = %d", r.status)
+	}
+}

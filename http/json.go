@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 	"unicode/utf8"
 
 	"github.com/heraldhq/herald"
@@ -17,6 +18,9 @@ import (
 
 // MaxBodyBytes bounds every request body.
 const MaxBodyBytes = 1 << 20
+
+// bodyReadTimeout bounds how long reading a request body may take.
+const bodyReadTimeout = 30 * time.Second
 
 var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
@@ -31,6 +35,9 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 			bufPool.Put(buf)
 		}
 	}()
+	// A body trickled in slowly must not hold a handler forever; the
+	// server has no global read timeout because streams are long-lived.
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(bodyReadTimeout))
 	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
 	if err != nil {
 		var mbe *http.MaxBytesError

@@ -6,11 +6,13 @@ package http
 
 import (
 	"bufio"
+	"errors"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/netip"
 	"net/url"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -190,6 +192,19 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("Cross-Origin-Opener-Policy", "same-origin")
 	rw := &responseWriter{ResponseWriter: w, status: http.StatusOK}
 
+	defer func() {
+		// A bug must cost one request a 500, not the connection a reset.
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			s.logger.LogAttrs(r.Context(), slog.LevelError, "panic", slog.String("route", r.Pattern),
+				slog.Any("panic", v), slog.String("stack", string(debug.Stack())))
+			if !rw.wroteHeader {
+				s.writeError(rw, r, errors.New("panic"))
+			}
+		}
+	}()
 	s.mux.ServeHTTP(rw, r) // sets r.Pattern
 
 	route := r.Pattern
