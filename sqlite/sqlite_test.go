@@ -368,3 +368,53 @@ func TestErasureCheckpointsByItself(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// TestGroupCommitIsolatesFailures mixes, at once, writes that fail after
+// writing something (a channel insert whose owner doesn't exist) with writes
+// that succeed: concurrent writes share transactions, and a failure must
+// undo exactly its own work.
+func TestGroupCommitIsolatesFailures(t *testing.T) {
+	ctx := context.Background()
+	db := openDB(t, herald.StoreConfig{})
+	f := newFixture(t, db)
+	const n = 40
+	var wg sync.WaitGroup
+	start := make(chan struct{}) // release everyone at once, so batches form
+	errs := make(chan error, 2*n)
+	for i := 0; i < n; i++ {
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			<-start
+			ghost := &herald.Channel{Name: "Ghost", Category: "news", Handle: fmt.Sprintf("ghost_%d", i)}
+			if err := db.CreateChannel(ctx, "no-such-account", ghost); herald.ErrorCode(err) != herald.ENOTFOUND {
+				errs <- fmt.Errorf("ghost channel %d: %v, want not_found", i, err)
+			}
+		}()
+		go func() {
+			defer wg.Done()
+			<-start
+			if err := db.CreateUpdate(ctx, f.owner.ID, f.ch.ID, &herald.Update{Text: fmt.Sprintf("real %d", i)}); err != nil {
+				errs <- err
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	list, err := db.ListUpdates(ctx, "", f.ch.ID, 0, 100)
+	must(t, err)
+	if len(list) != n || list[0].Seq != n {
+		t.Fatalf("%d updates, newest seq %d: want %d", len(list), list[0].Seq, n)
+	}
+	// Every ghost channel was rolled back: its handle is free.
+	for i := 0; i < n; i++ {
+		ch := &herald.Channel{Name: "Real", Category: "news", Listed: true, Handle: fmt.Sprintf("ghost_%d", i)}
+		if err := db.CreateChannel(ctx, f.owner.ID, ch); err != nil {
+			t.Fatalf("handle ghost_%d still taken: %v", i, err)
+		}
+	}
+}
