@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"testing"
+	"time"
 
 	"github.com/heraldhq/herald"
 )
@@ -118,4 +119,19 @@ func TestWebAppAdmin(t *testing.T) {
 	admin.do("delete", evalVoid(`document.querySelector("#feed .update .update-tools .danger-text").click()`))
 	admin.click("confirm", "#confirm-ok")
 	follower.waitJS("deleted live", `!document.querySelector("#feed .update-text")?.textContent.includes("Snow day")`)
+
+	// The stream drops; an update is posted meanwhile. The app reconnects
+	// on its own (with backoff), resumes from its last event id, and shows
+	// the update exactly once.
+	before := len(s.since())
+	s.cutStreams()
+	cohost.do("POST", "/channels/"+channelID+"/updates", map[string]any{"text": "Posted while you were offline."}, nil)
+	follower.waitJS("missed update delivered", `[...document.querySelectorAll("#feed .update-text")].filter(e => e.textContent === "Posted while you were offline.").length === 1`)
+	follower.waitJS("stream back", `document.documentElement.dataset.live === "on"`)
+	time.Sleep(1500 * time.Millisecond) // room for a duplicate to show up, if any
+	follower.waitJS("exactly once", `[...document.querySelectorAll("#feed .update-text")].filter(e => e.textContent === "Posted while you were offline.").length === 1`)
+	reconnects := s.since()[before:]
+	if len(reconnects) == 0 || reconnects[0] == "" {
+		t.Errorf("the app reconnected without a resume cursor: %q", reconnects)
+	}
 }

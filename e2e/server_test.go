@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/netip"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -39,6 +40,48 @@ func (l *latePublisher) Publish(ctx context.Context, events []herald.Event) {
 type server struct {
 	URL   string
 	store herald.Store
+
+	mu        sync.Mutex
+	streams   map[net.Conn]bool
+	sinceSeen []string // the ?since= of every stream request, in order
+}
+
+// cutStreams closes the connection of every event stream, as a network
+// drop would (the hub takes stream connections over, so cancelling a
+// request's context would not reach them).
+func (s *server) cutStreams() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for c := range s.streams {
+		_ = c.Close()
+		delete(s.streams, c)
+	}
+}
+
+type connKey struct{}
+
+// track wraps the API so a test can cut event streams and see how clients
+// come back.
+func (s *server) track(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/api/v1/events" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		s.mu.Lock()
+		if c, ok := r.Context().Value(connKey{}).(net.Conn); ok {
+			s.streams[c] = true
+		}
+		s.sinceSeen = append(s.sinceSeen, r.URL.Query().Get("since"))
+		s.mu.Unlock()
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (s *server) since() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.sinceSeen...)
 }
 
 func startServer(t *testing.T) *server {
@@ -66,7 +109,12 @@ func startServer(t *testing.T) *server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second}
+	s := &server{store: store, streams: map[net.Conn]bool{}}
+	srv := &http.Server{
+		Handler:           s.track(api),
+		ReadHeaderTimeout: 10 * time.Second,
+		ConnContext:       func(ctx context.Context, c net.Conn) context.Context { return context.WithValue(ctx, connKey{}, c) },
+	}
 	go func() { _ = srv.Serve(ln) }()
 	// Coalesced reaction and poll counts are flushed about once a second,
 	// as `herald serve` does.
@@ -90,7 +138,8 @@ func startServer(t *testing.T) *server {
 		_ = srv.Shutdown(sctx)
 		_ = store.Close()
 	})
-	return &server{URL: "http://" + ln.Addr().String(), store: store}
+	s.URL = "http://" + ln.Addr().String()
+	return s
 }
 
 // apiClient seeds data through the JSON API with a bearer token, the way a
