@@ -12,6 +12,7 @@ import (
 	"math/bits"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -259,7 +260,16 @@ func (db *DB) SearchDirectory(ctx context.Context, viewerID string, q herald.Dir
 		return nil, err
 	}
 	page := &herald.DirectoryPage{Channels: []*herald.Channel{}}
-	err = db.read(ctx, func(tx *sql.Tx, now time.Time) error {
+	cache := db.dirCache()
+	var missed []string
+	defer func() {
+		if len(missed) > 0 {
+			cache.prepare(ctx, missed) // after the transaction: see stmtCache
+		}
+	}()
+	err = db.read(ctx, func(stx *sql.Tx, now time.Time) error {
+		tx := &dirTx{tx: stx, cache: cache}
+		defer func() { missed = tx.missed }()
 		cur := dq.cursor
 		if cur == nil {
 			cur = &dirCursor{day: now.UnixNano() / nanosPerDay}
@@ -300,7 +310,7 @@ func (db *DB) SearchDirectory(ctx context.Context, viewerID string, q herald.Dir
 
 // changes returns the sort keys, as of the walk's log position, of the
 // channels whose key changed since: their old value per pk.
-func (dq *dirQuery) changes(ctx context.Context, tx *sql.Tx, cur *dirCursor) (map[int64]int64, error) {
+func (dq *dirQuery) changes(ctx context.Context, tx *dirTx, cur *dirCursor) (map[int64]int64, error) {
 	var kind int
 	switch dq.sort {
 	case herald.SortNew:
@@ -373,7 +383,7 @@ func (dq *dirQuery) filters(w *where) {
 // candidates returns up to need channels after the cursor, in order, among
 // those whose sort key did not change during the walk (their current key is
 // their key as of the walk's start).
-func (dq *dirQuery) candidates(ctx context.Context, tx *sql.Tx, cur *dirCursor, changed map[int64]int64, need int) ([]dirRow, error) {
+func (dq *dirQuery) candidates(ctx context.Context, tx *dirTx, cur *dirCursor, changed map[int64]int64, need int) ([]dirRow, error) {
 	first := dq.cursor == nil
 	var w where
 	exclude := func(col string) {
@@ -445,7 +455,7 @@ func (dq *dirQuery) candidates(ctx context.Context, tx *sql.Tx, cur *dirCursor, 
 // that FTS order can't serve). With only=true it returns the changed
 // channels (any position); otherwise up to need unchanged ones after the
 // cursor.
-func (dq *dirQuery) textRows(ctx context.Context, tx *sql.Tx, cur *dirCursor, changed map[int64]int64, only bool, need int) ([]dirRow, error) {
+func (dq *dirQuery) textRows(ctx context.Context, tx *dirTx, cur *dirCursor, changed map[int64]int64, only bool, need int) ([]dirRow, error) {
 	var w where
 	var k1, k2 string
 	var kargs []any
@@ -498,7 +508,7 @@ func (dq *dirQuery) tierExprs() [3]string {
 
 // rankedText serves relevance and popular with text: FTS5 hands matches
 // over most-followed bucket first, so a page reads about a page of rows.
-func (dq *dirQuery) rankedText(ctx context.Context, tx *sql.Tx, cur *dirCursor, changed map[int64]int64, need int) ([]dirRow, error) {
+func (dq *dirQuery) rankedText(ctx context.Context, tx *dirTx, cur *dirCursor, changed map[int64]int64, need int) ([]dirRow, error) {
 	var after *dirRow
 	if dq.cursor != nil {
 		after = &dirRow{k1: cur.k1, k2: cur.k2, pk: cur.pk}
@@ -538,7 +548,7 @@ func textKey(tier, followers, pk int64) dirRow {
 // (followers, pk) descending, among channels whose key did not change
 // during the walk. It reads matches in FTS rowid order (bucket, pk) and
 // stops once it has need rows and has finished their last bucket.
-func (dq *dirQuery) scanRanked(ctx context.Context, tx *sql.Tx, expr string, tier int64, after *dirRow, changed map[int64]int64, need int) ([]dirRow, error) {
+func (dq *dirQuery) scanRanked(ctx context.Context, tx *dirTx, expr string, tier int64, after *dirRow, changed map[int64]int64, need int) ([]dirRow, error) {
 	var w where
 	w.add("directory_fts MATCH ?", expr)
 	if after != nil {
@@ -597,7 +607,7 @@ func (dq *dirQuery) scanRanked(ctx context.Context, tx *sql.Tx, expr string, tie
 // changedText returns the changed channels that match the text, with their
 // tier, looked up by FTS rowid (no scan of the matches). Keys are current;
 // the caller substitutes the values as of the walk's start.
-func (dq *dirQuery) changedText(ctx context.Context, tx *sql.Tx, changed map[int64]int64) ([]dirRow, error) {
+func (dq *dirQuery) changedText(ctx context.Context, tx *dirTx, changed map[int64]int64) ([]dirRow, error) {
 	exprs := []string{ftsQuery(dq.tokens, "")}
 	tiers := []int64{-1}
 	if dq.sort == herald.SortRelevance {
@@ -625,7 +635,7 @@ func (dq *dirQuery) changedText(ctx context.Context, tx *sql.Tx, changed map[int
 
 // changedRows returns the channels whose key changed during the walk, still
 // matching, ranked by their key as of the walk's start, after the cursor.
-func (dq *dirQuery) changedRows(ctx context.Context, tx *sql.Tx, cur *dirCursor, changed map[int64]int64) ([]dirRow, error) {
+func (dq *dirQuery) changedRows(ctx context.Context, tx *dirTx, cur *dirCursor, changed map[int64]int64) ([]dirRow, error) {
 	var rows []dirRow
 	var err error
 	if len(dq.tokens) > 0 && (dq.sort == herald.SortRelevance || dq.sort == herald.SortPopular) {
@@ -657,11 +667,28 @@ func (dq *dirQuery) changedRows(ctx context.Context, tx *sql.Tx, cur *dirCursor,
 	return out, nil
 }
 
+// dirCaches holds each store's cache of directory statements, apart from
+// the store's own: searches build a few hundred filter/sort variants, which
+// must not crowd the hot statements of the rest of the store out of it.
+var dirCaches sync.Map // *DB -> *stmtCache
+
+func (db *DB) dirCache() *stmtCache {
+	if c, ok := dirCaches.Load(db); ok {
+		return c.(*stmtCache)
+	}
+	c, _ := dirCaches.LoadOrStore(db, newStmtCache(db.r))
+	return c.(*stmtCache)
+}
+
+// dirTx is a search's read transaction, with cached statements (parsing the
+// dynamic SQL again on every request cost as much as running it).
+type dirTx = cachedTx
+
 // traceDirectory, when set (by tests), sees every ranking query, so their
 // plans can be checked.
 var traceDirectory func(query string, args []any)
 
-func queryRows(ctx context.Context, tx *sql.Tx, query string, args ...any) ([]dirRow, error) {
+func queryRows(ctx context.Context, tx *dirTx, query string, args ...any) ([]dirRow, error) {
 	if traceDirectory != nil {
 		traceDirectory(query, args)
 	}
@@ -682,7 +709,7 @@ func queryRows(ctx context.Context, tx *sql.Tx, query string, args ...any) ([]di
 }
 
 // hydrateDirectory reads the page's channels, as viewerID sees them, in rank order.
-func hydrateDirectory(ctx context.Context, tx *sql.Tx, now time.Time, viewerID string, ranked []dirRow) ([]*herald.Channel, error) {
+func hydrateDirectory(ctx context.Context, tx *dirTx, now time.Time, viewerID string, ranked []dirRow) ([]*herald.Channel, error) {
 	out := make([]*herald.Channel, 0, len(ranked))
 	if len(ranked) == 0 {
 		return out, nil

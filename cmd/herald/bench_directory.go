@@ -31,6 +31,7 @@ func benchDirectory(ctx context.Context, args []string) error {
 	n := fs.Int("n", 2000, "queries per scenario")
 	depth := fs.Int("depth", 50, "page N for the cursor scenarios")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile to this file")
+	only := fs.String("only", "", "run only the scenarios whose name contains this")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -124,6 +125,9 @@ func benchDirectory(ctx context.Context, args []string) error {
 	}
 	fmt.Printf("%-38s %9s %9s %9s %9s\n", "scenario", "p50", "p90", "p99", "max")
 	for _, s := range scenarios {
+		if !strings.Contains(s.name, *only) {
+			continue
+		}
 		for i := 0; i < min(200, *n); i++ { // warm the caches
 			if _, err := db.SearchDirectory(ctx, "", s.q()); err != nil {
 				return fmt.Errorf("%s: %w", s.name, err)

@@ -46,6 +46,7 @@ func seedDirectory(ctx context.Context, args []string) error {
 	dataDir := fs.String("data", envOr("HERALD_DATA", "./herald-data"), "data directory (HERALD_DATA)")
 	batch := fs.Int("batch", 50_000, "channels per transaction")
 	seed := fs.Uint64("seed", 1, "random seed (same seed, same channels)")
+	optimizeOnly := fs.Bool("optimize-only", false, "only merge the search index of an existing store")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -73,6 +74,14 @@ func seedDirectory(ctx context.Context, args []string) error {
 	}
 	defer db.Close()
 
+	if *optimizeOnly {
+		start := time.Now()
+		if err := db.OptimizeDirectory(ctx); err != nil {
+			return err
+		}
+		fmt.Printf("search index optimized in %s\n", time.Since(start).Round(time.Second))
+		return db.Checkpoint(ctx)
+	}
 	owner, err := seedOwner(ctx, db)
 	if err != nil {
 		return err
@@ -94,6 +103,10 @@ func seedDirectory(ctx context.Context, args []string) error {
 		done += size
 		el := time.Since(start)
 		fmt.Printf("%d/%d channels, %s, %.0f/s\n", done, *n, el.Round(time.Second), float64(done)/el.Seconds())
+	}
+	fmt.Println("optimizing the search index...")
+	if err := db.OptimizeDirectory(ctx); err != nil {
+		return err
 	}
 	fmt.Println("checkpointing...")
 	if err := db.Checkpoint(ctx); err != nil {
