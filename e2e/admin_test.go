@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp/kb"
 	"github.com/heraldhq/herald"
 )
 
@@ -55,9 +56,11 @@ func TestWebAppAdmin(t *testing.T) {
 	admin.click("rotate", "#invite-rotate")
 	admin.click("confirm rotate", "#confirm-ok")
 	admin.waitJS("new invite", `document.querySelector("#invite-url").value !== `+js(oldInvite))
+	admin.a11y("settings")
 	admin.screenshot("settings")
 	admin.open(oldInvite)
 	admin.waitJS("old invite dead", `document.querySelector("h1")?.textContent === "This invite link does not work"`)
+	admin.a11y("dead invite")
 
 	// The co-admin posts 25 updates through the API (a bot would).
 	for i := 1; i <= 25; i++ {
@@ -75,6 +78,16 @@ func TestWebAppAdmin(t *testing.T) {
 	follower.click("follow", "#follow")
 	follower.waitJS("following", `document.querySelector("#follow").getAttribute("aria-pressed") === "true"`)
 	follower.waitJS("live stream open", `document.documentElement.dataset.live === "on"`)
+
+	// Keyboard only: Enter opens the picker with focus on its first emoji,
+	// Tab moves on, Enter reacts, and focus returns to the picker's button.
+	follower.do("focus react button", evalVoid(`document.querySelector("#feed .update .react-add").focus()`))
+	follower.key("open picker with Enter", kb.Enter)
+	follower.waitJS("focus in picker", `document.activeElement?.classList.contains("emoji-btn") && document.activeElement.textContent === "👍"`)
+	follower.key("tab to next emoji", kb.Tab)
+	follower.key("react with Enter", kb.Enter)
+	follower.waitJS("reacted by keyboard", `document.querySelector('#feed .update .reaction[data-emoji="❤️"][aria-pressed="true"]') && document.activeElement?.classList.contains("react-add")`)
+	follower.a11y("channel page (follower)")
 
 	// Only the six default reactions are offered, without a free field.
 	first := `document.querySelector("#feed .update")`
@@ -105,6 +118,7 @@ func TestWebAppAdmin(t *testing.T) {
 	follower.waitJS("read", `!document.querySelector("#following .following-row.unread")`)
 	cohost.do("POST", "/channels/"+channelID+"/updates", map[string]any{"text": "Snow day tomorrow: all schools closed."}, nil)
 	follower.waitJS("unread marker, live", `document.querySelector("#following .following-row.unread")?.textContent.includes("Snow day tomorrow")`)
+	follower.a11y("my channels")
 	follower.screenshot("my-channels")
 	follower.do("open channel", evalVoid(`document.querySelector("#following .following-link").click()`))
 	follower.waitJS("channel open", `document.querySelector("#feed .update-text")?.textContent.includes("Snow day")`)

@@ -211,6 +211,39 @@ func (b *browser) screenshot(name string) {
 // js quotes s as a JavaScript string literal.
 func js(s string) string { return fmt.Sprintf("%q", s) }
 
+// a11y checks the current page for the basics a screen-reader or keyboard
+// user needs: one h1, a name for every form control, button and link, alt
+// text on images, and no positive tabindex.
+func (b *browser) a11y(page string) {
+	b.t.Helper()
+	problems := b.str("a11y "+page, `(() => {
+		const out = [];
+		const name = e => (e.getAttribute("aria-label") || e.getAttribute("aria-labelledby") && document.getElementById(e.getAttribute("aria-labelledby"))?.textContent || e.textContent || e.title || "").trim();
+		const h1s = document.querySelectorAll("h1");
+		if (h1s.length !== 1) out.push(h1s.length + " h1 elements");
+		for (const e of document.querySelectorAll("input, select, textarea")) {
+			if (e.type === "hidden" || e.closest("[hidden]")) continue;
+			if (!e.labels?.length && !e.getAttribute("aria-label") && !e.getAttribute("aria-labelledby")) out.push("unlabelled " + e.outerHTML.slice(0, 80));
+		}
+		for (const e of document.querySelectorAll("button, a[href]")) {
+			if (e.closest("[hidden]")) continue;
+			if (!name(e)) out.push("nameless " + e.outerHTML.slice(0, 80));
+		}
+		for (const e of document.querySelectorAll("img")) if (!e.hasAttribute("alt")) out.push("no alt " + e.outerHTML.slice(0, 80));
+		for (const e of document.querySelectorAll("[tabindex]")) if (e.tabIndex > 0) out.push("positive tabindex " + e.outerHTML.slice(0, 80));
+		return out.join("\n");
+	})()`)
+	if problems != "" {
+		b.t.Errorf("%s: accessibility problems on %s:\n%s", b.name, page, problems)
+	}
+}
+
+// key sends key presses to the focused element.
+func (b *browser) key(step, keys string) {
+	b.t.Helper()
+	b.do(step, chromedp.KeyEvent(keys))
+}
+
 // evalVoid runs JavaScript for its effect.
 func evalVoid(expr string) chromedp.Action[chromedp.Void] {
 	return chromedp.Evaluate[chromedp.Void](expr)
