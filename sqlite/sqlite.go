@@ -44,6 +44,7 @@ type DB struct {
 
 	w      *sql.DB // exactly one connection: all writes
 	r      *sql.DB // read-only pool
+	ck     *sql.DB // one connection for checkpoints, with a short busy timeout
 	wcache *stmtCache
 	rcache *stmtCache
 
@@ -138,6 +139,23 @@ func Open(path string, cfg herald.StoreConfig, opts ...Option) (*DB, error) {
 	db.r = r
 	db.wcache, db.rcache = newStmtCache(w), newStmtCache(r)
 
+	// A TRUNCATE checkpoint holds the write lock while it waits for readers:
+	// on its own connection with a 50 ms busy timeout, each attempt stalls
+	// writers briefly instead of holding the writer connection for seconds.
+	cq := url.Values{}
+	cq.Add("_pragma", "busy_timeout(50)")
+	cq.Add("_pragma", "secure_delete(1)")
+	ck, err := sql.Open("sqlite", "file:"+path+"?"+cq.Encode())
+	if err != nil {
+		w.Close()
+		r.Close()
+		return nil, err
+	}
+	ck.SetMaxOpenConns(1)
+	ck.SetConnMaxIdleTime(0)
+	ck.SetConnMaxLifetime(0)
+	db.ck = ck
+
 	db.wg.Add(3)
 	go db.checkpointer()
 	go db.writer()
@@ -153,7 +171,7 @@ func (db *DB) Close() error {
 		_ = db.Checkpoint(context.Background())
 		db.wcache.close()
 		db.rcache.close()
-		db.closeErr = errors.Join(db.r.Close(), db.w.Close())
+		db.closeErr = errors.Join(db.ck.Close(), db.r.Close(), db.w.Close())
 	})
 	return db.closeErr
 }
@@ -210,7 +228,7 @@ func (db *DB) Checkpoint(ctx context.Context) error {
 	var lastErr error
 	for attempt := 0; attempt < 50; attempt++ {
 		var busy, logFrames, done int
-		err := db.w.QueryRowContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &logFrames, &done)
+		err := db.ck.QueryRowContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &logFrames, &done)
 		if err == nil && busy == 0 {
 			return nil
 		}
