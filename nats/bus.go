@@ -160,7 +160,9 @@ func Open(cfg Config) (*Bus, error) {
 		natsgo.PingInterval(5 * time.Second),
 		natsgo.MaxPingsOutstanding(3),
 		natsgo.DisconnectErrHandler(func(_ *natsgo.Conn, err error) {
-			b.log.Warn("nats disconnected", "err", err)
+			if err != nil { // nil: closed on purpose
+				b.log.Warn("nats disconnected", "err", err)
+			}
 		}),
 		natsgo.ReconnectHandler(func(*natsgo.Conn) { go b.reconnected() }),
 		natsgo.ErrorHandler(b.asyncError),
