@@ -482,4 +482,3 @@ func parallel(ctx context.Context, n, k int, f func(i int) error) error {
 	}
 	return first
 }
-
