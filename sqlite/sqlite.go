@@ -1,9 +1,16 @@
 // Package sqlite is Herald's embedded store, on SQLite through the pure-Go
 // modernc.org/sqlite driver.
 //
-// One writer connection serializes every write (BEGIN IMMEDIATE), and a
-// separate pool of read-only connections serves reads from WAL snapshots, so
-// concurrent requests queue instead of failing with "database is locked".
+// One writer connection, driven by one goroutine, runs every write
+// (BEGIN IMMEDIATE); writes that arrive together share a transaction, each in
+// its own SAVEPOINT (group commit), so a burst pays for one COMMIT. A
+// separate pool of read-only connections serves reads from WAL snapshots.
+// Concurrent requests queue instead of failing with "database is locked",
+// and a 10 s busy timeout covers other processes sharing the file.
+//
+// Erasure: secure_delete zeroes deleted rows, and a TRUNCATE checkpoint runs
+// shortly after every erasure (and on Checkpoint), so deleted or expired text
+// leaves the WAL and every other file of the data directory within seconds.
 //
 // Durability: the default synchronous=NORMAL in WAL mode makes every
 // committed transaction survive a crash or kill -9 of the process (the WAL is
