@@ -180,6 +180,17 @@ func TestWebApp(t *testing.T) {
 	// Sign out.
 	newcomer.click("sign out", "#signout")
 	newcomer.waitJS("signed out", `document.querySelector('#account a[href^="/signin"]')`)
+
+	// Sign in: a wrong password is refused with a clear message, the right one works.
+	newcomer.click("sign in link", `#account a[href^="/signin"]`)
+	newcomer.waitJS("sign-in form", `location.pathname === "/signin" && document.querySelector("input[name=password]")`)
+	newcomer.a11y("sign in")
+	newcomer.typeInto("username", "input[name=username]", "carol")
+	newcomer.typeInto("wrong password", "input[name=password]", "not my password")
+	newcomer.do("submit", evalVoid(`document.querySelector("form").requestSubmit()`))
+	newcomer.waitJS("refused", `document.querySelector(".form-error")?.textContent === "Wrong username or password." && !document.querySelector("#signout")`)
+	newcomer.do("right password", setValue("input[name=password]", "a long enough password"), evalVoid(`document.querySelector("form").requestSubmit()`))
+	newcomer.waitJS("signed in again", `document.querySelector("#signout") && document.querySelector(".whoami")?.textContent === "carol"`)
 }
 
 func signUpInBrowser(b *browser, base, username, display string) {

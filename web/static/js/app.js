@@ -130,6 +130,13 @@ async function signOut() {
   navigate('/');
 }
 
+events.on(ev => {
+  if (ev.type !== 'signedout' || !session.account) return;
+  session.set(null);
+  toast(t('auth.expired'));
+  render();
+});
+
 session.listeners.add(acc => {
   if (acc) events.start(); else events.stop();
 });

@@ -65,8 +65,21 @@ function connect() {
   };
 }
 
-function schedule() {
+async function schedule() {
   if (!running) return;
+  // Repeated failures may mean the session ended (signed out elsewhere or
+  // expired): ask once before retrying forever.
+  if (attempt >= 2) {
+    try {
+      const r = await fetch('/api/v1/me', { credentials: 'same-origin' });
+      if (r.status === 401) {
+        stop();
+        emit({ type: 'signedout' });
+        return;
+      }
+    } catch { /* offline: keep retrying */ }
+    if (!running) return;
+  }
   // Exponential backoff from 1 s to 30 s, with "equal jitter": half fixed,
   // half random, so clients spread out but none retries at once.
   const cap = Math.min(30000, 1000 * 2 ** attempt);

@@ -44,6 +44,7 @@ export default {
   'auth.noaccount': 'New to Herald?',
   'auth.haveaccount': 'Already have an account?',
   'auth.signedout': 'You are signed out.',
+  'auth.expired': 'Your session ended. Sign in again to follow along.',
 
   'dir.title': 'Discover channels',
   'dir.lead': 'News, weather, traffic and more, from the people who publish them.',

@@ -43,6 +43,7 @@ export default {
   'auth.noaccount': 'Nouveau sur Herald ?',
   'auth.haveaccount': 'Déjà un compte ?',
   'auth.signedout': 'Vous êtes déconnecté.',
+  'auth.expired': 'Votre session a pris fin. Reconnectez-vous pour suivre vos chaînes.',
 
   'dir.title': 'Découvrir des chaînes',
   'dir.lead': 'Actualités, météo, circulation et plus encore, par celles et ceux qui les publient.',
