@@ -75,28 +75,45 @@ func (db *DB) EventsAfter(ctx context.Context, stream string, after int64, limit
 			return nil
 		}
 		ok = true
-		rows, err := tx.QueryContext(ctx, `SELECT seq, type, channel_id, coalesce(update_id, ''), created_at FROM events
-			WHERE stream = ? AND seq > ? ORDER BY seq LIMIT ?`, stream, after, limit)
-		if err != nil {
-			return err
-		}
-		var evs []herald.Event
-		for rows.Next() {
-			ev := herald.Event{Stream: stream}
-			var created int64
-			if err := rows.Scan(&ev.Seq, &ev.Type, &ev.ChannelID, &ev.UpdateID, &created); err != nil {
-				rows.Close()
+		// Hydration drops the events of updates that expired since; read on
+		// so that a page is short only at the end of the stream.
+		cursor := after
+		for len(out) < limit {
+			want := limit - len(out)
+			rows, err := tx.QueryContext(ctx, `SELECT seq, type, channel_id, coalesce(update_id, ''), created_at FROM events
+				WHERE stream = ? AND seq > ? ORDER BY seq LIMIT ?`, stream, cursor, want)
+			if err != nil {
 				return err
 			}
-			ev.CreatedAt = fromNanos(created)
-			evs = append(evs, ev)
+			var evs []herald.Event
+			for rows.Next() {
+				ev := herald.Event{Stream: stream}
+				var created int64
+				if err := rows.Scan(&ev.Seq, &ev.Type, &ev.ChannelID, &ev.UpdateID, &created); err != nil {
+					rows.Close()
+					return err
+				}
+				ev.CreatedAt = fromNanos(created)
+				evs = append(evs, ev)
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return err
+			}
+			if len(evs) == 0 {
+				break
+			}
+			cursor = evs[len(evs)-1].Seq
+			hydrated, err := hydrateEvents(ctx, tx, now, evs)
+			if err != nil {
+				return err
+			}
+			out = append(out, hydrated...)
+			if len(evs) < want {
+				break
+			}
 		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		out, err = hydrateEvents(ctx, tx, now, evs)
-		return err
+		return nil
 	})
 	if err != nil {
 		return nil, false, err

@@ -188,6 +188,18 @@ func testEventPaging(t *testing.T, h *Harness) {
 	if len(seqs) != 7 || seqs[0] != 1 || seqs[6] != 7 {
 		t.Fatalf("paged seqs = %v", seqs)
 	}
+
+	// Expired (not yet pruned) updates' events are dropped without cutting
+	// a page short: a short page means the end of the stream.
+	h.Clock.Advance(24 * time.Hour)
+	h.Post(owner, ch, "live 1")
+	h.Post(owner, ch, "live 2")
+	h.Clock.Advance(herald.DefaultRetention - time.Hour)
+	evs, ok, err := s.EventsAfter(h.Ctx, ch.ID, 0, 2)
+	NoErr(t, err, "EventsAfter past expired events")
+	if !ok || len(evs) != 2 || evs[0].Seq != 8 || evs[1].Seq != 9 {
+		t.Fatalf("EventsAfter(0, 2) = %v (%d events) ok=%v, want seqs 8 and 9", types(evs), len(evs), ok)
+	}
 }
 
 func testEventFlush(t *testing.T, h *Harness) {
