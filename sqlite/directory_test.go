@@ -186,3 +186,49 @@ func openPlanDB(t *testing.T, n int) *DB {
 	}
 	return db
 }
+
+// BenchmarkFollowDirectoryCost measures what the directory's triggers add
+// to a follow+unfollow pair: as shipped, and without each follower trigger
+// (the FTS row move, the sort-key change log). Below 64 followers every
+// count change moves the channel's FTS row; above, one in ~9% growth.
+func BenchmarkFollowDirectoryCost(b *testing.B) {
+	for _, drop := range []string{"", "directory_fts_followers", "directory_followers_change"} {
+		name := "shipped"
+		if drop != "" {
+			name = "without_" + drop
+		}
+		b.Run(name, func(b *testing.B) {
+			ctx := context.Background()
+			db, err := Open(filepath.Join(b.TempDir(), "herald.db"), herald.StoreConfig{Clock: &herald.FakeClock{}})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer db.Close()
+			if drop != "" {
+				if _, err := db.w.Exec(`DROP TRIGGER ` + drop); err != nil {
+					b.Fatal(err)
+				}
+			}
+			owner := &herald.Account{Username: "owner", DisplayName: "O"}
+			fan := &herald.Account{Username: "fan", DisplayName: "F"}
+			for _, a := range []*herald.Account{owner, fan} {
+				if err := db.CreateAccount(ctx, a, "x"); err != nil {
+					b.Fatal(err)
+				}
+			}
+			ch := &herald.Channel{Name: "Trafic Île-de-France", Description: strings.Repeat("Bouchons et travaux en temps réel. ", 20), Category: "traffic", Listed: true}
+			if err := db.CreateChannel(ctx, owner.ID, ch); err != nil {
+				b.Fatal(err)
+			}
+			b.ResetTimer()
+			for b.Loop() {
+				if _, err := db.Follow(ctx, fan.ID, ch.ID); err != nil {
+					b.Fatal(err)
+				}
+				if err := db.Unfollow(ctx, fan.ID, ch.ID); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
