@@ -38,7 +38,7 @@ func (db *DB) FindAccountByUsername(ctx context.Context, username string) (*hera
 	var a herald.Account
 	var hash string
 	var created int64
-	err := db.r.QueryRowContext(ctx, `SELECT id, username, display_name, password_hash, created_at FROM accounts WHERE username = ?`, username).
+	err := pooled{db}.QueryRowContext(ctx, `SELECT id, username, display_name, password_hash, created_at FROM accounts WHERE username = ?`, username).
 		Scan(&a.ID, &a.Username, &a.DisplayName, &hash, &created)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, "", errAccountNotFound
@@ -51,7 +51,7 @@ func (db *DB) FindAccountByUsername(ctx context.Context, username string) (*hera
 
 // FindAccountByID returns an account.
 func (db *DB) FindAccountByID(ctx context.Context, id string) (*herald.Account, error) {
-	return findAccount(ctx, db.r, id)
+	return findAccount(ctx, pooled{db}, id)
 }
 
 func findAccount(ctx context.Context, q queryer, id string) (*herald.Account, error) {
@@ -96,7 +96,7 @@ func (db *DB) CreateSession(ctx context.Context, s *herald.Session) error {
 func (db *DB) FindAccountBySession(ctx context.Context, tokenHash []byte) (*herald.Account, error) {
 	var a herald.Account
 	var created, exp int64
-	err := db.r.QueryRowContext(ctx, `SELECT a.id, a.username, a.display_name, a.created_at, s.expires_at
+	err := pooled{db}.QueryRowContext(ctx, `SELECT a.id, a.username, a.display_name, a.created_at, s.expires_at
 		FROM sessions s JOIN accounts a ON a.id = s.account_id WHERE s.token_hash = ?`, tokenHash).
 		Scan(&a.ID, &a.Username, &a.DisplayName, &created, &exp)
 	if errors.Is(err, sql.ErrNoRows) {

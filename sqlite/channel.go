@@ -532,7 +532,7 @@ func (db *DB) ListFollowedChannels(ctx context.Context, accountID string) ([]*he
 
 // FollowedStreams returns the ids of the channels accountID follows.
 func (db *DB) FollowedStreams(ctx context.Context, accountID string) ([]string, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT c.id FROM follows f JOIN channels c ON c.pk = f.channel_pk WHERE f.account_id = ? ORDER BY c.pk`, accountID)
+	rows, err := pooled{db}.QueryContext(ctx, `SELECT c.id FROM follows f JOIN channels c ON c.pk = f.channel_pk WHERE f.account_id = ? ORDER BY c.pk`, accountID)
 	if err != nil {
 		return nil, err
 	}

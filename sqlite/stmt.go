@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"sync"
 )
 
@@ -116,3 +117,34 @@ func (t *cachedTx) ExecContext(ctx context.Context, query string, args ...any) (
 func (t *cachedTx) PrepareContext(ctx context.Context, query string) (*sql.Stmt, error) {
 	return t.tx.PrepareContext(ctx, query)
 }
+
+// pooled runs single-statement reads on the read pool with cached statements.
+type pooled struct{ db *DB }
+
+func (p pooled) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if s := p.db.rcache.get(query); s != nil {
+		return s.QueryContext(ctx, args...)
+	}
+	p.prepareLater(query)
+	return p.db.r.QueryContext(ctx, query, args...)
+}
+
+func (p pooled) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	if s := p.db.rcache.get(query); s != nil {
+		return s.QueryRowContext(ctx, args...)
+	}
+	p.prepareLater(query)
+	return p.db.r.QueryRowContext(ctx, query, args...)
+}
+
+// prepareLater prepares in the background: the caller's rows hold a pool
+// connection until read, and preparing needs one too.
+func (p pooled) prepareLater(query string) {
+	go p.db.rcache.prepare(context.Background(), []string{query})
+}
+
+func (p pooled) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return nil, errReadOnly
+}
+
+var errReadOnly = errors.New("sqlite: write on the read pool")
