@@ -60,17 +60,25 @@ export function fmtDate(iso) {
   return new Intl.DateTimeFormat(lang, { dateStyle: 'medium', timeStyle: 'short' }).format(d);
 }
 
-/** fmtRelative writes "5 minutes ago" for recent times, else the date. */
+/**
+ * fmtRelative writes when something happened, always with its real time
+ * visible: "5 minutes ago", "today, 14:05", "yesterday, 09:10", or the date
+ * and time (never hidden in a tooltip).
+ */
 export function fmtRelative(iso, now = Date.now()) {
-  const d = new Date(iso).getTime();
-  const s = Math.round((d - now) / 1000);
+  const d = new Date(iso);
+  const s = Math.round((d.getTime() - now) / 1000);
   const rtf = new Intl.RelativeTimeFormat(lang, { numeric: 'auto' });
-  const a = Math.abs(s);
-  if (a < 45) return t('time.now');
-  if (a < 3600) return rtf.format(Math.round(s / 60), 'minute');
-  if (a < 86400) return rtf.format(Math.round(s / 3600), 'hour');
-  if (a < 7 * 86400) return rtf.format(Math.round(s / 86400), 'day');
-  return new Intl.DateTimeFormat(lang, { dateStyle: 'medium' }).format(new Date(iso));
+  if (Math.abs(s) < 45) return t('time.now');
+  if (Math.abs(s) < 3600) return rtf.format(Math.round(s / 60), 'minute');
+  const time = new Intl.DateTimeFormat(lang, { timeStyle: 'short' }).format(d);
+  const days = Math.round((startOfDay(d) - startOfDay(new Date(now))) / 86400000);
+  if (days === 0 || days === -1) return `${rtf.format(days, 'day')}, ${time}`;
+  return new Intl.DateTimeFormat(lang, { dateStyle: 'medium', timeStyle: 'short' }).format(d);
+}
+
+function startOfDay(d) {
+  return new Date(d.getFullYear(), d.getMonth(), d.getDate()).getTime();
 }
 
 /** regionName names an ISO 3166 country in the reader's language. */
