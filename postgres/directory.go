@@ -438,6 +438,9 @@ func (dq *dirQuery) candidates(ctx context.Context, t *tx, cur *dirCursor, chang
 // the changed channels (any position); otherwise up to need unchanged ones
 // after the cursor.
 func (dq *dirQuery) textRows(ctx context.Context, t *tx, cur *dirCursor, changed map[int64]int64, only bool, need int) ([]dirRow, error) {
+	if dq.sort == herald.SortRelevance && !only {
+		return dq.relevanceRows(ctx, t, cur, changed, need)
+	}
 	var w where
 	var k1, k2 string
 	switch dq.sort {
@@ -472,6 +475,47 @@ func (dq *dirQuery) textRows(ctx context.Context, t *tx, cur *dirCursor, changed
 	}
 	outer += ` ORDER BY k1 DESC, k2 DESC, pk DESC LIMIT ` + w.arg(need)
 	return queryRows(ctx, t, outer, w.args...)
+}
+
+// relevanceRows returns up to need unchanged channels after the cursor in
+// relevance order, one tier at a time, best first. Each tier is a plain
+// "matches, by followers" query, which PostgreSQL answers by walking the
+// followers index until the page is full when matches are common, or from
+// the GIN index when they are rare; ranking every match of a common word
+// (thousands of rows) is what this avoids. (Capping the walk and falling
+// back to the GIN index by hand measured slower: see docs/benchmarks.md.)
+func (dq *dirQuery) relevanceRows(ctx context.Context, t *tx, cur *dirCursor, changed map[int64]int64, need int) ([]dirRow, error) {
+	var out []dirRow
+	for tier := int64(2); tier >= 0 && len(out) < need; tier-- {
+		if dq.cursor != nil && tier > cur.k1 {
+			continue
+		}
+		var w where
+		switch tier {
+		case 2:
+			w.add("c.search @@ " + w.arg(tsQuery(dq.tokens, "A")) + "::tsquery")
+		case 1:
+			w.add("c.search @@ " + w.arg(tsQuery(dq.tokens, "AB")) + "::tsquery")
+			w.add("NOT c.search @@ " + w.arg(tsQuery(dq.tokens, "A")) + "::tsquery")
+		case 0:
+			w.add("c.search @@ " + w.arg(tsQuery(dq.tokens, "")) + "::tsquery")
+			w.add("NOT c.search @@ " + w.arg(tsQuery(dq.tokens, "AB")) + "::tsquery")
+		}
+		dq.filters(&w)
+		if len(changed) > 0 {
+			w.add("NOT (c.pk = ANY(" + w.arg(pkList(changed)) + "))")
+		}
+		if dq.cursor != nil && tier == cur.k1 {
+			w.add("(c.follower_count, c.pk) < (" + w.arg(cur.k2) + ", " + w.arg(cur.pk) + ")")
+		}
+		rows, err := queryRows(ctx, t, `SELECT c.pk, `+strconv.FormatInt(tier, 10)+`, c.follower_count FROM channels c
+			WHERE `+w.String()+` ORDER BY c.follower_count DESC, c.pk DESC LIMIT `+w.arg(need-len(out)), w.args...)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, rows...)
+	}
+	return out, nil
 }
 
 // changedRows returns the channels whose key changed during the walk, still
