@@ -43,6 +43,9 @@ func newEnv(t *testing.T, opts ...func(*hhttp.Config)) *env {
 		Store:  db,
 		Clock:  clock,
 		Hasher: password.NewHasher(password.TestParams),
+		// On in every test, as in herald serve on SQLite, so that each
+		// test also checks that cached pages are never stale.
+		PageCacheBytes: 8 << 20,
 	}
 	for _, o := range opts {
 		o(&cfg)

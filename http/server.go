@@ -58,6 +58,10 @@ type Config struct {
 	RateLimitExempt []netip.Prefix
 	// Web serves the web app at "/" for every non-API path, if set.
 	Web http.Handler
+	// PageCacheBytes, if positive, caches encoded update pages per viewer
+	// up to this many bytes. Only for a single node whose store no other
+	// process writes (see pageCache).
+	PageCacheBytes int64
 }
 
 // Server is Herald's HTTP handler.
@@ -77,6 +81,7 @@ type Server struct {
 	cop        *http.CrossOriginProtection
 	limits     *limiters
 	sessions   *sessionCache
+	pages      *pageCache // nil: off
 	proxies    []netip.Prefix
 	exempt     []netip.Prefix
 	web        http.Handler
@@ -136,6 +141,9 @@ func NewServer(cfg Config) *Server {
 		cfg.SessionCacheTTL = 5 * time.Second
 	}
 	s.sessions = newSessionCache(cfg.SessionCacheTTL, 100_000)
+	if cfg.PageCacheBytes > 0 {
+		s.pages = newPageCache(cfg.PageCacheBytes)
+	}
 	s.routes()
 	// Catch-alls, outside routes() because they are not API routes: unknown
 	// API paths get a problem, everything else goes to the web app.
@@ -169,6 +177,14 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 func (s *Server) handle(pattern string, h handlerFunc) {
 	s.patterns = append(s.patterns, pattern)
 	s.mux.Handle(pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.pages != nil && r.Method != http.MethodGet && r.Method != http.MethodHead {
+			// Any write may change pages: invalidate the channel it names
+			// (every channel if none) before the answer goes out, and again
+			// after, whatever happened.
+			bw := &bumpWriter{ResponseWriter: w, bump: func() { s.pages.bump(r.PathValue("id")) }}
+			defer s.pages.bump(r.PathValue("id"))
+			w = bw
+		}
 		if err := h(w, r); err != nil {
 			s.writeError(w, r, err)
 		}

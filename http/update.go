@@ -1,8 +1,10 @@
 package http
 
 import (
+	"encoding/json"
 	"math"
 	"net/http"
+	"time"
 
 	"github.com/heraldhq/herald"
 )
@@ -77,6 +79,16 @@ func (s *Server) handleListUpdates(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
+	var key pageKey
+	var v, g uint64
+	if s.pages != nil {
+		key = pageKey{viewer: viewer, channel: id, before: before, limit: int(limit)}
+		if body := s.pages.get(key, s.clock.Now()); body != nil {
+			writeBody(w, http.StatusOK, body)
+			return nil
+		}
+		v, g = s.pages.version(id) // before the read: see pageCache
+	}
 	us, err := s.Store.ListUpdates(r.Context(), viewer, id, before, int(limit))
 	if err != nil {
 		return err
@@ -84,9 +96,25 @@ func (s *Server) handleListUpdates(w http.ResponseWriter, r *http.Request) error
 	if us == nil {
 		us = []*herald.Update{}
 	}
-	return writeJSON(w, http.StatusOK, struct {
+	page := struct {
 		Updates []*herald.Update `json:"updates"`
-	}{us})
+	}{us}
+	if s.pages == nil {
+		return writeJSON(w, http.StatusOK, page)
+	}
+	body, err := json.Marshal(page)
+	if err != nil {
+		return err
+	}
+	body = append(body, '\n')
+	// Valid until its oldest update expires (pages are newest first).
+	expires := s.clock.Now().Add(time.Hour)
+	if n := len(us); n > 0 && us[n-1].ExpiresAt.Before(expires) {
+		expires = us[n-1].ExpiresAt
+	}
+	s.pages.put(key, body, v, g, s.clock.Now(), expires)
+	writeBody(w, http.StatusOK, body)
+	return nil
 }
 
 func (s *Server) handleGetUpdate(w http.ResponseWriter, r *http.Request) error {

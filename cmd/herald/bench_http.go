@@ -36,6 +36,7 @@ func benchHTTP(ctx context.Context, args []string) error {
 	textLen := fs.Int("text", 200, "update text length in bytes")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the measured phases to this file")
 	readOnly := fs.Bool("read-only", false, "skip the posting phase: post 20 updates, then measure reads")
+	pageCache := fs.Int("page-cache-mb", 64, "page cache of the in-process server (0: every read goes to the store)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -52,13 +53,14 @@ func benchHTTP(ctx context.Context, args []string) error {
 		m.LogLevel = "warn"
 		m.Stdout = io.Discard
 		m.PasswordParams = password.TestParams
+		m.PageCacheMB = *pageCache
 		m.RateLimitExempt = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
 		if err := m.Run(ctx); err != nil {
 			return err
 		}
 		defer m.Close()
 		base = m.URL
-		fmt.Printf("server: in-process, SQLite in %s\n", dir)
+		fmt.Printf("server: in-process, SQLite in %s, page cache %d MiB\n", dir, *pageCache)
 	}
 	fmt.Printf("target %s, %d clients, %s per phase, GOMAXPROCS=%d\n", base, *clients, *duration, runtime.GOMAXPROCS(0))
 

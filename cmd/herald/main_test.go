@@ -315,3 +315,17 @@ func TestMainInProcess(t *testing.T) {
 		t.Fatalf("env fallback: %v %s %s", err, m2.Addr, m2.Retention)
 	}
 }
+
+func TestPageCacheFlag(t *testing.T) {
+	m := NewMain()
+	if err := m.ParseFlags([]string{"--page-cache-mb", "0"}); err != nil || m.PageCacheMB != 0 {
+		t.Fatalf("--page-cache-mb 0: %v %d", err, m.PageCacheMB)
+	}
+	if err := NewMain().ParseFlags([]string{"--page-cache-mb", "lots"}); err == nil {
+		t.Fatal("--page-cache-mb lots accepted")
+	}
+	t.Setenv("HERALD_PAGE_CACHE_MB", "-1")
+	if err := NewMain().ParseFlags(nil); err == nil {
+		t.Fatal("HERALD_PAGE_CACHE_MB=-1 accepted")
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -51,6 +52,9 @@ type Main struct {
 	RateLimits      hhttp.RateLimits
 	TrustedProxies  []netip.Prefix
 	RateLimitExempt []netip.Prefix
+	// PageCacheMB caches encoded update pages (per viewer); used only with
+	// the embedded SQLite store, where this process makes every write.
+	PageCacheMB     int
 	LogLevel        string
 	LogFormat       string
 	ShutdownTimeout time.Duration
@@ -88,6 +92,7 @@ func NewMain() *Main {
 		LogLevel:        "info",
 		LogFormat:       "text",
 		ShutdownTimeout: 10 * time.Second,
+		PageCacheMB:     64,
 		PasswordParams:  password.DefaultParams,
 		Stdout:          os.Stdout,
 		Stderr:          os.Stderr,
@@ -115,6 +120,7 @@ func (m *Main) ParseFlags(args []string) error {
 	post := fs.String("rate-limit-post", envOr("HERALD_RATE_LIMIT_POST", m.RateLimits.Post.String()), "updates posted per client address and per account (HERALD_RATE_LIMIT_POST)")
 	exempt := fs.String("rate-limit-exempt", envOr("HERALD_RATE_LIMIT_EXEMPT", ""), "client networks never rate limited, CIDR[,CIDR...] (HERALD_RATE_LIMIT_EXEMPT)")
 	proxies := fs.String("trusted-proxy", envOr("HERALD_TRUSTED_PROXY", ""), "proxies whose X-Forwarded-For is believed, CIDR[,CIDR...] (HERALD_TRUSTED_PROXY)")
+	pageCache := fs.String("page-cache-mb", envOr("HERALD_PAGE_CACHE_MB", strconv.Itoa(m.PageCacheMB)), "MiB of encoded update pages kept for repeated reads, 0 disables; single node on SQLite only (HERALD_PAGE_CACHE_MB)")
 	fs.StringVar(&m.LogLevel, "log-level", envOr("HERALD_LOG_LEVEL", m.LogLevel), "debug, info, warn or error (HERALD_LOG_LEVEL)")
 	fs.StringVar(&m.LogFormat, "log-format", envOr("HERALD_LOG_FORMAT", m.LogFormat), "text or json (HERALD_LOG_FORMAT)")
 	for _, h := range serveFlagHooks {
@@ -129,6 +135,9 @@ func (m *Main) ParseFlags(args []string) error {
 	var err error
 	if m.Retention, err = time.ParseDuration(*retention); err != nil || m.Retention <= 0 {
 		return fmt.Errorf("--retention %q: want a positive duration such as 720h", *retention)
+	}
+	if m.PageCacheMB, err = strconv.Atoi(*pageCache); err != nil || m.PageCacheMB < 0 {
+		return fmt.Errorf("--page-cache-mb %q: want a number of MiB, 0 to disable", *pageCache)
 	}
 	m.AllowedOrigins = splitList(*origins)
 	for _, l := range []struct {
@@ -222,6 +231,12 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		return err
 	}
 
+	// The page cache is exact only if every write goes through this
+	// process: true of the embedded store, not of a shared database.
+	var pageCache int64
+	if m.OpenStore == nil && m.PageCacheMB > 0 {
+		pageCache = int64(m.PageCacheMB) << 20
+	}
 	var web http.Handler
 	if webApp != nil {
 		web = webApp()
@@ -237,6 +252,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		TrustedProxies:  m.TrustedProxies,
 		RateLimitExempt: m.RateLimitExempt,
 		Web:             web,
+		PageCacheBytes:  pageCache,
 	})
 	for _, h := range serveHooks {
 		if err := h(ctx, m); err != nil {
