@@ -485,6 +485,9 @@ func (dq *dirQuery) textRows(ctx context.Context, t *tx, cur *dirCursor, changed
 // (thousands of rows) is what this avoids. (Capping the walk and falling
 // back to the GIN index by hand measured slower: see docs/benchmarks.md.)
 func (dq *dirQuery) relevanceRows(ctx context.Context, t *tx, cur *dirCursor, changed map[int64]int64, need int) ([]dirRow, error) {
+	if dq.cursor != nil && cur.k1 > 2 {
+		return nil, errInvalidCursor
+	}
 	var out []dirRow
 	for tier := int64(2); tier >= 0 && len(out) < need; tier-- {
 		if dq.cursor != nil && tier > cur.k1 {

@@ -89,22 +89,39 @@ func (db *DB) EventsAfter(ctx context.Context, stream string, after int64, limit
 			return nil
 		}
 		ok = true
-		rows, err := t.Query(ctx, `SELECT seq, type, channel_id, coalesce(update_id, ''), created_at
-			FROM events WHERE stream = $1 AND seq > $2 ORDER BY seq LIMIT $3`, stream, after, limit)
-		if err != nil {
-			return err
+		// Hydration drops the events of updates that expired since; read on
+		// so that a page is short only at the end of the stream.
+		cursor := after
+		for len(events) < limit {
+			want := limit - len(events)
+			rows, err := t.Query(ctx, `SELECT seq, type, channel_id, coalesce(update_id, ''), created_at
+				FROM events WHERE stream = $1 AND seq > $2 ORDER BY seq LIMIT $3`, stream, cursor, want)
+			if err != nil {
+				return err
+			}
+			raw, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (herald.Event, error) {
+				e := herald.Event{Stream: stream}
+				err := r.Scan(&e.Seq, &e.Type, &e.ChannelID, &e.UpdateID, &e.CreatedAt)
+				e.CreatedAt = e.CreatedAt.UTC()
+				return e, err
+			})
+			if err != nil {
+				return err
+			}
+			if len(raw) == 0 {
+				break
+			}
+			cursor = raw[len(raw)-1].Seq
+			hydrated, err := t.hydrate(ctx, raw)
+			if err != nil {
+				return err
+			}
+			events = append(events, hydrated...)
+			if len(raw) < want {
+				break
+			}
 		}
-		raw, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (herald.Event, error) {
-			e := herald.Event{Stream: stream}
-			err := r.Scan(&e.Seq, &e.Type, &e.ChannelID, &e.UpdateID, &e.CreatedAt)
-			e.CreatedAt = e.CreatedAt.UTC()
-			return e, err
-		})
-		if err != nil {
-			return err
-		}
-		events, err = t.hydrate(ctx, raw)
-		return err
+		return nil
 	})
 	if err != nil {
 		return nil, false, err
