@@ -148,4 +148,15 @@ func TestWebAppAdmin(t *testing.T) {
 	if len(reconnects) == 0 || reconnects[0] == "" {
 		t.Errorf("the app reconnected without a resume cursor: %q", reconnects)
 	}
+
+	// The owner hands the channel over; the new owner deletes it, and the
+	// follower's open page says so at once.
+	admin.open(s.URL + channelPath + "/settings")
+	admin.waitJS("settings", `[...document.querySelectorAll("#admin-list .admin-row")].some(r => r.textContent.includes("@cohost_carl"))`)
+	admin.do("make owner", evalVoid(`[...document.querySelectorAll("#admin-list .admin-row")].find(r => r.textContent.includes("@cohost_carl")).querySelector("button").click()`))
+	admin.click("confirm transfer", "#confirm-ok")
+	admin.waitJS("now an admin", `[...document.querySelectorAll("#admin-list .admin-row")].some(r => r.textContent.includes("@cohost_carl") && r.textContent.includes("Owner")) && [...document.querySelectorAll("#admin-list .admin-row")].some(r => r.textContent.includes("@owner_olga") && r.textContent.includes("Admin")) && !document.querySelector(".danger-zone") && !document.querySelector("#admin-username")`)
+	cohost.do("DELETE", "/channels/"+channelID, nil, nil)
+	follower.waitJS("deletion shown live", `document.querySelector(".banner")?.textContent === "This channel has been deleted." && !document.querySelector("#feed .react-add")`)
+	follower.waitJS("no interaction left", `![...document.querySelectorAll("#feed .poll input")].some(i => !i.disabled)`)
 }

@@ -131,7 +131,8 @@ func (b *browser) str(step, expr string) string {
 // waitJS polls a JavaScript boolean expression until it is true.
 func (b *browser) waitJS(step, expr string) {
 	b.t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
+	// Generous: CI runs other packages' tests on the same two cores.
+	deadline := time.Now().Add(30 * time.Second)
 	var last string
 	for time.Now().Before(deadline) {
 		ok, err := evalJS[bool](b, "!!("+expr+")")

@@ -36,12 +36,12 @@ export class UpdateView {
     this.pollEl = u.poll ? h('div', { class: 'poll' }) : null;
     const head = h('header', { class: 'update-head' },
       h('span', { class: 'update-when' }, this.timeEl, this.editedEl),
-      admin ? h('span', { class: 'update-tools' },
+      admin && !this.ctx.gone?.() ? h('span', { class: 'update-tools' },
         h('button', { type: 'button', class: 'btn icon-btn', 'aria-label': t('update.edit'), title: t('update.edit'), onclick: () => this.startEdit() }, icon('edit')),
         h('button', { type: 'button', class: 'btn icon-btn danger-text', 'aria-label': t('update.delete'), title: t('update.delete'), onclick: () => this.remove() }, icon('trash'))) : null);
     this.pickerEl = null;
     this.reactRow = h('div', { class: 'react-row' }, this.reactionsEl);
-    if (ch.reactions !== 'none') {
+    if (ch.reactions !== 'none' && !this.ctx.gone?.()) {
       this.pickBtn = h('button', {
         type: 'button', class: 'btn icon-btn react-add', 'aria-expanded': 'false',
         'aria-label': t('react.add'), title: t('react.add'), onclick: () => this.togglePicker(),

@@ -42,6 +42,7 @@ export async function channelView(main, [id]) {
     signedIn: () => !!session.account,
     canInteract: () => !gone && !!session.account && (ch.viewer?.following || !!ch.viewer?.role),
     onDeleted: uid => removeUpdate(uid),
+    gone: () => gone,
   };
 
   function renderProfile() {
@@ -198,6 +199,9 @@ export async function channelView(main, [id]) {
     gone = true;
     banner.hidden = false;
     banner.textContent = t('channel.deleted');
+    // Nothing is left to follow, mute or post to.
+    profile.querySelector('.profile-actions')?.remove();
+    document.getElementById('composer')?.remove();
     for (const uv of views.values()) uv.build();
   }
 
