@@ -10,6 +10,12 @@
 // (EventsAfter) whenever it may have missed something: a hole in a stream's
 // sequence, a reconnect to NATS, a slow-consumer drop. The refill is done
 // once per node and stream, not once per connection.
+//
+// Personal streams (an account's follows and unfollows on its other
+// devices) are the exception to per-stream interest: a node subscribes to
+// all of them with one wildcard and drops those of accounts it has no
+// connection for. They are rare events, while one subscription per online
+// account would put millions of subscriptions on the NATS servers.
 package nats
 
 import (
@@ -81,6 +87,8 @@ type Bus struct {
 	log    *slog.Logger
 	seed   maphash.Seed
 	shards []chan *natsgo.Msg
+	accCh  chan *natsgo.Msg // the personal streams' wildcard subscription
+	accSub *natsgo.Subscription
 	done   chan struct{}
 	wg     sync.WaitGroup
 	refill chan struct{} // semaphore of running refills
@@ -179,6 +187,16 @@ func Open(cfg Config) (*Bus, error) {
 		b.shards[i] = ch
 		b.wg.Add(1)
 		go b.dispatch(ch)
+	}
+	b.accCh = make(chan *natsgo.Msg, cfg.ShardBuffer)
+	b.wg.Add(1)
+	go b.dispatch(b.accCh)
+	if b.accSub, err = nc.ChanSubscribe(cfg.Prefix+".a.*", b.accCh); err == nil {
+		err = nc.FlushTimeout(cfg.FlushTimeout)
+	}
+	if err != nil {
+		_ = b.Close()
+		return nil, fmt.Errorf("nats: subscribe: %w", err)
 	}
 	return b, nil
 }
@@ -316,17 +334,19 @@ func (b *Bus) Subscribe(stream string, h realtime.Handler) error {
 		}
 		return err
 	}
-	ns, err := b.nc.ChanSubscribe(subj, shard)
-	if err != nil {
-		return fail(fmt.Errorf("nats subscribe: %w", err))
-	}
-	b.mu.Lock()
-	s.ns = ns
-	b.bySub[ns] = s
-	b.mu.Unlock()
-	if b.nc.IsConnected() {
-		if err := b.nc.FlushTimeout(b.cfg.FlushTimeout); err != nil && !errors.Is(err, natsgo.ErrConnectionReconnecting) {
+	if !strings.HasPrefix(stream, "@") { // personal streams come through the wildcard
+		ns, err := b.nc.ChanSubscribe(subj, shard)
+		if err != nil {
 			return fail(fmt.Errorf("nats subscribe: %w", err))
+		}
+		b.mu.Lock()
+		s.ns = ns
+		b.bySub[ns] = s
+		b.mu.Unlock()
+		if b.nc.IsConnected() {
+			if err := b.nc.FlushTimeout(b.cfg.FlushTimeout); err != nil && !errors.Is(err, natsgo.ErrConnectionReconnecting) {
+				return fail(fmt.Errorf("nats subscribe: %w", err))
+			}
 		}
 	}
 	// Read after the interest is registered: every event after this head
@@ -374,10 +394,15 @@ func (b *Bus) dispatch(ch chan *natsgo.Msg) {
 			return
 		case nm := <-ch:
 			b.mu.RLock()
-			s := b.bySub[nm.Sub]
+			var s *sub
+			if nm.Sub == b.accSub {
+				s = b.byStream["@"+nm.Subject[len(b.cfg.Prefix)+3:]]
+			} else {
+				s = b.bySub[nm.Sub]
+			}
 			b.mu.RUnlock()
 			if s == nil {
-				continue // unsubscribed meanwhile
+				continue // unsubscribed meanwhile, or nobody here for that account
 			}
 			m, err := unframe(s.stream, nm.Data)
 			if err != nil {
@@ -567,8 +592,8 @@ func (b *Bus) syncStream(s *sub, head int64, read bool) {
 	}
 }
 
-// reconnected refills every subscribed stream: events published while the
-// node was cut off from NATS never reached it.
+// reconnected refills the subscribed streams that moved while the node
+// was cut off from NATS: their events never reached it.
 func (b *Bus) reconnected() {
 	b.reconnect.Add(1)
 	// The subscriptions were re-sent on reconnect; wait until the server has
@@ -582,10 +607,50 @@ func (b *Bus) reconnected() {
 		subs = append(subs, s)
 	}
 	b.mu.RUnlock()
-	b.log.Info("nats reconnected: refilling streams", "streams", len(subs))
-	for _, s := range subs {
-		b.startRefill(s)
+	n := b.refillMoved(subs)
+	b.log.Info("nats reconnected", "streams", len(subs), "refilled", n)
+}
+
+// headBatch is how many streams one StreamHeads query checks.
+const headBatch = 1000
+
+// refillMoved compares the streams' heads with what the bus delivered, in
+// batches, and refills those that moved: after a reconnect a node with
+// hundreds of thousands of streams reads the log of the few that changed,
+// not of all of them.
+func (b *Bus) refillMoved(subs []*sub) int {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		select {
+		case <-b.done:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	n := 0
+	for len(subs) > 0 {
+		batch := subs[:min(headBatch, len(subs))]
+		subs = subs[len(batch):]
+		names := make([]string, len(batch))
+		for i, s := range batch {
+			names[i] = s.stream
+		}
+		heads, err := b.events.StreamHeads(ctx, names)
+		for _, s := range batch {
+			s.mu.Lock()
+			moved := err != nil || heads[s.stream] > s.last
+			s.mu.Unlock()
+			if moved {
+				b.startRefill(s)
+				n++
+			}
+		}
+		if err != nil && ctx.Err() == nil {
+			b.log.Error("nats: stream heads after reconnect", "err", err)
+		}
 	}
+	return n
 }
 
 // asyncError handles nats.go's asynchronous errors; a slow consumer means
@@ -593,6 +658,18 @@ func (b *Bus) reconnected() {
 func (b *Bus) asyncError(_ *natsgo.Conn, ns *natsgo.Subscription, err error) {
 	if errors.Is(err, natsgo.ErrSlowConsumer) && ns != nil {
 		b.dropped.Add(1)
+		if ns == b.accSub {
+			b.mu.RLock()
+			var subs []*sub
+			for st, s := range b.byStream {
+				if strings.HasPrefix(st, "@") {
+					subs = append(subs, s)
+				}
+			}
+			b.mu.RUnlock()
+			go b.refillMoved(subs)
+			return
+		}
 		b.mu.RLock()
 		s := b.bySub[ns]
 		b.mu.RUnlock()

@@ -172,6 +172,10 @@ func testInterest(t *testing.T, p *pair) {
 	if got := p.n2.bus.Stats().Streams; got != 2 { // the account's own stream and channel a
 		t.Fatalf("node 2 subscribed to %d streams, want 2", got)
 	}
+	// On NATS: channel a, and the one wildcard of every personal stream.
+	if got := p.n2.bus.Conn().NumSubscriptions(); got != 2 {
+		t.Fatalf("node 2 has %d NATS subscriptions, want 2", got)
+	}
 	if got := p.n1.bus.Stats().Streams; got != 0 {
 		t.Fatalf("node 1 subscribed to %d streams with nobody connected to it", got)
 	}
@@ -195,6 +199,9 @@ func testInterest(t *testing.T, p *pair) {
 	}
 	s.Close()
 	waitFor(t, "node 2 to drop its subscriptions", func() bool { return p.n2.bus.Stats().Streams == 0 })
+	if got := p.n2.bus.Conn().NumSubscriptions(); got != 1 {
+		t.Fatalf("node 2 kept %d NATS subscriptions, want the wildcard only", got)
+	}
 }
 
 // An event committed but never published (its node died between commit and
@@ -247,7 +254,7 @@ func testReconnect(t *testing.T, p *pair) {
 	if got := texts(next(t, s, 1)); !equal(got, []string{"update.created:before"}) {
 		t.Fatalf("got %q", got)
 	}
-	reconnects := p.n2.bus.Stats().Reconnects
+	reconnects, refills := p.n2.bus.Stats().Reconnects, p.n2.bus.Stats().Refills
 	p.nats.stop()
 	waitFor(t, "node 2 to notice NATS is gone", func() bool { return !p.n2.bus.Conn().IsConnected() })
 	// Node 1's own publishes would wait in its reconnect buffer and go out
@@ -265,5 +272,10 @@ func testReconnect(t *testing.T, p *pair) {
 	post(t, p.n1.as(admin), ch.ID, "after")
 	if got := texts(next(t, s, 1)); !equal(got, []string{"update.created:after"}) {
 		t.Fatalf("after reconnect got %q", got)
+	}
+	// Only the stream that moved was read from the log, not the follower's
+	// quiet personal stream.
+	if got := p.n2.bus.Stats().Refills - refills; got != 1 {
+		t.Fatalf("%d refills after the reconnect, want 1", got)
 	}
 }
