@@ -97,6 +97,40 @@ func loadChannel(ctx context.Context, q querier, now time.Time, viewerID, channe
 	return r, nil
 }
 
+// loadAccess is loadChannel reading only what access checks need (pk, ID,
+// Listed, Reactions and the relation): update reads and writes skip the
+// full channel row and its newest-update lookup.
+func loadAccess(ctx context.Context, q querier, viewerID, channelID, lock string) (*chanRow, error) {
+	var r chanRow
+	err := q.QueryRow(ctx, `SELECT c.pk, c.id, c.listed, c.reactions, adm.role, f.account_id IS NOT NULL, coalesce(f.muted, false)
+		FROM `+channelFrom+` WHERE c.id = $2`+lock, viewerID, channelID).
+		Scan(&r.pk, &r.ch.ID, &r.ch.Listed, &r.ch.Reactions, &r.role, &r.following, &r.muted)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, errChannelNotFound
+	} else if err != nil {
+		return nil, err
+	}
+	if !r.visible() {
+		return nil, errChannelNotFound
+	}
+	return &r, nil
+}
+
+// adminAccess is adminChannel with loadAccess's partial row.
+func (t *tx) adminAccess(ctx context.Context, actorID, channelID, lock string) (*chanRow, error) {
+	if actorID == "" {
+		return nil, errNoActor
+	}
+	r, err := loadAccess(ctx, t, actorID, channelID, lock)
+	if err != nil {
+		return nil, err
+	}
+	if !r.isAdmin() {
+		return nil, errNotAdmin
+	}
+	return r, nil
+}
+
 // adminChannel loads a channel for an admin-only action.
 func (t *tx) adminChannel(ctx context.Context, actorID, channelID, lock string) (*chanRow, error) {
 	if actorID == "" {

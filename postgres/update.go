@@ -85,7 +85,7 @@ func (db *DB) CreateUpdate(ctx context.Context, actorID, channelID string, u *he
 	return db.inTx(ctx, func(t *tx) error {
 		// Key-share lock on the channel: it can't be deleted under us, and
 		// posting doesn't wait for follows.
-		r, err := t.adminChannel(ctx, actorID, channelID, lockKeyShare)
+		r, err := t.adminAccess(ctx, actorID, channelID, lockKeyShare)
 		if err != nil {
 			return err
 		}
@@ -226,7 +226,7 @@ func (db *DB) EditUpdate(ctx context.Context, actorID, channelID, updateID, text
 	}
 	var u *herald.Update
 	err = db.inTx(ctx, func(t *tx) error {
-		r, err := t.adminChannel(ctx, actorID, channelID, lockKeyShare)
+		r, err := t.adminAccess(ctx, actorID, channelID, lockKeyShare)
 		if err != nil {
 			return err
 		}
@@ -251,7 +251,7 @@ func (db *DB) EditUpdate(ctx context.Context, actorID, channelID, updateID, text
 // events (admins), and appends update.deleted.
 func (db *DB) DeleteUpdate(ctx context.Context, actorID, channelID, updateID string) error {
 	return db.inTx(ctx, func(t *tx) error {
-		r, err := t.adminChannel(ctx, actorID, channelID, lockKeyShare)
+		r, err := t.adminAccess(ctx, actorID, channelID, lockKeyShare)
 		if err != nil {
 			return err
 		}
@@ -304,7 +304,7 @@ func (t *tx) interaction(ctx context.Context, accountID, channelID, updateID str
 	if accountID == "" {
 		return nil, nil, errNoActor
 	}
-	r, err := loadChannel(ctx, t, t.now, accountID, channelID, lockNone)
+	r, err := loadAccess(ctx, t, accountID, channelID, lockNone)
 	if err != nil {
 		return nil, nil, err
 	}
