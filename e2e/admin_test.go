@@ -67,9 +67,19 @@ func TestWebAppAdmin(t *testing.T) {
 		cohost.do("POST", "/channels/"+channelID+"/updates", map[string]any{"text": "Bulletin number " + itoa(i)}, nil)
 	}
 
+	// The directory pages by cursor: 24 at a time, then "Load more".
+	for i := 1; i <= 26; i++ {
+		cohost.do("POST", "/channels", map[string]any{"name": "Parent association " + itoa(i), "category": "education"}, nil)
+	}
+
 	// A follower: first page of 20, then older ones.
 	follower := newBrowser(t, "follower", 1280, 900)
 	signUpInBrowser(follower, s.URL, "fred_follower", "Fred")
+	follower.open(s.URL + "/?category=education")
+	follower.waitJS("directory first page", `document.querySelectorAll("#dir-results .channel-card").length === 24 && !document.querySelector("#dir-more").hidden && document.querySelector('.chip[data-category="education"]').getAttribute("aria-pressed") === "true"`)
+	follower.click("load more", "#dir-more")
+	follower.waitJS("directory second page", `document.querySelectorAll("#dir-results .channel-card").length === 27 && document.querySelector("#dir-more").hidden`)
+	follower.waitJS("each channel once", `new Set([...document.querySelectorAll("#dir-results .channel-card .channel-name")].map(e => e.textContent)).size === 27`)
 	follower.open(s.URL + channelPath)
 	follower.waitJS("first page", `document.querySelectorAll("#feed .update").length === 20 && !document.querySelector("#load-older").hidden`)
 	follower.click("load older", "#load-older")
