@@ -2,10 +2,39 @@
 // running several stateless nodes against one database. It passes the same
 // conformance suite (storetest) as the embedded SQLite store.
 //
-// Concurrency model: transactions run at READ COMMITTED and take explicit row
-// locks in a fixed order (update counter header, then counter rows in key
-// order, then stream heads in stream order), so concurrent writers queue
-// instead of deadlocking; the rare serialization or deadlock error is retried.
+// Open takes a libpq URL; run-time parameters ride in it, for example
+// search_path=herald to keep Herald's tables in their own schema, or
+// pool_max_conns=32 (default 16 per node). Migrations are embedded and
+// applied at Open under an advisory lock, so nodes may start together.
+//
+// Concurrency: transactions run at READ COMMITTED and take row locks in
+// one order: the channel row, then an update's counts row, then stream
+// heads. Each stream's head row is bumped by the transaction that appends
+// to it, so a stream's events commit in seq order; an update's counts row
+// is locked by every reaction or vote on it, so counts are exact. A
+// deadlock or serialization failure, if one happens anyway, is retried.
+//
+// Several nodes: FlushCounts and PruneExpired take a transaction-scoped
+// advisory lock, so one node does the work while the others return at once,
+// and they work in transactions, so a node that dies mid-way leaves the rest
+// for the next run. Counts rows a reaction holds right now are skipped
+// (FOR UPDATE SKIP LOCKED) and flushed next time.
+//
+// Durability: with PostgreSQL's default synchronous_commit=on, an
+// acknowledged write survives a crash of the node and of the database
+// server. synchronous_commit=off in the URL trades the last few hundred
+// milliseconds of writes on a database-server crash (never on a node crash)
+// for much higher throughput on hot rows; see docs/benchmarks.md.
+//
+// Erasure: deleted and expired rows are gone for every query and every
+// logical backup (pg_dump) from the moment the deleting transaction
+// commits. Their bytes stay in the table files until VACUUM (autovacuum)
+// compacts the page and a later insert reuses the space, and in WAL segments
+// until they are recycled; VACUUM FULL (or pg_repack) of updates and events
+// rewrites the files without them. Operators who must guarantee that
+// erased text is unreadable from the disk run that periodically, keep WAL
+// archives and base backups no longer than the retention, and encrypt the
+// volume.
 package postgres
 
 import (
@@ -182,9 +211,14 @@ func (db *DB) read(ctx context.Context, fn func(*tx) error) error {
 	return mapError(err)
 }
 
+// publish hands committed events to the publisher. The request's
+// cancellation must not drop events that followers wait for. Two
+// transactions on one stream may publish out of seq order (they commit in
+// order, then race here): subscribers order by seq and fill gaps from the
+// log, as they must anyway for events coming from other nodes.
 func (db *DB) publish(ctx context.Context, events []herald.Event) {
 	if db.publisher != nil && len(events) > 0 {
-		db.publisher.Publish(ctx, events)
+		db.publisher.Publish(context.WithoutCancel(ctx), events)
 	}
 }
 
