@@ -51,7 +51,9 @@ func NewTransport() *http.Transport {
 		MaxIdleConnsPerHost: 512,
 		IdleConnTimeout:     90 * time.Second,
 		TLSHandshakeTimeout: 10 * time.Second,
-		ForceAttemptHTTP2:   true,
+		// A page of updates fits one read.
+		ReadBufferSize:    32 << 10,
+		ForceAttemptHTTP2: true,
 	}
 }
 
