@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/heraldhq/herald"
@@ -83,8 +85,10 @@ func updatesByID(ctx context.Context, q queryer, now time.Time, ids []string) (m
 	return out, nil
 }
 
-// hydrateUpdates fills counts, poll options and viewerID's own reaction and votes,
-// reading the counts tables only: reactions are never scanned.
+// hydrateUpdates fills counts, poll options and viewerID's own reaction and
+// votes, reading the counts tables only: reactions are never scanned. Each
+// query pairs the public counts with the viewer's own rows (UNION ALL), so a
+// page costs one query, or two with polls.
 func hydrateUpdates(ctx context.Context, q queryer, list []updRow, viewerID string) error {
 	if len(list) == 0 {
 		return nil
@@ -99,90 +103,131 @@ func hydrateUpdates(ctx context.Context, q queryer, list []updRow, viewerID stri
 		pks = append(pks, r.pk)
 		hasPoll = hasPoll || r.u.Poll != nil
 	}
-	// One statement text whatever the page size, so it stays prepared.
-	in := `(SELECT value FROM json_each(?))`
-	args := []any{jsonList(pks)}
-	rows, err := q.QueryContext(ctx, `SELECT update_pk, emoji, count FROM reaction_counts WHERE count > 0 AND update_pk IN `+in, args...)
+	// One statement text whatever the page size, so it stays prepared;
+	// "+account_id" keeps the planner on the (update_pk, account_id) key
+	// instead of scanning everything this viewer ever reacted to.
+	ids := jsonList(pks)
+	rows, err := q.QueryContext(ctx, `SELECT 0, update_pk, emoji, count FROM reaction_counts
+		WHERE count > 0 AND update_pk IN (SELECT value FROM json_each(?1))
+		UNION ALL
+		SELECT 1, update_pk, emoji, 0 FROM reactions
+		WHERE +account_id = ?2 AND update_pk IN (SELECT value FROM json_each(?1))`, ids, viewerID)
 	if err != nil {
 		return err
 	}
 	for rows.Next() {
+		var mine int
 		var pk, n int64
 		var emoji string
-		if err := rows.Scan(&pk, &emoji, &n); err != nil {
+		if err := rows.Scan(&mine, &pk, &emoji, &n); err != nil {
 			rows.Close()
 			return err
 		}
-		byPK[pk].Reactions[emoji] = n
+		if u := byPK[pk]; mine == 0 {
+			u.Reactions[emoji] = n
+		} else {
+			u.Viewer.Reaction = &emoji
+		}
 	}
 	rows.Close()
-	if err := rows.Err(); err != nil {
+	if err := rows.Err(); err != nil || !hasPoll {
 		return err
 	}
-	if hasPoll {
-		rows, err := q.QueryContext(ctx, `SELECT update_pk, text, votes FROM poll_options WHERE update_pk IN `+in+` ORDER BY update_pk, idx`, args...)
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			var pk int64
-			var o herald.PollOption
-			if err := rows.Scan(&pk, &o.Text, &o.Votes); err != nil {
-				rows.Close()
-				return err
-			}
-			if u := byPK[pk]; u.Poll != nil {
-				u.Poll.Options = append(u.Poll.Options, o)
-			}
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-	}
-	if viewerID == "" {
-		return nil
-	}
-	// "+account_id" keeps the planner on the (update_pk, account_id) key:
-	// the account index would scan everything this viewer ever reacted to.
-	vargs := []any{viewerID, args[0]}
-	rows, err = q.QueryContext(ctx, `SELECT update_pk, emoji FROM reactions WHERE +account_id = ? AND update_pk IN `+in, vargs...)
+	return hydratePolls(ctx, q, byPK, ids, viewerID)
+}
+
+// hydratePolls fills poll options and viewerID's votes of the updates in
+// byPK (ids is their pks as a JSON list).
+func hydratePolls(ctx context.Context, q queryer, byPK map[int64]*herald.Update, ids, viewerID string) error {
+	rows, err := q.QueryContext(ctx, `SELECT 0, update_pk, idx, text, votes FROM poll_options
+		WHERE update_pk IN (SELECT value FROM json_each(?1))
+		UNION ALL
+		SELECT 1, update_pk, option_idx, '', 0 FROM votes
+		WHERE +account_id = ?2 AND update_pk IN (SELECT value FROM json_each(?1))
+		ORDER BY 1, 2, 3`, ids, viewerID)
 	if err != nil {
 		return err
 	}
+	defer rows.Close()
 	for rows.Next() {
-		var pk int64
-		var emoji string
-		if err := rows.Scan(&pk, &emoji); err != nil {
-			rows.Close()
+		var mine, idx int
+		var pk, votes int64
+		var text string
+		if err := rows.Scan(&mine, &pk, &idx, &text, &votes); err != nil {
 			return err
 		}
-		byPK[pk].Viewer.Reaction = &emoji
+		u := byPK[pk]
+		if u.Poll == nil {
+			continue
+		}
+		if mine == 0 {
+			u.Poll.Options = append(u.Poll.Options, herald.PollOption{Text: text, Votes: votes})
+		} else {
+			u.Viewer.Votes = append(u.Viewer.Votes, idx)
+		}
+	}
+	return rows.Err()
+}
+
+// readSelect reads updates hydrated with their reaction counts and the
+// viewer's reaction (?1 = viewer id) in one query; polls need hydratePolls.
+// Counts come as "emoji US count RS ...": emoji never contain those controls.
+const readSelect = `SELECT u.pk, u.id, c.id, u.seq, u.text, u.created_at, u.edited_at, u.expires_at,
+	u.poll_question, u.poll_multiple, u.poll_voters,
+	(SELECT group_concat(rc.emoji || char(31) || rc.count, char(30)) FROM reaction_counts rc WHERE rc.update_pk = u.pk AND rc.count > 0),
+	(SELECT r.emoji FROM reactions r WHERE r.update_pk = u.pk AND r.account_id = ?1)
+FROM updates u JOIN channels c ON c.pk = u.channel_pk `
+
+// readUpdates runs readSelect + where and returns hydrated updates.
+func readUpdates(ctx context.Context, q queryer, viewerID, where string, args ...any) ([]*herald.Update, error) {
+	rows, err := q.QueryContext(ctx, readSelect+where, append([]any{viewerID}, args...)...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []*herald.Update{}
+	var polls map[int64]*herald.Update
+	var pollPKs []int64
+	for rows.Next() {
+		u := &herald.Update{Reactions: map[string]int64{}, Viewer: herald.UpdateViewer{Votes: []int{}}}
+		var pk, created, expires, multiple, voters int64
+		var edited sql.NullInt64
+		var question, counts, mine sql.NullString
+		if err := rows.Scan(&pk, &u.ID, &u.ChannelID, &u.Seq, &u.Text, &created, &edited, &expires, &question, &multiple, &voters, &counts, &mine); err != nil {
+			return nil, err
+		}
+		u.CreatedAt, u.ExpiresAt, u.EditedAt = fromNanos(created), fromNanos(expires), nullTime(edited)
+		if question.Valid {
+			u.Poll = &herald.Poll{Question: question.String, Multiple: multiple != 0, Voters: voters, Options: []herald.PollOption{}}
+			if polls == nil {
+				polls = map[int64]*herald.Update{}
+			}
+			polls[pk] = u
+			pollPKs = append(pollPKs, pk)
+		}
+		for _, kv := range strings.Split(counts.String, "\x1e") {
+			if emoji, n, ok := strings.Cut(kv, "\x1f"); ok {
+				if v, err := strconv.ParseInt(n, 10, 64); err == nil {
+					u.Reactions[emoji] = v
+				}
+			}
+		}
+		if mine.Valid {
+			e := mine.String
+			u.Viewer.Reaction = &e
+		}
+		out = append(out, u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
 	}
 	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	if hasPoll {
-		rows, err := q.QueryContext(ctx, `SELECT update_pk, option_idx FROM votes WHERE +account_id = ? AND update_pk IN `+in+` ORDER BY update_pk, option_idx`, vargs...)
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			var pk int64
-			var idx int
-			if err := rows.Scan(&pk, &idx); err != nil {
-				rows.Close()
-				return err
-			}
-			byPK[pk].Viewer.Votes = append(byPK[pk].Viewer.Votes, idx)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
+	if len(pollPKs) > 0 {
+		if err := hydratePolls(ctx, q, polls, jsonList(pollPKs), viewerID); err != nil {
+			return nil, err
 		}
 	}
-	return nil
+	return out, nil
 }
 
 // eventUpdate is the copy of an update an event carries: no viewer, and
@@ -263,14 +308,14 @@ func (db *DB) FindUpdate(ctx context.Context, viewerID, channelID, updateID stri
 		if err != nil {
 			return err
 		}
-		ur, err := liveUpdate(ctx, tx, now, r.pk, updateID)
+		list, err := readUpdates(ctx, tx, viewerID, `WHERE u.id = ?2 AND u.channel_pk = ?3 AND u.expires_at > ?4`, updateID, r.pk, nanos(now))
 		if err != nil {
 			return err
 		}
-		if err := hydrateUpdates(ctx, tx, []updRow{ur}, viewerID); err != nil {
-			return err
+		if len(list) == 0 {
+			return errUpdateNotFound
 		}
-		out = ur.u
+		out = list[0]
 		return nil
 	})
 	return out, err
@@ -290,19 +335,9 @@ func (db *DB) ListUpdates(ctx context.Context, viewerID, channelID string, befor
 		if before <= 0 {
 			before = 1<<63 - 1
 		}
-		rows, err := queryUpdates(ctx, tx, updateSelect+`WHERE u.channel_pk = ? AND u.seq < ? AND u.expires_at > ? ORDER BY u.seq DESC LIMIT ?`,
+		out, err = readUpdates(ctx, tx, viewerID, `WHERE u.channel_pk = ?2 AND u.seq < ?3 AND u.expires_at > ?4 ORDER BY u.seq DESC LIMIT ?5`,
 			r.pk, before, nanos(now), limit)
-		if err != nil {
-			return err
-		}
-		if err := hydrateUpdates(ctx, tx, rows, viewerID); err != nil {
-			return err
-		}
-		out = make([]*herald.Update, len(rows))
-		for i, r := range rows {
-			out[i] = r.u
-		}
-		return nil
+		return err
 	})
 	return out, err
 }
