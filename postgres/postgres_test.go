@@ -363,3 +363,139 @@ func TestPruneOnceAcrossNodes(t *testing.T) {
 		t.Errorf("%d expired updates still in the table", left)
 	}
 }
+
+// Posts to one channel from several nodes at once get distinct update seqs
+// and a gapless event log whose order is the seq order.
+func TestSeqOrderAcrossNodes(t *testing.T) {
+	c := newCluster(t, 3)
+	ctx := context.Background()
+	n0 := c.nodes[0]
+	owner := &herald.Account{Username: "owner"}
+	if err := n0.CreateAccount(ctx, owner, "x"); err != nil {
+		t.Fatal(err)
+	}
+	ch := &herald.Channel{Name: "Race", Category: "news", Listed: true}
+	if err := n0.CreateChannel(ctx, owner.ID, ch); err != nil {
+		t.Fatal(err)
+	}
+	const perNode = 20
+	var wg sync.WaitGroup
+	for _, node := range c.nodes {
+		wg.Add(1)
+		go func(node *postgres.DB) {
+			defer wg.Done()
+			for i := 0; i < perNode; i++ {
+				if err := node.CreateUpdate(ctx, owner.ID, ch.ID, &herald.Update{Text: "x"}); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}(node)
+	}
+	wg.Wait()
+	total := perNode * len(c.nodes)
+	evs, ok, err := n0.EventsAfter(ctx, ch.ID, 0, 1000)
+	if err != nil || !ok || len(evs) != total {
+		t.Fatalf("EventsAfter: %d events ok=%v err=%v, want %d", len(evs), ok, err, total)
+	}
+	for i, e := range evs {
+		if e.Seq != int64(i+1) {
+			t.Fatalf("event %d has seq %d: gap or reorder", i, e.Seq)
+		}
+		if e.Update == nil || e.Update.Seq != int64(i+1) {
+			t.Fatalf("event seq %d carries update seq %v: commit order differs from seq order", e.Seq, e.Update)
+		}
+	}
+	heads, err := c.nodes[2].StreamHeads(ctx, []string{ch.ID})
+	if err != nil || heads[ch.ID] != int64(total) {
+		t.Fatalf("StreamHeads = %v, %v; want %d", heads, err, total)
+	}
+}
+
+// A node that dies holding the flush lock, or a reaction in flight while a
+// flush runs, loses no count change: the lock dies with the node's
+// connection, and a counts row being changed is flushed next time.
+func TestFlushLosesNothing(t *testing.T) {
+	c := newCluster(t, 2)
+	ctx := context.Background()
+	n0, n1 := c.nodes[0], c.nodes[1]
+	owner := &herald.Account{Username: "owner"}
+	if err := n0.CreateAccount(ctx, owner, "x"); err != nil {
+		t.Fatal(err)
+	}
+	ch := &herald.Channel{Name: "Flush", Category: "news", Listed: true}
+	if err := n0.CreateChannel(ctx, owner.ID, ch); err != nil {
+		t.Fatal(err)
+	}
+	u1, u2 := &herald.Update{Text: "one"}, &herald.Update{Text: "two"}
+	for _, u := range []*herald.Update{u1, u2} {
+		if err := n0.CreateUpdate(ctx, owner.ID, ch.ID, u); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := n0.SetReaction(ctx, owner.ID, ch.ID, u.ID, "👍"); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// "Node 2" is mid-flush: its transaction holds the flush lock.
+	dying, err := n0.Pool().Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pid int
+	if err := dying.QueryRow(ctx, `SELECT pg_backend_pid()`).Scan(&pid); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dying.Exec(ctx, `BEGIN`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dying.Exec(ctx, `SELECT pg_try_advisory_xact_lock(hashtext('herald.flush.' || current_schema()))`); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := n1.FlushCounts(ctx); err != nil || n != 0 {
+		t.Fatalf("FlushCounts while another node flushes = %d, %v; want 0 at once", n, err)
+	}
+	// The node dies (kill -9 of the process closes its connection).
+	if _, err := n1.Pool().Exec(ctx, `SELECT pg_terminate_backend($1)`, pid); err != nil {
+		t.Fatal(err)
+	}
+	dying.Release()
+
+	// A reaction to u2 is in flight: its transaction holds u2's counts row.
+	busy, err := n1.Pool().Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := busy.Exec(ctx, `SELECT 1 FROM update_counts WHERE update_id = $1 FOR UPDATE`, u2.ID); err != nil {
+		t.Fatal(err)
+	}
+	evs := flushEvents(t, c, n1)
+	if len(evs) != 1 || evs[0].UpdateID != u1.ID {
+		t.Fatalf("first flush published %v, want u1's counts only", evs)
+	}
+	if err := busy.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	evs = flushEvents(t, c, n0)
+	if len(evs) != 1 || evs[0].UpdateID != u2.ID || evs[0].Counts.Reactions["👍"] != 1 {
+		t.Fatalf("second flush published %v, want u2's counts", evs)
+	}
+	if evs := flushEvents(t, c, n1); len(evs) != 0 {
+		t.Fatalf("third flush published %v, want nothing", evs)
+	}
+}
+
+// flushEvents runs FlushCounts on node and returns what it published.
+func flushEvents(t *testing.T, c *cluster, node *postgres.DB) []herald.Event {
+	t.Helper()
+	c.events.Take()
+	n, err := node.FlushCounts(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs := c.events.Take()
+	if n != len(evs) {
+		t.Fatalf("FlushCounts returned %d but published %d events", n, len(evs))
+	}
+	return evs
+}
