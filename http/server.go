@@ -51,7 +51,8 @@ type Config struct {
 	// without asking the store again (default 5s; negative disables). A
 	// logout evicts it on this node at once.
 	SessionCacheTTL time.Duration
-	RateLimits      RateLimits
+	// RateLimits are off where zero; herald serve starts from DefaultRateLimits.
+	RateLimits RateLimits
 	// TrustedProxies are the peers whose X-Forwarded-For is believed.
 	TrustedProxies []netip.Prefix
 	// RateLimitExempt are client networks never rate limited.
