@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"database/sql/driver"
@@ -10,6 +11,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math/bits"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -395,8 +397,12 @@ func (dq *dirQuery) candidates(ctx context.Context, tx *dirTx, cur *dirCursor, c
 		switch dq.sort {
 		case herald.SortRelevance, herald.SortPopular:
 			return dq.rankedText(ctx, tx, cur, changed, need)
+		case herald.SortNew:
+			return dq.newestText(ctx, tx, cur, need)
+		case herald.SortActive:
+			return dq.activeText(ctx, tx, cur, changed, need)
 		}
-		return dq.textRows(ctx, tx, cur, changed, false, need)
+		return nil, fmt.Errorf("directory: unexpected sort %q", dq.sort)
 	}
 	switch dq.sort {
 	case herald.SortPopular:
@@ -451,47 +457,187 @@ func (dq *dirQuery) candidates(ctx context.Context, tx *dirTx, cur *dirCursor, c
 	return nil, fmt.Errorf("directory: unexpected sort %q", dq.sort)
 }
 
-// textRows ranks every channel matching the text by activity or age (sorts
-// that FTS order can't serve). With only=true it returns the changed
-// channels (any position); otherwise up to need unchanged ones after the
-// cursor.
-func (dq *dirQuery) textRows(ctx context.Context, tx *dirTx, cur *dirCursor, changed map[int64]int64, only bool, need int) ([]dirRow, error) {
-	var w where
-	var k1, k2 string
-	var kargs []any
-	switch dq.sort {
-	case herald.SortActive:
-		k1 = "coalesce((SELECT a.n FROM directory_activity a WHERE a.channel_pk = c.pk AND a.day = ?), 0)"
-		kargs = []any{cur.day}
-		k2 = "0"
-	case herald.SortNew:
-		k1, k2 = "0", "0"
-	default:
-		return nil, fmt.Errorf("directory: textRows with sort %q", dq.sort)
+// textPKs returns the pks of the channels matching the text, read from the
+// index alone (no join), for the sorts FTS order can't serve (new, active).
+func (dq *dirQuery) textPKs(ctx context.Context, tx *dirTx, changed map[int64]int64) ([]int64, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT rowid FROM directory_fts WHERE directory_fts MATCH ?`, ftsQuery(dq.tokens, ""))
+	if err != nil {
+		return nil, err
 	}
-	args := append(kargs, ftsQuery(dq.tokens, ""))
-	w.add("directory_fts MATCH ?")
-	dq.filters(&w)
-	if len(changed) > 0 {
-		op := "NOT IN"
-		if only {
-			op = "IN"
+	defer rows.Close()
+	var pks []int64
+	for rows.Next() {
+		var rowid int64
+		if err := rows.Scan(&rowid); err != nil {
+			return nil, err
 		}
-		w.add("c.pk "+op+" (SELECT value FROM json_each(?))", pkList(changed))
+		if pk := rowid & pkMask; !hasKey(changed, pk) {
+			pks = append(pks, pk)
+		}
 	}
-	inner := `SELECT c.pk AS pk, ` + k1 + ` AS k1, ` + k2 + ` AS k2
-		FROM directory_fts JOIN channels c ON c.pk = (directory_fts.rowid & 4294967295) WHERE ` + w.String()
-	args = append(args, w.args...)
-	if only {
-		return queryRows(ctx, tx, inner, args...)
+	return pks, rows.Err()
+}
+
+func hasKey(m map[int64]int64, k int64) bool { _, ok := m[k]; return ok }
+
+func pkSet(pks []int64) map[int64]bool {
+	m := make(map[int64]bool, len(pks))
+	for _, pk := range pks {
+		m[pk] = true
 	}
-	outer := `SELECT pk, k1, k2 FROM (` + inner + `)`
-	if dq.cursor != nil {
-		outer += ` WHERE (k1, k2, pk) < (?, ?, ?)`
-		args = append(args, cur.k1, cur.k2, cur.pk)
+	return m
+}
+
+// filterPKs returns, in the given order, the pks (ranked) that pass the
+// filters (and cond), reading channels in growing chunks until it has need.
+func (dq *dirQuery) filterPKs(ctx context.Context, tx *dirTx, ranked []dirRow, need int, cond string, condArgs ...any) ([]dirRow, error) {
+	var out []dirRow
+	chunk := max(2*need, 64)
+	for len(ranked) > 0 && len(out) < need {
+		n := min(chunk, len(ranked))
+		part := ranked[:n]
+		ranked = ranked[n:]
+		ids := make([]int64, n)
+		for i, r := range part {
+			ids[i] = r.pk
+		}
+		b, _ := json.Marshal(ids)
+		var w where
+		dq.filters(&w)
+		w.add("c.pk IN (SELECT value FROM json_each(?))", string(b))
+		if cond != "" {
+			w.add(cond, condArgs...)
+		}
+		ok, err := queryRows(ctx, tx, `SELECT c.pk, 0, 0 FROM channels c WHERE `+w.String(), w.args...)
+		if err != nil {
+			return nil, err
+		}
+		pass := make(map[int64]bool, len(ok))
+		for _, r := range ok {
+			pass[r.pk] = true
+		}
+		for _, r := range part {
+			if pass[r.pk] {
+				out = append(out, r)
+			}
+		}
+		chunk *= 4 // filters that reject much get bigger chunks
 	}
-	outer += ` ORDER BY k1 DESC, k2 DESC, pk DESC LIMIT ?`
-	return queryRows(ctx, tx, outer, append(args, need)...)
+	if len(out) > need {
+		out = out[:need]
+	}
+	return out, nil
+}
+
+// newestText serves sort=new with text: matching pks, newest first.
+func (dq *dirQuery) newestText(ctx context.Context, tx *dirTx, cur *dirCursor, need int) ([]dirRow, error) {
+	pks, err := dq.textPKs(ctx, tx, nil)
+	if err != nil {
+		return nil, err
+	}
+	return dq.filterPKs(ctx, tx, quietTail(pks, dq.cursor != nil, cur.pk), need, "")
+}
+
+// quietTail returns pks below `below` (all when !bounded), newest first.
+func quietTail(pks []int64, bounded bool, below int64) []dirRow {
+	out := make([]dirRow, 0, len(pks))
+	for _, pk := range pks {
+		if !bounded || pk < below {
+			out = append(out, dirRow{pk: pk})
+		}
+	}
+	slices.SortFunc(out, func(a, b dirRow) int { return cmp.Compare(b.pk, a.pk) })
+	return out
+}
+
+// activeText serves sort=active with text: the day's active channels in
+// rank order that match, then the quiet matches, newest first.
+func (dq *dirQuery) activeText(ctx context.Context, tx *dirTx, cur *dirCursor, changed map[int64]int64, need int) ([]dirRow, error) {
+	pkList, err := dq.textPKs(ctx, tx, changed)
+	if err != nil {
+		return nil, err
+	}
+	pks := pkSet(pkList)
+	first := dq.cursor == nil
+	var out []dirRow
+	if first || cur.k1 > 0 {
+		var w where
+		w.add("day = ?", cur.day)
+		if !first {
+			w.add("(n, channel_pk) < (?, ?)", cur.k1, cur.pk)
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT channel_pk, n FROM directory_activity WHERE `+w.String()+
+			` ORDER BY n DESC, channel_pk DESC`, w.args...)
+		if err != nil {
+			return nil, err
+		}
+		var ranked []dirRow
+		for rows.Next() {
+			var r dirRow
+			if err := rows.Scan(&r.pk, &r.k1); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			if pks[r.pk] {
+				ranked = append(ranked, r)
+				if len(ranked) >= 4*need { // enough to fill a page unless filters reject most
+					break
+				}
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+		if out, err = dq.filterPKs(ctx, tx, ranked, need, ""); err != nil {
+			return nil, err
+		}
+		if len(out) < need && len(ranked) >= 4*need {
+			// The filters rejected most of them: rank every active match.
+			return dq.activeTextAll(ctx, tx, cur, pkList, pks, need)
+		}
+	}
+	if len(out) >= need {
+		return out, nil
+	}
+	tail, err := dq.filterPKs(ctx, tx, quietTail(pkList, !first && cur.k1 == 0, cur.pk), need-len(out),
+		"NOT EXISTS (SELECT 1 FROM directory_activity a WHERE a.channel_pk = c.pk AND a.day = ?)", cur.day)
+	return append(out, tail...), err
+}
+
+// activeTextAll is activeText without the early stop, for filters that
+// reject most matches.
+func (dq *dirQuery) activeTextAll(ctx context.Context, tx *dirTx, cur *dirCursor, pkList []int64, pks map[int64]bool, need int) ([]dirRow, error) {
+	first := dq.cursor == nil
+	var w where
+	w.add("a.day = ?", cur.day)
+	if !first {
+		w.add("(a.n, a.channel_pk) < (?, ?)", cur.k1, cur.pk)
+	}
+	dq.filters(&w)
+	rows, err := tx.QueryContext(ctx, `SELECT a.channel_pk, a.n FROM directory_activity a JOIN channels c ON c.pk = a.channel_pk
+		WHERE `+w.String()+` ORDER BY a.n DESC, a.channel_pk DESC`, w.args...)
+	if err != nil {
+		return nil, err
+	}
+	var out []dirRow
+	for rows.Next() && len(out) < need {
+		var r dirRow
+		if err := rows.Scan(&r.pk, &r.k1); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		if pks[r.pk] {
+			out = append(out, r)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil || len(out) >= need {
+		return out, err
+	}
+	tail, err := dq.filterPKs(ctx, tx, quietTail(pkList, false, 0), need-len(out),
+		"NOT EXISTS (SELECT 1 FROM directory_activity a WHERE a.channel_pk = c.pk AND a.day = ?)", cur.day)
+	return append(out, tail...), err
 }
 
 // tierExprs are the FTS expressions of relevance tiers 2, 1 and 0: every
@@ -638,10 +784,8 @@ func (dq *dirQuery) changedText(ctx context.Context, tx *dirTx, changed map[int6
 func (dq *dirQuery) changedRows(ctx context.Context, tx *dirTx, cur *dirCursor, changed map[int64]int64) ([]dirRow, error) {
 	var rows []dirRow
 	var err error
-	if len(dq.tokens) > 0 && (dq.sort == herald.SortRelevance || dq.sort == herald.SortPopular) {
+	if len(dq.tokens) > 0 {
 		rows, err = dq.changedText(ctx, tx, changed)
-	} else if len(dq.tokens) > 0 {
-		rows, err = dq.textRows(ctx, tx, cur, changed, true, 0)
 	} else {
 		var w where
 		dq.filters(&w)

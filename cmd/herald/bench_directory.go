@@ -114,6 +114,12 @@ func benchDirectory(ctx context.Context, args []string) error {
 		{"search, two words + country", func() herald.DirectoryQuery {
 			return herald.DirectoryQuery{Text: words[rnd.IntN(len(words))] + " " + words[rnd.IntN(len(words))], Country: "FR"}
 		}},
+		{"search, one word, sort=new", func() herald.DirectoryQuery {
+			return herald.DirectoryQuery{Text: words[rnd.IntN(len(words))], Sort: herald.SortNew}
+		}},
+		{"search, one word, sort=active", func() herald.DirectoryQuery {
+			return herald.DirectoryQuery{Text: words[rnd.IntN(len(words))], Sort: herald.SortActive}
+		}},
 		{"category+country, popular, page 1", func() herald.DirectoryQuery {
 			return herald.DirectoryQuery{Category: cat(), Country: countries[rnd.IntN(len(countries))], Sort: herald.SortPopular}
 		}},
