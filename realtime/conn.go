@@ -239,7 +239,7 @@ func (c *conn) push(it qitem) {
 func (c *conn) startWriter() {
 	if !c.writing && !c.closed {
 		c.writing = true
-		go c.writeLoop()
+		c.srv.writers.push(c)
 	}
 }
 

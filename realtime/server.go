@@ -19,10 +19,12 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/heraldhq/herald"
@@ -35,6 +37,7 @@ const (
 	DefaultWriteTimeout         = 10 * time.Second
 	DefaultMaxStreamsPerAccount = 16
 	DefaultMaxStreamsPerAddr    = 256
+	DefaultLinger               = 2 * time.Millisecond
 )
 
 // Config configures a Server.
@@ -57,6 +60,10 @@ type Config struct {
 	// UnlimitedAddrs are client address ranges exempt from the per-address
 	// limit (a reverse proxy, or loopback for load tests).
 	UnlimitedAddrs []netip.Prefix
+	// Linger is how long a connection's first queued event waits for
+	// others to share its write (default 2 ms; negative: none). It trades
+	// that much latency for far fewer syscalls under back-to-back events.
+	Linger time.Duration
 	// SocketSendBuffer, if > 0, sets SO_SNDBUF on stream sockets (tests use
 	// a small one to make a stalled reader visible quickly).
 	SocketSendBuffer int
@@ -72,6 +79,7 @@ type Server struct {
 	events       herald.EventStore
 	bus          Bus
 	hub          *hub
+	writers      *writerPool
 	log          *slog.Logger
 	metrics      *metrics
 	publicOrigin string
@@ -112,11 +120,15 @@ func New(cfg Config) *Server {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	if cfg.Linger == 0 {
+		cfg.Linger = DefaultLinger
+	}
 	s := &Server{
 		cfg:        cfg,
 		events:     cfg.Events,
 		bus:        cfg.Bus,
 		hub:        newHub(cfg.Bus),
+		writers:    newWriterPool(runtime.GOMAXPROCS(0), cfg.Linger),
 		log:        cfg.Logger,
 		conns:      map[*conn]struct{}{},
 		perAccount: map[string]int{},
@@ -367,7 +379,11 @@ func (s *Server) upgrade(w http.ResponseWriter, r *http.Request, c *conn) (rd in
 		early, _ := brw.Reader.Peek(n)
 		reader = &prefixReader{p: append([]byte(nil), early...), r: nc}
 	}
-	return reader, netSink{nc: nc}, true
+	ns := netSink{nc: nc}
+	if sc, ok := nc.(syscall.Conn); ok {
+		ns.raw, _ = sc.SyscallConn()
+	}
+	return reader, ns, true
 }
 
 func setSSEHeaders(h http.Header) {
@@ -539,6 +555,7 @@ func (s *Server) Close() error {
 			c.finish()
 		}
 	}
+	s.writers.close()
 	return nil
 }
 

@@ -4,7 +4,9 @@ import (
 	"encoding/binary"
 	"net"
 	"net/http"
+	"runtime"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -42,7 +44,37 @@ type sink interface {
 	close()
 }
 
-type netSink struct{ nc net.Conn }
+type netSink struct {
+	nc  net.Conn
+	raw syscall.RawConn // nil when the socket can't be written without blocking
+}
+
+// tryWrite writes what the socket takes now, without waiting.
+func (s netSink) tryWrite(p []byte) (int, error) {
+	var n int
+	var werr error
+	err := s.raw.Write(func(fd uintptr) bool {
+		for n < len(p) {
+			m, err := syscall.Write(int(fd), p[n:])
+			if err == syscall.EINTR {
+				continue
+			}
+			if err == syscall.EAGAIN {
+				break
+			}
+			if err != nil {
+				werr = err
+				break
+			}
+			n += m
+		}
+		return true // never wait here: the caller hands waiting to a goroutine
+	})
+	if werr != nil {
+		return n, werr
+	}
+	return n, err
+}
 
 func (s netSink) write(p []byte, deadline time.Time) error {
 	_ = s.nc.SetWriteDeadline(deadline)
@@ -85,66 +117,236 @@ func (s httpSink) setWriteDeadline(t time.Time) { _ = s.rc.SetWriteDeadline(t) }
 func (s httpSink) closeGracefully()             { s.close() }
 func (s httpSink) close()                       { s.once.Do(func() { close(s.done) }) }
 
-// writeLoop drains the queue, coalescing up to batchItems / batchBytes into
-// one write, and exits when the queue is empty.
-func (c *conn) writeLoop() {
-	bp := bufPool.Get().(*[]byte)
-	buf := (*bp)[:0]
-	var batch [batchItems]qitem
-	for {
-		c.mu.Lock()
-		n, size := 0, 0
-		for n < len(c.queue) && n < batchItems && (n == 0 || size+c.queue[n].size() <= batchBytes) {
-			batch[n] = c.queue[n]
-			size += c.queue[n].size()
-			c.queue[n] = qitem{}
-			n++
-		}
-		if n == 0 || c.closed {
-			c.writing = false
-			c.mu.Unlock()
-			break
-		}
-		c.queue = c.queue[n:]
-		if len(c.queue) == 0 {
-			c.queue = nil // an idle connection keeps no queue array
-		}
-		c.qbytes -= size
-		c.srv.queued.Add(int64(-size))
-		if c.waiters > 0 && c.qbytes <= c.srv.cfg.QueueBytes/2 {
-			c.cond.Broadcast()
-		}
-		closing := c.closing
-		snk := c.sink
-		c.mu.Unlock()
+// takeBatch moves up to batchItems / batchBytes of the queue into batch.
+// It returns 0 (and clears writing) when there is nothing to write.
+func (c *conn) takeBatch(batch *[batchItems]qitem) (n int, closing bool, snk sink) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	size := 0
+	for n < len(c.queue) && n < batchItems && (n == 0 || size+c.queue[n].size() <= batchBytes) {
+		batch[n] = c.queue[n]
+		size += c.queue[n].size()
+		c.queue[n] = qitem{}
+		n++
+	}
+	if n == 0 || c.closed {
+		c.writing = false
+		return 0, false, nil
+	}
+	c.queue = c.queue[n:]
+	if len(c.queue) == 0 {
+		c.queue = nil // an idle connection keeps no queue array
+	}
+	c.qbytes -= size
+	c.srv.queued.Add(int64(-size))
+	if c.waiters > 0 && c.qbytes <= c.srv.cfg.QueueBytes/2 {
+		c.cond.Broadcast()
+	}
+	return n, c.closing, c.sink
+}
 
-		var final bool
+// afterWrite handles a batch fully written; it reports whether the stream
+// ended.
+func (c *conn) afterWrite(snk sink, events int, final bool) bool {
+	c.srv.metrics.delivered.Add(uint64(events))
+	if !final {
+		return false
+	}
+	// The reader (or the handler, for an httpSink) finishes.
+	snk.closeGracefully()
+	c.mu.Lock()
+	c.writing = false
+	c.queue = nil
+	c.mu.Unlock()
+	return true
+}
+
+// turnBatches bounds how many batches a pool worker writes for one
+// connection before serving the others (a long history replay must not
+// hold a worker).
+const turnBatches = 4
+
+// writeTurn is a pool worker's turn on a connection: it writes what the
+// socket takes without blocking. It returns true if the connection still
+// has work and must be queued again; when the socket is full it hands the
+// connection to a goroutine of its own that waits (with the write
+// deadline), so one stuck client never holds a worker.
+func (c *conn) writeTurn(buf []byte) ([]byte, bool) {
+	var batch [batchItems]qitem
+	for range turnBatches {
+		n, _, snk := c.takeBatch(&batch)
+		if n == 0 {
+			return buf, false
+		}
 		var events int
+		var final bool
 		buf, events, final = c.render(buf[:0], batch[:n])
 		clear(batch[:n])
-		timeout := c.srv.cfg.WriteTimeout
-		if closing {
-			timeout = finalWriteTimeout
+		ns, ok := snk.(netSink)
+		if !ok || ns.raw == nil {
+			go c.writeLoop(append([]byte(nil), buf...), events, final)
+			return buf, false
 		}
-		err := snk.write(buf, time.Now().Add(timeout))
+		w, err := ns.tryWrite(buf)
 		if err != nil {
-			c.finish()
-			break
+			go c.finish()
+			return buf, false
 		}
-		c.srv.metrics.delivered.Add(uint64(events))
-		if final {
-			// The reader (or the handler, for an httpSink) finishes.
-			snk.closeGracefully()
-			c.mu.Lock()
-			c.writing = false
-			c.queue = nil
-			c.mu.Unlock()
-			break
+		if w < len(buf) {
+			go c.writeLoop(append([]byte(nil), buf[w:]...), events, final)
+			return buf, false
+		}
+		if c.afterWrite(snk, events, final) {
+			return buf, false
 		}
 	}
-	if cap(buf) <= 4*batchBytes {
-		*bp = buf[:0]
-		bufPool.Put(bp)
+	return buf, true
+}
+
+// writeLoop writes pending (the rest of a batch the socket did not take)
+// and then drains the queue with blocking, deadline-bounded writes, until
+// the queue is empty.
+func (c *conn) writeLoop(pending []byte, pendingEvents int, pendingFinal bool) {
+	c.mu.Lock()
+	closing, snk := c.closing, c.sink
+	c.mu.Unlock()
+	if pending != nil {
+		if !c.blockingWrite(snk, pending, closing) {
+			return
+		}
+		if c.afterWrite(snk, pendingEvents, pendingFinal) {
+			return
+		}
+	}
+	bp := bufPool.Get().(*[]byte)
+	buf := (*bp)[:0]
+	defer func() {
+		if cap(buf) <= 4*batchBytes {
+			*bp = buf[:0]
+			bufPool.Put(bp)
+		}
+	}()
+	var batch [batchItems]qitem
+	for {
+		n, closing, snk := c.takeBatch(&batch)
+		if n == 0 {
+			return
+		}
+		var events int
+		var final bool
+		buf, events, final = c.render(buf[:0], batch[:n])
+		clear(batch[:n])
+		if !c.blockingWrite(snk, buf, closing) {
+			return
+		}
+		if c.afterWrite(snk, events, final) {
+			return
+		}
+	}
+}
+
+func (c *conn) blockingWrite(snk sink, p []byte, closing bool) bool {
+	timeout := c.srv.cfg.WriteTimeout
+	if closing {
+		timeout = finalWriteTimeout
+	}
+	if err := snk.write(p, time.Now().Add(timeout)); err != nil {
+		c.finish()
+		return false
+	}
+	return true
+}
+
+// writerPool is a few goroutines that write for every connection with
+// something queued: a delivery costs a write, not a goroutine, and the
+// scheduler's run queue stays short while 10,000 followers are served.
+type writerPool struct {
+	linger int64 // nanoseconds a connection waits for more events before its write
+	mu     sync.Mutex
+	cond   sync.Cond
+	ready  []readyConn
+	head   int
+	idle   int
+	stop   bool
+}
+
+type readyConn struct {
+	c  *conn
+	at int64 // when it became ready
+}
+
+func nanotime() int64 { return time.Now().UnixNano() }
+
+func newWriterPool(workers int, linger time.Duration) *writerPool {
+	p := &writerPool{linger: int64(linger)}
+	p.cond.L = &p.mu
+	for range workers {
+		go p.work()
+	}
+	return p
+}
+
+func (p *writerPool) push(c *conn) {
+	p.mu.Lock()
+	p.ready = append(p.ready, readyConn{c, nanotime()})
+	// Wake a worker only if one sleeps: a broadcast to 10,000 followers
+	// would otherwise make 10,000 futex calls.
+	wake := p.idle > 0
+	p.mu.Unlock()
+	if wake {
+		p.cond.Signal()
+	}
+}
+
+func (p *writerPool) close() {
+	p.mu.Lock()
+	p.stop = true
+	p.mu.Unlock()
+	p.cond.Broadcast()
+}
+
+func (p *writerPool) work() {
+	bp := bufPool.Get().(*[]byte)
+	buf := (*bp)[:0]
+	turns := 0
+	for {
+		p.mu.Lock()
+		for p.head == len(p.ready) && !p.stop {
+			p.idle++
+			p.cond.Wait()
+			p.idle--
+		}
+		if p.head == len(p.ready) {
+			p.mu.Unlock()
+			return
+		}
+		rc := p.ready[p.head]
+		p.ready[p.head] = readyConn{}
+		p.head++
+		if p.head == len(p.ready) {
+			p.ready, p.head = p.ready[:0], 0
+		}
+		p.mu.Unlock()
+		c := rc.c
+		// Linger: events posted back to back then share one write (and one
+		// read by the client) instead of costing a syscall each. The queue
+		// is in order, so only the first connections of a burst wait.
+		if d := rc.at + p.linger - nanotime(); d > 0 {
+			time.Sleep(time.Duration(d))
+		}
+		var again bool
+		buf, again = c.writeTurn(buf)
+		if again {
+			p.push(c)
+		}
+		// Let request handlers (the next post) run between turns: a
+		// fan-out to thousands must not delay the work that feeds it.
+		if turns++; turns%32 == 0 {
+			runtime.Gosched()
+		}
+		if cap(buf) > 4*batchBytes {
+			buf = make([]byte, 0, 4096)
+		}
 	}
 }
 

@@ -2,6 +2,9 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"os"
+	"time"
 
 	"github.com/heraldhq/herald/realtime"
 	"github.com/prometheus/client_golang/prometheus"
@@ -26,7 +29,20 @@ func startStreams(ctx context.Context, m *Main) error {
 			return err
 		}
 	}
+	// HERALD_STREAM_LINGER tunes write coalescing (see realtime.Config.Linger).
+	var linger time.Duration
+	if v := os.Getenv("HERALD_STREAM_LINGER"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return fmt.Errorf("HERALD_STREAM_LINGER: %w", err)
+		}
+		linger = d
+		if d == 0 {
+			linger = -1
+		}
+	}
 	rt := realtime.New(realtime.Config{
+		Linger:         linger,
 		Events:         m.Store,
 		Bus:            bus,
 		PublicURL:      m.PublicURL,

@@ -89,7 +89,8 @@ type Conn struct {
 	br     *bufio.Reader
 	body   io.Closer
 	wmu    sync.Mutex
-	lines  [][]byte // WS: events of the current frame not yet returned
+	frame  []byte // WS: the last frame read
+	rest   []byte // WS: events of the frame not yet returned
 	cursor herald.Cursor
 	err    error
 }
@@ -324,7 +325,7 @@ func (c *Conn) nextSSE() ([]byte, string, error) {
 }
 
 func (c *Conn) nextWS() ([]byte, error) {
-	for len(c.lines) == 0 {
+	for len(c.rest) == 0 {
 		var h [10]byte
 		if _, err := io.ReadFull(c.br, h[:2]); err != nil {
 			return nil, err
@@ -349,7 +350,12 @@ func (c *Conn) nextWS() ([]byte, error) {
 		if n > 16<<20 {
 			return nil, errors.New("stream: frame too large")
 		}
-		p := make([]byte, n)
+		// The frame buffer is reused: callers own a message only until
+		// the next call.
+		if uint64(cap(c.frame)) < n {
+			c.frame = make([]byte, n)
+		}
+		p := c.frame[:n]
 		if _, err := io.ReadFull(c.br, p); err != nil {
 			return nil, err
 		}
@@ -358,7 +364,7 @@ func (c *Conn) nextWS() ([]byte, error) {
 			if h[0]&0x80 == 0 {
 				return nil, errors.New("stream: fragmented frames are not expected")
 			}
-			c.lines = bytes.Split(p, []byte{'\n'})
+			c.rest = p
 		case 0x9:
 			if err := c.writeFrame(0xA, p); err != nil {
 				return nil, err
@@ -373,8 +379,13 @@ func (c *Conn) nextWS() ([]byte, error) {
 			return nil, ce
 		}
 	}
-	l := c.lines[0]
-	c.lines = c.lines[1:]
+	// One frame holds newline-separated events.
+	l := c.rest
+	if i := bytes.IndexByte(l, '\n'); i >= 0 {
+		l, c.rest = l[:i], l[i+1:]
+	} else {
+		c.rest = nil
+	}
 	return l, nil
 }
 

@@ -1,0 +1,402 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/heraldhq/herald"
+	"github.com/heraldhq/herald/client"
+	"github.com/heraldhq/herald/realtime/stream"
+	"github.com/heraldhq/herald/sqlite"
+)
+
+func init() {
+	benchCommands["fanout"] = runBenchFanout
+}
+
+// runBenchFanout measures real-time fan-out: N followers of one channel hold
+// SSE or WebSocket streams to a server running in a child process (its
+// memory is measured alone, and each process stays under the open-files
+// limit); the bench posts updates through the API and times each delivery.
+//
+// Followers are created with the store's own methods before the server
+// starts (accounts, sessions with API-format tokens, follows): the same rows
+// signing up through the API makes, without 10,000 argon2 hashes.
+func runBenchFanout(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("herald bench fanout", flag.ContinueOnError)
+	followers := fs.Int("followers", 10000, "followers holding a stream")
+	transport := fs.String("transport", "ws", "ws or sse")
+	updates := fs.Int("updates", 1, "updates posted back to back")
+	textLen := fs.Int("text", 200, "update text length in bytes")
+	dialers := fs.Int("dialers", 32, "concurrent stream openings")
+	settle := fs.Duration("settle", 3*time.Second, "idle time before reading the server's memory")
+	timeout := fs.Duration("timeout", 120*time.Second, "give up waiting for deliveries after this")
+	posters := fs.Int("posters", 1, "concurrent posting clients (updates are still posted back to back)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *transport != "ws" && *transport != "sse" {
+		return fmt.Errorf("--transport: want ws or sse")
+	}
+	dir, err := os.MkdirTemp("", "herald-fanout-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+
+	fmt.Printf("fanout: %d %s followers, %d update(s) of %d bytes, GOMAXPROCS=%d\n", *followers, *transport, *updates, *textLen, runtime.GOMAXPROCS(0))
+	t0 := time.Now()
+	admin, channelID, tokens, err := seedFanout(ctx, filepath.Join(dir, "herald.db"), *followers)
+	if err != nil {
+		return fmt.Errorf("seed: %w", err)
+	}
+	fmt.Printf("seeded %d followers in %s\n", *followers, time.Since(t0).Round(time.Millisecond))
+
+	srv, err := startChild(ctx, dir)
+	if err != nil {
+		return err
+	}
+	defer srv.stop()
+	time.Sleep(*settle)
+	rssBefore, err := vmRSS(srv.pid)
+	if err != nil {
+		return err
+	}
+
+	// Open every stream and wait for its first message (the cursor): it is
+	// then subscribed and live.
+	t0 = time.Now()
+	conns := make([]*stream.Conn, len(tokens))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	errc := make(chan error, *dialers)
+	for range *dialers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(tokens) {
+					return
+				}
+				c, err := stream.Dial(ctx, srv.url, *transport, stream.Options{Token: tokens[i]})
+				if err == nil {
+					c.SetReadDeadline(time.Now().Add(30 * time.Second))
+					_, err = c.NextData()
+				}
+				if err != nil {
+					errc <- fmt.Errorf("stream %d: %w", i, err)
+					return
+				}
+				conns[i] = c
+			}
+		}()
+	}
+	wg.Wait()
+	close(errc)
+	if err := <-errc; err != nil {
+		return err
+	}
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	fmt.Printf("opened %d streams in %s\n", len(conns), time.Since(t0).Round(time.Millisecond))
+	time.Sleep(*settle)
+	rssAfter, err := vmRSS(srv.pid)
+	if err != nil {
+		return err
+	}
+	perConn := float64(rssAfter-rssBefore) / float64(len(conns))
+	fmt.Printf("server RSS: %.1f MiB before, %.1f MiB with %d idle streams: %.1f KiB per stream\n",
+		float64(rssBefore)/(1<<20), float64(rssAfter)/(1<<20), len(conns), perConn/1024)
+
+	// Readers record when each update arrives. Updates are the channel's
+	// events after its head at start; the event's seq says which one.
+	ac := client.New(srv.url, admin)
+	n := *updates
+	recv := make([]int64, len(conns)*n) // unix nanos; 0 = not received
+	var dup, bad, got atomic.Int64
+	done := make(chan struct{})
+	var rwg sync.WaitGroup
+	for i, c := range conns {
+		rwg.Add(1)
+		go func() {
+			defer rwg.Done()
+			c.SetReadDeadline(time.Now().Add(*timeout))
+			for k := 0; k < n; {
+				data, err := c.NextData()
+				if err != nil {
+					return
+				}
+				now := time.Now().UnixNano()
+				if !bytes.Contains(data, []byte(`"type":"update.created"`)) {
+					continue
+				}
+				j := updateIndex(data)
+				if j < 0 || j >= n {
+					bad.Add(1)
+					continue
+				}
+				if recv[i*n+j] != 0 {
+					dup.Add(1)
+					continue
+				}
+				recv[i*n+j] = now
+				k++
+				if got.Add(1) == int64(len(conns)*n) {
+					close(done)
+				}
+			}
+		}()
+	}
+
+	// Each text starts with its index ("#000042 "), which tells the
+	// readers which update an event is (posters run concurrently).
+	filler := strings.Repeat("Storm warning. ", *textLen/15+1)[:max(*textLen-8, 1)]
+	sent := make([]int64, n)
+	var nextPost atomic.Int64
+	var pwg sync.WaitGroup
+	perr := make(chan error, *posters)
+	t0 = time.Now()
+	for range *posters {
+		pwg.Add(1)
+		go func() {
+			defer pwg.Done()
+			for {
+				k := int(nextPost.Add(1)) - 1
+				if k >= n {
+					return
+				}
+				atomic.StoreInt64(&sent[k], time.Now().UnixNano())
+				if _, err := ac.PostUpdate(ctx, channelID, fmt.Sprintf("#%06d %s", k, filler), nil); err != nil {
+					perr <- fmt.Errorf("post %d: %w", k, err)
+					return
+				}
+			}
+		}()
+	}
+	pwg.Wait()
+	close(perr)
+	if err := <-perr; err != nil {
+		return err
+	}
+	postDur := time.Since(t0)
+	select {
+	case <-done:
+	case <-time.After(*timeout):
+	}
+	for _, c := range conns {
+		c.SetReadDeadline(time.Now()) // unblock readers
+	}
+	rwg.Wait()
+
+	var lats []time.Duration
+	var first, last int64
+	lost := 0
+	for i := range conns {
+		for k := range n {
+			r := recv[i*n+k]
+			if r == 0 {
+				lost++
+				continue
+			}
+			lats = append(lats, time.Duration(r-atomic.LoadInt64(&sent[k])))
+			if first == 0 || r < first {
+				first = r
+			}
+			if r > last {
+				last = r
+			}
+		}
+	}
+	slices.Sort(lats)
+	pct := func(p float64) time.Duration {
+		if len(lats) == 0 {
+			return 0
+		}
+		return lats[min(len(lats)-1, int(p*float64(len(lats))))]
+	}
+	total := len(conns) * n
+	span := time.Duration(last - slices.Min(sent))
+	fmt.Printf("posted %d update(s) in %s\n", n, postDur.Round(time.Millisecond))
+	fmt.Printf("deliveries: %d of %d (lost %d, duplicates %d, unexpected %d)\n", len(lats), total, lost, dup.Load(), bad.Load())
+	fmt.Printf("latency (post sent -> event read): p50 %s  p99 %s  max %s\n", pct(0.50).Round(10*time.Microsecond), pct(0.99).Round(10*time.Microsecond), pct(1).Round(10*time.Microsecond))
+	if span > 0 {
+		fmt.Printf("throughput: %.0f deliveries/s (first post to last delivery: %s)\n", float64(len(lats))/span.Seconds(), span.Round(time.Millisecond))
+	}
+	if rss, err := vmRSS(srv.pid); err == nil {
+		fmt.Printf("server RSS after the run: %.1f MiB\n", float64(rss)/(1<<20))
+	}
+	if lost > 0 || dup.Load() > 0 {
+		return fmt.Errorf("%d deliveries lost, %d duplicated", lost, dup.Load())
+	}
+	return nil
+}
+
+// seedFanout creates the admin, the channel and the followers in the store.
+func seedFanout(ctx context.Context, path string, n int) (admin, channelID string, tokens []string, err error) {
+	db, err := sqlite.Open(path, herald.StoreConfig{Clock: herald.SystemClock{}, Retention: herald.DefaultRetention})
+	if err != nil {
+		return "", "", nil, err
+	}
+	defer db.Close()
+	// No one logs in with these accounts: the hash only fills the column.
+	const hash = "$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHRzYWx0c2FsdA$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g"
+	newAccount := func(name string) (string, string, error) {
+		a := &herald.Account{Username: name, DisplayName: name}
+		if err := db.CreateAccount(ctx, a, hash); err != nil {
+			return "", "", err
+		}
+		var b [32]byte
+		rand.Read(b[:])
+		tok := base64.RawURLEncoding.EncodeToString(b[:])
+		h := sha256.Sum256([]byte(tok))
+		now := time.Now().UTC()
+		if err := db.CreateSession(ctx, &herald.Session{TokenHash: h[:], AccountID: a.ID, CreatedAt: now, ExpiresAt: now.Add(24 * time.Hour)}); err != nil {
+			return "", "", err
+		}
+		return a.ID, tok, nil
+	}
+	adminID, admin, err := newAccount("fanout_admin")
+	if err != nil {
+		return "", "", nil, err
+	}
+	ch := &herald.Channel{Name: "Fan-out bench", Category: "news", Listed: true}
+	if err := db.CreateChannel(ctx, adminID, ch); err != nil {
+		return "", "", nil, err
+	}
+	tokens = make([]string, n)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	errc := make(chan error, 16)
+	for range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n {
+					return
+				}
+				id, tok, err := newAccount(fmt.Sprintf("fan%06d", i))
+				if err == nil {
+					_, err = db.Follow(ctx, id, ch.ID)
+				}
+				if err != nil {
+					errc <- err
+					return
+				}
+				tokens[i] = tok
+			}
+		}()
+	}
+	wg.Wait()
+	close(errc)
+	if err := <-errc; err != nil {
+		return "", "", nil, err
+	}
+	return admin, ch.ID, tokens, nil
+}
+
+// updateIndex reads the index the bench put at the start of an update's
+// text ("#000042 ..."), or -1.
+func updateIndex(data []byte) int {
+	i := bytes.Index(data, []byte(`"text":"#`))
+	if i < 0 || len(data) < i+15 {
+		return -1
+	}
+	v, err := strconv.Atoi(string(data[i+9 : i+15]))
+	if err != nil {
+		return -1
+	}
+	return v
+}
+
+type childServer struct {
+	cmd *exec.Cmd
+	pid int
+	url string
+}
+
+// startChild runs `herald serve` on the seeded data directory, loopback
+// exempt from rate and stream limits, and waits for its address.
+func startChild(ctx context.Context, dir string) (*childServer, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.CommandContext(ctx, exe, "serve", "--addr", "127.0.0.1:0", "--data", dir,
+		"--rate-limit-exempt", "127.0.0.0/8", "--log-level", "warn")
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	c := &childServer{cmd: cmd, pid: cmd.Process.Pid}
+	sc := bufio.NewScanner(out)
+	for sc.Scan() {
+		if u, ok := strings.CutPrefix(sc.Text(), "herald listening on "); ok {
+			c.url = u
+			break
+		}
+	}
+	if c.url == "" {
+		c.stop()
+		return nil, errors.New("server did not start")
+	}
+	go func() {
+		for sc.Scan() {
+		}
+	}()
+	fmt.Printf("server: pid %d at %s\n", c.pid, c.url)
+	return c, nil
+}
+
+func (c *childServer) stop() {
+	_ = c.cmd.Process.Signal(os.Interrupt)
+	done := make(chan struct{})
+	go func() { _ = c.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(15 * time.Second):
+		_ = c.cmd.Process.Kill()
+		<-done
+	}
+}
+
+// vmRSS reads a process's resident set size in bytes.
+func vmRSS(pid int) (int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kb << 10, err
+		}
+	}
+	return 0, errors.New("no VmRSS")
+}
