@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -245,6 +246,23 @@ func TestSIGTERMExitsCleanly(t *testing.T) {
 	if err := client.New(p.url, "").Healthz(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+	// An open event stream must not hold the shutdown up.
+	s, err := client.New(p.url, "").CreateAccount(context.Background(), "alice", "a long enough password", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest("GET", p.url+"/api/v1/events", nil)
+	req.Header.Set("Authorization", "Bearer "+s.Token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("events = %d", resp.StatusCode)
+	}
+	streamDone := make(chan struct{})
+	go func() { _, _ = io.Copy(io.Discard, resp.Body); close(streamDone) }()
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
@@ -255,6 +273,11 @@ func TestSIGTERMExitsCleanly(t *testing.T) {
 		}
 	case <-time.After(20 * time.Second):
 		t.Fatalf("no exit 20 s after SIGTERM\n%s", p.stderr)
+	}
+	select {
+	case <-streamDone:
+	case <-time.After(5 * time.Second):
+		t.Fatal("event stream still open after the server exited")
 	}
 	if !strings.Contains(p.stderr.String(), `"msg":"stopped"`) {
 		t.Errorf("no clean stop logged:\n%s", p.stderr)
