@@ -95,6 +95,20 @@ export function debounce(fn, wait) {
   };
 }
 
+/**
+ * whenNear calls fn each time el (a "load more" button) comes within a
+ * screen of the viewport, so lists grow as the reader scrolls; the button
+ * stays for keyboard users. Returns a function that stops watching.
+ */
+export function whenNear(el, fn) {
+  if (!('IntersectionObserver' in window)) return () => {};
+  const io = new IntersectionObserver(entries => {
+    if (entries.some(e => e.isIntersecting) && !el.hidden && !el.disabled) fn();
+  }, { rootMargin: '0px 0px 600px 0px' });
+  io.observe(el);
+  return () => io.disconnect();
+}
+
 const palette = ['#0f766e', '#7c3aed', '#b45309', '#be123c', '#1d4ed8', '#047857', '#a21caf', '#c2410c', '#0369a1', '#4d7c0f'];
 
 /** avatar draws a channel's initials on a colour derived from its id. */

@@ -1,6 +1,6 @@
 // A channel's page: profile, follow / mute, the admin composer, and the feed
 // kept live by the event stream.
-import { h, clear, linkify, avatar, icon } from '../dom.js';
+import { h, clear, linkify, avatar, icon, whenNear } from '../dom.js';
 import { t, tn, fmtNumber } from '../i18n.js';
 import { api, paths, q, session } from '../api.js';
 import * as events from '../events.js';
@@ -161,14 +161,21 @@ export async function channelView(main, [id]) {
     return list;
   }
 
+  let loadingOlder = false;
   async function loadOlder() {
+    if (loadingOlder) return;
+    loadingOlder = true;
     try {
       const list = await busy(older, loadPage(oldest()));
       older.hidden = list.length < pageSize;
-      if (list.length) views.get(list[0].id)?.el.querySelector('time')?.focus?.();
-    } catch (e) { toast(errorText(e), 'error'); }
+    } catch (e) {
+      toast(errorText(e), 'error');
+    } finally {
+      loadingOlder = false;
+    }
   }
   older.addEventListener('click', loadOlder);
+  const stopNear = whenNear(older, loadOlder);
 
   // resync refetches the profile and the first page: after a reconnect or a
   // resync event, whatever we missed is replaced by current state.
@@ -284,5 +291,5 @@ export async function channelView(main, [id]) {
     refreshFeed().catch(() => {});
     refreshCounts().catch(() => {});
   }, 5000);
-  return () => { off(); clearInterval(ticker); clearInterval(poll); };
+  return () => { off(); stopNear(); clearInterval(ticker); clearInterval(poll); };
 }

@@ -1,7 +1,7 @@
 // The directory: search as you type, category chips, country and language
 // filters, sorts, and "load more" by cursor. The filters live in the URL so
 // a search can be shared and survives the back button.
-import { h, clear, debounce, icon } from '../dom.js';
+import { h, clear, debounce, icon, whenNear } from '../dom.js';
 import { t } from '../i18n.js';
 import { api, q, categories } from '../api.js';
 import { channelCard, countrySelect, languageSelect } from '../components.js';
@@ -106,8 +106,15 @@ export async function directoryView(main, params, query) {
   country.addEventListener('change', () => { state.country = country.value; refresh(); });
   language.addEventListener('change', () => { state.language = language.value; refresh(); });
   sort.addEventListener('change', () => { state.sort = sort.value; refresh(); });
-  more.addEventListener('click', () => load(true));
+  let loadingMore = false;
+  const loadMore = async () => {
+    if (loadingMore || !cursor) return;
+    loadingMore = true;
+    try { await load(true); } finally { loadingMore = false; }
+  };
+  more.addEventListener('click', loadMore);
 
   await load(false);
-  return () => { gen++; if (ctrl) ctrl.abort(); };
+  const stopNear = whenNear(more, loadMore);
+  return () => { gen++; stopNear(); if (ctrl) ctrl.abort(); };
 }
