@@ -152,6 +152,17 @@ export class UpdateView {
         type: 'button', class: 'emoji-btn', 'aria-pressed': String(e === mine), 'aria-label': t('react.with', { emoji: e }),
         onclick: () => { this.togglePicker(false); this.pickBtn.focus(); this.react(e); },
       }, e)));
+    // Arrow keys move between emoji, as in any grid of choices.
+    grid.addEventListener('keydown', e => {
+      const btns = [...grid.querySelectorAll('button')];
+      const i = btns.indexOf(document.activeElement);
+      if (i < 0) return;
+      const cols = btns.filter(b => b.offsetTop === btns[0].offsetTop).length || 1;
+      const step = { ArrowRight: 1, ArrowLeft: -1, ArrowDown: cols, ArrowUp: -cols }[e.key];
+      if (step === undefined) return;
+      e.preventDefault();
+      btns[Math.min(btns.length - 1, Math.max(0, i + step))].focus();
+    });
     const parts = [grid];
     if (ch.reactions !== 'default') {
       const inp = h('input', { class: 'emoji-input', maxlength: 32, autocomplete: 'off', id: pid + '-free', placeholder: '🙂' });
