@@ -34,6 +34,7 @@ import (
 	"github.com/heraldhq/herald"
 	"github.com/heraldhq/herald/realtime"
 	natsgo "github.com/nats-io/nats.go"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Defaults of Config.
@@ -742,4 +743,37 @@ func redact(u string) string {
 		}
 	}
 	return strings.Join(parts, ",")
+}
+
+// Collectors returns Prometheus collectors of the bus's state, read at
+// scrape time: whether the node is connected to NATS, streams subscribed,
+// refills from the log, messages dropped, reconnects.
+func (b *Bus) Collectors() []prometheus.Collector {
+	return []prometheus.Collector{
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "herald_nats_connected",
+			Help: "1 while the node is connected to NATS.",
+		}, func() float64 {
+			if b.nc.IsConnected() {
+				return 1
+			}
+			return 0
+		}),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "herald_nats_streams",
+			Help: "Streams the node is subscribed to for its connections.",
+		}, func() float64 { return float64(b.Stats().Streams) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "herald_nats_refills_total",
+			Help: "Stream refills from the database (holes, reconnects, drops).",
+		}, func() float64 { return float64(b.refills.Load()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "herald_nats_slow_consumer_total",
+			Help: "Times NATS dropped messages because the node could not keep up.",
+		}, func() float64 { return float64(b.dropped.Load()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "herald_nats_reconnects_total",
+			Help: "Reconnections to NATS.",
+		}, func() float64 { return float64(b.reconnect.Load()) }),
+	}
 }

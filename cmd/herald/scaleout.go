@@ -12,6 +12,7 @@ import (
 	hnats "github.com/heraldhq/herald/nats"
 	"github.com/heraldhq/herald/postgres"
 	"github.com/heraldhq/herald/realtime"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Scale-out: `herald serve --postgres URL --nats URL` runs the node as one
@@ -92,5 +93,15 @@ func scaleoutBus(ctx context.Context, m *Main) (realtime.Bus, error) {
 	s.mu.Lock()
 	s.bus = bus
 	s.mu.Unlock()
+	for _, c := range bus.Collectors() {
+		// Replace a collector of an earlier node in the same process (tests).
+		if err := prometheus.DefaultRegisterer.Register(c); err != nil {
+			var are prometheus.AlreadyRegisteredError
+			if errors.As(err, &are) {
+				prometheus.DefaultRegisterer.Unregister(are.ExistingCollector)
+				_ = prometheus.DefaultRegisterer.Register(c)
+			}
+		}
+	}
 	return bus, nil
 }

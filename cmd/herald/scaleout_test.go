@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"strconv"
@@ -186,6 +187,18 @@ func TestScaleoutKill9(t *testing.T) {
 
 	u1 := postOn(a.url, "one")
 	expect(s, "update.created:one")
+	// The bus's state is on /metrics.
+	resp, err := http.Get(b.url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{"herald_nats_connected 1", "herald_nats_streams 2", "herald_nats_refills_total"} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
 
 	// kill -9 node A right after it acknowledged a post.
 	postOn(a.url, "two")
