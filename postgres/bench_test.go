@@ -3,11 +3,17 @@ package postgres_test
 import (
 	"context"
 	"fmt"
+	"os"
+	"strconv"
+	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/heraldhq/herald"
 	"github.com/heraldhq/herald/postgres"
+	"github.com/jackc/pgx/v5"
 )
 
 // Benchmarks run against the server at HERALD_POSTGRES_URL in a fresh
@@ -28,7 +34,8 @@ type benchWorld struct {
 
 func newBenchWorld(b *testing.B) *benchWorld {
 	b.Helper()
-	db := mustOpen(b, freshSchema(b), herald.StoreConfig{})
+	// A unique application_name finds this pool's server processes.
+	db := mustOpen(b, freshSchema(b)+"&application_name=herald_bench_"+strconv.Itoa(os.Getpid()), herald.StoreConfig{})
 	w := &benchWorld{db: db, owner: &herald.Account{Username: "owner"}}
 	ctx := context.Background()
 	if err := db.CreateAccount(ctx, w.owner, "x"); err != nil {
@@ -69,6 +76,7 @@ func BenchmarkCreateUpdate(b *testing.B) {
 	var next atomic.Int64
 	ctx := context.Background()
 	b.SetParallelism(benchParallelism)
+	cpu := startCPU(w.db)
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		b.StopTimer()
@@ -80,6 +88,7 @@ func BenchmarkCreateUpdate(b *testing.B) {
 			}
 		}
 	})
+	cpu.report(b, b.N)
 }
 
 // BenchmarkCreateUpdateOneChannel posts from parallel publishers to one
@@ -88,6 +97,7 @@ func BenchmarkCreateUpdateOneChannel(b *testing.B) {
 	w := newBenchWorld(b)
 	ctx := context.Background()
 	b.SetParallelism(benchParallelism)
+	cpu := startCPU(w.db)
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
@@ -96,6 +106,7 @@ func BenchmarkCreateUpdateOneChannel(b *testing.B) {
 			}
 		}
 	})
+	cpu.report(b, b.N)
 }
 
 // BenchmarkListUpdates reads a channel's first page (20 updates with
@@ -119,6 +130,7 @@ func BenchmarkListUpdates(b *testing.B) {
 		}
 	}
 	b.SetParallelism(benchParallelism)
+	cpu := startCPU(w.db)
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
@@ -131,6 +143,7 @@ func BenchmarkListUpdates(b *testing.B) {
 			}
 		}
 	})
+	cpu.report(b, b.N)
 }
 
 // BenchmarkSetReaction has 100 followers change their reaction to one hot
@@ -146,6 +159,7 @@ func BenchmarkSetReaction(b *testing.B) {
 	emojis := []string{"👍", "❤️", "😂", "😮"}
 	var next atomic.Int64
 	b.SetParallelism(benchParallelism)
+	cpu := startCPU(w.db)
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
@@ -157,6 +171,7 @@ func BenchmarkSetReaction(b *testing.B) {
 		}
 	})
 	b.StopTimer()
+	cpu.report(b, b.N)
 	got, err := w.db.FindUpdate(ctx, w.owner.ID, w.ch.ID, u.ID)
 	if err != nil {
 		b.Fatal(err)
@@ -168,4 +183,73 @@ func BenchmarkSetReaction(b *testing.B) {
 	if want := min(int64(len(ids)), next.Load()); total != want {
 		b.Fatalf("reaction counts sum to %d, want %d", total, want)
 	}
+}
+
+// cpuMeter measures the CPU time this process and its PostgreSQL backends
+// spend during a benchmark: on a shared machine that is the figure that
+// stays meaningful (ops/s on two idle cores is at most 2 s / CPU per op).
+// The backends are found by the pool's application_name and read from
+// /proc, so they are counted only when PostgreSQL runs on this machine.
+type cpuMeter struct {
+	db       *postgres.DB
+	self     time.Duration
+	backends map[string]time.Duration
+}
+
+func startCPU(db *postgres.DB) cpuMeter {
+	return cpuMeter{db: db, self: processCPU(), backends: backendCPU(db)}
+}
+
+// report adds a "cpu-µs/op" metric for n operations.
+func (m cpuMeter) report(b *testing.B, n int) {
+	if n == 0 {
+		return
+	}
+	used := processCPU() - m.self
+	for pid, t := range backendCPU(m.db) {
+		used += t - m.backends[pid]
+	}
+	b.ReportMetric(float64(used.Microseconds())/float64(n), "cpu-µs/op")
+}
+
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// backendCPU returns the CPU time of each server process serving this
+// store's pool (same application_name), by pid.
+func backendCPU(db *postgres.DB) map[string]time.Duration {
+	out := map[string]time.Duration{}
+	rows, err := db.Pool().Query(context.Background(), `SELECT pid::text FROM pg_stat_activity
+		WHERE application_name = current_setting('application_name')`)
+	if err != nil {
+		return out
+	}
+	pids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return out
+	}
+	for _, pid := range pids {
+		b, err := os.ReadFile("/proc/" + pid + "/stat")
+		if err != nil {
+			continue
+		}
+		s := string(b)
+		i := strings.LastIndexByte(s, ')')
+		if i < 0 || i+2 > len(s) {
+			continue
+		}
+		f := strings.Fields(s[i+2:])
+		if len(f) < 13 {
+			continue
+		}
+		u, _ := strconv.ParseInt(f[11], 10, 64)
+		st, _ := strconv.ParseInt(f[12], 10, 64)
+		out[pid] = time.Duration(u+st) * (time.Second / 100) // USER_HZ is 100 on Linux
+	}
+	return out
 }
