@@ -38,6 +38,7 @@ func benchReactions(ctx context.Context, args []string) error {
 	duration := fs.Duration("duration", 10*time.Second, "duration of each phase")
 	server := fs.String("server", "", "target this server instead of starting one in-process")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the reaction phase to this file")
+	pageCache := fs.Int("page-cache-mb", 64, "page cache of the in-process server (0: every feed read goes to the store, like every single-update read)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -54,6 +55,7 @@ func benchReactions(ctx context.Context, args []string) error {
 		m.LogLevel = "warn"
 		m.Stdout = io.Discard
 		m.PasswordParams = password.TestParams
+		m.PageCacheMB = *pageCache
 		m.RateLimitExempt = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
 		if err := m.Run(ctx); err != nil {
 			return err
