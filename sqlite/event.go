@@ -49,7 +49,34 @@ func (db *DB) StreamHeads(ctx context.Context, streams []string) (map[string]int
 			}
 			out[s] = seq
 		}
-		return rows.Err()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		rows.Close()
+		var missing []string
+		for _, s := range streams {
+			if _, ok := out[s]; !ok {
+				missing = append(missing, s)
+			}
+		}
+		if len(missing) == 0 {
+			return nil
+		}
+		// A channel written without a head row (bulk seeding) has an
+		// empty log, not an unknown one.
+		ids, err := tx.QueryContext(ctx, `SELECT id FROM channels WHERE id IN (SELECT value FROM json_each(?))`, jsonList(missing))
+		if err != nil {
+			return err
+		}
+		defer ids.Close()
+		for ids.Next() {
+			var id string
+			if err := ids.Scan(&id); err != nil {
+				return err
+			}
+			out[id] = 0
+		}
+		return ids.Err()
 	})
 	return out, err
 }
@@ -67,7 +94,11 @@ func (db *DB) EventsAfter(ctx context.Context, stream string, after int64, limit
 		var last, floor int64
 		err := tx.QueryRowContext(ctx, `SELECT last_seq, floor_seq FROM stream_heads WHERE stream = ?`, stream).Scan(&last, &floor)
 		if errors.Is(err, sql.ErrNoRows) {
-			return nil
+			// A channel without a head row (bulk seeding) has an empty log.
+			var n int
+			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM channels WHERE id = ?`, stream).Scan(&n); err != nil || n == 0 {
+				return err
+			}
 		} else if err != nil {
 			return err
 		}
