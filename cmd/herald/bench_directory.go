@@ -129,7 +129,7 @@ func benchDirectory(ctx context.Context, args []string) error {
 		{"category, active, page 1", func() herald.DirectoryQuery { return herald.DirectoryQuery{Category: cat(), Sort: herald.SortActive} }},
 		{"category, active, page N+1", func() herald.DirectoryQuery { return deepActive[rnd.IntN(len(deepActive))] }},
 	}
-	fmt.Printf("%-38s %9s %9s %9s %9s\n", "scenario", "p50", "p90", "p99", "max")
+	fmt.Printf("%-38s %9s %9s %9s %9s %9s\n", "scenario", "p50", "p90", "p99", "max", "cpu/query")
 	for _, s := range scenarios {
 		if !strings.Contains(s.name, *only) {
 			continue
@@ -140,6 +140,7 @@ func benchDirectory(ctx context.Context, args []string) error {
 			}
 		}
 		lat := make([]time.Duration, 0, *n)
+		cpu0 := processCPU()
 		for i := 0; i < *n; i++ {
 			if err := ctx.Err(); err != nil {
 				return err
@@ -151,9 +152,10 @@ func benchDirectory(ctx context.Context, args []string) error {
 			}
 			lat = append(lat, time.Since(start))
 		}
+		cpu := (processCPU() - cpu0) / time.Duration(*n)
 		slices.Sort(lat)
 		pct := func(p float64) time.Duration { return lat[int(float64(len(lat)-1)*p)].Round(10 * time.Microsecond) }
-		fmt.Printf("%-38s %9s %9s %9s %9s\n", s.name, pct(0.5), pct(0.9), pct(0.99), lat[len(lat)-1].Round(10*time.Microsecond))
+		fmt.Printf("%-38s %9s %9s %9s %9s %9s\n", s.name, pct(0.5), pct(0.9), pct(0.99), lat[len(lat)-1].Round(10*time.Microsecond), cpu.Round(10*time.Microsecond))
 	}
 	return nil
 }
