@@ -9,48 +9,81 @@ import (
 	"github.com/heraldhq/herald"
 )
 
-// interaction loads what a follower's reaction or vote needs: the channel
-// (visible, and followed or administered by accountID) and the live update.
-func interaction(ctx context.Context, tx *Tx, accountID, channelID, updateID string) (*chanRow, updRow, error) {
-	if accountID == "" {
-		return nil, updRow{}, errNoActor
-	}
-	r, err := loadAccess(ctx, tx, accountID, channelID)
-	if err != nil {
-		return nil, updRow{}, err
-	}
-	if !r.following() && !r.isAdmin() {
-		return nil, updRow{}, herald.KindErrorf(herald.EFORBIDDEN, "not-follower", "Follow the channel to react or vote.")
-	}
-	ur, err := liveUpdate(ctx, tx, tx.now, r.pk, updateID)
-	if err != nil {
-		return nil, updRow{}, err
-	}
-	return r, ur, nil
+// interactionSelect reads, in one query, what a reaction or vote checks
+// (?1 = account, ?2 = channel id, ?3 = update id, ?4 = now): the account's
+// relation to the channel, the live update and the account's reaction.
+const interactionSelect = `SELECT c.pk, c.id, c.listed, c.reactions, a.role, f.muted,
+	u.pk, u.id, u.seq, u.text, u.created_at, u.edited_at, u.expires_at,
+	u.poll_question, u.poll_multiple, u.poll_voters, u.reactions_dirty, rx.emoji
+FROM channels c
+LEFT JOIN admins a ON a.channel_pk = c.pk AND a.account_id = ?1
+LEFT JOIN follows f ON f.channel_pk = c.pk AND f.account_id = ?1
+LEFT JOIN updates u ON u.id = ?3 AND u.channel_pk = c.pk AND u.expires_at > ?4
+LEFT JOIN reactions rx ON rx.update_pk = u.pk AND rx.account_id = ?1
+WHERE c.id = ?2`
+
+// interactionRow is what interaction loads.
+type interactionRow struct {
+	ch       *chanRow
+	upd      updRow
+	reaction string // the account's current reaction, or ""
+	dirty    bool   // the update's reaction counts await a flush already
 }
 
-// addCount adds delta to an emoji's count, dropping rows that reach zero.
+// interaction loads what a follower's reaction or vote needs: the channel
+// (visible, and followed or administered by accountID) and the live update.
+func interaction(ctx context.Context, tx *Tx, accountID, channelID, updateID string) (*interactionRow, error) {
+	if accountID == "" {
+		return nil, errNoActor
+	}
+	var r chanRow
+	var listed int64
+	var upk, seq, created, expires, multiple, voters, dirty sql.NullInt64
+	var uid, text, question, reaction sql.NullString
+	var edited sql.NullInt64
+	err := tx.QueryRowContext(ctx, interactionSelect, accountID, channelID, updateID, nanos(tx.now)).Scan(
+		&r.pk, &r.ch.ID, &listed, &r.ch.Reactions, &r.role, &r.muted,
+		&upk, &uid, &seq, &text, &created, &edited, &expires, &question, &multiple, &voters, &dirty, &reaction)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errChannelNotFound
+	} else if err != nil {
+		return nil, err
+	}
+	r.ch.Listed = listed != 0
+	if !r.visible() {
+		return nil, errChannelNotFound
+	}
+	if !r.following() && !r.isAdmin() {
+		return nil, herald.KindErrorf(herald.EFORBIDDEN, "not-follower", "Follow the channel to react or vote.")
+	}
+	if !upk.Valid {
+		return nil, errUpdateNotFound
+	}
+	u := &herald.Update{ID: uid.String, ChannelID: r.ch.ID, Seq: seq.Int64, Text: text.String,
+		CreatedAt: fromNanos(created.Int64), EditedAt: nullTime(edited), ExpiresAt: fromNanos(expires.Int64)}
+	if question.Valid {
+		u.Poll = &herald.Poll{Question: question.String, Multiple: multiple.Int64 != 0, Voters: voters.Int64, Options: []herald.PollOption{}}
+	}
+	return &interactionRow{ch: &r, upd: updRow{pk: upk.Int64, u: u}, reaction: reaction.String, dirty: dirty.Int64 != 0}, nil
+}
+
+// addCount adds delta to an emoji's count. Rows at zero stay (reads skip
+// them) so a follower flipping back and forth rewrites one row; they go
+// with the update.
 func addCount(ctx context.Context, tx *Tx, updatePK int64, emoji string, delta int64) error {
-	if delta > 0 {
-		_, err := tx.ExecContext(ctx, `INSERT INTO reaction_counts (update_pk, emoji, count) VALUES (?, ?, ?)
-			ON CONFLICT (update_pk, emoji) DO UPDATE SET count = count + excluded.count`, updatePK, emoji, delta)
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, `UPDATE reaction_counts SET count = count + ? WHERE update_pk = ? AND emoji = ?`, delta, updatePK, emoji); err != nil {
-		return err
-	}
-	_, err := tx.ExecContext(ctx, `DELETE FROM reaction_counts WHERE update_pk = ? AND emoji = ? AND count <= 0`, updatePK, emoji)
+	_, err := tx.ExecContext(ctx, `INSERT INTO reaction_counts (update_pk, emoji, count) VALUES (?1, ?2, ?3)
+		ON CONFLICT (update_pk, emoji) DO UPDATE SET count = count + ?3`, updatePK, emoji, delta)
 	return err
 }
 
-// currentReaction returns the account's reaction to an update, or "".
-func currentReaction(ctx context.Context, tx *Tx, updatePK int64, accountID string) (string, error) {
-	var emoji string
-	err := tx.QueryRowContext(ctx, `SELECT emoji FROM reactions WHERE update_pk = ? AND account_id = ?`, updatePK, accountID).Scan(&emoji)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", nil
+// markReactionsDirty flags the update for the next FlushCounts, writing
+// the row only when the flag is not already set.
+func markReactionsDirty(ctx context.Context, tx *Tx, it *interactionRow) error {
+	if it.dirty {
+		return nil
 	}
-	return emoji, err
+	_, err := tx.ExecContext(ctx, `UPDATE updates SET reactions_dirty = 1 WHERE pk = ?`, it.upd.pk)
+	return err
 }
 
 // SetReaction sets the account's one reaction to an update.
@@ -60,11 +93,11 @@ func (db *DB) SetReaction(ctx context.Context, accountID, channelID, updateID, e
 	}
 	var out *herald.Update
 	err := db.write(ctx, func(tx *Tx) error {
-		r, ur, err := interaction(ctx, tx, accountID, channelID, updateID)
+		it, err := interaction(ctx, tx, accountID, channelID, updateID)
 		if err != nil {
 			return err
 		}
-		switch r.ch.Reactions {
+		switch it.ch.ch.Reactions {
 		case herald.ReactionsNone:
 			return herald.KindErrorf(herald.EFORBIDDEN, "reactions-disabled", "This channel does not accept reactions.")
 		case herald.ReactionsDefault:
@@ -72,31 +105,28 @@ func (db *DB) SetReaction(ctx context.Context, accountID, channelID, updateID, e
 				return herald.KindErrorf(herald.EFORBIDDEN, "reaction-not-allowed", "This channel accepts only %v.", herald.DefaultReactions)
 			}
 		}
-		old, err := currentReaction(ctx, tx, ur.pk, accountID)
-		if err != nil {
-			return err
-		}
-		if old != emoji {
-			if old != "" {
-				if err := addCount(ctx, tx, ur.pk, old, -1); err != nil {
+		pk := it.upd.pk
+		if it.reaction != emoji {
+			if it.reaction != "" {
+				if err := addCount(ctx, tx, pk, it.reaction, -1); err != nil {
 					return err
 				}
 			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO reactions (update_pk, account_id, emoji) VALUES (?, ?, ?)
-				ON CONFLICT (update_pk, account_id) DO UPDATE SET emoji = excluded.emoji`, ur.pk, accountID, emoji); err != nil {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO reactions (update_pk, account_id, emoji) VALUES (?1, ?2, ?3)
+				ON CONFLICT (update_pk, account_id) DO UPDATE SET emoji = ?3`, pk, accountID, emoji); err != nil {
 				return err
 			}
-			if err := addCount(ctx, tx, ur.pk, emoji, 1); err != nil {
+			if err := addCount(ctx, tx, pk, emoji, 1); err != nil {
 				return err
 			}
-			if _, err := tx.ExecContext(ctx, `UPDATE updates SET reactions_dirty = 1 WHERE pk = ?`, ur.pk); err != nil {
+			if err := markReactionsDirty(ctx, tx, it); err != nil {
 				return err
 			}
 		}
-		if err := hydrateUpdates(ctx, tx, []updRow{ur}, accountID); err != nil {
+		if err := hydrateUpdates(ctx, tx, []updRow{it.upd}, accountID); err != nil {
 			return err
 		}
-		out = ur.u
+		out = it.upd.u
 		return nil
 	})
 	return out, err
@@ -106,29 +136,25 @@ func (db *DB) SetReaction(ctx context.Context, accountID, channelID, updateID, e
 func (db *DB) RemoveReaction(ctx context.Context, accountID, channelID, updateID string) (*herald.Update, error) {
 	var out *herald.Update
 	err := db.write(ctx, func(tx *Tx) error {
-		_, ur, err := interaction(ctx, tx, accountID, channelID, updateID)
+		it, err := interaction(ctx, tx, accountID, channelID, updateID)
 		if err != nil {
 			return err
 		}
-		old, err := currentReaction(ctx, tx, ur.pk, accountID)
-		if err != nil {
+		if it.reaction != "" {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM reactions WHERE update_pk = ? AND account_id = ?`, it.upd.pk, accountID); err != nil {
+				return err
+			}
+			if err := addCount(ctx, tx, it.upd.pk, it.reaction, -1); err != nil {
+				return err
+			}
+			if err := markReactionsDirty(ctx, tx, it); err != nil {
+				return err
+			}
+		}
+		if err := hydrateUpdates(ctx, tx, []updRow{it.upd}, accountID); err != nil {
 			return err
 		}
-		if old != "" {
-			if _, err := tx.ExecContext(ctx, `DELETE FROM reactions WHERE update_pk = ? AND account_id = ?`, ur.pk, accountID); err != nil {
-				return err
-			}
-			if err := addCount(ctx, tx, ur.pk, old, -1); err != nil {
-				return err
-			}
-			if _, err := tx.ExecContext(ctx, `UPDATE updates SET reactions_dirty = 1 WHERE pk = ?`, ur.pk); err != nil {
-				return err
-			}
-		}
-		if err := hydrateUpdates(ctx, tx, []updRow{ur}, accountID); err != nil {
-			return err
-		}
-		out = ur.u
+		out = it.upd.u
 		return nil
 	})
 	return out, err
@@ -210,10 +236,11 @@ func (db *DB) RetractVote(ctx context.Context, accountID, channelID, updateID st
 func (db *DB) vote(ctx context.Context, accountID, channelID, updateID string, options []int, retract bool) (*herald.Update, error) {
 	var out *herald.Update
 	err := db.write(ctx, func(tx *Tx) error {
-		r, ur, err := interaction(ctx, tx, accountID, channelID, updateID)
+		it, err := interaction(ctx, tx, accountID, channelID, updateID)
 		if err != nil {
 			return err
 		}
+		r, ur := it.ch, it.upd
 		if ur.u.Poll == nil {
 			return errNoPoll
 		}
