@@ -675,7 +675,8 @@ func (b *Bus) asyncError(_ *natsgo.Conn, ns *natsgo.Subscription, err error) {
 		s := b.bySub[ns]
 		b.mu.RUnlock()
 		if s != nil {
-			b.startRefill(s)
+			// Not on nats.go's callback goroutine: it may wait for a delivery.
+			go b.startRefill(s)
 		}
 		return
 	}

@@ -2,12 +2,16 @@ package nats_test
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"sort"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/heraldhq/herald"
 	hnats "github.com/heraldhq/herald/nats"
+	"github.com/heraldhq/herald/realtime"
 	"github.com/heraldhq/herald/realtime/stream"
 	"github.com/heraldhq/herald/sqlite"
 )
@@ -277,5 +281,85 @@ func testReconnect(t *testing.T, p *pair) {
 	// quiet personal stream.
 	if got := p.n2.bus.Stats().Refills - refills; got != 1 {
 		t.Fatalf("%d refills after the reconnect, want 1", got)
+	}
+}
+
+// When a node can't keep up, NATS drops its messages (a slow consumer); the
+// bus refills the stream from the log, and the handler still sees every
+// event once, in order.
+func TestSlowConsumerRefills(t *testing.T) {
+	ns := startNATS(t)
+	ctx := context.Background()
+	db, err := sqlite.Open(filepath.Join(t.TempDir(), "herald.db"), herald.StoreConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	owner := &herald.Account{Username: "owner"}
+	if err := db.CreateAccount(ctx, owner, "x"); err != nil {
+		t.Fatal(err)
+	}
+	ch := &herald.Channel{Name: "Weather", Category: "weather", Country: "FR", Language: "fr", Listed: true, Reactions: "any"}
+	if err := db.CreateChannel(ctx, owner.ID, ch); err != nil {
+		t.Fatal(err)
+	}
+	pub, err := hnats.Open(hnats.Config{URL: ns.url(), Events: db})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pub.Close()
+	sub, err := hnats.Open(hnats.Config{URL: ns.url(), Events: db, Shards: 1, ShardBuffer: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+
+	var mu sync.Mutex
+	var seqs []int64
+	block := make(chan struct{})
+	if err := sub.Subscribe(ch.ID, func(m *realtime.Message) {
+		mu.Lock()
+		first := len(seqs) == 0
+		seqs = append(seqs, m.Seq)
+		mu.Unlock()
+		if first {
+			<-block // stall the node until NATS has dropped some
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	const n = 300
+	for i := 0; i < n; i++ {
+		if err := db.CreateUpdate(ctx, owner.ID, ch.ID, &herald.Update{Text: fmt.Sprintf("update %d", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	evs, ok, err := db.EventsAfter(ctx, ch.ID, 0, n)
+	if err != nil || !ok || len(evs) != n {
+		t.Fatalf("EventsAfter: %d events, %v, %v", len(evs), ok, err)
+	}
+	msgs := make([]*realtime.Message, n)
+	for i := range evs {
+		msgs[i] = realtime.Encode(&evs[i])
+	}
+	if err := pub.Publish(ctx, msgs); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "NATS to drop messages", func() bool { return sub.Stats().Dropped > 0 })
+	close(block)
+	waitFor(t, "every event", func() bool { mu.Lock(); defer mu.Unlock(); return len(seqs) >= n })
+	time.Sleep(50 * time.Millisecond) // a duplicate would arrive now
+	mu.Lock()
+	defer mu.Unlock()
+	if len(seqs) != n {
+		t.Fatalf("%d deliveries, want %d", len(seqs), n)
+	}
+	for i, s := range seqs {
+		if s != evs[i].Seq {
+			t.Fatalf("delivery %d has seq %d, want %d", i, s, evs[i].Seq)
+		}
+	}
+	if sub.Stats().Refills == 0 {
+		t.Fatal("no refill")
 	}
 }
