@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
@@ -131,8 +132,15 @@ func benchCluster(ctx context.Context, args []string) error {
 	}
 	t0 := time.Now()
 	tokens := make([]string, *followers)
+	// One keep-alive pool for all of them: a client each would leave
+	// thousands of idle sockets open beside the streams.
+	hc := client.WithHTTPClient(&http.Client{Transport: client.NewTransport(), Timeout: time.Minute})
+	anons := make([]*client.Client, len(procs))
+	for i, p := range procs {
+		anons[i] = client.New(p.url, "", hc)
+	}
 	if err := parallel(ctx, *followers, 32, func(i int) error {
-		c := client.New(procs[i%len(procs)].url, "")
+		c := anons[i%len(procs)]
 		s, err := c.CreateAccount(ctx, fmt.Sprintf("f%d_%s", i, suffix), pw, "")
 		if err != nil {
 			return err
