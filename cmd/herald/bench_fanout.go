@@ -23,7 +23,6 @@ import (
 
 	"github.com/heraldhq/herald"
 	"github.com/heraldhq/herald/client"
-	"github.com/heraldhq/herald/realtime/stream"
 	"github.com/heraldhq/herald/sqlite"
 )
 
@@ -83,7 +82,7 @@ func runBenchFanout(ctx context.Context, args []string) error {
 	// Open every stream and wait for its first message (the cursor): it is
 	// then subscribed and live.
 	t0 = time.Now()
-	conns := make([]*stream.Conn, len(tokens))
+	conns := make([]*rawStream, len(tokens))
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	errc := make(chan error, *dialers)
@@ -96,10 +95,9 @@ func runBenchFanout(ctx context.Context, args []string) error {
 				if i >= len(tokens) {
 					return
 				}
-				c, err := stream.Dial(ctx, srv.url, *transport, stream.Options{Token: tokens[i]})
+				c, err := dialRaw(ctx, srv.url, *transport, tokens[i], i)
 				if err == nil {
-					c.SetReadDeadline(time.Now().Add(30 * time.Second))
-					_, err = c.NextData()
+					err = c.first()
 				}
 				if err != nil {
 					errc <- fmt.Errorf("stream %d: %w", i, err)
@@ -116,7 +114,7 @@ func runBenchFanout(ctx context.Context, args []string) error {
 	}
 	defer func() {
 		for _, c := range conns {
-			c.Close()
+			c.nc.Close()
 		}
 	}()
 	fmt.Printf("opened %d streams in %s\n", len(conns), time.Since(t0).Round(time.Millisecond))
@@ -129,46 +127,38 @@ func runBenchFanout(ctx context.Context, args []string) error {
 	fmt.Printf("server RSS: %.1f MiB before, %.1f MiB with %d idle streams: %.1f KiB per stream\n",
 		float64(rssBefore)/(1<<20), float64(rssAfter)/(1<<20), len(conns), perConn/1024)
 
-	// Readers record when each update arrives. Updates are the channel's
-	// events after its head at start; the event's seq says which one.
+	// Two epoll loops record when each update reaches each follower; the
+	// update's index is at the start of its text.
 	ac := client.New(srv.url, admin)
 	n := *updates
 	recv := make([]int64, len(conns)*n) // unix nanos; 0 = not received
 	var dup, bad, got atomic.Int64
 	done := make(chan struct{})
-	var rwg sync.WaitGroup
-	for i, c := range conns {
-		rwg.Add(1)
-		go func() {
-			defer rwg.Done()
-			c.SetReadDeadline(time.Now().Add(*timeout))
-			for k := 0; k < n; {
-				data, err := c.NextData()
-				if err != nil {
-					return
-				}
-				now := time.Now().UnixNano()
-				if !bytes.Contains(data, []byte(`"type":"update.created"`)) {
-					continue
-				}
-				j := updateIndex(data)
-				if j < 0 || j >= n {
-					bad.Add(1)
-					continue
-				}
-				if recv[i*n+j] != 0 {
-					dup.Add(1)
-					continue
-				}
-				recv[i*n+j] = now
-				k++
-				if got.Add(1) == int64(len(conns)*n) {
-					close(done)
-				}
-			}
-		}()
+	stop := make(chan struct{})
+	wait, err := epollReaders(conns, 2, func(i int, data []byte, now int64) {
+		if !bytes.Contains(data, []byte(`"type":"update.created"`)) {
+			return
+		}
+		j := updateIndex(data)
+		if j < 0 || j >= n {
+			bad.Add(1)
+			return
+		}
+		if recv[i*n+j] != 0 {
+			dup.Add(1)
+			return
+		}
+		recv[i*n+j] = now
+		if got.Add(1) == int64(len(conns)*n) {
+			close(done)
+		}
+	}, stop)
+	if err != nil {
+		return err
 	}
 
+	cpu0, _ := cpuTime(srv.pid)
+	self0, _ := cpuTime(os.Getpid())
 	// Each text starts with its index ("#000042 "), which tells the
 	// readers which update an event is (posters run concurrently).
 	filler := strings.Repeat("Storm warning. ", *textLen/15+1)[:max(*textLen-8, 1)]
@@ -204,10 +194,10 @@ func runBenchFanout(ctx context.Context, args []string) error {
 	case <-done:
 	case <-time.After(*timeout):
 	}
-	for _, c := range conns {
-		c.SetReadDeadline(time.Now()) // unblock readers
-	}
-	rwg.Wait()
+	cpu1, _ := cpuTime(srv.pid)
+	self1, _ := cpuTime(os.Getpid())
+	close(stop)
+	wait()
 
 	var lats []time.Duration
 	var first, last int64
@@ -242,6 +232,13 @@ func runBenchFanout(ctx context.Context, args []string) error {
 	fmt.Printf("latency (post sent -> event read): p50 %s  p99 %s  max %s\n", pct(0.50).Round(10*time.Microsecond), pct(0.99).Round(10*time.Microsecond), pct(1).Round(10*time.Microsecond))
 	if span > 0 {
 		fmt.Printf("throughput: %.0f deliveries/s (first post to last delivery: %s)\n", float64(len(lats))/span.Seconds(), span.Round(time.Millisecond))
+	}
+	if len(lats) > 0 {
+		fmt.Printf("CPU per delivery: server %.1f us, load generator %.1f us (whole run: server %s, generator %s)\n",
+			float64(cpu1-cpu0)/float64(len(lats))/1e3, float64(self1-self0)/float64(len(lats))/1e3, (cpu1 - cpu0).Round(time.Millisecond), (self1 - self0).Round(time.Millisecond))
+	}
+	if load, err := os.ReadFile("/proc/loadavg"); err == nil {
+		fmt.Printf("machine load average (1, 5, 15 min): %s\n", strings.Join(strings.Fields(string(load))[:3], " "))
 	}
 	if rss, err := vmRSS(srv.pid); err == nil {
 		fmt.Printf("server RSS after the run: %.1f MiB\n", float64(rss)/(1<<20))
@@ -399,4 +396,17 @@ func vmRSS(pid int) (int64, error) {
 		}
 	}
 	return 0, errors.New("no VmRSS")
+}
+
+// cpuTime reads a process's user+system CPU time from /proc/<pid>/stat.
+func cpuTime(pid int) (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// Fields after the command name (which may hold spaces) start after ')'.
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+2:]))
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(ut+st) * time.Second / 100, nil // USER_HZ = 100 on Linux
 }

@@ -1,0 +1,237 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// The fan-out bench reads 10,000 streams with a couple of epoll loops
+// instead of a goroutine per stream: the load generator shares the CPU with
+// the server, so the less it spends per delivery, the more the figures
+// measure the server.
+
+// rawStream is one follower's stream, read without the Go runtime's poller.
+type rawStream struct {
+	idx     int
+	nc      net.Conn
+	fd      int
+	ws      bool
+	pending []byte // bytes read but not yet parsed
+}
+
+// dialRaw opens a stream (HTTP/1.1 GET with the bearer token) and returns it
+// once the server accepted it; bytes already received stay in pending.
+func dialRaw(ctx context.Context, base, transport, token string, idx int) (*rawStream, error) {
+	addr := strings.TrimPrefix(base, "http://")
+	var d net.Dialer
+	nc, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	s := &rawStream{idx: idx, nc: nc, ws: transport == "ws"}
+	var req string
+	if s.ws {
+		var k [16]byte
+		rand.Read(k[:])
+		req = "GET /api/v1/ws HTTP/1.1\r\nHost: " + addr + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: " +
+			base64.StdEncoding.EncodeToString(k[:]) + "\r\nAuthorization: Bearer " + token + "\r\n\r\n"
+	} else {
+		req = "GET /api/v1/events HTTP/1.1\r\nHost: " + addr + "\r\nAccept: text/event-stream\r\nAuthorization: Bearer " + token + "\r\n\r\n"
+	}
+	nc.SetDeadline(time.Now().Add(30 * time.Second))
+	if _, err := nc.Write([]byte(req)); err != nil {
+		nc.Close()
+		return nil, err
+	}
+	br := bufio.NewReaderSize(nc, 4096)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		nc.Close()
+		return nil, err
+	}
+	want := http.StatusOK
+	if s.ws {
+		want = http.StatusSwitchingProtocols
+	}
+	if resp.StatusCode != want {
+		nc.Close()
+		return nil, fmt.Errorf("stream refused: %s", resp.Status)
+	}
+	if n := br.Buffered(); n > 0 {
+		b, _ := br.Peek(n)
+		s.pending = append(s.pending, b...)
+	}
+	nc.SetDeadline(time.Time{})
+	rc, err := nc.(syscall.Conn).SyscallConn()
+	if err != nil {
+		nc.Close()
+		return nil, err
+	}
+	rc.Control(func(fd uintptr) { s.fd = int(fd) })
+	return s, nil
+}
+
+// messages parses the complete messages in pending, calling fn with each
+// event's JSON, and keeps the incomplete tail. It answers pings.
+func (s *rawStream) messages(fn func(data []byte)) error {
+	p := s.pending
+	for {
+		if s.ws {
+			if len(p) < 2 {
+				break
+			}
+			op, n, hl := p[0]&0x0F, int(p[1]&0x7F), 2
+			switch n {
+			case 126:
+				if len(p) < 4 {
+					goto done
+				}
+				n, hl = int(binary.BigEndian.Uint16(p[2:])), 4
+			case 127:
+				if len(p) < 10 {
+					goto done
+				}
+				n, hl = int(binary.BigEndian.Uint64(p[2:])), 10
+			}
+			if len(p) < hl+n {
+				goto done
+			}
+			payload := p[hl : hl+n]
+			p = p[hl+n:]
+			switch op {
+			case 0x1:
+				for len(payload) > 0 {
+					i := bytes.IndexByte(payload, '\n')
+					if i < 0 {
+						fn(payload)
+						break
+					}
+					fn(payload[:i])
+					payload = payload[i+1:]
+				}
+			case 0x9: // ping: answer, or the server reaps us as dead
+				pong := []byte{0x8A, 0x80 | byte(len(payload)), 0, 0, 0, 0}
+				pong = append(pong, payload...)
+				if _, err := s.nc.Write(pong); err != nil {
+					return err
+				}
+			case 0x8:
+				return errors.New("stream closed by server")
+			}
+			continue
+		}
+		i := bytes.Index(p, []byte("\n\n"))
+		if i < 0 {
+			break
+		}
+		block := p[:i]
+		p = p[i+2:]
+		for len(block) > 0 {
+			line := block
+			if j := bytes.IndexByte(block, '\n'); j >= 0 {
+				line, block = block[:j], block[j+1:]
+			} else {
+				block = nil
+			}
+			if d, ok := bytes.CutPrefix(line, []byte("data: ")); ok {
+				fn(d)
+			}
+		}
+	}
+done:
+	s.pending = append(s.pending[:0], p...)
+	return nil
+}
+
+// epollReaders reads every stream with `loops` epoll loops and calls
+// onEvent(stream index, event JSON, arrival time) for each event, until stop
+// is closed.
+func epollReaders(streams []*rawStream, loops int, onEvent func(idx int, data []byte, now int64), stop <-chan struct{}) (wait func(), err error) {
+	done := make(chan struct{})
+	n := 0
+	for l := range loops {
+		epfd, err := syscall.EpollCreate1(syscall.EPOLL_CLOEXEC)
+		if err != nil {
+			return nil, err
+		}
+		byFD := map[int32]*rawStream{}
+		for i := l; i < len(streams); i += loops {
+			s := streams[i]
+			byFD[int32(s.fd)] = s
+			if err := syscall.EpollCtl(epfd, syscall.EPOLL_CTL_ADD, s.fd, &syscall.EpollEvent{Events: syscall.EPOLLIN, Fd: int32(s.fd)}); err != nil {
+				return nil, err
+			}
+		}
+		n++
+		go func() {
+			defer func() { done <- struct{}{} }()
+			defer syscall.Close(epfd)
+			events := make([]syscall.EpollEvent, 512)
+			buf := make([]byte, 256<<10)
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				k, err := syscall.EpollWait(epfd, events, 100)
+				if err != nil && err != syscall.EINTR {
+					return
+				}
+				for _, ev := range events[:max(k, 0)] {
+					s := byFD[ev.Fd]
+					m, err := syscall.Read(s.fd, buf)
+					if m <= 0 || err != nil {
+						if err == syscall.EAGAIN {
+							continue
+						}
+						syscall.EpollCtl(epfd, syscall.EPOLL_CTL_DEL, s.fd, nil)
+						continue
+					}
+					now := time.Now().UnixNano()
+					s.pending = append(s.pending, buf[:m]...)
+					if err := s.messages(func(data []byte) { onEvent(s.idx, data, now) }); err != nil {
+						syscall.EpollCtl(epfd, syscall.EPOLL_CTL_DEL, s.fd, nil)
+					}
+				}
+			}
+		}()
+	}
+	return func() {
+		for range n {
+			<-done
+		}
+	}, nil
+}
+
+// first waits (blocking) for the stream's first message, the cursor.
+func (s *rawStream) first() error {
+	s.nc.SetReadDeadline(time.Now().Add(30 * time.Second))
+	defer s.nc.SetReadDeadline(time.Time{})
+	buf := make([]byte, 4096)
+	for {
+		got := false
+		if err := s.messages(func([]byte) { got = true }); err != nil {
+			return err
+		}
+		if got {
+			return nil
+		}
+		n, err := s.nc.Read(buf)
+		if err != nil {
+			return err
+		}
+		s.pending = append(s.pending, buf[:n]...)
+	}
+}
