@@ -577,3 +577,41 @@ func seqOf(data []byte) int64 {
 	json.Unmarshal(data, &e)
 	return e.Seq
 }
+
+func TestDeadWebSocketIsReaped(t *testing.T) {
+	// A client that stops answering pings (a vanished phone) is dropped
+	// after two heartbeats; one that answers stays.
+	ts := newTestServer(t, Config{Heartbeat: 40 * time.Millisecond, WriteTimeout: 40 * time.Millisecond})
+	dead := dial(t, ts.URL, "ws", "dead", nil)
+	ready(t, dead)
+	alive := dial(t, ts.URL, "ws", "alive", nil)
+	ready(t, alive)
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		// Next answers pings as it reads them.
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			alive.SetReadDeadline(time.Now().Add(time.Second))
+			if _, err := alive.NextData(); err != nil {
+				if ne, ok := err.(net.Error); !ok || !ne.Timeout() {
+					return
+				}
+			}
+		}
+	}()
+	for i := 0; ts.OpenStreams() != 1; i++ {
+		if i > 10000 {
+			t.Fatalf("%d streams open, want the dead one reaped", ts.OpenStreams())
+		}
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(300 * time.Millisecond) // several heartbeats later
+	if n := ts.OpenStreams(); n != 1 {
+		t.Fatalf("%d streams open, want only the live one", n)
+	}
+}

@@ -277,7 +277,10 @@ func (c *Conn) next() (data []byte, id string, err error) {
 		data, id, err = c.nextSSE()
 	}
 	if err != nil && c.err == nil {
-		c.err = err
+		// A read deadline is not the end of the stream; anything else is.
+		if ne, ok := err.(net.Error); !ok || !ne.Timeout() {
+			c.err = err
+		}
 	}
 	return data, id, err
 }
