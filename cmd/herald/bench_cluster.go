@@ -5,26 +5,27 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
 	"runtime"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
 
+	"github.com/heraldhq/herald"
 	"github.com/heraldhq/herald/client"
 	"github.com/heraldhq/herald/password"
-	"github.com/heraldhq/herald/realtime/stream"
+	"github.com/heraldhq/herald/postgres"
 	"github.com/jackc/pgx/v5/pgxpool"
 	natsserver "github.com/nats-io/nats-server/v2/server"
 )
@@ -46,6 +47,8 @@ func benchCluster(ctx context.Context, args []string) error {
 	rounds := fs.Int("updates", 20, "updates posted one at a time, each waited for (delivery latency)")
 	burst := fs.Int("burst", 200, "updates then posted back to back (deliveries per second)")
 	posters := fs.Int("posters", 4, "concurrent posters in the burst")
+	textLen := fs.Int("text", 200, "update text length in bytes")
+	settle := fs.Duration("settle", 3*time.Second, "idle time before reading the nodes' memory")
 	pg := fs.String("postgres", envOr("HERALD_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"), "PostgreSQL server; a fresh schema is created and dropped")
 	nu := fs.String("nats", "", "NATS URL; empty runs an embedded NATS server in this process")
 	asNode := fs.Bool("as-node", false, "internal: run one node (started by the benchmark itself)")
@@ -118,98 +121,88 @@ func benchCluster(ctx context.Context, args []string) error {
 	fmt.Printf("%d nodes %v, PostgreSQL schema %s, NATS %s, %d %s followers, GOMAXPROCS=%d\n",
 		*nodes, nodeURLs(procs), schema, natsURL, *followers, *transport, runtime.GOMAXPROCS(0))
 
-	// Accounts: the admin on node 1, followers round-robin.
-	suffix := strings.ToLower(rand.Text()[:6])
-	const pw = "bench password 1234"
-	admin, err := client.New(procs[0].url, "").CreateAccount(ctx, "adm_"+suffix, pw, "")
-	if err != nil {
-		return fmt.Errorf("create admin: %w", err)
-	}
-	ac := client.New(procs[0].url, admin.Token)
-	ch, err := ac.CreateChannel(ctx, client.ChannelInput{Name: "Bench " + suffix, Category: "news"})
-	if err != nil {
-		return err
-	}
+	// Accounts, sessions and follows straight into the store (10,000 argon2
+	// hashes through the API would take minutes); the nodes read them.
 	t0 := time.Now()
-	tokens := make([]string, *followers)
-	// One keep-alive pool for all of them: a client each would leave
-	// thousands of idle sockets open beside the streams.
-	hc := client.WithHTTPClient(&http.Client{Transport: client.NewTransport(), Timeout: time.Minute})
-	anons := make([]*client.Client, len(procs))
-	for i, p := range procs {
-		anons[i] = client.New(p.url, "", hc)
+	admin, channelID, tokens, err := seedCluster(ctx, pgURL, *followers)
+	if err != nil {
+		return fmt.Errorf("seed: %w", err)
 	}
-	if err := parallel(ctx, *followers, 32, func(i int) error {
-		c := anons[i%len(procs)]
-		s, err := c.CreateAccount(ctx, fmt.Sprintf("f%d_%s", i, suffix), pw, "")
-		if err != nil {
-			return err
-		}
-		tokens[i] = s.Token
-		_, err = c.WithToken(s.Token).Follow(ctx, ch.ID)
-		return err
-	}); err != nil {
-		return fmt.Errorf("followers: %w", err)
-	}
-	fmt.Printf("setup: %d accounts following in %s\n", *followers, time.Since(t0).Round(time.Millisecond))
+	fmt.Printf("seeded %d followers in %s\n", *followers, time.Since(t0).Round(time.Millisecond))
+	ac := client.New(procs[0].url, admin)
 
-	// Streams, and each node's memory before and after.
+	// Streams round-robin over the nodes, and each node's memory before and after.
+	time.Sleep(*settle)
 	rss0 := make([]int64, len(procs))
 	for i, p := range procs {
-		rss0[i] = p.rss()
+		rss0[i], _ = vmRSS(p.cmd.Process.Pid)
 	}
-	nr := *rounds + *burst
-	conns := make([]*benchConn, *followers)
+	conns := make([]*rawStream, *followers)
 	t0 = time.Now()
-	if err := parallel(ctx, *followers, 64, func(i int) error {
-		s, err := stream.Dial(ctx, procs[i%len(procs)].url, *transport, stream.Options{Token: tokens[i]})
+	if err := parallel(ctx, *followers, 32, func(i int) error {
+		c, err := dialRaw(ctx, procs[i%len(procs)].url, *transport, tokens[i], i)
+		if err == nil {
+			if err = c.first(); err != nil {
+				c.nc.Close()
+			}
+		}
 		if err != nil {
-			return err
+			return fmt.Errorf("stream %d: %w", i, err)
 		}
-		_ = s.SetReadDeadline(time.Now().Add(30 * time.Second))
-		if d, err := s.NextData(); err != nil || !bytes.Contains(d, []byte(`"cursor"`)) {
-			s.Close()
-			return fmt.Errorf("first message %q: %v", d, err)
-		}
-		_ = s.SetReadDeadline(time.Time{})
-		conns[i] = &benchConn{s: s, node: i % len(procs), got: make([]int64, nr)}
+		conns[i] = c
 		return nil
 	}); err != nil {
-		return fmt.Errorf("streams: %w", err)
+		return err
 	}
 	defer func() {
 		for _, c := range conns {
 			if c != nil {
-				c.s.Close()
+				c.nc.Close()
 			}
 		}
 	}()
-	fmt.Printf("streams: %d open in %s\n", *followers, time.Since(t0).Round(time.Millisecond))
-	runtime.GC()
-	time.Sleep(time.Second) // let the nodes settle before measuring memory
+	fmt.Printf("opened %d streams in %s\n", *followers, time.Since(t0).Round(time.Millisecond))
+	time.Sleep(*settle)
 	for i, p := range procs {
 		n := (*followers + len(procs) - 1 - i) / len(procs)
-		d := p.rss() - rss0[i]
-		fmt.Printf("node %d: %d streams, RSS +%.1f MiB = %.1f KiB per stream\n", i+1, n, float64(d)/(1<<20), float64(d)/1024/float64(max(n, 1)))
+		r, _ := vmRSS(p.cmd.Process.Pid)
+		fmt.Printf("node %d: %d idle streams, RSS +%.1f MiB = %.1f KiB per stream\n", i+1, n, float64(r-rss0[i])/(1<<20), float64(r-rss0[i])/1024/float64(max(n, 1)))
 	}
 
-	// Readers: the time each update reaches each follower.
-	posted := make([]atomic.Int64, nr) // unix nanos when the POST was sent
-	var delivered atomic.Int64
-	var wg sync.WaitGroup
-	for _, c := range conns {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			c.read(posted, &delivered)
-		}()
+	// Two epoll loops record when each update reaches each follower; the
+	// update's index starts its text.
+	nr := *rounds + *burst
+	recv := make([]int64, *followers*nr) // unix nanos; 0 = not received
+	var dup, delivered atomic.Int64
+	stop := make(chan struct{})
+	wait, err := epollReaders(conns, 2, func(i int, data []byte, now int64) {
+		if !bytes.Contains(data, []byte(`"type":"update.created"`)) {
+			return
+		}
+		k := updateIndex(data)
+		if k < 0 || k >= nr {
+			return
+		}
+		if recv[i*nr+k] != 0 {
+			dup.Add(1)
+			return
+		}
+		recv[i*nr+k] = now
+		delivered.Add(1)
+	}, stop)
+	if err != nil {
+		return err
 	}
+	defer func() { close(stop); wait() }()
+
+	filler := strings.Repeat("Storm warning. ", *textLen/15+1)[:max(*textLen-8, 1)]
+	sent := make([]atomic.Int64, nr)
 	var postMu sync.Mutex
-	var postLat []time.Duration // POST round trips (the 201 comes after the commit and the NATS flush)
-	post := func(r int) error {
+	var postLat []time.Duration // POST round trips: the 201 follows the commit and the NATS acknowledgement
+	post := func(k int) error {
 		t := time.Now()
-		posted[r].Store(t.UnixNano())
-		_, err := ac.PostUpdate(ctx, ch.ID, fmt.Sprintf("bench-r%06d-", r), nil)
+		sent[k].Store(t.UnixNano())
+		_, err := ac.PostUpdate(ctx, channelID, fmt.Sprintf("#%06d %s", k, filler), nil)
 		postMu.Lock()
 		postLat = append(postLat, time.Since(t))
 		postMu.Unlock()
@@ -225,62 +218,82 @@ func benchCluster(ctx context.Context, args []string) error {
 		}
 		return nil
 	}
+	cpu := func() (nodes, self time.Duration) {
+		for _, p := range procs {
+			c, _ := cpuTime(p.cmd.Process.Pid)
+			nodes += c
+		}
+		self, _ = cpuTime(os.Getpid())
+		return nodes, self
+	}
+	latencies := func(from, to int) [][]time.Duration {
+		lat := make([][]time.Duration, len(procs))
+		for i := range conns {
+			for k := from; k < to; k++ {
+				if r := recv[i*nr+k]; r != 0 {
+					lat[i%len(procs)] = append(lat[i%len(procs)], time.Duration(r-sent[k].Load()))
+				}
+			}
+		}
+		return lat
+	}
+	report := func(lat [][]time.Duration) {
+		var all []time.Duration
+		for i, l := range lat {
+			all = append(all, l...)
+			where := "remote: through NATS"
+			if i == 0 {
+				where = "local to the poster"
+			}
+			printLatency(fmt.Sprintf("  node %d (%s)", i+1, where), l)
+		}
+		printLatency("  all followers", all)
+	}
 
-	var natsIn, natsOut natsserver.Varz
+	var v0 *natsserver.Varz
 	if ns != nil {
-		v, _ := ns.Varz(nil)
-		natsIn = *v
+		v0, _ = ns.Varz(nil)
 	}
-	// Phase 1: one update at a time.
-	for r := 0; r < *rounds; r++ {
-		if err := post(r); err != nil {
-			return err
+	// Phase 1: one update at a time, each waited for.
+	if *rounds > 0 {
+		n0, s0 := cpu()
+		for k := 0; k < *rounds; k++ {
+			if err := post(k); err != nil {
+				return err
+			}
+			if err := waitAll(int64((k+1)*(*followers)), 60*time.Second); err != nil {
+				return fmt.Errorf("update %d: %w", k, err)
+			}
+			time.Sleep(100 * time.Millisecond)
 		}
-		if err := waitAll(int64((r+1)*(*followers)), 30*time.Second); err != nil {
-			return fmt.Errorf("update %d: %w", r, err)
+		n1, s1 := cpu()
+		d := float64(*rounds * *followers)
+		fmt.Printf("one update at a time (%d updates of %d bytes to %d followers each), latency post sent -> event read:\n", *rounds, *textLen, *followers)
+		report(latencies(0, *rounds))
+		printLatency("  POST round trip (201)", slices.Clone(postLat))
+		fmt.Printf("  CPU per delivery: nodes %.1f us, load generator %.1f us\n", float64(n1-n0)/d/1e3, float64(s1-s0)/d/1e3)
+		if ns != nil {
+			v1, _ := ns.Varz(nil)
+			fmt.Printf("  NATS per update: %.1f messages in, %.1f out, %.0f bytes in, %.0f out\n",
+				float64(v1.InMsgs-v0.InMsgs)/float64(*rounds), float64(v1.OutMsgs-v0.OutMsgs)/float64(*rounds),
+				float64(v1.InBytes-v0.InBytes)/float64(*rounds), float64(v1.OutBytes-v0.OutBytes)/float64(*rounds))
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	if ns != nil {
-		v, _ := ns.Varz(nil)
-		natsOut = *v
-	}
-	lat := make([][]time.Duration, len(procs))
-	for _, c := range conns {
-		for r := 0; r < *rounds; r++ {
-			lat[c.node] = append(lat[c.node], time.Duration(c.got[r]-posted[r].Load()))
-		}
-	}
-	var all []time.Duration
-	for i, l := range lat {
-		all = append(all, l...)
-		where := "remote, through NATS"
-		if i == 0 {
-			where = "local to the poster"
-		}
-		printLatency(fmt.Sprintf("node %d (%s)", i+1, where), l)
-	}
-	printLatency("all followers", all)
-	printLatency("POST round trip (201)", slices.Clone(postLat))
-	if ns != nil && *rounds > 0 {
-		fmt.Printf("NATS per update: %.1f messages in, %.1f out, %.0f bytes in, %.0f out\n",
-			float64(natsOut.InMsgs-natsIn.InMsgs)/float64(*rounds), float64(natsOut.OutMsgs-natsIn.OutMsgs)/float64(*rounds),
-			float64(natsOut.InBytes-natsIn.InBytes)/float64(*rounds), float64(natsOut.OutBytes-natsIn.OutBytes)/float64(*rounds))
 	}
 
 	// Phase 2: updates back to back from several posters.
 	if *burst > 0 {
-		base := int64(*rounds * *followers)
+		base := delivered.Load()
+		n0, s0 := cpu()
 		var next atomic.Int64
 		next.Store(int64(*rounds))
 		start := time.Now()
 		if err := parallel(ctx, *posters, *posters, func(int) error {
 			for {
-				r := int(next.Add(1) - 1)
-				if r >= nr {
+				k := int(next.Add(1) - 1)
+				if k >= nr {
 					return nil
 				}
-				if err := post(r); err != nil {
+				if err := post(k); err != nil {
 					return err
 				}
 			}
@@ -288,35 +301,78 @@ func benchCluster(ctx context.Context, args []string) error {
 			return err
 		}
 		postDone := time.Since(start)
-		want := base + int64(*burst)*int64(*followers)
+		want := int64(nr) * int64(*followers)
 		if err := waitAll(want, 120*time.Second); err != nil {
 			return err
 		}
 		el := time.Since(start)
-		fmt.Printf("burst: %d updates posted in %s (%.0f posts/s); %d deliveries in %s = %.0f deliveries/s\n",
-			*burst, postDone.Round(time.Millisecond), float64(*burst)/postDone.Seconds(),
-			want-base, el.Round(time.Millisecond), float64(want-base)/el.Seconds())
+		n1, s1 := cpu()
+		d := float64(want - base)
+		fmt.Printf("back to back: %d updates posted in %s (%.0f posts/s) by %d posters; %d deliveries in %s = %.0f deliveries/s\n",
+			*burst, postDone.Round(time.Millisecond), float64(*burst)/postDone.Seconds(), *posters,
+			want-base, el.Round(time.Millisecond), d/el.Seconds())
+		report(latencies(*rounds, nr))
+		fmt.Printf("  CPU per delivery: nodes %.1f us, load generator %.1f us\n", float64(n1-n0)/d/1e3, float64(s1-s0)/d/1e3)
 	}
 
 	// Nothing lost, nothing twice.
-	var lost, dup int64
-	for _, c := range conns {
-		for r := 0; r < nr; r++ {
-			if c.got[r] == 0 {
-				lost++
-			}
+	var lost int64
+	for _, r := range recv {
+		if r == 0 {
+			lost++
 		}
-		dup += c.dup.Load()
 	}
-	fmt.Printf("lost %d, duplicated %d\n", lost, dup)
-	for _, c := range conns {
-		c.s.Close()
+	fmt.Printf("lost %d, duplicated %d\n", lost, dup.Load())
+	if load, err := os.ReadFile("/proc/loadavg"); err == nil {
+		fmt.Printf("machine load average (1, 5, 15 min): %s\n", strings.Join(strings.Fields(string(load))[:3], " "))
 	}
-	wg.Wait()
-	if lost > 0 || dup > 0 {
+	if lost > 0 || dup.Load() > 0 {
 		return errors.New("deliveries lost or duplicated")
 	}
 	return nil
+}
+
+// seedCluster creates the admin, the channel, the followers, their sessions
+// and follows in the PostgreSQL store, as the API would.
+func seedCluster(ctx context.Context, url string, n int) (admin, channelID string, tokens []string, err error) {
+	db, err := postgres.Open(ctx, url, herald.StoreConfig{})
+	if err != nil {
+		return "", "", nil, err
+	}
+	defer db.Close()
+	// No one logs in with a password: the hash only fills the column.
+	const hash = "$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHRzYWx0c2FsdA$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g"
+	newAccount := func(name string) (string, string, error) {
+		a := &herald.Account{Username: name, DisplayName: name}
+		if err := db.CreateAccount(ctx, a, hash); err != nil {
+			return "", "", err
+		}
+		var b [32]byte
+		_, _ = rand.Read(b[:])
+		tok := base64.RawURLEncoding.EncodeToString(b[:])
+		h := sha256.Sum256([]byte(tok))
+		now := time.Now().UTC()
+		err := db.CreateSession(ctx, &herald.Session{TokenHash: h[:], AccountID: a.ID, CreatedAt: now, ExpiresAt: now.Add(24 * time.Hour)})
+		return a.ID, tok, err
+	}
+	adminID, admin, err := newAccount("cluster_admin")
+	if err != nil {
+		return "", "", nil, err
+	}
+	ch := &herald.Channel{Name: "Cluster bench", Category: "news", Listed: true}
+	if err := db.CreateChannel(ctx, adminID, ch); err != nil {
+		return "", "", nil, err
+	}
+	tokens = make([]string, n)
+	err = parallel(ctx, n, 16, func(i int) error {
+		id, tok, err := newAccount(fmt.Sprintf("cl%06d", i))
+		if err == nil {
+			_, err = db.Follow(ctx, id, ch.ID)
+		}
+		tokens[i] = tok
+		return err
+	})
+	return admin, ch.ID, tokens, err
 }
 
 // benchClusterNode is one node of the benchmark: `herald serve` on
@@ -388,21 +444,6 @@ func (p *benchNode) stop() {
 	}
 }
 
-// rss returns the node's resident memory in bytes.
-func (p *benchNode) rss() int64 {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(p.cmd.Process.Pid) + "/status")
-	if err != nil {
-		return 0
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(l, "VmRSS:"); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			return kb * 1024
-		}
-	}
-	return 0
-}
-
 func nodeURLs(ps []*benchNode) []string {
 	var out []string
 	for _, p := range ps {
@@ -411,52 +452,13 @@ func nodeURLs(ps []*benchNode) []string {
 	return out
 }
 
-// benchConn is one follower's stream in the load generator.
-type benchConn struct {
-	s    *stream.Conn
-	node int
-	got  []int64 // per update: unix nanos received, 0 if not yet
-	dup  atomic.Int64
-}
-
-var benchMarker = []byte(`"text":"bench-r`)
-
-// read records the arrival of each benchmark update on the stream.
-func (c *benchConn) read(posted []atomic.Int64, delivered *atomic.Int64) {
-	for {
-		d, err := c.s.NextData()
-		if err != nil {
-			return
-		}
-		i := bytes.Index(d, benchMarker)
-		if i < 0 || !bytes.Contains(d[:i], []byte(`"update.created"`)) {
-			continue
-		}
-		now := time.Now().UnixNano()
-		j := i + len(benchMarker)
-		if j+6 > len(d) {
-			continue
-		}
-		r, err := strconv.Atoi(string(d[j : j+6]))
-		if err != nil || r < 0 || r >= len(c.got) {
-			continue
-		}
-		if c.got[r] != 0 {
-			c.dup.Add(1)
-			continue
-		}
-		c.got[r] = now
-		delivered.Add(1)
-	}
-}
-
 func printLatency(name string, l []time.Duration) {
 	if len(l) == 0 {
 		return
 	}
 	slices.Sort(l)
 	q := func(p float64) time.Duration { return l[min(len(l)-1, int(p*float64(len(l))))] }
-	fmt.Printf("%-40s deliveries %7d  p50 %8s  p99 %8s  max %8s\n", name, len(l),
+	fmt.Printf("%-40s n %7d  p50 %8s  p99 %8s  max %8s\n", name, len(l),
 		q(0.5).Round(100*time.Microsecond), q(0.99).Round(100*time.Microsecond), l[len(l)-1].Round(100*time.Microsecond))
 }
 
