@@ -32,6 +32,12 @@ func TestWebAppAdmin(t *testing.T) {
 	channelPath := admin.str("path", "location.pathname")
 	channelID := channelPath[len("/channels/"):]
 
+	// My channels lists the channels I manage, though I don't follow them.
+	admin.click("my channels", `.nav a[href="/following"]`)
+	admin.waitJS("managed channel listed", `[...document.querySelectorAll("#managed .following-row")].some(r => r.textContent.includes("School Board News") && r.textContent.includes("Owner"))`)
+	admin.do("back to the channel", evalVoid(`document.querySelector("#managed .following-link").click()`))
+	admin.waitJS("channel page again", `location.pathname === `+js(channelPath)+` && document.querySelector("#composer")`)
+
 	// Settings: add a co-admin by username; the list shows both, with roles.
 	admin.click("manage", "#settings-link")
 	admin.waitJS("settings", `document.querySelector("#admin-list .admin-row")`)

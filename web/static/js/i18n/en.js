@@ -218,5 +218,7 @@ export default {
   'following.empty': 'You don’t follow any channel yet',
   'following.empty.text': 'Find channels in the directory or open an invite link.',
   'following.noupdates': 'No updates yet',
+  'following.managed': 'Channels you manage',
+  'following.followed': 'Channels you follow',
   'following.unread': 'New updates',
 };

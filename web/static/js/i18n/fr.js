@@ -217,5 +217,7 @@ export default {
   'following.empty': 'Vous ne suivez encore aucune chaîne',
   'following.empty.text': 'Trouvez des chaînes dans l’annuaire ou ouvrez un lien d’invitation.',
   'following.noupdates': 'Aucune publication pour l’instant',
+  'following.managed': 'Chaînes que vous gérez',
+  'following.followed': 'Chaînes que vous suivez',
   'following.unread': 'Nouvelles publications',
 };

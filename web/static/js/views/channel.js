@@ -7,6 +7,7 @@ import * as events from '../events.js';
 import { metaLine, verifiedBadge } from '../components.js';
 import { UpdateView } from '../feed.js';
 import { markSeen } from '../seen.js';
+import { rememberManaged } from '../managed.js';
 import { composer } from '../composer.js';
 import { toast, errorText, busy, emptyState, pageTitle, emptyPage } from '../ui.js';
 
@@ -28,6 +29,7 @@ export async function channelView(main, [id]) {
     throw e;
   }
 
+  if (session.account) rememberManaged(session.account.id, ch.id, !!ch.viewer?.role);
   const views = new Map(); // update id -> UpdateView
   // aria-live is set after the first page so that only live arrivals are announced.
   const feed = h('div', { class: 'feed', id: 'feed' });

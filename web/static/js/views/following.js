@@ -4,17 +4,51 @@ import { h, clear, avatar } from '../dom.js';
 import { t, fmtRelative, fmtDate } from '../i18n.js';
 import { api, paths, q, session } from '../api.js';
 import * as events from '../events.js';
-import { verifiedBadge, channelHref } from '../components.js';
+import { verifiedBadge, channelHref, followers } from '../components.js';
 import { lastSeen } from '../seen.js';
+import { managedChannels, rememberManaged } from '../managed.js';
 import { navigate, emptyState, pageTitle, errorText } from '../ui.js';
 
 export async function followingView(main) {
   if (!session.account) { navigate('/signin?next=/following', { replace: true }); return; }
   const list = h('ul', { class: 'following-list', id: 'following' });
   const status = h('p', { class: 'muted', role: 'status' });
+  const managedList = h('ul', { class: 'following-list', id: 'managed' });
+  const managedSection = h('section', { class: 'managed', 'aria-labelledby': 'managed-title', hidden: true },
+    h('h2', { class: 'section-title', id: 'managed-title' }, t('following.managed')), managedList);
   main.appendChild(h('div', { class: 'medium' },
     h('div', { class: 'row between' }, pageTitle(t('following.title')), h('a', { href: '/channels/new', class: 'btn secondary small' }, t('nav.create'))),
+    managedSection,
+    h('h2', { class: 'section-title following-title', id: 'followed-title' }, t('following.followed')),
     status, list));
+
+  // Channels I administer (remembered on this device), each re-read so that
+  // a channel deleted or an admin role removed meanwhile is dropped.
+  async function loadManaged() {
+    const me = session.account.id;
+    const found = [];
+    await Promise.all(managedChannels(me).map(async id => {
+      try {
+        const ch = await api('GET', paths.channel(id));
+        if (ch.viewer?.role) found.push(ch); else rememberManaged(me, id, false);
+      } catch (e) {
+        if (e.status === 404) rememberManaged(me, id, false);
+      }
+    }));
+    found.sort((a, b) => a.name.localeCompare(b.name));
+    clear(managedList);
+    for (const ch of found) {
+      managedList.appendChild(h('li', { class: 'following-row', dataset: { id: ch.id } },
+        h('a', { href: channelHref(ch), class: 'following-link' },
+          avatar(ch),
+          h('span', { class: 'following-body' },
+            h('span', { class: 'following-top' }, h('span', { class: 'channel-name' }, ch.name), verifiedBadge(ch),
+              h('span', { class: 'role-pill' }, t('role.' + ch.viewer.role))),
+            followers(ch)))));
+    }
+    managedSection.hidden = found.length === 0;
+  }
+  loadManaged();
 
   const rows = new Map(); // channel id -> {ch, latest, el}
 
