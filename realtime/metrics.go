@@ -15,6 +15,7 @@ type MetricsRegisterer = prometheus.Registerer
 type metrics struct {
 	open          [2]atomic.Int64 // by transport
 	delivered     atomic.Uint64
+	writes        atomic.Uint64
 	slowConsumers counter
 	resumes       counter
 }
@@ -41,6 +42,10 @@ func newMetrics(s *Server, reg prometheus.Registerer) *metrics {
 			Name: "herald_realtime_events_delivered_total",
 			Help: "Events written to real-time streams (one per recipient).",
 		}, func() float64 { return float64(m.delivered.Load()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "herald_realtime_writes_total",
+			Help: "Socket writes to real-time streams (events per write shows the coalescing).",
+		}, func() float64 { return float64(m.writes.Load()) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "herald_realtime_slow_consumer_disconnects_total",
 			Help: "Streams cut because their queue passed its byte limit.",

@@ -149,6 +149,7 @@ func (c *conn) takeBatch(batch *[batchItems]qitem) (n int, closing bool, snk sin
 // ended.
 func (c *conn) afterWrite(snk sink, events int, final bool) bool {
 	c.srv.metrics.delivered.Add(uint64(events))
+	c.srv.metrics.writes.Add(1)
 	if !final {
 		return false
 	}

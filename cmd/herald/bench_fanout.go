@@ -10,6 +10,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -157,6 +158,7 @@ func runBenchFanout(ctx context.Context, args []string) error {
 		return err
 	}
 
+	ev0, wr0 := scrapeWrites(srv.url)
 	cpu0, _ := cpuTime(srv.pid)
 	self0, _ := cpuTime(os.Getpid())
 	// Each text starts with its index ("#000042 "), which tells the
@@ -236,6 +238,9 @@ func runBenchFanout(ctx context.Context, args []string) error {
 	if len(lats) > 0 {
 		fmt.Printf("CPU per delivery: server %.1f us, load generator %.1f us (whole run: server %s, generator %s)\n",
 			float64(cpu1-cpu0)/float64(len(lats))/1e3, float64(self1-self0)/float64(len(lats))/1e3, (cpu1 - cpu0).Round(time.Millisecond), (self1 - self0).Round(time.Millisecond))
+	}
+	if ev1, wr1 := scrapeWrites(srv.url); wr1 > wr0 {
+		fmt.Printf("coalescing: %.1f events per socket write (%.0f writes)\n", (ev1-ev0)/(wr1-wr0), wr1-wr0)
 	}
 	if load, err := os.ReadFile("/proc/loadavg"); err == nil {
 		fmt.Printf("machine load average (1, 5, 15 min): %s\n", strings.Join(strings.Fields(string(load))[:3], " "))
@@ -409,4 +414,28 @@ func cpuTime(pid int) (time.Duration, error) {
 	ut, _ := strconv.ParseInt(f[11], 10, 64)
 	st, _ := strconv.ParseInt(f[12], 10, 64)
 	return time.Duration(ut+st) * time.Second / 100, nil // USER_HZ = 100 on Linux
+}
+
+// scrapeWrites reads the server's delivered-events and writes counters.
+func scrapeWrites(base string) (events, writes float64) {
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		return 0, 0
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) != 2 {
+			continue
+		}
+		v, _ := strconv.ParseFloat(f[1], 64)
+		switch f[0] {
+		case "herald_realtime_events_delivered_total":
+			events = v
+		case "herald_realtime_writes_total":
+			writes = v
+		}
+	}
+	return events, writes
 }
