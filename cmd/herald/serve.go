@@ -345,8 +345,13 @@ func (m *Main) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), m.ShutdownTimeout)
 	defer cancel()
 	if m.server != nil {
+		// Shutdown starts the hooks in goroutines and does not wait for
+		// them; they must finish before the store closes.
+		var hooks sync.WaitGroup
 		for _, f := range m.onShutdown {
+			hooks.Add(1)
 			m.server.RegisterOnShutdown(func() {
+				defer hooks.Done()
 				if err := f(ctx); err != nil {
 					m.Logger.Warn("shutdown hook failed", "err", err)
 				}
@@ -356,6 +361,7 @@ func (m *Main) Close() error {
 			errs = append(errs, fmt.Errorf("http shutdown: %w", err))
 			_ = m.server.Close()
 		}
+		hooks.Wait()
 		m.server = nil
 	} else {
 		for _, f := range m.onShutdown {
