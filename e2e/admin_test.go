@@ -114,6 +114,19 @@ func TestWebAppAdmin(t *testing.T) {
 	follower.do("escape closes picker", evalVoid(first+`.querySelector(".picker").dispatchEvent(new KeyboardEvent("keydown", {key: "Escape", bubbles: true}))`))
 	follower.waitJS("picker closed", `!`+first+`.querySelector(".picker") && `+first+`.querySelector(".react-add").getAttribute("aria-expanded") === "false"`)
 
+	// A poll with several answers: one vote, two options.
+	var multi herald.Update
+	cohost.do("POST", "/channels/"+channelID+"/updates", map[string]any{"text": "Which clubs should reopen first?",
+		"poll": map[string]any{"question": "Which clubs should reopen first?", "options": []string{"Chess", "Robotics", "Choir"}, "multiple": true}}, &multi)
+	mp := `document.querySelector('#u-` + multi.ID + `')`
+	follower.waitJS("multi poll arrives", mp+` && `+mp+`.querySelectorAll('.poll input[type="checkbox"]').length === 3`)
+	follower.waitJS("question said once", mp+`.querySelector(".update-text").offsetParent === null`)
+	follower.do("choose two", evalVoid(mp+`.querySelector('input[value="0"]').click()`), evalVoid(mp+`.querySelector('input[value="2"]').click()`))
+	follower.do("vote", evalVoid(mp+`.querySelector(".poll-form").requestSubmit()`))
+	follower.waitJS("two options, one voter", mp+`.querySelector(".poll-voters").dataset.voters === "1" && [...`+mp+`.querySelectorAll(".poll-count")].map(e => e.dataset.votes).join() === "1,0,1"`)
+	follower.do("retract", evalVoid(mp+`.querySelector(".poll-actions .btn.ghost").click()`))
+	follower.waitJS("retracted", mp+`.querySelector(".poll-voters").dataset.voters === "0" && !`+mp+`.querySelector(".poll input:checked")`)
+
 	// Mute and unmute.
 	follower.click("mute", "#mute")
 	follower.waitJS("muted", `document.querySelector("#mute").getAttribute("aria-pressed") === "true"`)

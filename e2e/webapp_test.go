@@ -82,6 +82,16 @@ func TestWebApp(t *testing.T) {
 	follower.do("pick 🙏", evalVoid(live+`.querySelector('.picker .emoji-btn[aria-label="React with 🙏"]').click()`))
 	follower.waitJS("reaction changed", live+`.querySelector('.reaction[data-emoji="🙏"][aria-pressed="true"]') && !`+live+`.querySelector('.reaction[data-emoji="😮"]')`)
 
+	// Any single emoji can be typed in; text that isn't one is refused with a message.
+	follower.do("open picker (free)", evalVoid(live+`.querySelector(".react-add").click()`))
+	follower.do("type text", setValue(".picker .emoji-input", "abc"), evalVoid(`document.querySelector(".picker .emoji-free").requestSubmit()`))
+	follower.waitJS("refused with a message", `document.querySelector(".toast-error")?.textContent.length > 0`)
+	follower.do("open picker (free) again", evalVoid(live+`.querySelector(".react-add").click()`))
+	follower.do("type an emoji", setValue(".picker .emoji-input", "🦄"), evalVoid(`document.querySelector(".picker .emoji-free").requestSubmit()`))
+	follower.waitJS("free emoji counted", live+`.querySelector('.reaction[data-emoji="🦄"][aria-pressed="true"] .count')?.textContent === "1" && !`+live+`.querySelector('.reaction[data-emoji="🙏"]')`)
+	follower.do("back to 🙏", evalVoid(live+`.querySelector(".react-add").click()`), evalVoid(live+`.querySelector('.picker .emoji-btn[aria-label="React with 🙏"]').click()`))
+	follower.waitJS("🙏 again", live+`.querySelector('.reaction[data-emoji="🙏"][aria-pressed="true"]') && !`+live+`.querySelector('.reaction[data-emoji="🦄"]')`)
+
 	// The follower votes in the poll.
 	poll := `[...document.querySelectorAll("#feed .update")].find(e => e.querySelector(".poll"))`
 	follower.do("choose Tram", evalVoid(poll+`.querySelector('input[value="1"]').click()`))
