@@ -172,9 +172,10 @@ func (db *DB) CreateChannel(ctx context.Context, ownerID string, ch *herald.Chan
 	}
 	return db.inTx(ctx, func(t *tx) error {
 		id, code := newID(), newInviteCode()
-		_, err := t.Exec(ctx, `INSERT INTO channels (id, handle, name, description, category, country, language,
-			listed, verified, reactions, follower_count, invite_code, created_at, search)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, false, $9, 0, $10, $11, $12::tsvector)`,
+		_, err := t.Exec(ctx, `WITH c AS (INSERT INTO channels (id, handle, name, description, category, country,
+				language, listed, verified, reactions, follower_count, invite_code, created_at)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, false, $9, 0, $10, $11) RETURNING pk)
+			INSERT INTO channel_search (pk, search) SELECT pk, $12::tsvector FROM c WHERE $8`,
 			id, nullIfEmpty(ch.Handle), ch.Name, ch.Description, ch.Category, ch.Country, ch.Language,
 			ch.Listed, ch.Reactions, code, t.now, searchVector(ch))
 		if isUniqueViolation(err, "channels_handle_key") {
@@ -225,9 +226,18 @@ func (db *DB) UpdateChannel(ctx context.Context, actorID, channelID string, p he
 		}
 		c := &r.ch
 		_, err = t.Exec(ctx, `UPDATE channels SET handle = $2, name = $3, description = $4, category = $5,
-			country = $6, language = $7, listed = $8, reactions = $9, search = $10::tsvector WHERE pk = $1`,
+			country = $6, language = $7, listed = $8, reactions = $9 WHERE pk = $1`,
 			r.pk, nullIfEmpty(c.Handle), c.Name, c.Description, c.Category, c.Country, c.Language,
-			c.Listed, c.Reactions, searchVector(c))
+			c.Listed, c.Reactions)
+		if err == nil {
+			if c.Listed {
+				_, err = t.Exec(ctx, `INSERT INTO channel_search (pk, search) VALUES ($1, $2::tsvector)
+					ON CONFLICT (pk) DO UPDATE SET search = excluded.search
+					WHERE channel_search.search IS DISTINCT FROM excluded.search`, r.pk, searchVector(c))
+			} else {
+				_, err = t.Exec(ctx, `DELETE FROM channel_search WHERE pk = $1`, r.pk)
+			}
+		}
 		if isUniqueViolation(err, "channels_handle_key") {
 			return herald.KindErrorf(herald.ECONFLICT, "handle-taken", "Handle %q is taken.", c.Handle)
 		} else if err != nil {

@@ -21,7 +21,7 @@ import (
 // Go (package fold) both when a channel is indexed and when a query comes in,
 // every query word must match a word of the channel, the last one as a
 // prefix, and relevance is a tier that depends on the query and the channel
-// alone. PostgreSQL's part is only matching: channels.search is a tsvector
+// alone. PostgreSQL's part is only matching: channel_search.search is a tsvector
 // built here from the folded words (name weighted A, handle B, description
 // D), never parsed by a text search configuration, and queries are tsquery
 // values built here from quoted folded words, so no input reaches tsquery
@@ -445,8 +445,8 @@ func (dq *dirQuery) textRows(ctx context.Context, t *tx, cur *dirCursor, changed
 	var k1, k2 string
 	switch dq.sort {
 	case herald.SortRelevance:
-		k1 = `(c.search @@ ` + w.arg(tsQuery(dq.tokens, "A")) + `::tsquery)::int +
-			(c.search @@ ` + w.arg(tsQuery(dq.tokens, "AB")) + `::tsquery)::int`
+		k1 = `(s.search @@ ` + w.arg(tsQuery(dq.tokens, "A")) + `::tsquery)::int +
+			(s.search @@ ` + w.arg(tsQuery(dq.tokens, "AB")) + `::tsquery)::int`
 		k2 = "c.follower_count"
 	case herald.SortPopular:
 		k1, k2 = "c.follower_count", "0"
@@ -456,7 +456,7 @@ func (dq *dirQuery) textRows(ctx context.Context, t *tx, cur *dirCursor, changed
 	case herald.SortNew:
 		k1, k2 = "0", "0"
 	}
-	w.add("c.search @@ " + w.arg(tsQuery(dq.tokens, "")) + "::tsquery")
+	w.add("s.search @@ " + w.arg(tsQuery(dq.tokens, "")) + "::tsquery")
 	dq.filters(&w)
 	if len(changed) > 0 {
 		cond := "c.pk = ANY(" + w.arg(pkList(changed)) + ")"
@@ -465,7 +465,8 @@ func (dq *dirQuery) textRows(ctx context.Context, t *tx, cur *dirCursor, changed
 		}
 		w.add(cond)
 	}
-	inner := `SELECT c.pk AS pk, ` + k1 + ` AS k1, ` + k2 + ` AS k2 FROM channels c WHERE ` + w.String()
+	inner := `SELECT c.pk AS pk, ` + k1 + ` AS k1, ` + k2 + ` AS k2
+		FROM channel_search s JOIN channels c ON c.pk = s.pk WHERE ` + w.String()
 	if only {
 		return queryRows(ctx, t, inner, w.args...)
 	}
@@ -496,13 +497,13 @@ func (dq *dirQuery) relevanceRows(ctx context.Context, t *tx, cur *dirCursor, ch
 		var w where
 		switch tier {
 		case 2:
-			w.add("c.search @@ " + w.arg(tsQuery(dq.tokens, "A")) + "::tsquery")
+			w.add("s.search @@ " + w.arg(tsQuery(dq.tokens, "A")) + "::tsquery")
 		case 1:
-			w.add("c.search @@ " + w.arg(tsQuery(dq.tokens, "AB")) + "::tsquery")
-			w.add("NOT c.search @@ " + w.arg(tsQuery(dq.tokens, "A")) + "::tsquery")
+			w.add("s.search @@ " + w.arg(tsQuery(dq.tokens, "AB")) + "::tsquery")
+			w.add("NOT s.search @@ " + w.arg(tsQuery(dq.tokens, "A")) + "::tsquery")
 		case 0:
-			w.add("c.search @@ " + w.arg(tsQuery(dq.tokens, "")) + "::tsquery")
-			w.add("NOT c.search @@ " + w.arg(tsQuery(dq.tokens, "AB")) + "::tsquery")
+			w.add("s.search @@ " + w.arg(tsQuery(dq.tokens, "")) + "::tsquery")
+			w.add("NOT s.search @@ " + w.arg(tsQuery(dq.tokens, "AB")) + "::tsquery")
 		}
 		dq.filters(&w)
 		if len(changed) > 0 {
@@ -511,8 +512,8 @@ func (dq *dirQuery) relevanceRows(ctx context.Context, t *tx, cur *dirCursor, ch
 		if dq.cursor != nil && tier == cur.k1 {
 			w.add("(c.follower_count, c.pk) < (" + w.arg(cur.k2) + ", " + w.arg(cur.pk) + ")")
 		}
-		rows, err := queryRows(ctx, t, `SELECT c.pk, `+strconv.FormatInt(tier, 10)+`, c.follower_count FROM channels c
-			WHERE `+w.String()+` ORDER BY c.follower_count DESC, c.pk DESC LIMIT `+w.arg(need-len(out)), w.args...)
+		rows, err := queryRows(ctx, t, `SELECT c.pk, `+strconv.FormatInt(tier, 10)+`, c.follower_count
+			FROM channel_search s JOIN channels c ON c.pk = s.pk WHERE `+w.String()+` ORDER BY c.follower_count DESC, c.pk DESC LIMIT `+w.arg(need-len(out)), w.args...)
 		if err != nil {
 			return nil, err
 		}

@@ -92,10 +92,10 @@ func BenchmarkDirectory(b *testing.B) {
 	}
 	t0 := time.Now()
 	for _, q := range []string{
-		`ALTER TABLE channels ADD COLUMN folded text`,
-		`UPDATE channels SET folded = ' ' || array_to_string(tsvector_to_array(search), ' ') || ' '`,
-		`CREATE INDEX channels_trgm ON channels USING gin (folded public.gin_trgm_ops) WHERE listed`,
-		`ANALYZE channels`,
+		`ALTER TABLE channel_search ADD COLUMN folded text`,
+		`UPDATE channel_search SET folded = ' ' || array_to_string(tsvector_to_array(search), ' ') || ' '`,
+		`CREATE INDEX channels_trgm ON channel_search USING gin (folded public.gin_trgm_ops)`,
+		`VACUUM ANALYZE channel_search`,
 	} {
 		if _, err := db.Pool().Exec(ctx, q); err != nil {
 			b.Fatal(err)
@@ -120,10 +120,12 @@ func BenchmarkDirectory(b *testing.B) {
 			reportP99(b, lat)
 		})
 	}
-	raw("RawFullTextPrefix", `SELECT pk FROM channels WHERE listed AND search @@ $1::tsquery
-		ORDER BY follower_count DESC, pk DESC LIMIT 21`, func(w string) string { return "'" + w + "':*" })
-	raw("RawTrigramPrefix", `SELECT pk FROM channels WHERE listed AND folded LIKE $1
-		ORDER BY follower_count DESC, pk DESC LIMIT 21`, func(w string) string { return "% " + w + "%" })
+	raw("RawFullTextPrefix", `SELECT c.pk FROM channel_search s JOIN channels c ON c.pk = s.pk
+		WHERE c.listed AND s.search @@ $1::tsquery ORDER BY c.follower_count DESC, c.pk DESC LIMIT 21`,
+		func(w string) string { return "'" + w + "':*" })
+	raw("RawTrigramPrefix", `SELECT c.pk FROM channel_search s JOIN channels c ON c.pk = s.pk
+		WHERE c.listed AND s.folded LIKE $1 ORDER BY c.follower_count DESC, c.pk DESC LIMIT 21`,
+		func(w string) string { return "% " + w + "%" })
 	var ftsSize, trgmSize string
 	if err := db.Pool().QueryRow(ctx, `SELECT pg_size_pretty(pg_relation_size('directory_search')),
 		pg_size_pretty(pg_relation_size('channels_trgm'))`).Scan(&ftsSize, &trgmSize); err == nil {
@@ -193,14 +195,17 @@ func seedDirectory(b *testing.B, db *postgres.DB, n int) {
 	}
 	for _, q := range []string{
 		`INSERT INTO channels (id, name, description, category, country, language, listed, reactions,
-			follower_count, invite_code, created_at, search)
-		 SELECT id, name, description, category, country, language, true, 'any', followers, invite, now(), search::tsvector
+			follower_count, invite_code, created_at)
+		 SELECT id, name, description, category, country, language, true, 'any', followers, invite, now()
 		 FROM seed ORDER BY id`,
+		`INSERT INTO channel_search (pk, search) SELECT c.pk, s.search::tsvector FROM seed s JOIN channels c ON c.id = s.id`,
 		`INSERT INTO channel_admins (channel_id, account_id, role, added_at) SELECT id, '` + owner.ID + `', 'owner', now() FROM seed`,
 		`INSERT INTO update_heads (channel_id, seq) SELECT id, 0 FROM seed`,
 		`INSERT INTO stream_heads (stream, seq) SELECT id, 0 FROM seed`,
 		`DROP TABLE seed`,
-		`ANALYZE`,
+		// What autovacuum would do soon after a bulk load: merge the GIN
+		// index's pending list and gather statistics.
+		`VACUUM ANALYZE`,
 	} {
 		if _, err := conn.Exec(ctx, q); err != nil {
 			b.Fatal(err)

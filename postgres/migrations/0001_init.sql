@@ -35,11 +35,7 @@ CREATE TABLE channels (
 	reactions      text NOT NULL,
 	follower_count bigint NOT NULL DEFAULT 0,
 	invite_code    text NOT NULL UNIQUE,
-	created_at     timestamptz NOT NULL,
-	-- name (weight A), handle (B) and description (D) folded by Go (package
-	-- fold) into a tsvector literal, so that search semantics match the
-	-- SQLite store exactly; never parsed by a text search configuration.
-	search         tsvector NOT NULL DEFAULT ''
+	created_at     timestamptz NOT NULL
 );
 
 -- The owner is an admin row with role 'owner'.
@@ -162,7 +158,6 @@ CREATE INDEX events_created ON events (created_at);
 -- The directory. Filter + sort indexes are partial on listed, so unlisted
 -- channels cost nothing; pk ends every index: it breaks ties and serves
 -- sort=new.
-CREATE INDEX directory_search ON channels USING gin (search) WHERE listed;
 CREATE INDEX directory_popular ON channels (follower_count, pk) WHERE listed;
 CREATE INDEX directory_category ON channels (category, follower_count, pk) WHERE listed;
 CREATE INDEX directory_country ON channels (country, follower_count, pk) WHERE listed;
@@ -173,6 +168,18 @@ CREATE INDEX directory_new_category ON channels (category, pk) WHERE listed;
 CREATE INDEX directory_new_country ON channels (country, pk) WHERE listed;
 CREATE INDEX directory_new_language ON channels (language, pk) WHERE listed;
 CREATE INDEX directory_new_category_country ON channels (category, country, pk) WHERE listed;
+
+-- The directory's text index, for listed channels only: name (weight A),
+-- handle (B) and description (D) folded by Go (package fold) into a
+-- tsvector literal, so that search semantics match the SQLite store
+-- exactly; never parsed by a text search configuration. It lives apart
+-- from channels so that follows, which rewrite the channel row, never touch
+-- the GIN index (nor grow its pending list, which every search reads).
+CREATE TABLE channel_search (
+	pk     bigint PRIMARY KEY REFERENCES channels (pk) ON DELETE CASCADE,
+	search tsvector NOT NULL
+);
+CREATE INDEX directory_search ON channel_search USING gin (search);
 
 -- Updates posted per channel over the 7 days ending on `day` (days since the
 -- Unix epoch, UTC): a post on day X adds one to days X..X+6, so the "last 7
