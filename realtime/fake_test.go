@@ -132,6 +132,10 @@ func newTestServer(t testing.TB, cfg Config) *testServer {
 			http.Error(w, "no", http.StatusUnauthorized)
 			return
 		}
+		if r.Header.Get("X-Test-No-Hijack") != "" {
+			// As behind HTTP/2: the stream must use the ResponseWriter.
+			w = noHijack{w}
+		}
 		s.ServeSSE(w, r, acc, addr)
 	})
 	mux.HandleFunc("GET /api/v1/ws", func(w http.ResponseWriter, r *http.Request) {
@@ -149,3 +153,11 @@ func newTestServer(t testing.TB, cfg Config) *testServer {
 	})
 	return &testServer{Server: s, events: ev, http: hs, URL: hs.URL}
 }
+
+// noHijack is a ResponseWriter that can flush but not be hijacked.
+type noHijack struct{ w http.ResponseWriter }
+
+func (n noHijack) Header() http.Header         { return n.w.Header() }
+func (n noHijack) Write(p []byte) (int, error) { return n.w.Write(p) }
+func (n noHijack) WriteHeader(status int)      { n.w.WriteHeader(status) }
+func (n noHijack) Flush()                      { n.w.(http.Flusher).Flush() }

@@ -615,3 +615,45 @@ func TestDeadWebSocketIsReaped(t *testing.T) {
 		t.Fatalf("%d streams open, want only the live one", n)
 	}
 }
+
+func TestSSEWithoutHijack(t *testing.T) {
+	// Behind HTTP/2 (or any writer that can't be hijacked) SSE streams
+	// through the ResponseWriter: same events, resume and shutdown.
+	ts := newTestServer(t, Config{})
+	ts.events.follow("alice", "ch1")
+	h := http.Header{"X-Test-No-Hijack": {"1"}}
+	c, err := stream.Dial(context.Background(), ts.URL, "sse", stream.Options{Token: "alice", Header: h})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetReadDeadline(time.Now().Add(failAfter))
+	ready(t, c)
+	ts.events.post("ch1", "one")
+	if e := read(t, c, 1)[0]; e.Update.Text != "one" {
+		t.Fatalf("got %+v", e.Event)
+	}
+	cur := c.Cursor()
+	c.Close()
+	ts.events.post("ch1", "two")
+	c2, err := stream.Dial(context.Background(), ts.URL, "sse", stream.Options{Token: "alice", Header: h, Since: cur})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Close()
+	c2.SetReadDeadline(time.Now().Add(failAfter))
+	if e := read(t, c2, 1)[0]; e.Update.Text != "two" {
+		t.Fatalf("got %+v", e.Event)
+	}
+	for i := 0; ts.OpenStreams() != 1; i++ {
+		if i > 5000 {
+			t.Fatalf("%d streams open, want 1 (the closed one must be gone)", ts.OpenStreams())
+		}
+		time.Sleep(time.Millisecond)
+	}
+	go ts.Close()
+	e, err := c2.Next()
+	if err != nil || e.Type != stream.TypeError || e.Reason != "shutting down" {
+		t.Fatalf("final: %+v %v", e, err)
+	}
+}
