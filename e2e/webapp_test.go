@@ -160,6 +160,13 @@ func TestWebApp(t *testing.T) {
 	phone.waitJS("phone channel", `document.querySelectorAll("#feed .update").length === 3`)
 	phone.waitJS("no horizontal overflow", `document.documentElement.scrollWidth <= window.innerWidth`)
 	phone.screenshot("phone-channel")
+	// Someone without an account taps Follow: signs up, comes back, follows.
+	phone.click("follow (signed out)", "#follow")
+	phone.waitJS("sign-up form", `location.pathname === "/signup"`)
+	phone.typeInto("username", "input[name=username]", "dave_on_phone")
+	phone.typeInto("password", "input[name=password]", "a long enough password")
+	phone.do("submit", evalVoid(`document.querySelector("form").requestSubmit()`))
+	phone.waitJS("followed after signing up", `location.pathname === `+js(channelPath)+` && location.search === "" && document.querySelector("#follow")?.getAttribute("aria-pressed") === "true"`)
 
 	// Invite: the admin's settings show the link and its QR code; a
 	// newcomer opens it, sees the preview, signs up and follows.
@@ -171,7 +178,7 @@ func TestWebApp(t *testing.T) {
 	newcomer := newBrowser(t, "newcomer", 1280, 900)
 	newcomer.open(invite)
 	newcomer.waitJS("preview", `document.querySelector("#invite-name")?.textContent === "Lyon Transit Alerts"`)
-	newcomer.waitJS("preview followers", `document.querySelector("#invite-followers strong")?.textContent === "5"`)
+	newcomer.waitJS("preview followers", `document.querySelector("#invite-followers strong")?.textContent === "6"`)
 	newcomer.waitJS("invite qr", `document.querySelector("#invite-qr")?.complete && document.querySelector("#invite-qr").naturalWidth > 0`)
 	newcomer.a11y("invite")
 	newcomer.screenshot("invite")

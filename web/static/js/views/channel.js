@@ -13,7 +13,7 @@ import { toast, errorText, busy, emptyState, pageTitle, emptyPage } from '../ui.
 
 const pageSize = 20;
 
-export async function channelView(main, [id]) {
+export async function channelView(main, [id], query) {
   let ch;
   try {
     ch = await api('GET', paths.channel(id));
@@ -52,7 +52,8 @@ export async function channelView(main, [id]) {
     const v = ch.viewer || {};
     const actions = h('div', { class: 'profile-actions' });
     if (!session.account) {
-      actions.appendChild(h('a', { class: 'btn primary', id: 'follow', href: '/signup?next=' + encodeURIComponent(location.pathname) }, t('channel.follow')));
+      // Sign up first, then come back here and follow (see ?follow=1 below).
+      actions.appendChild(h('a', { class: 'btn primary', id: 'follow', href: '/signup?next=' + encodeURIComponent(location.pathname + '?follow=1') }, t('channel.follow')));
     } else if (v.following) {
       actions.appendChild(h('button', { type: 'button', class: 'btn secondary', id: 'follow', 'aria-pressed': 'true', onclick: e => follow(false, e.currentTarget) }, icon('check'), ' ', t('channel.following')));
       actions.appendChild(h('button', {
@@ -281,6 +282,12 @@ export async function channelView(main, [id]) {
   } catch (e) {
     emptyMsg.hidden = true;
     feedStatus.appendChild(h('p', { class: 'muted' }, e.status === 401 || e.status === 403 ? t('feed.private') : errorText(e)));
+  }
+
+  // Back from signing up to follow: finish what the person came for.
+  if (query.get('follow') === '1') {
+    history.replaceState(null, '', location.pathname);
+    if (session.account && !ch.viewer?.following && !gone) await follow(true, document.getElementById('follow'));
   }
 
   const off = events.on(onEvent);
