@@ -395,12 +395,6 @@ func (c *conn) catchUp(ctx context.Context, stream string, st *streamState, hist
 		if n := len(st.pending); n > 0 {
 			last = st.pending[n-1].Seq
 		}
-		// Don't queue history faster than the client reads it.
-		for c.qbytes > c.srv.cfg.QueueBytes/2 && !c.closed && !c.closing {
-			c.waiters++
-			c.cond.Wait()
-			c.waiters--
-		}
 		c.mu.Unlock()
 
 		evs, ok, err := c.srv.events.EventsAfter(ctx, stream, after, historyPage)
@@ -435,8 +429,20 @@ func (c *conn) catchUp(ctx context.Context, stream string, st *streamState, hist
 			if evs[i].Seq <= st.seq {
 				continue
 			}
+			m := encode(&evs[i])
+			// Don't queue history faster than the client reads it: a long
+			// absence must not look like a slow consumer.
+			for len(c.queue) > 0 && c.qbytes+len(m.Data) > c.srv.cfg.QueueBytes/2 && !c.closing && !c.closed {
+				c.waiters++
+				c.cond.Wait()
+				c.waiters--
+			}
+			if c.closing || c.closed || c.streams[stream] != st {
+				c.mu.Unlock()
+				return nil
+			}
 			st.seq = evs[i].Seq
-			c.push(qitem{op: opEvent, m: encode(&evs[i])})
+			c.push(qitem{op: opEvent, m: m})
 		}
 		c.mu.Unlock()
 		if len(evs) < historyPage {

@@ -657,3 +657,28 @@ func TestSSEWithoutHijack(t *testing.T) {
 		t.Fatalf("final: %+v %v", e, err)
 	}
 }
+
+func TestLongAbsenceIsNotASlowConsumer(t *testing.T) {
+	// Resuming after 2 MiB of missed history with a 64 KiB queue: the
+	// history is queued as the client reads it, nothing is cut or lost.
+	for _, tr := range transports {
+		t.Run(tr, func(t *testing.T) {
+			ts := newTestServer(t, Config{QueueBytes: 64 << 10})
+			ts.events.follow("alice", "ch1")
+			text := strings.Repeat("y", 2000)
+			for i := 0; i < 1000; i++ {
+				ts.events.post("ch1", fmt.Sprint(i, text))
+			}
+			c := dial(t, ts.URL, tr, "alice", herald.Cursor{"@alice": 1, "ch1": 0})
+			for i := 0; i < 1000; i++ {
+				e := read(t, c, 1)[0]
+				if e.Seq != int64(i+1) {
+					t.Fatalf("seq %d, want %d", e.Seq, i+1)
+				}
+			}
+			if n := ts.metrics.slowConsumers.Value(); n != 0 {
+				t.Fatalf("%v slow-consumer cuts", n)
+			}
+		})
+	}
+}

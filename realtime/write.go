@@ -139,8 +139,8 @@ func (c *conn) takeBatch(batch *[batchItems]qitem) (n int, closing bool, snk sin
 	}
 	c.qbytes -= size
 	c.srv.queued.Add(int64(-size))
-	if c.waiters > 0 && c.qbytes <= c.srv.cfg.QueueBytes/2 {
-		c.cond.Broadcast()
+	if c.waiters > 0 {
+		c.cond.Broadcast() // a history reader waits for room
 	}
 	return n, c.closing, c.sink
 }
