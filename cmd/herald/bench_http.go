@@ -27,7 +27,8 @@ func init() {
 }
 
 // benchHTTP measures posting and first-page reads through the whole HTTP
-// stack with the Go client: N concurrent clients, each in a closed loop.
+// stack with the Go client: N concurrent clients, each in a closed loop;
+// the admin posts, N distinct followers read.
 func benchHTTP(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("herald bench http", flag.ContinueOnError)
 	clients := fs.Int("clients", 50, "concurrent clients")
@@ -76,13 +77,17 @@ func benchHTTP(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("create channel: %w", err)
 	}
-	follower, err := anon.CreateAccount(ctx, "bench_follower_"+suffix, pw, "")
-	if err != nil {
-		return fmt.Errorf("create follower: %w", err)
-	}
-	fc := anon.WithToken(follower.Token)
-	if _, err := fc.Follow(ctx, ch.ID); err != nil {
-		return err
+	// One follower per client, as 50 people reading the channel would be.
+	followers := make([]*client.Client, *clients)
+	for i := range followers {
+		f, err := anon.CreateAccount(ctx, fmt.Sprintf("bench_f%d_%s", i, suffix), pw, "")
+		if err != nil {
+			return fmt.Errorf("create follower: %w", err)
+		}
+		followers[i] = anon.WithToken(f.Token)
+		if _, err := followers[i].Follow(ctx, ch.ID); err != nil {
+			return err
+		}
 	}
 	text := strings.Repeat("Storm warning. ", *textLen/15+1)[:*textLen]
 
@@ -113,8 +118,8 @@ func benchHTTP(ctx context.Context, args []string) error {
 		})
 		post.print("post update (201)")
 	}
-	read := runPhase(ctx, *clients, *duration, func(ctx context.Context) error {
-		us, err := fc.ListUpdates(ctx, ch.ID, client.ListOptions{Limit: 20})
+	read := runWorkers(ctx, *clients, *duration, func(ctx context.Context, worker int) error {
+		us, err := followers[worker].ListUpdates(ctx, ch.ID, client.ListOptions{Limit: 20})
 		if err == nil && len(us) != 20 {
 			err = fmt.Errorf("first page has %d updates, want 20", len(us))
 		}
@@ -157,6 +162,11 @@ func (r phaseResult) print(name string) {
 
 // runPhase runs op in a closed loop on n goroutines for d.
 func runPhase(ctx context.Context, n int, d time.Duration, op func(context.Context) error) phaseResult {
+	return runWorkers(ctx, n, d, func(ctx context.Context, _ int) error { return op(ctx) })
+}
+
+// runWorkers is runPhase telling op which of the n workers calls it.
+func runWorkers(ctx context.Context, n int, d time.Duration, op func(ctx context.Context, worker int) error) phaseResult {
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
 	var ops, errs atomic.Int64
@@ -165,14 +175,14 @@ func runPhase(ctx context.Context, n int, d time.Duration, op func(context.Conte
 	var wg sync.WaitGroup
 	cpu0 := processCPU()
 	start := time.Now()
-	for range n {
+	for worker := range n {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			lat := make([]time.Duration, 0, 4096)
 			for ctx.Err() == nil {
 				t := time.Now()
-				err := op(ctx)
+				err := op(ctx, worker)
 				if ctx.Err() != nil {
 					break // cut off by the deadline: neither success nor failure
 				}
