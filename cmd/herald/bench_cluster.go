@@ -14,7 +14,9 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"os/signal"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync"
@@ -52,11 +54,12 @@ func benchCluster(ctx context.Context, args []string) error {
 	pg := fs.String("postgres", envOr("HERALD_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"), "PostgreSQL server; a fresh schema is created and dropped")
 	nu := fs.String("nats", "", "NATS URL; empty runs an embedded NATS server in this process")
 	asNode := fs.Bool("as-node", false, "internal: run one node (started by the benchmark itself)")
+	profile := fs.String("cpuprofile", "", "write each node's CPU profile of the back-to-back phase to this path + .nodeN")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if *asNode {
-		return benchClusterNode(ctx, *pg, *nu)
+		return benchClusterNode(ctx, *pg, *nu, *profile)
 	}
 	if *transport != "ws" && *transport != "sse" {
 		return fmt.Errorf("--transport %q: want ws or sse", *transport)
@@ -112,7 +115,11 @@ func benchCluster(ctx context.Context, args []string) error {
 		}
 	}()
 	for i := 0; i < *nodes; i++ {
-		p, err := startBenchNode(exe, pgURL, natsURL)
+		prof := ""
+		if *profile != "" {
+			prof = fmt.Sprintf("%s.node%d", *profile, i+1)
+		}
+		p, err := startBenchNode(exe, pgURL, natsURL, prof)
 		if err != nil {
 			return fmt.Errorf("node %d: %w", i+1, err)
 		}
@@ -282,6 +289,14 @@ func benchCluster(ctx context.Context, args []string) error {
 
 	// Phase 2: updates back to back from several posters.
 	if *burst > 0 {
+		signal := func(sig syscall.Signal) {
+			if *profile != "" {
+				for _, p := range procs {
+					_ = p.cmd.Process.Signal(sig)
+				}
+			}
+		}
+		signal(syscall.SIGUSR1)
 		base := delivered.Load()
 		n0, s0 := cpu()
 		var next atomic.Int64
@@ -306,6 +321,7 @@ func benchCluster(ctx context.Context, args []string) error {
 			return err
 		}
 		el := time.Since(start)
+		signal(syscall.SIGUSR2)
 		n1, s1 := cpu()
 		d := float64(want - base)
 		fmt.Printf("back to back: %d updates posted in %s (%.0f posts/s) by %d posters; %d deliveries in %s = %.0f deliveries/s\n",
@@ -378,7 +394,7 @@ func seedCluster(ctx context.Context, url string, n int) (admin, channelID strin
 // benchClusterNode is one node of the benchmark: `herald serve` on
 // PostgreSQL and NATS, with cheap password hashing (thousands of accounts
 // are created) and no rate limits on loopback.
-func benchClusterNode(ctx context.Context, pg, nu string) error {
+func benchClusterNode(ctx context.Context, pg, nu, profile string) error {
 	dir, err := os.MkdirTemp("", "herald-bench-node-")
 	if err != nil {
 		return err
@@ -393,6 +409,25 @@ func benchClusterNode(ctx context.Context, pg, nu string) error {
 	if err := m.Run(ctx); err != nil {
 		return err
 	}
+	if profile != "" {
+		// SIGUSR1 starts the profile, SIGUSR2 writes it.
+		sig := make(chan os.Signal, 2)
+		signal.Notify(sig, syscall.SIGUSR1, syscall.SIGUSR2)
+		go func() {
+			var f *os.File
+			for s := range sig {
+				if s == syscall.SIGUSR1 && f == nil {
+					if f, _ = os.Create(profile); f != nil {
+						_ = pprof.StartCPUProfile(f)
+					}
+				} else if s == syscall.SIGUSR2 && f != nil {
+					pprof.StopCPUProfile()
+					f.Close()
+					f = nil
+				}
+			}
+		}()
+	}
 	<-ctx.Done()
 	return m.Close()
 }
@@ -402,8 +437,8 @@ type benchNode struct {
 	url string
 }
 
-func startBenchNode(exe, pg, nu string) (*benchNode, error) {
-	cmd := exec.Command(exe, "bench", "cluster", "--as-node", "--postgres", pg, "--nats", nu)
+func startBenchNode(exe, pg, nu, profile string) (*benchNode, error) {
+	cmd := exec.Command(exe, "bench", "cluster", "--as-node", "--postgres", pg, "--nats", nu, "--cpuprofile", profile)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {
