@@ -109,6 +109,7 @@ type conn struct {
 	tasks    []task
 	tasking  bool
 	waiters  int
+	ready    *[]*conn    // during a broadcast: where to put c if it needs a writer
 	wcur     []streamPos // writer-owned cursor, sorted by stream
 	lastSeen atomic.Int64
 
@@ -133,9 +134,13 @@ func newConn(s *Server, tr transport, accountID, addr string) *conn {
 
 // deliver is called by the hub, under its shard lock, for a live message of
 // a stream c subscribed to. It only enqueues.
-func (c *conn) deliver(m *Message) {
+func (c *conn) deliver(m *Message, ready *[]*conn) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
+	c.ready = ready
+	defer func() {
+		c.ready = nil
+		c.mu.Unlock()
+	}()
 	if c.closing || c.closed {
 		return
 	}
@@ -239,6 +244,11 @@ func (c *conn) push(it qitem) {
 func (c *conn) startWriter() {
 	if !c.writing && !c.closed {
 		c.writing = true
+		if c.ready != nil {
+			// In a broadcast: handed to the pool once for all connections.
+			*c.ready = append(*c.ready, c)
+			return
+		}
 		c.srv.writers.push(c)
 	}
 }

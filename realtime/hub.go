@@ -11,9 +11,10 @@ const hubShards = 64
 // sharded by stream so a broadcast holds only its own shard's read lock, and
 // it subscribes the bus to a stream only while a local connection needs it.
 type hub struct {
-	bus    Bus
-	seed   maphash.Seed
-	shards [hubShards]hubShard
+	bus     Bus
+	writers *writerPool
+	seed    maphash.Seed
+	shards  [hubShards]hubShard
 }
 
 type hubShard struct {
@@ -21,8 +22,8 @@ type hubShard struct {
 	feeds map[string]map[*conn]struct{}
 }
 
-func newHub(bus Bus) *hub {
-	h := &hub{bus: bus, seed: maphash.MakeSeed()}
+func newHub(bus Bus, writers *writerPool) *hub {
+	h := &hub{bus: bus, writers: writers, seed: maphash.MakeSeed()}
 	for i := range h.shards {
 		h.shards[i].feeds = map[string]map[*conn]struct{}{}
 	}
@@ -70,12 +71,19 @@ func (h *hub) remove(stream string, c *conn) {
 // handle is the bus handler: it only enqueues onto each connection.
 func (h *hub) handle(m *Message) {
 	s := h.shard(m.Stream)
+	bp := readyPool.Get().(*[]*conn)
 	s.mu.RLock()
 	for c := range s.feeds[m.Stream] {
-		c.deliver(m)
+		c.deliver(m, bp)
 	}
 	s.mu.RUnlock()
+	h.writers.pushAll(*bp)
+	clear(*bp)
+	*bp = (*bp)[:0]
+	readyPool.Put(bp)
 }
+
+var readyPool = sync.Pool{New: func() any { return new([]*conn) }}
 
 // subscribers returns how many local connections follow stream (tests).
 func (h *hub) subscribers(stream string) int {

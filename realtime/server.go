@@ -127,8 +127,6 @@ func New(cfg Config) *Server {
 		cfg:        cfg,
 		events:     cfg.Events,
 		bus:        cfg.Bus,
-		hub:        newHub(cfg.Bus),
-		writers:    newWriterPool(runtime.GOMAXPROCS(0), cfg.Linger),
 		log:        cfg.Logger,
 		conns:      map[*conn]struct{}{},
 		perAccount: map[string]int{},
@@ -136,6 +134,8 @@ func New(cfg Config) *Server {
 		stop:       make(chan struct{}),
 		stopped:    make(chan struct{}),
 	}
+	s.writers = newWriterPool(runtime.GOMAXPROCS(0), cfg.Linger)
+	s.hub = newHub(cfg.Bus, s.writers)
 	if u, err := url.Parse(cfg.PublicURL); err == nil && u.Scheme != "" && u.Host != "" {
 		s.publicOrigin = u.Scheme + "://" + u.Host
 	}
@@ -409,10 +409,11 @@ func (p *prefixReader) Read(b []byte) (int, error) {
 
 type nopSink struct{}
 
-func (nopSink) write([]byte, time.Time) error { return net.ErrClosed }
-func (nopSink) setWriteDeadline(time.Time)    {}
-func (nopSink) closeGracefully()              {}
-func (nopSink) close()                        {}
+func (nopSink) write([]byte, time.Time) error      { return net.ErrClosed }
+func (nopSink) setWriteDeadline(time.Time)         {}
+func (nopSink) tryWrite([]byte) (int, bool, error) { return 0, false, nil }
+func (nopSink) closeGracefully()                   {}
+func (nopSink) close()                             {}
 
 // reserve takes a stream slot for the account and address, or says why not.
 func (s *Server) reserve(accountID, addr string) (int, string, string) {

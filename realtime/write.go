@@ -37,6 +37,9 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b 
 // ResponseWriter can't be hijacked, e.g. HTTP/2) the ResponseWriter.
 type sink interface {
 	write(p []byte, deadline time.Time) error
+	// tryWrite writes what it can without blocking; ok is false when the
+	// sink can't write without blocking at all (then nothing was written).
+	tryWrite(p []byte) (n int, ok bool, err error)
 	setWriteDeadline(t time.Time)
 	// closeGracefully signals end of stream after the final message and lets
 	// the peer close first (bounded); close drops the connection now.
@@ -50,7 +53,15 @@ type netSink struct {
 }
 
 // tryWrite writes what the socket takes now, without waiting.
-func (s netSink) tryWrite(p []byte) (int, error) {
+func (s netSink) tryWrite(p []byte) (int, bool, error) {
+	if s.raw == nil {
+		return 0, false, nil
+	}
+	n, err := s.tryRaw(p)
+	return n, true, err
+}
+
+func (s netSink) tryRaw(p []byte) (int, error) {
 	var n int
 	var werr error
 	err := s.raw.Write(func(fd uintptr) bool {
@@ -113,9 +124,10 @@ func (s httpSink) write(p []byte, deadline time.Time) error {
 	return s.rc.Flush()
 }
 
-func (s httpSink) setWriteDeadline(t time.Time) { _ = s.rc.SetWriteDeadline(t) }
-func (s httpSink) closeGracefully()             { s.close() }
-func (s httpSink) close()                       { s.once.Do(func() { close(s.done) }) }
+func (s httpSink) setWriteDeadline(t time.Time)         { _ = s.rc.SetWriteDeadline(t) }
+func (s httpSink) tryWrite(p []byte) (int, bool, error) { return 0, false, nil }
+func (s httpSink) closeGracefully()                     { s.close() }
+func (s httpSink) close()                               { s.once.Do(func() { close(s.done) }) }
 
 // takeBatch moves up to batchItems / batchBytes of the queue into batch.
 // It returns 0 (and clears writing) when there is nothing to write.
@@ -183,12 +195,11 @@ func (c *conn) writeTurn(buf []byte) ([]byte, bool) {
 		var final bool
 		buf, events, final = c.render(buf[:0], batch[:n])
 		clear(batch[:n])
-		ns, ok := snk.(netSink)
-		if !ok || ns.raw == nil {
+		w, ok, err := snk.tryWrite(buf)
+		if !ok {
 			go c.writeLoop(append([]byte(nil), buf...), events, final)
 			return buf, false
 		}
-		w, err := ns.tryWrite(buf)
 		if err != nil {
 			go c.finish()
 			return buf, false
@@ -296,6 +307,23 @@ func (p *writerPool) push(c *conn) {
 	p.mu.Unlock()
 	if wake {
 		p.cond.Signal()
+	}
+}
+
+// pushAll queues the connections a broadcast made ready, in one lock.
+func (p *writerPool) pushAll(cs []*conn) {
+	if len(cs) == 0 {
+		return
+	}
+	now := nanotime()
+	p.mu.Lock()
+	for _, c := range cs {
+		p.ready = append(p.ready, readyConn{c, now})
+	}
+	wake := p.idle > 0
+	p.mu.Unlock()
+	if wake {
+		p.cond.Broadcast()
 	}
 }
 
