@@ -163,6 +163,9 @@ func NewServer(cfg Config) *Server {
 // Patterns returns the API route patterns registered by routes().
 func (s *Server) Patterns() []string { return append([]string(nil), s.patterns...) }
 
+// PageCacheEnabled reports whether update pages are cached.
+func (s *Server) PageCacheEnabled() bool { return s.pages != nil }
+
 // SetReady sets what /healthz answers: 200 when ready, 503 otherwise (set
 // false while shutting down so load balancers stop sending traffic).
 func (s *Server) SetReady(ready bool) { s.ready.Store(ready) }

@@ -323,6 +323,9 @@ func TestMainInProcess(t *testing.T) {
 	if err := m.Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+	if !m.HTTP.PageCacheEnabled() {
+		t.Fatal("page cache off on a single SQLite node")
+	}
 	ctx := context.Background()
 	s, err := client.New(m.URL, "").CreateAccount(ctx, "owner", "a long enough password", "")
 	if err != nil {

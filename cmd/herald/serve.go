@@ -234,7 +234,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	// The page cache is exact only if every write goes through this
 	// process: true of the embedded store, not of a shared database.
 	var pageCache int64
-	if m.OpenStore == nil && m.PageCacheMB > 0 {
+	if _, single := m.Store.(*sqlite.DB); single && m.PageCacheMB > 0 {
 		pageCache = int64(m.PageCacheMB) << 20
 	}
 	var web http.Handler
