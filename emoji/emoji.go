@@ -4,7 +4,8 @@
 // The accepted set is Unicode's RGI emoji: the fully-qualified and component
 // entries of emoji-test.txt (Unicode 17.0), which covers skin tones, ZWJ
 // sequences, flags, keycaps and tag sequences. The list is data generated from
-// the Unicode Character Database (see internal/gen) and embedded in rgi.txt.
+// Unicode's emoji data files as packaged on npm by node-unicode-data (see
+// internal/gen) and embedded in rgi.txt.
 //
 // Variation selector 16 (U+FE0F) asks for emoji presentation. Many emoji are
 // commonly typed without it ("❤" for "❤️", "#⃣" for "#️⃣"); they render the
