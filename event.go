@@ -47,8 +47,8 @@ type Event struct {
 // Counts are an update's public reaction or poll counts, as carried by
 // update.reactions and update.poll events. They never say who.
 type Counts struct {
-	Reactions map[string]int64 `json:"reactions,omitempty"`
-	Votes     []int64          `json:"votes,omitempty"`
+	Reactions map[string]int64 `json:"reactions,omitzero"` // {} when every reaction was withdrawn
+	Votes     []int64          `json:"votes,omitzero"`
 	Voters    *int64           `json:"voters,omitempty"`
 }
 
