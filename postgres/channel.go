@@ -175,9 +175,10 @@ func (db *DB) CreateChannel(ctx context.Context, ownerID string, ch *herald.Chan
 		_, err := t.Exec(ctx, `WITH c AS (INSERT INTO channels (id, handle, name, description, category, country,
 				language, listed, verified, reactions, follower_count, invite_code, created_at)
 				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, false, $9, 0, $10, $11) RETURNING pk)
-			INSERT INTO channel_search (pk, search) SELECT pk, $12::tsvector FROM c WHERE $8`,
-			id, nullIfEmpty(ch.Handle), ch.Name, ch.Description, ch.Category, ch.Country, ch.Language,
-			ch.Listed, ch.Reactions, code, t.now, searchVector(ch))
+			INSERT INTO channel_search (pk, name, name_handle, words)
+			SELECT pk, $12::tsvector, $13::tsvector, $14::tsvector FROM c WHERE $8`,
+			append([]any{id, nullIfEmpty(ch.Handle), ch.Name, ch.Description, ch.Category, ch.Country, ch.Language,
+				ch.Listed, ch.Reactions, code, t.now}, searchVectors(ch)...)...)
 		if isUniqueViolation(err, "channels_handle_key") {
 			return herald.KindErrorf(herald.ECONFLICT, "handle-taken", "Handle %q is taken.", ch.Handle)
 		} else if err != nil {
@@ -231,9 +232,12 @@ func (db *DB) UpdateChannel(ctx context.Context, actorID, channelID string, p he
 			c.Listed, c.Reactions)
 		if err == nil {
 			if c.Listed {
-				_, err = t.Exec(ctx, `INSERT INTO channel_search (pk, search) VALUES ($1, $2::tsvector)
-					ON CONFLICT (pk) DO UPDATE SET search = excluded.search
-					WHERE channel_search.search IS DISTINCT FROM excluded.search`, r.pk, searchVector(c))
+				_, err = t.Exec(ctx, `INSERT INTO channel_search (pk, name, name_handle, words)
+					VALUES ($1, $2::tsvector, $3::tsvector, $4::tsvector)
+					ON CONFLICT (pk) DO UPDATE SET name = excluded.name, name_handle = excluded.name_handle, words = excluded.words
+					WHERE channel_search.words IS DISTINCT FROM excluded.words
+						OR channel_search.name_handle IS DISTINCT FROM excluded.name_handle`,
+					append([]any{r.pk}, searchVectors(c)...)...)
 			} else {
 				_, err = t.Exec(ctx, `DELETE FROM channel_search WHERE pk = $1`, r.pk)
 			}

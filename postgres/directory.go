@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"hash/fnv"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -21,11 +22,11 @@ import (
 // Go (package fold) both when a channel is indexed and when a query comes in,
 // every query word must match a word of the channel, the last one as a
 // prefix, and relevance is a tier that depends on the query and the channel
-// alone. PostgreSQL's part is only matching: channel_search.search is a tsvector
-// built here from the folded words (name weighted A, handle B, description
-// D), never parsed by a text search configuration, and queries are tsquery
+// alone. PostgreSQL's part is only matching: channel_search holds tsvectors
+// built here from the folded words (of the name; name and handle; all),
+// never parsed by a text search configuration, and queries are tsquery
 // values built here from quoted folded words, so no input reaches tsquery
-// operators. A GIN index serves both exact and prefix words.
+// operators. GIN indexes serve both exact and prefix words.
 
 const (
 	secondsPerDay = int64(24 * 60 * 60)
@@ -37,8 +38,6 @@ const (
 	keepChanges = 20000
 	// maxLexemeBytes keeps each indexed word under PostgreSQL's 2 KiB limit.
 	maxLexemeBytes = 512
-	// maxPosition is PostgreSQL's largest tsvector position.
-	maxPosition = 16383
 )
 
 // dayOf returns the UTC day number of t (days since the Unix epoch).
@@ -50,27 +49,25 @@ func dayOf(t time.Time) int64 {
 	return s / secondsPerDay
 }
 
-// searchVector returns the tsvector literal that indexes a channel.
-func searchVector(ch *herald.Channel) string {
+// searchVectors returns the tsvector literals that index a channel: the
+// words of its name, of its name and handle, and of all three with its
+// description (channel_search's columns, in that order).
+func searchVectors(ch *herald.Channel) []any {
+	name := fold.Tokens(ch.Name)
+	nameHandle := append(slices.Clone(name), fold.Tokens(ch.Handle)...)
+	words := append(slices.Clone(nameHandle), fold.Tokens(ch.Description)...)
+	return []any{tsVector(name), tsVector(nameHandle), tsVector(words)}
+}
+
+// tsVector returns a tsvector literal of the words, without positions
+// (prefix and word matching need none; PostgreSQL removes duplicates).
+func tsVector(words []string) string {
 	var b strings.Builder
-	pos := 0
-	for _, col := range []struct {
-		text   string
-		weight byte
-	}{{ch.Name, 'A'}, {ch.Handle, 'B'}, {ch.Description, 'D'}} {
-		for _, tok := range fold.Tokens(col.text) {
-			pos++
-			if pos > maxPosition {
-				pos = maxPosition
-			}
-			if b.Len() > 0 {
-				b.WriteByte(' ')
-			}
-			b.WriteString(quoteLexeme(tok))
-			b.WriteByte(':')
-			b.WriteString(strconv.Itoa(pos))
-			b.WriteByte(col.weight)
+	for i, w := range words {
+		if i > 0 {
+			b.WriteByte(' ')
 		}
+		b.WriteString(quoteLexeme(w))
 	}
 	return b.String()
 }
@@ -91,9 +88,8 @@ func quoteLexeme(tok string) string {
 	return "'" + tok + "'"
 }
 
-// tsQuery returns the tsquery literal "all these words, the last as a
-// prefix", each word restricted to the given weights ("" for any column).
-func tsQuery(tokens []string, weights string) string {
+// tsQuery returns the tsquery literal "all these words, the last as a prefix".
+func tsQuery(tokens []string) string {
 	var b strings.Builder
 	for i, t := range tokens {
 		if i > 0 {
@@ -101,9 +97,7 @@ func tsQuery(tokens []string, weights string) string {
 		}
 		b.WriteString(quoteLexeme(t))
 		if i == len(tokens)-1 {
-			b.WriteString(":*" + weights)
-		} else if weights != "" {
-			b.WriteString(":" + weights)
+			b.WriteString(":*")
 		}
 	}
 	return b.String()
@@ -455,8 +449,8 @@ func (dq *dirQuery) textRows(ctx context.Context, t *tx, cur *dirCursor, changed
 	var k1, k2 string
 	switch dq.sort {
 	case herald.SortRelevance:
-		k1 = `(s.search @@ ` + w.arg(tsQuery(dq.tokens, "A")) + `::tsquery)::int +
-			(s.search @@ ` + w.arg(tsQuery(dq.tokens, "AB")) + `::tsquery)::int`
+		q := w.arg(tsQuery(dq.tokens))
+		k1 = `(s.name @@ ` + q + `::tsquery)::int + (s.name_handle @@ ` + q + `::tsquery)::int`
 		k2 = "c.follower_count"
 	case herald.SortPopular:
 		k1, k2 = "c.follower_count", "0"
@@ -466,7 +460,7 @@ func (dq *dirQuery) textRows(ctx context.Context, t *tx, cur *dirCursor, changed
 	case herald.SortNew:
 		k1, k2 = "0", "0"
 	}
-	w.add("s.search @@ " + w.arg(tsQuery(dq.tokens, "")) + "::tsquery")
+	w.add("s.words @@ " + w.arg(tsQuery(dq.tokens)) + "::tsquery")
 	dq.filters(&w)
 	if len(changed) > 0 {
 		cond := "c.pk = ANY(" + w.arg(pkList(changed)) + ")"
@@ -506,15 +500,16 @@ func (dq *dirQuery) relevanceRows(ctx context.Context, t *tx, cur *dirCursor, ch
 			continue
 		}
 		var w where
+		q := w.arg(tsQuery(dq.tokens)) + "::tsquery"
 		switch tier {
 		case 2:
-			w.add("s.search @@ " + w.arg(tsQuery(dq.tokens, "A")) + "::tsquery")
+			w.add("s.name @@ " + q)
 		case 1:
-			w.add("s.search @@ " + w.arg(tsQuery(dq.tokens, "AB")) + "::tsquery")
-			w.add("NOT s.search @@ " + w.arg(tsQuery(dq.tokens, "A")) + "::tsquery")
+			w.add("s.name_handle @@ " + q)
+			w.add("NOT s.name @@ " + q)
 		case 0:
-			w.add("s.search @@ " + w.arg(tsQuery(dq.tokens, "")) + "::tsquery")
-			w.add("NOT s.search @@ " + w.arg(tsQuery(dq.tokens, "AB")) + "::tsquery")
+			w.add("s.words @@ " + q)
+			w.add("NOT s.name_handle @@ " + q)
 		}
 		dq.filters(&w)
 		if len(changed) > 0 {

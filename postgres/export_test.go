@@ -1,4 +1,4 @@
 package postgres
 
-// SearchVector exposes searchVector to the benchmarks' bulk seeding.
-var SearchVector = searchVector
+// SearchVectors exposes searchVectors to the benchmarks' bulk seeding.
+var SearchVectors = searchVectors

@@ -169,17 +169,25 @@ CREATE INDEX directory_new_country ON channels (country, pk) WHERE listed;
 CREATE INDEX directory_new_language ON channels (language, pk) WHERE listed;
 CREATE INDEX directory_new_category_country ON channels (category, country, pk) WHERE listed;
 
--- The directory's text index, for listed channels only: name (weight A),
--- handle (B) and description (D) folded by Go (package fold) into a
--- tsvector literal, so that search semantics match the SQLite store
--- exactly; never parsed by a text search configuration. It lives apart
--- from channels so that follows, which rewrite the channel row, never touch
--- the GIN index (nor grow its pending list, which every search reads).
+-- The directory's text index, for listed channels only: the words of the
+-- name, of the name and handle, and of all three with the description, each
+-- folded by Go (package fold) into a tsvector literal so that search
+-- semantics match the SQLite store exactly (never parsed by a text search
+-- configuration). One vector per relevance tier, each with its own GIN
+-- index, so every tier is answered by an index exactly: GIN indexes don't
+-- store weights, and a word found only in descriptions would otherwise be
+-- rechecked row by row for the name tier. It lives apart from channels so
+-- that follows, which rewrite the channel row, never touch the GIN indexes
+-- (nor grow their pending lists, which every search reads).
 CREATE TABLE channel_search (
-	pk     bigint PRIMARY KEY REFERENCES channels (pk) ON DELETE CASCADE,
-	search tsvector NOT NULL
+	pk          bigint PRIMARY KEY REFERENCES channels (pk) ON DELETE CASCADE,
+	name        tsvector NOT NULL,
+	name_handle tsvector NOT NULL,
+	words       tsvector NOT NULL
 );
-CREATE INDEX directory_search ON channel_search USING gin (search);
+CREATE INDEX directory_search_name ON channel_search USING gin (name);
+CREATE INDEX directory_search_name_handle ON channel_search USING gin (name_handle);
+CREATE INDEX directory_search_words ON channel_search USING gin (words);
 
 -- Updates posted per channel over the 7 days ending on `day` (days since the
 -- Unix epoch, UTC): a post on day X adds one to days X..X+6, so the "last 7
