@@ -581,7 +581,7 @@ func seqOf(data []byte) int64 {
 func TestDeadWebSocketIsReaped(t *testing.T) {
 	// A client that stops answering pings (a vanished phone) is dropped
 	// after two heartbeats; one that answers stays.
-	ts := newTestServer(t, Config{Heartbeat: 40 * time.Millisecond, WriteTimeout: 40 * time.Millisecond})
+	ts := newTestServer(t, Config{Heartbeat: 150 * time.Millisecond, WriteTimeout: 150 * time.Millisecond})
 	dead := dial(t, ts.URL, "ws", "dead", nil)
 	ready(t, dead)
 	alive := dial(t, ts.URL, "ws", "alive", nil)
@@ -610,7 +610,7 @@ func TestDeadWebSocketIsReaped(t *testing.T) {
 		}
 		time.Sleep(time.Millisecond)
 	}
-	time.Sleep(300 * time.Millisecond) // several heartbeats later
+	time.Sleep(700 * time.Millisecond) // several heartbeats later
 	if n := ts.OpenStreams(); n != 1 {
 		t.Fatalf("%d streams open, want only the live one", n)
 	}

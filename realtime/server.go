@@ -269,6 +269,17 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, tr transport, acc
 		case <-ctx.Done():
 		}
 		c.finish()
+		// The ResponseWriter must not be used once this handler returns:
+		// wait for a write in progress to end (it fails fast now).
+		for deadline := time.Now().Add(s.cfg.WriteTimeout + time.Second); time.Now().Before(deadline); {
+			c.mu.Lock()
+			writing := c.writing
+			c.mu.Unlock()
+			if !writing {
+				break
+			}
+			time.Sleep(time.Millisecond)
+		}
 	}
 }
 

@@ -201,7 +201,8 @@ func (c *conn) writeTurn(buf []byte) ([]byte, bool) {
 			return buf, false
 		}
 		if err != nil {
-			go c.finish()
+			c.finish()
+			c.stopWriting()
 			return buf, false
 		}
 		if w < len(buf) {
@@ -264,9 +265,18 @@ func (c *conn) blockingWrite(snk sink, p []byte, closing bool) bool {
 	}
 	if err := snk.write(p, time.Now().Add(timeout)); err != nil {
 		c.finish()
+		c.stopWriting()
 		return false
 	}
 	return true
+}
+
+// stopWriting marks the writer gone after a failed write (the connection
+// is finished; nothing more will be written).
+func (c *conn) stopWriting() {
+	c.mu.Lock()
+	c.writing = false
+	c.mu.Unlock()
 }
 
 // writerPool is a few goroutines that write for every connection with
