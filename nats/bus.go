@@ -8,7 +8,9 @@
 // lost" with the durable per-stream log: it remembers the last seq it
 // handed to the hub for each stream, and refills from the log
 // (EventsAfter) whenever it may have missed something: a hole in a stream's
-// sequence, a reconnect to NATS, a slow-consumer drop. The refill is done
+// sequence, a reconnect to NATS, a slow-consumer drop, and a periodic
+// comparison of its streams' heads with the log (for an event committed but
+// never published, on a stream that then went quiet). The refill is done
 // once per node and stream, not once per connection.
 //
 // Personal streams (an account's follows and unfollows on its other
@@ -43,6 +45,7 @@ const (
 	DefaultShards       = 4
 	DefaultShardBuffer  = 8192
 	DefaultFlushTimeout = 2 * time.Second
+	DefaultHeadCheck    = 30 * time.Second
 	// historyPage is how many events one EventsAfter call reads.
 	historyPage = 256
 	// maxHeld bounds the live messages kept per stream while it is being
@@ -74,7 +77,12 @@ type Config struct {
 	// FlushTimeout bounds how long Publish waits for the NATS server to
 	// acknowledge it has the messages.
 	FlushTimeout time.Duration
-	Logger       *slog.Logger
+	// HeadCheck is how often the bus compares its streams' heads with what
+	// it delivered (one query per 1,000 streams), to catch events that were
+	// committed but never published: their node died between commit and
+	// publish, or was cut off from NATS. Default 30 s; negative: never.
+	HeadCheck time.Duration
+	Logger    *slog.Logger
 	// Options are extra nats.go options (TLS, credentials, ...); they
 	// apply after the bus's own.
 	Options []natsgo.Option
@@ -145,6 +153,9 @@ func Open(cfg Config) (*Bus, error) {
 	if cfg.FlushTimeout <= 0 {
 		cfg.FlushTimeout = DefaultFlushTimeout
 	}
+	if cfg.HeadCheck == 0 {
+		cfg.HeadCheck = DefaultHeadCheck
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -199,7 +210,38 @@ func Open(cfg Config) (*Bus, error) {
 		_ = b.Close()
 		return nil, fmt.Errorf("nats: subscribe: %w", err)
 	}
+	if cfg.HeadCheck > 0 {
+		b.wg.Add(1)
+		go b.checkHeads(cfg.HeadCheck)
+	}
 	return b, nil
+}
+
+// checkHeads refills, every d, the streams whose head in the log is past
+// what the bus delivered and that no later event has shown to be behind.
+func (b *Bus) checkHeads(d time.Duration) {
+	defer b.wg.Done()
+	t := time.NewTicker(d)
+	defer t.Stop()
+	for {
+		select {
+		case <-b.done:
+			return
+		case <-t.C:
+		}
+		if !b.nc.IsConnected() {
+			continue // the reconnect refills
+		}
+		b.mu.RLock()
+		subs := make([]*sub, 0, len(b.byStream))
+		for _, s := range b.byStream {
+			subs = append(subs, s)
+		}
+		b.mu.RUnlock()
+		if n := b.refillMoved(subs, "head check"); n > 0 {
+			b.log.Debug("nats: head check refilled streams", "streams", n)
+		}
+	}
 }
 
 // Close unsubscribes everything and closes the NATS connection.
@@ -608,7 +650,7 @@ func (b *Bus) reconnected() {
 		subs = append(subs, s)
 	}
 	b.mu.RUnlock()
-	n := b.refillMoved(subs)
+	n := b.refillMoved(subs, "reconnect")
 	b.log.Info("nats reconnected", "streams", len(subs), "refilled", n)
 }
 
@@ -619,7 +661,7 @@ const headBatch = 1000
 // batches, and refills those that moved: after a reconnect a node with
 // hundreds of thousands of streams reads the log of the few that changed,
 // not of all of them.
-func (b *Bus) refillMoved(subs []*sub) int {
+func (b *Bus) refillMoved(subs []*sub, why string) int {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go func() {
@@ -640,7 +682,9 @@ func (b *Bus) refillMoved(subs []*sub) int {
 		heads, err := b.events.StreamHeads(ctx, names)
 		for _, s := range batch {
 			s.mu.Lock()
-			moved := err != nil || heads[s.stream] > s.last
+			// Without heads, a reconnect refills everything to be safe; a
+			// periodic check just waits for the next round.
+			moved := err != nil && why != "head check" || err == nil && heads[s.stream] > s.last
 			s.mu.Unlock()
 			if moved {
 				b.startRefill(s)
@@ -648,7 +692,7 @@ func (b *Bus) refillMoved(subs []*sub) int {
 			}
 		}
 		if err != nil && ctx.Err() == nil {
-			b.log.Error("nats: stream heads after reconnect", "err", err)
+			b.log.Error("nats: stream heads", "during", why, "err", err)
 		}
 	}
 	return n
@@ -668,7 +712,7 @@ func (b *Bus) asyncError(_ *natsgo.Conn, ns *natsgo.Subscription, err error) {
 				}
 			}
 			b.mu.RUnlock()
-			go b.refillMoved(subs)
+			go b.refillMoved(subs, "slow consumer")
 			return
 		}
 		b.mu.RLock()

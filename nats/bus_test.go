@@ -43,8 +43,8 @@ func newPair(t *testing.T, backend string) *pair {
 	}
 	t.Cleanup(func() { db.Close() })
 	p := &pair{nats: ns, off: pub.off.Store}
-	p.n1 = startNode(t, "node1", db, pub, ns.url(), "")
-	p.n2 = startNode(t, "node2", db, nil, ns.url(), "")
+	p.n1 = startNode(t, "node1", db, pub, ns.url())
+	p.n2 = startNode(t, "node2", db, nil, ns.url())
 	return p
 }
 
@@ -361,5 +361,38 @@ func TestSlowConsumerRefills(t *testing.T) {
 	}
 	if sub.Stats().Refills == 0 {
 		t.Fatal("no refill")
+	}
+}
+
+// An event committed but never published, with no later event to show the
+// hole (its node died between commit and publish, and the channel went
+// quiet), still reaches followers on other nodes: the bus's periodic head
+// check finds the stream behind the log and refills it.
+func TestHeadCheckFindsUnpublished(t *testing.T) {
+	ns := startNATS(t)
+	pub := &switchPublisher{}
+	db, err := sqlite.Open(filepath.Join(t.TempDir(), "herald.db"), herald.StoreConfig{Publisher: pub})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	n1 := startNode(t, "node1", db, pub, ns.url())
+	n2 := startNode(t, "node2", db, nil, ns.url(), func(c *hnats.Config) { c.HeadCheck = 50 * time.Millisecond })
+	admin := signup(t, n1, "admin")
+	f := signup(t, n2, "follower")
+	ch := createChannel(t, n1.as(admin), "Weather")
+	follow(t, n2.as(f), ch.ID)
+	s := dial(t, n2, "ws", f, nil)
+	post(t, n1.as(admin), ch.ID, "published")
+	pub.off.Store(true)
+	post(t, n1.as(admin), ch.ID, "never published")
+	if got := texts(next(t, s, 2)); !equal(got, []string{"update.created:published", "update.created:never published"}) {
+		t.Fatalf("got %q", got)
+	}
+	// And nothing twice: the next event is the next post.
+	pub.off.Store(false)
+	post(t, n1.as(admin), ch.ID, "next")
+	if got := texts(next(t, s, 1)); !equal(got, []string{"update.created:next"}) {
+		t.Fatalf("got %q", got)
 	}
 }

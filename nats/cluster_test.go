@@ -100,7 +100,7 @@ func (c *pgCluster) addNode(t *testing.T) *node {
 		t.Fatalf("postgres.Open: %v", err)
 	}
 	name := fmt.Sprintf("node%d", len(c.nodes)+1)
-	n := startNode(t, name, db, pub, c.nats.url(), "")
+	n := startNode(t, name, db, pub, c.nats.url())
 	t.Cleanup(func() { db.Close() }) // after the node stops (cleanups run last-in first-out)
 	c.nodes = append(c.nodes, n)
 	c.pubs = append(c.pubs, pub)

@@ -92,9 +92,13 @@ type node struct {
 
 // startNode starts a node on store. If pub is not nil, it is the store's
 // publisher and is pointed at this node's hub.
-func startNode(t testing.TB, name string, store herald.Store, pub *switchPublisher, natsURL, prefix string) *node {
+func startNode(t testing.TB, name string, store herald.Store, pub *switchPublisher, natsURL string, opts ...func(*hnats.Config)) *node {
 	t.Helper()
-	bus, err := hnats.Open(hnats.Config{URL: natsURL, Events: store, Prefix: prefix, Name: name})
+	cfg := hnats.Config{URL: natsURL, Events: store, Name: name}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	bus, err := hnats.Open(cfg)
 	if err != nil {
 		t.Fatalf("%s: %v", name, err)
 	}
