@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"sync"
+	"time"
 
 	"github.com/heraldhq/herald"
 	hnats "github.com/heraldhq/herald/nats"
@@ -28,6 +29,7 @@ func init() {
 func scaleoutFlags(fs *flag.FlagSet, m *Main) {
 	pg := fs.String("postgres", envOr("HERALD_POSTGRES", ""), "PostgreSQL URL of the shared store; requires --nats (HERALD_POSTGRES)")
 	nu := fs.String("nats", envOr("HERALD_NATS", ""), "NATS URL(s) of the event bus between nodes, comma-separated; requires --postgres (HERALD_NATS)")
+	hc := fs.String("nats-head-check", envOr("HERALD_NATS_HEAD_CHECK", hnats.DefaultHeadCheck.String()), "how often a node checks its channels' heads for events committed but never published; 0 disables (HERALD_NATS_HEAD_CHECK)")
 	m.OpenStore = func(ctx context.Context, m *Main) (herald.Store, error) {
 		switch {
 		case *pg == "" && *nu == "":
@@ -36,6 +38,13 @@ func scaleoutFlags(fs *flag.FlagSet, m *Main) {
 			return nil, errors.New("--postgres needs --nats: every node must hear the events posted on the others (set both, or neither for a single SQLite node)")
 		case *pg == "":
 			return nil, errors.New("--nats needs --postgres: nodes on separate SQLite files can't share streams (set both, or neither for a single SQLite node)")
+		}
+		headCheck, err := time.ParseDuration(*hc)
+		if err != nil || headCheck < 0 {
+			return nil, fmt.Errorf("--nats-head-check %q: want a duration such as 1m, or 0 to disable", *hc)
+		}
+		if headCheck == 0 {
+			headCheck = -1 // the bus's "never"
 		}
 		db, err := postgres.Open(ctx, *pg, herald.StoreConfig{
 			Clock:     m.Clock,
@@ -46,7 +55,7 @@ func scaleoutFlags(fs *flag.FlagSet, m *Main) {
 			return nil, err
 		}
 		m.Logger.Info("store: postgresql", "nats", "on")
-		return &clusterStore{DB: db, natsURL: *nu}, nil
+		return &clusterStore{DB: db, natsURL: *nu, headCheck: headCheck}, nil
 	}
 }
 
@@ -55,7 +64,8 @@ func scaleoutFlags(fs *flag.FlagSet, m *Main) {
 // can publish any more.
 type clusterStore struct {
 	*postgres.DB
-	natsURL string
+	natsURL   string
+	headCheck time.Duration
 
 	mu  sync.Mutex
 	bus *hnats.Bus
@@ -82,10 +92,11 @@ func scaleoutBus(ctx context.Context, m *Main) (realtime.Bus, error) {
 	}
 	host, _ := os.Hostname()
 	bus, err := hnats.Open(hnats.Config{
-		URL:    s.natsURL,
-		Events: s,
-		Name:   fmt.Sprintf("herald %s pid %d", host, os.Getpid()),
-		Logger: m.Logger,
+		URL:       s.natsURL,
+		Events:    s,
+		Name:      fmt.Sprintf("herald %s pid %d", host, os.Getpid()),
+		HeadCheck: s.headCheck,
+		Logger:    m.Logger,
 	})
 	if err != nil {
 		return nil, err

@@ -35,6 +35,7 @@ func TestScaleoutNeedsBoth(t *testing.T) {
 		{args: []string{"--nats", "nats://bus.example:4222"}, want: "--nats needs --postgres"},
 		{env: map[string]string{"HERALD_POSTGRES": "postgres://db.example/herald"}, want: "--postgres needs --nats"},
 		{env: map[string]string{"HERALD_NATS": "nats://bus.example:4222"}, want: "--nats needs --postgres"},
+		{args: []string{"--postgres", "postgres://db.example/herald", "--nats", "nats://bus.example:4222", "--nats-head-check", "soon"}, want: "--nats-head-check"},
 	} {
 		for k, v := range tc.env {
 			t.Setenv(k, v)
