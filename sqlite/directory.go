@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
+	"math"
 	"math/bits"
 	"slices"
 	"sort"
@@ -93,6 +94,7 @@ var (
 // dirQuery is a validated herald.DirectoryQuery.
 type dirQuery struct {
 	tokens                      []string // folded words; the last one matches as a prefix
+	lastTerms                   []string // the index terms the last word begins, when looked up
 	category, country, language string
 	sort                        string
 	limit                       int
@@ -229,14 +231,28 @@ func (dq *dirQuery) decodeCursor(s string) (*dirCursor, error) {
 // "all these words, the last as a prefix": each token is quoted (fold leaves
 // only letters and digits, and any '"' would be doubled anyway), so no input
 // reaches FTS5's operators, column filters or NEAR.
-func ftsQuery(tokens []string, columns string) string {
+//
+// last, when set, replaces the last token's prefix with the exact terms it
+// begins (see expandPrefix).
+func ftsQuery(tokens []string, columns string, last ...string) string {
 	var b strings.Builder
 	if columns != "" {
 		b.WriteString("{" + columns + "} : (")
 	}
 	for i, t := range tokens {
 		if i > 0 {
-			b.WriteByte(' ')
+			b.WriteString(" AND ")
+		}
+		if i == len(tokens)-1 && len(last) > 0 {
+			b.WriteByte('(')
+			for j, term := range last {
+				if j > 0 {
+					b.WriteString(" OR ")
+				}
+				b.WriteString(`"` + strings.ReplaceAll(term, `"`, `""`) + `"`)
+			}
+			b.WriteByte(')')
+			continue
 		}
 		b.WriteString(`"` + strings.ReplaceAll(t, `"`, `""`) + `"`)
 		if i == len(tokens)-1 {
@@ -248,6 +264,57 @@ func ftsQuery(tokens []string, columns string) string {
 	}
 	return b.String()
 }
+
+// maxPrefixTerms bounds a prefix's expansion; past it FTS5's own prefix
+// handling is cheaper than a long OR.
+const maxPrefixTerms = 64
+
+// expandPrefix looks up the index terms the last token begins, when the
+// prefix index (1-3 characters) does not already serve it. Only plain ASCII
+// tokens are expanded: for them the Go fold and FTS5's tokenizer agree on
+// what a term is, so the expansion matches exactly what "tok"* would.
+func (dq *dirQuery) expandPrefix(ctx context.Context, tx *dirTx) error {
+	if len(dq.tokens) == 0 {
+		return nil
+	}
+	tok := dq.tokens[len(dq.tokens)-1]
+	if len(tok) <= 3 || !isPlainASCII(tok) {
+		return nil
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT term FROM directory_vocab WHERE term >= ? AND term < ? LIMIT ?`,
+		tok, tok+"\xff", maxPrefixTerms+1)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var terms []string
+	for rows.Next() {
+		var t string
+		if err := rows.Scan(&t); err != nil {
+			return err
+		}
+		terms = append(terms, t)
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if len(terms) >= 1 && len(terms) <= maxPrefixTerms {
+		dq.lastTerms = terms
+	}
+	return nil
+}
+
+func isPlainASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// fts is the query's FTS5 expression over columns ("" for all).
+func (dq *dirQuery) fts(columns string) string { return ftsQuery(dq.tokens, columns, dq.lastTerms...) }
 
 // SearchDirectory returns one page of listed channels matching q.
 //
@@ -281,6 +348,9 @@ func (db *DB) SearchDirectory(ctx context.Context, viewerID string, q herald.Dir
 		}
 		changed, err := dq.changes(ctx, tx, cur)
 		if err != nil {
+			return err
+		}
+		if err := dq.expandPrefix(ctx, tx); err != nil {
 			return err
 		}
 		need := dq.limit + 1
@@ -369,16 +439,26 @@ func pkList(m map[int64]int64) string {
 }
 
 // filters adds the listed/category/country/language conditions on c.
-func (dq *dirQuery) filters(w *where) {
-	w.add("c.listed = 1")
+func (dq *dirQuery) filters(w *where) { dq.filterOn(w, "") }
+
+// pkFilters restricts c to a JSON list of pks, read by primary key: the
+// filters are written +col so that SQLite can't prefer a filter index and
+// scan every listed channel checking each against the list.
+func (dq *dirQuery) pkFilters(w *where, pks string) {
+	w.add("c.pk IN (SELECT value FROM json_each(?))", pks)
+	dq.filterOn(w, "+")
+}
+
+func (dq *dirQuery) filterOn(w *where, plus string) {
+	w.add(plus + "c.listed = 1")
 	if dq.category != "" {
-		w.add("c.category = ?", dq.category)
+		w.add(plus+"c.category = ?", dq.category)
 	}
 	if dq.country != "" {
-		w.add("c.country = ?", dq.country)
+		w.add(plus+"c.country = ?", dq.country)
 	}
 	if dq.language != "" {
-		w.add("c.language = ?", dq.language)
+		w.add(plus+"c.language = ?", dq.language)
 	}
 }
 
@@ -460,7 +540,7 @@ func (dq *dirQuery) candidates(ctx context.Context, tx *dirTx, cur *dirCursor, c
 // textPKs returns the pks of the channels matching the text, read from the
 // index alone (no join), for the sorts FTS order can't serve (new, active).
 func (dq *dirQuery) textPKs(ctx context.Context, tx *dirTx, changed map[int64]int64) ([]int64, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT rowid FROM directory_fts WHERE directory_fts MATCH ?`, ftsQuery(dq.tokens, ""))
+	rows, err := tx.QueryContext(ctx, `SELECT rowid FROM directory_fts WHERE directory_fts MATCH ?`, dq.fts(""))
 	if err != nil {
 		return nil, err
 	}
@@ -503,8 +583,7 @@ func (dq *dirQuery) filterPKs(ctx context.Context, tx *dirTx, ranked []dirRow, n
 		}
 		b, _ := json.Marshal(ids)
 		var w where
-		dq.filters(&w)
-		w.add("c.pk IN (SELECT value FROM json_each(?))", string(b))
+		dq.pkFilters(&w, string(b))
 		if cond != "" {
 			w.add(cond, condArgs...)
 		}
@@ -644,7 +723,7 @@ func (dq *dirQuery) activeTextAll(ctx context.Context, tx *dirTx, cur *dirCursor
 // word in the name; in the name or handle but not all in the name; only
 // with the description. They partition the matches.
 func (dq *dirQuery) tierExprs() [3]string {
-	all, name, nameHandle := ftsQuery(dq.tokens, ""), ftsQuery(dq.tokens, "name"), ftsQuery(dq.tokens, "name handle")
+	all, name, nameHandle := dq.fts(""), dq.fts("name"), dq.fts("name handle")
 	return [3]string{
 		"(" + all + ") NOT (" + nameHandle + ")",
 		"(" + nameHandle + ") NOT (" + name + ")",
@@ -660,7 +739,7 @@ func (dq *dirQuery) rankedText(ctx context.Context, tx *dirTx, cur *dirCursor, c
 		after = &dirRow{k1: cur.k1, k2: cur.k2, pk: cur.pk}
 	}
 	if dq.sort == herald.SortPopular {
-		return dq.scanRanked(ctx, tx, ftsQuery(dq.tokens, ""), -1, after, changed, need)
+		return dq.scanRanked(ctx, tx, dq.fts(""), -1, after, changed, need)
 	}
 	exprs := dq.tierExprs()
 	tier := int64(2)
@@ -751,30 +830,70 @@ func (dq *dirQuery) scanRanked(ctx context.Context, tx *dirTx, expr string, tier
 }
 
 // changedText returns the changed channels that match the text, with their
-// tier, looked up by FTS rowid (no scan of the matches). Keys are current;
-// the caller substitutes the values as of the walk's start.
+// tier. Keys are current; the caller substitutes the values as of the walk's
+// start. It reads match rowids from the index alone, once per expression,
+// within the changed channels' rowid range: a rowid lookup per channel
+// would make FTS5 expand the last word's prefix again for each.
 func (dq *dirQuery) changedText(ctx context.Context, tx *dirTx, changed map[int64]int64) ([]dirRow, error) {
-	exprs := []string{ftsQuery(dq.tokens, "")}
-	tiers := []int64{-1}
-	if dq.sort == herald.SortRelevance {
-		e := dq.tierExprs()
-		exprs, tiers = e[:], []int64{0, 1, 2}
+	var w where
+	dq.pkFilters(&w, pkList(changed))
+	cands, err := queryRows(ctx, tx, `SELECT c.pk, c.follower_count, 0 FROM channels c WHERE `+w.String(), w.args...)
+	if err != nil || len(cands) == 0 {
+		return nil, err
 	}
-	var out []dirRow
-	for i, expr := range exprs {
-		var w where
-		w.add("directory_fts MATCH ?", expr)
-		w.add(`directory_fts.rowid IN (SELECT herald_fts_rowid(c2.follower_count, c2.pk) FROM channels c2
-			WHERE c2.pk IN (SELECT value FROM json_each(?)))`, pkList(changed))
-		dq.filters(&w)
-		rows, err := queryRows(ctx, tx, `SELECT c.pk, c.follower_count, 0 FROM directory_fts
-			JOIN channels c ON c.pk = (directory_fts.rowid & 4294967295) WHERE `+w.String(), w.args...)
+	want := make(map[int64]dirRow, len(cands)) // by current FTS rowid
+	lo, hi := int64(math.MaxInt64), int64(0)
+	for _, c := range cands {
+		id := ftsRowid(c.k1, c.pk)
+		want[id] = c
+		lo, hi = min(lo, id), max(hi, id)
+	}
+	matching := func(expr string) (map[int64]bool, error) {
+		rows, err := tx.QueryContext(ctx, `SELECT rowid FROM directory_fts WHERE directory_fts MATCH ? AND rowid BETWEEN ? AND ?`, expr, lo, hi)
 		if err != nil {
 			return nil, err
 		}
-		for _, r := range rows {
-			out = append(out, textKey(tiers[i], r.k1, r.pk))
+		defer rows.Close()
+		out := map[int64]bool{}
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				return nil, err
+			}
+			if _, ok := want[id]; ok {
+				out[id] = true
+			}
 		}
+		return out, rows.Err()
+	}
+	all, err := matching(dq.fts(""))
+	if err != nil || len(all) == 0 {
+		return nil, err
+	}
+	var name, nameHandle map[int64]bool
+	if dq.sort == herald.SortRelevance {
+		if name, err = matching(dq.fts("name")); err != nil {
+			return nil, err
+		}
+		if nameHandle, err = matching(dq.fts("name handle")); err != nil {
+			return nil, err
+		}
+	}
+	out := make([]dirRow, 0, len(all))
+	for id := range all {
+		c := want[id]
+		tier := int64(-1)
+		if dq.sort == herald.SortRelevance {
+			switch {
+			case name[id]:
+				tier = 2
+			case nameHandle[id]:
+				tier = 1
+			default:
+				tier = 0
+			}
+		}
+		out = append(out, textKey(tier, c.k1, c.pk))
 	}
 	return out, nil
 }
@@ -788,8 +907,7 @@ func (dq *dirQuery) changedRows(ctx context.Context, tx *dirTx, cur *dirCursor, 
 		rows, err = dq.changedText(ctx, tx, changed)
 	} else {
 		var w where
-		dq.filters(&w)
-		w.add("c.pk IN (SELECT value FROM json_each(?))", pkList(changed))
+		dq.pkFilters(&w, pkList(changed))
 		rows, err = queryRows(ctx, tx, `SELECT c.pk, 0, 0 FROM channels c WHERE `+w.String(), w.args...)
 	}
 	if err != nil {

@@ -24,11 +24,13 @@ func TestDirectoryPlans(t *testing.T) {
 	if err := db.CreateAccount(ctx, a, "x"); err != nil {
 		t.Fatal(err)
 	}
+	var chans []*herald.Channel
 	for i := 0; i < 30; i++ {
 		ch := &herald.Channel{Name: fmt.Sprintf("Météo %d", i), Category: "weather", Country: "FR", Language: "fr", Listed: true}
 		if err := db.CreateChannel(ctx, a.ID, ch); err != nil {
 			t.Fatal(err)
 		}
+		chans = append(chans, ch)
 		if err := db.CreateUpdate(ctx, a.ID, ch.ID, &herald.Update{Text: "hi"}); err != nil {
 			t.Fatal(err)
 		}
@@ -41,13 +43,23 @@ func TestDirectoryPlans(t *testing.T) {
 	traceDirectory = func(q string, args []any) { queries = append(queries, traced{q, args}) }
 	defer func() { traceDirectory = nil }()
 
-	for _, sort := range []string{herald.SortPopular, herald.SortActive, herald.SortNew} {
-		for _, f := range []herald.DirectoryQuery{{}, {Category: "weather"}, {Country: "FR"}, {Language: "fr"}, {Category: "weather", Country: "FR"}} {
+	for _, sort := range []string{herald.SortPopular, herald.SortActive, herald.SortNew, herald.SortRelevance} {
+		for _, f := range []herald.DirectoryQuery{{}, {Category: "weather"}, {Country: "FR"}, {Language: "fr"}, {Category: "weather", Country: "FR"},
+			{Text: "meteo"}, {Text: "meteo", Category: "weather", Country: "FR"}} {
 			f.Sort, f.Limit = sort, 2
 			queries = queries[:0]
 			p, err := db.SearchDirectory(ctx, "", f)
 			if err != nil {
 				t.Fatal(err)
+			}
+			// Keys change under the walk: page 2 reads the changed channels too.
+			if _, err := db.w.Exec(`UPDATE channels SET follower_count = follower_count + 1 WHERE pk IN (2, 5, 9)`); err != nil {
+				t.Fatal(err)
+			}
+			for _, ch := range chans[:3] {
+				if err := db.CreateUpdate(ctx, a.ID, ch.ID, &herald.Update{Text: "again"}); err != nil {
+					t.Fatal(err)
+				}
 			}
 			f.Cursor = p.NextCursor
 			if _, err := db.SearchDirectory(ctx, "", f); err != nil {
@@ -58,6 +70,10 @@ func TestDirectoryPlans(t *testing.T) {
 			}
 			for _, q := range queries {
 				plan := explain(t, db, q.query, q.args)
+				if strings.Contains(q.query, "c.pk IN (SELECT value FROM json_each") &&
+					!strings.Contains(plan, "SEARCH c USING INTEGER PRIMARY KEY") {
+					t.Errorf("%+v: pk-list query does not read by pk:\n%s\n%s", f, q.query, plan)
+				}
 				if strings.Contains(q.query, "directory_fts") {
 					continue // text queries are checked below
 				}

@@ -104,9 +104,31 @@ func benchDirectory(ctx context.Context, args []string) error {
 		}
 		deepActive = append(deepActive, q)
 	}
+	// Cursors taken before 200 follows to channels the searches find: every
+	// timed page then ranks those channels by their counts as of its walk.
+	var churned []herald.DirectoryQuery
+	var targets []string
+	for i := 0; i < 40; i++ {
+		q := herald.DirectoryQuery{Text: words[rnd.IntN(len(words))]}
+		p, err := db.SearchDirectory(ctx, "", q)
+		if err != nil {
+			return err
+		}
+		for _, c := range p.Channels {
+			targets = append(targets, c.ID)
+		}
+		if p.NextCursor != "" {
+			q.Cursor = p.NextCursor
+			churned = append(churned, q)
+		}
+	}
+	if err := benchFollows(ctx, db, targets, 200, rnd); err != nil {
+		return err
+	}
 	scenarios := []scenario{
 		{"search, one word (relevance)", func() herald.DirectoryQuery { return herald.DirectoryQuery{Text: words[rnd.IntN(len(words))]} }},
 		{"search, one word, page N+1", func() herald.DirectoryQuery { return deepSearch[rnd.IntN(len(deepSearch))] }},
+		{"search, page 2 after 200 follows", func() herald.DirectoryQuery { return churned[rnd.IntN(len(churned))] }},
 		{"search, word prefix (3 letters)", func() herald.DirectoryQuery {
 			w := words[rnd.IntN(len(words))]
 			return herald.DirectoryQuery{Text: w[:min(3, len(w))]}
@@ -156,6 +178,37 @@ func benchDirectory(ctx context.Context, args []string) error {
 		slices.Sort(lat)
 		pct := func(p float64) time.Duration { return lat[int(float64(len(lat)-1)*p)].Round(10 * time.Microsecond) }
 		fmt.Printf("%-38s %9s %9s %9s %9s %9s\n", s.name, pct(0.5), pct(0.9), pct(0.99), lat[len(lat)-1].Round(10*time.Microsecond), cpu.Round(10*time.Microsecond))
+	}
+	return nil
+}
+
+// benchFollows makes n follows of random target channels by bench accounts
+// (created once, without usable passwords), flipping existing follows off.
+func benchFollows(ctx context.Context, db *sqlite.DB, targets []string, n int, rnd *rand.Rand) error {
+	var fans []string
+	for i := 0; i < 20; i++ {
+		name := fmt.Sprintf("bench_fan_%d", i)
+		a, _, err := db.FindAccountByUsername(ctx, name)
+		if herald.ErrorCode(err) == herald.ENOTFOUND {
+			a = &herald.Account{Username: name, DisplayName: name}
+			err = db.CreateAccount(ctx, a, "!")
+		}
+		if err != nil {
+			return err
+		}
+		fans = append(fans, a.ID)
+	}
+	for i := 0; i < n; i++ {
+		fan, ch := fans[rnd.IntN(len(fans))], targets[rnd.IntN(len(targets))]
+		c, err := db.Follow(ctx, fan, ch)
+		if err != nil {
+			return err
+		}
+		if c.FollowerCount%2 == 0 { // keep counts moving both ways
+			if err := db.Unfollow(ctx, fan, ch); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }
