@@ -102,6 +102,7 @@ type conn struct {
 	cond     sync.Cond // signals queue drain to a history reader waiting for room
 	streams  map[string]*streamState
 	queue    []qitem
+	qbuf     [1]qitem // the queue's array while it holds one item: no allocation per delivery
 	qbytes   int
 	writing  bool
 	closing  bool // no more events: only the final message is left to write
@@ -128,6 +129,7 @@ func newConn(s *Server, tr transport, accountID, addr string) *conn {
 		done:      make(chan struct{}),
 	}
 	c.cond.L = &c.mu
+	c.queue = c.qbuf[:0]
 	c.lastSeen.Store(time.Now().UnixNano())
 	return c
 }
@@ -270,7 +272,7 @@ func (c *conn) fail(reason string, code uint16) {
 	for _, st := range c.streams {
 		st.pending = nil
 	}
-	c.queue = []qitem{{op: opClose, reason: reason, code: code}}
+	c.queue = append(c.qbuf[:0], qitem{op: opClose, reason: reason, code: code})
 	c.account1(itemOverhead)
 	// A writer stuck on a full socket gives up soon instead of after the
 	// full write timeout.

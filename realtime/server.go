@@ -392,7 +392,9 @@ func (s *Server) upgrade(w http.ResponseWriter, r *http.Request, c *conn) (rd in
 	}
 	ns := netSink{nc: nc}
 	if sc, ok := nc.(syscall.Conn); ok {
-		ns.raw, _ = sc.SyscallConn()
+		if raw, err := sc.SyscallConn(); err == nil {
+			ns.rw = newRawWriter(raw)
+		}
 	}
 	return reader, ns, true
 }

@@ -48,43 +48,59 @@ type sink interface {
 }
 
 type netSink struct {
-	nc  net.Conn
-	raw syscall.RawConn // nil when the socket can't be written without blocking
+	nc net.Conn
+	rw *rawWriter // nil when the socket can't be written without blocking
 }
 
-// tryWrite writes what the socket takes now, without waiting.
+// rawWriter holds one non-blocking write's state; its do method value is
+// made once per connection so a write allocates nothing.
+type rawWriter struct {
+	raw  syscall.RawConn
+	do   func(fd uintptr) bool
+	p    []byte
+	n    int
+	werr error
+}
+
+func newRawWriter(raw syscall.RawConn) *rawWriter {
+	w := &rawWriter{raw: raw}
+	w.do = w.write
+	return w
+}
+
+func (w *rawWriter) write(fd uintptr) bool {
+	for w.n < len(w.p) {
+		m, err := syscall.Write(int(fd), w.p[w.n:])
+		if err == syscall.EINTR {
+			continue
+		}
+		if err == syscall.EAGAIN {
+			break
+		}
+		if err != nil {
+			w.werr = err
+			break
+		}
+		w.n += m
+	}
+	return true // never wait here: the caller hands waiting to a goroutine
+}
+
+// tryWrite writes what the socket takes now, without waiting. Only the
+// connection's one active writer calls it.
 func (s netSink) tryWrite(p []byte) (int, bool, error) {
-	if s.raw == nil {
+	w := s.rw
+	if w == nil {
 		return 0, false, nil
 	}
-	n, err := s.tryRaw(p)
-	return n, true, err
-}
-
-func (s netSink) tryRaw(p []byte) (int, error) {
-	var n int
-	var werr error
-	err := s.raw.Write(func(fd uintptr) bool {
-		for n < len(p) {
-			m, err := syscall.Write(int(fd), p[n:])
-			if err == syscall.EINTR {
-				continue
-			}
-			if err == syscall.EAGAIN {
-				break
-			}
-			if err != nil {
-				werr = err
-				break
-			}
-			n += m
-		}
-		return true // never wait here: the caller hands waiting to a goroutine
-	})
+	w.p, w.n, w.werr = p, 0, nil
+	err := w.raw.Write(w.do)
+	n, werr := w.n, w.werr
+	w.p = nil
 	if werr != nil {
-		return n, werr
+		return n, true, werr
 	}
-	return n, err
+	return n, true, err
 }
 
 func (s netSink) write(p []byte, deadline time.Time) error {
@@ -147,7 +163,7 @@ func (c *conn) takeBatch(batch *[batchItems]qitem) (n int, closing bool, snk sin
 	}
 	c.queue = c.queue[n:]
 	if len(c.queue) == 0 {
-		c.queue = nil // an idle connection keeps no queue array
+		c.queue = c.qbuf[:0] // an idle connection keeps no queue array of its own
 	}
 	c.qbytes -= size
 	c.srv.queued.Add(int64(-size))
@@ -169,7 +185,7 @@ func (c *conn) afterWrite(snk sink, events int, final bool) bool {
 	snk.closeGracefully()
 	c.mu.Lock()
 	c.writing = false
-	c.queue = nil
+	c.queue = c.qbuf[:0]
 	c.mu.Unlock()
 	return true
 }

@@ -48,6 +48,7 @@ func runBenchFanout(ctx context.Context, args []string) error {
 	dialers := fs.Int("dialers", 32, "concurrent stream openings")
 	settle := fs.Duration("settle", 3*time.Second, "idle time before reading the server's memory")
 	timeout := fs.Duration("timeout", 120*time.Second, "give up waiting for deliveries after this")
+	loops := fs.Int("readers", 2, "epoll loops reading the streams")
 	posters := fs.Int("posters", 1, "concurrent posting clients (updates are still posted back to back)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -128,7 +129,7 @@ func runBenchFanout(ctx context.Context, args []string) error {
 	fmt.Printf("server RSS: %.1f MiB before, %.1f MiB with %d idle streams: %.1f KiB per stream\n",
 		float64(rssBefore)/(1<<20), float64(rssAfter)/(1<<20), len(conns), perConn/1024)
 
-	// Two epoll loops record when each update reaches each follower; the
+	// A few epoll loops record when each update reaches each follower; the
 	// update's index is at the start of its text.
 	ac := client.New(srv.url, admin)
 	n := *updates
@@ -136,7 +137,7 @@ func runBenchFanout(ctx context.Context, args []string) error {
 	var dup, bad, got atomic.Int64
 	done := make(chan struct{})
 	stop := make(chan struct{})
-	wait, err := epollReaders(conns, 2, func(i int, data []byte, now int64) {
+	wait, err := epollReaders(conns, *loops, func(i int, data []byte, now int64) {
 		if !bytes.Contains(data, []byte(`"type":"update.created"`)) {
 			return
 		}
