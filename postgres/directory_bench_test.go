@@ -58,6 +58,9 @@ func BenchmarkDirectory(b *testing.B) {
 	run("TwoWords", func(i int) herald.DirectoryQuery {
 		return herald.DirectoryQuery{Text: words[i%len(words)] + " " + prefixes[(i+3)%len(prefixes)]}
 	})
+	// A word found in every description and in no name: the name and
+	// handle tiers must not walk the whole table to learn that.
+	run("DescriptionWord", func(i int) herald.DirectoryQuery { return herald.DirectoryQuery{Text: "chaque"} })
 	run("CategoryCountryPopular", func(i int) herald.DirectoryQuery {
 		cats := []string{"weather", "news", "cooking", "traffic", "sports"}
 		return herald.DirectoryQuery{Category: cats[i%len(cats)], Country: "FR", Sort: herald.SortPopular}
