@@ -1,8 +1,12 @@
 package sqlite
 
 import (
+	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -208,7 +212,7 @@ func openPlanDB(t *testing.T, n int) *DB {
 // (the FTS row move, the sort-key change log). Below 64 followers every
 // count change moves the channel's FTS row; above, one in ~9% growth.
 func BenchmarkFollowDirectoryCost(b *testing.B) {
-	for _, drop := range []string{"", "directory_fts_followers", "directory_followers_change"} {
+	for _, drop := range []string{"", "directory_fts_update", "directory_followers_change"} {
 		name := "shipped"
 		if drop != "" {
 			name = "without_" + drop
@@ -246,5 +250,87 @@ func BenchmarkFollowDirectoryCost(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestDirectoryErasesText checks that a deleted channel's and a renamed
+// channel's old words leave the search index and the files, like the
+// channel row itself (issue 2: deleting a channel erases it).
+func TestDirectoryErasesText(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	db, err := Open(filepath.Join(dir, "herald.db"), herald.StoreConfig{Clock: &herald.FakeClock{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	owner := &herald.Account{Username: "owner", DisplayName: "O"}
+	if err := db.CreateAccount(ctx, owner, "x"); err != nil {
+		t.Fatal(err)
+	}
+	var rnd [6]byte
+	if _, err := rand.Read(rnd[:]); err != nil {
+		t.Fatal(err)
+	}
+	gone, renamed, kept := "zqgone"+hex.EncodeToString(rnd[:]), "zqold"+hex.EncodeToString(rnd[:]), "zqkept"+hex.EncodeToString(rnd[:])
+	doomed := &herald.Channel{Name: "Radio " + gone, Description: "Le " + gone + " du jour", Category: "music", Listed: true}
+	moving := &herald.Channel{Name: "Radio " + renamed, Category: "music", Listed: true}
+	stays := &herald.Channel{Name: "Radio " + kept, Category: "music", Listed: true}
+	for _, ch := range []*herald.Channel{doomed, moving, stays} {
+		if err := db.CreateChannel(ctx, owner.ID, ch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	inIndex := func(term string) bool {
+		var n int
+		if err := db.r.QueryRow(`SELECT count(*) FROM directory_vocab WHERE term = ?`, term).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n > 0
+	}
+	inFiles := func(s string) bool {
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range entries {
+			b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if bytes.Contains(b, []byte(s)) {
+				return true
+			}
+		}
+		return false
+	}
+	if err := db.Checkpoint(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, term := range []string{gone, renamed, kept} {
+		if !inIndex(term) || !inFiles(term) {
+			t.Fatalf("control: %q not indexed or not in the files", term)
+		}
+	}
+	if err := db.DeleteChannel(ctx, owner.ID, doomed.ID); err != nil {
+		t.Fatal(err)
+	}
+	name := "Radio Nouvelle"
+	if _, err := db.UpdateChannel(ctx, owner.ID, moving.ID, herald.ChannelPatch{Name: &name}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Checkpoint(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, term := range []string{gone, renamed} {
+		if inIndex(term) {
+			t.Errorf("%q still in the search index", term)
+		}
+		if inFiles(term) {
+			t.Errorf("%q still readable in the data directory", term)
+		}
+	}
+	if !inIndex(kept) || !inFiles(kept) {
+		t.Fatal("a live channel's words vanished too: the checks prove nothing")
 	}
 }
