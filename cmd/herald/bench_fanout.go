@@ -49,6 +49,8 @@ func runBenchFanout(ctx context.Context, args []string) error {
 	settle := fs.Duration("settle", 3*time.Second, "idle time before reading the server's memory")
 	timeout := fs.Duration("timeout", 120*time.Second, "give up waiting for deliveries after this")
 	loops := fs.Int("readers", 2, "epoll loops reading the streams")
+	poll := fs.Duration("poll", 0, "if > 0, the readers poll epoll at this interval instead of waiting in it")
+	interval := fs.Duration("interval", 0, "pause between posts (each poster), e.g. to time single updates one after another")
 	posters := fs.Int("posters", 1, "concurrent posting clients (updates are still posted back to back)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -137,7 +139,7 @@ func runBenchFanout(ctx context.Context, args []string) error {
 	var dup, bad, got atomic.Int64
 	done := make(chan struct{})
 	stop := make(chan struct{})
-	wait, err := epollReaders(conns, *loops, func(i int, data []byte, now int64) {
+	wait, err := epollReadersPoll(conns, *loops, *poll, func(i int, data []byte, now int64) {
 		if !bytes.Contains(data, []byte(`"type":"update.created"`)) {
 			return
 		}
@@ -178,6 +180,9 @@ func runBenchFanout(ctx context.Context, args []string) error {
 				k := int(nextPost.Add(1)) - 1
 				if k >= n {
 					return
+				}
+				if *interval > 0 && k >= *posters {
+					time.Sleep(*interval)
 				}
 				atomic.StoreInt64(&sent[k], time.Now().UnixNano())
 				if _, err := ac.PostUpdate(ctx, channelID, fmt.Sprintf("#%06d %s", k, filler), nil); err != nil {
