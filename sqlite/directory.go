@@ -24,7 +24,7 @@ import (
 	msqlite "modernc.org/sqlite"
 )
 
-// The triggers of migrations/050_directory.sql index channels with
+// The triggers of migrations/050_directory*.sql index channels with
 // herald_fold(), so the index is kept in step inside every transaction that
 // writes a channel, whichever code writes it. Functions registered with the
 // driver exist on every connection it opens afterwards; init runs before Open.
