@@ -15,6 +15,10 @@ type Message struct {
 	Type      string // herald.Event* type
 	ChannelID string
 	Data      []byte // JSON of the herald.Event, without a trailing newline
+	// At is when the event was appended (unix ns; 0 if unknown). A
+	// connection that sees its own channel.followed joins the channel from
+	// that moment; a bus that drops At makes it join at the head instead.
+	At int64
 }
 
 // Handler receives the messages of a subscribed stream.

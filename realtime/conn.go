@@ -72,7 +72,8 @@ type task struct {
 	kind   uint8 // taskCatchUp, taskAdd, taskRemove
 	stream string
 	st     *streamState
-	resume bool // taskCatchUp: read history after st.seq first
+	resume bool  // taskCatchUp: read history after st.seq first
+	at     int64 // taskAdd: when the follow happened (unix ns), 0 if unknown
 }
 
 const (
@@ -193,7 +194,7 @@ func (c *conn) sideEffects(m *Message) {
 		if c.streams[m.ChannelID] == nil {
 			st := &streamState{}
 			c.streams[m.ChannelID] = st
-			c.schedule(task{kind: taskAdd, stream: m.ChannelID, st: st})
+			c.schedule(task{kind: taskAdd, stream: m.ChannelID, st: st, at: m.At})
 		}
 	case m.Stream == c.account && m.Type == herald.EventChannelUnfollowed && m.ChannelID != "":
 		c.dropStream(m.ChannelID)
@@ -346,20 +347,47 @@ func (c *conn) runTask(ctx context.Context, t task) error {
 			c.srv.hub.remove(t.stream, c)
 			return nil
 		}
-		heads, err := c.srv.events.StreamHeads(ctx, []string{t.stream})
+		start, err := c.joinPosition(ctx, t.stream, t.at)
 		if err != nil {
 			return err
 		}
 		c.mu.Lock()
 		if c.streams[t.stream] == t.st {
-			t.st.seq = heads[t.stream]
-			c.push(qitem{op: opAdd, stream: t.stream, seq: t.st.seq})
+			t.st.seq = start
+			c.push(qitem{op: opAdd, stream: t.stream, seq: start})
 		}
 		c.mu.Unlock()
-		return c.catchUp(ctx, t.stream, t.st, false)
+		return c.catchUp(ctx, t.stream, t.st, true)
 	default:
 		return c.catchUp(ctx, t.stream, t.st, t.resume)
 	}
+}
+
+// joinPosition is where a channel followed on an open stream starts: just
+// before its first event at or after the follow, so that what was posted
+// between the follow and this join is delivered too. Without the follow's
+// time (a bus that doesn't carry it), the current head.
+func (c *conn) joinPosition(ctx context.Context, stream string, at int64) (int64, error) {
+	heads, err := c.srv.events.StreamHeads(ctx, []string{stream})
+	if err != nil {
+		return 0, err
+	}
+	head := heads[stream]
+	if at == 0 || head == 0 {
+		return head, nil
+	}
+	// The follow is recent: its successors are in the log's tail.
+	from := max(0, head-historyPage)
+	evs, ok, err := c.srv.events.EventsAfter(ctx, stream, from, historyPage)
+	if err != nil || !ok {
+		return head, err
+	}
+	for i := range evs {
+		if evs[i].CreatedAt.UnixNano() >= at {
+			return evs[i].Seq - 1, nil
+		}
+	}
+	return head, nil
 }
 
 // historyPage is how many events one EventsAfter call reads.
@@ -493,7 +521,11 @@ func encode(e *herald.Event) *Message {
 		// Events hold only strings, numbers and maps of them.
 		panic("realtime: encode event: " + err.Error())
 	}
-	return &Message{Stream: stream, Seq: e.Seq, Type: e.Type, ChannelID: e.ChannelID, Data: data}
+	m := &Message{Stream: stream, Seq: e.Seq, Type: e.Type, ChannelID: e.ChannelID, Data: data}
+	if !e.CreatedAt.IsZero() {
+		m.At = e.CreatedAt.UnixNano()
+	}
+	return m
 }
 
 // setCursor sets a stream's position in the writer's cursor.

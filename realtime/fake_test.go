@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/heraldhq/herald"
 )
@@ -20,11 +21,12 @@ type fakeEvents struct {
 	trimmed map[string]int64 // history at or below this seq is gone
 	follows map[string]map[string]bool
 	hidden  map[string]map[int64]bool // events dropped by hydration (deleted updates)
+	now     time.Time
 	pub     herald.EventPublisher
 }
 
 func newFakeEvents() *fakeEvents {
-	return &fakeEvents{logs: map[string][]herald.Event{}, trimmed: map[string]int64{}, follows: map[string]map[string]bool{}, hidden: map[string]map[int64]bool{}}
+	return &fakeEvents{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), logs: map[string][]herald.Event{}, trimmed: map[string]int64{}, follows: map[string]map[string]bool{}, hidden: map[string]map[int64]bool{}}
 }
 
 func (f *fakeEvents) StreamHeads(ctx context.Context, streams []string) (map[string]int64, error) {
@@ -76,6 +78,8 @@ func (f *fakeEvents) append(e herald.Event, publish bool) herald.Event {
 		stream = e.ChannelID
 	}
 	e.Seq = int64(len(f.logs[stream]) + 1)
+	f.now = f.now.Add(time.Millisecond)
+	e.CreatedAt = f.now
 	f.logs[stream] = append(f.logs[stream], e)
 	f.mu.Unlock()
 	if publish && f.pub != nil {

@@ -682,3 +682,36 @@ func TestLongAbsenceIsNotASlowConsumer(t *testing.T) {
 		})
 	}
 }
+
+func TestFollowJoinsWithoutLoss(t *testing.T) {
+	// Posts right after a follow (before the open stream has joined the
+	// channel) are delivered: the join starts at the follow, not at the
+	// head it finds later.
+	for _, tr := range transports {
+		t.Run(tr, func(t *testing.T) {
+			ts := newTestServer(t, Config{})
+			a := dial(t, ts.URL, tr, "alice", nil)
+			ready(t, a)
+			for i := 0; i < 20; i++ {
+				ch := fmt.Sprint("c", i)
+				ts.events.post(ch, "before the follow")
+				ts.events.follow("alice", ch)
+				ts.events.post(ch, "right after")
+			}
+			got := map[string][]string{}
+			for _, e := range read(t, a, 40) {
+				if e.Type == herald.EventChannelFollowed {
+					got[e.ChannelID] = append(got[e.ChannelID], "followed")
+				} else if e.Update != nil {
+					got[e.ChannelID] = append(got[e.ChannelID], e.Update.Text)
+				}
+			}
+			for i := 0; i < 20; i++ {
+				ch := fmt.Sprint("c", i)
+				if g := strings.Join(got[ch], "|"); g != "followed|right after" {
+					t.Fatalf("%s: %s", ch, g)
+				}
+			}
+		})
+	}
+}
