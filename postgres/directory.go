@@ -475,9 +475,13 @@ func (dq *dirQuery) textRows(ctx context.Context, t *tx, cur *dirCursor, changed
 	return queryRows(ctx, t, outer, w.args...)
 }
 
-// denseMatches is how many matches make a tier "common": worth walking the
-// followers index for, rather than sorting them all.
-const denseMatches = 1000
+// walkCap is how many of the most-followed channels a tier examines first,
+// and denseMatches how many matches make a tier "common": worth walking the
+// followers index further for, rather than sorting them all.
+const (
+	walkCap      = 300
+	denseMatches = 1000
+)
 
 // relevanceRows returns up to need unchanged channels after the cursor in
 // relevance order, one tier at a time, best first. Within a tier the order
@@ -487,9 +491,10 @@ const denseMatches = 1000
 // matches from the tier's GIN index and sorting them. Which is which is
 // measured, not estimated: the planner's guess for a word it has no
 // statistics about (say, one found only in descriptions, for the name tier)
-// once had it walk every channel (220 ms on 100,000). So each tier first
-// counts its matches in the GIN index, up to denseMatches, which reads the
-// index only.
+// once had it walk every channel (220 ms on 100,000). So each tier walks
+// the walkCap most-followed channels first (a common word is done there),
+// then counts its matches in the GIN index up to denseMatches and walks on
+// or sorts accordingly.
 func (dq *dirQuery) relevanceRows(ctx context.Context, t *tx, cur *dirCursor, changed map[int64]int64, need int) ([]dirRow, error) {
 	if dq.cursor != nil && cur.k1 > 2 {
 		return nil, errInvalidCursor
@@ -516,22 +521,42 @@ func (dq *dirQuery) relevanceRows(ctx context.Context, t *tx, cur *dirCursor, ch
 			m = append(m, "NOT (s.pk = ANY("+w.arg(pkList(changed))+"))")
 		}
 		match := strings.Join(m, " AND ")
-		var n int
-		if err := t.QueryRow(ctx, `SELECT count(*) FROM (SELECT 1 FROM channel_search s WHERE `+match+`
-			LIMIT `+strconv.Itoa(denseMatches)+`) x`, w.args...).Scan(&n); err != nil {
-			return nil, err
-		}
-		if n == 0 {
-			continue
-		}
+		nMatch := len(w.args)
 		dq.filters(&w) // conditions on the channel: filters and cursor
 		if dq.cursor != nil && tier == cur.k1 {
 			w.add("(c.follower_count, c.pk) < (" + w.arg(cur.k2) + ", " + w.arg(cur.pk) + ")")
 		}
 		k1 := strconv.FormatInt(tier, 10)
-		limit := w.arg(need - len(out))
-		query := `SELECT c.pk, ` + k1 + `, c.follower_count FROM channel_search s JOIN channels c ON c.pk = s.pk
-			WHERE ` + match + ` AND ` + w.String() + ` ORDER BY c.follower_count DESC, c.pk DESC LIMIT ` + limit
+		want := need - len(out)
+		limit := w.arg(want)
+		// The common case first: the most-followed walkCap channels hold a
+		// page of matches.
+		rows, err := queryRows(ctx, t, `SELECT c.pk, `+k1+`, c.follower_count
+			FROM (SELECT c.pk, c.follower_count FROM channels c WHERE `+w.String()+`
+				ORDER BY c.follower_count DESC, c.pk DESC LIMIT `+strconv.Itoa(walkCap)+`) c
+			CROSS JOIN LATERAL (SELECT 1 FROM channel_search s WHERE s.pk = c.pk AND `+match+` LIMIT 1) hit
+			ORDER BY c.follower_count DESC, c.pk DESC LIMIT `+limit, w.args...)
+		if err != nil {
+			return nil, err
+		}
+		if len(rows) == want {
+			out = append(out, rows...)
+			continue
+		}
+		var n int
+		if err := t.QueryRow(ctx, `SELECT count(*) FROM (SELECT 1 FROM channel_search s WHERE `+match+`
+			LIMIT `+strconv.Itoa(denseMatches)+`) x`, w.args[:nMatch]...).Scan(&n); err != nil {
+			return nil, err
+		}
+		if n == 0 {
+			continue
+		}
+		// Many matches: walk the followers index; LATERAL ... LIMIT 1 keeps
+		// it a nested loop that probes each channel's words by primary key,
+		// in order, and stops when the page is full.
+		query := `SELECT c.pk, ` + k1 + `, c.follower_count FROM channels c
+			CROSS JOIN LATERAL (SELECT 1 FROM channel_search s WHERE s.pk = c.pk AND ` + match + ` LIMIT 1) hit
+			WHERE ` + w.String() + ` ORDER BY c.follower_count DESC, c.pk DESC LIMIT ` + limit
 		if n < denseMatches {
 			// MATERIALIZED: the few matches come from the GIN index,
 			// whatever the planner would estimate for walking instead.
@@ -539,8 +564,7 @@ func (dq *dirQuery) relevanceRows(ctx context.Context, t *tx, cur *dirCursor, ch
 				SELECT c.pk, ` + k1 + `, c.follower_count FROM s JOIN channels c ON c.pk = s.pk
 				WHERE ` + w.String() + ` ORDER BY c.follower_count DESC, c.pk DESC LIMIT ` + limit
 		}
-		rows, err := queryRows(ctx, t, query, w.args...)
-		if err != nil {
+		if rows, err = queryRows(ctx, t, query, w.args...); err != nil {
 			return nil, err
 		}
 		out = append(out, rows...)
