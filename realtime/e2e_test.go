@@ -8,10 +8,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http/httptest"
+	"net/netip"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -22,6 +26,7 @@ import (
 	"github.com/heraldhq/herald/realtime"
 	"github.com/heraldhq/herald/realtime/stream"
 	"github.com/heraldhq/herald/sqlite"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 const failAfter = 15 * time.Second
@@ -51,6 +56,12 @@ type env struct {
 
 func newEnv(t *testing.T, cfg realtime.Config) *env {
 	t.Helper()
+	return newEnvWith(t, cfg, nil)
+}
+
+// newEnvWith exempts the given networks from the API's rate limits.
+func newEnvWith(t *testing.T, cfg realtime.Config, exempt []netip.Prefix) *env {
+	t.Helper()
 	clock := herald.NewFakeClock(time.Now())
 	pub := &latePub{}
 	db, err := sqlite.Open(filepath.Join(t.TempDir(), "herald.db"), herald.StoreConfig{Clock: clock, Retention: herald.DefaultRetention, Publisher: pub})
@@ -62,7 +73,7 @@ func newEnv(t *testing.T, cfg realtime.Config) *env {
 	pub.mu.Lock()
 	pub.p = rt
 	pub.mu.Unlock()
-	api := hhttp.NewServer(hhttp.Config{Store: db, Streams: rt, Clock: clock, Hasher: password.NewHasher(password.TestParams), SessionCacheTTL: -1})
+	api := hhttp.NewServer(hhttp.Config{Store: db, Streams: rt, Clock: clock, Hasher: password.NewHasher(password.TestParams), SessionCacheTTL: -1, RateLimitExempt: exempt})
 	ts := httptest.NewServer(api)
 	t.Cleanup(func() {
 		rt.Close()
@@ -308,5 +319,100 @@ func TestE2EShutdown(t *testing.T) {
 	ev, err := sse.Next()
 	if err != nil || ev.Type != stream.TypeError || ev.Reason != "shutting down" {
 		t.Fatalf("sse: %+v %v", ev, err)
+	}
+}
+
+func TestE2EStalledReaderIsCut(t *testing.T) {
+	// Through the real API and store: 300 followers keep receiving every
+	// update while one who stopped reading is cut.
+	ctx := context.Background()
+	reg := prometheus.NewRegistry()
+	e := newEnvWith(t, realtime.Config{QueueBytes: 16 << 10, SocketSendBuffer: 64 << 10, MaxStreamsPerAddr: -1, Metrics: reg},
+		[]netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")})
+	owner := e.signup("owner")
+	ch := e.channel(owner, "Busy")
+	const readers = 300
+	stalledAcc := e.signup("stalled")
+	must[*herald.Channel](t)(stalledAcc.Follow(ctx, ch.ID))
+	d := &net.Dialer{Control: func(network, address string, rc syscall.RawConn) error {
+		return rc.Control(func(fd uintptr) { syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
+	}}
+	stalled, err := stream.Dial(ctx, e.ts.URL, "ws", stream.Options{Token: stalledAcc.Token(), Dialer: d})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stalled.Close()
+	conns := make([]*stream.Conn, readers)
+	for i := range conns {
+		c := e.signup(fmt.Sprint("reader", i))
+		must[*herald.Channel](t)(c.Follow(ctx, ch.ID))
+		conns[i] = e.dial(c, "ws", nil)
+		conns[i].SetReadDeadline(time.Now().Add(2 * failAfter))
+	}
+	const updates, round = 300, 4
+	progress := make([]atomic.Int64, readers)
+	errs := make(chan error, readers)
+	var wg sync.WaitGroup
+	for i, c := range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for n := int64(1); n <= updates; n++ {
+				data, err := c.NextData()
+				if err != nil {
+					errs <- err
+					return
+				}
+				if !strings.Contains(string(data), fmt.Sprintf(`"text":"#%d `, n)) {
+					errs <- fmt.Errorf("reader %d: want update #%d, got %.100s", i, n, data)
+					return
+				}
+				progress[i].Store(n)
+			}
+		}()
+	}
+	filler := strings.Repeat("x", 1000)
+	for n := 1; n <= updates; n++ {
+		must[*herald.Update](t)(owner.PostUpdate(ctx, ch.ID, fmt.Sprintf("#%d %s", n, filler), nil))
+		if n%round != 0 {
+			continue
+		}
+		for r := range progress {
+			for progress[r].Load() < int64(n) && len(errs) == 0 {
+				time.Sleep(100 * time.Microsecond)
+			}
+		}
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	stalled.SetReadDeadline(time.Now().Add(failAfter))
+	for {
+		_, err := stalled.NextData()
+		if err == nil {
+			continue
+		}
+		var ce *stream.CloseError
+		if ne, ok := err.(net.Error); ok && ne.Timeout() {
+			t.Fatal("the stalled stream was not cut")
+		} else if errors.As(err, &ce) && ce.Code != 1013 {
+			t.Fatalf("stalled stream closed with %v, want 1013 slow consumer", ce)
+		}
+		break
+	}
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cuts := -1.0
+	for _, mf := range mfs {
+		if mf.GetName() == "herald_realtime_slow_consumer_disconnects_total" {
+			cuts = mf.GetMetric()[0].GetCounter().GetValue()
+		}
+	}
+	if cuts != 1 {
+		t.Fatalf("slow-consumer disconnects = %v, want 1", cuts)
 	}
 }
