@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/gobwas/ws"
 	"github.com/heraldhq/herald"
 )
 
@@ -45,7 +46,7 @@ const itemOverhead = 32
 
 type qitem struct {
 	op     uint8
-	code   uint16 // opClose: WebSocket close code
+	code   ws.StatusCode // opClose: WebSocket close code
 	m      *Message
 	stream string // opAdd, opRemove
 	seq    int64  // opAdd
@@ -229,7 +230,7 @@ func (c *conn) account1(n int) {
 	c.qbytes += n
 	c.srv.queued.Add(int64(n))
 	if n > 0 && c.qbytes > c.srv.cfg.QueueBytes && !c.closing {
-		c.fail("slow consumer", closeTryAgainLater)
+		c.fail("slow consumer", statusTryAgainLater)
 	}
 }
 
@@ -259,7 +260,7 @@ func (c *conn) startWriter() {
 // fail drops everything queued and ends the connection with a reason,
 // without blocking: the writer sends the final message if the socket takes
 // it. c.mu held.
-func (c *conn) fail(reason string, code uint16) {
+func (c *conn) fail(reason string, code ws.StatusCode) {
 	if c.closing || c.closed {
 		return
 	}
@@ -284,7 +285,7 @@ func (c *conn) fail(reason string, code uint16) {
 
 // shutdown ends the stream cleanly: what is queued is still written, then
 // the final message.
-func (c *conn) shutdown(reason string, code uint16) {
+func (c *conn) shutdown(reason string, code ws.StatusCode) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closing || c.closed {
@@ -323,7 +324,7 @@ func (c *conn) runTasks() {
 		if err := c.runTask(ctx, t); err != nil {
 			c.srv.log.Error("realtime stream sync failed", "err", err)
 			c.mu.Lock()
-			c.fail("internal error", closeInternalError)
+			c.fail("internal error", ws.StatusInternalServerError)
 			c.mu.Unlock()
 		}
 	}

@@ -27,6 +27,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gobwas/ws"
 	"github.com/heraldhq/herald"
 )
 
@@ -339,51 +340,53 @@ func (s *Server) subscribeInitial(ctx context.Context, c *conn, cursor herald.Cu
 // upgrade takes the connection over. Hijacking (HTTP/1.x) frees the
 // server's per-connection goroutine and buffers; for SSE over HTTP/2 the
 // ResponseWriter is used instead, with this handler's goroutine waiting.
+// The WebSocket handshake is gobwas/ws's (checkWSRequest has already
+// refused what it would refuse, with a problem+json).
 func (s *Server) upgrade(w http.ResponseWriter, r *http.Request, c *conn) (rd interface{ Read([]byte) (int, error) }, snk sink, ok bool) {
 	rc := http.NewResponseController(w)
-	var head strings.Builder
+	var nc net.Conn
+	var brw *bufio.ReadWriter
+	var err error
 	if c.tr == transportWS {
-		head.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ")
-		head.WriteString(acceptKey(r.Header.Get("Sec-WebSocket-Key")))
-		head.WriteString("\r\n\r\n")
+		nc, brw, _, err = ws.HTTPUpgrader{Timeout: s.cfg.WriteTimeout}.Upgrade(r, w)
+		if err != nil {
+			if nc != nil {
+				_ = nc.Close()
+			}
+			return nil, nil, false
+		}
 	} else {
+		if r.ProtoMajor == 1 {
+			nc, brw, err = rc.Hijack()
+		} else {
+			err = http.ErrNotSupported
+		}
+		if err != nil {
+			setSSEHeaders(w.Header())
+			_ = rc.SetWriteDeadline(time.Time{}) // the server's WriteTimeout would end the stream
+			w.WriteHeader(http.StatusOK)
+			if err := rc.Flush(); err != nil {
+				return nil, nil, false
+			}
+			return nil, httpSink{w: w, rc: rc, done: make(chan struct{}), once: &sync.Once{}}, true
+		}
+		var head strings.Builder
 		head.WriteString("HTTP/1.1 200 OK\r\n")
 		hdr := w.Header().Clone()
 		setSSEHeaders(hdr)
 		hdr.Set("Connection", "close") // the body ends when the stream does
 		_ = hdr.Write(&head)
 		head.WriteString("\r\n")
-	}
-	var nc net.Conn
-	var brw *bufio.ReadWriter
-	var err error
-	if r.ProtoMajor == 1 {
-		nc, brw, err = rc.Hijack()
-	} else {
-		err = http.ErrNotSupported
-	}
-	if err != nil {
-		if c.tr == transportWS {
-			writeProblem(w, http.StatusBadRequest, "websocket-handshake", "WebSocket needs an HTTP/1.1 connection.", nil)
+		_ = nc.SetDeadline(time.Now().Add(s.cfg.WriteTimeout))
+		if _, err := nc.Write([]byte(head.String())); err != nil {
+			_ = nc.Close()
 			return nil, nil, false
 		}
-		setSSEHeaders(w.Header())
-		_ = rc.SetWriteDeadline(time.Time{}) // the server's WriteTimeout would end the stream
-		w.WriteHeader(http.StatusOK)
-		if err := rc.Flush(); err != nil {
-			return nil, nil, false
-		}
-		return nil, httpSink{w: w, rc: rc, done: make(chan struct{}), once: &sync.Once{}}, true
+		_ = nc.SetDeadline(time.Time{})
 	}
 	if tc, ok := nc.(*net.TCPConn); ok && s.cfg.SocketSendBuffer > 0 {
 		_ = tc.SetWriteBuffer(s.cfg.SocketSendBuffer)
 	}
-	_ = nc.SetDeadline(time.Now().Add(s.cfg.WriteTimeout))
-	if _, err := nc.Write([]byte(head.String())); err != nil {
-		_ = nc.Close()
-		return nil, nil, false
-	}
-	_ = nc.SetDeadline(time.Time{})
 	// Keep only bytes the client already sent; drop net/http's buffers.
 	var reader interface{ Read([]byte) (int, error) } = nc
 	if n := brw.Reader.Buffered(); n > 0 {
@@ -552,7 +555,7 @@ func (s *Server) Close() error {
 	close(s.stop)
 	<-s.stopped
 	for _, c := range conns {
-		c.shutdown("shutting down", closeGoingAway)
+		c.shutdown("shutting down", ws.StatusGoingAway)
 	}
 	done := make(chan struct{})
 	go func() { s.connWG.Wait(); close(done) }()

@@ -1,13 +1,14 @@
 package realtime
 
 import (
-	"encoding/binary"
 	"net"
 	"net/http"
 	"runtime"
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/gobwas/ws"
 )
 
 // Coalescing caps: one write carries at most this much of the queue.
@@ -20,18 +21,35 @@ const (
 // the client to close its side.
 const finalWriteTimeout = time.Second
 
-// WebSocket close codes used by the server.
-const (
-	closeGoingAway     = 1001
-	closeProtocolError = 1002
-	closeTooBig        = 1009
-	closeInternalError = 1011
-	closeTryAgainLater = 1013 // slow consumer: reconnect (with backoff) and resume
-)
+// statusTryAgainLater closes a slow consumer: reconnect (with backoff) and
+// resume. RFC 6455's registry has it; gobwas/ws names only the RFC's codes.
+const statusTryAgainLater ws.StatusCode = 1013
 
-// Write buffers are borrowed only while a writer runs, so an idle
-// connection holds none.
-var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+// outBuf is a writer's scratch: the rendered batch, and the header bytes
+// ws.WriteHeaderBuffer needs. Write buffers are borrowed only while a
+// writer runs, so an idle connection holds none.
+type outBuf struct {
+	b   []byte
+	hdr [ws.MaxHeaderSize]byte
+	at  []byte // where Write puts a frame header: a reserved gap in b, or nil to append
+}
+
+// Write receives frame headers from ws.WriteHeaderBuffer.
+func (o *outBuf) Write(p []byte) (int, error) {
+	if o.at != nil {
+		return copy(o.at, p), nil
+	}
+	o.b = append(o.b, p...)
+	return len(p), nil
+}
+
+// frame appends a whole (control) frame.
+func (o *outBuf) frame(op ws.OpCode, p []byte) {
+	_ = ws.WriteHeaderBuffer(o, ws.Header{Fin: true, OpCode: op, Length: int64(len(p))}, o.hdr[:])
+	o.b = append(o.b, p...)
+}
+
+var bufPool = sync.Pool{New: func() any { return &outBuf{b: make([]byte, 0, 4096)} }}
 
 // sink is where a connection's bytes go: a hijacked socket, or (when the
 // ResponseWriter can't be hijacked, e.g. HTTP/2) the ResponseWriter.
@@ -200,36 +218,34 @@ const turnBatches = 4
 // has work and must be queued again; when the socket is full it hands the
 // connection to a goroutine of its own that waits (with the write
 // deadline), so one stuck client never holds a worker.
-func (c *conn) writeTurn(buf []byte) ([]byte, bool) {
+func (c *conn) writeTurn(o *outBuf) bool {
 	var batch [batchItems]qitem
 	for range turnBatches {
 		n, _, snk := c.takeBatch(&batch)
 		if n == 0 {
-			return buf, false
+			return false
 		}
-		var events int
-		var final bool
-		buf, events, final = c.render(buf[:0], batch[:n])
+		events, final := c.render(o, batch[:n])
 		clear(batch[:n])
-		w, ok, err := snk.tryWrite(buf)
+		w, ok, err := snk.tryWrite(o.b)
 		if !ok {
-			go c.writeLoop(append([]byte(nil), buf...), events, final)
-			return buf, false
+			go c.writeLoop(append([]byte(nil), o.b...), events, final)
+			return false
 		}
 		if err != nil {
 			c.finish()
 			c.stopWriting()
-			return buf, false
+			return false
 		}
-		if w < len(buf) {
-			go c.writeLoop(append([]byte(nil), buf[w:]...), events, final)
-			return buf, false
+		if w < len(o.b) {
+			go c.writeLoop(append([]byte(nil), o.b[w:]...), events, final)
+			return false
 		}
 		if c.afterWrite(snk, events, final) {
-			return buf, false
+			return false
 		}
 	}
-	return buf, true
+	return true
 }
 
 // writeLoop writes pending (the rest of a batch the socket did not take)
@@ -247,12 +263,11 @@ func (c *conn) writeLoop(pending []byte, pendingEvents int, pendingFinal bool) {
 			return
 		}
 	}
-	bp := bufPool.Get().(*[]byte)
-	buf := (*bp)[:0]
+	o := bufPool.Get().(*outBuf)
 	defer func() {
-		if cap(buf) <= 4*batchBytes {
-			*bp = buf[:0]
-			bufPool.Put(bp)
+		if cap(o.b) <= 4*batchBytes {
+			o.b = o.b[:0]
+			bufPool.Put(o)
 		}
 	}()
 	var batch [batchItems]qitem
@@ -261,11 +276,9 @@ func (c *conn) writeLoop(pending []byte, pendingEvents int, pendingFinal bool) {
 		if n == 0 {
 			return
 		}
-		var events int
-		var final bool
-		buf, events, final = c.render(buf[:0], batch[:n])
+		events, final := c.render(o, batch[:n])
 		clear(batch[:n])
-		if !c.blockingWrite(snk, buf, closing) {
+		if !c.blockingWrite(snk, o.b, closing) {
 			return
 		}
 		if c.afterWrite(snk, events, final) {
@@ -361,8 +374,7 @@ func (p *writerPool) close() {
 }
 
 func (p *writerPool) work() {
-	bp := bufPool.Get().(*[]byte)
-	buf := (*bp)[:0]
+	o := bufPool.Get().(*outBuf)
 	turns := 0
 	for {
 		p.mu.Lock()
@@ -389,9 +401,7 @@ func (p *writerPool) work() {
 		if d := rc.at + p.linger - nanotime(); d > 0 {
 			time.Sleep(time.Duration(d))
 		}
-		var again bool
-		buf, again = c.writeTurn(buf)
-		if again {
+		if c.writeTurn(o) {
 			p.push(c)
 		}
 		// Let request handlers (the next post) run between turns: a
@@ -399,19 +409,20 @@ func (p *writerPool) work() {
 		if turns++; turns%32 == 0 {
 			runtime.Gosched()
 		}
-		if cap(buf) > 4*batchBytes {
-			buf = make([]byte, 0, 4096)
+		if cap(o.b) > 4*batchBytes {
+			o.b = make([]byte, 0, 4096)
 		}
 	}
 }
 
 // render encodes a batch in the connection's protocol and reports how many
 // events it holds and whether it ends the stream.
-func (c *conn) render(b []byte, items []qitem) ([]byte, int, bool) {
+func (c *conn) render(o *outBuf, items []qitem) (events int, final bool) {
 	if c.tr == transportWS {
-		return c.renderWS(b, items)
+		return c.renderWS(o, items)
 	}
-	return c.renderSSE(b, items)
+	o.b, events, final = c.renderSSE(o.b[:0], items)
+	return events, final
 }
 
 var cursorPrefix = []byte(`{"type":"cursor","cursor":"`)
@@ -456,9 +467,11 @@ func (c *conn) renderSSE(b []byte, items []qitem) ([]byte, int, bool) {
 
 // renderWS writes the batch's events as one text frame of newline-separated
 // JSON events, preceded by any control frames and followed by a close frame.
-func (c *conn) renderWS(b []byte, items []qitem) ([]byte, int, bool) {
-	const reserve = 10 // room for the longest frame header, filled in last
-	b = append(b, make([]byte, reserve)...)
+func (c *conn) renderWS(o *outBuf, items []qitem) (int, bool) {
+	// Room for the longest header of an unmasked frame, filled in once the
+	// payload's length is known.
+	const reserve = 10
+	b := append(o.b[:0], make([]byte, reserve)...)
 	events, data := 0, false
 	sep := func() {
 		if data {
@@ -491,64 +504,25 @@ func (c *conn) renderWS(b []byte, items []qitem) ([]byte, int, bool) {
 	}
 	start := reserve
 	if data {
-		var h [reserve]byte
-		hl := frameHeader(h[:], opText, len(b)-reserve)
-		start = reserve - hl
-		copy(b[start:reserve], h[:hl])
+		h := ws.Header{Fin: true, OpCode: ws.OpText, Length: int64(len(b) - reserve)}
+		start = reserve - ws.HeaderSize(h)
+		o.at = b[start:reserve]
+		_ = ws.WriteHeaderBuffer(o, h, o.hdr[:])
+		o.at = nil
 	}
+	// Move the frames to the front so the buffer can be reused as is.
+	o.b = b[:copy(b, b[start:])]
 	final := false
 	for _, it := range ctrl {
 		switch it.op {
 		case opPing:
-			b = appendFrame(b, opPingFrame, nil)
+			o.frame(ws.OpPing, nil)
 		case opPong:
-			b = appendFrame(b, opPongFrame, it.m.Data)
+			o.frame(ws.OpPong, it.m.Data)
 		case opClose:
-			p := binary.BigEndian.AppendUint16(nil, it.code)
-			p = append(p, it.reason...)
-			b = appendFrame(b, opCloseFrame, p)
+			o.frame(ws.OpClose, ws.NewCloseFrameBody(it.code, it.reason))
 			final = true
 		}
 	}
-	// Move the frames to the front so the buffer can be reused as is.
-	if start > 0 {
-		n := copy(b, b[start:])
-		b = b[:n]
-	}
-	return b, events, final
-}
-
-// WebSocket opcodes.
-const (
-	opContinuation = 0x0
-	opText         = 0x1
-	opBinary       = 0x2
-	opCloseFrame   = 0x8
-	opPingFrame    = 0x9
-	opPongFrame    = 0xA
-)
-
-// frameHeader writes an unmasked, final frame header into h and returns its length.
-func frameHeader(h []byte, opcode byte, n int) int {
-	h[0] = 0x80 | opcode
-	switch {
-	case n < 126:
-		h[1] = byte(n)
-		return 2
-	case n <= 0xFFFF:
-		h[1] = 126
-		binary.BigEndian.PutUint16(h[2:], uint16(n))
-		return 4
-	default:
-		h[1] = 127
-		binary.BigEndian.PutUint64(h[2:], uint64(n))
-		return 10
-	}
-}
-
-func appendFrame(b []byte, opcode byte, p []byte) []byte {
-	var h [10]byte
-	hl := frameHeader(h[:], opcode, len(p))
-	b = append(b, h[:hl]...)
-	return append(b, p...)
+	return events, final
 }
