@@ -119,6 +119,9 @@ func (db *DB) migrate(ctx context.Context) error {
 		return fmt.Errorf("postgres: acquire: %w", err)
 	}
 	defer conn.Release()
+	if err := createSchema(ctx, conn.Conn()); err != nil {
+		return err
+	}
 	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock(hashtext('herald.migrate.' || current_schema()))`); err != nil {
 		return fmt.Errorf("postgres: migration lock: %w", err)
 	}
@@ -164,6 +167,32 @@ func (db *DB) migrate(ctx context.Context) error {
 
 // defaultMaxConns is the pool size unless the URL sets pool_max_conns.
 const defaultMaxConns = 16
+
+// createSchema creates the first schema of the search_path (search_path=herald
+// in the URL) if none of them exists yet, so a fresh database needs no setup.
+func createSchema(ctx context.Context, conn *pgx.Conn) error {
+	var current *string
+	if err := conn.QueryRow(ctx, `SELECT current_schema()`).Scan(&current); err != nil {
+		return fmt.Errorf("postgres: current schema: %w", err)
+	}
+	if current != nil {
+		return nil
+	}
+	first := strings.TrimSpace(strings.Split(conn.Config().RuntimeParams["search_path"], ",")[0])
+	first = strings.Trim(first, `"`)
+	if first == "" || first == "$user" {
+		return errors.New("postgres: no schema in the search_path exists; name one with search_path=NAME in the URL")
+	}
+	_, err := conn.Exec(ctx, `CREATE SCHEMA IF NOT EXISTS `+pgx.Identifier{first}.Sanitize())
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && (pe.Code == "23505" || pe.Code == "42P06") {
+		err = nil // another node created it at the same moment
+	}
+	if err != nil {
+		return fmt.Errorf("postgres: create schema %s: %w", first, err)
+	}
+	return nil
+}
 
 // maxAttempts bounds the retries of a transaction that lost a deadlock or a
 // serialization conflict.

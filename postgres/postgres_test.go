@@ -70,6 +70,11 @@ func freshSchema(tb testing.TB) string {
 			tb.Errorf("drop schema %s: %v", schema, err)
 		}
 	})
+	return schemaURL(tb, schema)
+}
+
+// schemaURL returns the server URL with connections using schema.
+func schemaURL(tb testing.TB, schema string) string {
 	u, err := url.Parse(serverURL())
 	if err != nil {
 		tb.Fatalf("HERALD_POSTGRES_URL: %v", err)
@@ -98,10 +103,16 @@ func TestConformance(t *testing.T) {
 	})
 }
 
-// Nodes that start at once against an empty schema all come up, and every
-// migration is applied exactly once.
+// Nodes that start at once against a schema that doesn't exist yet all
+// come up, and every migration is applied exactly once.
 func TestConcurrentMigrations(t *testing.T) {
-	url := freshSchema(t)
+	// A schema nobody created: Open creates it.
+	pool := admin(t)
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	schema := "herald_test_new_" + hex.EncodeToString(b[:])
+	t.Cleanup(func() { pool.Exec(context.Background(), `DROP SCHEMA IF EXISTS `+schema+` CASCADE`) })
+	url := schemaURL(t, schema)
 	const nodes = 4
 	var wg sync.WaitGroup
 	errs := make([]error, nodes)
