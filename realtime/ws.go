@@ -90,24 +90,18 @@ func (s *Server) originAllowed(r *http.Request) bool {
 	return false
 }
 
-// wsReadBuf is a reader's scratch: ws.ReadHeaderBuffer's header bytes and
-// a control frame's payload. One small allocation per connection.
-type wsReadBuf struct {
-	hdr [ws.MaxHeaderSize - 2]byte
-	p   [ws.MaxControlFramePayloadSize]byte
-}
-
 // readWS reads the client's frames until the connection ends: pings are
 // answered, pongs and any frame prove the client alive, a close is echoed.
-// Data frames are read and dropped (the stream is one-way). It allocates
-// nothing per frame.
+// Data frames are read and dropped (the stream is one-way). An idle reader
+// holds only the header scratch ws.ReadHeaderBuffer needs; a control
+// frame's payload (rare: pings, the close) is allocated when one comes.
 func (c *conn) readWS(rd io.Reader) {
 	defer c.finish()
-	buf := new(wsReadBuf)
+	hdr := new([ws.MaxHeaderSize - 2]byte)
 	state := ws.StateServerSide
 	discarded := int64(0)
 	for {
-		h, err := ws.ReadHeaderBuffer(rd, buf.hdr[:0])
+		h, err := ws.ReadHeaderBuffer(rd, hdr[:0])
 		if err != nil {
 			return
 		}
@@ -117,7 +111,7 @@ func (c *conn) readWS(rd io.Reader) {
 			return
 		}
 		if h.OpCode.IsControl() {
-			p := buf.p[:h.Length]
+			p := make([]byte, h.Length)
 			if _, err := io.ReadFull(rd, p); err != nil {
 				return
 			}
@@ -125,7 +119,7 @@ func (c *conn) readWS(rd io.Reader) {
 			switch h.OpCode {
 			case ws.OpPing:
 				c.mu.Lock()
-				c.push(qitem{op: opPong, m: &Message{Data: append([]byte(nil), p...)}})
+				c.push(qitem{op: opPong, m: &Message{Data: p}})
 				c.mu.Unlock()
 			case ws.OpClose:
 				// Echo a valid code (RFC 6455 5.5.1); an empty close gets 1000.

@@ -4,16 +4,17 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/base64"
-	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/gobwas/ws"
 )
 
 // The fan-out bench reads 10,000 streams with a couple of epoll loops
@@ -28,6 +29,8 @@ type rawStream struct {
 	fd      int
 	ws      bool
 	pending []byte // bytes read but not yet parsed
+	rd      bytes.Reader
+	hdr     [ws.MaxHeaderSize - 2]byte
 }
 
 // dialRaw opens a stream (HTTP/1.1 GET with the bearer token) and returns it
@@ -40,37 +43,38 @@ func dialRaw(ctx context.Context, base, transport, token string, idx int) (*rawS
 		return nil, err
 	}
 	s := &rawStream{idx: idx, nc: nc, ws: transport == "ws"}
-	var req string
-	if s.ws {
-		var k [16]byte
-		rand.Read(k[:])
-		req = "GET /api/v1/ws HTTP/1.1\r\nHost: " + addr + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: " +
-			base64.StdEncoding.EncodeToString(k[:]) + "\r\nAuthorization: Bearer " + token + "\r\n\r\n"
-	} else {
-		req = "GET /api/v1/events HTTP/1.1\r\nHost: " + addr + "\r\nAccept: text/event-stream\r\nAuthorization: Bearer " + token + "\r\n\r\n"
-	}
 	nc.SetDeadline(time.Now().Add(30 * time.Second))
-	if _, err := nc.Write([]byte(req)); err != nil {
-		nc.Close()
-		return nil, err
-	}
-	br := bufio.NewReaderSize(nc, 4096)
-	resp, err := http.ReadResponse(br, nil)
-	if err != nil {
-		nc.Close()
-		return nil, err
-	}
-	want := http.StatusOK
+	var br *bufio.Reader
 	if s.ws {
-		want = http.StatusSwitchingProtocols
+		// The handshake is gobwas/ws's, on the connection dialed above.
+		u, _ := url.Parse("ws://" + addr + "/api/v1/ws")
+		d := ws.Dialer{Header: ws.HandshakeHeaderHTTP(http.Header{"Authorization": {"Bearer " + token}})}
+		if br, _, err = d.Upgrade(nc, u); err != nil {
+			nc.Close()
+			return nil, fmt.Errorf("stream refused: %w", err)
+		}
+	} else {
+		req := "GET /api/v1/events HTTP/1.1\r\nHost: " + addr + "\r\nAccept: text/event-stream\r\nAuthorization: Bearer " + token + "\r\n\r\n"
+		if _, err := nc.Write([]byte(req)); err != nil {
+			nc.Close()
+			return nil, err
+		}
+		br = bufio.NewReaderSize(nc, 4096)
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			nc.Close()
+			return nil, err
+		}
+		if resp.StatusCode != http.StatusOK {
+			nc.Close()
+			return nil, fmt.Errorf("stream refused: %s", resp.Status)
+		}
 	}
-	if resp.StatusCode != want {
-		nc.Close()
-		return nil, fmt.Errorf("stream refused: %s", resp.Status)
-	}
-	if n := br.Buffered(); n > 0 {
-		b, _ := br.Peek(n)
-		s.pending = append(s.pending, b...)
+	if br != nil {
+		if n := br.Buffered(); n > 0 {
+			b, _ := br.Peek(n)
+			s.pending = append(s.pending, b...)
+		}
 	}
 	nc.SetDeadline(time.Time{})
 	rc, err := nc.(syscall.Conn).SyscallConn()
@@ -88,29 +92,22 @@ func (s *rawStream) messages(fn func(data []byte)) error {
 	p := s.pending
 	for {
 		if s.ws {
-			if len(p) < 2 {
-				break
+			s.rd.Reset(p)
+			h, err := ws.ReadHeaderBuffer(&s.rd, s.hdr[:0])
+			if err == io.EOF || err == io.ErrUnexpectedEOF {
+				break // an incomplete header: wait for more bytes
 			}
-			op, n, hl := p[0]&0x0F, int(p[1]&0x7F), 2
-			switch n {
-			case 126:
-				if len(p) < 4 {
-					goto done
-				}
-				n, hl = int(binary.BigEndian.Uint16(p[2:])), 4
-			case 127:
-				if len(p) < 10 {
-					goto done
-				}
-				n, hl = int(binary.BigEndian.Uint64(p[2:])), 10
+			if err != nil {
+				return err
 			}
+			hl, n := len(p)-s.rd.Len(), int(h.Length)
 			if len(p) < hl+n {
-				goto done
+				break
 			}
 			payload := p[hl : hl+n]
 			p = p[hl+n:]
-			switch op {
-			case 0x1:
+			switch h.OpCode {
+			case ws.OpText:
 				for len(payload) > 0 {
 					i := bytes.IndexByte(payload, '\n')
 					if i < 0 {
@@ -120,13 +117,11 @@ func (s *rawStream) messages(fn func(data []byte)) error {
 					fn(payload[:i])
 					payload = payload[i+1:]
 				}
-			case 0x9: // ping: answer, or the server reaps us as dead
-				pong := []byte{0x8A, 0x80 | byte(len(payload)), 0, 0, 0, 0}
-				pong = append(pong, payload...)
-				if _, err := s.nc.Write(pong); err != nil {
+			case ws.OpPing: // answer, or the server reaps us as dead
+				if err := ws.WriteFrame(s.nc, ws.MaskFrame(ws.NewPongFrame(payload))); err != nil {
 					return err
 				}
-			case 0x8:
+			case ws.OpClose:
 				return errors.New("stream closed by server")
 			}
 			continue
@@ -149,8 +144,8 @@ func (s *rawStream) messages(fn func(data []byte)) error {
 			}
 		}
 	}
-done:
 	s.pending = append(s.pending[:0], p...)
+	s.rd.Reset(nil)
 	return nil
 }
 

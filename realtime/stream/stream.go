@@ -15,10 +15,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/rand"
-	"crypto/sha1"
-	"encoding/base64"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -30,6 +26,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gobwas/ws"
 	"github.com/heraldhq/herald"
 )
 
@@ -90,6 +87,7 @@ type Conn struct {
 	body   io.Closer
 	wmu    sync.Mutex
 	frame  []byte // WS: the last frame read
+	hdr    [ws.MaxHeaderSize - 2]byte
 	rest   []byte // WS: events of the frame not yet returned
 	cursor herald.Cursor
 	err    error
@@ -148,55 +146,43 @@ func Dial(ctx context.Context, base, transport string, o Options) (*Conn, error)
 		c.br = bufio.NewReaderSize(resp.Body, 2048)
 		return c, nil
 	case "ws":
+		u.Scheme = strings.Replace(u.Scheme, "http", "ws", 1)
 		u.Path = "/api/v1/ws"
 		u.RawQuery = q.Encode()
-		nc, err := d.DialContext(ctx, "tcp", u.Host)
+		h := http.Header{}
+		for k, v := range o.Header {
+			h[k] = v
+		}
+		if o.Token != "" {
+			h.Set("Authorization", "Bearer "+o.Token)
+		}
+		var refused *StatusError
+		wd := ws.Dialer{
+			Header:         ws.HandshakeHeaderHTTP(h),
+			NetDial:        d.DialContext,
+			ReadBufferSize: 2048,
+			OnStatusError: func(status int, _ []byte, resp io.Reader) {
+				refused = &StatusError{Status: status}
+				if r, err := http.ReadResponse(bufio.NewReader(resp), nil); err == nil {
+					b, _ := io.ReadAll(io.LimitReader(r.Body, 4096))
+					refused.Body = string(b)
+				}
+			},
+		}
+		nc, br, _, err := wd.Dial(ctx, u.String())
+		if refused != nil {
+			return nil, refused
+		}
 		if err != nil {
 			return nil, err
 		}
-		if err := c.handshake(nc, u, o); err != nil {
-			nc.Close()
-			return nil, err
+		if br == nil {
+			br = bufio.NewReaderSize(nc, 2048)
 		}
-		c.ws = true
+		c.nc, c.br, c.ws = nc, br, true
 		return c, nil
 	}
 	return nil, fmt.Errorf("stream: unknown transport %q", transport)
-}
-
-func (c *Conn) handshake(nc net.Conn, u *url.URL, o Options) error {
-	var k [16]byte
-	rand.Read(k[:])
-	key := base64.StdEncoding.EncodeToString(k[:])
-	req, _ := http.NewRequest(http.MethodGet, u.String(), nil)
-	for kk, v := range o.Header {
-		req.Header[kk] = v
-	}
-	req.Header.Set("Upgrade", "websocket")
-	req.Header.Set("Connection", "Upgrade")
-	req.Header.Set("Sec-WebSocket-Key", key)
-	req.Header.Set("Sec-WebSocket-Version", "13")
-	if o.Token != "" {
-		req.Header.Set("Authorization", "Bearer "+o.Token)
-	}
-	if err := req.Write(nc); err != nil {
-		return err
-	}
-	br := bufio.NewReaderSize(nc, 2048)
-	resp, err := http.ReadResponse(br, req)
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode != http.StatusSwitchingProtocols {
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-		return &StatusError{resp.StatusCode, string(b)}
-	}
-	h := sha1.Sum([]byte(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"))
-	if resp.Header.Get("Sec-WebSocket-Accept") != base64.StdEncoding.EncodeToString(h[:]) {
-		return errors.New("stream: bad Sec-WebSocket-Accept")
-	}
-	c.nc, c.br = nc, br
-	return nil
 }
 
 // Cursor returns a copy of the position after the last event returned.
@@ -329,56 +315,42 @@ func (c *Conn) nextSSE() ([]byte, string, error) {
 
 func (c *Conn) nextWS() ([]byte, error) {
 	for len(c.rest) == 0 {
-		var h [10]byte
-		if _, err := io.ReadFull(c.br, h[:2]); err != nil {
+		h, err := ws.ReadHeaderBuffer(c.br, c.hdr[:0])
+		if err != nil {
 			return nil, err
 		}
-		op := h[0] & 0x0F
-		n := uint64(h[1] & 0x7F)
-		if h[1]&0x80 != 0 {
-			return nil, errors.New("stream: masked server frame")
+		if err := ws.CheckHeader(h, ws.StateClientSide); err != nil {
+			return nil, err
 		}
-		switch n {
-		case 126:
-			if _, err := io.ReadFull(c.br, h[2:4]); err != nil {
-				return nil, err
-			}
-			n = uint64(binary.BigEndian.Uint16(h[2:4]))
-		case 127:
-			if _, err := io.ReadFull(c.br, h[2:10]); err != nil {
-				return nil, err
-			}
-			n = binary.BigEndian.Uint64(h[2:10])
-		}
-		if n > 16<<20 {
+		if h.Length > 16<<20 {
 			return nil, errors.New("stream: frame too large")
 		}
 		// The frame buffer is reused: callers own a message only until
 		// the next call.
-		if uint64(cap(c.frame)) < n {
-			c.frame = make([]byte, n)
+		if int64(cap(c.frame)) < h.Length {
+			c.frame = make([]byte, h.Length)
 		}
-		p := c.frame[:n]
+		p := c.frame[:h.Length]
 		if _, err := io.ReadFull(c.br, p); err != nil {
 			return nil, err
 		}
-		switch op {
-		case 0x1, 0x0:
-			if h[0]&0x80 == 0 {
+		switch h.OpCode {
+		case ws.OpText, ws.OpContinuation:
+			if !h.Fin {
 				return nil, errors.New("stream: fragmented frames are not expected")
 			}
 			c.rest = p
-		case 0x9:
-			if err := c.writeFrame(0xA, p); err != nil {
+		case ws.OpPing:
+			if err := c.writeFrame(ws.OpPong, p); err != nil {
 				return nil, err
 			}
-		case 0x8:
-			ce := &CloseError{Code: 1005}
+		case ws.OpClose:
+			ce := &CloseError{Code: int(ws.StatusNoStatusRcvd)}
 			if len(p) >= 2 {
-				ce.Code = int(binary.BigEndian.Uint16(p))
-				ce.Reason = string(p[2:])
+				code, reason := ws.ParseCloseFrameData(p)
+				ce.Code, ce.Reason = int(code), reason
 			}
-			_ = c.writeFrame(0x8, p[:min(len(p), 2)])
+			_ = c.writeFrame(ws.OpClose, p[:min(len(p), 2)])
 			return nil, ce
 		}
 	}
@@ -392,18 +364,16 @@ func (c *Conn) nextWS() ([]byte, error) {
 	return l, nil
 }
 
-// writeFrame sends a masked client frame.
-func (c *Conn) writeFrame(op byte, p []byte) error {
+// writeFrame sends a masked client frame (a control frame: p is short).
+func (c *Conn) writeFrame(op ws.OpCode, p []byte) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	b := []byte{0x80 | op, 0x80 | byte(len(p))}
-	var mask [4]byte
-	rand.Read(mask[:])
-	b = append(b, mask[:]...)
-	for i, x := range p {
-		b = append(b, x^mask[i&3])
+	f := ws.MaskFrame(ws.NewFrame(op, true, p))
+	b, err := ws.CompileFrame(f)
+	if err != nil {
+		return err
 	}
-	_, err := c.nc.Write(b)
+	_, err = c.nc.Write(b)
 	return err
 }
 
@@ -412,5 +382,5 @@ func (c *Conn) Ping() error {
 	if !c.ws {
 		return errors.New("stream: ping is WebSocket only")
 	}
-	return c.writeFrame(0x9, []byte("hi"))
+	return c.writeFrame(ws.OpPing, []byte("hi"))
 }

@@ -1,0 +1,143 @@
+package realtime
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gobwas/ws"
+)
+
+// rawWS opens a WebSocket as alice with gobwas/ws's dialer and reads the
+// first message (the cursor), so that a test can send any frame.
+func rawWS(t *testing.T, ts *testServer) (net.Conn, *bufio.Reader) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), failAfter)
+	defer cancel()
+	d := ws.Dialer{Header: ws.HandshakeHeaderHTTP(http.Header{"Authorization": {"Bearer alice"}})}
+	nc, br, _, err := d.Dial(ctx, strings.Replace(ts.URL, "http", "ws", 1)+"/api/v1/ws")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { nc.Close() })
+	if br == nil {
+		br = bufio.NewReader(nc)
+	}
+	nc.SetReadDeadline(time.Now().Add(failAfter))
+	f, err := ws.ReadFrame(br)
+	if err != nil || f.Header.OpCode != ws.OpText || !strings.Contains(string(f.Payload), `"type":"cursor"`) {
+		t.Fatalf("first frame %+v %q %v", f.Header, f.Payload, err)
+	}
+	return nc, br
+}
+
+// closeCode reads frames until the server's close and returns its code.
+func closeCode(t *testing.T, br *bufio.Reader) ws.StatusCode {
+	t.Helper()
+	for {
+		f, err := ws.ReadFrame(br)
+		if err != nil {
+			t.Fatalf("no close frame: %v", err)
+		}
+		if f.Header.Masked {
+			t.Fatal("server frame is masked")
+		}
+		if f.Header.OpCode == ws.OpClose {
+			code, _ := ws.ParseCloseFrameData(f.Payload)
+			return code
+		}
+	}
+}
+
+// TestWebSocketClientFrames checks how the server answers what a client
+// may send: a ping gets its pong, a close is echoed, and protocol errors
+// and client messages end the stream with the right close code.
+func TestWebSocketClientFrames(t *testing.T) {
+	ts := newTestServer(t, Config{})
+	masked := func(f ws.Frame) []byte { return ws.MustCompileFrame(ws.MaskFrame(f)) }
+	cases := []struct {
+		name  string
+		send  []byte
+		want  ws.StatusCode
+		reply ws.OpCode // a frame expected before the close, if any
+	}{
+		{"ping then close", append(masked(ws.NewPingFrame([]byte("hey"))), masked(ws.NewCloseFrame(ws.NewCloseFrameBody(ws.StatusNormalClosure, "bye")))...), ws.StatusNormalClosure, ws.OpPong},
+		{"close going away", masked(ws.NewCloseFrame(ws.NewCloseFrameBody(ws.StatusGoingAway, ""))), ws.StatusGoingAway, 0},
+		{"empty close", masked(ws.NewCloseFrame(nil)), ws.StatusNormalClosure, 0},
+		{"reserved close code", masked(ws.NewCloseFrame(ws.NewCloseFrameBody(ws.StatusNoStatusRcvd, ""))), ws.StatusProtocolError, 0},
+		{"unmasked frame", ws.MustCompileFrame(ws.NewTextFrame([]byte("hi"))), ws.StatusProtocolError, 0},
+		{"reserved opcode", masked(ws.NewFrame(ws.OpCode(0x3), true, nil)), ws.StatusProtocolError, 0},
+		{"stray continuation", masked(ws.NewFrame(ws.OpContinuation, true, []byte("x"))), ws.StatusProtocolError, 0},
+		{"fragmented ping", masked(ws.NewFrame(ws.OpPing, false, nil)), ws.StatusProtocolError, 0},
+		{"message too big", masked(ws.NewTextFrame(make([]byte, maxClientMessage+1))), ws.StatusMessageTooBig, 0},
+		{"small messages are dropped, big ones refused", append(masked(ws.NewTextFrame([]byte("hello"))), masked(ws.NewBinaryFrame(make([]byte, 70000)))...), ws.StatusMessageTooBig, 0},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			nc, br := rawWS(t, ts)
+			if _, err := nc.Write(c.send); err != nil {
+				t.Fatal(err)
+			}
+			if c.reply != 0 {
+				f, err := ws.ReadFrame(br)
+				if err != nil || f.Header.OpCode != c.reply || string(f.Payload) != "hey" {
+					t.Fatalf("reply %+v %q %v", f.Header, f.Payload, err)
+				}
+			}
+			if got := closeCode(t, br); got != c.want {
+				t.Fatalf("close code %d, want %d", got, c.want)
+			}
+			// The server ends the TCP connection after its close.
+			if _, err := io.Copy(io.Discard, br); err != nil {
+				t.Fatalf("after close: %v", err)
+			}
+		})
+	}
+}
+
+// TestWebSocketRefusals checks that a bad upgrade request gets a
+// problem+json before any hijacking, not the library's plain text.
+func TestWebSocketRefusals(t *testing.T) {
+	ts := newTestServer(t, Config{})
+	cases := []struct {
+		name   string
+		header http.Header
+		status int
+		kind   string
+	}{
+		{"not an upgrade", http.Header{}, http.StatusBadRequest, "websocket-handshake"},
+		{"old version", http.Header{"Connection": {"Upgrade"}, "Upgrade": {"websocket"}, "Sec-Websocket-Version": {"8"}, "Sec-Websocket-Key": {"dGhlIHNhbXBsZSBub25jZQ=="}}, http.StatusUpgradeRequired, "websocket-version"},
+		{"bad key", http.Header{"Connection": {"keep-alive, Upgrade"}, "Upgrade": {"websocket"}, "Sec-Websocket-Version": {"13"}, "Sec-Websocket-Key": {"short"}}, http.StatusBadRequest, "websocket-handshake"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			req, _ := http.NewRequest(http.MethodGet, ts.URL+"/api/v1/ws", nil)
+			req.Header = c.header
+			req.Header.Set("Authorization", "Bearer alice")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			var p struct {
+				Type   string `json:"type"`
+				Status int    `json:"status"`
+			}
+			if err := json.NewDecoder(resp.Body).Decode(&p); err != nil {
+				t.Fatalf("body: %v", err)
+			}
+			if resp.StatusCode != c.status || p.Status != c.status || resp.Header.Get("Content-Type") != "application/problem+json" || p.Type != "https://herald.example/problems/"+c.kind {
+				t.Fatalf("%d %s %+v", resp.StatusCode, resp.Header.Get("Content-Type"), p)
+			}
+			if c.status == http.StatusUpgradeRequired && resp.Header.Get("Sec-WebSocket-Version") != "13" {
+				t.Fatalf("426 without Sec-WebSocket-Version: %v", resp.Header)
+			}
+		})
+	}
+}
