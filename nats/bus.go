@@ -734,13 +734,28 @@ func (b *Bus) asyncError(_ *natsgo.Conn, ns *natsgo.Subscription, err error) {
 
 // Wire format of a message: version byte 1, uvarint seq, uvarint-prefixed
 // type and channel id, then the event's JSON. The stream is the subject.
-const frameVersion = 1
+// Version 2 adds a uvarint At (unix ns) after seq; it is written only for
+// channel.followed, the one message whose time a receiver needs (an open
+// stream joins the followed channel from that moment), so that every other
+// frame stays readable by a node that knows only version 1.
+const (
+	frameVersion   = 1
+	frameVersionAt = 2
+)
 
 func frame(m *realtime.Message) []byte {
-	n := 1 + binary.MaxVarintLen64*3 + len(m.Type) + len(m.ChannelID) + len(m.Data)
+	n := 1 + binary.MaxVarintLen64*4 + len(m.Type) + len(m.ChannelID) + len(m.Data)
 	p := make([]byte, 0, n)
-	p = append(p, frameVersion)
+	withAt := m.At > 0 && m.Type == herald.EventChannelFollowed
+	if withAt {
+		p = append(p, frameVersionAt)
+	} else {
+		p = append(p, frameVersion)
+	}
 	p = binary.AppendUvarint(p, uint64(m.Seq))
+	if withAt {
+		p = binary.AppendUvarint(p, uint64(m.At))
+	}
 	p = binary.AppendUvarint(p, uint64(len(m.Type)))
 	p = append(p, m.Type...)
 	p = binary.AppendUvarint(p, uint64(len(m.ChannelID)))
@@ -751,15 +766,23 @@ func frame(m *realtime.Message) []byte {
 var errFrame = errors.New("malformed frame")
 
 func unframe(stream string, p []byte) (*realtime.Message, error) {
-	if len(p) == 0 || p[0] != frameVersion {
+	if len(p) == 0 || p[0] != frameVersion && p[0] != frameVersionAt {
 		return nil, errFrame
 	}
+	withAt := p[0] == frameVersionAt
 	p = p[1:]
 	seq, n := binary.Uvarint(p)
 	if n <= 0 || seq > 1<<62 {
 		return nil, errFrame
 	}
 	p = p[n:]
+	var at uint64
+	if withAt {
+		if at, n = binary.Uvarint(p); n <= 0 || at > 1<<62 {
+			return nil, errFrame
+		}
+		p = p[n:]
+	}
 	str := func() (string, bool) {
 		l, n := binary.Uvarint(p)
 		if n <= 0 || l > uint64(len(p)-n) {
@@ -777,7 +800,7 @@ func unframe(stream string, p []byte) (*realtime.Message, error) {
 	if !ok || len(p) == 0 {
 		return nil, errFrame
 	}
-	return &realtime.Message{Stream: stream, Seq: int64(seq), Type: typ, ChannelID: ch, Data: p}, nil
+	return &realtime.Message{Stream: stream, Seq: int64(seq), Type: typ, ChannelID: ch, Data: p, At: int64(at)}, nil
 }
 
 // redact drops credentials from a NATS URL for messages.

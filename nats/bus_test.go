@@ -396,3 +396,38 @@ func TestHeadCheckFindsUnpublished(t *testing.T) {
 		t.Fatalf("got %q", got)
 	}
 }
+
+// TestFollowTimeCrossesNodes: a follow made through node 1 reaches node 2
+// with its time, which an open stream on node 2 joins the channel from (so
+// that a post between the follow and the join is not lost).
+func TestFollowTimeCrossesNodes(t *testing.T) {
+	p := newPair(t, "sqlite")
+	admin := signup(t, p.n1, "admin")
+	fa := signup(t, p.n1, "follower_a")
+	ch := createChannel(t, p.n1.as(admin), "Weather")
+	me, err := p.n1.as(fa).Me(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan *realtime.Message, 1)
+	stream := herald.AccountStream(me.ID)
+	if err := p.n2.bus.Subscribe(stream, func(m *realtime.Message) {
+		if m.Type == herald.EventChannelFollowed {
+			got <- m
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	defer p.n2.bus.Unsubscribe(stream)
+	before := time.Now().Add(-time.Second).UnixNano() // the store's clock, at ms precision
+	follow(t, p.n1.as(fa), ch.ID)
+	after := time.Now().UnixNano()
+	select {
+	case m := <-got:
+		if m.ChannelID != ch.ID || m.At < before || m.At > after {
+			t.Fatalf("followed on node 2: channel %q at %d, want %q within [%d, %d]", m.ChannelID, m.At, ch.ID, before, after)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("channel.followed never reached node 2")
+	}
+}

@@ -3,7 +3,9 @@ package nats
 import (
 	"bytes"
 	"testing"
+	"time"
 
+	"github.com/heraldhq/herald"
 	"github.com/heraldhq/herald/realtime"
 )
 
@@ -23,11 +25,43 @@ func TestFrameRoundTrip(t *testing.T) {
 	}
 }
 
+// TestFrameCarriesFollowTime checks that a channel.followed message keeps
+// its time across the wire (an open stream joins the channel from it), and
+// that other messages keep the version 1 frame older nodes read.
+func TestFrameCarriesFollowTime(t *testing.T) {
+	at := time.Date(2026, 11, 25, 1, 2, 3, 456789, time.UTC).UnixNano()
+	followed := &realtime.Message{Stream: "@acc1", Seq: 7, Type: herald.EventChannelFollowed, ChannelID: "ch1", Data: []byte(`{"type":"channel.followed"}`), At: at}
+	p := frame(followed)
+	if p[0] != frameVersionAt {
+		t.Fatalf("followed frame version %d", p[0])
+	}
+	got, err := unframe("@acc1", p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.At != at || got.Seq != 7 || got.Type != followed.Type || got.ChannelID != "ch1" || !bytes.Equal(got.Data, followed.Data) {
+		t.Fatalf("got %+v, want %+v", got, followed)
+	}
+	created := &realtime.Message{Stream: "ch1", Seq: 8, Type: herald.EventUpdateCreated, ChannelID: "ch1", Data: []byte(`{}`), At: at}
+	if p := frame(created); p[0] != frameVersion {
+		t.Fatalf("update frame version %d, want %d", p[0], frameVersion)
+	}
+	if got, err := unframe("ch1", frame(created)); err != nil || got.At != 0 || got.Seq != 8 {
+		t.Fatalf("update: %+v %v", got, err)
+	}
+	for _, bad := range [][]byte{{frameVersionAt}, {frameVersionAt, 1}, {frameVersionAt, 1, 0xff}} {
+		if m, err := unframe("s", bad); err == nil {
+			t.Errorf("unframe(%v) = %+v, want an error", bad, m)
+		}
+	}
+}
+
 // Whatever arrives on a subject, unframe returns an error or a message,
 // never panics.
 func FuzzUnframe(f *testing.F) {
 	f.Add(frame(&realtime.Message{Seq: 3, Type: "update.deleted", ChannelID: "c", Data: []byte("{}")}))
 	f.Add([]byte{frameVersion, 0xff, 0xff})
+	f.Add(frame(&realtime.Message{Seq: 1, Type: herald.EventChannelFollowed, ChannelID: "c", Data: []byte("{}"), At: 1}))
 	f.Fuzz(func(t *testing.T, p []byte) {
 		if m, err := unframe("s", p); err == nil && (m.Seq < 0 || len(m.Data) == 0) {
 			t.Fatalf("accepted %+v", m)
