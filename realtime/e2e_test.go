@@ -5,9 +5,12 @@ package realtime_test
 // reader, as a follower's app would.
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http/httptest"
 	"net/netip"
@@ -62,6 +65,12 @@ func newEnv(t *testing.T, cfg realtime.Config) *env {
 // newEnvWith exempts the given networks from the API's rate limits.
 func newEnvWith(t *testing.T, cfg realtime.Config, exempt []netip.Prefix) *env {
 	t.Helper()
+	return newEnvLogged(t, cfg, exempt, nil)
+}
+
+// newEnvLogged gives the API a logger.
+func newEnvLogged(t *testing.T, cfg realtime.Config, exempt []netip.Prefix, logger *slog.Logger) *env {
+	t.Helper()
 	clock := herald.NewFakeClock(time.Now())
 	pub := &latePub{}
 	db, err := sqlite.Open(filepath.Join(t.TempDir(), "herald.db"), herald.StoreConfig{Clock: clock, Retention: herald.DefaultRetention, Publisher: pub})
@@ -73,7 +82,7 @@ func newEnvWith(t *testing.T, cfg realtime.Config, exempt []netip.Prefix) *env {
 	pub.mu.Lock()
 	pub.p = rt
 	pub.mu.Unlock()
-	api := hhttp.NewServer(hhttp.Config{Store: db, Streams: rt, Clock: clock, Hasher: password.NewHasher(password.TestParams), SessionCacheTTL: -1, RateLimitExempt: exempt})
+	api := hhttp.NewServer(hhttp.Config{Store: db, Streams: rt, Clock: clock, Hasher: password.NewHasher(password.TestParams), SessionCacheTTL: -1, RateLimitExempt: exempt, Logger: logger})
 	ts := httptest.NewServer(api)
 	t.Cleanup(func() {
 		rt.Close()
@@ -414,5 +423,53 @@ func TestE2EStalledReaderIsCut(t *testing.T) {
 	}
 	if cuts != 1 {
 		t.Fatalf("slow-consumer disconnects = %v, want 1", cuts)
+	}
+}
+
+// lockedBuffer collects log output written from several goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestE2EStreamStatusLogged: the API's request log says 200 for an SSE
+// stream (net/http writes its head before the handler hijacks) and 101 for
+// a WebSocket.
+func TestE2EStreamStatusLogged(t *testing.T) {
+	var out lockedBuffer
+	e := newEnvLogged(t, realtime.Config{}, nil, slog.New(slog.NewJSONHandler(&out, nil)))
+	alice := e.signup("alice")
+	e.dial(alice, "sse", nil).Close()
+	e.dial(alice, "ws", nil).Close()
+	want := map[string]int{"GET /api/v1/events": 200, "GET /api/v1/ws": 101}
+	got := map[string]int{}
+	for deadline := time.Now().Add(failAfter); len(got) < len(want) && time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		for line := range strings.SplitSeq(out.String(), "\n") {
+			var rec struct {
+				Msg    string `json:"msg"`
+				Route  string `json:"route"`
+				Status int    `json:"status"`
+			}
+			if json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == "request" && want[rec.Route] != 0 {
+				got[rec.Route] = rec.Status
+			}
+		}
+	}
+	for route, status := range want {
+		if got[route] != status {
+			t.Errorf("%s logged with status %d, want %d", route, got[route], status)
+		}
 	}
 }

@@ -21,7 +21,6 @@ import (
 	"net/url"
 	"runtime"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -356,31 +355,25 @@ func (s *Server) upgrade(w http.ResponseWriter, r *http.Request, c *conn) (rd in
 			return nil, nil, false
 		}
 	} else {
-		if r.ProtoMajor == 1 {
-			nc, brw, err = rc.Hijack()
+		setSSEHeaders(w.Header())
+		if r.ProtoMajor == 1 && canHijack(w) {
+			// net/http writes the head as it documents for SSE: identity
+			// transfer encoding, unchunked, and Connection: close (the body
+			// ends when the stream does). The status goes through the
+			// ResponseWriter, so the access log says 200, not 101.
+			w.Header().Set("Transfer-Encoding", "identity")
+			w.WriteHeader(http.StatusOK)
+			nc, brw, err = rc.Hijack() // flushes the head first
 		} else {
 			err = http.ErrNotSupported
 		}
 		if err != nil {
-			setSSEHeaders(w.Header())
 			_ = rc.SetWriteDeadline(time.Time{}) // the server's WriteTimeout would end the stream
 			w.WriteHeader(http.StatusOK)
 			if err := rc.Flush(); err != nil {
 				return nil, nil, false
 			}
 			return nil, httpSink{w: w, rc: rc, done: make(chan struct{}), once: &sync.Once{}}, true
-		}
-		var head strings.Builder
-		head.WriteString("HTTP/1.1 200 OK\r\n")
-		hdr := w.Header().Clone()
-		setSSEHeaders(hdr)
-		hdr.Set("Connection", "close") // the body ends when the stream does
-		_ = hdr.Write(&head)
-		head.WriteString("\r\n")
-		_ = nc.SetDeadline(time.Now().Add(s.cfg.WriteTimeout))
-		if _, err := nc.Write([]byte(head.String())); err != nil {
-			_ = nc.Close()
-			return nil, nil, false
 		}
 		_ = nc.SetDeadline(time.Time{})
 	}
@@ -400,6 +393,21 @@ func (s *Server) upgrade(w http.ResponseWriter, r *http.Request, c *conn) (rd in
 		}
 	}
 	return reader, ns, true
+}
+
+// canHijack reports whether w, or a writer it wraps, can be hijacked, as
+// http.ResponseController would find it.
+func canHijack(w http.ResponseWriter) bool {
+	for {
+		if _, ok := w.(http.Hijacker); ok {
+			return true
+		}
+		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
+		if !ok {
+			return false
+		}
+		w = u.Unwrap()
+	}
 }
 
 func setSSEHeaders(h http.Header) {
