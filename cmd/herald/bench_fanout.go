@@ -13,13 +13,16 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/heraldhq/herald"
@@ -52,8 +55,13 @@ func runBenchFanout(ctx context.Context, args []string) error {
 	poll := fs.Duration("poll", 0, "if > 0, the readers poll epoll at this interval instead of waiting in it")
 	interval := fs.Duration("interval", 0, "pause between posts (each poster), e.g. to time single updates one after another")
 	posters := fs.Int("posters", 1, "concurrent posting clients (updates are still posted back to back)")
+	profile := fs.String("cpuprofile", "", "write the server's CPU profile of the posting and delivery phase to this file, the load generator's to this file + .gen (1 kHz sampling)")
+	asServer := fs.String("as-server", "", "internal: run herald serve with the arguments after --, CPU-profiling into this file between SIGUSR1 and SIGUSR2")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *asServer != "" {
+		return serveProfiled(ctx, *asServer, fs.Args())
 	}
 	if *transport != "ws" && *transport != "sse" {
 		return fmt.Errorf("--transport: want ws or sse")
@@ -72,7 +80,7 @@ func runBenchFanout(ctx context.Context, args []string) error {
 	}
 	fmt.Printf("seeded %d followers in %s\n", *followers, time.Since(t0).Round(time.Millisecond))
 
-	srv, err := startChild(ctx, dir)
+	srv, err := startChild(ctx, dir, *profile)
 	if err != nil {
 		return err
 	}
@@ -164,6 +172,7 @@ func runBenchFanout(ctx context.Context, args []string) error {
 	ev0, wr0 := scrapeWrites(srv.url)
 	cpu0, _ := cpuTime(srv.pid)
 	self0, _ := cpuTime(os.Getpid())
+	sys0, selfSys0 := sysTime(srv.pid), sysTime(os.Getpid())
 	// Each text starts with its index ("#000042 "), which tells the
 	// readers which update an event is (posters run concurrently).
 	filler := strings.Repeat("Storm warning. ", *textLen/15+1)[:max(*textLen-8, 1)]
@@ -171,6 +180,17 @@ func runBenchFanout(ctx context.Context, args []string) error {
 	var nextPost atomic.Int64
 	var pwg sync.WaitGroup
 	perr := make(chan error, *posters)
+	if *profile != "" {
+		_ = srv.cmd.Process.Signal(syscall.SIGUSR1)
+		f, err := os.Create(*profile + ".gen")
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		runtime.SetCPUProfileRate(1000)
+		_ = pprof.StartCPUProfile(f)
+		time.Sleep(50 * time.Millisecond) // let the server start profiling
+	}
 	t0 = time.Now()
 	for range *posters {
 		pwg.Add(1)
@@ -204,6 +224,11 @@ func runBenchFanout(ctx context.Context, args []string) error {
 	}
 	cpu1, _ := cpuTime(srv.pid)
 	self1, _ := cpuTime(os.Getpid())
+	sys1, selfSys1 := sysTime(srv.pid), sysTime(os.Getpid())
+	if *profile != "" {
+		_ = srv.cmd.Process.Signal(syscall.SIGUSR2)
+		pprof.StopCPUProfile()
+	}
 	close(stop)
 	wait()
 
@@ -244,6 +269,10 @@ func runBenchFanout(ctx context.Context, args []string) error {
 	if len(lats) > 0 {
 		fmt.Printf("CPU per delivery: server %.1f us, load generator %.1f us (whole run: server %s, generator %s)\n",
 			float64(cpu1-cpu0)/float64(len(lats))/1e3, float64(self1-self0)/float64(len(lats))/1e3, (cpu1 - cpu0).Round(time.Millisecond), (self1 - self0).Round(time.Millisecond))
+		if cpu1 > cpu0 && self1 > self0 {
+			fmt.Printf("CPU in the kernel: server %.0f %%, load generator %.0f %%\n",
+				100*float64(sys1-sys0)/float64(cpu1-cpu0), 100*float64(selfSys1-selfSys0)/float64(self1-self0))
+		}
 	}
 	if ev1, wr1 := scrapeWrites(srv.url); wr1 > wr0 {
 		fmt.Printf("coalescing: %.1f events per socket write (%.0f writes)\n", (ev1-ev0)/(wr1-wr0), wr1-wr0)
@@ -347,13 +376,16 @@ type childServer struct {
 
 // startChild runs `herald serve` on the seeded data directory, loopback
 // exempt from rate and stream limits, and waits for its address.
-func startChild(ctx context.Context, dir string) (*childServer, error) {
+func startChild(ctx context.Context, dir, profile string) (*childServer, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.CommandContext(ctx, exe, "serve", "--addr", "127.0.0.1:0", "--data", dir,
-		"--rate-limit-exempt", "127.0.0.0/8", "--log-level", "warn")
+	args := []string{"serve", "--addr", "127.0.0.1:0", "--data", dir, "--rate-limit-exempt", "127.0.0.0/8", "--log-level", "warn"}
+	if profile != "" {
+		args = append([]string{"bench", "fanout", "--as-server", profile, "--"}, args[1:]...)
+	}
+	cmd := exec.CommandContext(ctx, exe, args...)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -422,6 +454,17 @@ func cpuTime(pid int) (time.Duration, error) {
 	return time.Duration(ut+st) * time.Second / 100, nil // USER_HZ = 100 on Linux
 }
 
+// sysTime is the system (kernel) part of a process's CPU time, 0 if unknown.
+func sysTime(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+2:]))
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(st) * time.Second / 100
+}
+
 // scrapeWrites reads the server's delivered-events and writes counters.
 func scrapeWrites(base string) (events, writes float64) {
 	resp, err := http.Get(base + "/metrics")
@@ -444,4 +487,49 @@ func scrapeWrites(base string) (events, writes float64) {
 		}
 	}
 	return events, writes
+}
+
+// serveProfiled runs `herald serve` with args and CPU-profiles it between
+// SIGUSR1 and SIGUSR2 (sent by the bench around the phase it measures), at
+// 1 kHz: a single fan-out costs the server only about 0.1 s of CPU.
+func serveProfiled(ctx context.Context, path string, args []string) error {
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGUSR1, syscall.SIGUSR2)
+	pctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		var f *os.File
+		for {
+			select {
+			case <-pctx.Done():
+				if f != nil {
+					pprof.StopCPUProfile()
+					f.Close()
+				}
+				return
+			case sig := <-sigs:
+				switch {
+				case sig == syscall.SIGUSR1 && f == nil:
+					var err error
+					if f, err = os.Create(path); err != nil {
+						fmt.Fprintln(os.Stderr, "cpuprofile:", err)
+						continue
+					}
+					// Set before StartCPUProfile, which then keeps it (and
+					// warns that it can't set its own 100 Hz).
+					runtime.SetCPUProfileRate(1000)
+					_ = pprof.StartCPUProfile(f)
+				case sig == syscall.SIGUSR2 && f != nil:
+					pprof.StopCPUProfile()
+					f.Close()
+					f = nil
+				}
+			}
+		}
+	}()
+	err := serveCommand(ctx, args)
+	cancel()
+	<-done
+	return err
 }
