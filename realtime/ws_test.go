@@ -141,3 +141,32 @@ func TestWebSocketRefusals(t *testing.T) {
 		})
 	}
 }
+
+// TestSSEHead checks the head net/http writes for a hijacked SSE stream:
+// 200, the event-stream type, no chunked encoding (the stream writes raw
+// events after hijacking) and Connection: close, then the first event.
+func TestSSEHead(t *testing.T) {
+	ts := newTestServer(t, Config{})
+	nc, err := net.Dial("tcp", strings.TrimPrefix(ts.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	nc.SetReadDeadline(time.Now().Add(failAfter))
+	if _, err := io.WriteString(nc, "GET /api/v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer alice\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(nc)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "text/event-stream" || len(resp.TransferEncoding) != 0 || !resp.Close {
+		t.Fatalf("head: %d %v %v close=%v", resp.StatusCode, resp.Header, resp.TransferEncoding, resp.Close)
+	}
+	for _, want := range []string{"id: @alice:0\n", `data: {"type":"cursor","cursor":"@alice:0"}` + "\n", "\n"} {
+		if l, err := br.ReadString('\n'); err != nil || l != want {
+			t.Fatalf("got %q %v, want %q", l, err, want)
+		}
+	}
+}
