@@ -33,15 +33,20 @@ func AccountStream(accountID string) string { return "@" + accountID }
 // update, channel and counts are filled from current state when the event is
 // read back, so deleting an update erases it from the history too.
 type Event struct {
-	Stream    string    `json:"stream,omitempty"`
-	Type      string    `json:"type"`
-	ChannelID string    `json:"channel_id"`
-	Seq       int64     `json:"seq"`
-	UpdateID  string    `json:"update_id,omitempty"`
-	Update    *Update   `json:"update,omitempty"`
-	Channel   *Channel  `json:"channel,omitempty"`
-	Counts    *Counts   `json:"counts,omitempty"`
-	CreatedAt time.Time `json:"-"`
+	Stream    string   `json:"stream,omitempty"`
+	Type      string   `json:"type"`
+	ChannelID string   `json:"channel_id"`
+	Seq       int64    `json:"seq"`
+	UpdateID  string   `json:"update_id,omitempty"`
+	Update    *Update  `json:"update,omitempty"`
+	Channel   *Channel `json:"channel,omitempty"`
+	Counts    *Counts  `json:"counts,omitempty"`
+	// ChannelSeq is for channel.followed: the channel's stream position at
+	// the follow (its last seq, read in the follow's transaction); the
+	// follower receives the channel's events after it. Nil on other events
+	// and on follows logged before it existed.
+	ChannelSeq *int64    `json:"channel_seq,omitempty"`
+	CreatedAt  time.Time `json:"-"`
 }
 
 // Counts are an update's public reaction or poll counts, as carried by

@@ -23,6 +23,7 @@ package nats
 import (
 	"context"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/maphash"
@@ -738,6 +739,12 @@ func (b *Bus) asyncError(_ *natsgo.Conn, ns *natsgo.Subscription, err error) {
 // channel.followed, the one message whose time a receiver needs (an open
 // stream joins the followed channel from that moment), so that every other
 // frame stays readable by a node that knows only version 1.
+//
+// The channel's position at a follow (Message.ChannelSeq), which an open
+// stream joins at in preference to the time, is not framed: it travels in
+// the event's JSON ("channel_seq"), which every version already carries, so
+// nodes of any version read each other's frames and the receiver takes it
+// from there.
 const (
 	frameVersion   = 1
 	frameVersionAt = 2
@@ -800,7 +807,24 @@ func unframe(stream string, p []byte) (*realtime.Message, error) {
 	if !ok || len(p) == 0 {
 		return nil, errFrame
 	}
-	return &realtime.Message{Stream: stream, Seq: int64(seq), Type: typ, ChannelID: ch, Data: p, At: int64(at)}, nil
+	m := &realtime.Message{Stream: stream, Seq: int64(seq), Type: typ, ChannelID: ch, Data: p, At: int64(at)}
+	if typ == herald.EventChannelFollowed {
+		m.ChannelSeq = followPosition(p)
+	}
+	return m, nil
+}
+
+// followPosition reads a channel.followed event's channel_seq from its JSON;
+// nil when absent (a follow logged before it existed) or unreadable, which
+// makes the receiver fall back to the follow's time.
+func followPosition(data []byte) *int64 {
+	var e struct {
+		ChannelSeq *int64 `json:"channel_seq"`
+	}
+	if json.Unmarshal(data, &e) != nil || e.ChannelSeq == nil || *e.ChannelSeq < 0 {
+		return nil
+	}
+	return e.ChannelSeq
 }
 
 // redact drops credentials from a NATS URL for messages.

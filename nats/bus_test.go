@@ -398,8 +398,9 @@ func TestHeadCheckFindsUnpublished(t *testing.T) {
 }
 
 // TestFollowTimeCrossesNodes: a follow made through node 1 reaches node 2
-// with its time, which an open stream on node 2 joins the channel from (so
-// that a post between the follow and the join is not lost).
+// with the channel's position at the follow, which an open stream on node 2
+// joins the channel at (so that a post between the follow and the join is
+// not lost), and with its time, the fallback for follows logged without it.
 func TestFollowTimeCrossesNodes(t *testing.T) {
 	p := newPair(t, "sqlite")
 	admin := signup(t, p.n1, "admin")
@@ -419,6 +420,13 @@ func TestFollowTimeCrossesNodes(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.n2.bus.Unsubscribe(stream)
+	post(t, p.n1.as(admin), ch.ID, "one")
+	post(t, p.n1.as(admin), ch.ID, "two")
+	heads, err := p.n1.store.StreamHeads(context.Background(), []string{ch.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	head := heads[ch.ID]
 	before := time.Now().Add(-time.Second).UnixNano() // the store's clock, at ms precision
 	follow(t, p.n1.as(fa), ch.ID)
 	after := time.Now().UnixNano()
@@ -426,6 +434,9 @@ func TestFollowTimeCrossesNodes(t *testing.T) {
 	case m := <-got:
 		if m.ChannelID != ch.ID || m.At < before || m.At > after {
 			t.Fatalf("followed on node 2: channel %q at %d, want %q within [%d, %d]", m.ChannelID, m.At, ch.ID, before, after)
+		}
+		if head < 2 || m.ChannelSeq == nil || *m.ChannelSeq != head {
+			t.Fatalf("followed on node 2: channel position %v, want the head %d", m.ChannelSeq, head)
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("channel.followed never reached node 2")

@@ -56,6 +56,41 @@ func TestFrameCarriesFollowTime(t *testing.T) {
 	}
 }
 
+// TestFrameCarriesFollowPosition checks that the channel's position at a
+// follow crosses the wire inside the event's JSON, in version 1 and 2
+// frames alike (nodes of either version read it), and that a follow without
+// it arrives without one (the receiver falls back to the time).
+func TestFrameCarriesFollowPosition(t *testing.T) {
+	pos := int64(41)
+	ev := herald.Event{Stream: "@acc1", Type: herald.EventChannelFollowed, ChannelID: "ch1", Seq: 3, ChannelSeq: &pos,
+		CreatedAt: time.Date(2026, 11, 25, 1, 2, 3, 0, time.UTC)}
+	withAt := realtime.Encode(&ev)
+	if withAt.ChannelSeq == nil || *withAt.ChannelSeq != pos {
+		t.Fatalf("Encode: ChannelSeq %v, want %d", withAt.ChannelSeq, pos)
+	}
+	noAt := *withAt
+	noAt.At = 0
+	for _, m := range []*realtime.Message{withAt, &noAt} {
+		got, err := unframe("@acc1", frame(m))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.ChannelSeq == nil || *got.ChannelSeq != pos || got.At != m.At || got.Seq != 3 {
+			t.Fatalf("frame version %d: got ChannelSeq %v At %d, want %d and %d", frame(m)[0], got.ChannelSeq, got.At, pos, m.At)
+		}
+	}
+	old := ev
+	old.ChannelSeq = nil
+	if got, err := unframe("@acc1", frame(realtime.Encode(&old))); err != nil || got.ChannelSeq != nil || got.At == 0 {
+		t.Fatalf("follow without position: %+v %v", got, err)
+	}
+	// Only channel.followed is read for it.
+	other := &realtime.Message{Stream: "ch1", Seq: 9, Type: herald.EventUpdateCreated, ChannelID: "ch1", Data: []byte(`{"channel_seq":5}`)}
+	if got, err := unframe("ch1", frame(other)); err != nil || got.ChannelSeq != nil {
+		t.Fatalf("update: %+v %v", got, err)
+	}
+}
+
 // Whatever arrives on a subject, unframe returns an error or a message,
 // never panics.
 func FuzzUnframe(f *testing.F) {

@@ -435,8 +435,16 @@ func (t *tx) follow(ctx context.Context, r *chanRow, accountID string) (*herald.
 		}
 		r.following, r.muted = true, false
 		r.ch.FollowerCount++
+		// The channel's position at the follow, read in the follow's
+		// transaction: an open stream of the account joins the channel
+		// exactly there (no clock involved). A post still in flight has a
+		// higher seq, so it reaches the follower too.
+		var head int64
+		if err := t.QueryRow(ctx, `SELECT coalesce((SELECT seq FROM stream_heads WHERE stream = $1), 0)`, r.ch.ID).Scan(&head); err != nil {
+			return nil, err
+		}
 		if err := t.appendEvent(ctx, herald.Event{Stream: herald.AccountStream(accountID), Type: herald.EventChannelFollowed,
-			ChannelID: r.ch.ID, Channel: r.public()}); err != nil {
+			ChannelID: r.ch.ID, Channel: r.public(), ChannelSeq: &head}); err != nil {
 			return nil, err
 		}
 	}

@@ -18,8 +18,8 @@ func (t *tx) appendEvent(ctx context.Context, e herald.Event) error {
 // appendEventSQL bumps the stream head and logs the event in one statement.
 const appendEventSQL = `WITH head AS (INSERT INTO stream_heads (stream, seq) VALUES ($1, 1)
 		ON CONFLICT (stream) DO UPDATE SET seq = stream_heads.seq + 1 RETURNING seq)
-	INSERT INTO events (stream, seq, type, channel_id, update_id, created_at)
-	SELECT $1, seq, $2, $3, $4, $5 FROM head RETURNING seq`
+	INSERT INTO events (stream, seq, type, channel_id, update_id, created_at, channel_seq)
+	SELECT $1, seq, $2, $3, $4, $5, $6 FROM head RETURNING seq`
 
 // appendEvents appends several events in one round trip (a pipelined batch).
 func (t *tx) appendEvents(ctx context.Context, events []herald.Event) error {
@@ -31,7 +31,7 @@ func (t *tx) appendEvents(ctx context.Context, events []herald.Event) error {
 		if e.UpdateID != "" {
 			updateID = &e.UpdateID
 		}
-		b.Queue(appendEventSQL, e.Stream, e.Type, e.ChannelID, updateID, e.CreatedAt).QueryRow(func(row pgx.Row) error {
+		b.Queue(appendEventSQL, e.Stream, e.Type, e.ChannelID, updateID, e.CreatedAt, e.ChannelSeq).QueryRow(func(row pgx.Row) error {
 			return row.Scan(&e.Seq)
 		})
 	}
@@ -94,14 +94,14 @@ func (db *DB) EventsAfter(ctx context.Context, stream string, after int64, limit
 		cursor := after
 		for len(events) < limit {
 			want := limit - len(events)
-			rows, err := t.Query(ctx, `SELECT seq, type, channel_id, coalesce(update_id, ''), created_at
+			rows, err := t.Query(ctx, `SELECT seq, type, channel_id, coalesce(update_id, ''), created_at, channel_seq
 				FROM events WHERE stream = $1 AND seq > $2 ORDER BY seq LIMIT $3`, stream, cursor, want)
 			if err != nil {
 				return err
 			}
 			raw, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (herald.Event, error) {
 				e := herald.Event{Stream: stream}
-				err := r.Scan(&e.Seq, &e.Type, &e.ChannelID, &e.UpdateID, &e.CreatedAt)
+				err := r.Scan(&e.Seq, &e.Type, &e.ChannelID, &e.UpdateID, &e.CreatedAt, &e.ChannelSeq)
 				e.CreatedAt = e.CreatedAt.UTC()
 				return e, err
 			})

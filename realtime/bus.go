@@ -15,9 +15,15 @@ type Message struct {
 	Type      string // herald.Event* type
 	ChannelID string
 	Data      []byte // JSON of the herald.Event, without a trailing newline
-	// At is when the event was appended (unix ns; 0 if unknown). A
-	// connection that sees its own channel.followed joins the channel from
-	// that moment; a bus that drops At makes it join at the head instead.
+	// ChannelSeq is for channel.followed: the channel's stream position at
+	// the follow (herald.Event.ChannelSeq), nil if unknown. A connection
+	// that sees its own channel.followed joins the channel right after it,
+	// whichever node or clock wrote the follow.
+	ChannelSeq *int64
+	// At is when the event was appended (unix ns; 0 if unknown). For a
+	// channel.followed without ChannelSeq (logged before it existed, or by
+	// an older node) the join falls back to the first channel event at or
+	// after that moment; without At either, to the channel's head.
 	At int64
 }
 

@@ -73,8 +73,9 @@ type task struct {
 	kind   uint8 // taskCatchUp, taskAdd, taskRemove
 	stream string
 	st     *streamState
-	resume bool  // taskCatchUp: read history after st.seq first
-	at     int64 // taskAdd: when the follow happened (unix ns), 0 if unknown
+	resume bool   // taskCatchUp: read history after st.seq first
+	from   *int64 // taskAdd: the channel's position at the follow, nil if unknown
+	at     int64  // taskAdd: when the follow happened (unix ns), 0 if unknown
 }
 
 const (
@@ -195,7 +196,7 @@ func (c *conn) sideEffects(m *Message) {
 		if c.streams[m.ChannelID] == nil {
 			st := &streamState{}
 			c.streams[m.ChannelID] = st
-			c.schedule(task{kind: taskAdd, stream: m.ChannelID, st: st, at: m.At})
+			c.schedule(task{kind: taskAdd, stream: m.ChannelID, st: st, from: m.ChannelSeq, at: m.At})
 		}
 	case m.Stream == c.account && m.Type == herald.EventChannelUnfollowed && m.ChannelID != "":
 		c.dropStream(m.ChannelID)
@@ -348,7 +349,7 @@ func (c *conn) runTask(ctx context.Context, t task) error {
 			c.srv.hub.remove(t.stream, c)
 			return nil
 		}
-		start, err := c.joinPosition(ctx, t.stream, t.at)
+		start, err := c.joinPosition(ctx, t.stream, t.from, t.at)
 		if err != nil {
 			return err
 		}
@@ -364,11 +365,19 @@ func (c *conn) runTask(ctx context.Context, t task) error {
 	}
 }
 
-// joinPosition is where a channel followed on an open stream starts: just
-// before its first event at or after the follow, so that what was posted
-// between the follow and this join is delivered too. Without the follow's
-// time (a bus that doesn't carry it), the current head.
-func (c *conn) joinPosition(ctx context.Context, stream string, at int64) (int64, error) {
+// joinPosition is where a channel followed on an open stream starts, so
+// that what was posted between the follow and this join is delivered too:
+// the channel's position the store recorded in the follow's transaction
+// (pos), which is exact. Follows logged without it fall back to just before
+// the channel's first event at or after the follow's time (at), which
+// trusts the clocks of the nodes that wrote them; without a time either, the
+// current head.
+func (c *conn) joinPosition(ctx context.Context, stream string, pos *int64, at int64) (int64, error) {
+	if pos != nil {
+		// Beyond the head or below the retained history, catchUp's read
+		// resyncs as for any cursor.
+		return *pos, nil
+	}
 	heads, err := c.srv.events.StreamHeads(ctx, []string{stream})
 	if err != nil {
 		return 0, err
@@ -523,6 +532,11 @@ func encode(e *herald.Event) *Message {
 		panic("realtime: encode event: " + err.Error())
 	}
 	m := &Message{Stream: stream, Seq: e.Seq, Type: e.Type, ChannelID: e.ChannelID, Data: data}
+	if e.ChannelSeq != nil {
+		// A copy: the message is shared and immutable, the event is not.
+		pos := *e.ChannelSeq
+		m.ChannelSeq = &pos
+	}
 	if !e.CreatedAt.IsZero() {
 		m.At = e.CreatedAt.UnixNano()
 	}

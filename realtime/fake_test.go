@@ -92,14 +92,43 @@ func (f *fakeEvents) post(ch, text string) herald.Event {
 	return f.append(herald.Event{Type: herald.EventUpdateCreated, ChannelID: ch, UpdateID: "u-" + text, Update: &herald.Update{ID: "u-" + text, ChannelID: ch, Text: text}}, true)
 }
 
+// follow follows like the stores do: the channel.followed event carries the
+// channel's head at the follow.
 func (f *fakeEvents) follow(acc, ch string) {
+	f.append(f.followEvent(acc, ch, true), true)
+}
+
+// followUntimed follows like a store from before ChannelSeq: the event has
+// only its time, which an open stream falls back to.
+func (f *fakeEvents) followUntimed(acc, ch string) {
+	f.append(f.followEvent(acc, ch, false), true)
+}
+
+// followSkewed logs a follow whose time is skew ahead of this store's clock
+// (as written by a node whose clock runs ahead) without publishing it; the
+// caller publishes the returned event when it likes.
+func (f *fakeEvents) followSkewed(acc, ch string, skew time.Duration) herald.Event {
+	e := f.append(f.followEvent(acc, ch, true), false)
 	f.mu.Lock()
+	defer f.mu.Unlock()
+	log := f.logs[e.Stream]
+	log[len(log)-1].CreatedAt = e.CreatedAt.Add(skew)
+	return log[len(log)-1]
+}
+
+func (f *fakeEvents) followEvent(acc, ch string, withPos bool) herald.Event {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	if f.follows[acc] == nil {
 		f.follows[acc] = map[string]bool{}
 	}
 	f.follows[acc][ch] = true
-	f.mu.Unlock()
-	f.append(herald.Event{Stream: herald.AccountStream(acc), Type: herald.EventChannelFollowed, ChannelID: ch}, true)
+	e := herald.Event{Stream: herald.AccountStream(acc), Type: herald.EventChannelFollowed, ChannelID: ch}
+	if withPos {
+		pos := int64(len(f.logs[ch]))
+		e.ChannelSeq = &pos
+	}
+	return e
 }
 
 func (f *fakeEvents) unfollow(acc, ch string) {

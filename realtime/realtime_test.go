@@ -686,31 +686,76 @@ func TestLongAbsenceIsNotASlowConsumer(t *testing.T) {
 func TestFollowJoinsWithoutLoss(t *testing.T) {
 	// Posts right after a follow (before the open stream has joined the
 	// channel) are delivered: the join starts at the follow, not at the
-	// head it finds later.
+	// head it finds later; from the channel position the follow carries,
+	// or from its time for a follow logged without one.
+	for _, kind := range []string{"position", "time"} {
+		for _, tr := range transports {
+			t.Run(kind+"/"+tr, func(t *testing.T) {
+				testFollowJoinsWithoutLoss(t, tr, kind == "time")
+			})
+		}
+	}
+}
+
+func testFollowJoinsWithoutLoss(t *testing.T, tr string, untimed bool) {
+	ts := newTestServer(t, Config{})
+	a := dial(t, ts.URL, tr, "alice", nil)
+	ready(t, a)
+	for i := 0; i < 20; i++ {
+		ch := fmt.Sprint("c", i)
+		ts.events.post(ch, "before the follow")
+		if untimed {
+			ts.events.followUntimed("alice", ch)
+		} else {
+			ts.events.follow("alice", ch)
+		}
+		ts.events.post(ch, "right after")
+	}
+	got := map[string][]string{}
+	for _, e := range read(t, a, 40) {
+		if e.Type == herald.EventChannelFollowed {
+			got[e.ChannelID] = append(got[e.ChannelID], "followed")
+		} else if e.Update != nil {
+			got[e.ChannelID] = append(got[e.ChannelID], e.Update.Text)
+		}
+	}
+	for i := 0; i < 20; i++ {
+		ch := fmt.Sprint("c", i)
+		if g := strings.Join(got[ch], "|"); g != "followed|right after" {
+			t.Fatalf("%s: %s", ch, g)
+		}
+	}
+}
+
+func TestFollowJoinsAtPositionDespiteSkew(t *testing.T) {
+	// The follow's node clock runs an hour ahead, and its channel.followed
+	// reaches the open stream only after three more posts: every one of
+	// them is delivered, because the join starts at the channel position
+	// the follow recorded, not at a time.
 	for _, tr := range transports {
 		t.Run(tr, func(t *testing.T) {
 			ts := newTestServer(t, Config{})
 			a := dial(t, ts.URL, tr, "alice", nil)
 			ready(t, a)
-			for i := 0; i < 20; i++ {
-				ch := fmt.Sprint("c", i)
-				ts.events.post(ch, "before the follow")
-				ts.events.follow("alice", ch)
-				ts.events.post(ch, "right after")
+			for i := 0; i < 3; i++ {
+				ts.events.post("ch1", fmt.Sprint("before ", i))
 			}
-			got := map[string][]string{}
-			for _, e := range read(t, a, 40) {
-				if e.Type == herald.EventChannelFollowed {
-					got[e.ChannelID] = append(got[e.ChannelID], "followed")
-				} else if e.Update != nil {
-					got[e.ChannelID] = append(got[e.ChannelID], e.Update.Text)
-				}
+			followed := ts.events.followSkewed("alice", "ch1", time.Hour)
+			var posts []herald.Event
+			for i := 0; i < 3; i++ {
+				posts = append(posts, ts.events.post("ch1", fmt.Sprint("after ", i)))
 			}
-			for i := 0; i < 20; i++ {
-				ch := fmt.Sprint("c", i)
-				if g := strings.Join(got[ch], "|"); g != "followed|right after" {
-					t.Fatalf("%s: %s", ch, g)
-				}
+			if followed.ChannelSeq == nil || *followed.ChannelSeq != 3 || !followed.CreatedAt.After(posts[2].CreatedAt) {
+				t.Fatalf("setup: follow %+v is not skewed after %v", followed, posts[2].CreatedAt)
+			}
+			ts.Publish(context.Background(), []herald.Event{followed})
+			ts.events.post("ch1", "live")
+			evs := read(t, a, 5)
+			if got := strings.Join(texts(evs), "|"); got != "channel.followed|update.created:after 0|update.created:after 1|update.created:after 2|update.created:live" {
+				t.Fatalf("got %s", got)
+			}
+			if c := a.Cursor(); c["ch1"] != 7 {
+				t.Fatalf("cursor %v, want ch1:7", c)
 			}
 		})
 	}

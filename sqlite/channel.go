@@ -453,7 +453,14 @@ func (tx *Tx) follow(ctx context.Context, r *chanRow, accountID string) (*herald
 		}
 		r.muted = sql.NullInt64{Valid: true}
 		r.ch.FollowerCount++
-		if err := tx.appendEvent(ctx, herald.Event{Stream: herald.AccountStream(accountID), Type: herald.EventChannelFollowed, ChannelID: r.ch.ID, Channel: r.public()}); err != nil {
+		// The channel's position at the follow, read under the same write
+		// lock as the follow: an open stream of the account joins the
+		// channel exactly there (no clock involved).
+		var head int64
+		if err := tx.QueryRowContext(ctx, `SELECT coalesce((SELECT last_seq FROM stream_heads WHERE stream = ?), 0)`, r.ch.ID).Scan(&head); err != nil {
+			return nil, err
+		}
+		if err := tx.appendEvent(ctx, herald.Event{Stream: herald.AccountStream(accountID), Type: herald.EventChannelFollowed, ChannelID: r.ch.ID, Channel: r.public(), ChannelSeq: &head}); err != nil {
 			return nil, err
 		}
 	}

@@ -21,8 +21,12 @@ func (tx *Tx) appendEvent(ctx context.Context, ev herald.Event) error {
 		return err
 	}
 	ev.Seq, ev.CreatedAt = seq, tx.now
-	if _, err := tx.ExecContext(ctx, `INSERT INTO events (stream, seq, type, channel_id, update_id, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
-		ev.Stream, seq, ev.Type, ev.ChannelID, nullString(ev.UpdateID), nanos(tx.now)); err != nil {
+	var channelSeq sql.NullInt64
+	if ev.ChannelSeq != nil {
+		channelSeq = sql.NullInt64{Int64: *ev.ChannelSeq, Valid: true}
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO events (stream, seq, type, channel_id, update_id, created_at, channel_seq) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		ev.Stream, seq, ev.Type, ev.ChannelID, nullString(ev.UpdateID), nanos(tx.now), channelSeq); err != nil {
 		return err
 	}
 	tx.events = append(tx.events, ev)
@@ -111,7 +115,7 @@ func (db *DB) EventsAfter(ctx context.Context, stream string, after int64, limit
 		cursor := after
 		for len(out) < limit {
 			want := limit - len(out)
-			rows, err := tx.QueryContext(ctx, `SELECT seq, type, channel_id, coalesce(update_id, ''), created_at FROM events
+			rows, err := tx.QueryContext(ctx, `SELECT seq, type, channel_id, coalesce(update_id, ''), created_at, channel_seq FROM events
 				WHERE stream = ? AND seq > ? ORDER BY seq LIMIT ?`, stream, cursor, want)
 			if err != nil {
 				return err
@@ -120,11 +124,15 @@ func (db *DB) EventsAfter(ctx context.Context, stream string, after int64, limit
 			for rows.Next() {
 				ev := herald.Event{Stream: stream}
 				var created int64
-				if err := rows.Scan(&ev.Seq, &ev.Type, &ev.ChannelID, &ev.UpdateID, &created); err != nil {
+				var channelSeq sql.NullInt64
+				if err := rows.Scan(&ev.Seq, &ev.Type, &ev.ChannelID, &ev.UpdateID, &created, &channelSeq); err != nil {
 					rows.Close()
 					return err
 				}
 				ev.CreatedAt = fromNanos(created)
+				if channelSeq.Valid {
+					ev.ChannelSeq = &channelSeq.Int64
+				}
 				evs = append(evs, ev)
 			}
 			rows.Close()
