@@ -85,6 +85,11 @@ type ChannelStore interface {
 	// ListFollowedChannels returns the channels accountID follows, with
 	// LastUpdateAt, most recently active first.
 	ListFollowedChannels(ctx context.Context, accountID string) ([]*Channel, error)
+	// ListManagedChannels returns the channels accountID owns or administers,
+	// seen as their admin (Viewer.Role and InviteCode filled), with
+	// LastUpdateAt, most recently active first. Admins need not follow their
+	// channels, so this is how they find them again.
+	ListManagedChannels(ctx context.Context, accountID string) ([]*Channel, error)
 
 	// RotateInvite replaces the channel's invite code (admins); the old code is dead at once.
 	RotateInvite(ctx context.Context, actorID, channelID string) (string, error)
@@ -140,8 +145,9 @@ type EventStore interface {
 	// deleted are dropped). ok is false when the history after `after` is no
 	// longer (or not yet) complete: the caller must send a resync.
 	EventsAfter(ctx context.Context, stream string, after int64, limit int) (events []Event, ok bool, err error)
-	// FollowedStreams returns the channel ids accountID follows: the streams
-	// its real-time connections subscribe to, besides its own.
+	// FollowedStreams returns the ids of the channels accountID follows or
+	// administers, each once: the streams its real-time connections subscribe
+	// to, besides its own (an admin hears their channels without following).
 	FollowedStreams(ctx context.Context, accountID string) ([]string, error)
 }
 

@@ -12,6 +12,7 @@ func (s *Server) routes() {
 	s.handle("DELETE /api/v1/sessions/current", s.handleDeleteSession)
 	s.handle("GET /api/v1/me", s.handleMe)
 	s.handle("GET /api/v1/me/channels", s.handleMyChannels)
+	s.handle("GET /api/v1/me/managed-channels", s.handleMyManagedChannels)
 
 	s.handle("POST /api/v1/channels", s.handleCreateChannel)
 	s.handle("GET /api/v1/channels/{id}", s.handleGetChannel)

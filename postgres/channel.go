@@ -530,10 +530,12 @@ func (db *DB) ListFollowedChannels(ctx context.Context, accountID string) ([]*he
 	return out, err
 }
 
-// FollowedStreams returns the ids of the channels accountID follows.
+// FollowedStreams returns the ids of the channels accountID follows or
+// administers, each once (UNION dedupes an admin who also follows).
 func (db *DB) FollowedStreams(ctx context.Context, accountID string) ([]string, error) {
-	rows, err := db.pool.Query(ctx, `SELECT c.id FROM follows f JOIN channels c ON c.id = f.channel_id
-		WHERE f.account_id = $1 ORDER BY c.pk`, accountID)
+	rows, err := db.pool.Query(ctx, `SELECT c.id FROM channels c WHERE c.id IN (
+		SELECT channel_id FROM follows WHERE account_id = $1
+		UNION SELECT channel_id FROM channel_admins WHERE account_id = $1) ORDER BY c.pk`, accountID)
 	if err != nil {
 		return nil, err
 	}

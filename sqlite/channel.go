@@ -537,9 +537,11 @@ func (db *DB) ListFollowedChannels(ctx context.Context, accountID string) ([]*he
 	return out, err
 }
 
-// FollowedStreams returns the ids of the channels accountID follows.
+// FollowedStreams returns the ids of the channels accountID follows or
+// administers, each once (UNION dedupes an admin who also follows).
 func (db *DB) FollowedStreams(ctx context.Context, accountID string) ([]string, error) {
-	rows, err := pooled{db}.QueryContext(ctx, `SELECT c.id FROM follows f JOIN channels c ON c.pk = f.channel_pk WHERE f.account_id = ? ORDER BY c.pk`, accountID)
+	rows, err := pooled{db}.QueryContext(ctx, `SELECT c.id FROM channels c WHERE c.pk IN (
+		SELECT channel_pk FROM follows WHERE account_id = ?1 UNION SELECT channel_pk FROM admins WHERE account_id = ?1) ORDER BY c.pk`, accountID)
 	if err != nil {
 		return nil, err
 	}
