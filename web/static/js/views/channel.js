@@ -7,7 +7,6 @@ import * as events from '../events.js';
 import { metaLine, verifiedBadge } from '../components.js';
 import { UpdateView } from '../feed.js';
 import { markSeen } from '../seen.js';
-import { rememberManaged } from '../managed.js';
 import { composer } from '../composer.js';
 import { toast, errorText, busy, emptyState, pageTitle, emptyPage } from '../ui.js';
 
@@ -29,7 +28,6 @@ export async function channelView(main, [id], query) {
     throw e;
   }
 
-  if (session.account) rememberManaged(session.account.id, ch.id, !!ch.viewer?.role);
   const views = new Map(); // update id -> UpdateView
   // aria-live is set after the first page so that only live arrivals are announced.
   const feed = h('div', { class: 'feed', id: 'feed' });
@@ -293,8 +291,10 @@ export async function channelView(main, [id], query) {
   const off = events.on(onEvent);
   // Relative times ("5 minutes ago") drift; refresh them each minute.
   const ticker = setInterval(() => { for (const uv of views.values()) uv.tick(); }, 60000);
-  // The stream carries the channels one follows; an admin who does not
-  // follow their own channel still sees counts move by polling gently.
+  // The stream carries the channels one follows or administers, but a
+  // connection opened before one became admin (or that saw an admin unfollow)
+  // lacks the channel until it reconnects: an admin who does not follow
+  // still sees counts move by polling gently.
   const poll = setInterval(() => {
     if (document.hidden || gone || ch.viewer?.following || !ch.viewer?.role) return;
     refreshFeed().catch(() => {});

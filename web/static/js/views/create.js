@@ -3,7 +3,6 @@ import { h } from '../dom.js';
 import { t } from '../i18n.js';
 import { api, session } from '../api.js';
 import { channelForm } from '../channelform.js';
-import { rememberManaged } from '../managed.js';
 import { navigate, errorSlot, showError, clearError, busy, toast, pageTitle } from '../ui.js';
 
 export async function createView(main) {
@@ -20,7 +19,6 @@ export async function createView(main) {
     if (!v.handle) delete v.handle;
     try {
       const ch = await busy(submit, api('POST', '/channels', v));
-      rememberManaged(session.account.id, ch.id);
       toast(t('create.done', { name: ch.name }));
       navigate('/channels/' + encodeURIComponent(ch.id));
     } catch (ex) { showError(err, ex); }

@@ -6,7 +6,6 @@ import { api, paths, q, session } from '../api.js';
 import * as events from '../events.js';
 import { verifiedBadge, channelHref, followers } from '../components.js';
 import { lastSeen } from '../seen.js';
-import { managedChannels, rememberManaged } from '../managed.js';
 import { navigate, emptyState, pageTitle, errorText } from '../ui.js';
 
 export async function followingView(main) {
@@ -22,19 +21,13 @@ export async function followingView(main) {
     h('h2', { class: 'section-title following-title', id: 'followed-title' }, t('following.followed')),
     status, list));
 
-  // Channels I administer (remembered on this device), each re-read so that
-  // a channel deleted or an admin role removed meanwhile is dropped.
+  // Channels I own or administer, followed or not: the server knows, so
+  // the list is the same on every device.
   async function loadManaged() {
-    const me = session.account.id;
-    const found = [];
-    await Promise.all(managedChannels(me).map(async id => {
-      try {
-        const ch = await api('GET', paths.channel(id));
-        if (ch.viewer?.role) found.push(ch); else rememberManaged(me, id, false);
-      } catch (e) {
-        if (e.status === 404) rememberManaged(me, id, false);
-      }
-    }));
+    let found;
+    try {
+      found = (await api('GET', '/me/managed-channels')).channels || [];
+    } catch { return; } // the followed list below reports errors
     found.sort((a, b) => a.name.localeCompare(b.name));
     clear(managedList);
     for (const ch of found) {
@@ -114,7 +107,8 @@ export async function followingView(main) {
   }
 
   const off = events.on(async ev => {
-    if (ev.type === 'reconnected' || ev.type === 'resync' || ev.type === 'channel.followed' || ev.type === 'channel.unfollowed' || ev.type === 'channel.deleted') { load(); return; }
+    if (ev.type === 'reconnected' || ev.type === 'resync' || ev.type === 'channel.followed' || ev.type === 'channel.unfollowed' || ev.type === 'channel.deleted') { load(); loadManaged(); return; }
+    if (ev.type === 'channel.updated') loadManaged();
     const r = rows.get(ev.channel_id);
     if (!r) return;
     if (ev.type === 'update.created' && ev.update) {
