@@ -2,12 +2,8 @@ package postgres
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/binary"
 	"fmt"
-	"hash/fnv"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -15,6 +11,7 @@ import (
 
 	"github.com/heraldhq/herald"
 	"github.com/heraldhq/herald/fold"
+	"github.com/heraldhq/herald/internal/storeutil"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -30,8 +27,6 @@ import (
 
 const (
 	secondsPerDay = int64(24 * 60 * 60)
-	// maxQueryTokens bounds the tsquery a query can build.
-	maxQueryTokens = 32
 	// maxChanges bounds how much of the change log a page reads.
 	maxChanges = 20000
 	// keepChanges is how many changes PruneExpired keeps.
@@ -103,144 +98,26 @@ func tsQuery(tokens []string) string {
 	return b.String()
 }
 
-var (
-	errInvalidCursor = herald.KindErrorf(herald.EINVALID, "invalid-cursor", "Malformed or foreign directory cursor: start again without it.")
-	sortCodes        = map[string]byte{herald.SortRelevance: 1, herald.SortPopular: 2, herald.SortActive: 3, herald.SortNew: 4}
+// The query, its sort key and its cursor are the SQLite store's, shared
+// through package storeutil so both stores agree on them exactly.
+type (
+	dirCursor = storeutil.DirCursor
+	dirRow    = storeutil.DirRow
 )
+
+var errInvalidCursor = storeutil.ErrInvalidCursor
 
 // dirQuery is a validated herald.DirectoryQuery.
 type dirQuery struct {
-	tokens                      []string // folded words; the last one matches as a prefix
-	category, country, language string
-	sort                        string
-	limit                       int
-	cursor                      *dirCursor // nil on the first page
-}
-
-// dirCursor is where a walk stands: the change-log position the walk ranks
-// at (w), the day whose activity it ranks by, and the last row's sort key.
-// Every sort orders by (k1, k2, pk) descending:
-//
-//	relevance: (tier, followers, pk)
-//	popular:   (followers, 0, pk)
-//	active:    (updates in the 7 days ending on day, 0, pk)
-//	new:       (0, 0, pk), pk growing with creation
-type dirCursor struct {
-	w, day     int64
-	k1, k2, pk int64
-}
-
-// dirRow is one candidate with its sort key.
-type dirRow struct{ pk, k1, k2 int64 }
-
-func (a dirRow) before(b dirRow) bool {
-	if a.k1 != b.k1 {
-		return a.k1 > b.k1
-	}
-	if a.k2 != b.k2 {
-		return a.k2 > b.k2
-	}
-	return a.pk > b.pk
+	storeutil.DirQuery
 }
 
 func parseDirectoryQuery(q herald.DirectoryQuery) (*dirQuery, error) {
-	dq := &dirQuery{}
-	text := q.Text
-	if utf8.RuneCountInString(text) > herald.MaxQueryLen {
-		text = string([]rune(text)[:herald.MaxQueryLen])
-	}
-	dq.tokens = fold.Tokens(text)
-	if len(dq.tokens) > maxQueryTokens {
-		dq.tokens = dq.tokens[:maxQueryTokens]
-	}
-	if q.Category != "" && !herald.IsCategory(q.Category) {
-		return nil, herald.KindErrorf(herald.EINVALID, "invalid-category", "Unknown category. See GET /api/v1/categories.")
-	}
-	dq.category = q.Category
-	if c := strings.ToUpper(strings.TrimSpace(q.Country)); c != "" {
-		if !herald.IsCountry(c) {
-			return nil, herald.KindErrorf(herald.EINVALID, "invalid-country", "Country must be an ISO 3166-1 alpha-2 code.")
-		}
-		dq.country = c
-	}
-	if l := strings.TrimSpace(q.Language); l != "" {
-		if !herald.IsLanguageTag(l) {
-			return nil, herald.KindErrorf(herald.EINVALID, "invalid-language", "Language must be a BCP 47 tag such as \"fr\".")
-		}
-		dq.language = l
-	}
-	switch q.Sort {
-	case "":
-		dq.sort = herald.SortPopular
-		if len(dq.tokens) > 0 {
-			dq.sort = herald.SortRelevance
-		}
-	case herald.SortRelevance, herald.SortPopular, herald.SortActive, herald.SortNew:
-		dq.sort = q.Sort
-		if dq.sort == herald.SortRelevance && len(dq.tokens) == 0 {
-			// Nothing to be relevant to: every tier is equal, so rank by size.
-			dq.sort = herald.SortPopular
-		}
-	default:
-		return nil, herald.KindErrorf(herald.EINVALID, "invalid-sort", "sort must be relevance, popular, active or new.")
-	}
-	limit, err := herald.ClampLimit(q.Limit, herald.DefaultDirectoryLimit, herald.MaxDirectoryLimit)
+	p, err := storeutil.ParseDirectoryQuery(q)
 	if err != nil {
 		return nil, err
 	}
-	dq.limit = limit
-	if q.Cursor != "" {
-		if dq.cursor, err = dq.decodeCursor(q.Cursor); err != nil {
-			return nil, err
-		}
-	}
-	return dq, nil
-}
-
-// fingerprint ties a cursor to the search it came from, so a cursor replayed
-// against other filters is refused instead of silently skipping channels.
-func (dq *dirQuery) fingerprint() uint32 {
-	h := fnv.New32a()
-	for _, s := range []string{dq.sort, strings.Join(dq.tokens, " "), dq.category, dq.country, dq.language} {
-		h.Write([]byte(s))
-		h.Write([]byte{0})
-	}
-	return h.Sum32()
-}
-
-const cursorVersion = 1
-
-func (dq *dirQuery) encodeCursor(c dirCursor) string {
-	b := []byte{cursorVersion, sortCodes[dq.sort]}
-	b = binary.BigEndian.AppendUint32(b, dq.fingerprint())
-	for _, v := range []int64{c.w, c.day, c.k1, c.k2, c.pk} {
-		b = binary.AppendVarint(b, v)
-	}
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-func (dq *dirQuery) decodeCursor(s string) (*dirCursor, error) {
-	if len(s) > 128 {
-		return nil, errInvalidCursor
-	}
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil || len(b) < 6 || b[0] != cursorVersion || b[1] != sortCodes[dq.sort] ||
-		binary.BigEndian.Uint32(b[2:6]) != dq.fingerprint() {
-		return nil, errInvalidCursor
-	}
-	b = b[6:]
-	var v [5]int64
-	for i := range v {
-		x, n := binary.Varint(b)
-		if n <= 0 || x < 0 {
-			return nil, errInvalidCursor
-		}
-		v[i], b = x, b[n:]
-	}
-	if len(b) != 0 {
-		return nil, errInvalidCursor
-	}
-	return &dirCursor{w: v[0], day: v[1], k1: v[2], k2: v[3], pk: v[4]}, nil
+	return &dirQuery{DirQuery: *p}, nil
 }
 
 // SearchDirectory returns one page of listed channels matching q.
@@ -263,15 +140,15 @@ func (db *DB) SearchDirectory(ctx context.Context, viewerID string, q herald.Dir
 			(SELECT coalesce(max(id), 0) FROM directory_changes)`).Scan(nil, &w); err != nil {
 			return err
 		}
-		cur := dq.cursor
+		cur := dq.Cursor
 		if cur == nil {
-			cur = &dirCursor{day: dayOf(t.now), w: w}
+			cur = &dirCursor{Day: dayOf(t.now), W: w}
 		}
 		changed, err := dq.changes(ctx, t, cur)
 		if err != nil {
 			return err
 		}
-		need := dq.limit + 1
+		need := dq.Limit + 1
 		rows, err := dq.candidates(ctx, t, cur, changed, need)
 		if err != nil {
 			return err
@@ -281,14 +158,9 @@ func (db *DB) SearchDirectory(ctx context.Context, viewerID string, q herald.Dir
 			if err != nil {
 				return err
 			}
-			rows = append(rows, moved...)
-			sort.Slice(rows, func(i, j int) bool { return rows[i].before(rows[j]) })
+			rows = storeutil.MergeRows(rows, moved)
 		}
-		if len(rows) > dq.limit {
-			last := rows[dq.limit-1]
-			page.NextCursor = dq.encodeCursor(dirCursor{w: cur.w, day: cur.day, k1: last.k1, k2: last.k2, pk: last.pk})
-			rows = rows[:dq.limit]
-		}
+		rows, page.NextCursor = dq.Cut(cur, rows)
 		page.Channels, err = hydrateDirectory(ctx, t, viewerID, rows)
 		return err
 	})
@@ -302,14 +174,14 @@ func (db *DB) SearchDirectory(ctx context.Context, viewerID string, q herald.Dir
 // channels whose key changed since: their old value per pk.
 func (dq *dirQuery) changes(ctx context.Context, t *tx, cur *dirCursor) (map[int64]int64, error) {
 	kind, day := 0, int64(0)
-	switch dq.sort {
+	switch dq.Sort {
 	case herald.SortNew:
 		return nil, nil // pk never changes
 	case herald.SortActive:
-		kind, day = 1, cur.day
+		kind, day = 1, cur.Day
 	}
 	rows, err := t.Query(ctx, `SELECT channel_pk, old_value FROM directory_changes
-		WHERE kind = $1 AND day = $2 AND id > $3 ORDER BY id LIMIT $4`, kind, day, cur.w, maxChanges)
+		WHERE kind = $1 AND day = $2 AND id > $3 ORDER BY id LIMIT $4`, kind, day, cur.W, maxChanges)
 	if err != nil {
 		return nil, err
 	}
@@ -354,14 +226,14 @@ func pkList(m map[int64]int64) []int64 {
 // filters adds the listed/category/country/language conditions on c.
 func (dq *dirQuery) filters(w *where) {
 	w.add("c.listed")
-	if dq.category != "" {
-		w.add("c.category = " + w.arg(dq.category))
+	if dq.Category != "" {
+		w.add("c.category = " + w.arg(dq.Category))
 	}
-	if dq.country != "" {
-		w.add("c.country = " + w.arg(dq.country))
+	if dq.Country != "" {
+		w.add("c.country = " + w.arg(dq.Country))
 	}
-	if dq.language != "" {
-		w.add("c.language = " + w.arg(dq.language))
+	if dq.Language != "" {
+		w.add("c.language = " + w.arg(dq.Language))
 	}
 }
 
@@ -369,21 +241,21 @@ func (dq *dirQuery) filters(w *where) {
 // those whose sort key did not change during the walk (their current key is
 // their key as of the walk's start).
 func (dq *dirQuery) candidates(ctx context.Context, t *tx, cur *dirCursor, changed map[int64]int64, need int) ([]dirRow, error) {
-	if len(dq.tokens) > 0 {
+	if len(dq.Tokens) > 0 {
 		return dq.textRows(ctx, t, cur, changed, false, need)
 	}
-	first := dq.cursor == nil
+	first := dq.Cursor == nil
 	var w where
 	exclude := func(col string) {
 		if len(changed) > 0 {
 			w.add("NOT (" + col + " = ANY(" + w.arg(pkList(changed)) + "))")
 		}
 	}
-	switch dq.sort {
+	switch dq.Sort {
 	case herald.SortPopular:
 		dq.filters(&w)
 		if !first {
-			w.add("(c.follower_count, c.pk) < (" + w.arg(cur.k1) + ", " + w.arg(cur.pk) + ")")
+			w.add("(c.follower_count, c.pk) < (" + w.arg(cur.K1) + ", " + w.arg(cur.PK) + ")")
 		}
 		exclude("c.pk")
 		return queryRows(ctx, t, `SELECT c.pk, c.follower_count, 0 FROM channels c WHERE `+w.String()+
@@ -391,7 +263,7 @@ func (dq *dirQuery) candidates(ctx context.Context, t *tx, cur *dirCursor, chang
 	case herald.SortNew:
 		dq.filters(&w)
 		if !first {
-			w.add("c.pk < " + w.arg(cur.pk))
+			w.add("c.pk < " + w.arg(cur.PK))
 		}
 		return queryRows(ctx, t, `SELECT c.pk, 0, 0 FROM channels c WHERE `+w.String()+
 			` ORDER BY c.pk DESC LIMIT `+w.arg(need), w.args...)
@@ -399,11 +271,11 @@ func (dq *dirQuery) candidates(ctx context.Context, t *tx, cur *dirCursor, chang
 		// Channels active in the window, from the activity index; then the
 		// quiet ones, newest first.
 		var out []dirRow
-		if first || cur.k1 > 0 {
-			w.add("a.day = " + w.arg(cur.day))
+		if first || cur.K1 > 0 {
+			w.add("a.day = " + w.arg(cur.Day))
 			dq.filters(&w)
 			if !first {
-				w.add("(a.n, a.channel_pk) < (" + w.arg(cur.k1) + ", " + w.arg(cur.pk) + ")")
+				w.add("(a.n, a.channel_pk) < (" + w.arg(cur.K1) + ", " + w.arg(cur.PK) + ")")
 			}
 			exclude("a.channel_pk")
 			rows, err := queryRows(ctx, t, `SELECT a.channel_pk, a.n, 0 FROM directory_activity a
@@ -419,41 +291,41 @@ func (dq *dirQuery) candidates(ctx context.Context, t *tx, cur *dirCursor, chang
 		}
 		w = where{}
 		dq.filters(&w)
-		w.add("NOT EXISTS (SELECT 1 FROM directory_activity a WHERE a.channel_pk = c.pk AND a.day = " + w.arg(cur.day) + ")")
-		if !first && cur.k1 == 0 {
-			w.add("c.pk < " + w.arg(cur.pk))
+		w.add("NOT EXISTS (SELECT 1 FROM directory_activity a WHERE a.channel_pk = c.pk AND a.day = " + w.arg(cur.Day) + ")")
+		if !first && cur.K1 == 0 {
+			w.add("c.pk < " + w.arg(cur.PK))
 		}
 		exclude("c.pk")
 		rows, err := queryRows(ctx, t, `SELECT c.pk, 0, 0 FROM channels c WHERE `+w.String()+
 			` ORDER BY c.pk DESC LIMIT `+w.arg(need-len(out)), w.args...)
 		return append(out, rows...), err
 	}
-	return nil, fmt.Errorf("directory: unexpected sort %q", dq.sort)
+	return nil, fmt.Errorf("directory: unexpected sort %q", dq.Sort)
 }
 
 // textRows ranks the channels matching the text. With only=true it returns
 // the changed channels (any position); otherwise up to need unchanged ones
 // after the cursor.
 func (dq *dirQuery) textRows(ctx context.Context, t *tx, cur *dirCursor, changed map[int64]int64, only bool, need int) ([]dirRow, error) {
-	if dq.sort == herald.SortRelevance && !only {
+	if dq.Sort == herald.SortRelevance && !only {
 		return dq.relevanceRows(ctx, t, cur, changed, need)
 	}
 	var w where
 	var k1, k2 string
-	switch dq.sort {
+	switch dq.Sort {
 	case herald.SortRelevance:
-		q := w.arg(tsQuery(dq.tokens))
+		q := w.arg(tsQuery(dq.Tokens))
 		k1 = `(s.name @@ ` + q + `::tsquery)::int + (s.name_handle @@ ` + q + `::tsquery)::int`
 		k2 = "c.follower_count"
 	case herald.SortPopular:
 		k1, k2 = "c.follower_count", "0"
 	case herald.SortActive:
-		k1 = "coalesce((SELECT a.n FROM directory_activity a WHERE a.channel_pk = c.pk AND a.day = " + w.arg(cur.day) + "), 0)"
+		k1 = "coalesce((SELECT a.n FROM directory_activity a WHERE a.channel_pk = c.pk AND a.day = " + w.arg(cur.Day) + "), 0)"
 		k2 = "0"
 	case herald.SortNew:
 		k1, k2 = "0", "0"
 	}
-	w.add("s.words @@ " + w.arg(tsQuery(dq.tokens)) + "::tsquery")
+	w.add("s.words @@ " + w.arg(tsQuery(dq.Tokens)) + "::tsquery")
 	dq.filters(&w)
 	if len(changed) > 0 {
 		cond := "c.pk = ANY(" + w.arg(pkList(changed)) + ")"
@@ -468,8 +340,8 @@ func (dq *dirQuery) textRows(ctx context.Context, t *tx, cur *dirCursor, changed
 		return queryRows(ctx, t, inner, w.args...)
 	}
 	outer := `SELECT pk, k1, k2 FROM (` + inner + `) x`
-	if dq.cursor != nil {
-		outer += ` WHERE (k1, k2, pk) < (` + w.arg(cur.k1) + `::bigint, ` + w.arg(cur.k2) + `::bigint, ` + w.arg(cur.pk) + `::bigint)`
+	if dq.Cursor != nil {
+		outer += ` WHERE (k1, k2, pk) < (` + w.arg(cur.K1) + `::bigint, ` + w.arg(cur.K2) + `::bigint, ` + w.arg(cur.PK) + `::bigint)`
 	}
 	outer += ` ORDER BY k1 DESC, k2 DESC, pk DESC LIMIT ` + w.arg(need)
 	return queryRows(ctx, t, outer, w.args...)
@@ -496,18 +368,18 @@ const (
 // then counts its matches in the GIN index up to denseMatches and walks on
 // or sorts accordingly.
 func (dq *dirQuery) relevanceRows(ctx context.Context, t *tx, cur *dirCursor, changed map[int64]int64, need int) ([]dirRow, error) {
-	if dq.cursor != nil && cur.k1 > 2 {
+	if dq.Cursor != nil && cur.K1 > 2 {
 		return nil, errInvalidCursor
 	}
 	var out []dirRow
 	for tier := int64(2); tier >= 0 && len(out) < need; tier-- {
-		if dq.cursor != nil && tier > cur.k1 {
+		if dq.Cursor != nil && tier > cur.K1 {
 			continue
 		}
 		// The match's arguments come first, so that the count query
 		// takes a prefix of them.
 		var w where
-		q := w.arg(tsQuery(dq.tokens)) + "::tsquery"
+		q := w.arg(tsQuery(dq.Tokens)) + "::tsquery"
 		var m []string // the tier's match conditions on s
 		switch tier {
 		case 2:
@@ -523,8 +395,8 @@ func (dq *dirQuery) relevanceRows(ctx context.Context, t *tx, cur *dirCursor, ch
 		match := strings.Join(m, " AND ")
 		nMatch := len(w.args)
 		dq.filters(&w) // conditions on the channel: filters and cursor
-		if dq.cursor != nil && tier == cur.k1 {
-			w.add("(c.follower_count, c.pk) < (" + w.arg(cur.k2) + ", " + w.arg(cur.pk) + ")")
+		if dq.Cursor != nil && tier == cur.K1 {
+			w.add("(c.follower_count, c.pk) < (" + w.arg(cur.K2) + ", " + w.arg(cur.PK) + ")")
 		}
 		k1 := strconv.FormatInt(tier, 10)
 		want := need - len(out)
@@ -577,7 +449,7 @@ func (dq *dirQuery) relevanceRows(ctx context.Context, t *tx, cur *dirCursor, ch
 func (dq *dirQuery) changedRows(ctx context.Context, t *tx, cur *dirCursor, changed map[int64]int64) ([]dirRow, error) {
 	var rows []dirRow
 	var err error
-	if len(dq.tokens) > 0 {
+	if len(dq.Tokens) > 0 {
 		rows, err = dq.textRows(ctx, t, cur, changed, true, 0)
 	} else {
 		var w where
@@ -588,20 +460,7 @@ func (dq *dirQuery) changedRows(ctx context.Context, t *tx, cur *dirCursor, chan
 	if err != nil {
 		return nil, err
 	}
-	out := rows[:0]
-	for _, r := range rows {
-		old := changed[r.pk]
-		switch dq.sort {
-		case herald.SortRelevance:
-			r.k2 = old
-		default: // popular, active
-			r.k1 = old
-		}
-		if dq.cursor == nil || (dirRow{pk: cur.pk, k1: cur.k1, k2: cur.k2}).before(r) {
-			out = append(out, r)
-		}
-	}
-	return out, nil
+	return dq.Unmoved(cur, rows, changed), nil
 }
 
 func queryRows(ctx context.Context, t *tx, query string, args ...any) ([]dirRow, error) {
@@ -611,7 +470,7 @@ func queryRows(ctx context.Context, t *tx, query string, args ...any) ([]dirRow,
 	}
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (dirRow, error) {
 		var d dirRow
-		err := r.Scan(&d.pk, &d.k1, &d.k2)
+		err := r.Scan(&d.PK, &d.K1, &d.K2)
 		return d, err
 	})
 }
@@ -624,7 +483,7 @@ func hydrateDirectory(ctx context.Context, t *tx, viewerID string, ranked []dirR
 	}
 	pks := make([]int64, len(ranked))
 	for i, r := range ranked {
-		pks[i] = r.pk
+		pks[i] = r.PK
 	}
 	rows, err := t.Query(ctx, `SELECT `+channelCols+` FROM `+channelFrom+` WHERE c.pk = ANY($3)`, viewerID, t.now, pks)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/heraldhq/herald"
+	"github.com/heraldhq/herald/internal/storeutil"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -139,7 +140,7 @@ func (t *tx) hydrate(ctx context.Context, raw []herald.Event) ([]herald.Event, e
 	var ids []string
 	seen := map[string]bool{}
 	for _, e := range raw {
-		if needsUpdate(e.Type) && !seen[e.UpdateID] {
+		if storeutil.NeedsUpdate(e.Type) && !seen[e.UpdateID] {
 			seen[e.UpdateID] = true
 			ids = append(ids, e.UpdateID)
 		}
@@ -175,7 +176,7 @@ func (t *tx) hydrate(ctx context.Context, raw []herald.Event) ([]herald.Event, e
 			if u == nil {
 				continue
 			}
-			e.Counts = countsOf(u, e.Type)
+			e.Counts = storeutil.CountsOf(u, e.Type)
 		case herald.EventChannelUpdated, herald.EventChannelFollowed, herald.EventChannelUnfollowed:
 			c, ok := channels[e.ChannelID]
 			if !ok {
@@ -197,35 +198,6 @@ func (t *tx) hydrate(ctx context.Context, raw []herald.Event) ([]herald.Event, e
 		out = append(out, e)
 	}
 	return out, nil
-}
-
-func needsUpdate(typ string) bool {
-	switch typ {
-	case herald.EventUpdateCreated, herald.EventUpdateEdited, herald.EventUpdateReactions, herald.EventUpdatePoll:
-		return true
-	}
-	return false
-}
-
-// countsOf returns the public counts an update.reactions or update.poll
-// event carries.
-func countsOf(u *herald.Update, typ string) *herald.Counts {
-	if typ == herald.EventUpdateReactions {
-		m := make(map[string]int64, len(u.Reactions))
-		for k, v := range u.Reactions {
-			m[k] = v
-		}
-		return &herald.Counts{Reactions: m}
-	}
-	c := &herald.Counts{Votes: []int64{}}
-	if u.Poll != nil {
-		for _, o := range u.Poll.Options {
-			c.Votes = append(c.Votes, o.Votes)
-		}
-		v := u.Poll.Voters
-		c.Voters = &v
-	}
-	return c
 }
 
 // flushBatch bounds how many dirty updates one FlushCounts transaction takes.

@@ -5,11 +5,8 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
-	"encoding/base64"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"hash/fnv"
 	"math"
 	"math/bits"
 	"slices"
@@ -17,10 +14,10 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/heraldhq/herald"
 	"github.com/heraldhq/herald/fold"
+	"github.com/heraldhq/herald/internal/storeutil"
 	msqlite "modernc.org/sqlite"
 )
 
@@ -79,152 +76,32 @@ func foldSQL(_ *msqlite.FunctionContext, args []driver.Value) (driver.Value, err
 
 const (
 	nanosPerDay = int64(24 * time.Hour)
-	// maxQueryTokens bounds the FTS expression a query can build.
-	maxQueryTokens = 32
 	// maxChanges bounds how much of the change log a page reads (the log
 	// itself keeps 20,000 rows, see 050_directory.sql).
 	maxChanges = 20000
 )
 
-var (
-	errInvalidCursor = herald.KindErrorf(herald.EINVALID, "invalid-cursor", "Malformed or foreign directory cursor: start again without it.")
-	sortCodes        = map[string]byte{herald.SortRelevance: 1, herald.SortPopular: 2, herald.SortActive: 3, herald.SortNew: 4}
+// The query, its sort key and its cursor are shared with the PostgreSQL
+// store through package storeutil so both stores agree on them exactly.
+type (
+	dirCursor = storeutil.DirCursor
+	dirRow    = storeutil.DirRow
 )
+
+var errInvalidCursor = storeutil.ErrInvalidCursor
 
 // dirQuery is a validated herald.DirectoryQuery.
 type dirQuery struct {
-	tokens                      []string // folded words; the last one matches as a prefix
-	lastTerms                   []string // the index terms the last word begins, when looked up
-	category, country, language string
-	sort                        string
-	limit                       int
-	cursor                      *dirCursor // nil on the first page
-}
-
-// dirCursor is where a walk stands: the change-log position the walk ranks
-// at (w), the day whose activity it ranks by, and the last row's sort key.
-// Every sort orders by (k1, k2, pk) descending:
-//
-//	relevance: (tier, followers, pk)
-//	popular:   (followers, 0, pk)
-//	active:    (updates in the 7 days ending on day, 0, pk)
-//	new:       (0, 0, pk), pk growing with creation
-type dirCursor struct {
-	w, day     int64
-	k1, k2, pk int64
-}
-
-// dirRow is one candidate with its sort key.
-type dirRow struct{ pk, k1, k2 int64 }
-
-func (a dirRow) before(b dirRow) bool {
-	if a.k1 != b.k1 {
-		return a.k1 > b.k1
-	}
-	if a.k2 != b.k2 {
-		return a.k2 > b.k2
-	}
-	return a.pk > b.pk
+	storeutil.DirQuery
+	lastTerms []string // the index terms the last word begins, when looked up
 }
 
 func parseDirectoryQuery(q herald.DirectoryQuery) (*dirQuery, error) {
-	dq := &dirQuery{}
-	text := q.Text
-	if utf8.RuneCountInString(text) > herald.MaxQueryLen {
-		text = string([]rune(text)[:herald.MaxQueryLen])
-	}
-	dq.tokens = fold.Tokens(text)
-	if len(dq.tokens) > maxQueryTokens {
-		dq.tokens = dq.tokens[:maxQueryTokens]
-	}
-	if q.Category != "" && !herald.IsCategory(q.Category) {
-		return nil, herald.KindErrorf(herald.EINVALID, "invalid-category", "Unknown category. See GET /api/v1/categories.")
-	}
-	dq.category = q.Category
-	if c := strings.ToUpper(strings.TrimSpace(q.Country)); c != "" {
-		if !herald.IsCountry(c) {
-			return nil, herald.KindErrorf(herald.EINVALID, "invalid-country", "Country must be an ISO 3166-1 alpha-2 code.")
-		}
-		dq.country = c
-	}
-	if l := strings.TrimSpace(q.Language); l != "" {
-		if !herald.IsLanguageTag(l) {
-			return nil, herald.KindErrorf(herald.EINVALID, "invalid-language", "Language must be a BCP 47 tag such as \"fr\".")
-		}
-		dq.language = l
-	}
-	switch q.Sort {
-	case "":
-		dq.sort = herald.SortPopular
-		if len(dq.tokens) > 0 {
-			dq.sort = herald.SortRelevance
-		}
-	case herald.SortRelevance, herald.SortPopular, herald.SortActive, herald.SortNew:
-		dq.sort = q.Sort
-		if dq.sort == herald.SortRelevance && len(dq.tokens) == 0 {
-			// Nothing to be relevant to: every tier is equal, so rank by size.
-			dq.sort = herald.SortPopular
-		}
-	default:
-		return nil, herald.KindErrorf(herald.EINVALID, "invalid-sort", "sort must be relevance, popular, active or new.")
-	}
-	limit, err := herald.ClampLimit(q.Limit, herald.DefaultDirectoryLimit, herald.MaxDirectoryLimit)
+	p, err := storeutil.ParseDirectoryQuery(q)
 	if err != nil {
 		return nil, err
 	}
-	dq.limit = limit
-	if q.Cursor != "" {
-		if dq.cursor, err = dq.decodeCursor(q.Cursor); err != nil {
-			return nil, err
-		}
-	}
-	return dq, nil
-}
-
-// fingerprint ties a cursor to the search it came from, so a cursor replayed
-// against other filters is refused instead of silently skipping channels.
-func (dq *dirQuery) fingerprint() uint32 {
-	h := fnv.New32a()
-	for _, s := range []string{dq.sort, strings.Join(dq.tokens, " "), dq.category, dq.country, dq.language} {
-		h.Write([]byte(s))
-		h.Write([]byte{0})
-	}
-	return h.Sum32()
-}
-
-const cursorVersion = 1
-
-func (dq *dirQuery) encodeCursor(c dirCursor) string {
-	b := []byte{cursorVersion, sortCodes[dq.sort]}
-	b = binary.BigEndian.AppendUint32(b, dq.fingerprint())
-	for _, v := range []int64{c.w, c.day, c.k1, c.k2, c.pk} {
-		b = binary.AppendVarint(b, v)
-	}
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-func (dq *dirQuery) decodeCursor(s string) (*dirCursor, error) {
-	if len(s) > 128 {
-		return nil, errInvalidCursor
-	}
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil || len(b) < 6 || b[0] != cursorVersion || b[1] != sortCodes[dq.sort] ||
-		binary.BigEndian.Uint32(b[2:6]) != dq.fingerprint() {
-		return nil, errInvalidCursor
-	}
-	b = b[6:]
-	var v [5]int64
-	for i := range v {
-		x, n := binary.Varint(b)
-		if n <= 0 || x < 0 {
-			return nil, errInvalidCursor
-		}
-		v[i], b = x, b[n:]
-	}
-	if len(b) != 0 {
-		return nil, errInvalidCursor
-	}
-	return &dirCursor{w: v[0], day: v[1], k1: v[2], k2: v[3], pk: v[4]}, nil
+	return &dirQuery{DirQuery: *p}, nil
 }
 
 // ftsQuery turns folded tokens into an FTS5 expression that can only mean
@@ -274,10 +151,10 @@ const maxPrefixTerms = 64
 // tokens are expanded: for them the Go fold and FTS5's tokenizer agree on
 // what a term is, so the expansion matches exactly what "tok"* would.
 func (dq *dirQuery) expandPrefix(ctx context.Context, tx *dirTx) error {
-	if len(dq.tokens) == 0 {
+	if len(dq.Tokens) == 0 {
 		return nil
 	}
-	tok := dq.tokens[len(dq.tokens)-1]
+	tok := dq.Tokens[len(dq.Tokens)-1]
 	if len(tok) <= 3 || !isPlainASCII(tok) {
 		return nil
 	}
@@ -314,7 +191,7 @@ func isPlainASCII(s string) bool {
 }
 
 // fts is the query's FTS5 expression over columns ("" for all).
-func (dq *dirQuery) fts(columns string) string { return ftsQuery(dq.tokens, columns, dq.lastTerms...) }
+func (dq *dirQuery) fts(columns string) string { return ftsQuery(dq.Tokens, columns, dq.lastTerms...) }
 
 // SearchDirectory returns one page of listed channels matching q.
 //
@@ -339,10 +216,10 @@ func (db *DB) SearchDirectory(ctx context.Context, viewerID string, q herald.Dir
 	err = db.read(ctx, func(stx *sql.Tx, now time.Time) error {
 		tx := &dirTx{tx: stx, cache: cache}
 		defer func() { missed = tx.missed }()
-		cur := dq.cursor
+		cur := dq.Cursor
 		if cur == nil {
-			cur = &dirCursor{day: now.UnixNano() / nanosPerDay}
-			if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) FROM directory_changes`).Scan(&cur.w); err != nil {
+			cur = &dirCursor{Day: now.UnixNano() / nanosPerDay}
+			if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) FROM directory_changes`).Scan(&cur.W); err != nil {
 				return err
 			}
 		}
@@ -353,7 +230,7 @@ func (db *DB) SearchDirectory(ctx context.Context, viewerID string, q herald.Dir
 		if err := dq.expandPrefix(ctx, tx); err != nil {
 			return err
 		}
-		need := dq.limit + 1
+		need := dq.Limit + 1
 		rows, err := dq.candidates(ctx, tx, cur, changed, need)
 		if err != nil {
 			return err
@@ -363,14 +240,9 @@ func (db *DB) SearchDirectory(ctx context.Context, viewerID string, q herald.Dir
 			if err != nil {
 				return err
 			}
-			rows = append(rows, moved...)
-			sort.Slice(rows, func(i, j int) bool { return rows[i].before(rows[j]) })
+			rows = storeutil.MergeRows(rows, moved)
 		}
-		if len(rows) > dq.limit {
-			last := rows[dq.limit-1]
-			page.NextCursor = dq.encodeCursor(dirCursor{w: cur.w, day: cur.day, k1: last.k1, k2: last.k2, pk: last.pk})
-			rows = rows[:dq.limit]
-		}
+		rows, page.NextCursor = dq.Cut(cur, rows)
 		page.Channels, err = hydrateDirectory(ctx, tx, now, viewerID, rows)
 		return err
 	})
@@ -384,14 +256,14 @@ func (db *DB) SearchDirectory(ctx context.Context, viewerID string, q herald.Dir
 // channels whose key changed since: their old value per pk.
 func (dq *dirQuery) changes(ctx context.Context, tx *dirTx, cur *dirCursor) (map[int64]int64, error) {
 	var kind int
-	switch dq.sort {
+	switch dq.Sort {
 	case herald.SortNew:
 		return nil, nil // pk never changes
 	case herald.SortActive:
 		kind = 1
 	}
 	rows, err := tx.QueryContext(ctx, `SELECT channel_pk, old_value FROM directory_changes
-		WHERE id > ? AND kind = ? AND day = ? ORDER BY id LIMIT ?`, cur.w, kind, kindDay(kind, cur.day), maxChanges)
+		WHERE id > ? AND kind = ? AND day = ? ORDER BY id LIMIT ?`, cur.W, kind, kindDay(kind, cur.Day), maxChanges)
 	if err != nil {
 		return nil, err
 	}
@@ -451,14 +323,14 @@ func (dq *dirQuery) pkFilters(w *where, pks string) {
 
 func (dq *dirQuery) filterOn(w *where, plus string) {
 	w.add(plus + "c.listed = 1")
-	if dq.category != "" {
-		w.add(plus+"c.category = ?", dq.category)
+	if dq.Category != "" {
+		w.add(plus+"c.category = ?", dq.Category)
 	}
-	if dq.country != "" {
-		w.add(plus+"c.country = ?", dq.country)
+	if dq.Country != "" {
+		w.add(plus+"c.country = ?", dq.Country)
 	}
-	if dq.language != "" {
-		w.add(plus+"c.language = ?", dq.language)
+	if dq.Language != "" {
+		w.add(plus+"c.language = ?", dq.Language)
 	}
 }
 
@@ -466,15 +338,15 @@ func (dq *dirQuery) filterOn(w *where, plus string) {
 // those whose sort key did not change during the walk (their current key is
 // their key as of the walk's start).
 func (dq *dirQuery) candidates(ctx context.Context, tx *dirTx, cur *dirCursor, changed map[int64]int64, need int) ([]dirRow, error) {
-	first := dq.cursor == nil
+	first := dq.Cursor == nil
 	var w where
 	exclude := func(col string) {
 		if len(changed) > 0 {
 			w.add(col+" NOT IN (SELECT value FROM json_each(?))", pkList(changed))
 		}
 	}
-	if len(dq.tokens) > 0 {
-		switch dq.sort {
+	if len(dq.Tokens) > 0 {
+		switch dq.Sort {
 		case herald.SortRelevance, herald.SortPopular:
 			return dq.rankedText(ctx, tx, cur, changed, need)
 		case herald.SortNew:
@@ -482,13 +354,13 @@ func (dq *dirQuery) candidates(ctx context.Context, tx *dirTx, cur *dirCursor, c
 		case herald.SortActive:
 			return dq.activeText(ctx, tx, cur, changed, need)
 		}
-		return nil, fmt.Errorf("directory: unexpected sort %q", dq.sort)
+		return nil, fmt.Errorf("directory: unexpected sort %q", dq.Sort)
 	}
-	switch dq.sort {
+	switch dq.Sort {
 	case herald.SortPopular:
 		dq.filters(&w)
 		if !first {
-			w.add("(c.follower_count, c.pk) < (?, ?)", cur.k1, cur.pk)
+			w.add("(c.follower_count, c.pk) < (?, ?)", cur.K1, cur.PK)
 		}
 		exclude("c.pk")
 		return queryRows(ctx, tx, `SELECT c.pk, c.follower_count, 0 FROM channels c WHERE `+w.String()+
@@ -496,7 +368,7 @@ func (dq *dirQuery) candidates(ctx context.Context, tx *dirTx, cur *dirCursor, c
 	case herald.SortNew:
 		dq.filters(&w)
 		if !first {
-			w.add("c.pk < ?", cur.pk)
+			w.add("c.pk < ?", cur.PK)
 		}
 		return queryRows(ctx, tx, `SELECT c.pk, 0, 0 FROM channels c WHERE `+w.String()+
 			` ORDER BY c.pk DESC LIMIT ?`, append(w.args, need)...)
@@ -505,11 +377,11 @@ func (dq *dirQuery) candidates(ctx context.Context, tx *dirTx, cur *dirCursor, c
 		// quiet ones, newest first. Neither reads more than a page of rows
 		// beyond what the filters skip.
 		var out []dirRow
-		if first || cur.k1 > 0 {
-			w.add("a.day = ?", cur.day)
+		if first || cur.K1 > 0 {
+			w.add("a.day = ?", cur.Day)
 			dq.filters(&w)
 			if !first {
-				w.add("(a.n, a.channel_pk) < (?, ?)", cur.k1, cur.pk)
+				w.add("(a.n, a.channel_pk) < (?, ?)", cur.K1, cur.PK)
 			}
 			exclude("a.channel_pk")
 			rows, err := queryRows(ctx, tx, `SELECT a.channel_pk, a.n, 0 FROM directory_activity a
@@ -525,16 +397,16 @@ func (dq *dirQuery) candidates(ctx context.Context, tx *dirTx, cur *dirCursor, c
 		}
 		w = where{}
 		dq.filters(&w)
-		w.add("NOT EXISTS (SELECT 1 FROM directory_activity a WHERE a.channel_pk = c.pk AND a.day = ?)", cur.day)
-		if !first && cur.k1 == 0 {
-			w.add("c.pk < ?", cur.pk)
+		w.add("NOT EXISTS (SELECT 1 FROM directory_activity a WHERE a.channel_pk = c.pk AND a.day = ?)", cur.Day)
+		if !first && cur.K1 == 0 {
+			w.add("c.pk < ?", cur.PK)
 		}
 		exclude("c.pk")
 		rows, err := queryRows(ctx, tx, `SELECT c.pk, 0, 0 FROM channels c WHERE `+w.String()+
 			` ORDER BY c.pk DESC LIMIT ?`, append(w.args, need-len(out))...)
 		return append(out, rows...), err
 	}
-	return nil, fmt.Errorf("directory: unexpected sort %q", dq.sort)
+	return nil, fmt.Errorf("directory: unexpected sort %q", dq.Sort)
 }
 
 // textPKs returns the pks of the channels matching the text, read from the
@@ -579,7 +451,7 @@ func (dq *dirQuery) filterPKs(ctx context.Context, tx *dirTx, ranked []dirRow, n
 		ranked = ranked[n:]
 		ids := make([]int64, n)
 		for i, r := range part {
-			ids[i] = r.pk
+			ids[i] = r.PK
 		}
 		b, _ := json.Marshal(ids)
 		var w where
@@ -593,10 +465,10 @@ func (dq *dirQuery) filterPKs(ctx context.Context, tx *dirTx, ranked []dirRow, n
 		}
 		pass := make(map[int64]bool, len(ok))
 		for _, r := range ok {
-			pass[r.pk] = true
+			pass[r.PK] = true
 		}
 		for _, r := range part {
-			if pass[r.pk] {
+			if pass[r.PK] {
 				out = append(out, r)
 			}
 		}
@@ -614,7 +486,7 @@ func (dq *dirQuery) newestText(ctx context.Context, tx *dirTx, cur *dirCursor, n
 	if err != nil {
 		return nil, err
 	}
-	return dq.filterPKs(ctx, tx, quietTail(pks, dq.cursor != nil, cur.pk), need, "")
+	return dq.filterPKs(ctx, tx, quietTail(pks, dq.Cursor != nil, cur.PK), need, "")
 }
 
 // quietTail returns pks below `below` (all when !bounded), newest first.
@@ -622,10 +494,10 @@ func quietTail(pks []int64, bounded bool, below int64) []dirRow {
 	out := make([]dirRow, 0, len(pks))
 	for _, pk := range pks {
 		if !bounded || pk < below {
-			out = append(out, dirRow{pk: pk})
+			out = append(out, dirRow{PK: pk})
 		}
 	}
-	slices.SortFunc(out, func(a, b dirRow) int { return cmp.Compare(b.pk, a.pk) })
+	slices.SortFunc(out, func(a, b dirRow) int { return cmp.Compare(b.PK, a.PK) })
 	return out
 }
 
@@ -637,13 +509,13 @@ func (dq *dirQuery) activeText(ctx context.Context, tx *dirTx, cur *dirCursor, c
 		return nil, err
 	}
 	pks := pkSet(pkList)
-	first := dq.cursor == nil
+	first := dq.Cursor == nil
 	var out []dirRow
-	if first || cur.k1 > 0 {
+	if first || cur.K1 > 0 {
 		var w where
-		w.add("day = ?", cur.day)
+		w.add("day = ?", cur.Day)
 		if !first {
-			w.add("(n, channel_pk) < (?, ?)", cur.k1, cur.pk)
+			w.add("(n, channel_pk) < (?, ?)", cur.K1, cur.PK)
 		}
 		rows, err := tx.QueryContext(ctx, `SELECT channel_pk, n FROM directory_activity WHERE `+w.String()+
 			` ORDER BY n DESC, channel_pk DESC`, w.args...)
@@ -653,11 +525,11 @@ func (dq *dirQuery) activeText(ctx context.Context, tx *dirTx, cur *dirCursor, c
 		var ranked []dirRow
 		for rows.Next() {
 			var r dirRow
-			if err := rows.Scan(&r.pk, &r.k1); err != nil {
+			if err := rows.Scan(&r.PK, &r.K1); err != nil {
 				rows.Close()
 				return nil, err
 			}
-			if pks[r.pk] {
+			if pks[r.PK] {
 				ranked = append(ranked, r)
 				if len(ranked) >= 4*need { // enough to fill a page unless filters reject most
 					break
@@ -679,19 +551,19 @@ func (dq *dirQuery) activeText(ctx context.Context, tx *dirTx, cur *dirCursor, c
 	if len(out) >= need {
 		return out, nil
 	}
-	tail, err := dq.filterPKs(ctx, tx, quietTail(pkList, !first && cur.k1 == 0, cur.pk), need-len(out),
-		"NOT EXISTS (SELECT 1 FROM directory_activity a WHERE a.channel_pk = c.pk AND a.day = ?)", cur.day)
+	tail, err := dq.filterPKs(ctx, tx, quietTail(pkList, !first && cur.K1 == 0, cur.PK), need-len(out),
+		"NOT EXISTS (SELECT 1 FROM directory_activity a WHERE a.channel_pk = c.pk AND a.day = ?)", cur.Day)
 	return append(out, tail...), err
 }
 
 // activeTextAll is activeText without the early stop, for filters that
 // reject most matches.
 func (dq *dirQuery) activeTextAll(ctx context.Context, tx *dirTx, cur *dirCursor, pkList []int64, pks map[int64]bool, need int) ([]dirRow, error) {
-	first := dq.cursor == nil
+	first := dq.Cursor == nil
 	var w where
-	w.add("a.day = ?", cur.day)
+	w.add("a.day = ?", cur.Day)
 	if !first {
-		w.add("(a.n, a.channel_pk) < (?, ?)", cur.k1, cur.pk)
+		w.add("(a.n, a.channel_pk) < (?, ?)", cur.K1, cur.PK)
 	}
 	dq.filters(&w)
 	rows, err := tx.QueryContext(ctx, `SELECT a.channel_pk, a.n FROM directory_activity a JOIN channels c ON c.pk = a.channel_pk
@@ -702,11 +574,11 @@ func (dq *dirQuery) activeTextAll(ctx context.Context, tx *dirTx, cur *dirCursor
 	var out []dirRow
 	for rows.Next() && len(out) < need {
 		var r dirRow
-		if err := rows.Scan(&r.pk, &r.k1); err != nil {
+		if err := rows.Scan(&r.PK, &r.K1); err != nil {
 			rows.Close()
 			return nil, err
 		}
-		if pks[r.pk] {
+		if pks[r.PK] {
 			out = append(out, r)
 		}
 	}
@@ -715,7 +587,7 @@ func (dq *dirQuery) activeTextAll(ctx context.Context, tx *dirTx, cur *dirCursor
 		return out, err
 	}
 	tail, err := dq.filterPKs(ctx, tx, quietTail(pkList, false, 0), need-len(out),
-		"NOT EXISTS (SELECT 1 FROM directory_activity a WHERE a.channel_pk = c.pk AND a.day = ?)", cur.day)
+		"NOT EXISTS (SELECT 1 FROM directory_activity a WHERE a.channel_pk = c.pk AND a.day = ?)", cur.Day)
 	return append(out, tail...), err
 }
 
@@ -735,16 +607,16 @@ func (dq *dirQuery) tierExprs() [3]string {
 // over most-followed bucket first, so a page reads about a page of rows.
 func (dq *dirQuery) rankedText(ctx context.Context, tx *dirTx, cur *dirCursor, changed map[int64]int64, need int) ([]dirRow, error) {
 	var after *dirRow
-	if dq.cursor != nil {
-		after = &dirRow{k1: cur.k1, k2: cur.k2, pk: cur.pk}
+	if dq.Cursor != nil {
+		after = &dirRow{K1: cur.K1, K2: cur.K2, PK: cur.PK}
 	}
-	if dq.sort == herald.SortPopular {
+	if dq.Sort == herald.SortPopular {
 		return dq.scanRanked(ctx, tx, dq.fts(""), -1, after, changed, need)
 	}
 	exprs := dq.tierExprs()
 	tier := int64(2)
 	if after != nil {
-		if tier = after.k1; tier < 0 || tier > 2 {
+		if tier = after.K1; tier < 0 || tier > 2 {
 			return nil, errInvalidCursor
 		}
 	}
@@ -764,9 +636,9 @@ func (dq *dirQuery) rankedText(ctx context.Context, tx *dirTx, cur *dirCursor, c
 // (followers, 0) for popular (tier < 0).
 func textKey(tier, followers, pk int64) dirRow {
 	if tier < 0 {
-		return dirRow{pk: pk, k1: followers}
+		return dirRow{PK: pk, K1: followers}
 	}
-	return dirRow{pk: pk, k1: tier, k2: followers}
+	return dirRow{PK: pk, K1: tier, K2: followers}
 }
 
 // scanRanked returns up to need matches of expr after `after`, by
@@ -777,9 +649,9 @@ func (dq *dirQuery) scanRanked(ctx context.Context, tx *dirTx, expr string, tier
 	var w where
 	w.add("directory_fts MATCH ?", expr)
 	if after != nil {
-		followers := after.k1
+		followers := after.K1
 		if tier >= 0 {
-			followers = after.k2
+			followers = after.K2
 		}
 		// From the top of the cursor's bucket: its other rows may come after it.
 		w.add("directory_fts.rowid < ?", (followerBucket(followers)+1)<<32)
@@ -811,7 +683,7 @@ func (dq *dirQuery) scanRanked(ctx context.Context, tx *dirTx, expr string, tier
 			break
 		}
 		r := textKey(tier, followers, pk)
-		if after != nil && !after.before(r) {
+		if after != nil && !after.Before(r) {
 			continue
 		}
 		out = append(out, r)
@@ -822,7 +694,7 @@ func (dq *dirQuery) scanRanked(ctx context.Context, tx *dirTx, expr string, tier
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].before(out[j]) })
+	sort.Slice(out, func(i, j int) bool { return out[i].Before(out[j]) })
 	if len(out) > need {
 		out = out[:need]
 	}
@@ -844,7 +716,7 @@ func (dq *dirQuery) changedText(ctx context.Context, tx *dirTx, changed map[int6
 	want := make(map[int64]dirRow, len(cands)) // by current FTS rowid
 	lo, hi := int64(math.MaxInt64), int64(0)
 	for _, c := range cands {
-		id := ftsRowid(c.k1, c.pk)
+		id := ftsRowid(c.K1, c.PK)
 		want[id] = c
 		lo, hi = min(lo, id), max(hi, id)
 	}
@@ -871,7 +743,7 @@ func (dq *dirQuery) changedText(ctx context.Context, tx *dirTx, changed map[int6
 		return nil, err
 	}
 	var name, nameHandle map[int64]bool
-	if dq.sort == herald.SortRelevance {
+	if dq.Sort == herald.SortRelevance {
 		if name, err = matching(dq.fts("name")); err != nil {
 			return nil, err
 		}
@@ -883,7 +755,7 @@ func (dq *dirQuery) changedText(ctx context.Context, tx *dirTx, changed map[int6
 	for id := range all {
 		c := want[id]
 		tier := int64(-1)
-		if dq.sort == herald.SortRelevance {
+		if dq.Sort == herald.SortRelevance {
 			switch {
 			case name[id]:
 				tier = 2
@@ -893,7 +765,7 @@ func (dq *dirQuery) changedText(ctx context.Context, tx *dirTx, changed map[int6
 				tier = 0
 			}
 		}
-		out = append(out, textKey(tier, c.k1, c.pk))
+		out = append(out, textKey(tier, c.K1, c.PK))
 	}
 	return out, nil
 }
@@ -903,7 +775,7 @@ func (dq *dirQuery) changedText(ctx context.Context, tx *dirTx, changed map[int6
 func (dq *dirQuery) changedRows(ctx context.Context, tx *dirTx, cur *dirCursor, changed map[int64]int64) ([]dirRow, error) {
 	var rows []dirRow
 	var err error
-	if len(dq.tokens) > 0 {
+	if len(dq.Tokens) > 0 {
 		rows, err = dq.changedText(ctx, tx, changed)
 	} else {
 		var w where
@@ -913,20 +785,7 @@ func (dq *dirQuery) changedRows(ctx context.Context, tx *dirTx, cur *dirCursor, 
 	if err != nil {
 		return nil, err
 	}
-	out := rows[:0]
-	for _, r := range rows {
-		old := changed[r.pk]
-		switch dq.sort {
-		case herald.SortRelevance:
-			r.k2 = old
-		default: // popular, active
-			r.k1 = old
-		}
-		if dq.cursor == nil || (dirRow{pk: cur.pk, k1: cur.k1, k2: cur.k2}).before(r) {
-			out = append(out, r)
-		}
-	}
-	return out, nil
+	return dq.Unmoved(cur, rows, changed), nil
 }
 
 // dirCaches holds each store's cache of directory statements, apart from
@@ -962,7 +821,7 @@ func queryRows(ctx context.Context, tx *dirTx, query string, args ...any) ([]dir
 	var out []dirRow
 	for rows.Next() {
 		var r dirRow
-		if err := rows.Scan(&r.pk, &r.k1, &r.k2); err != nil {
+		if err := rows.Scan(&r.PK, &r.K1, &r.K2); err != nil {
 			return nil, err
 		}
 		out = append(out, r)
@@ -978,7 +837,7 @@ func hydrateDirectory(ctx context.Context, tx *dirTx, now time.Time, viewerID st
 	}
 	pks := make([]int64, len(ranked))
 	for i, r := range ranked {
-		pks[i] = r.pk
+		pks[i] = r.PK
 	}
 	list, _ := json.Marshal(pks)
 	rows, err := tx.QueryContext(ctx, channelSelect+`WHERE c.pk IN (SELECT value FROM json_each(?3))`, nanos(now), viewerID, string(list))

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/heraldhq/herald"
+	"github.com/heraldhq/herald/internal/storeutil"
 )
 
 // maxEventsLimit bounds one EventsAfter page.
@@ -166,7 +167,7 @@ func hydrateEvents(ctx context.Context, q queryer, now time.Time, evs []herald.E
 	var ids []string
 	seen := map[string]bool{}
 	for _, ev := range evs {
-		if needsUpdate(ev.Type) && !seen[ev.UpdateID] {
+		if storeutil.NeedsUpdate(ev.Type) && !seen[ev.UpdateID] {
 			seen[ev.UpdateID] = true
 			ids = append(ids, ev.UpdateID)
 		}
@@ -190,7 +191,7 @@ func hydrateEvents(ctx context.Context, q queryer, now time.Time, evs []herald.E
 			if u == nil {
 				continue
 			}
-			ev.Counts = countsOf(u, ev.Type)
+			ev.Counts = storeutil.CountsOf(u, ev.Type)
 		case herald.EventChannelUpdated, herald.EventChannelFollowed, herald.EventChannelUnfollowed:
 			c, ok := channels[ev.ChannelID]
 			if !ok {
@@ -211,32 +212,4 @@ func hydrateEvents(ctx context.Context, q queryer, now time.Time, evs []herald.E
 		out = append(out, ev)
 	}
 	return out, nil
-}
-
-func needsUpdate(typ string) bool {
-	switch typ {
-	case herald.EventUpdateCreated, herald.EventUpdateEdited, herald.EventUpdateReactions, herald.EventUpdatePoll:
-		return true
-	}
-	return false
-}
-
-// countsOf returns the counts an update.reactions or update.poll event carries.
-func countsOf(u *herald.Update, typ string) *herald.Counts {
-	if typ == herald.EventUpdateReactions {
-		m := make(map[string]int64, len(u.Reactions))
-		for k, v := range u.Reactions {
-			m[k] = v
-		}
-		return &herald.Counts{Reactions: m}
-	}
-	c := &herald.Counts{Votes: []int64{}}
-	if u.Poll != nil {
-		for _, o := range u.Poll.Options {
-			c.Votes = append(c.Votes, o.Votes)
-		}
-		v := u.Poll.Voters
-		c.Voters = &v
-	}
-	return c
 }

@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/heraldhq/herald"
+	"github.com/heraldhq/herald/internal/storeutil"
 )
 
 // interactionSelect reads, in one query, what a reaction or vote checks
@@ -318,13 +319,13 @@ func (db *DB) FlushCounts(ctx context.Context) (int, error) {
 		for _, d := range list {
 			u := d.row.u
 			if d.reactions {
-				if err := tx.appendEvent(ctx, herald.Event{Stream: u.ChannelID, Type: herald.EventUpdateReactions, ChannelID: u.ChannelID, UpdateID: u.ID, Counts: countsOf(u, herald.EventUpdateReactions)}); err != nil {
+				if err := tx.appendEvent(ctx, herald.Event{Stream: u.ChannelID, Type: herald.EventUpdateReactions, ChannelID: u.ChannelID, UpdateID: u.ID, Counts: storeutil.CountsOf(u, herald.EventUpdateReactions)}); err != nil {
 					return err
 				}
 				n++
 			}
 			if d.poll && u.Poll != nil {
-				if err := tx.appendEvent(ctx, herald.Event{Stream: u.ChannelID, Type: herald.EventUpdatePoll, ChannelID: u.ChannelID, UpdateID: u.ID, Counts: countsOf(u, herald.EventUpdatePoll)}); err != nil {
+				if err := tx.appendEvent(ctx, herald.Event{Stream: u.ChannelID, Type: herald.EventUpdatePoll, ChannelID: u.ChannelID, UpdateID: u.ID, Counts: storeutil.CountsOf(u, herald.EventUpdatePoll)}); err != nil {
 					return err
 				}
 				n++
