@@ -67,21 +67,29 @@ type streamState struct {
 	seq     int64
 	ready   bool
 	pending []*Message
+	// checks counts unfollow checks in flight: while > 0 live messages
+	// are held, since the channel may be about to leave. gen changes with
+	// every follow or unfollow of the channel, so that a check answered
+	// before a later change doesn't act on it.
+	checks int
+	gen    uint64
 }
 
 type task struct {
-	kind   uint8 // taskCatchUp, taskAdd, taskRemove
+	kind   uint8 // taskCatchUp, taskAdd, taskRemove, taskUnfollow
 	stream string
 	st     *streamState
 	resume bool   // taskCatchUp: read history after st.seq first
 	from   *int64 // taskAdd: the channel's position at the follow, nil if unknown
 	at     int64  // taskAdd: when the follow happened (unix ns), 0 if unknown
+	gen    uint64 // taskUnfollow: st.gen at the unfollow
 }
 
 const (
 	taskCatchUp uint8 = iota
 	taskAdd
 	taskRemove
+	taskUnfollow
 )
 
 type streamPos struct {
@@ -193,13 +201,23 @@ func (c *conn) sideEffects(m *Message) {
 	}
 	switch {
 	case m.Stream == c.account && m.Type == herald.EventChannelFollowed && m.ChannelID != "":
-		if c.streams[m.ChannelID] == nil {
+		if st := c.streams[m.ChannelID]; st != nil {
+			st.gen++ // followed again: an unfollow check in flight must keep it
+		} else {
 			st := &streamState{}
 			c.streams[m.ChannelID] = st
 			c.schedule(task{kind: taskAdd, stream: m.ChannelID, st: st, from: m.ChannelSeq, at: m.At})
 		}
 	case m.Stream == c.account && m.Type == herald.EventChannelUnfollowed && m.ChannelID != "":
-		c.dropStream(m.ChannelID)
+		// An admin's streams carry their channels whether or not they
+		// follow them: ask the store (off the broadcast path) before
+		// dropping, holding the channel's live events meanwhile.
+		if st := c.streams[m.ChannelID]; st != nil {
+			st.gen++
+			st.checks++
+			st.ready = false
+			c.schedule(task{kind: taskUnfollow, stream: m.ChannelID, st: st, gen: st.gen})
+		}
 	case m.Stream != c.account && m.Type == herald.EventChannelDeleted:
 		c.dropStream(m.Stream)
 	}
@@ -336,6 +354,8 @@ func (c *conn) runTask(ctx context.Context, t task) error {
 	case taskRemove:
 		c.srv.hub.remove(t.stream, c)
 		return nil
+	case taskUnfollow:
+		return c.checkUnfollow(ctx, t)
 	case taskAdd:
 		if err := c.srv.hub.add(t.stream, c); err != nil {
 			return err
@@ -363,6 +383,41 @@ func (c *conn) runTask(ctx context.Context, t task) error {
 	default:
 		return c.catchUp(ctx, t.stream, t.st, t.resume)
 	}
+}
+
+// checkUnfollow keeps a channel the account unfollowed if it is still among
+// its streams (it administers the channel), and drops it otherwise.
+func (c *conn) checkUnfollow(ctx context.Context, t task) error {
+	streams, err := c.srv.events.FollowedStreams(ctx, c.accountID)
+	if err != nil {
+		return err
+	}
+	still := false
+	for _, s := range streams {
+		if s == t.stream {
+			still = true
+			break
+		}
+	}
+	c.mu.Lock()
+	if c.streams[t.stream] != t.st {
+		c.mu.Unlock()
+		return nil // deleted or dropped meanwhile
+	}
+	t.st.checks--
+	if !still && t.st.gen == t.gen {
+		c.dropStream(t.stream)
+		c.mu.Unlock()
+		return nil
+	}
+	pending := t.st.checks > 0 // a later unfollow's check decides
+	c.mu.Unlock()
+	if pending {
+		return nil
+	}
+	// Kept: resume where delivery stopped (a catch-up may have been cut
+	// short by the check), then release what was held.
+	return c.catchUp(ctx, t.stream, t.st, true)
 }
 
 // joinPosition is where a channel followed on an open stream starts, so
@@ -412,7 +467,8 @@ func (c *conn) catchUp(ctx context.Context, stream string, st *streamState, hist
 	var gapOK int64 // held events with seq <= gapOK may follow a hole
 	for {
 		c.mu.Lock()
-		if c.closed || c.closing || c.streams[stream] != st {
+		if c.closed || c.closing || c.streams[stream] != st || st.checks > 0 {
+			// checks > 0: an unfollow check resumes this when it keeps st.
 			c.mu.Unlock()
 			return nil
 		}
@@ -471,7 +527,7 @@ func (c *conn) catchUp(ctx context.Context, stream string, st *streamState, hist
 			continue
 		}
 		c.mu.Lock()
-		if c.streams[stream] != st || c.closing {
+		if c.streams[stream] != st || c.closing || st.checks > 0 {
 			c.mu.Unlock()
 			return nil
 		}
@@ -487,7 +543,7 @@ func (c *conn) catchUp(ctx context.Context, stream string, st *streamState, hist
 				c.cond.Wait()
 				c.waiters--
 			}
-			if c.closing || c.closed || c.streams[stream] != st {
+			if c.closing || c.closed || c.streams[stream] != st || st.checks > 0 {
 				c.mu.Unlock()
 				return nil
 			}

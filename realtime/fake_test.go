@@ -20,13 +20,14 @@ type fakeEvents struct {
 	logs    map[string][]herald.Event
 	trimmed map[string]int64 // history at or below this seq is gone
 	follows map[string]map[string]bool
-	hidden  map[string]map[int64]bool // events dropped by hydration (deleted updates)
+	admins  map[string]map[string]bool // account -> channels it owns or administers
+	hidden  map[string]map[int64]bool  // events dropped by hydration (deleted updates)
 	now     time.Time
 	pub     herald.EventPublisher
 }
 
 func newFakeEvents() *fakeEvents {
-	return &fakeEvents{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), logs: map[string][]herald.Event{}, trimmed: map[string]int64{}, follows: map[string]map[string]bool{}, hidden: map[string]map[int64]bool{}}
+	return &fakeEvents{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), logs: map[string][]herald.Event{}, trimmed: map[string]int64{}, follows: map[string]map[string]bool{}, admins: map[string]map[string]bool{}, hidden: map[string]map[int64]bool{}}
 }
 
 func (f *fakeEvents) StreamHeads(ctx context.Context, streams []string) (map[string]int64, error) {
@@ -62,11 +63,28 @@ func (f *fakeEvents) EventsAfter(ctx context.Context, stream string, after int64
 func (f *fakeEvents) FollowedStreams(ctx context.Context, accountID string) ([]string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	// As the stores: followed and administered channels, deduplicated.
 	var out []string
 	for ch := range f.follows[accountID] {
 		out = append(out, ch)
 	}
+	for ch := range f.admins[accountID] {
+		if !f.follows[accountID][ch] {
+			out = append(out, ch)
+		}
+	}
 	return out, nil
+}
+
+// administer makes acc an admin of ch (no event: admins' open streams
+// learn of it on their next connection).
+func (f *fakeEvents) administer(acc, ch string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.admins[acc] == nil {
+		f.admins[acc] = map[string]bool{}
+	}
+	f.admins[acc][ch] = true
 }
 
 // append adds an event to the stream's log; publish=false simulates a bus

@@ -194,6 +194,67 @@ func TestFollowChangesOnOpenStream(t *testing.T) {
 	}
 }
 
+func TestAdminKeepsChannelAfterUnfollow(t *testing.T) {
+	for _, tr := range transports {
+		t.Run(tr, func(t *testing.T) {
+			ts := newTestServer(t, Config{})
+			ts.events.administer("alice", "ch1")
+			ts.events.follow("alice", "ch1")
+			ts.events.follow("bob", "ch1")
+			a := dial(t, ts.URL, tr, "alice", nil)
+			b := dial(t, ts.URL, tr, "bob", nil)
+			ready(t, a)
+			ready(t, b)
+
+			ts.events.unfollow("alice", "ch1")
+			ts.events.unfollow("bob", "ch1")
+			ts.events.post("ch1", "after unfollow")
+			ts.events.follow("bob", "ch9") // barrier for bob
+
+			// Alice still administers ch1: she gets the post, and her
+			// cursor still names the channel.
+			evs := read(t, a, 2)
+			if got := strings.Join(texts(evs), "|"); got != "channel.unfollowed|update.created:after unfollow" {
+				t.Fatalf("admin got %s", got)
+			}
+			if evs[1].ChannelID != "ch1" || evs[1].Seq != 1 {
+				t.Fatalf("admin's post: %+v", evs[1].Event)
+			}
+			ts.events.post("ch1", "later")
+			if e := read(t, a, 1)[0]; e.Update == nil || e.Update.Text != "later" {
+				t.Fatalf("admin got %+v", e.Event)
+			}
+			// The cursor written when she joins another channel still
+			// names ch1.
+			ts.events.follow("alice", "ch8")
+			if e := read(t, a, 1)[0]; e.Type != herald.EventChannelFollowed || e.ChannelID != "ch8" {
+				t.Fatalf("admin got %+v", e.Event)
+			}
+			if e, err := a.Next(); err != nil || e.Type != stream.TypeCursor || a.Cursor()["ch1"] != 2 {
+				t.Fatalf("admin's join cursor: %+v %v (cursor %v)", e, err, a.Cursor())
+			}
+
+			// Bob only followed: his stream drops ch1 and the post is not his.
+			evs = read(t, b, 2)
+			if got := strings.Join(texts(evs), "|"); got != "channel.unfollowed|channel.followed" || evs[1].ChannelID != "ch9" {
+				t.Fatalf("follower got %s", got)
+			}
+			e, err := b.Next()
+			if _, ok := b.Cursor()["ch1"]; err != nil || e.Type != stream.TypeCursor || ok {
+				t.Fatalf("follower's join cursor: %+v %v (cursor %v)", e, err, b.Cursor())
+			}
+			// Only alice's connection is left on ch1 (bob's leaves once
+			// its remove task ran).
+			for i := 0; ts.hub.subscribers("ch1") != 1; i++ {
+				if i > 5000 {
+					t.Fatalf("ch1 has %d subscribers, want 1", ts.hub.subscribers("ch1"))
+				}
+				time.Sleep(time.Millisecond)
+			}
+		})
+	}
+}
+
 func TestResume(t *testing.T) {
 	for _, tr := range transports {
 		t.Run(tr, func(t *testing.T) {

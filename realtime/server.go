@@ -284,8 +284,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, tr transport, acc
 }
 
 // subscribeInitial subscribes c to its account stream, then to the
-// channels it follows (read after, so no follow is missed), and returns the
-// position each stream starts from: the cursor's, or the current head.
+// channels it follows or administers (read after, so no follow is missed),
+// and returns the position each stream starts from: the cursor's, or the
+// current head.
 func (s *Server) subscribeInitial(ctx context.Context, c *conn, cursor herald.Cursor) ([]streamPos, error) {
 	add := func(stream string) error {
 		c.mu.Lock()
