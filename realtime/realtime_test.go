@@ -255,6 +255,37 @@ func TestAdminKeepsChannelAfterUnfollow(t *testing.T) {
 	}
 }
 
+func TestUnfollowThenFollowAgain(t *testing.T) {
+	// Whichever way the unfollow's check and the new follow interleave,
+	// the follower ends up subscribed and receives what follows.
+	for _, tr := range transports {
+		t.Run(tr, func(t *testing.T) {
+			ts := newTestServer(t, Config{})
+			ts.events.follow("bob", "ch1")
+			b := dial(t, ts.URL, tr, "bob", nil)
+			ready(t, b)
+			for i := range 20 {
+				ts.events.unfollow("bob", "ch1")
+				ts.events.follow("bob", "ch1")
+				text := fmt.Sprint("post ", i)
+				ts.events.post("ch1", text)
+				for {
+					e := read(t, b, 1)[0]
+					if e.Type == herald.EventUpdateCreated {
+						if e.Update.Text != text {
+							t.Fatalf("round %d: got %q", i, e.Update.Text)
+						}
+						break
+					}
+					if e.Type != herald.EventChannelUnfollowed && e.Type != herald.EventChannelFollowed {
+						t.Fatalf("round %d: got %+v", i, e.Event)
+					}
+				}
+			}
+		})
+	}
+}
+
 func TestResume(t *testing.T) {
 	for _, tr := range transports {
 		t.Run(tr, func(t *testing.T) {
