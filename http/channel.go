@@ -18,6 +18,33 @@ func pathID(r *http.Request, name string) (string, error) {
 	return id, nil
 }
 
+// accountAndChannel authenticates the caller, then reads the {id} path value:
+// authentication comes first so that anonymous callers learn nothing of ids.
+func (s *Server) accountAndChannel(r *http.Request) (*herald.Account, string, error) {
+	a, err := s.requireAccount(r)
+	if err != nil {
+		return nil, "", err
+	}
+	id, err := pathID(r, "id")
+	if err != nil {
+		return nil, "", err
+	}
+	return a, id, nil
+}
+
+// accountAndUpdate authenticates the caller, then reads {id} and {uid}.
+func (s *Server) accountAndUpdate(r *http.Request) (*herald.Account, string, string, error) {
+	a, err := s.requireAccount(r)
+	if err != nil {
+		return nil, "", "", err
+	}
+	cid, uid, err := updatePath(r)
+	if err != nil {
+		return nil, "", "", err
+	}
+	return a, cid, uid, nil
+}
+
 // channelReadOnly lists the channel fields a client sees but may not set.
 type channelReadOnly struct {
 	ID            readOnly `json:"id"`
@@ -97,11 +124,7 @@ func (s *Server) handleGetChannel(w http.ResponseWriter, r *http.Request) error 
 }
 
 func (s *Server) handleUpdateChannel(w http.ResponseWriter, r *http.Request) error {
-	a, err := s.requireAccount(r)
-	if err != nil {
-		return err
-	}
-	id, err := pathID(r, "id")
+	a, id, err := s.accountAndChannel(r)
 	if err != nil {
 		return err
 	}
@@ -133,11 +156,7 @@ func (s *Server) handleUpdateChannel(w http.ResponseWriter, r *http.Request) err
 }
 
 func (s *Server) handleDeleteChannel(w http.ResponseWriter, r *http.Request) error {
-	a, err := s.requireAccount(r)
-	if err != nil {
-		return err
-	}
-	id, err := pathID(r, "id")
+	a, id, err := s.accountAndChannel(r)
 	if err != nil {
 		return err
 	}
@@ -149,11 +168,7 @@ func (s *Server) handleDeleteChannel(w http.ResponseWriter, r *http.Request) err
 }
 
 func (s *Server) handleListAdmins(w http.ResponseWriter, r *http.Request) error {
-	a, err := s.requireAccount(r)
-	if err != nil {
-		return err
-	}
-	id, err := pathID(r, "id")
+	a, id, err := s.accountAndChannel(r)
 	if err != nil {
 		return err
 	}
@@ -170,11 +185,7 @@ func (s *Server) handleListAdmins(w http.ResponseWriter, r *http.Request) error 
 }
 
 func (s *Server) handleAddAdmin(w http.ResponseWriter, r *http.Request) error {
-	a, err := s.requireAccount(r)
-	if err != nil {
-		return err
-	}
-	id, err := pathID(r, "id")
+	a, id, err := s.accountAndChannel(r)
 	if err != nil {
 		return err
 	}
@@ -195,11 +206,7 @@ func (s *Server) handleAddAdmin(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) handleRemoveAdmin(w http.ResponseWriter, r *http.Request) error {
-	a, err := s.requireAccount(r)
-	if err != nil {
-		return err
-	}
-	id, err := pathID(r, "id")
+	a, id, err := s.accountAndChannel(r)
 	if err != nil {
 		return err
 	}
@@ -215,11 +222,7 @@ func (s *Server) handleRemoveAdmin(w http.ResponseWriter, r *http.Request) error
 }
 
 func (s *Server) handleTransferOwnership(w http.ResponseWriter, r *http.Request) error {
-	a, err := s.requireAccount(r)
-	if err != nil {
-		return err
-	}
-	id, err := pathID(r, "id")
+	a, id, err := s.accountAndChannel(r)
 	if err != nil {
 		return err
 	}
@@ -240,11 +243,7 @@ func (s *Server) handleTransferOwnership(w http.ResponseWriter, r *http.Request)
 }
 
 func (s *Server) handleFollow(w http.ResponseWriter, r *http.Request) error {
-	a, err := s.requireAccount(r)
-	if err != nil {
-		return err
-	}
-	id, err := pathID(r, "id")
+	a, id, err := s.accountAndChannel(r)
 	if err != nil {
 		return err
 	}
@@ -256,11 +255,7 @@ func (s *Server) handleFollow(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) handleUnfollow(w http.ResponseWriter, r *http.Request) error {
-	a, err := s.requireAccount(r)
-	if err != nil {
-		return err
-	}
-	id, err := pathID(r, "id")
+	a, id, err := s.accountAndChannel(r)
 	if err != nil {
 		return err
 	}

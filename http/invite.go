@@ -49,11 +49,7 @@ func (s *Server) handleFollowInvite(w http.ResponseWriter, r *http.Request) erro
 // handleRotateInvite gives a channel a new invite code (admins); the old
 // code stops working at once.
 func (s *Server) handleRotateInvite(w http.ResponseWriter, r *http.Request) error {
-	a, err := s.requireAccount(r)
-	if err != nil {
-		return err
-	}
-	id, err := pathID(r, "id")
+	a, id, err := s.accountAndChannel(r)
 	if err != nil {
 		return err
 	}

@@ -49,11 +49,7 @@ func (s *Server) handleSetReaction(w http.ResponseWriter, r *http.Request) error
 
 // handleRemoveReaction removes the caller's reaction; removing none is fine.
 func (s *Server) handleRemoveReaction(w http.ResponseWriter, r *http.Request) error {
-	a, err := s.requireAccount(r)
-	if err != nil {
-		return err
-	}
-	cid, uid, err := updatePath(r)
+	a, cid, uid, err := s.accountAndUpdate(r)
 	if err != nil {
 		return err
 	}
@@ -105,11 +101,7 @@ func (s *Server) handleVote(w http.ResponseWriter, r *http.Request) error {
 
 // handleRetractVote removes the caller's vote; retracting none is fine.
 func (s *Server) handleRetractVote(w http.ResponseWriter, r *http.Request) error {
-	a, err := s.requireAccount(r)
-	if err != nil {
-		return err
-	}
-	cid, uid, err := updatePath(r)
+	a, cid, uid, err := s.accountAndUpdate(r)
 	if err != nil {
 		return err
 	}

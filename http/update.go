@@ -17,11 +17,7 @@ type pollInput struct {
 }
 
 func (s *Server) handleCreateUpdate(w http.ResponseWriter, r *http.Request) error {
-	a, err := s.requireAccount(r)
-	if err != nil {
-		return err
-	}
-	id, err := pathID(r, "id")
+	a, id, err := s.accountAndChannel(r)
 	if err != nil {
 		return err
 	}
@@ -122,11 +118,7 @@ func (s *Server) handleGetUpdate(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	cid, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	uid, err := pathID(r, "uid")
+	cid, uid, err := updatePath(r)
 	if err != nil {
 		return err
 	}
@@ -138,15 +130,7 @@ func (s *Server) handleGetUpdate(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) handleEditUpdate(w http.ResponseWriter, r *http.Request) error {
-	a, err := s.requireAccount(r)
-	if err != nil {
-		return err
-	}
-	cid, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	uid, err := pathID(r, "uid")
+	a, cid, uid, err := s.accountAndUpdate(r)
 	if err != nil {
 		return err
 	}
@@ -168,15 +152,7 @@ func (s *Server) handleEditUpdate(w http.ResponseWriter, r *http.Request) error 
 }
 
 func (s *Server) handleDeleteUpdate(w http.ResponseWriter, r *http.Request) error {
-	a, err := s.requireAccount(r)
-	if err != nil {
-		return err
-	}
-	cid, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	uid, err := pathID(r, "uid")
+	a, cid, uid, err := s.accountAndUpdate(r)
 	if err != nil {
 		return err
 	}
