@@ -43,24 +43,12 @@ func benchHTTP(ctx context.Context, args []string) error {
 	}
 	base := *server
 	if base == "" {
-		dir, err := os.MkdirTemp("", "herald-bench-")
+		url, dir, stop, err := startBenchServer(ctx, *pageCache)
 		if err != nil {
 			return err
 		}
-		defer os.RemoveAll(dir)
-		m := NewMain()
-		m.Addr = "127.0.0.1:0"
-		m.DataDir = dir
-		m.LogLevel = "warn"
-		m.Stdout = io.Discard
-		m.PasswordParams = password.TestParams
-		m.PageCacheMB = *pageCache
-		m.RateLimitExempt = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
-		if err := m.Run(ctx); err != nil {
-			return err
-		}
-		defer m.Close()
-		base = m.URL
+		defer stop()
+		base = url
 		fmt.Printf("server: in-process, SQLite in %s, page cache %d MiB\n", dir, *pageCache)
 	}
 	fmt.Printf("target %s, %d clients, %s per phase, GOMAXPROCS=%d\n", base, *clients, *duration, runtime.GOMAXPROCS(0))
@@ -218,4 +206,27 @@ func processCPU() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// startBenchServer runs an in-process server on SQLite in a temporary
+// directory, with cheap password hashing and loopback exempt from rate
+// limits, for the benchmarks that don't target --server.
+func startBenchServer(ctx context.Context, pageCacheMB int) (url, dir string, stop func(), err error) {
+	dir, err = os.MkdirTemp("", "herald-bench-")
+	if err != nil {
+		return "", "", nil, err
+	}
+	m := NewMain()
+	m.Addr = "127.0.0.1:0"
+	m.DataDir = dir
+	m.LogLevel = "warn"
+	m.Stdout = io.Discard
+	m.PasswordParams = password.TestParams
+	m.PageCacheMB = pageCacheMB
+	m.RateLimitExempt = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
+	if err := m.Run(ctx); err != nil {
+		os.RemoveAll(dir)
+		return "", "", nil, err
+	}
+	return m.URL, dir, func() { m.Close(); os.RemoveAll(dir) }, nil
 }

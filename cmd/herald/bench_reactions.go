@@ -6,9 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"maps"
-	"net/netip"
 	"os"
 	"runtime"
 	"runtime/pprof"
@@ -18,7 +16,6 @@ import (
 	"time"
 
 	"github.com/heraldhq/herald/client"
-	"github.com/heraldhq/herald/password"
 )
 
 func init() {
@@ -44,24 +41,12 @@ func benchReactions(ctx context.Context, args []string) error {
 	}
 	base := *server
 	if base == "" {
-		dir, err := os.MkdirTemp("", "herald-bench-")
+		url, dir, stop, err := startBenchServer(ctx, *pageCache)
 		if err != nil {
 			return err
 		}
-		defer os.RemoveAll(dir)
-		m := NewMain()
-		m.Addr = "127.0.0.1:0"
-		m.DataDir = dir
-		m.LogLevel = "warn"
-		m.Stdout = io.Discard
-		m.PasswordParams = password.TestParams
-		m.PageCacheMB = *pageCache
-		m.RateLimitExempt = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
-		if err := m.Run(ctx); err != nil {
-			return err
-		}
-		defer m.Close()
-		base = m.URL
+		defer stop()
+		base = url
 		fmt.Printf("server: in-process, SQLite in %s\n", dir)
 	}
 	fmt.Printf("target %s, %d followers, %d readers, %s per phase, GOMAXPROCS=%d\n", base, *followers, *readers, *duration, runtime.GOMAXPROCS(0))
