@@ -121,7 +121,7 @@ type conn struct {
 	tasks    []task
 	tasking  bool
 	waiters  int
-	ready    *[]*conn    // during a broadcast: where to put c if it needs a writer
+	bc       *broadcast  // during a broadcast: where c's writer hand-off and queued bytes go
 	wcur     []streamPos // writer-owned cursor, sorted by stream
 	lastSeen atomic.Int64
 
@@ -145,15 +145,25 @@ func newConn(s *Server, tr transport, accountID, addr string) *conn {
 	return c
 }
 
+// broadcast collects what one hub broadcast does across its recipients, so
+// that shared state (the writer pool's lock, the queued-bytes gauge) is
+// touched once per chunk of connections, not once per recipient.
+type broadcast struct {
+	ready  []*conn // connections that need a writer
+	queued int64   // bytes queued, not yet added to the server's gauge
+}
+
 // deliver is called by the hub, under its shard lock, for a live message of
 // a stream c subscribed to. It only enqueues.
-func (c *conn) deliver(m *Message, ready *[]*conn) {
+func (c *conn) deliver(m *Message, bc *broadcast) {
 	c.mu.Lock()
-	c.ready = ready
-	defer func() {
-		c.ready = nil
-		c.mu.Unlock()
-	}()
+	c.bc = bc
+	c.deliverLocked(m)
+	c.bc = nil
+	c.mu.Unlock()
+}
+
+func (c *conn) deliverLocked(m *Message) {
 	if c.closing || c.closed {
 		return
 	}
@@ -247,7 +257,11 @@ func (c *conn) release(st *streamState) {
 // a slow consumer past the limit. c.mu held.
 func (c *conn) account1(n int) {
 	c.qbytes += n
-	c.srv.queued.Add(int64(n))
+	if c.bc != nil {
+		c.bc.queued += int64(n)
+	} else {
+		c.srv.queued.Add(int64(n))
+	}
 	if n > 0 && c.qbytes > c.srv.cfg.QueueBytes && !c.closing {
 		c.fail("slow consumer", statusTryAgainLater)
 	}
@@ -267,9 +281,9 @@ func (c *conn) push(it qitem) {
 func (c *conn) startWriter() {
 	if !c.writing && !c.closed {
 		c.writing = true
-		if c.ready != nil {
-			// In a broadcast: handed to the pool once for all connections.
-			*c.ready = append(*c.ready, c)
+		if c.bc != nil {
+			// In a broadcast: handed to the pool a chunk at a time.
+			c.bc.ready = append(c.bc.ready, c)
 			return
 		}
 		c.srv.writers.push(c)
@@ -601,6 +615,16 @@ func encode(e *herald.Event) *Message {
 
 // setCursor sets a stream's position in the writer's cursor.
 func (c *conn) setCursor(stream string, seq int64) {
+	// Most connections follow a few channels: a scan beats the binary
+	// search's comparisons, on every event written.
+	if len(c.wcur) <= 8 {
+		for i := range c.wcur {
+			if p := &c.wcur[i]; len(p.stream) == len(stream) && p.stream == stream {
+				p.seq = seq
+				return
+			}
+		}
+	}
 	i := sort.Search(len(c.wcur), func(i int) bool { return c.wcur[i].stream >= stream })
 	if i < len(c.wcur) && c.wcur[i].stream == stream {
 		c.wcur[i].seq = seq

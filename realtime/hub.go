@@ -3,6 +3,7 @@ package realtime
 import (
 	"hash/maphash"
 	"sync"
+	"sync/atomic"
 )
 
 const hubShards = 64
@@ -13,6 +14,7 @@ const hubShards = 64
 type hub struct {
 	bus     Bus
 	writers *writerPool
+	queued  *atomic.Int64 // the server's queued-bytes gauge
 	seed    maphash.Seed
 	shards  [hubShards]hubShard
 }
@@ -22,8 +24,8 @@ type hubShard struct {
 	feeds map[string]map[*conn]struct{}
 }
 
-func newHub(bus Bus, writers *writerPool) *hub {
-	h := &hub{bus: bus, writers: writers, seed: maphash.MakeSeed()}
+func newHub(bus Bus, writers *writerPool, queued *atomic.Int64) *hub {
+	h := &hub{bus: bus, writers: writers, queued: queued, seed: maphash.MakeSeed()}
 	for i := range h.shards {
 		h.shards[i].feeds = map[string]map[*conn]struct{}{}
 	}
@@ -68,22 +70,38 @@ func (h *hub) remove(stream string, c *conn) {
 	}
 }
 
+// handOff is how many connections a broadcast queues before handing them
+// to the writers: writing starts while the rest are still being queued
+// (queueing 10,000 takes several milliseconds), at one pool lock per chunk.
+const handOff = 512
+
 // handle is the bus handler: it only enqueues onto each connection.
 func (h *hub) handle(m *Message) {
 	s := h.shard(m.Stream)
-	bp := readyPool.Get().(*[]*conn)
+	bc := broadcastPool.Get().(*broadcast)
+	at := h.writers.broadcastStart()
 	s.mu.RLock()
 	for c := range s.feeds[m.Stream] {
-		c.deliver(m, bp)
+		c.deliver(m, bc)
+		if len(bc.ready) >= handOff {
+			h.handOff(bc, at)
+		}
 	}
 	s.mu.RUnlock()
-	h.writers.pushAll(*bp)
-	clear(*bp)
-	*bp = (*bp)[:0]
-	readyPool.Put(bp)
+	h.handOff(bc, at)
+	broadcastPool.Put(bc)
 }
 
-var readyPool = sync.Pool{New: func() any { return new([]*conn) }}
+// handOff gives the writers the connections queued so far.
+func (h *hub) handOff(bc *broadcast, at int64) {
+	h.queued.Add(bc.queued) // before the writers take it off again
+	bc.queued = 0
+	h.writers.pushAll(bc.ready, at)
+	clear(bc.ready)
+	bc.ready = bc.ready[:0]
+}
+
+var broadcastPool = sync.Pool{New: func() any { return new(broadcast) }}
 
 // subscribers returns how many local connections follow stream (tests).
 func (h *hub) subscribers(stream string) int {

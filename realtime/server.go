@@ -134,12 +134,12 @@ func New(cfg Config) *Server {
 		stop:       make(chan struct{}),
 		stopped:    make(chan struct{}),
 	}
-	s.writers = newWriterPool(runtime.GOMAXPROCS(0), cfg.Linger)
-	s.hub = newHub(cfg.Bus, s.writers)
 	if u, err := url.Parse(cfg.PublicURL); err == nil && u.Scheme != "" && u.Host != "" {
 		s.publicOrigin = u.Scheme + "://" + u.Host
 	}
 	s.metrics = newMetrics(s, cfg.Metrics)
+	s.writers = newWriterPool(runtime.GOMAXPROCS(0), cfg.Linger, s.metrics, &s.queued)
+	s.hub = newHub(cfg.Bus, s.writers, &s.queued)
 	go s.heartbeats()
 	return s
 }

@@ -5,8 +5,10 @@ import (
 	"net/http"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"github.com/gobwas/ws"
 )
@@ -88,18 +90,21 @@ func newRawWriter(raw syscall.RawConn) *rawWriter {
 
 func (w *rawWriter) write(fd uintptr) bool {
 	for w.n < len(w.p) {
-		m, err := syscall.Write(int(fd), w.p[w.n:])
-		if err == syscall.EINTR {
+		// A raw system call: the socket is non-blocking, so the write
+		// never waits and the scheduler needn't hand off this thread.
+		p := w.p[w.n:]
+		m, _, errno := syscall.RawSyscall(syscall.SYS_WRITE, fd, uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
+		if errno == syscall.EINTR {
 			continue
 		}
-		if err == syscall.EAGAIN {
+		if errno == syscall.EAGAIN {
 			break
 		}
-		if err != nil {
-			w.werr = err
+		if errno != 0 {
+			w.werr = errno
 			break
 		}
-		w.n += m
+		w.n += int(m)
 	}
 	return true // never wait here: the caller hands waiting to a goroutine
 }
@@ -165,7 +170,7 @@ func (s httpSink) close()                               { s.once.Do(func() { clo
 
 // takeBatch moves up to batchItems / batchBytes of the queue into batch.
 // It returns 0 (and clears writing) when there is nothing to write.
-func (c *conn) takeBatch(batch *[batchItems]qitem) (n int, closing bool, snk sink) {
+func (c *conn) takeBatch(batch *[batchItems]qitem, st *writeStats) (n int, closing bool, snk sink) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	size := 0
@@ -184,7 +189,11 @@ func (c *conn) takeBatch(batch *[batchItems]qitem) (n int, closing bool, snk sin
 		c.queue = c.qbuf[:0] // an idle connection keeps no queue array of its own
 	}
 	c.qbytes -= size
-	c.srv.queued.Add(int64(-size))
+	if st != nil {
+		st.dequeued += int64(size)
+	} else {
+		c.srv.queued.Add(int64(-size))
+	}
 	if c.waiters > 0 {
 		c.cond.Broadcast() // a history reader waits for room
 	}
@@ -193,9 +202,14 @@ func (c *conn) takeBatch(batch *[batchItems]qitem) (n int, closing bool, snk sin
 
 // afterWrite handles a batch fully written; it reports whether the stream
 // ended.
-func (c *conn) afterWrite(snk sink, events int, final bool) bool {
-	c.srv.metrics.delivered.Add(uint64(events))
-	c.srv.metrics.writes.Add(1)
+func (c *conn) afterWrite(snk sink, events int, final bool, st *writeStats) bool {
+	if st != nil {
+		st.delivered += uint64(events)
+		st.writes++
+	} else {
+		c.srv.metrics.delivered.Add(uint64(events))
+		c.srv.metrics.writes.Add(1)
+	}
 	if !final {
 		return false
 	}
@@ -218,10 +232,10 @@ const turnBatches = 4
 // has work and must be queued again; when the socket is full it hands the
 // connection to a goroutine of its own that waits (with the write
 // deadline), so one stuck client never holds a worker.
-func (c *conn) writeTurn(o *outBuf) bool {
+func (c *conn) writeTurn(o *outBuf, st *writeStats) bool {
 	var batch [batchItems]qitem
 	for range turnBatches {
-		n, _, snk := c.takeBatch(&batch)
+		n, _, snk := c.takeBatch(&batch, st)
 		if n == 0 {
 			return false
 		}
@@ -241,7 +255,7 @@ func (c *conn) writeTurn(o *outBuf) bool {
 			go c.writeLoop(append([]byte(nil), o.b[w:]...), events, final)
 			return false
 		}
-		if c.afterWrite(snk, events, final) {
+		if c.afterWrite(snk, events, final, st) {
 			return false
 		}
 	}
@@ -259,7 +273,7 @@ func (c *conn) writeLoop(pending []byte, pendingEvents int, pendingFinal bool) {
 		if !c.blockingWrite(snk, pending, closing) {
 			return
 		}
-		if c.afterWrite(snk, pendingEvents, pendingFinal) {
+		if c.afterWrite(snk, pendingEvents, pendingFinal, nil) {
 			return
 		}
 	}
@@ -272,7 +286,7 @@ func (c *conn) writeLoop(pending []byte, pendingEvents int, pendingFinal bool) {
 	}()
 	var batch [batchItems]qitem
 	for {
-		n, closing, snk := c.takeBatch(&batch)
+		n, closing, snk := c.takeBatch(&batch, nil)
 		if n == 0 {
 			return
 		}
@@ -281,7 +295,7 @@ func (c *conn) writeLoop(pending []byte, pendingEvents int, pendingFinal bool) {
 		if !c.blockingWrite(snk, o.b, closing) {
 			return
 		}
-		if c.afterWrite(snk, events, final) {
+		if c.afterWrite(snk, events, final, nil) {
 			return
 		}
 	}
@@ -312,13 +326,17 @@ func (c *conn) stopWriting() {
 // something queued: a delivery costs a write, not a goroutine, and the
 // scheduler's run queue stays short while 10,000 followers are served.
 type writerPool struct {
-	linger int64 // nanoseconds a connection waits for more events before its write
-	mu     sync.Mutex
-	cond   sync.Cond
-	ready  []readyConn
-	head   int
-	idle   int
-	stop   bool
+	metrics *metrics
+	queued  *atomic.Int64
+	linger  int64 // nanoseconds a connection waits for more events before its write
+	// lastBroadcast is when the latest broadcast started (unix ns).
+	lastBroadcast atomic.Int64
+	mu            sync.Mutex
+	cond          sync.Cond
+	ready         []readyConn
+	head          int
+	idle          int
+	stop          bool
 }
 
 type readyConn struct {
@@ -328,8 +346,26 @@ type readyConn struct {
 
 func nanotime() int64 { return time.Now().UnixNano() }
 
-func newWriterPool(workers int, linger time.Duration) *writerPool {
-	p := &writerPool{linger: int64(linger)}
+// writeStats is a pool worker's share of the metrics, added to the shared
+// counters when it pauses: two writers updating the same counters on every
+// write would pass their cache line back and forth.
+type writeStats struct {
+	delivered, writes uint64
+	dequeued          int64
+}
+
+func (p *writerPool) flush(st *writeStats) {
+	if st.writes == 0 && st.dequeued == 0 {
+		return
+	}
+	p.queued.Add(-st.dequeued)
+	p.metrics.delivered.Add(st.delivered)
+	p.metrics.writes.Add(st.writes)
+	*st = writeStats{}
+}
+
+func newWriterPool(workers int, linger time.Duration, m *metrics, queued *atomic.Int64) *writerPool {
+	p := &writerPool{linger: int64(linger), metrics: m, queued: queued}
 	p.cond.L = &p.mu
 	for range workers {
 		go p.work()
@@ -349,15 +385,33 @@ func (p *writerPool) push(c *conn) {
 	}
 }
 
-// pushAll queues the connections a broadcast made ready, in one lock.
-func (p *writerPool) pushAll(cs []*conn) {
+// quietGap is how long without broadcasts makes the next one "alone": its
+// writes go out at once instead of lingering for events that, at that pace,
+// are not coming.
+const quietGap = 50 * time.Millisecond
+
+// broadcastStart notes a broadcast and returns the time its connections
+// count their linger from: now while broadcasts come back to back (they then
+// share writes), or far enough in the past that nobody waits when it comes
+// alone.
+func (p *writerPool) broadcastStart() int64 {
+	now := nanotime()
+	last := p.lastBroadcast.Swap(now)
+	if now-last > int64(quietGap) {
+		return now - p.linger
+	}
+	return now
+}
+
+// pushAll queues connections a broadcast made ready, in one lock; at is
+// when their linger started (broadcastStart).
+func (p *writerPool) pushAll(cs []*conn, at int64) {
 	if len(cs) == 0 {
 		return
 	}
-	now := nanotime()
 	p.mu.Lock()
 	for _, c := range cs {
-		p.ready = append(p.ready, readyConn{c, now})
+		p.ready = append(p.ready, readyConn{c, at})
 	}
 	wake := p.idle > 0
 	p.mu.Unlock()
@@ -376,8 +430,14 @@ func (p *writerPool) close() {
 func (p *writerPool) work() {
 	o := bufPool.Get().(*outBuf)
 	turns := 0
+	var st writeStats
 	for {
 		p.mu.Lock()
+		if p.head == len(p.ready) {
+			p.mu.Unlock()
+			p.flush(&st)
+			p.mu.Lock()
+		}
 		for p.head == len(p.ready) && !p.stop {
 			p.idle++
 			p.cond.Wait()
@@ -401,12 +461,13 @@ func (p *writerPool) work() {
 		if d := rc.at + p.linger - nanotime(); d > 0 {
 			time.Sleep(time.Duration(d))
 		}
-		if c.writeTurn(o) {
+		if c.writeTurn(o, &st) {
 			p.push(c)
 		}
 		// Let request handlers (the next post) run between turns: a
 		// fan-out to thousands must not delay the work that feeds it.
 		if turns++; turns%32 == 0 {
+			p.flush(&st)
 			runtime.Gosched()
 		}
 		if cap(o.b) > 4*batchBytes {
