@@ -172,6 +172,12 @@ func epollReaders(streams []*rawStream, loops int, onEvent func(idx int, data []
 func epollReadersPoll(streams []*rawStream, loops int, poll time.Duration, onEvent func(idx int, data []byte, now int64), stop <-chan struct{}) (wait func(), err error) {
 	done := make(chan struct{})
 	n := 0
+	events := uint32(syscall.EPOLLIN)
+	if poll > 0 {
+		// Edge-triggered: a stream read dry leaves the ready list at
+		// once, instead of being polled again by the next epoll_wait.
+		events |= 1 << 31 // EPOLLET (syscall declares it as a negative int)
+	}
 	for l := range loops {
 		epfd, err := syscall.EpollCreate1(syscall.EPOLL_CLOEXEC)
 		if err != nil {
@@ -181,7 +187,7 @@ func epollReadersPoll(streams []*rawStream, loops int, poll time.Duration, onEve
 		for i := l; i < len(streams); i += loops {
 			s := streams[i]
 			byFD[int32(s.fd)] = s
-			if err := syscall.EpollCtl(epfd, syscall.EPOLL_CTL_ADD, s.fd, &syscall.EpollEvent{Events: syscall.EPOLLIN, Fd: int32(s.fd)}); err != nil {
+			if err := syscall.EpollCtl(epfd, syscall.EPOLL_CTL_ADD, s.fd, &syscall.EpollEvent{Events: events, Fd: int32(s.fd)}); err != nil {
 				return nil, err
 			}
 		}
@@ -193,7 +199,7 @@ func epollReadersPoll(streams []*rawStream, loops int, poll time.Duration, onEve
 				runtime.LockOSThread()
 				defer runtime.UnlockOSThread()
 			}
-			events := make([]syscall.EpollEvent, 1024)
+			ready := make([]syscall.EpollEvent, 1024)
 			buf := make([]byte, 256<<10)
 			nap := syscall.NsecToTimespec(int64(poll))
 			for {
@@ -204,7 +210,7 @@ func epollReadersPoll(streams []*rawStream, loops int, poll time.Duration, onEve
 				}
 				var k int
 				if poll > 0 {
-					k = rawEpollWait(epfd, events)
+					k = rawEpollWait(epfd, ready)
 					if k == 0 {
 						// Nothing ready: sleep without waiting in epoll,
 						// holding this thread (nanosleep, not the Go timer).
@@ -213,31 +219,36 @@ func epollReadersPoll(streams []*rawStream, loops int, poll time.Duration, onEve
 					}
 				} else {
 					var err error
-					k, err = syscall.EpollWait(epfd, events, 100)
+					k, err = syscall.EpollWait(epfd, ready, 100)
 					if err != nil && err != syscall.EINTR {
 						return
 					}
 				}
-				for _, ev := range events[:max(k, 0)] {
+				for _, ev := range ready[:max(k, 0)] {
 					s := byFD[ev.Fd]
-					var m int
-					var err error
-					if poll > 0 {
-						m, err = rawRead(s.fd, buf)
-					} else {
-						m, err = syscall.Read(s.fd, buf)
-					}
-					if m <= 0 || err != nil {
-						if err == syscall.EAGAIN || err == syscall.EINTR {
-							continue
+					for {
+						var m int
+						var err error
+						if poll > 0 {
+							m, err = rawRead(s.fd, buf)
+						} else {
+							m, err = syscall.Read(s.fd, buf)
 						}
-						syscall.EpollCtl(epfd, syscall.EPOLL_CTL_DEL, s.fd, nil)
-						continue
-					}
-					now := time.Now().UnixNano()
-					s.pending = append(s.pending, buf[:m]...)
-					if err := s.messages(func(data []byte) { onEvent(s.idx, data, now) }); err != nil {
-						syscall.EpollCtl(epfd, syscall.EPOLL_CTL_DEL, s.fd, nil)
+						if m <= 0 || err != nil {
+							if err != syscall.EAGAIN && err != syscall.EINTR {
+								syscall.EpollCtl(epfd, syscall.EPOLL_CTL_DEL, s.fd, nil)
+							}
+							break
+						}
+						now := time.Now().UnixNano()
+						s.pending = append(s.pending, buf[:m]...)
+						if err := s.messages(func(data []byte) { onEvent(s.idx, data, now) }); err != nil {
+							syscall.EpollCtl(epfd, syscall.EPOLL_CTL_DEL, s.fd, nil)
+							break
+						}
+						if m < len(buf) {
+							break // read dry (edge-triggered: the next arrival is a new edge)
+						}
 					}
 				}
 			}
