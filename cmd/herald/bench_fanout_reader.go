@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"runtime"
 	"strings"
 	"syscall"
 	"time"
@@ -195,13 +194,8 @@ func epollReadersPoll(streams []*rawStream, loops int, poll time.Duration, onEve
 		go func() {
 			defer func() { done <- struct{}{} }()
 			defer syscall.Close(epfd)
-			if poll > 0 {
-				runtime.LockOSThread()
-				defer runtime.UnlockOSThread()
-			}
 			ready := make([]syscall.EpollEvent, 1024)
 			buf := make([]byte, 256<<10)
-			nap := syscall.NsecToTimespec(int64(poll))
 			for {
 				select {
 				case <-stop:
@@ -212,9 +206,10 @@ func epollReadersPoll(streams []*rawStream, loops int, poll time.Duration, onEve
 				if poll > 0 {
 					k = rawEpollWait(epfd, ready)
 					if k == 0 {
-						// Nothing ready: sleep without waiting in epoll,
-						// holding this thread (nanosleep, not the Go timer).
-						syscall.RawSyscall(syscall.SYS_NANOSLEEP, uintptr(unsafe.Pointer(&nap)), 0, 0)
+						// Nothing ready: sleep without waiting in epoll
+						// (the runtime's timer: the P serves the posting
+						// client meanwhile).
+						time.Sleep(poll)
 						continue
 					}
 				} else {
