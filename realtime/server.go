@@ -390,7 +390,7 @@ func (s *Server) upgrade(w http.ResponseWriter, r *http.Request, c *conn) (rd in
 	ns := netSink{nc: nc}
 	if sc, ok := nc.(syscall.Conn); ok {
 		if raw, err := sc.SyscallConn(); err == nil {
-			ns.rw = newRawWriter(raw)
+			ns.rw = newRawWriter(nc, raw)
 		}
 	}
 	return reader, ns, true
