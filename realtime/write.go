@@ -470,10 +470,16 @@ func (p *writerPool) close() {
 	p.cond.Broadcast()
 }
 
+// popBatch is how many ready connections a worker takes per lock of the
+// pool: the broadcaster and both workers would otherwise pass the pool's
+// lock around on every delivery.
+const popBatch = 16
+
 func (p *writerPool) work() {
 	o := bufPool.Get().(*outBuf)
 	turns := 0
 	var st writeStats
+	var local [popBatch]readyConn
 	for {
 		p.mu.Lock()
 		if p.head == len(p.ready) {
@@ -490,31 +496,37 @@ func (p *writerPool) work() {
 			p.mu.Unlock()
 			return
 		}
-		rc := p.ready[p.head]
-		p.ready[p.head] = readyConn{}
-		p.head++
+		n := copy(local[:], p.ready[p.head:])
+		clear(p.ready[p.head : p.head+n])
+		p.head += n
 		if p.head == len(p.ready) {
 			p.ready, p.head = p.ready[:0], 0
 		}
 		p.mu.Unlock()
-		c := rc.c
-		// Linger: events posted back to back then share one write (and one
-		// read by the client) instead of costing a syscall each. The queue
-		// is in order, so only the first connections of a burst wait.
-		if d := rc.at + p.linger - nanotime(); d > 0 {
-			time.Sleep(time.Duration(d))
-		}
-		if c.writeTurn(o, &st) {
-			p.push(c)
-		}
-		// Let request handlers (the next post) run between turns: a
-		// fan-out to thousands must not delay the work that feeds it.
-		if turns++; turns%32 == 0 {
-			p.flush(&st)
-			runtime.Gosched()
-		}
-		if cap(o.b) > 4*batchBytes {
-			o.b = make([]byte, 0, 4096)
+		now := nanotime()
+		for i := range n {
+			rc := local[i]
+			local[i] = readyConn{}
+			// Linger: events posted back to back then share one write
+			// (and one read by the client) instead of costing a syscall
+			// each. The queue is in order, so only the first connections
+			// of a burst wait.
+			if d := rc.at + p.linger - now; d > 0 {
+				time.Sleep(time.Duration(d))
+				now = nanotime()
+			}
+			if rc.c.writeTurn(o, &st) {
+				p.push(rc.c)
+			}
+			// Let request handlers (the next post) run between turns: a
+			// fan-out to thousands must not delay the work that feeds it.
+			if turns++; turns%32 == 0 {
+				p.flush(&st)
+				runtime.Gosched()
+			}
+			if cap(o.b) > 4*batchBytes {
+				o.b = make([]byte, 0, 4096)
+			}
 		}
 	}
 }
