@@ -150,7 +150,7 @@ func benchCluster(ctx context.Context, args []string) error {
 		c, err := dialRaw(ctx, procs[i%len(procs)].url, *transport, tokens[i], i)
 		if err == nil {
 			if err = c.first(); err != nil {
-				c.nc.Close()
+				c.close()
 			}
 		}
 		if err != nil {
@@ -164,7 +164,7 @@ func benchCluster(ctx context.Context, args []string) error {
 	defer func() {
 		for _, c := range conns {
 			if c != nil {
-				c.nc.Close()
+				c.close()
 			}
 		}
 	}()

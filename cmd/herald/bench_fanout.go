@@ -10,7 +10,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -127,13 +126,7 @@ func runBenchFanout(ctx context.Context, args []string) error {
 	}
 	defer func() {
 		for _, c := range conns {
-			// Reset instead of leaving 10,000 sockets in TIME_WAIT for a
-			// minute: they would share the kernel's connection table
-			// with the next run's and slow it down.
-			if tc, ok := c.nc.(*net.TCPConn); ok {
-				_ = tc.SetLinger(0)
-			}
-			c.nc.Close()
+			c.close()
 		}
 	}()
 	fmt.Printf("opened %d streams in %s\n", len(conns), time.Since(t0).Round(time.Millisecond))
