@@ -584,6 +584,19 @@ func resyncMessage(stream string, seq int64) *Message {
 	return encode(&e)
 }
 
+// wireEvent is an event as streams carry it: its update without the
+// "viewer" part, which in an API answer is the caller's own reaction and
+// votes, and which one encoding shared by every follower can't have.
+type wireEvent struct {
+	herald.Event
+	Update *wireUpdate `json:"update,omitempty"`
+}
+
+type wireUpdate struct {
+	*herald.Update
+	Viewer *struct{} `json:"viewer,omitempty"` // shadows Update.Viewer: always left out
+}
+
 // encode builds an event's Message: its JSON once for every recipient.
 // Personal events carry their stream ("@" + account id); channel events are
 // keyed by channel_id, so stream is omitted to save bytes.
@@ -592,9 +605,12 @@ func encode(e *herald.Event) *Message {
 	if stream == "" {
 		stream = e.ChannelID
 	}
-	ev := *e
+	ev := wireEvent{Event: *e}
 	if ev.Stream == ev.ChannelID {
 		ev.Stream = ""
+	}
+	if e.Update != nil {
+		ev.Update = &wireUpdate{Update: e.Update}
 	}
 	data, err := json.Marshal(&ev)
 	if err != nil {

@@ -141,6 +141,22 @@ func TestEncodeOnce(t *testing.T) {
 	if err := json.Unmarshal(got[0].Data, &e); err != nil || e.Update.Text != "x" || e.Seq != 1 || got[0].Stream != "ch1" {
 		t.Fatalf("message %+v %v", got[0], err)
 	}
+	// One encoding for every follower carries nobody's own reaction or
+	// votes: the update has no "viewer" part at all.
+	var raw struct {
+		Update map[string]json.RawMessage `json:"update"`
+	}
+	if err := json.Unmarshal(got[0].Data, &raw); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := raw.Update["viewer"]; ok {
+		t.Fatalf("event update carries a viewer part: %s", got[0].Data)
+	}
+	for _, k := range []string{"id", "channel_id", "seq", "text", "created_at", "expires_at", "reactions"} {
+		if _, ok := raw.Update[k]; !ok {
+			t.Fatalf("event update lacks %q: %s", k, got[0].Data)
+		}
+	}
 }
 
 func TestFollowChangesOnOpenStream(t *testing.T) {
