@@ -19,11 +19,16 @@ const (
 	EventChannelDeleted    = "channel.deleted"
 	EventChannelFollowed   = "channel.followed"   // personal: the account followed a channel
 	EventChannelUnfollowed = "channel.unfollowed" // personal: the account unfollowed a channel
-	EventResync            = "resync"             // the cursor can't be resumed: refetch
+	// personal: the account became an admin of a channel (its open streams
+	// then carry the channel, followed or not)
+	EventChannelAdminAdded = "channel.admin_added"
+	// personal: the account is no longer an admin of a channel
+	EventChannelAdminRemoved = "channel.admin_removed"
+	EventResync              = "resync" // the cursor can't be resumed: refetch
 )
 
 // AccountStream returns the stream name of an account's personal events
-// (follows and unfollows on any of its devices). Channel streams are named by
+// (follows and unfollows on any of its devices, admin roles given or taken). Channel streams are named by
 // the channel id, which never starts with '@'.
 func AccountStream(accountID string) string { return "@" + accountID }
 

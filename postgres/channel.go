@@ -346,6 +346,16 @@ func (db *DB) AddAdmin(ctx context.Context, actorID, channelID, username string)
 			VALUES ($1, $2, 'admin', $3)`, r.ch.ID, a.ID, t.now); err != nil {
 			return err
 		}
+		// Tell the new admin's open streams, which then carry the channel
+		// from its position now (as for a follow).
+		var head int64
+		if err := t.QueryRow(ctx, `SELECT coalesce((SELECT seq FROM stream_heads WHERE stream = $1), 0)`, r.ch.ID).Scan(&head); err != nil {
+			return err
+		}
+		if err := t.appendEvent(ctx, herald.Event{Stream: herald.AccountStream(a.ID), Type: herald.EventChannelAdminAdded,
+			ChannelID: r.ch.ID, Channel: r.public(), ChannelSeq: &head}); err != nil {
+			return err
+		}
 		out = &herald.Admin{Account: a, Role: herald.RoleAdmin, AddedAt: t.now}
 		return nil
 	})
@@ -373,8 +383,11 @@ func (db *DB) RemoveAdmin(ctx context.Context, actorID, channelID, accountID str
 		if role == herald.RoleOwner {
 			return herald.KindErrorf(herald.ECONFLICT, "owner-cannot-be-removed", "The owner can't be removed; transfer ownership first.")
 		}
-		_, err = t.Exec(ctx, `DELETE FROM channel_admins WHERE channel_id = $1 AND account_id = $2`, r.ch.ID, accountID)
-		return err
+		if _, err := t.Exec(ctx, `DELETE FROM channel_admins WHERE channel_id = $1 AND account_id = $2`, r.ch.ID, accountID); err != nil {
+			return err
+		}
+		return t.appendEvent(ctx, herald.Event{Stream: herald.AccountStream(accountID), Type: herald.EventChannelAdminRemoved,
+			ChannelID: r.ch.ID, Channel: r.public()})
 	})
 }
 

@@ -177,7 +177,8 @@ func (t *tx) hydrate(ctx context.Context, raw []herald.Event) ([]herald.Event, e
 				continue
 			}
 			e.Counts = storeutil.CountsOf(u, e.Type)
-		case herald.EventChannelUpdated, herald.EventChannelFollowed, herald.EventChannelUnfollowed:
+		case herald.EventChannelUpdated, herald.EventChannelFollowed, herald.EventChannelUnfollowed,
+			herald.EventChannelAdminAdded, herald.EventChannelAdminRemoved:
 			c, ok := channels[e.ChannelID]
 			if !ok {
 				r, err := scanChannel(t.QueryRow(ctx, `SELECT `+channelCols+` FROM `+channelFrom+` WHERE c.id = $3`,

@@ -210,7 +210,7 @@ func (c *conn) sideEffects(m *Message) {
 		return
 	}
 	switch {
-	case m.Stream == c.account && m.Type == herald.EventChannelFollowed && m.ChannelID != "":
+	case m.Stream == c.account && (m.Type == herald.EventChannelFollowed || m.Type == herald.EventChannelAdminAdded) && m.ChannelID != "":
 		if st := c.streams[m.ChannelID]; st != nil {
 			st.gen++ // followed again: an unfollow check in flight must keep it
 		} else {
@@ -218,10 +218,11 @@ func (c *conn) sideEffects(m *Message) {
 			c.streams[m.ChannelID] = st
 			c.schedule(task{kind: taskAdd, stream: m.ChannelID, st: st, from: m.ChannelSeq, at: m.At})
 		}
-	case m.Stream == c.account && m.Type == herald.EventChannelUnfollowed && m.ChannelID != "":
+	case m.Stream == c.account && (m.Type == herald.EventChannelUnfollowed || m.Type == herald.EventChannelAdminRemoved) && m.ChannelID != "":
 		// An admin's streams carry their channels whether or not they
-		// follow them: ask the store (off the broadcast path) before
-		// dropping, holding the channel's live events meanwhile.
+		// follow them, a follower's whether or not they administer them:
+		// ask the store (off the broadcast path) before dropping, holding
+		// the channel's live events meanwhile.
 		if st := c.streams[m.ChannelID]; st != nil {
 			st.gen++
 			st.checks++

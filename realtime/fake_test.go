@@ -76,8 +76,26 @@ func (f *fakeEvents) FollowedStreams(ctx context.Context, accountID string) ([]s
 	return out, nil
 }
 
-// administer makes acc an admin of ch (no event: admins' open streams
-// learn of it on their next connection).
+// makeAdmin makes acc an admin of ch and publishes the personal event, as
+// the stores do, with the channel's position at that moment.
+func (f *fakeEvents) makeAdmin(acc, ch string) {
+	f.administer(acc, ch)
+	f.mu.Lock()
+	pos := int64(len(f.logs[ch]))
+	f.mu.Unlock()
+	f.append(herald.Event{Stream: herald.AccountStream(acc), Type: herald.EventChannelAdminAdded, ChannelID: ch, ChannelSeq: &pos}, true)
+}
+
+// removeAdmin takes acc's admin role on ch away and publishes the event.
+func (f *fakeEvents) removeAdmin(acc, ch string) {
+	f.mu.Lock()
+	delete(f.admins[acc], ch)
+	f.mu.Unlock()
+	f.append(herald.Event{Stream: herald.AccountStream(acc), Type: herald.EventChannelAdminRemoved, ChannelID: ch}, true)
+}
+
+// administer makes acc an admin of ch without an event (set-up before a
+// stream opens).
 func (f *fakeEvents) administer(acc, ch string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -210,6 +210,54 @@ func TestFollowChangesOnOpenStream(t *testing.T) {
 	}
 }
 
+// Someone made an admin while connected gets the channel's events on the
+// open stream from that moment, and loses them when the role is taken away
+// (unless they follow the channel).
+func TestAdminRoleChangesOnOpenStream(t *testing.T) {
+	for _, tr := range transports {
+		t.Run(tr, func(t *testing.T) {
+			ts := newTestServer(t, Config{})
+			ts.events.follow("carol", "ch2")
+			a := dial(t, ts.URL, tr, "carol", nil)
+			ready(t, a)
+			ts.events.post("ch1", "before")
+			ts.events.makeAdmin("carol", "ch1")
+			if e := read(t, a, 1)[0]; e.Type != herald.EventChannelAdminAdded || e.ChannelID != "ch1" {
+				t.Fatalf("got %+v", e.Event)
+			}
+			if e, err := a.Next(); err != nil || e.Type != stream.TypeCursor || a.Cursor()["ch1"] != 1 {
+				t.Fatalf("join cursor: %+v %v (cursor %v)", e, err, a.Cursor())
+			}
+			ts.events.post("ch1", "as admin")
+			if e := read(t, a, 1)[0]; e.Update == nil || e.Update.Text != "as admin" {
+				t.Fatalf("admin got %+v", e.Event)
+			}
+
+			ts.events.removeAdmin("carol", "ch1")
+			ts.events.post("ch1", "after removal")
+			ts.events.post("ch2", "followed channel") // barrier
+			evs := read(t, a, 2)
+			if got := strings.Join(texts(evs), "|"); got != "channel.admin_removed|update.created:followed channel" {
+				t.Fatalf("after removal got %s", got)
+			}
+			for deadline := time.Now().Add(5 * time.Second); ts.hub.subscribers("ch1") != 0; {
+				if time.Now().After(deadline) {
+					t.Fatal("ch1 subscription not dropped")
+				}
+				time.Sleep(time.Millisecond)
+			}
+			// A follower who loses an admin role keeps the channel.
+			ts.events.makeAdmin("carol", "ch2")
+			ts.events.removeAdmin("carol", "ch2")
+			ts.events.post("ch2", "still followed")
+			evs = read(t, a, 3)
+			if got := strings.Join(texts(evs), "|"); got != "channel.admin_added|channel.admin_removed|update.created:still followed" {
+				t.Fatalf("follower admin got %s", got)
+			}
+		})
+	}
+}
+
 func TestAdminKeepsChannelAfterUnfollow(t *testing.T) {
 	for _, tr := range transports {
 		t.Run(tr, func(t *testing.T) {

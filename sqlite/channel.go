@@ -365,6 +365,15 @@ func (db *DB) AddAdmin(ctx context.Context, actorID, channelID, username string)
 			r.pk, a.ID, herald.RoleAdmin, nanos(tx.now)); err != nil {
 			return err
 		}
+		// Tell the new admin's open streams, which then carry the channel
+		// from its position now (as for a follow).
+		var head int64
+		if err := tx.QueryRowContext(ctx, `SELECT coalesce((SELECT last_seq FROM stream_heads WHERE stream = ?), 0)`, r.ch.ID).Scan(&head); err != nil {
+			return err
+		}
+		if err := tx.appendEvent(ctx, herald.Event{Stream: herald.AccountStream(a.ID), Type: herald.EventChannelAdminAdded, ChannelID: r.ch.ID, Channel: r.public(), ChannelSeq: &head}); err != nil {
+			return err
+		}
 		out = &herald.Admin{Account: a, Role: herald.RoleAdmin, AddedAt: tx.now}
 		return nil
 	})
@@ -394,8 +403,10 @@ func (db *DB) RemoveAdmin(ctx context.Context, actorID, channelID, accountID str
 		if role == herald.RoleOwner {
 			return herald.KindErrorf(herald.ECONFLICT, "owner-cannot-be-removed", "The owner can't be removed; transfer ownership first.")
 		}
-		_, err = tx.ExecContext(ctx, `DELETE FROM admins WHERE channel_pk = ? AND account_id = ?`, r.pk, accountID)
-		return err
+		if _, err := tx.ExecContext(ctx, `DELETE FROM admins WHERE channel_pk = ? AND account_id = ?`, r.pk, accountID); err != nil {
+			return err
+		}
+		return tx.appendEvent(ctx, herald.Event{Stream: herald.AccountStream(accountID), Type: herald.EventChannelAdminRemoved, ChannelID: r.ch.ID, Channel: r.public()})
 	})
 }
 

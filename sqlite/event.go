@@ -192,7 +192,8 @@ func hydrateEvents(ctx context.Context, q queryer, now time.Time, evs []herald.E
 				continue
 			}
 			ev.Counts = storeutil.CountsOf(u, ev.Type)
-		case herald.EventChannelUpdated, herald.EventChannelFollowed, herald.EventChannelUnfollowed:
+		case herald.EventChannelUpdated, herald.EventChannelFollowed, herald.EventChannelUnfollowed,
+			herald.EventChannelAdminAdded, herald.EventChannelAdminRemoved:
 			c, ok := channels[ev.ChannelID]
 			if !ok {
 				r, err := scanChannel(q.QueryRowContext(ctx, channelSelect+`WHERE c.id = ?3`, nanos(now), "", ev.ChannelID))

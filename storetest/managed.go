@@ -160,3 +160,59 @@ func testManagedStreams(t *testing.T, h *Harness) {
 		t.Fatalf("owner streams after delete = %v, want %v", got, want)
 	}
 }
+
+func init() {
+	register("Managed/RoleEvents", testManagedRoleEvents)
+}
+
+// testManagedRoleEvents checks that giving and taking an admin role tells
+// that account's own stream (so its open streams pick the channel up or let
+// it go), with the channel's position at the change, and tells no one else.
+func testManagedRoleEvents(t *testing.T, h *Harness) {
+	s := h.Store
+	owner := h.Account("owner")
+	ch := h.Channel(owner)
+	helper := h.Account("helper")
+	for i := 0; i < 2; i++ {
+		h.Post(owner, ch, "before")
+	}
+	head := channelHead(t, h, ch.ID)
+	h.Events.Take()
+	_, err := s.AddAdmin(h.Ctx, owner.ID, ch.ID, helper.Username)
+	NoErr(t, err, "AddAdmin")
+	live := h.Events.Take()
+	if len(live) != 1 || live[0].Stream != herald.AccountStream(helper.ID) || live[0].Type != herald.EventChannelAdminAdded ||
+		live[0].ChannelID != ch.ID || live[0].ChannelSeq == nil || *live[0].ChannelSeq != head {
+		t.Fatalf("AddAdmin published %s, want one channel.admin_added on the helper's stream at channel_seq %d", JSON(t, live), head)
+	}
+	if n := channelHead(t, h, ch.ID); n != head {
+		t.Fatalf("channel head moved from %d to %d on AddAdmin", head, n)
+	}
+
+	err = s.RemoveAdmin(h.Ctx, owner.ID, ch.ID, helper.ID)
+	NoErr(t, err, "RemoveAdmin")
+	live = h.Events.Take()
+	if len(live) != 1 || live[0].Stream != herald.AccountStream(helper.ID) || live[0].Type != herald.EventChannelAdminRemoved || live[0].ChannelID != ch.ID {
+		t.Fatalf("RemoveAdmin published %s, want one channel.admin_removed on the helper's stream", JSON(t, live))
+	}
+
+	// Read back from the durable log, with the channel filled in as for
+	// follows.
+	evs, ok, err := s.EventsAfter(h.Ctx, herald.AccountStream(helper.ID), 0, 100)
+	NoErr(t, err, "EventsAfter")
+	if !ok || len(evs) != 2 || evs[0].Type != herald.EventChannelAdminAdded || evs[1].Type != herald.EventChannelAdminRemoved {
+		t.Fatalf("helper's log: %s", JSON(t, evs))
+	}
+	if evs[0].ChannelSeq == nil || *evs[0].ChannelSeq != head || evs[0].Channel == nil || evs[0].Channel.ID != ch.ID ||
+		evs[1].Channel == nil || evs[1].Channel.ID != ch.ID {
+		t.Fatalf("helper's log lacks position or channel: %s", JSON(t, evs))
+	}
+	// The owner's own stream is untouched by the helper's role.
+	own, _, err := s.EventsAfter(h.Ctx, herald.AccountStream(owner.ID), 0, 100)
+	NoErr(t, err, "EventsAfter owner")
+	for _, ev := range own {
+		if ev.Type == herald.EventChannelAdminAdded || ev.Type == herald.EventChannelAdminRemoved {
+			t.Fatalf("owner's stream got %s", JSON(t, ev))
+		}
+	}
+}

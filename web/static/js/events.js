@@ -5,7 +5,8 @@
 // resume from the last event id we saw.
 
 const types = ['update.created', 'update.edited', 'update.deleted', 'update.reactions', 'update.poll',
-  'channel.updated', 'channel.deleted', 'channel.followed', 'channel.unfollowed', 'resync'];
+  'channel.updated', 'channel.deleted', 'channel.followed', 'channel.unfollowed',
+  'channel.admin_added', 'channel.admin_removed', 'resync'];
 
 const listeners = new Set();
 let es = null;

@@ -107,7 +107,8 @@ export async function followingView(main) {
   }
 
   const off = events.on(async ev => {
-    if (ev.type === 'reconnected' || ev.type === 'resync' || ev.type === 'channel.followed' || ev.type === 'channel.unfollowed' || ev.type === 'channel.deleted') { load(); loadManaged(); return; }
+    if (ev.type === 'reconnected' || ev.type === 'resync' || ev.type === 'channel.followed' || ev.type === 'channel.unfollowed' || ev.type === 'channel.deleted' ||
+        ev.type === 'channel.admin_added' || ev.type === 'channel.admin_removed') { load(); loadManaged(); return; }
     if (ev.type === 'channel.updated') loadManaged();
     const r = rows.get(ev.channel_id);
     if (!r) return;
