@@ -348,8 +348,8 @@ func (db *DB) AddAdmin(ctx context.Context, actorID, channelID, username string)
 		}
 		// Tell the new admin's open streams, which then carry the channel
 		// from its position now (as for a follow).
-		var head int64
-		if err := t.QueryRow(ctx, `SELECT coalesce((SELECT seq FROM stream_heads WHERE stream = $1), 0)`, r.ch.ID).Scan(&head); err != nil {
+		head, err := t.streamHead(ctx, r.ch.ID)
+		if err != nil {
 			return err
 		}
 		if err := t.appendEvent(ctx, herald.Event{Stream: herald.AccountStream(a.ID), Type: herald.EventChannelAdminAdded,
@@ -452,8 +452,8 @@ func (t *tx) follow(ctx context.Context, r *chanRow, accountID string) (*herald.
 		// transaction: an open stream of the account joins the channel
 		// exactly there (no clock involved). A post still in flight has a
 		// higher seq, so it reaches the follower too.
-		var head int64
-		if err := t.QueryRow(ctx, `SELECT coalesce((SELECT seq FROM stream_heads WHERE stream = $1), 0)`, r.ch.ID).Scan(&head); err != nil {
+		head, err := t.streamHead(ctx, r.ch.ID)
+		if err != nil {
 			return nil, err
 		}
 		if err := t.appendEvent(ctx, herald.Event{Stream: herald.AccountStream(accountID), Type: herald.EventChannelFollowed,
@@ -462,6 +462,14 @@ func (t *tx) follow(ctx context.Context, r *chanRow, accountID string) (*herald.
 		}
 	}
 	return r.view(), nil
+}
+
+// streamHead is a stream's latest seq (0 if it has none), read in the
+// transaction: the position a follower or a new admin joins the channel at.
+func (t *tx) streamHead(ctx context.Context, stream string) (int64, error) {
+	var head int64
+	err := t.QueryRow(ctx, `SELECT coalesce((SELECT seq FROM stream_heads WHERE stream = $1), 0)`, stream).Scan(&head)
+	return head, err
 }
 
 // addFollowers changes a channel's follower count and logs the old value for

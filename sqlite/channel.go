@@ -367,8 +367,8 @@ func (db *DB) AddAdmin(ctx context.Context, actorID, channelID, username string)
 		}
 		// Tell the new admin's open streams, which then carry the channel
 		// from its position now (as for a follow).
-		var head int64
-		if err := tx.QueryRowContext(ctx, `SELECT coalesce((SELECT last_seq FROM stream_heads WHERE stream = ?), 0)`, r.ch.ID).Scan(&head); err != nil {
+		head, err := tx.streamHead(ctx, r.ch.ID)
+		if err != nil {
 			return err
 		}
 		if err := tx.appendEvent(ctx, herald.Event{Stream: herald.AccountStream(a.ID), Type: herald.EventChannelAdminAdded, ChannelID: r.ch.ID, Channel: r.public(), ChannelSeq: &head}); err != nil {
@@ -449,6 +449,14 @@ func (db *DB) Follow(ctx context.Context, accountID, channelID string) (*herald.
 	return out, err
 }
 
+// streamHead is a stream's latest seq (0 if it has none), read under the
+// write lock: the position a follower or a new admin joins the channel at.
+func (tx *Tx) streamHead(ctx context.Context, stream string) (int64, error) {
+	var head int64
+	err := tx.QueryRowContext(ctx, `SELECT coalesce((SELECT last_seq FROM stream_heads WHERE stream = ?), 0)`, stream).Scan(&head)
+	return head, err
+}
+
 // follow records the follow if new, keeps follower_count exact and tells
 // the account's other devices.
 func (tx *Tx) follow(ctx context.Context, r *chanRow, accountID string) (*herald.Channel, error) {
@@ -467,8 +475,8 @@ func (tx *Tx) follow(ctx context.Context, r *chanRow, accountID string) (*herald
 		// The channel's position at the follow, read under the same write
 		// lock as the follow: an open stream of the account joins the
 		// channel exactly there (no clock involved).
-		var head int64
-		if err := tx.QueryRowContext(ctx, `SELECT coalesce((SELECT last_seq FROM stream_heads WHERE stream = ?), 0)`, r.ch.ID).Scan(&head); err != nil {
+		head, err := tx.streamHead(ctx, r.ch.ID)
+		if err != nil {
 			return nil, err
 		}
 		if err := tx.appendEvent(ctx, herald.Event{Stream: herald.AccountStream(accountID), Type: herald.EventChannelFollowed, ChannelID: r.ch.ID, Channel: r.public(), ChannelSeq: &head}); err != nil {
