@@ -2,76 +2,18 @@ package nats_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
-	"net/url"
-	"os"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/heraldhq/herald"
+	"github.com/heraldhq/herald/internal/pgtest"
 	"github.com/heraldhq/herald/postgres"
 	"github.com/heraldhq/herald/realtime/stream"
-	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// postgresURL is the PostgreSQL the cluster tests use; each test gets its
-// own schema.
-func postgresURL() string {
-	if u := os.Getenv("HERALD_POSTGRES_URL"); u != "" {
-		return u
-	}
-	return "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-}
-
-var (
-	pgOnce sync.Once
-	pgPool *pgxpool.Pool
-	pgErr  error
-)
-
-// freshSchema creates an empty schema, dropped when tb ends, and returns a
-// URL whose connections use it. It skips the test when PostgreSQL is
-// unreachable, unless HERALD_REQUIRE_SERVICES=1.
-func freshSchema(tb testing.TB) string {
-	tb.Helper()
-	pgOnce.Do(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		pgPool, pgErr = pgxpool.New(ctx, postgresURL())
-		if pgErr == nil {
-			pgErr = pgPool.Ping(ctx)
-		}
-	})
-	if pgErr != nil {
-		msg := fmt.Sprintf("PostgreSQL unreachable at HERALD_POSTGRES_URL=%s: %v", postgresURL(), pgErr)
-		if os.Getenv("HERALD_REQUIRE_SERVICES") == "1" {
-			tb.Fatal(msg)
-		}
-		tb.Skip(msg + " (set HERALD_REQUIRE_SERVICES=1 to fail instead)")
-	}
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	schema := "herald_nats_" + hex.EncodeToString(b[:])
-	if _, err := pgPool.Exec(context.Background(), `CREATE SCHEMA `+schema); err != nil {
-		tb.Fatalf("create schema: %v", err)
-	}
-	tb.Cleanup(func() {
-		if _, err := pgPool.Exec(context.Background(), `DROP SCHEMA `+schema+` CASCADE`); err != nil {
-			tb.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-	u, err := url.Parse(postgresURL())
-	if err != nil {
-		tb.Fatalf("HERALD_POSTGRES_URL: %v", err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
+// freshSchema gives a test its own schema on the test PostgreSQL.
+func freshSchema(tb testing.TB) string { return pgtest.FreshSchema(tb, "herald_nats_") }
 
 // pgCluster is n nodes, each with its own postgres.DB on one fresh schema,
 // on one embedded NATS.

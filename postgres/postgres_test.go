@@ -2,88 +2,22 @@ package postgres_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
-	"net/url"
-	"os"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/heraldhq/herald"
+	"github.com/heraldhq/herald/internal/pgtest"
 	"github.com/heraldhq/herald/postgres"
 	"github.com/heraldhq/herald/storetest"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// serverURL is the PostgreSQL the tests use; each test gets its own schema.
-func serverURL() string {
-	if u := os.Getenv("HERALD_POSTGRES_URL"); u != "" {
-		return u
-	}
-	return "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-}
-
-var (
-	adminOnce sync.Once
-	adminPool *pgxpool.Pool
-	adminErr  error
-)
-
-// admin returns a pool for creating and dropping test schemas, skipping the
-// test when the server is unreachable (failing under HERALD_REQUIRE_SERVICES=1).
-func admin(tb testing.TB) *pgxpool.Pool {
-	tb.Helper()
-	adminOnce.Do(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		adminPool, adminErr = pgxpool.New(ctx, serverURL())
-		if adminErr == nil {
-			adminErr = adminPool.Ping(ctx)
-		}
-	})
-	if adminErr != nil {
-		msg := fmt.Sprintf("PostgreSQL unreachable at HERALD_POSTGRES_URL=%s: %v", serverURL(), adminErr)
-		if os.Getenv("HERALD_REQUIRE_SERVICES") == "1" {
-			tb.Fatal(msg)
-		}
-		tb.Skip(msg + " (set HERALD_REQUIRE_SERVICES=1 to fail instead)")
-	}
-	return adminPool
-}
-
-// freshSchema creates an empty schema dropped when tb ends and returns a
-// URL whose connections use it.
-func freshSchema(tb testing.TB) string {
-	tb.Helper()
-	pool := admin(tb)
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	schema := "herald_test_" + hex.EncodeToString(b[:])
-	ctx := context.Background()
-	if _, err := pool.Exec(ctx, `CREATE SCHEMA `+schema); err != nil {
-		tb.Fatalf("create schema: %v", err)
-	}
-	tb.Cleanup(func() {
-		if _, err := pool.Exec(context.Background(), `DROP SCHEMA `+schema+` CASCADE`); err != nil {
-			tb.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-	return schemaURL(tb, schema)
-}
-
-// schemaURL returns the server URL with connections using schema.
-func schemaURL(tb testing.TB, schema string) string {
-	u, err := url.Parse(serverURL())
-	if err != nil {
-		tb.Fatalf("HERALD_POSTGRES_URL: %v", err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
+// Each test gets its own schema on the test server (internal/pgtest).
+func admin(tb testing.TB) *pgxpool.Pool        { return pgtest.Admin(tb) }
+func freshSchema(tb testing.TB) string         { return pgtest.FreshSchema(tb, "herald_test_") }
+func schemaURL(tb testing.TB, s string) string { return pgtest.SchemaURL(tb, s) }
 
 // mustOpen opens a store on url, closed when tb ends.
 func mustOpen(tb testing.TB, url string, cfg herald.StoreConfig) *postgres.DB {
@@ -108,9 +42,7 @@ func TestConformance(t *testing.T) {
 func TestConcurrentMigrations(t *testing.T) {
 	// A schema nobody created: Open creates it.
 	pool := admin(t)
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	schema := "herald_test_new_" + hex.EncodeToString(b[:])
+	schema := pgtest.SchemaName("herald_test_new_")
 	t.Cleanup(func() { pool.Exec(context.Background(), `DROP SCHEMA IF EXISTS `+schema+` CASCADE`) })
 	url := schemaURL(t, schema)
 	const nodes = 4

@@ -2,13 +2,10 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -18,8 +15,8 @@ import (
 
 	"github.com/heraldhq/herald"
 	"github.com/heraldhq/herald/client"
+	"github.com/heraldhq/herald/internal/pgtest"
 	"github.com/heraldhq/herald/realtime/stream"
-	"github.com/jackc/pgx/v5/pgxpool"
 	natsserver "github.com/nats-io/nats-server/v2/server"
 )
 
@@ -62,47 +59,8 @@ func TestScaleoutNeedsBoth(t *testing.T) {
 	}
 }
 
-// pgSchema creates a fresh schema on the test PostgreSQL (HERALD_POSTGRES_URL)
-// and returns a URL that uses it, skipping when PostgreSQL is unreachable
-// unless HERALD_REQUIRE_SERVICES=1.
-func pgSchema(t *testing.T) string {
-	t.Helper()
-	base := os.Getenv("HERALD_POSTGRES_URL")
-	if base == "" {
-		base = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	pool, err := pgxpool.New(ctx, base)
-	if err == nil {
-		err = pool.Ping(ctx)
-	}
-	if err != nil {
-		msg := fmt.Sprintf("PostgreSQL unreachable at HERALD_POSTGRES_URL=%s: %v", base, err)
-		if os.Getenv("HERALD_REQUIRE_SERVICES") == "1" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg + " (set HERALD_REQUIRE_SERVICES=1 to fail instead)")
-	}
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	schema := "herald_serve_" + hex.EncodeToString(b[:])
-	if _, err := pool.Exec(ctx, `CREATE SCHEMA `+schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_, _ = pool.Exec(context.Background(), `DROP SCHEMA `+schema+` CASCADE`)
-		pool.Close()
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
+// pgSchema gives a test its own schema on the test PostgreSQL.
+func pgSchema(t *testing.T) string { return pgtest.FreshSchema(t, "herald_serve_") }
 
 // embeddedNATS runs a NATS server in the test process.
 func embeddedNATS(t *testing.T) string {
