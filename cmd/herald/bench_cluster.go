@@ -5,8 +5,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
 	"errors"
 	"flag"
 	"fmt"
@@ -356,39 +354,7 @@ func seedCluster(ctx context.Context, url string, n int) (admin, channelID strin
 		return "", "", nil, err
 	}
 	defer db.Close()
-	// No one logs in with a password: the hash only fills the column.
-	const hash = "$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHRzYWx0c2FsdA$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g"
-	newAccount := func(name string) (string, string, error) {
-		a := &herald.Account{Username: name, DisplayName: name}
-		if err := db.CreateAccount(ctx, a, hash); err != nil {
-			return "", "", err
-		}
-		var b [32]byte
-		_, _ = rand.Read(b[:])
-		tok := base64.RawURLEncoding.EncodeToString(b[:])
-		h := sha256.Sum256([]byte(tok))
-		now := time.Now().UTC()
-		err := db.CreateSession(ctx, &herald.Session{TokenHash: h[:], AccountID: a.ID, CreatedAt: now, ExpiresAt: now.Add(24 * time.Hour)})
-		return a.ID, tok, err
-	}
-	adminID, admin, err := newAccount("cluster_admin")
-	if err != nil {
-		return "", "", nil, err
-	}
-	ch := &herald.Channel{Name: "Cluster bench", Category: "news", Listed: true}
-	if err := db.CreateChannel(ctx, adminID, ch); err != nil {
-		return "", "", nil, err
-	}
-	tokens = make([]string, n)
-	err = parallel(ctx, n, 16, func(i int) error {
-		id, tok, err := newAccount(fmt.Sprintf("cl%06d", i))
-		if err == nil {
-			_, err = db.Follow(ctx, id, ch.ID)
-		}
-		tokens[i] = tok
-		return err
-	})
-	return admin, ch.ID, tokens, err
+	return seedFollowers(ctx, db, "cl", n)
 }
 
 // benchClusterNode is one node of the benchmark: `herald serve` on

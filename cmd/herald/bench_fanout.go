@@ -303,69 +303,55 @@ func runBenchFanout(ctx context.Context, args []string) error {
 	return nil
 }
 
-// seedFanout creates the admin, the channel and the followers in the store.
+// seedFanout creates the admin, the channel and the followers in a fresh
+// SQLite store.
 func seedFanout(ctx context.Context, path string, n int) (admin, channelID string, tokens []string, err error) {
 	db, err := sqlite.Open(path, herald.StoreConfig{Clock: herald.SystemClock{}, Retention: herald.DefaultRetention})
 	if err != nil {
 		return "", "", nil, err
 	}
 	defer db.Close()
+	return seedFollowers(ctx, db, "fan", n)
+}
+
+// seedFollowers creates, with the store's own methods, an admin, a channel
+// and n followers of it, each with a session whose token (API format) it
+// returns: the rows signing up and following through the API make, without
+// n argon2 hashes. Account names start with prefix.
+func seedFollowers(ctx context.Context, store herald.Store, prefix string, n int) (admin, channelID string, tokens []string, err error) {
 	// No one logs in with these accounts: the hash only fills the column.
 	const hash = "$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHRzYWx0c2FsdA$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g"
 	newAccount := func(name string) (string, string, error) {
 		a := &herald.Account{Username: name, DisplayName: name}
-		if err := db.CreateAccount(ctx, a, hash); err != nil {
+		if err := store.CreateAccount(ctx, a, hash); err != nil {
 			return "", "", err
 		}
 		var b [32]byte
-		rand.Read(b[:])
+		_, _ = rand.Read(b[:])
 		tok := base64.RawURLEncoding.EncodeToString(b[:])
 		h := sha256.Sum256([]byte(tok))
 		now := time.Now().UTC()
-		if err := db.CreateSession(ctx, &herald.Session{TokenHash: h[:], AccountID: a.ID, CreatedAt: now, ExpiresAt: now.Add(24 * time.Hour)}); err != nil {
-			return "", "", err
-		}
-		return a.ID, tok, nil
+		err := store.CreateSession(ctx, &herald.Session{TokenHash: h[:], AccountID: a.ID, CreatedAt: now, ExpiresAt: now.Add(24 * time.Hour)})
+		return a.ID, tok, err
 	}
-	adminID, admin, err := newAccount("fanout_admin")
+	adminID, admin, err := newAccount(prefix + "_admin")
 	if err != nil {
 		return "", "", nil, err
 	}
-	ch := &herald.Channel{Name: "Fan-out bench", Category: "news", Listed: true}
-	if err := db.CreateChannel(ctx, adminID, ch); err != nil {
+	ch := &herald.Channel{Name: "Bench channel " + prefix, Category: "news", Listed: true}
+	if err := store.CreateChannel(ctx, adminID, ch); err != nil {
 		return "", "", nil, err
 	}
 	tokens = make([]string, n)
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	errc := make(chan error, 16)
-	for range 16 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= n {
-					return
-				}
-				id, tok, err := newAccount(fmt.Sprintf("fan%06d", i))
-				if err == nil {
-					_, err = db.Follow(ctx, id, ch.ID)
-				}
-				if err != nil {
-					errc <- err
-					return
-				}
-				tokens[i] = tok
-			}
-		}()
-	}
-	wg.Wait()
-	close(errc)
-	if err := <-errc; err != nil {
-		return "", "", nil, err
-	}
-	return admin, ch.ID, tokens, nil
+	err = parallel(ctx, n, 16, func(i int) error {
+		id, tok, err := newAccount(fmt.Sprintf("%s%06d", prefix, i))
+		if err == nil {
+			_, err = store.Follow(ctx, id, ch.ID)
+		}
+		tokens[i] = tok
+		return err
+	})
+	return admin, ch.ID, tokens, err
 }
 
 // updateIndex reads the index the bench put at the start of an update's
