@@ -108,8 +108,11 @@ func (w *rawWriter) write(p []byte) (n int, err error) {
 	for n < len(p) {
 		// A raw system call: the socket is non-blocking, so the write
 		// never waits and the scheduler needn't hand off this thread.
+		// send(2) rather than write(2): it goes straight to the socket,
+		// past the file layer's checks (a few per cent of a fan-out's
+		// CPU), and MSG_NOSIGNAL spares a SIGPIPE when the peer is gone.
 		q := p[n:]
-		m, _, errno := syscall.RawSyscall(syscall.SYS_WRITE, w.fd, uintptr(unsafe.Pointer(&q[0])), uintptr(len(q)))
+		m, _, errno := syscall.RawSyscall6(syscall.SYS_SENDTO, w.fd, uintptr(unsafe.Pointer(&q[0])), uintptr(len(q)), syscall.MSG_DONTWAIT|syscall.MSG_NOSIGNAL, 0, 0)
 		if errno == syscall.EINTR {
 			continue
 		}
