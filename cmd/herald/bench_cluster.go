@@ -49,6 +49,7 @@ func benchCluster(ctx context.Context, args []string) error {
 	posters := fs.Int("posters", 4, "concurrent posters in the burst")
 	textLen := fs.Int("text", 200, "update text length in bytes")
 	settle := fs.Duration("settle", 3*time.Second, "idle time before reading the nodes' memory")
+	poll := fs.Duration("poll", time.Millisecond, "readers poll their streams this often instead of sleeping in epoll_wait (as in herald bench fanout; 0: sleep in epoll_wait)")
 	pg := fs.String("postgres", envOr("HERALD_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"), "PostgreSQL server; a fresh schema is created and dropped")
 	nu := fs.String("nats", "", "NATS URL; empty runs an embedded NATS server in this process")
 	asNode := fs.Bool("as-node", false, "internal: run one node (started by the benchmark itself)")
@@ -180,7 +181,7 @@ func benchCluster(ctx context.Context, args []string) error {
 	recv := make([]int64, *followers*nr) // unix nanos; 0 = not received
 	var dup, delivered atomic.Int64
 	stop := make(chan struct{})
-	wait, err := epollReaders(conns, 2, func(i int, data []byte, now int64) {
+	wait, err := epollReadersPoll(conns, 2, *poll, func(i int, data []byte, now int64) {
 		if !bytes.Contains(data, []byte(`"type":"update.created"`)) {
 			return
 		}
@@ -200,6 +201,11 @@ func benchCluster(ctx context.Context, args []string) error {
 	}
 	defer func() { close(stop); wait() }()
 
+	// As in herald bench fanout: the admin's client has the channel open
+	// before posting.
+	if _, err := ac.ListUpdates(ctx, channelID, client.ListOptions{}); err != nil {
+		return fmt.Errorf("warm-up read: %w", err)
+	}
 	filler := strings.Repeat("Storm warning. ", *textLen/15+1)[:max(*textLen-8, 1)]
 	sent := make([]atomic.Int64, nr)
 	var postMu sync.Mutex
