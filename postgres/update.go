@@ -16,10 +16,14 @@ const updateCols = `u.id, u.channel_id, u.seq, u.text, u.created_at, u.edited_at
 	u.poll_question, u.poll_multiple, u.poll_options, uc.voters, uc.reactions, uc.votes,
 	r.emoji, v.options`
 
-const updateFrom = `updates u
+// updateJoins adds an update's counts and the viewer's ($1) own reaction
+// and votes to the updates aliased u.
+const updateJoins = `
 	JOIN update_counts uc ON uc.update_id = u.id
 	LEFT JOIN reactions r ON r.update_id = u.id AND r.account_id = $1
 	LEFT JOIN votes v ON v.update_id = u.id AND v.account_id = $1`
+
+const updateFrom = `updates u` + updateJoins
 
 func scanUpdate(row pgx.Row, extra ...any) (*herald.Update, error) {
 	var u herald.Update
@@ -184,9 +188,15 @@ func (db *DB) ListUpdates(ctx context.Context, viewerID, channelID string, befor
 	err := db.readChannel(ctx, viewerID, channelID, func(rows pgx.Rows) (err error) {
 		list, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (*herald.Update, error) { return scanUpdate(r) })
 		return err
-	}, `SELECT `+updateCols+` FROM `+updateFrom+`
-		WHERE u.channel_id = $2 AND u.seq < $3 AND u.expires_at > $4
-		ORDER BY u.seq DESC LIMIT $5`, viewerID, channelID, before, db.now(), limit)
+	}, `SELECT `+updateCols+`
+		FROM (SELECT * FROM updates WHERE channel_id = $2 AND seq < $3 AND expires_at > $4
+			ORDER BY seq DESC LIMIT $5) u`+updateJoins+`
+		ORDER BY u.seq DESC`, viewerID, channelID, before, db.now(), limit)
+	// The page is cut before the joins: with statistics that still think a
+	// channel small (a new channel posting fast, a table not yet analyzed)
+	// the planner sorts the channel's rows instead of walking the (channel,
+	// seq) index backwards, and it must not also join every one of them
+	// (7 ms against 0.8 ms for a page of a 1,500-update channel).
 	return list, err
 }
 
