@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/gobwas/ws"
 	"github.com/heraldhq/herald"
@@ -48,9 +49,18 @@ type qitem struct {
 	op     uint8
 	code   ws.StatusCode // opClose: WebSocket close code
 	m      *Message
-	stream string // opAdd, opRemove
+	stream string // opAdd, opRemove; opEvent: the hub's copy of m.Stream, or ""
 	seq    int64  // opAdd
 	reason string // opClose
+}
+
+// eventStream is an opEvent's stream: the hub's copy of its name when the
+// item came from a broadcast.
+func (it *qitem) eventStream() string {
+	if it.stream != "" {
+		return it.stream
+	}
+	return it.m.Stream
 }
 
 func (it *qitem) size() int {
@@ -109,19 +119,23 @@ type conn struct {
 	sink      sink // set under mu once upgraded
 	reserved  bool // holds a slot in the server's limits (server mu)
 
-	mu       sync.Mutex
-	cond     sync.Cond // signals queue drain to a history reader waiting for room
-	streams  map[string]*streamState
-	queue    []qitem
-	qbuf     [1]qitem // the queue's array while it holds one item: no allocation per delivery
-	qbytes   int
-	writing  bool
-	closing  bool // no more events: only the final message is left to write
-	closed   bool
-	tasks    []task
-	tasking  bool
-	waiters  int
-	bc       *broadcast  // during a broadcast: where c's writer hand-off and queued bytes go
+	mu      sync.Mutex
+	cond    sync.Cond // signals queue drain to a history reader waiting for room
+	streams map[string]*streamState
+	queue   []qitem
+	qbuf    [1]qitem // the queue's array while it holds one item: no allocation per delivery
+	qbytes  int
+	writing bool
+	closing bool // no more events: only the final message is left to write
+	closed  bool
+	tasks   []task
+	tasking bool
+	waiters int
+	bc      *broadcast // during a broadcast: where c's writer hand-off and queued bytes go
+	// the last stream looked up by a broadcast (see stream)
+	lastKey  *byte
+	lastLen  int
+	lastSt   *streamState
 	wcur     []streamPos // writer-owned cursor, sorted by stream
 	lastSeen atomic.Int64
 
@@ -155,19 +169,22 @@ type broadcast struct {
 
 // deliver is called by the hub, under its shard lock, for a live message of
 // a stream c subscribed to. It only enqueues.
-func (c *conn) deliver(m *Message, bc *broadcast) {
+// key is the hub's own copy of m.Stream, the same string for every
+// recipient of every message of the stream: comparing it is comparing a
+// pointer.
+func (c *conn) deliver(m *Message, key string, bc *broadcast) {
 	c.mu.Lock()
 	c.bc = bc
-	c.deliverLocked(m)
+	c.deliverLocked(m, key)
 	c.bc = nil
 	c.mu.Unlock()
 }
 
-func (c *conn) deliverLocked(m *Message) {
+func (c *conn) deliverLocked(m *Message, key string) {
 	if c.closing || c.closed {
 		return
 	}
-	st := c.streams[m.Stream]
+	st := c.stream(key)
 	if st == nil {
 		return // unsubscribed in the meantime: a non-follower never receives
 	}
@@ -183,8 +200,25 @@ func (c *conn) deliverLocked(m *Message) {
 		c.schedule(task{kind: taskCatchUp, stream: m.Stream, st: st, resume: true})
 		return
 	}
-	c.take(st, m)
+	c.takeKeyed(st, m, key)
 }
+
+// stream returns the connection's state for a stream, remembering the last
+// one asked for by the identity of its name: a broadcast then finds it
+// without hashing and comparing names in the connection's map (the map's
+// keys are the connection's own strings, cold in the cache). c.mu held.
+func (c *conn) stream(key string) *streamState {
+	if p := unsafe.StringData(key); p != nil && p == c.lastKey && len(key) == c.lastLen {
+		return c.lastSt
+	}
+	st := c.streams[key]
+	c.lastKey, c.lastLen, c.lastSt = unsafe.StringData(key), len(key), st
+	return st
+}
+
+// forgetStream drops the remembered lookup; called on every change of
+// c.streams. c.mu held.
+func (c *conn) forgetStream() { c.lastKey, c.lastLen, c.lastSt = nil, 0, nil }
 
 func (c *conn) hold(st *streamState, m *Message) {
 	st.pending = append(st.pending, m)
@@ -193,10 +227,14 @@ func (c *conn) hold(st *streamState, m *Message) {
 
 // take delivers a live message if it is new, then applies what it means for
 // the connection's subscriptions. c.mu held.
-func (c *conn) take(st *streamState, m *Message) {
+func (c *conn) take(st *streamState, m *Message) { c.takeKeyed(st, m, "") }
+
+// takeKeyed is take with the hub's copy of the stream's name (or "" for
+// m.Stream), which the writer's cursor then compares by identity.
+func (c *conn) takeKeyed(st *streamState, m *Message, key string) {
 	if m.Seq > st.seq {
 		st.seq = m.Seq
-		c.push(qitem{op: opEvent, m: m})
+		c.push(qitem{op: opEvent, m: m, stream: key})
 	}
 	c.sideEffects(m)
 }
@@ -216,6 +254,7 @@ func (c *conn) sideEffects(m *Message) {
 		} else {
 			st := &streamState{}
 			c.streams[m.ChannelID] = st
+			c.forgetStream()
 			c.schedule(task{kind: taskAdd, stream: m.ChannelID, st: st, from: m.ChannelSeq, at: m.At})
 		}
 	case m.Stream == c.account && (m.Type == herald.EventChannelUnfollowed || m.Type == herald.EventChannelAdminRemoved) && m.ChannelID != "":
@@ -240,6 +279,7 @@ func (c *conn) dropStream(stream string) {
 		return
 	}
 	delete(c.streams, stream)
+	c.forgetStream()
 	c.release(st)
 	c.push(qitem{op: opRemove, stream: stream})
 	c.schedule(task{kind: taskRemove, stream: stream, st: st})
@@ -635,9 +675,19 @@ func (c *conn) setCursor(stream string, seq int64) {
 	// Most connections follow a few channels: a scan beats the binary
 	// search's comparisons, on every event written.
 	if len(c.wcur) <= 8 {
+		sp := unsafe.StringData(stream)
+		for i := range c.wcur {
+			p := &c.wcur[i]
+			if unsafe.StringData(p.stream) == sp && len(p.stream) == len(stream) {
+				p.seq = seq
+				return
+			}
+		}
 		for i := range c.wcur {
 			if p := &c.wcur[i]; len(p.stream) == len(stream) && p.stream == stream {
-				p.seq = seq
+				// Keep the caller's copy: the hub's, shared by every
+				// event of the stream, matches by identity next time.
+				p.stream, p.seq = stream, seq
 				return
 			}
 		}

@@ -21,13 +21,20 @@ type hub struct {
 
 type hubShard struct {
 	mu    sync.RWMutex
-	feeds map[string]map[*conn]struct{}
+	feeds map[string]*feed
+}
+
+// feed is a stream's local subscribers. key is the hub's copy of the
+// stream's name, handed to every recipient of a broadcast.
+type feed struct {
+	key   string
+	conns map[*conn]struct{}
 }
 
 func newHub(bus Bus, writers *writerPool, queued *atomic.Int64) *hub {
 	h := &hub{bus: bus, writers: writers, queued: queued, seed: maphash.MakeSeed()}
 	for i := range h.shards {
-		h.shards[i].feeds = map[string]map[*conn]struct{}{}
+		h.shards[i].feeds = map[string]*feed{}
 	}
 	return h
 }
@@ -47,10 +54,10 @@ func (h *hub) add(stream string, c *conn) error {
 		if err := h.bus.Subscribe(stream, h.handle); err != nil {
 			return err
 		}
-		f = map[*conn]struct{}{}
+		f = &feed{key: stream, conns: map[*conn]struct{}{}}
 		s.feeds[stream] = f
 	}
-	f[c] = struct{}{}
+	f.conns[c] = struct{}{}
 	return nil
 }
 
@@ -63,8 +70,8 @@ func (h *hub) remove(stream string, c *conn) {
 	if f == nil {
 		return
 	}
-	delete(f, c)
-	if len(f) == 0 {
+	delete(f.conns, c)
+	if len(f.conns) == 0 {
 		delete(s.feeds, stream)
 		_ = h.bus.Unsubscribe(stream)
 	}
@@ -81,8 +88,13 @@ func (h *hub) handle(m *Message) {
 	bc := broadcastPool.Get().(*broadcast)
 	at := h.writers.broadcastStart()
 	s.mu.RLock()
-	for c := range s.feeds[m.Stream] {
-		c.deliver(m, bc)
+	var key string
+	var conns map[*conn]struct{}
+	if f := s.feeds[m.Stream]; f != nil {
+		key, conns = f.key, f.conns
+	}
+	for c := range conns {
+		c.deliver(m, key, bc)
 		if len(bc.ready) >= handOff {
 			h.handOff(bc, at)
 		}
@@ -108,5 +120,8 @@ func (h *hub) subscribers(stream string) int {
 	s := h.shard(stream)
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return len(s.feeds[stream])
+	if f := s.feeds[stream]; f != nil {
+		return len(f.conns)
+	}
+	return 0
 }

@@ -295,6 +295,7 @@ func (s *Server) subscribeInitial(ctx context.Context, c *conn, cursor herald.Cu
 			return nil
 		}
 		c.streams[stream] = &streamState{}
+		c.forgetStream()
 		c.mu.Unlock()
 		return s.hub.add(stream, c)
 	}

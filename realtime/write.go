@@ -553,7 +553,7 @@ func (c *conn) renderSSE(b []byte, items []qitem) ([]byte, int, bool) {
 		it := &items[i]
 		switch it.op {
 		case opEvent:
-			c.setCursor(it.m.Stream, it.m.Seq)
+			c.setCursor(it.eventStream(), it.m.Seq)
 			b = append(b, "id: "...)
 			b = c.appendCursor(b)
 			b = append(b, "\ndata: "...)
@@ -603,7 +603,7 @@ func (c *conn) renderWS(o *outBuf, items []qitem) (int, bool) {
 		it := &items[i]
 		switch it.op {
 		case opEvent:
-			c.setCursor(it.m.Stream, it.m.Seq)
+			c.setCursor(it.eventStream(), it.m.Seq)
 			sep()
 			b = append(b, it.m.Data...)
 			events++
