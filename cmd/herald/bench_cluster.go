@@ -135,6 +135,7 @@ func benchCluster(ctx context.Context, args []string) error {
 		return fmt.Errorf("seed: %w", err)
 	}
 	fmt.Printf("seeded %d followers in %s\n", *followers, time.Since(t0).Round(time.Millisecond))
+	syscall.Sync() // the seed's writeback must not run during the measurement
 	ac := client.New(procs[0].url, admin)
 
 	// Streams round-robin over the nodes, and each node's memory before and after.

@@ -90,7 +90,35 @@ func dialRaw(ctx context.Context, base, transport, token string, idx int) (*rawS
 // messages parses the complete messages in pending, calling fn with each
 // event's JSON, and keeps the incomplete tail. It answers pings.
 func (s *rawStream) messages(fn func(data []byte)) error {
-	p := s.pending
+	rest, err := s.parse(s.pending, fn)
+	if err != nil {
+		return err
+	}
+	s.pending = append(s.pending[:0], rest...)
+	return nil
+}
+
+// received parses bytes just read: straight from the read buffer when
+// nothing was pending (no copy, and no allocation per delivery for the
+// generator's collector to chase during the measurement), keeping only an
+// incomplete tail.
+func (s *rawStream) received(b []byte, fn func(data []byte)) error {
+	if len(s.pending) > 0 {
+		s.pending = append(s.pending, b...)
+		return s.messages(fn)
+	}
+	rest, err := s.parse(b, fn)
+	if err != nil {
+		return err
+	}
+	s.pending = append(s.pending[:0], rest...)
+	return nil
+}
+
+// parse calls fn with each complete message's events in p and returns the
+// incomplete tail. It answers pings.
+func (s *rawStream) parse(p []byte, fn func(data []byte)) (rest []byte, err error) {
+	defer s.rd.Reset(nil)
 	for {
 		if s.ws {
 			s.rd.Reset(p)
@@ -99,7 +127,7 @@ func (s *rawStream) messages(fn func(data []byte)) error {
 				break // an incomplete header: wait for more bytes
 			}
 			if err != nil {
-				return err
+				return nil, err
 			}
 			hl, n := len(p)-s.rd.Len(), int(h.Length)
 			if len(p) < hl+n {
@@ -120,10 +148,10 @@ func (s *rawStream) messages(fn func(data []byte)) error {
 				}
 			case ws.OpPing: // answer, or the server reaps us as dead
 				if err := s.writeFrame(ws.MaskFrame(ws.NewPongFrame(payload))); err != nil {
-					return err
+					return nil, err
 				}
 			case ws.OpClose:
-				return errors.New("stream closed by server")
+				return nil, errors.New("stream closed by server")
 			}
 			continue
 		}
@@ -145,9 +173,7 @@ func (s *rawStream) messages(fn func(data []byte)) error {
 			}
 		}
 	}
-	s.pending = append(s.pending[:0], p...)
-	s.rd.Reset(nil)
-	return nil
+	return p, nil
 }
 
 // epollReaders reads every stream with `loops` epoll loops and calls
@@ -239,8 +265,7 @@ func epollReadersPoll(streams []*rawStream, loops int, poll time.Duration, onEve
 							break
 						}
 						now := time.Now().UnixNano()
-						s.pending = append(s.pending, buf[:m]...)
-						if err := s.messages(func(data []byte) { onEvent(s.idx, data, now) }); err != nil {
+						if err := s.received(buf[:m], func(data []byte) { onEvent(s.idx, data, now) }); err != nil {
 							syscall.EpollCtl(epfd, syscall.EPOLL_CTL_DEL, s.fd, nil)
 							break
 						}

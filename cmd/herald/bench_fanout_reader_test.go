@@ -19,12 +19,22 @@ func TestRawStreamMessages(t *testing.T) {
 		wire = append(wire, ws.MustCompileFrame(ws.NewTextFrame([]byte(payload)))...)
 		want = append(want, strings.Split(payload, "\n")...)
 	}
-	for _, chunk := range []int{1, 3, 7, 4096, len(wire)} {
+	for _, chunk := range []int{1, 3, 7, 4096, len(wire), -1, -3, -4096, -len(wire)} {
 		s := &rawStream{ws: true}
 		var got []string
-		for i := 0; i < len(wire); i += chunk {
-			s.pending = append(s.pending, wire[i:min(i+chunk, len(wire))]...)
-			if err := s.messages(func(d []byte) { got = append(got, string(d)) }); err != nil {
+		// Positive: appended to pending then parsed (messages); negative:
+		// handed over as just read (received, the epoll loops' path).
+		size := max(chunk, -chunk)
+		for i := 0; i < len(wire); i += size {
+			b := wire[i:min(i+size, len(wire))]
+			var err error
+			if chunk > 0 {
+				s.pending = append(s.pending, b...)
+				err = s.messages(func(d []byte) { got = append(got, string(d)) })
+			} else {
+				err = s.received(append([]byte(nil), b...), func(d []byte) { got = append(got, string(d)) })
+			}
+			if err != nil {
 				t.Fatalf("chunk %d: %v", chunk, err)
 			}
 		}
