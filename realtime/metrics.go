@@ -57,7 +57,11 @@ func newMetrics(s *Server, reg prometheus.Registerer) *metrics {
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "herald_realtime_queued_bytes",
 			Help: "Bytes waiting in real-time stream queues.",
-		}, func() float64 { return float64(s.queued.Load()) }),
+		}, func() float64 {
+			// A writer may take bytes off before the broadcast that queued
+			// them adds its chunk's total: never show the dip below zero.
+			return float64(max(s.queued.Load(), 0))
+		}),
 	} {
 		register(reg, c)
 	}
