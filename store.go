@@ -61,6 +61,10 @@ type ChannelStore interface {
 	// DeleteChannel erases a channel with all its updates, reactions, votes,
 	// follows and events (owner only); appends channel.deleted for followers first.
 	DeleteChannel(ctx context.Context, actorID, channelID string) error
+	// SetVerified sets a channel's verified flag, listed or not, and appends
+	// channel.updated. Operators only: no API route reaches it (the
+	// `herald operator verify` command does, on the server's store).
+	SetVerified(ctx context.Context, channelID string, verified bool) (*Channel, error)
 
 	// ListAdmins returns the owner and admins (visible to admins only).
 	ListAdmins(ctx context.Context, actorID, channelID string) ([]Admin, error)

@@ -214,6 +214,31 @@ func (db *DB) FindChannel(ctx context.Context, viewerID, channelID string) (*her
 	return r.view(), nil
 }
 
+// SetVerified sets a channel's verified flag (operators; see herald.ChannelStore).
+func (db *DB) SetVerified(ctx context.Context, channelID string, verified bool) (*herald.Channel, error) {
+	var out *herald.Channel
+	err := db.inTx(ctx, func(t *tx) error {
+		r, err := scanChannel(t.QueryRow(ctx, `SELECT `+channelCols+` FROM `+channelFrom+` WHERE c.id = $3`+lockNoKeyUpd,
+			"", t.now, channelID))
+		if errors.Is(err, pgx.ErrNoRows) {
+			return errChannelNotFound
+		} else if err != nil {
+			return err
+		}
+		if r.ch.Verified == verified {
+			out = r.public()
+			return nil
+		}
+		if _, err := t.Exec(ctx, `UPDATE channels SET verified = $2 WHERE pk = $1`, r.pk, verified); err != nil {
+			return err
+		}
+		r.ch.Verified = verified
+		out = r.public()
+		return t.appendEvent(ctx, herald.Event{Stream: r.ch.ID, Type: herald.EventChannelUpdated, ChannelID: r.ch.ID, Channel: r.public()})
+	})
+	return out, err
+}
+
 // UpdateChannel applies an admin's patch and appends channel.updated.
 func (db *DB) UpdateChannel(ctx context.Context, actorID, channelID string, p herald.ChannelPatch) (*herald.Channel, error) {
 	var out *herald.Channel

@@ -261,6 +261,30 @@ func (db *DB) UpdateChannel(ctx context.Context, actorID, channelID string, p he
 	return out, err
 }
 
+// SetVerified sets a channel's verified flag (operators; see herald.ChannelStore).
+func (db *DB) SetVerified(ctx context.Context, channelID string, verified bool) (*herald.Channel, error) {
+	var out *herald.Channel
+	err := db.write(ctx, func(tx *Tx) error {
+		r, err := scanChannel(tx.QueryRowContext(ctx, channelSelect+`WHERE c.id = ?3`, nanos(tx.now), "", channelID))
+		if errors.Is(err, sql.ErrNoRows) {
+			return errChannelNotFound
+		} else if err != nil {
+			return err
+		}
+		if r.ch.Verified == verified {
+			out = r.public()
+			return nil
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE channels SET verified = ? WHERE pk = ?`, boolInt(verified), r.pk); err != nil {
+			return err
+		}
+		r.ch.Verified = verified
+		out = r.public()
+		return tx.appendEvent(ctx, herald.Event{Stream: r.ch.ID, Type: herald.EventChannelUpdated, ChannelID: r.ch.ID, Channel: r.public()})
+	})
+	return out, err
+}
+
 // DeleteChannel erases a channel and everything in it (owner only). The
 // channel.deleted event is published live, then the stream itself is erased:
 // resuming it later gets a resync, which is what a deleted channel needs.

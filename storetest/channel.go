@@ -362,3 +362,56 @@ func testAdminTransfer(t *testing.T, h *Harness) {
 		t.Fatalf("new owner's role: %+v", got.Viewer)
 	}
 }
+
+func init() {
+	register("Channel/Verified", testChannelVerified)
+}
+
+// testChannelVerified checks the operators' verified flag: set on listed
+// and unlisted channels, seen by everyone who sees the channel, announced
+// once to the channel's stream, and refused for an unknown channel.
+func testChannelVerified(t *testing.T, h *Harness) {
+	s := h.Store
+	owner := h.Account("owner")
+	listed := h.Channel(owner)
+	hidden := h.Channel(owner, Unlisted)
+	reader := h.Account("reader")
+
+	h.Events.Take()
+	got, err := s.SetVerified(h.Ctx, listed.ID, true)
+	NoErr(t, err, "SetVerified")
+	if !got.Verified || got.ID != listed.ID || got.Name != listed.Name {
+		t.Fatalf("SetVerified returned %s", JSON(t, got))
+	}
+	live := h.Events.Stream(listed.ID)
+	if len(live) != 1 || live[0].Type != herald.EventChannelUpdated || live[0].Channel == nil || !live[0].Channel.Verified {
+		t.Fatalf("published %s, want one channel.updated carrying verified", JSON(t, live))
+	}
+	seen, err := s.FindChannel(h.Ctx, reader.ID, listed.ID)
+	NoErr(t, err, "FindChannel by a reader")
+	if !seen.Verified {
+		t.Fatal("a reader doesn't see the verified flag")
+	}
+	// Setting it again changes nothing and tells no one.
+	h.Events.Take()
+	_, err = s.SetVerified(h.Ctx, listed.ID, true)
+	NoErr(t, err, "SetVerified again")
+	if evs := h.Events.Take(); len(evs) != 0 {
+		t.Fatalf("unchanged flag published %s", JSON(t, evs))
+	}
+
+	_, err = s.SetVerified(h.Ctx, hidden.ID, true)
+	NoErr(t, err, "SetVerified unlisted")
+	mine, err := s.FindChannel(h.Ctx, owner.ID, hidden.ID)
+	NoErr(t, err, "FindChannel unlisted by owner")
+	if !mine.Verified {
+		t.Fatal("unlisted channel not verified")
+	}
+	got, err = s.SetVerified(h.Ctx, hidden.ID, false)
+	NoErr(t, err, "SetVerified off")
+	if got.Verified {
+		t.Fatal("flag still set after clearing it")
+	}
+	_, err = s.SetVerified(h.Ctx, "no-such-channel", true)
+	WantCode(t, err, herald.ENOTFOUND, "SetVerified unknown channel")
+}
