@@ -200,6 +200,14 @@ func (db *DB) CreateChannel(ctx context.Context, ownerID string, ch *herald.Chan
 		role := herald.RoleOwner
 		ch.ID, ch.InviteCode, ch.CreatedAt = id, code, t.now
 		ch.Verified, ch.FollowerCount, ch.LastUpdateAt = false, 0, nil
+		// The owner's open streams carry the new channel from its start.
+		pub := *ch
+		pub.InviteCode, pub.Viewer = "", herald.ChannelViewer{}
+		var start int64
+		if err := t.appendEvent(ctx, herald.Event{Stream: herald.AccountStream(ownerID), Type: herald.EventChannelAdminAdded,
+			ChannelID: id, Channel: &pub, ChannelSeq: &start}); err != nil {
+			return err
+		}
 		ch.Viewer = herald.ChannelViewer{Role: &role}
 		return nil
 	})

@@ -291,13 +291,12 @@ export async function channelView(main, [id], query) {
   const off = events.on(onEvent);
   // Relative times ("5 minutes ago") drift; refresh them each minute.
   const ticker = setInterval(() => { for (const uv of views.values()) uv.tick(); }, 60000);
-  // The stream carries the channels one follows or administers, but a
-  // connection opened before one became admin (or that saw an admin unfollow)
-  // lacks the channel until it reconnects: an admin who does not follow
-  // still sees counts move by polling gently.
+  // Updates, reactions and votes arrive on the stream, which carries every
+  // channel one follows or administers (one made admin of while connected
+  // included). The follower count has no event, so that no follow is ever
+  // announced as it happens: an admin's page rereads it gently.
   const poll = setInterval(() => {
-    if (document.hidden || gone || ch.viewer?.following || !ch.viewer?.role) return;
-    refreshFeed().catch(() => {});
+    if (document.hidden || gone || !ch.viewer?.role) return;
     refreshCounts().catch(() => {});
   }, 5000);
   return () => { off(); stopNear(); clearInterval(ticker); clearInterval(poll); };
