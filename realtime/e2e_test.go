@@ -473,3 +473,45 @@ func TestE2EStreamStatusLogged(t *testing.T) {
 		}
 	}
 }
+
+// Through the real store and API: a channel created while its owner is
+// connected, and an admin role given and taken while the new admin is
+// connected, reach the open streams at once (no reconnect), with nothing
+// of the channel before the role and nothing after it is taken.
+func TestE2EAdminRolesOnOpenStreams(t *testing.T) {
+	for _, tr := range []string{"sse", "ws"} {
+		t.Run(tr, func(t *testing.T) {
+			ctx := context.Background()
+			e := newEnv(t, realtime.Config{})
+			owner := e.signup("owner")
+			helper := e.signup("helper")
+			ownerStream := e.dial(owner, tr, nil)
+			helperStream := e.dial(helper, tr, nil)
+
+			ch := e.channel(owner, "Traffic")
+			if ev := next(t, ownerStream, 1)[0]; ev.Type != herald.EventChannelAdminAdded || ev.ChannelID != ch.ID {
+				t.Fatalf("owner got %+v", ev.Event)
+			}
+			must[*herald.Update](t)(owner.PostUpdate(ctx, ch.ID, "before the helper", nil))
+			if got := summary(next(t, ownerStream, 1)); got != "update.created:before the helper" {
+				t.Fatalf("owner got %s", got)
+			}
+
+			me := must[*herald.Account](t)(helper.Me(ctx))
+			must[*herald.Admin](t)(owner.AddAdmin(ctx, ch.ID, me.Username))
+			must[*herald.Update](t)(owner.PostUpdate(ctx, ch.ID, "with the helper", nil))
+			if got := summary(next(t, helperStream, 2)); got != "channel.admin_added|update.created:with the helper" {
+				t.Fatalf("helper got %s", got)
+			}
+			if err := owner.RemoveAdmin(ctx, ch.ID, me.ID); err != nil {
+				t.Fatal(err)
+			}
+			must[*herald.Update](t)(owner.PostUpdate(ctx, ch.ID, "after the helper", nil))
+			other := e.channel(helper, "Barrier") // the helper's own next event
+			evs := next(t, helperStream, 2)
+			if got := summary(evs); got != "channel.admin_removed|channel.admin_added" || evs[1].ChannelID != other.ID {
+				t.Fatalf("helper got %s", got)
+			}
+		})
+	}
+}
