@@ -625,12 +625,19 @@ func resyncMessage(stream string, seq int64) *Message {
 	return encode(&e)
 }
 
-// wireEvent is an event as streams carry it: its update without the
-// "viewer" part, which in an API answer is the caller's own reaction and
-// votes, and which one encoding shared by every follower can't have.
+// wireEvent is an event as streams carry it: its update and channel
+// without their "viewer" parts, which in an API answer are the caller's own
+// reaction, votes, follow and role, and which one encoding shared by every
+// follower can't have.
 type wireEvent struct {
 	herald.Event
-	Update *wireUpdate `json:"update,omitempty"`
+	Update  *wireUpdate  `json:"update,omitempty"`
+	Channel *wireChannel `json:"channel,omitempty"`
+}
+
+type wireChannel struct {
+	*herald.Channel
+	Viewer *struct{} `json:"viewer,omitempty"` // shadows Channel.Viewer: always left out
 }
 
 type wireUpdate struct {
@@ -652,6 +659,9 @@ func encode(e *herald.Event) *Message {
 	}
 	if e.Update != nil {
 		ev.Update = &wireUpdate{Update: e.Update}
+	}
+	if e.Channel != nil {
+		ev.Channel = &wireChannel{Channel: e.Channel}
 	}
 	data, err := json.Marshal(&ev)
 	if err != nil {

@@ -157,6 +157,18 @@ func TestEncodeOnce(t *testing.T) {
 			t.Fatalf("event update lacks %q: %s", k, got[0].Data)
 		}
 	}
+	// Nor does a channel carried by an event say anything of a viewer.
+	m := encode(&herald.Event{Type: herald.EventChannelUpdated, ChannelID: "ch1", Seq: 2,
+		Channel: &herald.Channel{ID: "ch1", Name: "Weather", Category: "weather", Listed: true}})
+	var rawCh struct {
+		Channel map[string]json.RawMessage `json:"channel"`
+	}
+	if err := json.Unmarshal(m.Data, &rawCh); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := rawCh.Channel["viewer"]; ok || string(rawCh.Channel["name"]) != `"Weather"` {
+		t.Fatalf("event channel: %s", m.Data)
+	}
 }
 
 func TestFollowChangesOnOpenStream(t *testing.T) {
