@@ -42,7 +42,9 @@ func operatorCommand(ctx context.Context, args []string) error {
 	}
 	defer closeStore()
 	ch, err := store.SetVerified(ctx, fs.Arg(0), !*off)
-	if err != nil {
+	if herald.ErrorCode(err) == herald.ENOTFOUND {
+		return fmt.Errorf("no channel %q in this store", fs.Arg(0))
+	} else if err != nil {
 		return err
 	}
 	state := "verified"
