@@ -2,12 +2,10 @@ package main
 
 import (
 	"context"
-	"io"
 	"testing"
 	"time"
 
 	"github.com/heraldhq/herald/client"
-	"github.com/heraldhq/herald/password"
 	"github.com/heraldhq/herald/realtime/stream"
 )
 
@@ -16,16 +14,7 @@ import (
 // channels it administers.
 func TestAdminStreamWithoutFollowing(t *testing.T) {
 	ctx := context.Background()
-	m := NewMain()
-	if err := m.ParseFlags([]string{"--addr", "127.0.0.1:0", "--data", t.TempDir(), "--log-level", "warn"}); err != nil {
-		t.Fatal(err)
-	}
-	m.Stdout, m.Stderr = io.Discard, io.Discard
-	m.PasswordParams = password.TestParams
-	if err := m.Run(ctx); err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
+	m := startInProcess(t, false)
 	anon := client.New(m.URL, "")
 	owner, err := anon.CreateAccount(ctx, "owner", "a long enough password", "")
 	if err != nil {

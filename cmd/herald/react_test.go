@@ -13,21 +13,25 @@ import (
 	"github.com/heraldhq/herald/password"
 )
 
-// startReactServer runs an in-process server on a temp dir and returns its URL.
-func startReactServer(t *testing.T) string {
+// startInProcess runs `herald serve` in this process on a temp data
+// directory (cheap password hashing, log level warn), closed when t ends.
+// exemptLoopback lifts the rate limits for loopback clients.
+func startInProcess(t *testing.T, exemptLoopback bool) *Main {
 	t.Helper()
 	m := NewMain()
-	m.Addr = "127.0.0.1:0"
-	m.DataDir = t.TempDir()
-	m.LogLevel = "warn"
-	m.Stdout = io.Discard
+	if err := m.ParseFlags([]string{"--addr", "127.0.0.1:0", "--data", t.TempDir(), "--log-level", "warn"}); err != nil {
+		t.Fatal(err)
+	}
+	m.Stdout, m.Stderr = io.Discard, io.Discard
 	m.PasswordParams = password.TestParams
-	m.RateLimitExempt = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
+	if exemptLoopback {
+		m.RateLimitExempt = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
+	}
 	if err := m.Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { m.Close() })
-	return m.URL
+	return m
 }
 
 // runCLI runs a herald command and returns what it printed.
@@ -43,7 +47,7 @@ func runCLI(t *testing.T, args ...string) (string, error) {
 
 func TestReactAndVoteCommands(t *testing.T) {
 	ctx := context.Background()
-	url := startReactServer(t)
+	url := startInProcess(t, true).URL
 	anon := client.New(url, "")
 	owner, err := anon.CreateAccount(ctx, "owner", "a long enough password", "")
 	if err != nil {

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/heraldhq/herald/client"
-	"github.com/heraldhq/herald/password"
 	"github.com/heraldhq/herald/realtime/stream"
 )
 
@@ -19,16 +18,7 @@ import (
 // and shutdown closes open streams with 1001 before the store closes.
 func TestServeStreams(t *testing.T) {
 	ctx := context.Background()
-	m := NewMain()
-	if err := m.ParseFlags([]string{"--addr", "127.0.0.1:0", "--data", t.TempDir(), "--log-level", "warn"}); err != nil {
-		t.Fatal(err)
-	}
-	m.Stdout, m.Stderr = io.Discard, io.Discard
-	m.PasswordParams = password.TestParams
-	if err := m.Run(ctx); err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
+	m := startInProcess(t, false)
 	anon := client.New(m.URL, "")
 	owner, err := anon.CreateAccount(ctx, "owner", "a long enough password", "")
 	if err != nil {

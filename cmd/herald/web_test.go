@@ -1,28 +1,16 @@
 package main
 
 import (
-	"context"
 	"io"
 	"net/http"
 	"strings"
 	"testing"
-
-	"github.com/heraldhq/herald/password"
 )
 
 // `herald serve` serves the web app at "/" beside the API, with the API's
 // security headers, and app routes like /c/{code} get the app's page.
 func TestServeWebApp(t *testing.T) {
-	m := NewMain()
-	if err := m.ParseFlags([]string{"--addr", "127.0.0.1:0", "--data", t.TempDir(), "--log-level", "warn"}); err != nil {
-		t.Fatal(err)
-	}
-	m.Stdout = io.Discard
-	m.PasswordParams = password.TestParams
-	if err := m.Run(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
+	m := startInProcess(t, false)
 	for path, want := range map[string]string{
 		"/":           "text/html; charset=utf-8",
 		"/c/abcdefgh": "text/html; charset=utf-8",
