@@ -151,7 +151,7 @@ func TestNormalizeInvalid(t *testing.T) {
 		"👍 ", " 👍", "\t👍", "👍\n", "a👍", "👍a", "hello 👋", ":)", ":thumbsup:", "<3",
 		"🇫", "🇫🇷🇫🇷", "🇦🇦", "🇿🇿", "🇫🇷🇩", "🇺", // lone or unknown regional indicators
 		"\uFE0F", "\uFE0F👍", "👍\uFE0F\uFE0F", "❤\uFE0F\uFE0F", "❤\uFE0E", "☺\uFE0E", // stray selectors, text style
-		"\u200D", "👍\u200D", "\u200D👍", "👨‍👩‍👧‍👦‍", "👨‍‍👩", "👨‍👩‍👧‍👦👨", "👨👩👧👦", // joiners
+		"\u200D", "👍\u200D", "\u200D👍", "👨\u200D👩\u200D👧\u200D👦\u200D", "👨\u200D\u200D👩", "👨\u200D👩\u200D👧\u200D👦👨", "👨👩👧👦", // joiners
 		"👍🏽🏽", "🏽👍", "👍🏽\uFE0F", "✌️🏼", "a🏽", "🍕🏽", // modifiers in the wrong place or on a non-base
 		"🏴󠁧󠁢󠁳󠁣󠁴", "🏴󠁿", "🏴󠁺󠁺󠁺󠁺󠁿", "󠁧󠁢󠁳󠁣󠁴󠁿", // tag sequences: no terminator, empty, unknown, no base
 		"⃣", "#\uFE0F", "a⃣", "10⃣", // keycap pieces

@@ -27,7 +27,6 @@ type env struct {
 	db    *sqlite.DB
 	clock *herald.FakeClock
 	anon  *client.Client
-	n     int
 }
 
 // newEnv starts a server; opts may adjust its config (rate limits are off

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -30,18 +31,36 @@ func rawWS(t *testing.T, ts *testServer) (net.Conn, *bufio.Reader) {
 		br = bufio.NewReader(nc)
 	}
 	nc.SetReadDeadline(time.Now().Add(failAfter))
-	f, err := ws.ReadFrame(br)
+	f, err := readFrame(br)
 	if err != nil || f.Header.OpCode != ws.OpText || !strings.Contains(string(f.Payload), `"type":"cursor"`) {
 		t.Fatalf("first frame %+v %q %v", f.Header, f.Payload, err)
 	}
 	return nc, br
 }
 
+// readFrame reads one frame as sent (a masked payload stays masked),
+// refusing a declared length above 1 MiB (ws.ReadFrame, deprecated, reads
+// whatever length the peer declares).
+func readFrame(br *bufio.Reader) (ws.Frame, error) {
+	h, err := ws.ReadHeader(br)
+	if err != nil {
+		return ws.Frame{}, err
+	}
+	if h.Length > 1<<20 {
+		return ws.Frame{Header: h}, fmt.Errorf("frame of %d bytes", h.Length)
+	}
+	f := ws.Frame{Header: h, Payload: make([]byte, h.Length)}
+	if _, err := io.ReadFull(br, f.Payload); err != nil {
+		return f, err
+	}
+	return f, nil
+}
+
 // closeCode reads frames until the server's close and returns its code.
 func closeCode(t *testing.T, br *bufio.Reader) ws.StatusCode {
 	t.Helper()
 	for {
-		f, err := ws.ReadFrame(br)
+		f, err := readFrame(br)
 		if err != nil {
 			t.Fatalf("no close frame: %v", err)
 		}
@@ -85,7 +104,7 @@ func TestWebSocketClientFrames(t *testing.T) {
 				t.Fatal(err)
 			}
 			if c.reply != 0 {
-				f, err := ws.ReadFrame(br)
+				f, err := readFrame(br)
 				if err != nil || f.Header.OpCode != c.reply || string(f.Payload) != "hey" {
 					t.Fatalf("reply %+v %q %v", f.Header, f.Payload, err)
 				}

@@ -152,7 +152,7 @@ func logoutCommand(ctx context.Context, args []string) error {
 
 func channelCommand(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		return errors.New("usage: herald channel create|show|delete ...")
+		return errors.New("usage: herald channel create|show|delete [flags] [ID]")
 	}
 	switch args[0] {
 	case "create":
