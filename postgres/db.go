@@ -45,11 +45,13 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"path"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/heraldhq/herald"
+	"github.com/heraldhq/herald/internal/storeutil"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -109,10 +111,11 @@ func (db *DB) Close() error {
 // Pool returns the underlying connection pool (for health checks and tests).
 func (db *DB) Pool() *pgxpool.Pool { return db.pool }
 
-// migrate applies the embedded migrations not yet recorded, in name order,
-// each in its own transaction. A session advisory lock keyed by the current
-// schema makes nodes that start together take turns: the first applies, the
-// others find the migrations recorded.
+// migrate applies the embedded migrations not yet recorded in
+// schema_migrations (the same table as the SQLite store's), in name order,
+// each in its own transaction. Migrations only move forward. A session
+// advisory lock keyed by the current schema makes nodes that start together
+// take turns: the first applies, the others find the migrations recorded.
 func (db *DB) migrate(ctx context.Context) error {
 	conn, err := db.pool.Acquire(ctx)
 	if err != nil {
@@ -134,12 +137,21 @@ func (db *DB) migrate(ctx context.Context) error {
 		name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`); err != nil {
 		return fmt.Errorf("postgres: create schema_migrations: %w", err)
 	}
+	// Development builds recorded paths ("migrations/0001_init.sql").
+	var devBuild bool
+	if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE name LIKE 'migrations/%')`).Scan(&devBuild); err != nil {
+		return fmt.Errorf("postgres: read migrations: %w", err)
+	}
+	if devBuild {
+		return fmt.Errorf("postgres: %w", storeutil.ErrDevelopmentSchema)
+	}
 	names, err := fs.Glob(migrationFS, "migrations/*.sql")
 	if err != nil {
 		return err
 	}
 	sort.Strings(names)
-	for _, name := range names {
+	for _, file := range names {
+		name := path.Base(file)
 		var done bool
 		if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE name = $1)`, name).Scan(&done); err != nil {
 			return fmt.Errorf("postgres: read migrations: %w", err)
@@ -147,7 +159,7 @@ func (db *DB) migrate(ctx context.Context) error {
 		if done {
 			continue
 		}
-		body, err := migrationFS.ReadFile(name)
+		body, err := migrationFS.ReadFile(file)
 		if err != nil {
 			return err
 		}

@@ -30,11 +30,13 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"path"
 	"sort"
 	"sync"
 	"time"
 
 	"github.com/heraldhq/herald"
+	"github.com/heraldhq/herald/internal/storeutil"
 	msqlite "modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 )
@@ -184,9 +186,17 @@ func (db *DB) Close() error {
 }
 
 // migrate runs every embedded migration not yet applied, in name order, each
-// in its own transaction, and records it by name.
+// in its own transaction, and records it by name in schema_migrations (the
+// same table as the PostgreSQL store's). Migrations only move forward.
 func (db *DB) migrate(ctx context.Context) error {
-	if _, err := db.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
+	var devBuild int
+	if err := db.w.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'migrations'`).Scan(&devBuild); err != nil {
+		return err
+	}
+	if devBuild > 0 {
+		return storeutil.ErrDevelopmentSchema
+	}
+	if _, err := db.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
 		return err
 	}
 	names, err := fs.Glob(migrationFS, "migrations/*.sql")
@@ -209,7 +219,7 @@ func (db *DB) migrateFile(ctx context.Context, name string) error {
 	}
 	defer tx.Rollback()
 	var n int
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM migrations WHERE name = ?`, name).Scan(&n); err != nil {
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE name = ?`, path.Base(name)).Scan(&n); err != nil {
 		return err
 	} else if n > 0 {
 		return nil
@@ -221,7 +231,7 @@ func (db *DB) migrateFile(ctx context.Context, name string) error {
 	if _, err := tx.ExecContext(ctx, string(buf)); err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO migrations (name, applied_at) VALUES (?, ?)`, name, time.Now().UnixNano()); err != nil {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)`, path.Base(name), time.Now().UnixNano()); err != nil {
 		return err
 	}
 	return tx.Commit()
