@@ -27,6 +27,18 @@ const (
 	EventResync              = "resync" // the cursor can't be resumed: refetch
 )
 
+// UnfollowTrail is how long an account's stream keeps a channel.unfollowed
+// event: long enough for the account's connected devices to hear it (they
+// do at once) and for one briefly offline to resume past it. Then
+// PruneExpired erases it together with the channel.followed events before
+// it, so nothing in the log links the account to a channel it left, and
+// raises the stream's floor to it: a device resuming from before gets a
+// resync (it refetches its follows) instead of silently missing the
+// unfollow. A deleted channel's events are erased from every account stream
+// at once, with no floor: there is nothing left to resync to, and the
+// channel's own stream tells devices it is gone.
+const UnfollowTrail = 10 * time.Minute
+
 // AccountStream returns the stream name of an account's personal events
 // (follows and unfollows on any of its devices, admin roles given or taken). Channel streams are named by
 // the channel id, which never starts with '@'.

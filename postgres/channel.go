@@ -304,7 +304,10 @@ func (db *DB) DeleteChannel(ctx context.Context, actorID, channelID string) erro
 			return err
 		}
 		for _, q := range []string{
-			`DELETE FROM events WHERE stream = $1`,
+			// The channel's stream, and the follows, unfollows and admin
+			// roles of the channel in account streams (follow history: see
+			// herald.UnfollowTrail).
+			`DELETE FROM events WHERE stream = $1 OR channel_id = $1`,
 			`DELETE FROM stream_heads WHERE stream = $1`,
 			`DELETE FROM stream_floors WHERE stream = $1`,
 			// Cascades to admins, follows, updates, counters, reactions and votes.

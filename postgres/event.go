@@ -342,6 +342,20 @@ func (db *DB) PruneExpired(ctx context.Context) (int, error) {
 				if _, err := t.Exec(ctx, `DELETE FROM sessions WHERE expires_at <= $1`, t.now); err != nil {
 					return err
 				}
+				// Follow history: unfollows older than the trail go with
+				// the follows before them, and the account stream's floor
+				// rises past them (see herald.UnfollowTrail).
+				if _, err := t.Exec(ctx, `WITH u AS (
+						SELECT stream, seq, channel_id FROM events
+						WHERE type = 'channel.unfollowed' AND created_at <= $1 ORDER BY created_at LIMIT $2),
+					d AS (DELETE FROM events e USING u
+						WHERE e.stream = u.stream AND e.seq <= u.seq AND e.channel_id = u.channel_id
+						AND e.type IN ('channel.followed', 'channel.unfollowed'))
+					INSERT INTO stream_floors (stream, floor) SELECT stream, max(seq) FROM u GROUP BY stream ORDER BY stream
+					ON CONFLICT (stream) DO UPDATE SET floor = greatest(stream_floors.floor, excluded.floor)`,
+					t.now.Add(-herald.UnfollowTrail), pruneBatch); err != nil {
+					return err
+				}
 				// Directory bookkeeping: activity windows that ended, and
 				// change-log entries beyond what walks may still read.
 				if _, err := t.Exec(ctx, `DELETE FROM directory_activity WHERE day < $1`, dayOf(t.now)-1); err != nil {

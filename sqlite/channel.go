@@ -265,6 +265,10 @@ func (db *DB) UpdateChannel(ctx context.Context, actorID, channelID string, p he
 		out = r.view()
 		return nil
 	})
+	if err == nil {
+		// The old name, handle and description leave the WAL soon.
+		db.noteErased()
+	}
 	return out, err
 }
 
@@ -306,6 +310,9 @@ func (db *DB) DeleteChannel(ctx context.Context, actorID, channelID string) erro
 		}
 		for _, q := range []string{
 			`DELETE FROM events WHERE stream = ?`,
+			// Follow history: follows, unfollows and admin roles of the
+			// channel in account streams (see herald.UnfollowTrail).
+			`DELETE FROM events WHERE channel_id = ?1 AND substr(stream, 1, 1) = '@'`,
 			`DELETE FROM stream_heads WHERE stream = ?`,
 		} {
 			if _, err := tx.ExecContext(ctx, q, r.ch.ID); err != nil {
@@ -519,7 +526,7 @@ func (tx *Tx) follow(ctx context.Context, r *chanRow, accountID string) (*herald
 
 // Unfollow stops following (idempotent).
 func (db *DB) Unfollow(ctx context.Context, accountID, channelID string) error {
-	return db.write(ctx, func(tx *Tx) error {
+	err := db.write(ctx, func(tx *Tx) error {
 		if accountID == "" {
 			return errNoActor
 		}
@@ -539,6 +546,10 @@ func (db *DB) Unfollow(ctx context.Context, accountID, channelID string) error {
 		r.ch.FollowerCount--
 		return tx.appendEvent(ctx, herald.Event{Stream: herald.AccountStream(accountID), Type: herald.EventChannelUnfollowed, ChannelID: r.ch.ID, Channel: r.public()})
 	})
+	if err == nil {
+		db.noteErased() // the follow row
+	}
+	return err
 }
 
 // SetMuted mutes or unmutes a followed channel.
