@@ -15,7 +15,7 @@ func (db *DB) CreateAccount(ctx context.Context, a *herald.Account, passwordHash
 		return err
 	}
 	return db.inTx(ctx, func(t *tx) error {
-		id := newID()
+		id := herald.NewID()
 		_, err := t.Exec(ctx, `INSERT INTO accounts (id, username, display_name, password_hash, created_at)
 			VALUES ($1, $2, $3, $4, $5)`, id, a.Username, a.DisplayName, passwordHash, t.now)
 		if isUniqueViolation(err, "accounts_username_key") {

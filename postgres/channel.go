@@ -171,7 +171,7 @@ func (db *DB) CreateChannel(ctx context.Context, ownerID string, ch *herald.Chan
 		return err
 	}
 	return db.inTx(ctx, func(t *tx) error {
-		id, code := newID(), newInviteCode()
+		id, code := herald.NewID(), herald.NewInviteCode()
 		_, err := t.Exec(ctx, `WITH c AS (INSERT INTO channels (id, handle, name, description, category, country,
 				language, listed, verified, reactions, follower_count, invite_code, created_at)
 				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, false, $9, 0, $10, $11) RETURNING pk)
@@ -201,11 +201,9 @@ func (db *DB) CreateChannel(ctx context.Context, ownerID string, ch *herald.Chan
 		ch.ID, ch.InviteCode, ch.CreatedAt = id, code, t.now
 		ch.Verified, ch.FollowerCount, ch.LastUpdateAt = false, 0, nil
 		// The owner's open streams carry the new channel from its start.
-		pub := *ch
-		pub.InviteCode, pub.Viewer = "", herald.ChannelViewer{}
 		var start int64
 		if err := t.appendEvent(ctx, herald.Event{Stream: herald.AccountStream(ownerID), Type: herald.EventChannelAdminAdded,
-			ChannelID: id, Channel: &pub, ChannelSeq: &start}); err != nil {
+			ChannelID: id, Channel: ch.Public(), ChannelSeq: &start}); err != nil {
 			return err
 		}
 		ch.Viewer = herald.ChannelViewer{Role: &role}
@@ -611,7 +609,7 @@ func (db *DB) RotateInvite(ctx context.Context, actorID, channelID string) (stri
 		if err != nil {
 			return err
 		}
-		code = newInviteCode()
+		code = herald.NewInviteCode()
 		_, err = t.Exec(ctx, `UPDATE channels SET invite_code = $2 WHERE pk = $1`, r.pk, code)
 		return err
 	})

@@ -15,7 +15,7 @@ func (db *DB) CreateAccount(ctx context.Context, a *herald.Account, passwordHash
 		return err
 	}
 	return db.write(ctx, func(tx *Tx) error {
-		id := newID()
+		id := herald.NewID()
 		if _, err := tx.ExecContext(ctx, `INSERT INTO accounts (id, username, display_name, password_hash, created_at) VALUES (?, ?, ?, ?, ?)`,
 			id, a.Username, a.DisplayName, passwordHash, nanos(tx.now)); err != nil {
 			if isUnique(err) {

@@ -188,7 +188,7 @@ func (db *DB) CreateChannel(ctx context.Context, ownerID string, ch *herald.Chan
 		return err
 	}
 	return db.write(ctx, func(tx *Tx) error {
-		id, invite := newID(), newInviteCode()
+		id, invite := herald.NewID(), herald.NewInviteCode()
 		res, err := tx.ExecContext(ctx, `INSERT INTO channels (id, handle, name, description, category, country, language, listed, verified, reactions, invite_code, created_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)`,
 			id, nullString(ch.Handle), ch.Name, ch.Description, ch.Category, ch.Country, ch.Language, boolInt(ch.Listed), ch.Reactions, invite, nanos(tx.now))
@@ -215,10 +215,8 @@ func (db *DB) CreateChannel(ctx context.Context, ownerID string, ch *herald.Chan
 		ch.ID, ch.InviteCode, ch.CreatedAt = id, invite, tx.now
 		ch.Verified, ch.FollowerCount, ch.LastUpdateAt = false, 0, nil
 		// The owner's open streams carry the new channel from its start.
-		pub := *ch
-		pub.InviteCode, pub.Viewer = "", herald.ChannelViewer{}
 		var start int64
-		if err := tx.appendEvent(ctx, herald.Event{Stream: herald.AccountStream(ownerID), Type: herald.EventChannelAdminAdded, ChannelID: id, Channel: &pub, ChannelSeq: &start}); err != nil {
+		if err := tx.appendEvent(ctx, herald.Event{Stream: herald.AccountStream(ownerID), Type: herald.EventChannelAdminAdded, ChannelID: id, Channel: ch.Public(), ChannelSeq: &start}); err != nil {
 			return err
 		}
 		ch.Viewer = herald.ChannelViewer{Role: &role}
@@ -626,7 +624,7 @@ func (db *DB) RotateInvite(ctx context.Context, actorID, channelID string) (stri
 		if err != nil {
 			return err
 		}
-		code = newInviteCode()
+		code = herald.NewInviteCode()
 		_, err = tx.ExecContext(ctx, `UPDATE channels SET invite_code = ? WHERE pk = ?`, code, r.pk)
 		return err
 	})

@@ -46,7 +46,7 @@ func (db *DB) SeedChannels(ctx context.Context, ownerID string, chans []SeedChan
 		today := tx.now.UnixNano() / nanosPerDay
 		for i := range chans {
 			c := &chans[i].Channel
-			c.ID, c.InviteCode = newID(), newInviteCode()
+			c.ID, c.InviteCode = herald.NewID(), herald.NewInviteCode()
 			if c.Reactions == "" {
 				c.Reactions = herald.ReactionsAny
 			}

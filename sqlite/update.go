@@ -230,23 +230,6 @@ func readUpdates(ctx context.Context, q queryer, viewerID, where string, args ..
 	return out, nil
 }
 
-// eventUpdate is the copy of an update an event carries: no viewer, and
-// nothing shared with the caller's copy.
-func eventUpdate(u *herald.Update) *herald.Update {
-	c := *u
-	c.Viewer = herald.UpdateViewer{}
-	c.Reactions = make(map[string]int64, len(u.Reactions))
-	for k, v := range u.Reactions {
-		c.Reactions[k] = v
-	}
-	if u.Poll != nil {
-		p := *u.Poll
-		p.Options = append([]herald.PollOption(nil), u.Poll.Options...)
-		c.Poll = &p
-	}
-	return &c
-}
-
 // CreateUpdate posts an update (admins only) and appends update.created.
 func (db *DB) CreateUpdate(ctx context.Context, actorID, channelID string, u *herald.Update) error {
 	text, err := herald.NormalizeUpdateText(u.Text)
@@ -268,7 +251,7 @@ func (db *DB) CreateUpdate(ctx context.Context, actorID, channelID string, u *he
 			nanos(tx.now), r.pk).Scan(&seq); err != nil {
 			return err
 		}
-		id := newID()
+		id := herald.NewID()
 		expires := tx.now.Add(db.cfg.Retention)
 		var question any
 		var multiple int64
@@ -296,7 +279,7 @@ func (db *DB) CreateUpdate(ctx context.Context, actorID, channelID string, u *he
 		u.CreatedAt, u.ExpiresAt, u.EditedAt = tx.now, expires, nil
 		u.Reactions = map[string]int64{}
 		u.Viewer = herald.UpdateViewer{Votes: []int{}}
-		return tx.appendEvent(ctx, herald.Event{Stream: r.ch.ID, Type: herald.EventUpdateCreated, ChannelID: r.ch.ID, UpdateID: id, Update: eventUpdate(u)})
+		return tx.appendEvent(ctx, herald.Event{Stream: r.ch.ID, Type: herald.EventUpdateCreated, ChannelID: r.ch.ID, UpdateID: id, Update: u.Public()})
 	})
 }
 
@@ -367,7 +350,7 @@ func (db *DB) EditUpdate(ctx context.Context, actorID, channelID, updateID, text
 			return err
 		}
 		out = ur.u
-		return tx.appendEvent(ctx, herald.Event{Stream: r.ch.ID, Type: herald.EventUpdateEdited, ChannelID: r.ch.ID, UpdateID: ur.u.ID, Update: eventUpdate(ur.u)})
+		return tx.appendEvent(ctx, herald.Event{Stream: r.ch.ID, Type: herald.EventUpdateEdited, ChannelID: r.ch.ID, UpdateID: ur.u.ID, Update: ur.u.Public()})
 	})
 	return out, err
 }

@@ -53,7 +53,7 @@ func testFollowHistoryUnfollow(t *testing.T, h *Harness) {
 	_, err := s.Follow(h.Ctx, a.ID, left.ID) // seq 1
 	NoErr(t, err, "Follow")
 	NoErr(t, s.Unfollow(h.Ctx, a.ID, left.ID), "Unfollow") // seq 2
-	_, err = s.Follow(h.Ctx, a.ID, kept.ID) // seq 3
+	_, err = s.Follow(h.Ctx, a.ID, kept.ID)                // seq 3
 	NoErr(t, err, "Follow kept")
 	_, err = s.Follow(h.Ctx, a.ID, left.ID) // seq 4
 	NoErr(t, err, "Follow again")

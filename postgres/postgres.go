@@ -39,9 +39,7 @@ package postgres
 
 import (
 	"context"
-	"crypto/rand"
 	"embed"
-	"encoding/base32"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -301,28 +299,6 @@ func mapError(err error) error {
 func isUniqueViolation(err error, constraint string) bool {
 	var pe *pgconn.PgError
 	return errors.As(err, &pe) && pe.Code == "23505" && (constraint == "" || pe.ConstraintName == constraint)
-}
-
-var idEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
-
-// newID returns a random, opaque id: 16 random bytes in lowercase base32.
-// It never starts with '@', so it can name a channel's event stream.
-func newID() string {
-	var b [16]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		panic(err) // crypto/rand never fails on supported platforms
-	}
-	return idEncoding.EncodeToString(b[:])
-}
-
-// newInviteCode returns a random invite code (80 bits, 16 characters),
-// unrelated to the channel id.
-func newInviteCode() string {
-	var b [10]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		panic(err)
-	}
-	return idEncoding.EncodeToString(b[:])
 }
 
 // Errors shared by the store's methods; codes and kinds match the SQLite
