@@ -200,4 +200,3 @@ func (t *tx) hydrate(ctx context.Context, raw []herald.Event) ([]herald.Event, e
 	}
 	return out, nil
 }
-

@@ -304,4 +304,3 @@ func (db *DB) FlushCounts(ctx context.Context) (int, error) {
 		}
 	}
 }
-

@@ -268,4 +268,3 @@ func (t *tx) eraseUpdates(ctx context.Context, ids []string) error {
 	_, err := t.Exec(ctx, `DELETE FROM updates WHERE id = ANY($1)`, ids)
 	return err
 }
-
