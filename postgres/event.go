@@ -133,20 +133,10 @@ func (db *DB) EventsAfter(ctx context.Context, stream string, after int64, limit
 	return events, ok, nil
 }
 
-// hydrate fills payloads from current state and drops the events of
-// updates that are gone (deleted or expired) and channel.updated events of
-// deleted channels.
+// hydrate fills payloads from current state (storeutil.Hydrate).
 func (t *tx) hydrate(ctx context.Context, raw []herald.Event) ([]herald.Event, error) {
-	var ids []string
-	seen := map[string]bool{}
-	for _, e := range raw {
-		if storeutil.NeedsUpdate(e.Type) && !seen[e.UpdateID] {
-			seen[e.UpdateID] = true
-			ids = append(ids, e.UpdateID)
-		}
-	}
 	updates := map[string]*herald.Update{}
-	if len(ids) > 0 {
+	if ids := storeutil.UpdateIDs(raw); len(ids) > 0 {
 		rows, err := t.Query(ctx, `SELECT `+updateCols+` FROM `+updateFrom+`
 			WHERE u.id = ANY($2) AND u.expires_at > $3`, "", ids, t.now)
 		if err != nil {
@@ -157,46 +147,16 @@ func (t *tx) hydrate(ctx context.Context, raw []herald.Event) ([]herald.Event, e
 			return nil, err
 		}
 		for _, u := range list {
-			u.Viewer = herald.UpdateViewer{}
-			updates[u.ID] = u
+			updates[u.ID] = u.Public()
 		}
 	}
-	channels := map[string]*herald.Channel{}
-	out := make([]herald.Event, 0, len(raw))
-	for _, e := range raw {
-		switch e.Type {
-		case herald.EventUpdateCreated, herald.EventUpdateEdited:
-			u := updates[e.UpdateID]
-			if u == nil {
-				continue
-			}
-			e.Update = u
-		case herald.EventUpdateReactions, herald.EventUpdatePoll:
-			u := updates[e.UpdateID]
-			if u == nil {
-				continue
-			}
-			e.Counts = storeutil.CountsOf(u, e.Type)
-		case herald.EventChannelUpdated, herald.EventChannelFollowed, herald.EventChannelUnfollowed,
-			herald.EventChannelAdminAdded, herald.EventChannelAdminRemoved:
-			c, ok := channels[e.ChannelID]
-			if !ok {
-				r, err := scanChannel(t.QueryRow(ctx, `SELECT `+channelCols+` FROM `+channelFrom+` WHERE c.id = $3`,
-					"", t.now, e.ChannelID))
-				if err != nil && !errors.Is(err, pgx.ErrNoRows) {
-					return nil, err
-				}
-				if r != nil {
-					c = r.public()
-				}
-				channels[e.ChannelID] = c
-			}
-			if c == nil && e.Type == herald.EventChannelUpdated {
-				continue
-			}
-			e.Channel = c
+	return storeutil.Hydrate(raw, updates, func(id string) (*herald.Channel, error) {
+		r, err := scanChannel(t.QueryRow(ctx, `SELECT `+channelCols+` FROM `+channelFrom+` WHERE c.id = $3`, "", t.now, id))
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil, nil
+		} else if err != nil {
+			return nil, err
 		}
-		out = append(out, e)
-	}
-	return out, nil
+		return r.public(), nil
+	})
 }

@@ -301,18 +301,17 @@ func isUniqueViolation(err error, constraint string) bool {
 	return errors.As(err, &pe) && pe.Code == "23505" && (constraint == "" || pe.ConstraintName == constraint)
 }
 
-// Errors shared by the store's methods; codes and kinds match the SQLite
-// store's, which the conformance suite checks.
+// Errors shared with the SQLite store (storeutil).
 var (
-	errAccountNotFound = herald.KindErrorf(herald.ENOTFOUND, "account-not-found", "Account not found.")
-	errChannelNotFound = herald.KindErrorf(herald.ENOTFOUND, "channel-not-found", "Channel not found.")
-	errUpdateNotFound  = herald.KindErrorf(herald.ENOTFOUND, "update-not-found", "Update not found.")
-	errInviteNotFound  = herald.KindErrorf(herald.ENOTFOUND, "invite-not-found", "Invite not found.")
-	errAdminNotFound   = herald.KindErrorf(herald.ENOTFOUND, "admin-not-found", "No such admin.")
-	errNoPoll          = herald.KindErrorf(herald.ENOTFOUND, "poll-not-found", "This update has no poll.")
-	errNotAdmin        = herald.KindErrorf(herald.EFORBIDDEN, "not-admin", "Only the channel's admins may do this.")
-	errNotOwner        = herald.KindErrorf(herald.EFORBIDDEN, "not-owner", "Only the channel's owner may do this.")
-	errNoActor         = herald.KindErrorf(herald.EUNAUTHORIZED, "unauthorized", "Sign in first.")
+	errAccountNotFound = storeutil.ErrAccountNotFound
+	errChannelNotFound = storeutil.ErrChannelNotFound
+	errUpdateNotFound  = storeutil.ErrUpdateNotFound
+	errInviteNotFound  = storeutil.ErrInviteNotFound
+	errAdminNotFound   = storeutil.ErrAdminNotFound
+	errNoPoll          = storeutil.ErrNoPoll
+	errNotAdmin        = storeutil.ErrNotAdmin
+	errNotOwner        = storeutil.ErrNotOwner
+	errNoActor         = storeutil.ErrNoActor
 	errInvalidToken    = herald.KindErrorf(herald.EUNAUTHORIZED, "invalid-token", "Invalid or expired token.")
 )
 

@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/heraldhq/herald"
+	"github.com/heraldhq/herald/internal/storeutil"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -40,8 +41,8 @@ func (t *tx) interaction(ctx context.Context, accountID, channelID, updateID str
 	if err != nil {
 		return nil, nil, err
 	}
-	if !r.following && !r.isAdmin() {
-		return nil, nil, herald.KindErrorf(herald.EFORBIDDEN, "not-follower", "Follow the channel to react or vote.")
+	if err := r.rel.Interact(); err != nil {
+		return nil, nil, err
 	}
 	lu, err := t.lockLiveUpdate(ctx, r.ch.ID, updateID)
 	if err != nil {
@@ -61,13 +62,8 @@ func (db *DB) SetReaction(ctx context.Context, accountID, channelID, updateID, e
 		if err != nil {
 			return err
 		}
-		switch r.ch.Reactions {
-		case herald.ReactionsNone:
-			return herald.KindErrorf(herald.EFORBIDDEN, "reactions-disabled", "This channel does not accept reactions.")
-		case herald.ReactionsDefault:
-			if !slices.Contains(herald.DefaultReactions, emoji) {
-				return herald.KindErrorf(herald.EFORBIDDEN, "reaction-not-allowed", "This channel accepts only %v.", herald.DefaultReactions)
-			}
+		if err := storeutil.AllowReaction(r.ch.Reactions, emoji); err != nil {
+			return err
 		}
 		// One statement under the header lock (taken by interaction): swap
 		// the reaction, move the counts, mark them dirty, and read the

@@ -31,8 +31,6 @@ func (db *DB) CreateAccount(ctx context.Context, a *herald.Account, passwordHash
 	})
 }
 
-var errAccountNotFound = herald.KindErrorf(herald.ENOTFOUND, "account-not-found", "Account not found.")
-
 // FindAccountByUsername returns the account and its password hash.
 func (db *DB) FindAccountByUsername(ctx context.Context, username string) (*herald.Account, string, error) {
 	var a herald.Account

@@ -338,6 +338,19 @@ type pubBatch struct {
 	reqs   []*writeReq
 }
 
+// Errors shared with the PostgreSQL store (storeutil).
+var (
+	errAccountNotFound = storeutil.ErrAccountNotFound
+	errChannelNotFound = storeutil.ErrChannelNotFound
+	errUpdateNotFound  = storeutil.ErrUpdateNotFound
+	errInviteNotFound  = storeutil.ErrInviteNotFound
+	errAdminNotFound   = storeutil.ErrAdminNotFound
+	errNoPoll          = storeutil.ErrNoPoll
+	errNotAdmin        = storeutil.ErrNotAdmin
+	errNotOwner        = storeutil.ErrNotOwner
+	errNoActor         = storeutil.ErrNoActor
+)
+
 var errClosed = herald.Errorf(herald.EUNAVAILABLE, "The store is closed.")
 
 // write runs fn in a write transaction (BEGIN IMMEDIATE) on the writer

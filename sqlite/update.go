@@ -11,8 +11,6 @@ import (
 	"github.com/heraldhq/herald"
 )
 
-var errUpdateNotFound = herald.KindErrorf(herald.ENOTFOUND, "update-not-found", "Update not found.")
-
 // updateSelect reads updates with their channel's id.
 const updateSelect = `SELECT u.pk, u.id, c.id, u.seq, u.text, u.created_at, u.edited_at, u.expires_at,
 	u.poll_question, u.poll_multiple, u.poll_voters
@@ -79,8 +77,7 @@ func updatesByID(ctx context.Context, q queryer, now time.Time, ids []string) (m
 		return nil, err
 	}
 	for _, r := range rows {
-		r.u.Viewer = herald.UpdateViewer{}
-		out[r.u.ID] = r.u
+		out[r.u.ID] = r.u.Public()
 	}
 	return out, nil
 }
