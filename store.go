@@ -194,9 +194,16 @@ type DirectoryStore interface {
 	SearchDirectory(ctx context.Context, viewerID string, q DirectoryQuery) (*DirectoryPage, error)
 }
 
-// StoreConfig is what every store is built with.
+// StoreConfig is what every store is built with: sqlite.Open and
+// postgres.Open take it the same way.
 type StoreConfig struct {
-	Clock     Clock
-	Retention time.Duration
+	Clock     Clock          // nil: SystemClock
+	Retention time.Duration  // 0: DefaultRetention
 	Publisher EventPublisher // may be nil
+	// SyncCommits makes every commit durable against power loss, not only
+	// against a crash of the process: SQLite then fsyncs its WAL on every
+	// commit (synchronous=FULL instead of NORMAL), at a cost in write
+	// throughput. PostgreSQL commits that way already (synchronous_commit=on
+	// unless its URL says otherwise) and ignores it.
+	SyncCommits bool
 }

@@ -20,7 +20,7 @@ import (
 // after a page. (Text queries rank their FTS matches, never all channels.)
 func TestDirectoryPlans(t *testing.T) {
 	ctx := context.Background()
-	db, err := Open(filepath.Join(t.TempDir(), "herald.db"), herald.StoreConfig{Clock: &herald.FakeClock{}})
+	db, err := Open(context.Background(), filepath.Join(t.TempDir(), "herald.db"), herald.StoreConfig{Clock: &herald.FakeClock{}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -190,7 +190,7 @@ func TestDirectoryBuckets(t *testing.T) {
 // openPlanDB opens a store with n listed weather channels "Météo 0".. in FR.
 func openPlanDB(t *testing.T, n int) *DB {
 	ctx := context.Background()
-	db, err := Open(filepath.Join(t.TempDir(), "herald.db"), herald.StoreConfig{Clock: &herald.FakeClock{}})
+	db, err := Open(context.Background(), filepath.Join(t.TempDir(), "herald.db"), herald.StoreConfig{Clock: &herald.FakeClock{}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -220,7 +220,7 @@ func BenchmarkFollowDirectoryCost(b *testing.B) {
 		}
 		b.Run(name, func(b *testing.B) {
 			ctx := context.Background()
-			db, err := Open(filepath.Join(b.TempDir(), "herald.db"), herald.StoreConfig{Clock: &herald.FakeClock{}})
+			db, err := Open(context.Background(), filepath.Join(b.TempDir(), "herald.db"), herald.StoreConfig{Clock: &herald.FakeClock{}})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -260,7 +260,7 @@ func BenchmarkFollowDirectoryCost(b *testing.B) {
 func TestDirectoryErasesText(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	db, err := Open(filepath.Join(dir, "herald.db"), herald.StoreConfig{Clock: &herald.FakeClock{}})
+	db, err := Open(context.Background(), filepath.Join(dir, "herald.db"), herald.StoreConfig{Clock: &herald.FakeClock{}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -353,7 +353,7 @@ func testDirectoryErasesTextAfterFollows(t *testing.T, follows int) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	clock := herald.NewFakeClock(time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC))
-	db, err := Open(filepath.Join(dir, "herald.db"), herald.StoreConfig{Clock: clock})
+	db, err := Open(context.Background(), filepath.Join(dir, "herald.db"), herald.StoreConfig{Clock: clock})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,8 +15,9 @@
 // Durability: the default synchronous=NORMAL in WAL mode makes every
 // committed transaction survive a crash or kill -9 of the process (the WAL is
 // written before COMMIT returns); only an operating-system crash or power
-// loss can lose the last transactions. WithSynchronousFull also fsyncs the
-// WAL on every commit, surviving power loss at the cost of write throughput.
+// loss can lose the last transactions. StoreConfig.SyncCommits
+// (synchronous=FULL) also fsyncs the WAL on every commit, surviving power
+// loss at the cost of write throughput.
 package sqlite
 
 import (
@@ -65,40 +66,28 @@ type DB struct {
 	closeErr  error
 }
 
-// Option configures Open.
-type Option func(*options)
+// readConns is the size of the read pool.
+const readConns = 8
 
-type options struct {
-	synchronous string
-	readConns   int
-}
-
-// WithSynchronousFull fsyncs the WAL on every commit (durable against power
-// loss, slower). The default, NORMAL, is durable against process crashes.
-func WithSynchronousFull() Option { return func(o *options) { o.synchronous = "FULL" } }
-
-// WithReadConns sets the size of the read pool (default 8).
-func WithReadConns(n int) Option { return func(o *options) { o.readConns = n } }
-
-// Open opens (creating if needed) the database file at path and migrates it.
-// A zero cfg.Clock means the system clock; a zero cfg.Retention means
-// herald.DefaultRetention.
-func Open(path string, cfg herald.StoreConfig, opts ...Option) (*DB, error) {
-	o := options{synchronous: "NORMAL", readConns: 8}
-	for _, fn := range opts {
-		fn(&o)
-	}
+// Open opens (creating if needed) the database file at path and migrates it:
+// the same shape as postgres.Open. A zero cfg.Clock means the system clock;
+// a zero cfg.Retention means herald.DefaultRetention.
+func Open(ctx context.Context, path string, cfg herald.StoreConfig) (*DB, error) {
 	if cfg.Clock == nil {
 		cfg.Clock = herald.SystemClock{}
 	}
 	if cfg.Retention <= 0 {
 		cfg.Retention = herald.DefaultRetention
 	}
+	synchronous := "NORMAL"
+	if cfg.SyncCommits {
+		synchronous = "FULL"
+	}
 	pragmas := []string{
 		"busy_timeout(10000)",
 		"foreign_keys(1)",
 		"secure_delete(1)",
-		"synchronous(" + o.synchronous + ")",
+		"synchronous(" + synchronous + ")",
 	}
 	dsn := func(extra ...string) string {
 		q := url.Values{}
@@ -117,13 +106,13 @@ func Open(path string, cfg herald.StoreConfig, opts ...Option) (*DB, error) {
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
-	if err := w.Ping(); err != nil {
+	if err := w.PingContext(ctx); err != nil {
 		w.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	db := &DB{path: path, cfg: cfg, w: w, erased: make(chan struct{}, 1), done: make(chan struct{}),
 		writes: make(chan *writeReq), pubq: make(chan pubBatch, 16)}
-	if err := db.migrate(context.Background()); err != nil {
+	if err := db.migrate(ctx); err != nil {
 		w.Close()
 		return nil, fmt.Errorf("migrate %s: %w", path, err)
 	}
@@ -139,8 +128,8 @@ func Open(path string, cfg herald.StoreConfig, opts ...Option) (*DB, error) {
 		w.Close()
 		return nil, err
 	}
-	r.SetMaxOpenConns(o.readConns)
-	r.SetMaxIdleConns(o.readConns)
+	r.SetMaxOpenConns(readConns)
+	r.SetMaxIdleConns(readConns)
 	r.SetConnMaxIdleTime(0)
 	r.SetConnMaxLifetime(0)
 	db.r = r

@@ -29,7 +29,7 @@ func openDB(tb testing.TB, cfg herald.StoreConfig) *sqlite.DB {
 
 func openAt(tb testing.TB, path string, cfg herald.StoreConfig) *sqlite.DB {
 	tb.Helper()
-	db, err := sqlite.Open(path, cfg)
+	db, err := sqlite.Open(context.Background(), path, cfg)
 	if err != nil {
 		tb.Fatalf("Open: %v", err)
 	}
@@ -197,7 +197,7 @@ func TestEditErasesOldText(t *testing.T) {
 func TestReopenKeepsData(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "herald.db")
-	db, err := sqlite.Open(path, herald.StoreConfig{})
+	db, err := sqlite.Open(context.Background(), path, herald.StoreConfig{})
 	must(t, err)
 	f := newFixture(t, db)
 	u := &herald.Update{Text: "survives"}
@@ -322,7 +322,7 @@ func TestDurableAfterKill(t *testing.T) {
 
 func durableChild(path string) {
 	ctx := context.Background()
-	db, err := sqlite.Open(path, herald.StoreConfig{})
+	db, err := sqlite.Open(context.Background(), path, herald.StoreConfig{})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)

@@ -39,7 +39,7 @@ func benchDirectory(ctx context.Context, args []string) error {
 	if _, err := os.Stat(path); err != nil {
 		return fmt.Errorf("%s: %w (run herald seed directory first)", path, err)
 	}
-	db, err := sqlite.Open(path, herald.StoreConfig{})
+	db, err := sqlite.Open(context.Background(), path, herald.StoreConfig{})
 	if err != nil {
 		return err
 	}

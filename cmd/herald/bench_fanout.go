@@ -310,7 +310,7 @@ func runBenchFanout(ctx context.Context, args []string) error {
 // seedFanout creates the admin, the channel and the followers in a fresh
 // SQLite store.
 func seedFanout(ctx context.Context, path string, n int) (admin, channelID string, tokens []string, err error) {
-	db, err := sqlite.Open(path, herald.StoreConfig{Clock: herald.SystemClock{}, Retention: herald.DefaultRetention})
+	db, err := sqlite.Open(context.Background(), path, herald.StoreConfig{Clock: herald.SystemClock{}, Retention: herald.DefaultRetention})
 	if err != nil {
 		return "", "", nil, err
 	}

@@ -69,7 +69,7 @@ func openOperatorStore(ctx context.Context, dataDir, pgURL string) (herald.Store
 	if _, err := os.Stat(path); err != nil {
 		return nil, nil, fmt.Errorf("no database at %s (--data names the server's data directory): %w", path, err)
 	}
-	db, err := sqlite.Open(path, herald.StoreConfig{})
+	db, err := sqlite.Open(context.Background(), path, herald.StoreConfig{})
 	if err != nil {
 		return nil, nil, err
 	}

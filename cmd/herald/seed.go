@@ -68,7 +68,7 @@ func seedDirectory(ctx context.Context, args []string) error {
 	if err := os.MkdirAll(*dataDir, 0o700); err != nil {
 		return err
 	}
-	db, err := sqlite.Open(filepath.Join(*dataDir, "herald.db"), herald.StoreConfig{})
+	db, err := sqlite.Open(context.Background(), filepath.Join(*dataDir, "herald.db"), herald.StoreConfig{})
 	if err != nil {
 		return err
 	}

@@ -287,7 +287,7 @@ func (m *Main) openSQLite() (herald.Store, error) {
 	if err := os.MkdirAll(m.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
-	return sqlite.Open(filepath.Join(m.DataDir, "herald.db"), herald.StoreConfig{
+	return sqlite.Open(context.Background(), filepath.Join(m.DataDir, "herald.db"), herald.StoreConfig{
 		Clock:     m.Clock,
 		Retention: m.Retention,
 		Publisher: m.Publisher,
