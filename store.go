@@ -8,6 +8,13 @@ import (
 // Store is everything Herald persists. sqlite.DB and postgres.DB implement it
 // and both pass the conformance suite in storetest/.
 //
+// Validation happens once, here: every method validates and normalizes its
+// input with the rules of this package (Channel.Normalize, ChannelPatch.Apply,
+// NormalizeUpdateText, Poll.Normalize, Poll.ValidateVote, ValidateUsername,
+// NormalizeDisplayName) and package emoji, before or inside its transaction.
+// Callers (the HTTP handlers) only decode requests, check their shape, and
+// validate what never reaches a store: a password, which a store sees hashed.
+//
 // Conventions every implementation follows:
 //   - Time comes from the store's Clock; an update is live while now < ExpiresAt
 //     and is treated as absent (ENOTFOUND) once expired, even before pruning.
@@ -121,7 +128,8 @@ type UpdateStore interface {
 
 	// SetReaction sets the account's one reaction (followers and admins;
 	// EFORBIDDEN otherwise, or when the channel's setting refuses the emoji).
-	// emoji is already validated and normalized by the caller.
+	// emoji must be exactly one emoji (EINVALID otherwise); it is stored in
+	// its canonical form (emoji.Normalize).
 	SetReaction(ctx context.Context, accountID, channelID, updateID, emoji string) (*Update, error)
 	// RemoveReaction removes the account's reaction (idempotent).
 	RemoveReaction(ctx context.Context, accountID, channelID, updateID string) (*Update, error)

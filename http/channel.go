@@ -98,9 +98,6 @@ func (s *Server) handleCreateChannel(w http.ResponseWriter, r *http.Request) err
 		}
 		ch.Reactions = *req.Reactions
 	}
-	if err := ch.Normalize(); err != nil {
-		return err
-	}
 	if err := s.Store.CreateChannel(r.Context(), a.ID, ch); err != nil {
 		return err
 	}

@@ -14,6 +14,11 @@ func (db *DB) CreateAccount(ctx context.Context, a *herald.Account, passwordHash
 	if err := herald.ValidateUsername(a.Username); err != nil {
 		return err
 	}
+	name, err := herald.NormalizeDisplayName(a.DisplayName, a.Username)
+	if err != nil {
+		return err
+	}
+	a.DisplayName = name
 	return db.inTx(ctx, func(t *tx) error {
 		id := herald.NewID()
 		_, err := t.Exec(ctx, `INSERT INTO accounts (id, username, display_name, password_hash, created_at)

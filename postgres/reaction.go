@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/heraldhq/herald"
+	"github.com/heraldhq/herald/emoji"
 	"github.com/heraldhq/herald/internal/storeutil"
 	"github.com/jackc/pgx/v5"
 )
@@ -52,12 +53,14 @@ func (t *tx) interaction(ctx context.Context, accountID, channelID, updateID str
 }
 
 // SetReaction sets the account's one reaction to an update.
-func (db *DB) SetReaction(ctx context.Context, accountID, channelID, updateID, emoji string) (*herald.Update, error) {
-	if emoji == "" {
-		return nil, herald.KindErrorf(herald.EINVALID, "invalid-emoji", "Reaction must be one emoji.")
+func (db *DB) SetReaction(ctx context.Context, accountID, channelID, updateID, e string) (*herald.Update, error) {
+	// Canonical forms only: "❤" and "❤️" count as one.
+	emoji, err := emoji.Normalize(e)
+	if err != nil {
+		return nil, err
 	}
 	var u *herald.Update
-	err := db.inTx(ctx, func(t *tx) error {
+	err = db.inTx(ctx, func(t *tx) error {
 		r, _, err := t.interaction(ctx, accountID, channelID, updateID)
 		if err != nil {
 			return err

@@ -14,6 +14,11 @@ func (db *DB) CreateAccount(ctx context.Context, a *herald.Account, passwordHash
 	if err := herald.ValidateUsername(a.Username); err != nil {
 		return err
 	}
+	name, err := herald.NormalizeDisplayName(a.DisplayName, a.Username)
+	if err != nil {
+		return err
+	}
+	a.DisplayName = name
 	return db.write(ctx, func(tx *Tx) error {
 		id := herald.NewID()
 		if _, err := tx.ExecContext(ctx, `INSERT INTO accounts (id, username, display_name, password_hash, created_at) VALUES (?, ?, ?, ?, ?)`,

@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/heraldhq/herald"
+	"github.com/heraldhq/herald/emoji"
 	"github.com/heraldhq/herald/internal/storeutil"
 )
 
@@ -90,12 +91,14 @@ func markReactionsDirty(ctx context.Context, tx *Tx, it *interactionRow) error {
 }
 
 // SetReaction sets the account's one reaction to an update.
-func (db *DB) SetReaction(ctx context.Context, accountID, channelID, updateID, emoji string) (*herald.Update, error) {
-	if emoji == "" {
-		return nil, herald.KindErrorf(herald.EINVALID, "invalid-emoji", "Reaction must be one emoji.")
+func (db *DB) SetReaction(ctx context.Context, accountID, channelID, updateID, e string) (*herald.Update, error) {
+	// Canonical forms only: "❤" and "❤️" count as one.
+	emoji, err := emoji.Normalize(e)
+	if err != nil {
+		return nil, err
 	}
 	var out *herald.Update
-	err := db.write(ctx, func(tx *Tx) error {
+	err = db.write(ctx, func(tx *Tx) error {
 		it, err := interaction(ctx, tx, accountID, channelID, updateID)
 		if err != nil {
 			return err
