@@ -30,11 +30,12 @@
 // logical backup (pg_dump) from the moment the deleting transaction
 // commits. Their bytes stay in the table files until VACUUM (autovacuum)
 // compacts the page and a later insert reuses the space, and in WAL segments
-// until they are recycled; VACUUM FULL (or pg_repack) of updates and events
-// rewrites the files without them. Operators who must guarantee that
-// erased text is unreadable from the disk run that periodically, keep WAL
-// archives and base backups no longer than the retention, and encrypt the
-// volume.
+// until they are recycled; VACUUM FULL (or pg_repack) of channels,
+// channel_search, follows, updates and events rewrites the files without
+// them. Operators who must guarantee that erased text is unreadable from the
+// disk run that periodically, keep WAL archives and base backups no longer
+// than the retention, and encrypt the volume (docs/deployment.md, Erasure).
+// The store runs no VACUUM itself: it would zero nothing either.
 package postgres
 
 import (

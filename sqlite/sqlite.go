@@ -8,9 +8,11 @@
 // Concurrent requests queue instead of failing with "database is locked",
 // and a 10 s busy timeout covers other processes sharing the file.
 //
-// Erasure: secure_delete zeroes deleted rows, and a TRUNCATE checkpoint runs
-// shortly after every erasure (and on Checkpoint), so deleted or expired text
-// leaves the WAL and every other file of the data directory within seconds.
+// Erasure: secure_delete zeroes deleted rows, the directory's FTS5 index
+// deletes with secure-delete (migrations/0001_initial.sql), and a TRUNCATE
+// checkpoint runs shortly after every erasure, rename or unfollow (and on
+// Checkpoint), so deleted, expired or replaced text leaves the WAL and every
+// other file of the data directory within seconds.
 //
 // Durability: the default synchronous=NORMAL in WAL mode makes every
 // committed transaction survive a crash or kill -9 of the process (the WAL is
