@@ -58,10 +58,10 @@ type Event struct {
 	Update    *Update  `json:"update,omitempty"`
 	Channel   *Channel `json:"channel,omitempty"`
 	Counts    *Counts  `json:"counts,omitempty"`
-	// ChannelSeq is for channel.followed: the channel's stream position at
-	// the follow (its last seq, read in the follow's transaction); the
-	// follower receives the channel's events after it. Nil on other events
-	// and on follows logged before it existed.
+	// ChannelSeq is for channel.followed and channel.admin_added: the
+	// channel's stream position at that moment (its last seq, read in the
+	// same transaction); the account's streams carry the channel's events
+	// after it. Nil on other events.
 	ChannelSeq *int64    `json:"channel_seq,omitempty"`
 	CreatedAt  time.Time `json:"-"`
 }
