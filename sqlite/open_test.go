@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/heraldhq/herald"
@@ -87,5 +88,38 @@ func TestMigrationsRecorded(t *testing.T) {
 			t.Fatalf("schema_migrations = %q, want [0001_initial.sql]", names)
 		}
 		db.Close()
+	}
+}
+
+// TestFollowHistoryPlans checks that erasing follow history reads only the
+// small partial indexes on account-stream events, never the whole log: the
+// statements are those of DeleteChannel and eraseUnfollows.
+func TestFollowHistoryPlans(t *testing.T) {
+	db, err := Open(t.Context(), filepath.Join(t.TempDir(), "herald.db"), herald.StoreConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for stmt, index := range map[string]string{
+		`DELETE FROM events WHERE channel_id = 'x' AND substr(stream, 1, 1) = '@'`:                                  "events_personal",
+		`SELECT stream, seq, channel_id FROM events WHERE type = 'channel.unfollowed' AND created_at <= 5 LIMIT 10`: "events_unfollowed",
+	} {
+		rows, err := db.r.Query(`EXPLAIN QUERY PLAN ` + stmt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var plan []string
+		for rows.Next() {
+			var id, parent, unused int
+			var detail string
+			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+				t.Fatal(err)
+			}
+			plan = append(plan, detail)
+		}
+		rows.Close()
+		if len(plan) != 1 || !strings.Contains(plan[0], "USING INDEX "+index) && !strings.Contains(plan[0], "USING COVERING INDEX "+index) {
+			t.Errorf("%s\nplan %q, want a search of %s", stmt, plan, index)
+		}
 	}
 }
