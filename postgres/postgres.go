@@ -310,7 +310,6 @@ var (
 	errInviteNotFound  = storeutil.ErrInviteNotFound
 	errAdminNotFound   = storeutil.ErrAdminNotFound
 	errNoPoll          = storeutil.ErrNoPoll
-	errNotAdmin        = storeutil.ErrNotAdmin
 	errNotOwner        = storeutil.ErrNotOwner
 	errNoActor         = storeutil.ErrNoActor
 	errInvalidToken    = herald.KindErrorf(herald.EUNAUTHORIZED, "invalid-token", "Invalid or expired token.")
