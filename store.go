@@ -12,8 +12,10 @@ import (
 // input with the rules of this package (Channel.Normalize, ChannelPatch.Apply,
 // NormalizeUpdateText, Poll.Normalize, Poll.ValidateVote, ValidateUsername,
 // NormalizeDisplayName) and package emoji, before or inside its transaction.
-// Callers (the HTTP handlers) only decode requests, check their shape, and
-// validate what never reaches a store: a password, which a store sees hashed.
+// Callers (the HTTP handlers) only decode requests and check their shape
+// (required fields, path ids, size bounds that cap decoding work such as a
+// vote's option count), and validate what never reaches a store: a
+// password, which a store sees hashed.
 //
 // Conventions every implementation follows:
 //   - Time comes from the store's Clock; an update is live while now < ExpiresAt
@@ -76,7 +78,8 @@ type ChannelStore interface {
 	// ListAdmins returns the owner and admins (visible to admins only).
 	ListAdmins(ctx context.Context, actorID, channelID string) ([]Admin, error)
 	// AddAdmin makes username an admin (owner only; ECONFLICT past MaxAdmins
-	// or if already an admin; ENOTFOUND for an unknown username).
+	// or if already an admin; EINVALID for a malformed username, ENOTFOUND
+	// for an unknown one).
 	AddAdmin(ctx context.Context, actorID, channelID, username string) (*Admin, error)
 	// RemoveAdmin removes an admin (owner only, or an admin removing
 	// themselves; the owner can't be removed: transfer first).

@@ -192,9 +192,6 @@ func (s *Server) handleAddAdmin(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
-	if err := herald.ValidateUsername(req.Username); err != nil {
-		return err
-	}
 	admin, err := s.Store.AddAdmin(r.Context(), a.ID, id, req.Username)
 	if err != nil {
 		return err

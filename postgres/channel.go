@@ -330,6 +330,9 @@ func (db *DB) ListAdmins(ctx context.Context, actorID, channelID string) ([]hera
 
 // AddAdmin makes username an admin (owner only).
 func (db *DB) AddAdmin(ctx context.Context, actorID, channelID, username string) (*herald.Admin, error) {
+	if err := herald.ValidateUsername(username); err != nil {
+		return nil, err
+	}
 	var out *herald.Admin
 	err := db.inTx(ctx, func(t *tx) error {
 		// The channel row lock serializes admin changes, so MaxAdmins holds.

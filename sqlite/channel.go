@@ -346,6 +346,9 @@ func listAdmins(ctx context.Context, q queryer, pk int64) ([]herald.Admin, error
 
 // AddAdmin makes username an admin (owner only).
 func (db *DB) AddAdmin(ctx context.Context, actorID, channelID, username string) (*herald.Admin, error) {
+	if err := herald.ValidateUsername(username); err != nil {
+		return nil, err
+	}
 	var out *herald.Admin
 	err := db.write(ctx, func(tx *Tx) error {
 		r, err := ownerChannel(ctx, tx, actorID, channelID)

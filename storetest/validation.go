@@ -74,3 +74,14 @@ func testValidationUpdate(t *testing.T, h *Harness) {
 		t.Fatalf("edited text = %q, want trimmed", got.Text)
 	}
 }
+
+func init() { register("Validation/AddAdmin", testValidationAddAdmin) }
+
+func testValidationAddAdmin(t *testing.T, h *Harness) {
+	owner := h.Account("owner")
+	ch := h.Channel(owner)
+	_, err := h.Store.AddAdmin(h.Ctx, owner.ID, ch.ID, "Not Valid!")
+	WantKind(t, err, herald.EINVALID, "invalid-username", "malformed username")
+	_, err = h.Store.AddAdmin(h.Ctx, owner.ID, ch.ID, "nobody_here")
+	WantCode(t, err, herald.ENOTFOUND, "unknown username")
+}
