@@ -450,3 +450,85 @@ func TestSeededChannelHasEmptyLog(t *testing.T) {
 		t.Fatalf("after the first post: %v ok=%v", evs, ok)
 	}
 }
+
+// TestUnfollowLeavesNoLink checks the follow-history promise at the level
+// of the bytes: once herald.UnfollowTrail has passed and the pruner ran, no
+// file of the data directory holds a record linking the account to the
+// channel (an account-stream event "@account, seq, channel.followed,
+// channel" or its index entry "channel, @account, seq"), without anyone
+// calling Checkpoint. The same scan before is the control that proves it
+// can see the link.
+func TestUnfollowLeavesNoLink(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	clock := herald.NewFakeClock(time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC))
+	db := openAt(t, filepath.Join(dir, "herald.db"), herald.StoreConfig{Clock: clock})
+	f := newFixture(t, db)
+	leaver := &herald.Account{Username: "leaver", DisplayName: "L"}
+	must(t, db.CreateAccount(ctx, leaver, "hash"))
+	_, err := db.Follow(ctx, leaver.ID, f.ch.ID)
+	must(t, err)
+	must(t, db.Unfollow(ctx, leaver.ID, f.ch.ID))
+	linked := func(accountID string) []string { return filesLinking(t, dir, herald.AccountStream(accountID), f.ch.ID) }
+	must(t, db.Checkpoint(ctx))
+	if len(linked(leaver.ID)) == 0 {
+		t.Fatal("control: no file links the account to the channel")
+	}
+
+	clock.Advance(herald.UnfollowTrail + time.Second)
+	_, err = db.PruneExpired(ctx)
+	must(t, err)
+	deadline := time.Now().Add(60 * time.Second)
+	for got := linked(leaver.ID); len(got) != 0; got = linked(leaver.ID) {
+		if time.Now().After(deadline) {
+			t.Fatalf("60 s after the pruner, the account is still linked to the channel in %v", got)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	// The follower that stayed is still linked: the scan proves something.
+	if len(linked(f.follower.ID)) == 0 {
+		t.Fatal("the remaining follower's link vanished too: the scan proves nothing")
+	}
+}
+
+// filesLinking returns the files of dir holding an event record of stream
+// naming channelID (stream, a one- or two-byte seq, the type, the channel
+// id) or an index entry of one (channel id, stream).
+func filesLinking(tb testing.TB, dir, stream, channelID string) []string {
+	tb.Helper()
+	entries, err := os.ReadDir(dir)
+	must(tb, err)
+	var out []string
+	near := func(data []byte, at int, what string, within int) bool {
+		end := min(len(data), at+within+len(what))
+		return at <= len(data) && bytes.Contains(data[at:end], []byte(what))
+	}
+	for _, e := range entries {
+		data, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		must(tb, err)
+		found := false
+		for off := 0; !found; {
+			i := bytes.Index(data[off:], []byte(stream))
+			if i < 0 {
+				break
+			}
+			i += off
+			after := i + len(stream)
+			found = near(data, after, "channel.", 2) && near(data, after, channelID, 2+len("channel.unfollowed"))
+			off = i + 1
+		}
+		for off := 0; !found; {
+			i := bytes.Index(data[off:], []byte(channelID))
+			if i < 0 {
+				break
+			}
+			i += off
+			found = near(data, i+len(channelID), stream, 4)
+			off = i + 1
+		}
+		if found {
+			out = append(out, e.Name())
+		}
+	}
+	return out
+}
