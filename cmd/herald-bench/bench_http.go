@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/netip"
 	"os"
 	"runtime"
@@ -19,18 +20,15 @@ import (
 	"time"
 
 	"github.com/heraldhq/herald/client"
+	"github.com/heraldhq/herald/cmd/internal/serve"
 	"github.com/heraldhq/herald/password"
 )
-
-func init() {
-	benchCommands["http"] = benchHTTP
-}
 
 // benchHTTP measures posting and first-page reads through the whole HTTP
 // stack with the Go client: N concurrent clients, each in a closed loop;
 // the admin posts, N distinct followers read.
 func benchHTTP(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("herald bench http", flag.ContinueOnError)
+	fs := flag.NewFlagSet("herald-bench http", flag.ContinueOnError)
 	clients := fs.Int("clients", 50, "concurrent clients")
 	duration := fs.Duration("duration", 10*time.Second, "duration of each phase")
 	server := fs.String("server", "", "target this server instead of starting one in-process (its rate limits must exempt this machine)")
@@ -216,15 +214,16 @@ func startBenchServer(ctx context.Context, pageCacheMB int) (url, dir string, st
 	if err != nil {
 		return "", "", nil, err
 	}
-	m := NewMain()
-	m.Addr = "127.0.0.1:0"
-	m.DataDir = dir
-	m.LogLevel = "warn"
-	m.Stdout = io.Discard
-	m.PasswordParams = password.TestParams
-	m.PageCacheMB = pageCacheMB
-	m.RateLimitExempt = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
-	if err := m.Run(ctx); err != nil {
+	cfg := serve.Defaults()
+	cfg.Addr = "127.0.0.1:0"
+	cfg.DataDir = dir
+	cfg.LogLevel = slog.LevelWarn
+	cfg.Stdout = io.Discard
+	cfg.PasswordParams = password.TestParams
+	cfg.PageCacheMB = pageCacheMB
+	cfg.RateLimitExempt = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
+	m, err := serve.Start(ctx, cfg)
+	if err != nil {
 		os.RemoveAll(dir)
 		return "", "", nil, err
 	}

@@ -24,15 +24,13 @@ import (
 
 	"github.com/heraldhq/herald"
 	"github.com/heraldhq/herald/client"
+	"github.com/heraldhq/herald/cmd/internal/options"
+	"github.com/heraldhq/herald/cmd/internal/serve"
 	"github.com/heraldhq/herald/password"
 	"github.com/heraldhq/herald/postgres"
 	"github.com/jackc/pgx/v5/pgxpool"
 	natsserver "github.com/nats-io/nats-server/v2/server"
 )
-
-func init() {
-	benchCommands["cluster"] = benchCluster
-}
 
 // benchCluster measures fan-out across nodes: it starts --nodes `herald
 // serve --postgres --nats` processes on a fresh PostgreSQL schema and one
@@ -40,7 +38,7 @@ func init() {
 // and measures when each follower receives each update. This process is
 // the load generator (and runs the embedded NATS unless --nats is given).
 func benchCluster(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("herald bench cluster", flag.ContinueOnError)
+	fs := flag.NewFlagSet("herald-bench cluster", flag.ContinueOnError)
 	nodes := fs.Int("nodes", 2, "server processes")
 	followers := fs.Int("followers", 10000, "followers, each with one stream, spread over the nodes")
 	transport := fs.String("transport", "ws", "ws or sse")
@@ -49,7 +47,7 @@ func benchCluster(ctx context.Context, args []string) error {
 	posters := fs.Int("posters", 4, "concurrent posters in the burst")
 	textLen := fs.Int("text", 200, "update text length in bytes")
 	settle := fs.Duration("settle", 3*time.Second, "idle time before reading the nodes' memory")
-	poll := fs.Duration("poll", time.Millisecond, "readers poll their streams this often instead of sleeping in epoll_wait (as in herald bench fanout; 0: sleep in epoll_wait)")
+	poll := fs.Duration("poll", time.Millisecond, "readers poll their streams this often instead of sleeping in epoll_wait (as in herald-bench fanout; 0: sleep in epoll_wait)")
 	pg := fs.String("postgres", envOr("HERALD_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"), "PostgreSQL server; a fresh schema is created and dropped")
 	nu := fs.String("nats", "", "NATS URL; empty runs an embedded NATS server in this process")
 	asNode := fs.Bool("as-node", false, "internal: run one node (started by the benchmark itself)")
@@ -202,7 +200,7 @@ func benchCluster(ctx context.Context, args []string) error {
 	}
 	defer func() { close(stop); wait() }()
 
-	// As in herald bench fanout: the admin's client has the channel open
+	// As in herald-bench fanout: the admin's client has the channel open
 	// before posting.
 	if _, err := ac.ListUpdates(ctx, channelID, client.ListOptions{}); err != nil {
 		return fmt.Errorf("warm-up read: %w", err)
@@ -373,15 +371,12 @@ func benchClusterNode(ctx context.Context, pg, nu, profile string) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	m := NewMain()
-	if err := m.ParseFlags([]string{"--addr", "127.0.0.1:0", "--data", dir, "--postgres", pg, "--nats", nu,
-		"--rate-limit-exempt", "127.0.0.0/8,::1", "--log-level", "warn"}); err != nil {
+	cfg, err := serve.Parse([]string{"--addr", "127.0.0.1:0", "--data", dir, "--postgres", pg, "--nats", nu,
+		"--rate-limit-exempt", "127.0.0.0/8,::1", "--log-level", "warn"}, options.NoEnv, os.Stderr)
+	if err != nil {
 		return err
 	}
-	m.PasswordParams = password.TestParams
-	if err := m.Run(ctx); err != nil {
-		return err
-	}
+	cfg.PasswordParams = password.TestParams
 	if profile != "" {
 		// SIGUSR1 starts the profile, SIGUSR2 writes it.
 		sig := make(chan os.Signal, 2)
@@ -401,8 +396,7 @@ func benchClusterNode(ctx context.Context, pg, nu, profile string) error {
 			}
 		}()
 	}
-	<-ctx.Done()
-	return m.Close()
+	return serveUntilDone(ctx, cfg)
 }
 
 type benchNode struct {
@@ -411,7 +405,7 @@ type benchNode struct {
 }
 
 func startBenchNode(exe, pg, nu, profile string) (*benchNode, error) {
-	cmd := exec.Command(exe, "bench", "cluster", "--as-node", "--postgres", pg, "--nats", nu, "--cpuprofile", profile)
+	cmd := exec.Command(exe, "cluster", "--as-node", "--postgres", pg, "--nats", nu, "--cpuprofile", profile)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {

@@ -19,29 +19,19 @@ import (
 	"github.com/heraldhq/herald/sqlite"
 )
 
-// seedCommands maps `herald seed NAME` to a data generator.
-var seedCommands = map[string]func(ctx context.Context, args []string) error{
-	"directory": seedDirectory,
-}
-
-func init() {
-	commands["seed"] = seedCommand
-	commandHelp["seed"] = "generate demo/benchmark data: herald seed directory --channels N --data DIR"
-}
-
 func seedCommand(ctx context.Context, args []string) error {
-	if len(args) == 0 || seedCommands[args[0]] == nil {
-		fmt.Fprintln(os.Stderr, "Usage: herald seed directory [flags]")
+	if len(args) == 0 || args[0] != "directory" {
+		fmt.Fprintln(os.Stderr, "Usage: herald-bench seed directory [flags]")
 		return errors.New("name what to seed: directory")
 	}
-	return seedCommands[args[0]](ctx, args[1:])
+	return seedDirectory(ctx, args[1:])
 }
 
 // seedDirectory fills a store with listed channels for the directory
 // benchmark: French and English names with accents, categories, countries
 // and languages spread out, Zipf-like follower counts, some weekly activity.
 func seedDirectory(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("herald seed directory", flag.ContinueOnError)
+	fs := flag.NewFlagSet("herald-bench seed directory", flag.ContinueOnError)
 	n := fs.Int("channels", 1_000_000, "channels to create")
 	dataDir := fs.String("data", envOr("HERALD_DATA", "./herald-data"), "data directory (HERALD_DATA)")
 	batch := fs.Int("batch", 50_000, "channels per transaction")

@@ -30,10 +30,6 @@ import (
 	"github.com/heraldhq/herald/sqlite"
 )
 
-func init() {
-	benchCommands["fanout"] = runBenchFanout
-}
-
 // runBenchFanout measures real-time fan-out: N followers of one channel hold
 // SSE or WebSocket streams to a server running in a child process (its
 // memory is measured alone, and each process stays under the open-files
@@ -43,7 +39,7 @@ func init() {
 // starts (accounts, sessions with API-format tokens, follows): the same rows
 // signing up through the API makes, without 10,000 argon2 hashes.
 func runBenchFanout(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("herald bench fanout", flag.ContinueOnError)
+	fs := flag.NewFlagSet("herald-bench fanout", flag.ContinueOnError)
 	followers := fs.Int("followers", 10000, "followers holding a stream")
 	transport := fs.String("transport", "ws", "ws or sse")
 	updates := fs.Int("updates", 1, "updates posted back to back")
@@ -393,7 +389,7 @@ func startChild(ctx context.Context, dir, profile string) (*childServer, error) 
 	}
 	args := []string{"serve", "--addr", "127.0.0.1:0", "--data", dir, "--rate-limit-exempt", "127.0.0.0/8", "--log-level", "warn"}
 	if profile != "" {
-		args = append([]string{"bench", "fanout", "--as-server", profile, "--"}, args[1:]...)
+		args = append([]string{"fanout", "--as-server", profile, "--"}, args[1:]...)
 	}
 	cmd := exec.CommandContext(ctx, exe, args...)
 	cmd.Stderr = os.Stderr
