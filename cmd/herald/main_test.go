@@ -31,6 +31,8 @@ var buildOnce struct {
 	out  []byte
 }
 
+const testVersion = "v0.0.0-test"
+
 func heraldBinary(t *testing.T) string {
 	t.Helper()
 	buildOnce.Do(func() {
@@ -40,7 +42,8 @@ func heraldBinary(t *testing.T) string {
 			return
 		}
 		buildOnce.path = filepath.Join(dir, "herald")
-		cmd := exec.Command("go", "build", "-o", buildOnce.path, ".")
+		// The version flags are scripts/release's.
+		cmd := exec.Command("go", "build", "-ldflags", "-X main.version="+testVersion+" -X main.commit=0123abc -X main.buildDate=2026-01-02T03:04:05Z", "-o", buildOnce.path, ".")
 		buildOnce.out, buildOnce.err = cmd.CombinedOutput()
 	})
 	if buildOnce.err != nil {
@@ -420,6 +423,64 @@ func TestDeploymentDocListsOptions(t *testing.T) {
 	for _, o := range serve.Options(&c) {
 		if !strings.Contains(string(b), "--"+o.Flag) || !strings.Contains(string(b), o.Env) {
 			t.Errorf("docs/deployment.md lacks --%s or %s", o.Flag, o.Env)
+		}
+	}
+}
+
+// The server binary is the server: no load generator, no NATS server, no
+// benchmark code in it. go list is fast; the symbol check runs with the
+// binary tests.
+func TestServerBinaryDeps(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", "-f", "{{.ImportPath}} {{with .Module}}{{.Path}}{{end}}", ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	n := 0
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		pkg, mod, _ := strings.Cut(line, " ")
+		n++
+		if strings.HasPrefix(mod, "github.com/nats-io/nats-server") || strings.Contains(pkg, "herald-bench") || strings.HasSuffix(pkg, "/pgtest") {
+			t.Errorf("herald depends on %s (module %s)", pkg, mod)
+		}
+	}
+	if n < 50 {
+		t.Fatalf("go list printed %d packages: %s", n, out)
+	}
+	if testing.Short() {
+		return
+	}
+	nm, err := exec.Command("go", "tool", "nm", heraldBinary(t)).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sym := range []string{"epollReaders", "SeedChannels", "nats-server", "benchFanout"} {
+		if strings.Contains(string(nm), sym) {
+			t.Errorf("the herald binary holds %s", sym)
+		}
+	}
+}
+
+// herald version prints what the build recorded (-X flags here).
+func TestVersionCommand(t *testing.T) {
+	var out bytes.Buffer
+	a := &app{env: options.NoEnv, stdout: &out, stderr: io.Discard}
+	if err := a.run(context.Background(), []string{"version"}); err != nil {
+		t.Fatal(err)
+	}
+	// In a test binary: no -X flags; the fallbacks fill every line.
+	if !strings.HasPrefix(out.String(), "herald ") || !strings.Contains(out.String(), "\ncommit ") || !strings.Contains(out.String(), "\nbuilt ") {
+		t.Fatalf("version printed %q", out.String())
+	}
+	if testing.Short() {
+		return
+	}
+	b, err := exec.Command(heraldBinary(t), "version").CombinedOutput()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"herald " + testVersion + "\n", "commit 0123abc\n", "built 2026-01-02T03:04:05Z\n"} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("herald version printed %q, want %q in it", b, want)
 		}
 	}
 }
