@@ -49,12 +49,11 @@ type Server struct {
 
 // Start builds the server in order (store, bus, hub, HTTP) and starts
 // serving. It returns once the listener is open; Close stops everything.
-func Start(ctx context.Context, cfg Config) (s *Server, err error) {
-	s = &Server{Config: cfg, serveErr: make(chan error, 2)}
+func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
+	s := &Server{Config: cfg, serveErr: make(chan error, 2)}
 	defer func() {
 		if err != nil {
-			_ = s.Close()
-			s = nil
+			_ = s.Close() // what was built so far
 		}
 	}()
 	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
