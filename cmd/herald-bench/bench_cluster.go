@@ -55,6 +55,9 @@ func benchCluster(ctx context.Context, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if *profile != "" && profileStart == nil {
+		return errors.New("--cpuprofile: a server child's profile is started by signals this system lacks")
+	}
 	if *asNode {
 		return benchClusterNode(ctx, *pg, *nu, *profile)
 	}
@@ -133,7 +136,7 @@ func benchCluster(ctx context.Context, args []string) error {
 		return fmt.Errorf("seed: %w", err)
 	}
 	fmt.Printf("seeded %d followers in %s\n", *followers, time.Since(t0).Round(time.Millisecond))
-	syscall.Sync() // the seed's writeback must not run during the measurement
+	syncDisks() // the seed's writeback must not run during the measurement
 	ac := client.New(procs[0].url, admin)
 
 	// Streams round-robin over the nodes, and each node's memory before and after.
@@ -142,15 +145,10 @@ func benchCluster(ctx context.Context, args []string) error {
 	for i, p := range procs {
 		rss0[i], _ = vmRSS(p.cmd.Process.Pid)
 	}
-	conns := make([]*rawStream, *followers)
+	conns := make([]*follower, *followers)
 	t0 = time.Now()
 	if err := parallel(ctx, *followers, 32, func(i int) error {
-		c, err := dialRaw(ctx, procs[i%len(procs)].url, *transport, tokens[i], i)
-		if err == nil {
-			if err = c.first(); err != nil {
-				c.close()
-			}
-		}
+		c, err := dialFollower(ctx, procs[i%len(procs)].url, *transport, tokens[i], i)
 		if err != nil {
 			return fmt.Errorf("stream %d: %w", i, err)
 		}
@@ -180,7 +178,7 @@ func benchCluster(ctx context.Context, args []string) error {
 	recv := make([]int64, *followers*nr) // unix nanos; 0 = not received
 	var dup, delivered atomic.Int64
 	stop := make(chan struct{})
-	wait, err := epollReadersPoll(conns, 2, *poll, func(i int, data []byte, now int64) {
+	wait, err := readFollowers(conns, 2, *poll, func(i int, data []byte, now int64) {
 		if !bytes.Contains(data, []byte(`"type":"update.created"`)) {
 			return
 		}
@@ -292,14 +290,14 @@ func benchCluster(ctx context.Context, args []string) error {
 
 	// Phase 2: updates back to back from several posters.
 	if *burst > 0 {
-		signal := func(sig syscall.Signal) {
+		signal := func(sig os.Signal) {
 			if *profile != "" {
 				for _, p := range procs {
 					_ = p.cmd.Process.Signal(sig)
 				}
 			}
 		}
-		signal(syscall.SIGUSR1)
+		signal(profileStart)
 		base := delivered.Load()
 		n0, s0 := cpu()
 		var next atomic.Int64
@@ -324,7 +322,7 @@ func benchCluster(ctx context.Context, args []string) error {
 			return err
 		}
 		el := time.Since(start)
-		signal(syscall.SIGUSR2)
+		signal(profileStop)
 		n1, s1 := cpu()
 		d := float64(want - base)
 		fmt.Printf("back to back: %d updates posted in %s (%.0f posts/s) by %d posters; %d deliveries in %s = %.0f deliveries/s\n",
@@ -380,15 +378,15 @@ func benchClusterNode(ctx context.Context, pg, nu, profile string) error {
 	if profile != "" {
 		// SIGUSR1 starts the profile, SIGUSR2 writes it.
 		sig := make(chan os.Signal, 2)
-		signal.Notify(sig, syscall.SIGUSR1, syscall.SIGUSR2)
+		signal.Notify(sig, profileStart, profileStop)
 		go func() {
 			var f *os.File
 			for s := range sig {
-				if s == syscall.SIGUSR1 && f == nil {
+				if s == profileStart && f == nil {
 					if f, _ = os.Create(profile); f != nil {
 						_ = pprof.StartCPUProfile(f)
 					}
-				} else if s == syscall.SIGUSR2 && f != nil {
+				} else if s == profileStop && f != nil {
 					pprof.StopCPUProfile()
 					f.Close()
 					f = nil

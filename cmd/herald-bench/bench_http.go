@@ -16,7 +16,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/heraldhq/herald/client"
@@ -194,16 +193,6 @@ func runWorkers(ctx context.Context, n int, d time.Duration, op func(ctx context
 	res.cpu = processCPU() - cpu0
 	res.ops, res.errors = ops.Load(), errs.Load()
 	return res
-}
-
-// processCPU returns the CPU time this process has used. On a shared
-// machine it tells the cost per request even when throughput is distorted.
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // startBenchServer runs an in-process server on SQLite in a temporary
