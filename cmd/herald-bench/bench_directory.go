@@ -18,7 +18,7 @@ import (
 	"github.com/heraldhq/herald/sqlite"
 )
 
-// benchDirectory measures directory queries on a seeded store (herald seed
+// benchDirectory measures directory queries on a seeded store (herald-bench seed
 // directory), one at a time, through the store: the latency a request adds
 // before JSON encoding.
 func benchDirectory(ctx context.Context, args []string) error {
