@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -22,6 +23,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/heraldhq/herald/client"
 	"github.com/heraldhq/herald/cmd/internal/options"
 	"github.com/heraldhq/herald/cmd/internal/serve"
 	"github.com/heraldhq/herald/password"
@@ -99,6 +101,30 @@ func TestServeTLS(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 200 || resp.TLS == nil || resp.ProtoMajor != 2 {
 		t.Fatalf("GET /healthz: %d, TLS %v, %s", resp.StatusCode, resp.TLS != nil, resp.Proto)
+	}
+	// Streams work over TLS: SSE over HTTP/2 (no hijacking there).
+	acc, err := client.New(s.URL, "", client.WithHTTPClient(c)).CreateAccount(context.Background(), "alice", "a long enough password", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest("GET", s.URL+"/api/v1/events", nil)
+	req.Header.Set("Authorization", "Bearer "+acc.Token)
+	req.Header.Set("Accept", "text/event-stream")
+	resp, err = c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(resp.Body)
+	first := ""
+	for sc.Scan() {
+		if d, ok := strings.CutPrefix(sc.Text(), "data: "); ok {
+			first = d
+			break
+		}
+	}
+	resp.Body.Close()
+	if resp.ProtoMajor != 2 || !strings.Contains(first, `"type":"cursor"`) {
+		t.Fatalf("SSE over TLS: %s, first message %q", resp.Proto, first)
 	}
 	// Plain HTTP on the TLS port gets nothing useful.
 	resp, err = http.Get(strings.Replace(s.URL, "https", "http", 1) + "/healthz")
@@ -217,7 +243,7 @@ func TestServeACME(t *testing.T) {
 	}()
 
 	s := startParsed(t, "--acme-domain", "herald.test,www.herald.test", "--acme-email", "ops@herald.test",
-		"--acme-directory", directory, "--acme-ca-roots", certFile)
+		"--acme-directory", directory, "--acme-ca-roots", certFile, "--acme-http-addr", "127.0.0.1:0")
 	addr := strings.TrimPrefix(s.URL, "https://")
 	clientFor := func(name string) *http.Client {
 		return &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{
@@ -242,6 +268,28 @@ func TestServeACME(t *testing.T) {
 	entries, err := os.ReadDir(filepath.Join(s.Config.DataDir, "acme"))
 	if err != nil || len(entries) < 2 { // the account key and the certificate
 		t.Fatalf("ACME cache: %v, %d entries", err, len(entries))
+	}
+	// The HTTP-01 listener answers challenges (none pending: 404) and
+	// sends everything else to https.
+	noRedirect := &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	req, _ := http.NewRequest("GET", s.ChallengeURL+"/api/v1/channels?x=1", nil)
+	req.Host = "herald.test"
+	resp, err = noRedirect.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if loc := resp.Header.Get("Location"); resp.StatusCode/100 != 3 || loc != "https://herald.test/api/v1/channels?x=1" {
+		t.Fatalf("plain HTTP: %d to %q", resp.StatusCode, loc)
+	}
+	req, _ = http.NewRequest("GET", s.ChallengeURL+"/.well-known/acme-challenge/unknown-token", nil)
+	req.Host = "herald.test"
+	if resp, err = noRedirect.Do(req); err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 404 {
+		t.Fatalf("unknown challenge: %d", resp.StatusCode)
 	}
 	// A name outside --acme-domain gets no certificate.
 	if _, err := clientFor("other.test").Get("https://other.test/healthz"); err == nil {

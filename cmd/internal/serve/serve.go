@@ -36,6 +36,9 @@ type Server struct {
 	HTTP   *hhttp.Server
 	// URL is where the server listens: http(s)://host:port, as bound.
 	URL string
+	// ChallengeURL is where ACME HTTP-01 challenges are answered, as bound
+	// (--acme-http-addr), or "".
+	ChallengeURL string
 
 	sqlite   *sqlite.DB // the embedded store, nil on PostgreSQL
 	bus      *hnats.Bus // nil on a single node
@@ -200,6 +203,7 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 			MaxHeaderBytes:    cfg.MaxHeaderBytes,
 			ErrorLog:          errorLog,
 		}
+		s.ChallengeURL = "http://" + aln.Addr().String()
 		go func() { s.serveErr <- s.acmeSrv.Serve(aln) }()
 	}
 	s.Logger.Info("herald listening", "url", s.URL, "data", cfg.DataDir, "retention", cfg.Retention.String())
