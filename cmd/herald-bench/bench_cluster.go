@@ -394,7 +394,7 @@ func benchClusterNode(ctx context.Context, pg, nu, profile string) error {
 			}
 		}()
 	}
-	return serveUntilDone(ctx, cfg)
+	return serve.Run(ctx, cfg)
 }
 
 type benchNode struct {

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"net/http"
 	"os"
 
 	"github.com/heraldhq/herald/cmd/internal/serve"
@@ -17,22 +15,5 @@ func serveCommand(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	return serveUntilDone(ctx, cfg)
-}
-
-// serveUntilDone runs a server until ctx ends or its listener fails.
-func serveUntilDone(ctx context.Context, cfg serve.Config) error {
-	s, err := serve.Start(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	select {
-	case <-ctx.Done():
-	case err := <-s.Wait():
-		if err != nil && !errors.Is(err, http.ErrServerClosed) {
-			_ = s.Close()
-			return err
-		}
-	}
-	return s.Close()
+	return serve.Run(ctx, cfg)
 }

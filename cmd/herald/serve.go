@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"net/http"
 
 	"github.com/heraldhq/herald/cmd/internal/serve"
 )
@@ -16,22 +14,5 @@ func serveCommand(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	cfg.Stdout, cfg.Stderr = a.stdout, a.stderr
-	s, err := serve.Start(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	select {
-	case <-ctx.Done():
-		s.Logger.Info("shutting down")
-	case err := <-s.Wait():
-		if err != nil && !errors.Is(err, http.ErrServerClosed) {
-			_ = s.Close()
-			return err
-		}
-	}
-	if err := s.Close(); err != nil {
-		return err
-	}
-	s.Logger.Info("stopped")
-	return nil
+	return serve.Run(ctx, cfg)
 }

@@ -50,6 +50,29 @@ type Server struct {
 	serveErr chan error
 }
 
+// Run is `herald serve`: it starts the server and serves until ctx ends
+// (SIGINT, SIGTERM) or a listener fails, then shuts down gracefully.
+func Run(ctx context.Context, cfg Config) error {
+	s, err := Start(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	select {
+	case <-ctx.Done():
+		s.Logger.Info("shutting down")
+	case err := <-s.Wait():
+		if err != nil && !errors.Is(err, http.ErrServerClosed) {
+			_ = s.Close()
+			return err
+		}
+	}
+	if err := s.Close(); err != nil {
+		return err
+	}
+	s.Logger.Info("stopped")
+	return nil
+}
+
 // Start builds the server in order (store, bus, hub, HTTP) and starts
 // serving. It returns once the listener is open; Close stops everything.
 func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
