@@ -419,38 +419,6 @@ func TestGroupCommitIsolatesFailures(t *testing.T) {
 	}
 }
 
-// TestSeededChannelHasEmptyLog checks that channels bulk-loaded without a
-// stream head read as an empty log (head 0, resumable from 0), not as an
-// unknown stream that would make real-time clients resync forever.
-func TestSeededChannelHasEmptyLog(t *testing.T) {
-	ctx := context.Background()
-	db := openDB(t, herald.StoreConfig{})
-	f := newFixture(t, db)
-	seed := []sqlite.SeedChannel{{Channel: herald.Channel{Name: "Seeded", Category: "news", Listed: true, CreatedAt: time.Now()}}}
-	must(t, db.SeedChannels(ctx, f.owner.ID, seed))
-	id := seed[0].Channel.ID
-	heads, err := db.StreamHeads(ctx, []string{id, f.ch.ID, "unknown"})
-	must(t, err)
-	if seq, ok := heads[id]; !ok || seq != 0 || len(heads) != 2 {
-		t.Fatalf("StreamHeads = %v", heads)
-	}
-	evs, ok, err := db.EventsAfter(ctx, id, 0, 10)
-	must(t, err)
-	if !ok || len(evs) != 0 {
-		t.Fatalf("EventsAfter(seeded, 0) = %v ok=%v", evs, ok)
-	}
-	if _, ok, _ := db.EventsAfter(ctx, id, 1, 10); ok {
-		t.Fatal("a cursor ahead of an empty log must resync")
-	}
-	u := &herald.Update{Text: "first"}
-	must(t, db.CreateUpdate(ctx, f.owner.ID, id, u))
-	evs, ok, err = db.EventsAfter(ctx, id, 0, 10)
-	must(t, err)
-	if !ok || len(evs) != 1 || evs[0].Seq != 1 {
-		t.Fatalf("after the first post: %v ok=%v", evs, ok)
-	}
-}
-
 // TestUnfollowLeavesNoLink checks the follow-history promise at the level
 // of the bytes: once herald.UnfollowTrail has passed and the pruner ran, no
 // file of the data directory holds a record linking the account to the
