@@ -80,12 +80,6 @@ type EventPublisher interface {
 	Publish(ctx context.Context, events []Event)
 }
 
-// EventPublisherFunc adapts a function to EventPublisher.
-type EventPublisherFunc func(ctx context.Context, events []Event)
-
-// Publish calls f.
-func (f EventPublisherFunc) Publish(ctx context.Context, events []Event) { f(ctx, events) }
-
 // Cursor is a resume position over several streams: for each stream, the
 // seq of the last event the client received.
 type Cursor map[string]int64
