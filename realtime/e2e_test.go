@@ -18,7 +18,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -343,9 +342,7 @@ func TestE2EStalledReaderIsCut(t *testing.T) {
 	const readers = 300
 	stalledAcc := e.signup("stalled")
 	must[*herald.Channel](t)(stalledAcc.Follow(ctx, ch.ID))
-	d := &net.Dialer{Control: func(network, address string, rc syscall.RawConn) error {
-		return rc.Control(func(fd uintptr) { syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
-	}}
+	d := realtime.SmallReceiveDialer()
 	stalled, err := stream.Dial(ctx, e.ts.URL, "ws", stream.Options{Token: stalledAcc.Token(), Dialer: d})
 	if err != nil {
 		t.Fatal(err)

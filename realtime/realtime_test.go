@@ -12,7 +12,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -499,9 +498,7 @@ func TestSlowConsumerIsCut(t *testing.T) {
 				ts.events.follow(fmt.Sprint("r", i), "ch1")
 			}
 			// The stalled client has a tiny receive window and never reads.
-			d := &net.Dialer{Control: func(network, address string, rc syscall.RawConn) error {
-				return rc.Control(func(fd uintptr) { syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
-			}}
+			d := smallReceiveDialer()
 			stalled, err := stream.Dial(context.Background(), ts.URL, tr, stream.Options{Token: "stalled", Dialer: d})
 			if err != nil {
 				t.Fatal(err)

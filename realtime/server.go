@@ -23,7 +23,6 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/gobwas/ws"
@@ -388,13 +387,7 @@ func (s *Server) upgrade(w http.ResponseWriter, r *http.Request, c *conn) (rd in
 		early, _ := brw.Reader.Peek(n)
 		reader = &prefixReader{p: append([]byte(nil), early...), r: nc}
 	}
-	ns := netSink{nc: nc}
-	if sc, ok := nc.(syscall.Conn); ok {
-		if raw, err := sc.SyscallConn(); err == nil {
-			ns.rw = newRawWriter(nc, raw)
-		}
-	}
-	return reader, ns, true
+	return reader, netSink{nc: nc, rw: newRawWriter(nc)}, true
 }
 
 // canHijack reports whether w, or a writer it wraps, can be hijacked, as
