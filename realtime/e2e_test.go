@@ -353,7 +353,6 @@ func TestE2EStalledReaderIsCut(t *testing.T) {
 		c := e.signup(fmt.Sprint("reader", i))
 		must[*herald.Channel](t)(c.Follow(ctx, ch.ID))
 		conns[i] = e.dial(c, "ws", nil)
-		conns[i].SetReadDeadline(time.Now().Add(2 * failAfter))
 	}
 	const updates, round = 300, 4
 	progress := make([]atomic.Int64, readers)
@@ -364,6 +363,7 @@ func TestE2EStalledReaderIsCut(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for n := int64(1); n <= updates; n++ {
+				c.SetReadDeadline(time.Now().Add(failAfter)) // per update: progress, not a total
 				data, err := c.NextData()
 				if err != nil {
 					errs <- err

@@ -508,7 +508,6 @@ func TestSlowConsumerIsCut(t *testing.T) {
 			for i := range conns {
 				conns[i] = dial(t, ts.URL, tr, fmt.Sprint("r", i), nil)
 				ready(t, conns[i])
-				conns[i].SetReadDeadline(time.Now().Add(2 * failAfter))
 			}
 			// Readers keep up (the publisher waits for them every round);
 			// the stalled client falls behind until it is cut.
@@ -522,6 +521,10 @@ func TestSlowConsumerIsCut(t *testing.T) {
 				go func(i int, c *stream.Conn) {
 					defer wg.Done()
 					for want := int64(1); want <= events; want++ {
+						// A deadline per event, not for the whole run: 300
+						// readers under -race on two cores take their time,
+						// but each must make progress.
+						c.SetReadDeadline(time.Now().Add(failAfter))
 						data, err := c.NextData()
 						if err != nil {
 							errs <- err
