@@ -131,20 +131,14 @@ func (f *fakeEvents) post(ch, text string) herald.Event {
 // follow follows like the stores do: the channel.followed event carries the
 // channel's head at the follow.
 func (f *fakeEvents) follow(acc, ch string) {
-	f.append(f.followEvent(acc, ch, true), true)
-}
-
-// followUntimed follows like a store from before ChannelSeq: the event has
-// only its time, which an open stream falls back to.
-func (f *fakeEvents) followUntimed(acc, ch string) {
-	f.append(f.followEvent(acc, ch, false), true)
+	f.append(f.followEvent(acc, ch), true)
 }
 
 // followSkewed logs a follow whose time is skew ahead of this store's clock
 // (as written by a node whose clock runs ahead) without publishing it; the
 // caller publishes the returned event when it likes.
 func (f *fakeEvents) followSkewed(acc, ch string, skew time.Duration) herald.Event {
-	e := f.append(f.followEvent(acc, ch, true), false)
+	e := f.append(f.followEvent(acc, ch), false)
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	log := f.logs[e.Stream]
@@ -152,7 +146,7 @@ func (f *fakeEvents) followSkewed(acc, ch string, skew time.Duration) herald.Eve
 	return log[len(log)-1]
 }
 
-func (f *fakeEvents) followEvent(acc, ch string, withPos bool) herald.Event {
+func (f *fakeEvents) followEvent(acc, ch string) herald.Event {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.follows[acc] == nil {
@@ -160,10 +154,8 @@ func (f *fakeEvents) followEvent(acc, ch string, withPos bool) herald.Event {
 	}
 	f.follows[acc][ch] = true
 	e := herald.Event{Stream: herald.AccountStream(acc), Type: herald.EventChannelFollowed, ChannelID: ch}
-	if withPos {
-		pos := int64(len(f.logs[ch]))
-		e.ChannelSeq = &pos
-	}
+	pos := int64(len(f.logs[ch]))
+	e.ChannelSeq = &pos
 	return e
 }
 

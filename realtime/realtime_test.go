@@ -853,30 +853,21 @@ func TestLongAbsenceIsNotASlowConsumer(t *testing.T) {
 
 func TestFollowJoinsWithoutLoss(t *testing.T) {
 	// Posts right after a follow (before the open stream has joined the
-	// channel) are delivered: the join starts at the follow, not at the
-	// head it finds later; from the channel position the follow carries,
-	// or from its time for a follow logged without one.
-	for _, kind := range []string{"position", "time"} {
-		for _, tr := range transports {
-			t.Run(kind+"/"+tr, func(t *testing.T) {
-				testFollowJoinsWithoutLoss(t, tr, kind == "time")
-			})
-		}
+	// channel) are delivered: the join starts at the channel position the
+	// follow carries, not at the head it finds later.
+	for _, tr := range transports {
+		t.Run(tr, func(t *testing.T) { testFollowJoinsWithoutLoss(t, tr) })
 	}
 }
 
-func testFollowJoinsWithoutLoss(t *testing.T, tr string, untimed bool) {
+func testFollowJoinsWithoutLoss(t *testing.T, tr string) {
 	ts := newTestServer(t, Config{})
 	a := dial(t, ts.URL, tr, "alice", nil)
 	ready(t, a)
 	for i := 0; i < 20; i++ {
 		ch := fmt.Sprint("c", i)
 		ts.events.post(ch, "before the follow")
-		if untimed {
-			ts.events.followUntimed("alice", ch)
-		} else {
-			ts.events.follow("alice", ch)
-		}
+		ts.events.follow("alice", ch)
 		ts.events.post(ch, "right after")
 	}
 	got := map[string][]string{}

@@ -43,6 +43,10 @@ const (
 type Config struct {
 	Events herald.EventStore // required
 	Bus    Bus               // nil: a LocalBus
+	// HeadCheck is how often the node compares its channel streams with the
+	// log, for events committed but never published (ReliableConfig).
+	// Default 1 min; negative: never.
+	HeadCheck time.Duration
 
 	// PublicURL is the server's public base URL (e.g. https://herald.example);
 	// its origin may open WebSockets, besides the request's own Host.
@@ -76,7 +80,7 @@ type Config struct {
 type Server struct {
 	cfg          Config
 	events       herald.EventStore
-	bus          Bus
+	bus          *Reliable
 	hub          *hub
 	writers      *writerPool
 	log          *slog.Logger
@@ -125,7 +129,7 @@ func New(cfg Config) *Server {
 	s := &Server{
 		cfg:        cfg,
 		events:     cfg.Events,
-		bus:        cfg.Bus,
+		bus:        NewReliable(cfg.Bus, cfg.Events, ReliableConfig{HeadCheck: cfg.HeadCheck, Logger: cfg.Logger}),
 		log:        cfg.Logger,
 		conns:      map[*conn]struct{}{},
 		perAccount: map[string]int{},
@@ -138,7 +142,7 @@ func New(cfg Config) *Server {
 	}
 	s.metrics = newMetrics(s, cfg.Metrics)
 	s.writers = newWriterPool(runtime.GOMAXPROCS(0), cfg.Linger, s.metrics, &s.queued)
-	s.hub = newHub(cfg.Bus, s.writers, &s.queued)
+	s.hub = newHub(s.bus, s.writers, &s.queued)
 	go s.heartbeats()
 	return s
 }
@@ -156,8 +160,8 @@ func (s *Server) Publish(ctx context.Context, events []herald.Event) {
 		msgs = append(msgs, encode(&events[i]))
 	}
 	if err := s.bus.Publish(ctx, msgs); err != nil {
-		// Followers' connections refill what they missed from the log
-		// when the next event shows the hole.
+		// Other nodes refill what they missed from the log when the next
+		// event shows the hole, or at their next head check.
 		s.log.Error("realtime publish failed", "err", err, "events", len(msgs))
 	}
 }
@@ -576,8 +580,13 @@ func (s *Server) Close() error {
 		}
 	}
 	s.writers.close()
+	s.bus.Close()
 	return nil
 }
+
+// Refills returns how many times a stream was refilled from the log because
+// the bus lost or reordered something (tests, benchmarks).
+func (s *Server) Refills() int64 { return s.bus.Refills() }
 
 // OpenStreams returns the number of open streams (tests, health).
 func (s *Server) OpenStreams() int {

@@ -29,7 +29,7 @@ func init() {
 func scaleoutFlags(fs *flag.FlagSet, m *Main) {
 	pg := fs.String("postgres", envOr("HERALD_POSTGRES", ""), "PostgreSQL URL of the shared store; requires --nats (HERALD_POSTGRES)")
 	nu := fs.String("nats", envOr("HERALD_NATS", ""), "NATS URL(s) of the event bus between nodes, comma-separated; requires --postgres (HERALD_NATS)")
-	hc := fs.String("nats-head-check", envOr("HERALD_NATS_HEAD_CHECK", hnats.DefaultHeadCheck.String()), "how often a node checks its channels' heads for events committed but never published; 0 disables (HERALD_NATS_HEAD_CHECK)")
+	hc := fs.String("nats-head-check", envOr("HERALD_NATS_HEAD_CHECK", realtime.DefaultHeadCheck.String()), "how often a node checks its channels' heads for events committed but never published; 0 disables (HERALD_NATS_HEAD_CHECK)")
 	m.OpenStore = func(ctx context.Context, m *Main) (herald.Store, error) {
 		switch {
 		case *pg == "" && *nu == "":
@@ -44,7 +44,7 @@ func scaleoutFlags(fs *flag.FlagSet, m *Main) {
 			return nil, fmt.Errorf("--nats-head-check %q: want a duration such as 1m, or 0 to disable", *hc)
 		}
 		if headCheck == 0 {
-			headCheck = -1 // the bus's "never"
+			headCheck = -1 // realtime.Config's "never"
 		}
 		db, err := postgres.Open(ctx, *pg, herald.StoreConfig{
 			Clock:     m.Clock,
@@ -92,11 +92,9 @@ func scaleoutBus(ctx context.Context, m *Main) (realtime.Bus, error) {
 	}
 	host, _ := os.Hostname()
 	bus, err := hnats.Open(hnats.Config{
-		URL:       s.natsURL,
-		Events:    s,
-		Name:      fmt.Sprintf("herald %s pid %d", host, os.Getpid()),
-		HeadCheck: s.headCheck,
-		Logger:    m.Logger,
+		URL:    s.natsURL,
+		Name:   fmt.Sprintf("herald %s pid %d", host, os.Getpid()),
+		Logger: m.Logger,
 	})
 	if err != nil {
 		return nil, err

@@ -41,7 +41,12 @@ func startStreams(ctx context.Context, m *Main) error {
 			linger = -1
 		}
 	}
+	var headCheck time.Duration // the default
+	if cs, ok := m.Store.(*clusterStore); ok {
+		headCheck = cs.headCheck
+	}
 	rt := realtime.New(realtime.Config{
+		HeadCheck:      headCheck,
 		Linger:         linger,
 		Events:         m.Store,
 		Bus:            bus,
