@@ -2,10 +2,10 @@ package realtime
 
 import (
 	"cmp"
-	"slices"
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
