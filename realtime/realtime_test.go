@@ -127,14 +127,17 @@ func TestEncodeOnce(t *testing.T) {
 	// The hub hands every recipient the same Message: its Data is the
 	// one encoding of the event.
 	ts := newTestServer(t, Config{})
-	var got []*Message
-	var mu sync.Mutex
-	ts.bus.Subscribe("ch1", func(m *Message) { mu.Lock(); got = append(got, m); mu.Unlock() })
+	msgs := make(chan *Message, 10)
+	if err := ts.bus.Subscribe("ch1", func(m *Message) { msgs <- m }); err != nil {
+		t.Fatal(err)
+	}
 	ts.events.post("ch1", "x")
-	mu.Lock()
-	defer mu.Unlock()
-	if len(got) != 1 {
-		t.Fatalf("bus got %d messages", len(got))
+	var got []*Message
+	select {
+	case m := <-msgs:
+		got = append(got, m)
+	case <-time.After(failAfter):
+		t.Fatal("the bus delivered nothing")
 	}
 	var e herald.Event
 	if err := json.Unmarshal(got[0].Data, &e); err != nil || e.Update.Text != "x" || e.Seq != 1 || got[0].Stream != "ch1" {
