@@ -20,13 +20,14 @@ import (
 
 	"github.com/heraldhq/herald"
 	"github.com/heraldhq/herald/password"
+	"github.com/heraldhq/herald/realtime"
 )
 
-// StreamServer serves real-time event streams to an authenticated account.
-// The realtime package implements it.
+// StreamServer serves real-time event streams. The realtime package
+// implements it; this package hands it requests it has authenticated and
+// checked (events.go), and answers its refusals.
 type StreamServer interface {
-	ServeSSE(w http.ResponseWriter, r *http.Request, accountID, clientAddr string)
-	ServeWebSocket(w http.ResponseWriter, r *http.Request, accountID, clientAddr string)
+	Serve(w http.ResponseWriter, r *http.Request, req realtime.StreamRequest) error
 }
 
 // DefaultSessionTTL is how long a login session lives.

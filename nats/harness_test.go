@@ -101,7 +101,6 @@ func startNode(t testing.TB, name string, store herald.Store, pub *switchPublish
 	cfg := realtime.Config{
 		Events:         store,
 		Bus:            bus,
-		UnlimitedAddrs: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")},
 	}
 	for _, o := range opts {
 		o(&cfg)
@@ -115,6 +114,7 @@ func startNode(t testing.TB, name string, store herald.Store, pub *switchPublish
 		Streams:         rt,
 		Hasher:          password.NewHasher(password.TestParams),
 		SessionCacheTTL: -1,
+		RateLimitExempt: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")},
 	})
 	ts := httptest.NewServer(api)
 	n := &node{t: t, name: name, store: store, bus: bus, rt: rt, ts: ts, anon: client.New(ts.URL, "")}

@@ -14,15 +14,16 @@ import (
 	"github.com/heraldhq/herald"
 )
 
-type transport uint8
+// Transport is how a stream is carried.
+type Transport uint8
 
 const (
-	transportSSE transport = iota
-	transportWS
+	TransportSSE       Transport = iota // Server-Sent Events
+	TransportWebSocket                  // WebSocket (RFC 6455)
 )
 
-func (t transport) String() string {
-	if t == transportWS {
+func (t Transport) String() string {
+	if t == TransportWebSocket {
 		return "ws"
 	}
 	return "sse"
@@ -111,7 +112,7 @@ type streamPos struct {
 // task runner are started on demand and exit when their work is done.
 type conn struct {
 	srv       *Server
-	tr        transport
+	tr        Transport
 	accountID string
 	account   string // herald.AccountStream(accountID)
 	addr      string
@@ -142,7 +143,7 @@ type conn struct {
 	done chan struct{}
 }
 
-func newConn(s *Server, tr transport, accountID, addr string) *conn {
+func newConn(s *Server, tr Transport, accountID, addr string) *conn {
 	c := &conn{
 		srv:       s,
 		tr:        tr,

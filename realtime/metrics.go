@@ -30,7 +30,7 @@ func newMetrics(s *Server, reg prometheus.Registerer) *metrics {
 	if reg == nil {
 		return m
 	}
-	for _, tr := range []transport{transportSSE, transportWS} {
+	for _, tr := range []Transport{TransportSSE, TransportWebSocket} {
 		register(reg, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name:        "herald_realtime_open_streams",
 			Help:        "Open real-time streams by transport.",

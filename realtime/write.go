@@ -455,7 +455,7 @@ func (p *writerPool) work() {
 // render encodes a batch in the connection's protocol and reports how many
 // events it holds and whether it ends the stream.
 func (c *conn) render(o *outBuf, items []qitem) (events int, final bool) {
-	if c.tr == transportWS {
+	if c.tr == TransportWebSocket {
 		return c.renderWS(o, items)
 	}
 	o.b, events, final = c.renderSSE(o.b[:0], items)

@@ -46,17 +46,12 @@ func startStreams(ctx context.Context, m *Main) error {
 		headCheck = cs.headCheck
 	}
 	rt := realtime.New(realtime.Config{
-		HeadCheck:      headCheck,
-		Linger:         linger,
-		Events:         m.Store,
-		Bus:            bus,
-		PublicURL:      m.PublicURL,
-		AllowedOrigins: m.AllowedOrigins,
-		// Networks exempt from rate limits (a proxy, a load test on
-		// loopback) are exempt from the per-address stream limit too.
-		UnlimitedAddrs: m.RateLimitExempt,
-		Logger:         m.Logger,
-		Metrics:        prometheus.DefaultRegisterer,
+		HeadCheck: headCheck,
+		Linger:    linger,
+		Events:    m.Store,
+		Bus:       bus,
+		Logger:    m.Logger,
+		Metrics:   prometheus.DefaultRegisterer,
 	})
 	m.Publisher.Set(rt)
 	m.HTTP.Streams = rt
