@@ -64,14 +64,14 @@ type Config struct {
 // Server is the real-time hub. It implements herald.EventPublisher and the
 // HTTP layer's stream server (Serve).
 type Server struct {
-	cfg          Config
-	events       herald.EventStore
-	bus          *Reliable
-	hub          *hub
-	writers      *writerPool
-	log          *slog.Logger
-	metrics      *metrics
-	queued       atomic.Int64
+	cfg     Config
+	events  herald.EventStore
+	bus     *Reliable
+	hub     *hub
+	writers *writerPool
+	log     *slog.Logger
+	metrics *metrics
+	queued  atomic.Int64
 
 	mu         sync.Mutex
 	conns      map[*conn]struct{}

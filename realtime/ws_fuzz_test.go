@@ -22,10 +22,12 @@ func (s *recordSink) write(p []byte, _ time.Time) error {
 	s.buf.Write(p)
 	return nil
 }
-func (s *recordSink) tryWrite(p []byte) (int, bool, error) { return len(p), true, s.write(p, time.Time{}) }
-func (s *recordSink) setWriteDeadline(time.Time)           {}
-func (s *recordSink) closeGracefully()                     {}
-func (s *recordSink) close()                               {}
+func (s *recordSink) tryWrite(p []byte) (int, bool, error) {
+	return len(p), true, s.write(p, time.Time{})
+}
+func (s *recordSink) setWriteDeadline(time.Time) {}
+func (s *recordSink) closeGracefully()           {}
+func (s *recordSink) close()                     {}
 
 func (s *recordSink) bytes() []byte {
 	s.mu.Lock()
