@@ -83,7 +83,7 @@ type rstream struct {
 	// under the hub's lock, which the handler takes).
 	mu      sync.Mutex
 	closed  atomic.Bool
-	last    int64 // highest seq handed to h; -1 until the head is read
+	last    int64 // highest seq handed to h (at first, the head read at subscribe)
 	syncing bool  // a refill runs: live messages wait in held
 	again   bool  // refill once more when done (a loss reported during a refill)
 	lost    bool  // a held message was dropped
@@ -134,7 +134,7 @@ func (r *Reliable) Publish(ctx context.Context, msgs []*Message) error {
 // having read the stream's head: the position delivery continues from.
 // It must be called at most once per stream before Unsubscribe.
 func (r *Reliable) Subscribe(stream string, h Handler) error {
-	// Live messages wait in held until the head is known.
+	// Live messages wait in held until the head is known and settled.
 	s := &rstream{r: r, name: stream, h: h, last: -1, syncing: true}
 	r.mu.Lock()
 	if r.streams[stream] != nil {
@@ -160,10 +160,13 @@ func (r *Reliable) Subscribe(stream string, h Handler) error {
 		_ = r.bus.Unsubscribe(stream)
 		return fail(fmt.Errorf("realtime: stream head: %w", err))
 	}
+	s.mu.Lock()
+	s.last = heads[stream]
+	s.mu.Unlock()
 	// The caller holds the hub's lock, which a delivery (under s.mu) may
 	// wait for: settle the held messages in another goroutine.
 	r.wg.Add(1)
-	go s.settle(heads[stream], false)
+	go s.settle(-1, false)
 	return nil
 }
 
@@ -261,8 +264,8 @@ func (s *rstream) refill() {
 
 // settle ends a syncing period of s: it reads the log after the last
 // delivered seq (if read) and delivers it, then the held live messages in
-// order without duplicates. head, if >= 0, is a lower bound of s.last (the
-// head read at subscribe). A held message past a hole is let through only
+// order without duplicates. head, if >= 0, is a lower bound of s.last. A
+// held message past a hole is let through only
 // if it was held before a complete read of the log (the events in the hole
 // are then gone: updates since deleted); otherwise the log is read again.
 // While the log can't be read (database down) it retries, holding live
@@ -288,12 +291,6 @@ func (s *rstream) settle(head int64, read bool) {
 			<-r.sem
 		}
 	}()
-	if read {
-		if !acquire() {
-			return
-		}
-		r.refills.Add(1)
-	}
 	var gapOK int64 // held messages up to this seq may follow a hole
 	for attempt := 0; ; {
 		s.mu.Lock()
@@ -309,9 +306,18 @@ func (s *rstream) settle(head int64, read bool) {
 		for _, m := range s.held {
 			maxHeldSeq = max(maxHeldSeq, m.Seq)
 		}
+		// A refill asked for meanwhile (even before this pass began)
+		// makes this pass read.
+		read = read || s.again || s.lost
 		s.lost = false
 		s.again = false
 		s.mu.Unlock()
+		if read && !acquired {
+			if !acquire() {
+				return
+			}
+			r.refills.Add(1)
+		}
 
 		complete := true
 		if read && after >= 0 {
@@ -392,14 +398,9 @@ func (s *rstream) settle(head int64, read bool) {
 			return
 		}
 		s.mu.Unlock()
-		if !read {
-			// The head was only a lower bound: go on as a refill.
-			read = true
-			if !acquire() {
-				return
-			}
-			r.refills.Add(1)
-		}
+		// The head was only a lower bound, or more was lost or asked
+		// for: go round again, reading.
+		read = true
 	}
 }
 
