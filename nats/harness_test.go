@@ -99,8 +99,8 @@ func startNode(t testing.TB, name string, store herald.Store, pub *switchPublish
 		t.Fatalf("%s: %v", name, err)
 	}
 	cfg := realtime.Config{
-		Events:         store,
-		Bus:            bus,
+		Events: store,
+		Bus:    bus,
 	}
 	for _, o := range opts {
 		o(&cfg)
