@@ -37,7 +37,7 @@ func newPair(t *testing.T, backend string) *pair {
 	}
 	ns := startNATS(t)
 	pub := &switchPublisher{}
-	db, err := sqlite.Open(filepath.Join(t.TempDir(), "herald.db"), herald.StoreConfig{Publisher: pub})
+	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "herald.db"), herald.StoreConfig{Publisher: pub})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -278,7 +278,7 @@ func testReconnect(t *testing.T, p *pair) {
 func TestSlowConsumerRefills(t *testing.T) {
 	ns := startNATS(t)
 	ctx := context.Background()
-	db, err := sqlite.Open(filepath.Join(t.TempDir(), "herald.db"), herald.StoreConfig{})
+	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "herald.db"), herald.StoreConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -361,7 +361,7 @@ func TestSlowConsumerRefills(t *testing.T) {
 func TestHeadCheckFindsUnpublished(t *testing.T) {
 	ns := startNATS(t)
 	pub := &switchPublisher{}
-	db, err := sqlite.Open(filepath.Join(t.TempDir(), "herald.db"), herald.StoreConfig{Publisher: pub})
+	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "herald.db"), herald.StoreConfig{Publisher: pub})
 	if err != nil {
 		t.Fatal(err)
 	}
