@@ -4,10 +4,15 @@
 // resumes a stream from a cursor without loss or duplicates.
 //
 // Path of an event: the store commits it and calls Server.Publish, which
-// encodes it once and puts it on the Bus; the bus hands it to the hub of
-// every node with a follower online; the hub only enqueues the shared bytes
-// on each connection; a per-connection writer, started on demand, coalesces
-// what is queued into one write.
+// encodes it once and puts it on the Bus; the bus carries it to every node
+// with a follower online, where the Reliable layer (the one recovery path:
+// order, duplicates, holes refilled from the log) hands it to the hub; the
+// hub only enqueues the shared bytes on each connection; a per-connection
+// writer, started on demand, coalesces what is queued into one write.
+//
+// The HTTP layer (package http) authenticates a stream request and checks
+// its cursor, WebSocket handshake and Origin; Server.Serve takes the
+// resulting StreamRequest.
 package realtime
 
 import (
