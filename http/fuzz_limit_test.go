@@ -56,3 +56,13 @@ func FuzzParseLimit(f *testing.F) {
 		}
 	})
 }
+
+// TestParseLimitZeroBurst: "0/DURATION" is refused: it could mean "off"
+// as well as "nothing allowed".
+func TestParseLimitZeroBurst(t *testing.T) {
+	for _, s := range []string{"0/1m", "00/1h", "0/1ns"} {
+		if l, err := ParseLimit(s); err == nil {
+			t.Errorf("ParseLimit(%q) = %v, want an error", s, l)
+		}
+	}
+}

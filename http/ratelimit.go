@@ -124,9 +124,9 @@ func (k *keyedLimiter) allow(key string, now time.Time) (bool, time.Duration) {
 		if len(k.buckets) >= k.max || now.Sub(k.swept) > time.Minute {
 			k.sweep(now)
 		}
-		// Burst per Per, computed in floating point: an integer interval
-		// Per/Burst would be 0, which rate reads as no limit at all, for
-		// a burst above Per's nanoseconds.
+		// Burst per Per, in floating point: an integer interval Per/Burst
+		// is truncated, and 0 (which rate reads as no limit at all) past
+		// one event per nanosecond.
 		every := rate.Limit(float64(k.limit.Burst) / k.limit.Per.Seconds())
 		b = &bucket{lim: rate.NewLimiter(every, k.limit.Burst)}
 		k.buckets[key] = b
