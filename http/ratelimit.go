@@ -29,9 +29,9 @@ func (l Limit) String() string {
 	return fmt.Sprintf("%d/%s", l.Burst, l.Per)
 }
 
-// ParseLimit parses "N/DURATION" (e.g. "10/1m"), N at least 1, or "off"
-// (also "0"). Whatever it accepts, it accepts again as l.String() and
-// returns the same Limit.
+// ParseLimit parses "N/DURATION" (e.g. "10/1m"), N at least 1 and at most
+// one per microsecond, or "off" (also "0"). Whatever it accepts, it accepts
+// again as l.String() and returns the same Limit.
 func ParseLimit(s string) (Limit, error) {
 	s = strings.TrimSpace(s)
 	if s == "off" || s == "0" {
@@ -47,6 +47,11 @@ func ParseLimit(s string) (Limit, error) {
 	d, err := time.ParseDuration(per)
 	if err != nil || d <= 0 {
 		return Limit{}, fmt.Errorf("rate limit %q: bad duration", s)
+	}
+	if float64(d)/float64(burst) < float64(time.Microsecond) {
+		// The limiter's clock counts nanoseconds: it can't hold back
+		// anything that fast, and no action needs it.
+		return Limit{}, fmt.Errorf("rate limit %q: more than one per microsecond; write off for no limit", s)
 	}
 	return Limit{Burst: burst, Per: d}, nil
 }
