@@ -68,12 +68,18 @@ func TestTokens(t *testing.T) {
 	}
 }
 
-// TestIdempotentEveryRune folds every code point between two letters:
-// each single character is a fixed point after one fold.
+// TestIdempotentEveryRune folds every assigned code point between two
+// letters: each single character is a fixed point after one fold. Of the
+// large blocks of letters that fold to themselves one character in 64 is
+// enough (CJK ideographs, Hangul syllables, Tangut...).
 func TestIdempotentEveryRune(t *testing.T) {
 	var b strings.Builder
+	assigned := []*unicode.RangeTable{unicode.L, unicode.M, unicode.N, unicode.P, unicode.S, unicode.Zs, unicode.Cc, unicode.Cf}
 	for r := rune(0); r <= unicode.MaxRune; r++ {
-		if !utf8.ValidRune(r) {
+		if !utf8.ValidRune(r) || !unicode.In(r, assigned...) {
+			continue
+		}
+		if unicode.Is(unicode.Lo, r) && r >= 0x3400 && r%64 != 0 {
 			continue
 		}
 		b.Reset()

@@ -90,8 +90,10 @@ func FuzzDirectory(f *testing.F) {
 		{"", "", "", "", "", "1000"}, {"", "", "", "", "", "x"}, {strings.Repeat("météo ", 100), "", "", "", "", ""}, {"\xff\x00", "bogus", "", "", "", ""},
 		{"hidden", "", "", "", "", ""},
 	} {
-		f.Add(seed[0], seed[1], seed[2], seed[3], seed[4], seed[5], cursors[i%len(cursors)])
 		f.Add(seed[0], seed[1], seed[2], seed[3], seed[4], seed[5], "")
+		if i < len(cursors) {
+			f.Add(seed[0], seed[1], seed[2], seed[3], seed[4], seed[5], cursors[i])
+		}
 	}
 	for _, c := range cursors {
 		f.Add("", "", "", "", "", "2", c[:len(c)-1])
