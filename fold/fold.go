@@ -19,6 +19,17 @@ import (
 	"golang.org/x/text/unicode/norm"
 )
 
+// Version names the folding String does. It changes whenever String's
+// output changes for some input: text folded and stored under another
+// version (a search index) must be folded again, or it no longer meets the
+// queries, and SQLite's contentless FTS5 index, which deletes a row by its
+// folded words, would be left with words it can't delete.
+//
+// Version 2 (issue 11): idempotent; letters that decomposition or case
+// folding produce are folded too ("Ǿ", "ǽ", "ᴭ"), Cherokee keeps one case,
+// "ħ" and "ŧ" lose their stroke.
+const Version = 2
+
 // letters that Unicode does not decompose into a base letter plus a mark,
 // but that French and other Latin-script users type without the mark. Only
 // lowercase letters are needed: they are looked up after case folding

@@ -138,7 +138,9 @@ func qrSize(r *http.Request) (int, error) {
 func renderQR(key qrKey) ([]byte, error) {
 	q, err := qrcode.New(key.url, qrcode.Medium)
 	if err != nil {
-		return nil, fmt.Errorf("qr: %w", err)
+		// The one way to fail: more than a QR code holds, which takes a
+		// Host header of kilobytes when no public URL is set.
+		return nil, herald.KindErrorf(herald.EINVALID, "invite-link-too-long", "The invite link is too long for a QR code.")
 	}
 	if key.format != "png" {
 		return qrSVG(q.Bitmap()), nil

@@ -99,3 +99,28 @@ func BenchmarkQR(b *testing.B) {
 		})
 	}
 }
+
+// TestQRHost: without a public URL the link, and so the image and its cache
+// entry, follow the request's host; a host too long for a QR code is a
+// problem, not an internal error.
+func TestQRHost(t *testing.T) {
+	s := NewServer(Config{Store: qrStore{}, Hasher: password.NewHasher(password.TestParams)})
+	get := func(host string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest("GET", "/api/v1/invites/code1234/qr.svg", nil)
+		req.Host = host
+		rec := httptest.NewRecorder()
+		s.ServeHTTP(rec, req)
+		return rec
+	}
+	a, b := get("a.example"), get("b.example")
+	if a.Code != 200 || b.Code != 200 || a.Body.String() == b.Body.String() {
+		t.Fatalf("hosts a and b: %d, %d, same image %v", a.Code, b.Code, a.Body.String() == b.Body.String())
+	}
+	if again := get("a.example"); again.Body.String() != a.Body.String() {
+		t.Fatal("host a's image changed")
+	}
+	long := get(strings.Repeat("a", 4000) + ".example")
+	if long.Code != 400 || long.Header().Get("Content-Type") != "application/problem+json" {
+		t.Fatalf("long host: %d %s", long.Code, long.Body)
+	}
+}
