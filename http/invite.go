@@ -167,8 +167,8 @@ type qrKey struct {
 // qrCache keeps rendered QR images, least recently used first out, within
 // a byte budget. It is exact whatever else writes the store: an image
 // depends only on its key, and a dead code is refused before the cache is
-// read. Rotating a code on this server drops its channel's images at once,
-// so they don't linger until evicted.
+// read. Rotating a code or deleting a channel on this server drops the
+// channel's images at once, so they don't linger until evicted.
 type qrCache struct {
 	max int64
 

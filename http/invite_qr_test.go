@@ -117,4 +117,12 @@ func TestInviteQRCacheAndLimit(t *testing.T) {
 	if r.status != 200 || bytes.Equal(r.body, first.body) {
 		t.Fatalf("new code: %d, same image as the old code %v", r.status, bytes.Equal(r.body, first.body))
 	}
+
+	// A deleted channel's images are gone too.
+	if err := owner.DeleteChannel(ctx, ch.ID); err != nil {
+		t.Fatal(err)
+	}
+	if r := get(link.Code, "qr.png?size=1024", c); r.status != 404 {
+		t.Fatalf("deleted channel's code: %d", r.status)
+	}
 }

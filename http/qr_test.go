@@ -124,3 +124,46 @@ func TestQRHost(t *testing.T) {
 		t.Fatalf("long host: %d %s", long.Code, long.Body)
 	}
 }
+
+// qrAdminStore lets a signed-in admin rotate and delete channel ch1.
+type qrAdminStore struct{ qrStore }
+
+func (qrAdminStore) FindAccountBySession(context.Context, []byte) (*herald.Account, error) {
+	return &herald.Account{ID: "acc", Username: "alice"}, nil
+}
+func (qrAdminStore) RotateInvite(context.Context, string, string) (string, error) {
+	return "code5678", nil
+}
+func (qrAdminStore) DeleteChannel(context.Context, string, string) error { return nil }
+
+// TestQRCacheForgetsChannel: rotating a channel's code or deleting the
+// channel drops its cached images on this server.
+func TestQRCacheForgetsChannel(t *testing.T) {
+	s := NewServer(Config{Store: qrAdminStore{}, Hasher: password.NewHasher(password.TestParams), SessionCacheTTL: -1})
+	do := func(method, target string) int {
+		req := httptest.NewRequest(method, target, nil)
+		req.Header.Set("Authorization", "Bearer "+strings.Repeat("a", tokenLen))
+		rec := httptest.NewRecorder()
+		s.ServeHTTP(rec, req)
+		return rec.Code
+	}
+	for _, action := range []struct{ method, target string }{
+		{"POST", "/api/v1/channels/ch1/invite"},
+		{"DELETE", "/api/v1/channels/ch1"},
+	} {
+		for _, file := range []string{"qr.svg", "qr.png", "qr.png?size=512"} {
+			if code := do("GET", "/api/v1/invites/code1234/"+file); code != 200 {
+				t.Fatalf("%s: %d", file, code)
+			}
+		}
+		if n, _ := s.qr.len(); n != 3 {
+			t.Fatalf("%d images cached, want 3", n)
+		}
+		if code := do(action.method, action.target); code >= 300 {
+			t.Fatalf("%s %s: %d", action.method, action.target, code)
+		}
+		if n, b := s.qr.len(); n != 0 || b != 0 {
+			t.Fatalf("after %s %s: %d images, %d bytes cached", action.method, action.target, n, b)
+		}
+	}
+}
