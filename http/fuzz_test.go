@@ -121,10 +121,10 @@ func fuzzRoutes(tb testing.TB, srv *hhttp.Server) []string {
 	return routes
 }
 
-// FuzzBodies sends arbitrary bodies and query strings to every JSON route
-// of routes.go (picked by the first argument), signed in as the owner of a
-// fresh channel with one update: the answer is always a success or a 4xx
-// problem, never a 5xx or a panic. In a body, $fan stands for another
+// FuzzBodies sends arbitrary bodies, query strings and last path
+// parameters to every JSON route of routes.go (picked by the first
+// argument), signed in as the owner of a fresh channel with one update: the
+// answer is always a success or a 4xx problem, never a 5xx or a panic. In a body, $fan stands for another
 // account's id and $fanname for its username, so the fuzzer can reach the
 // admin and ownership paths.
 func FuzzBodies(f *testing.F) {
@@ -157,13 +157,14 @@ func FuzzBodies(f *testing.F) {
 	}
 	generic := []string{"", "{}", "[]", "null", "{", `{"x":1}`, "{\"text\":\"\xff\"}", `{"text":"a"} x`, `"\u0000"`,
 		`{"name":null,"text":1e999}`, `{"options":[-1,99999999999]}`, `{"emoji":"👍👍"}`, `{"username":"` + strings.Repeat("a", 300) + `"}`}
+	params := []string{"", "nope", strings.Repeat("z", 200), "%00", "a b", "é", "..", "x/y", "$fan"}
 	for i, route := range routes {
-		f.Add(uint8(i), valid[route], queries[route])
-		f.Add(uint8(i), generic[i%len(generic)], "")
-		f.Add(uint8(i), generic[(i+5)%len(generic)], "limit=x&before=-1&size=99999")
+		f.Add(uint8(i), valid[route], queries[route], "")
+		f.Add(uint8(i), generic[i%len(generic)], "", params[i%len(params)])
+		f.Add(uint8(i), generic[(i+5)%len(generic)], "limit=x&before=-1&size=99999", "")
 	}
 
-	f.Fuzz(func(t *testing.T, pick uint8, body, query string) {
+	f.Fuzz(func(t *testing.T, pick uint8, body, query, param string) {
 		route := routes[int(pick)%len(routes)]
 		method, pattern, _ := strings.Cut(route, " ")
 		token := owner
@@ -189,9 +190,16 @@ func FuzzBodies(f *testing.F) {
 			e.must(t, "POST", "/api/v1/sessions", "", `{"username":"fuzz_owner","password":"a long enough password"}`, &s)
 			token = s.Token
 		}
+		if param != "" {
+			// The fuzzer's own value for the route's last path parameter.
+			if i := strings.LastIndex(pattern, "{"); i >= 0 {
+				j := i + strings.Index(pattern[i:], "}")
+				pattern = pattern[:i] + strings.ReplaceAll(param, "$fan", fanID) + pattern[j+1:]
+			}
+		}
 		path := strings.NewReplacer("{id}", ch.ID, "{uid}", up.ID, "{account_id}", fanID, "{code}", ch.InviteCode).Replace(pattern)
 		body = strings.NewReplacer("$fanname", "fuzz_fan", "$fan", fanID).Replace(body)
 		rec := e.serve(method, path, query, token, body)
-		checkAnswer(t, fmt.Sprintf("%s ?%s %q", route, query, body), rec)
+		checkAnswer(t, fmt.Sprintf("%s %q ?%s %q", route, path, query, body), rec)
 	})
 }
