@@ -277,3 +277,11 @@ const countryCodes = " AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD 
 	" MU MV MW MX MY MZ NA NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM PN PR PS PT PW PY QA RE RO RS RU RW" +
 	" SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG" +
 	" UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW "
+
+// Public returns the channel as everyone may see it, as events carry it: a
+// copy without the viewer's relation and without the invite code.
+func (c *Channel) Public() *Channel {
+	p := *c
+	p.InviteCode, p.Viewer = "", ChannelViewer{}
+	return &p
+}

@@ -27,6 +27,18 @@ const (
 	EventResync              = "resync" // the cursor can't be resumed: refetch
 )
 
+// UnfollowTrail is how long an account's stream keeps a channel.unfollowed
+// event: long enough for the account's connected devices to hear it (they
+// do at once) and for one briefly offline to resume past it. Then
+// PruneExpired erases it together with the channel.followed events before
+// it, so nothing in the log links the account to a channel it left, and
+// raises the stream's floor to it: a device resuming from before gets a
+// resync (it refetches its follows) instead of silently missing the
+// unfollow. A deleted channel's events are erased from every account stream
+// at once, with no floor: there is nothing left to resync to, and the
+// channel's own stream tells devices it is gone.
+const UnfollowTrail = 10 * time.Minute
+
 // AccountStream returns the stream name of an account's personal events
 // (follows and unfollows on any of its devices, admin roles given or taken). Channel streams are named by
 // the channel id, which never starts with '@'.
@@ -46,10 +58,10 @@ type Event struct {
 	Update    *Update  `json:"update,omitempty"`
 	Channel   *Channel `json:"channel,omitempty"`
 	Counts    *Counts  `json:"counts,omitempty"`
-	// ChannelSeq is for channel.followed: the channel's stream position at
-	// the follow (its last seq, read in the follow's transaction); the
-	// follower receives the channel's events after it. Nil on other events
-	// and on follows logged before it existed.
+	// ChannelSeq is for channel.followed and channel.admin_added: the
+	// channel's stream position at that moment (its last seq, read in the
+	// same transaction); the account's streams carry the channel's events
+	// after it. Nil on other events.
 	ChannelSeq *int64    `json:"channel_seq,omitempty"`
 	CreatedAt  time.Time `json:"-"`
 }

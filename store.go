@@ -8,6 +8,15 @@ import (
 // Store is everything Herald persists. sqlite.DB and postgres.DB implement it
 // and both pass the conformance suite in storetest/.
 //
+// Validation happens once, here: every method validates and normalizes its
+// input with the rules of this package (Channel.Normalize, ChannelPatch.Apply,
+// NormalizeUpdateText, Poll.Normalize, Poll.ValidateVote, ValidateUsername,
+// NormalizeDisplayName) and package emoji, before or inside its transaction.
+// Callers (the HTTP handlers) only decode requests and check their shape
+// (required fields, path ids, size bounds that cap decoding work such as a
+// vote's option count), and validate what never reaches a store: a
+// password, which a store sees hashed.
+//
 // Conventions every implementation follows:
 //   - Time comes from the store's Clock; an update is live while now < ExpiresAt
 //     and is treated as absent (ENOTFOUND) once expired, even before pruning.
@@ -69,7 +78,8 @@ type ChannelStore interface {
 	// ListAdmins returns the owner and admins (visible to admins only).
 	ListAdmins(ctx context.Context, actorID, channelID string) ([]Admin, error)
 	// AddAdmin makes username an admin (owner only; ECONFLICT past MaxAdmins
-	// or if already an admin; ENOTFOUND for an unknown username).
+	// or if already an admin; EINVALID for a malformed username, ENOTFOUND
+	// for an unknown one).
 	AddAdmin(ctx context.Context, actorID, channelID, username string) (*Admin, error)
 	// RemoveAdmin removes an admin (owner only, or an admin removing
 	// themselves; the owner can't be removed: transfer first).
@@ -121,7 +131,8 @@ type UpdateStore interface {
 
 	// SetReaction sets the account's one reaction (followers and admins;
 	// EFORBIDDEN otherwise, or when the channel's setting refuses the emoji).
-	// emoji is already validated and normalized by the caller.
+	// emoji must be exactly one emoji (EINVALID otherwise); it is stored in
+	// its canonical form (emoji.Normalize).
 	SetReaction(ctx context.Context, accountID, channelID, updateID, emoji string) (*Update, error)
 	// RemoveReaction removes the account's reaction (idempotent).
 	RemoveReaction(ctx context.Context, accountID, channelID, updateID string) (*Update, error)
@@ -194,9 +205,16 @@ type DirectoryStore interface {
 	SearchDirectory(ctx context.Context, viewerID string, q DirectoryQuery) (*DirectoryPage, error)
 }
 
-// StoreConfig is what every store is built with.
+// StoreConfig is what every store is built with: sqlite.Open and
+// postgres.Open take it the same way.
 type StoreConfig struct {
-	Clock     Clock
-	Retention time.Duration
+	Clock     Clock          // nil: SystemClock
+	Retention time.Duration  // 0: DefaultRetention
 	Publisher EventPublisher // may be nil
+	// SyncCommits makes every commit durable against power loss, not only
+	// against a crash of the process: SQLite then fsyncs its WAL on every
+	// commit (synchronous=FULL instead of NORMAL), at a cost in write
+	// throughput. PostgreSQL commits that way already (synchronous_commit=on
+	// unless its URL says otherwise) and ignores it.
+	SyncCommits bool
 }

@@ -137,3 +137,21 @@ func ClampLimit(limit, def, max int) (int, error) {
 	}
 	return limit, nil
 }
+
+// Public returns the update as everyone may see it, as events carry it: a
+// copy without the viewer's own reaction and votes that shares nothing
+// with u (counts and poll are copied).
+func (u *Update) Public() *Update {
+	c := *u
+	c.Viewer = UpdateViewer{}
+	c.Reactions = make(map[string]int64, len(u.Reactions))
+	for k, v := range u.Reactions {
+		c.Reactions[k] = v
+	}
+	if u.Poll != nil {
+		p := *u.Poll
+		p.Options = append([]PollOption(nil), u.Poll.Options...)
+		c.Poll = &p
+	}
+	return &c
+}

@@ -87,7 +87,7 @@ func (s *server) since() []string {
 func startServer(t *testing.T) *server {
 	t.Helper()
 	pub := &latePublisher{}
-	store, err := sqlite.Open(filepath.Join(t.TempDir(), "herald.db"), herald.StoreConfig{
+	store, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "herald.db"), herald.StoreConfig{
 		Clock:     herald.SystemClock{},
 		Retention: herald.DefaultRetention,
 		Publisher: pub,

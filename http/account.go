@@ -35,21 +35,16 @@ func (s *Server) handleCreateAccount(w http.ResponseWriter, r *http.Request) err
 	if err := s.rateLimit(s.clientAddr(r), s.limits.signupAddr, nil, ""); err != nil {
 		return err
 	}
-	if err := herald.ValidateUsername(req.Username); err != nil {
-		return err
-	}
+	// The store validates the username and display name; the password
+	// never reaches it (only its hash does), so it is checked here.
 	if err := herald.ValidatePassword(req.Password); err != nil {
-		return err
-	}
-	name, err := herald.NormalizeDisplayName(req.DisplayName, req.Username)
-	if err != nil {
 		return err
 	}
 	hash, err := s.hasher.Hash(req.Password)
 	if err != nil {
 		return err
 	}
-	a := &herald.Account{Username: req.Username, DisplayName: name}
+	a := &herald.Account{Username: req.Username, DisplayName: req.DisplayName}
 	if err := s.Store.CreateAccount(r.Context(), a, hash); err != nil {
 		return err
 	}

@@ -98,9 +98,6 @@ func (s *Server) handleCreateChannel(w http.ResponseWriter, r *http.Request) err
 		}
 		ch.Reactions = *req.Reactions
 	}
-	if err := ch.Normalize(); err != nil {
-		return err
-	}
 	if err := s.Store.CreateChannel(r.Context(), a.ID, ch); err != nil {
 		return err
 	}
@@ -194,9 +191,6 @@ func (s *Server) handleAddAdmin(w http.ResponseWriter, r *http.Request) error {
 		Username string `json:"username"`
 	}
 	if err := decodeJSON(w, r, &req); err != nil {
-		return err
-	}
-	if err := herald.ValidateUsername(req.Username); err != nil {
 		return err
 	}
 	admin, err := s.Store.AddAdmin(r.Context(), a.ID, id, req.Username)

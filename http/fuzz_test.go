@@ -1,6 +1,7 @@
 package http_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http/httptest"
@@ -26,7 +27,7 @@ type fuzzEnv struct {
 func newFuzzEnv(f *testing.F) *fuzzEnv {
 	f.Helper()
 	clock := herald.NewFakeClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
-	db, err := sqlite.Open(filepath.Join(f.TempDir(), "herald.db"), herald.StoreConfig{Clock: clock})
+	db, err := sqlite.Open(context.Background(), filepath.Join(f.TempDir(), "herald.db"), herald.StoreConfig{Clock: clock})
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -35,7 +35,7 @@ type env struct {
 func newEnv(t *testing.T, opts ...func(*hhttp.Config)) *env {
 	t.Helper()
 	clock := herald.NewFakeClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
-	db, err := sqlite.Open(filepath.Join(t.TempDir(), "herald.db"), herald.StoreConfig{Clock: clock})
+	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "herald.db"), herald.StoreConfig{Clock: clock})
 	if err != nil {
 		t.Fatal(err)
 	}

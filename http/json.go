@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"time"
 	"unicode/utf8"
 
 	"github.com/heraldhq/herald"
@@ -18,9 +17,6 @@ import (
 
 // MaxBodyBytes bounds every request body.
 const MaxBodyBytes = 1 << 20
-
-// bodyReadTimeout bounds how long reading a request body may take.
-const bodyReadTimeout = 30 * time.Second
 
 var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
@@ -35,9 +31,8 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 			bufPool.Put(buf)
 		}
 	}()
-	// A body trickled in slowly must not hold a handler forever; the
-	// server has no global read timeout because streams are long-lived.
-	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(bodyReadTimeout))
+	// A body trickled in slowly is cut by the server's ReadTimeout (herald
+	// serve --read-timeout); streams clear it when they take over.
 	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
 	if err != nil {
 		var mbe *http.MaxBytesError

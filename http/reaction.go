@@ -4,7 +4,6 @@ import (
 	"net/http"
 
 	"github.com/heraldhq/herald"
-	"github.com/heraldhq/herald/emoji"
 )
 
 // reactionRequest is the body of PUT .../reaction.
@@ -18,8 +17,8 @@ type voteRequest struct {
 }
 
 // handleSetReaction sets the caller's one reaction to an update, replacing
-// any earlier one. The emoji is validated and normalized here, so the store
-// only ever sees canonical forms and "❤" and "❤️" count as one.
+// any earlier one. The store validates and normalizes the emoji, so "❤" and
+// "❤️" count as one.
 func (s *Server) handleSetReaction(w http.ResponseWriter, r *http.Request) error {
 	a, err := s.requireAccount(r)
 	if err != nil {
@@ -32,15 +31,11 @@ func (s *Server) handleSetReaction(w http.ResponseWriter, r *http.Request) error
 	if req.Emoji == nil {
 		return herald.KindErrorf(herald.EINVALID, "invalid-emoji", "Field \"emoji\" is required (remove a reaction with DELETE).")
 	}
-	e, err := emoji.Normalize(*req.Emoji)
-	if err != nil {
-		return err
-	}
 	cid, uid, err := updatePath(r)
 	if err != nil {
 		return err
 	}
-	u, err := s.Store.SetReaction(r.Context(), a.ID, cid, uid, e)
+	u, err := s.Store.SetReaction(r.Context(), a.ID, cid, uid, *req.Emoji)
 	if err != nil {
 		return err
 	}

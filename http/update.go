@@ -31,21 +31,12 @@ func (s *Server) handleCreateUpdate(w http.ResponseWriter, r *http.Request) erro
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
-	text, err := herald.NormalizeUpdateText(req.Text)
-	if err != nil {
-		return err
-	}
-	u := &herald.Update{Text: text}
+	// The store normalizes and validates the text and the poll.
+	u := &herald.Update{Text: req.Text}
 	if req.Poll != nil {
 		p := &herald.Poll{Question: req.Poll.Question, Multiple: req.Poll.Multiple}
-		if len(req.Poll.Options) > herald.PollMaxOptions {
-			return herald.KindErrorf(herald.EINVALID, "invalid-poll", "A poll has %d to %d options.", herald.PollMinOptions, herald.PollMaxOptions)
-		}
 		for _, o := range req.Poll.Options {
 			p.Options = append(p.Options, herald.PollOption{Text: o})
-		}
-		if err := p.Normalize(); err != nil {
-			return err
 		}
 		u.Poll = p
 	}
@@ -140,11 +131,7 @@ func (s *Server) handleEditUpdate(w http.ResponseWriter, r *http.Request) error 
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
-	text, err := herald.NormalizeUpdateText(req.Text)
-	if err != nil {
-		return err
-	}
-	u, err := s.Store.EditUpdate(r.Context(), a.ID, cid, uid, text)
+	u, err := s.Store.EditUpdate(r.Context(), a.ID, cid, uid, req.Text)
 	if err != nil {
 		return err
 	}

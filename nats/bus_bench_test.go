@@ -36,7 +36,7 @@ func BenchmarkCrossNode(b *testing.B) {
 
 func benchCrossNode(b *testing.B, batch int) {
 	ns := startNATS(b)
-	db, err := sqlite.Open(filepath.Join(b.TempDir(), "herald.db"), herald.StoreConfig{})
+	db, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "herald.db"), herald.StoreConfig{})
 	if err != nil {
 		b.Fatal(err)
 	}

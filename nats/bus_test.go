@@ -37,7 +37,7 @@ func newPair(t *testing.T, backend string) *pair {
 	}
 	ns := startNATS(t)
 	pub := &switchPublisher{}
-	db, err := sqlite.Open(filepath.Join(t.TempDir(), "herald.db"), herald.StoreConfig{Publisher: pub})
+	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "herald.db"), herald.StoreConfig{Publisher: pub})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +57,7 @@ func eachBackend(t *testing.T, f func(t *testing.T, p *pair)) {
 
 func TestSubject(t *testing.T) {
 	ns := startNATS(t)
-	db, err := sqlite.Open(filepath.Join(t.TempDir(), "herald.db"), herald.StoreConfig{})
+	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "herald.db"), herald.StoreConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +92,7 @@ func TestSubject(t *testing.T) {
 }
 
 func TestOpenUnreachable(t *testing.T) {
-	db, err := sqlite.Open(filepath.Join(t.TempDir(), "herald.db"), herald.StoreConfig{})
+	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "herald.db"), herald.StoreConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -290,7 +290,7 @@ func testReconnect(t *testing.T, p *pair) {
 func TestSlowConsumerRefills(t *testing.T) {
 	ns := startNATS(t)
 	ctx := context.Background()
-	db, err := sqlite.Open(filepath.Join(t.TempDir(), "herald.db"), herald.StoreConfig{})
+	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "herald.db"), herald.StoreConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -371,7 +371,7 @@ func TestSlowConsumerRefills(t *testing.T) {
 func TestHeadCheckFindsUnpublished(t *testing.T) {
 	ns := startNATS(t)
 	pub := &switchPublisher{}
-	db, err := sqlite.Open(filepath.Join(t.TempDir(), "herald.db"), herald.StoreConfig{Publisher: pub})
+	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "herald.db"), herald.StoreConfig{Publisher: pub})
 	if err != nil {
 		t.Fatal(err)
 	}

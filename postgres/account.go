@@ -14,8 +14,13 @@ func (db *DB) CreateAccount(ctx context.Context, a *herald.Account, passwordHash
 	if err := herald.ValidateUsername(a.Username); err != nil {
 		return err
 	}
+	name, err := herald.NormalizeDisplayName(a.DisplayName, a.Username)
+	if err != nil {
+		return err
+	}
+	a.DisplayName = name
 	return db.inTx(ctx, func(t *tx) error {
-		id := newID()
+		id := herald.NewID()
 		_, err := t.Exec(ctx, `INSERT INTO accounts (id, username, display_name, password_hash, created_at)
 			VALUES ($1, $2, $3, $4, $5)`, id, a.Username, a.DisplayName, passwordHash, t.now)
 		if isUniqueViolation(err, "accounts_username_key") {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/heraldhq/herald"
+	"github.com/heraldhq/herald/internal/storeutil"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -23,47 +24,31 @@ const channelFrom = `channels c
 
 // chanRow is a channel as stored plus one account's relation to it.
 type chanRow struct {
-	pk        int64
-	ch        herald.Channel // without InviteCode and Viewer
-	invite    string
-	role      *string
-	following bool
-	muted     bool
+	pk     int64
+	ch     herald.Channel // without InviteCode and Viewer
+	invite string
+	rel    storeutil.Relation
 }
-
-func (r *chanRow) isAdmin() bool { return r.role != nil }
-func (r *chanRow) isOwner() bool { return r.role != nil && *r.role == herald.RoleOwner }
-
-// visible reports whether the account may see the channel at all.
-func (r *chanRow) visible() bool { return r.ch.Listed || r.isAdmin() || r.following }
 
 // view returns the channel as the account sees it.
-func (r *chanRow) view() *herald.Channel {
-	c := r.ch
-	c.Viewer = herald.ChannelViewer{Following: r.following, Muted: r.following && r.muted}
-	if r.isAdmin() {
-		role := *r.role
-		c.Viewer.Role = &role
-		c.InviteCode = r.invite
-	}
-	return &c
-}
+func (r *chanRow) view() *herald.Channel { return r.rel.View(r.ch, r.invite) }
 
 // public returns the channel as events carry it: no invite, no viewer.
-func (r *chanRow) public() *herald.Channel {
-	c := r.ch
-	return &c
-}
+func (r *chanRow) public() *herald.Channel { return r.ch.Public() }
 
 func scanChannel(row pgx.Row) (*chanRow, error) {
 	var r chanRow
 	ch := &r.ch
 	var last *time.Time
+	var role *string
 	err := row.Scan(&r.pk, &ch.ID, &ch.Handle, &ch.Name, &ch.Description, &ch.Category, &ch.Country, &ch.Language,
 		&ch.Listed, &ch.Verified, &ch.Reactions, &ch.FollowerCount, &ch.CreatedAt, &r.invite,
-		&last, &r.following, &r.muted, &r.role)
+		&last, &r.rel.Following, &r.rel.Muted, &role)
 	if err != nil {
 		return nil, err
+	}
+	if role != nil {
+		r.rel.Role = *role
 	}
 	ch.CreatedAt = ch.CreatedAt.UTC()
 	if last != nil {
@@ -91,7 +76,7 @@ func loadChannel(ctx context.Context, q querier, now time.Time, viewerID, channe
 	} else if err != nil {
 		return nil, err
 	}
-	if !r.visible() {
+	if !r.rel.CanSee(r.ch.Listed) {
 		return nil, errChannelNotFound
 	}
 	return r, nil
@@ -102,15 +87,15 @@ func loadChannel(ctx context.Context, q querier, now time.Time, viewerID, channe
 // full channel row and its newest-update lookup.
 func loadAccess(ctx context.Context, q querier, viewerID, channelID, lock string) (*chanRow, error) {
 	var r chanRow
-	err := q.QueryRow(ctx, `SELECT c.pk, c.id, c.listed, c.reactions, adm.role, f.account_id IS NOT NULL, coalesce(f.muted, false)
+	err := q.QueryRow(ctx, `SELECT c.pk, c.id, c.listed, c.reactions, coalesce(adm.role, ''), f.account_id IS NOT NULL, coalesce(f.muted, false)
 		FROM `+channelFrom+` WHERE c.id = $2`+lock, viewerID, channelID).
-		Scan(&r.pk, &r.ch.ID, &r.ch.Listed, &r.ch.Reactions, &r.role, &r.following, &r.muted)
+		Scan(&r.pk, &r.ch.ID, &r.ch.Listed, &r.ch.Reactions, &r.rel.Role, &r.rel.Following, &r.rel.Muted)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, errChannelNotFound
 	} else if err != nil {
 		return nil, err
 	}
-	if !r.visible() {
+	if !r.rel.CanSee(r.ch.Listed) {
 		return nil, errChannelNotFound
 	}
 	return &r, nil
@@ -125,10 +110,7 @@ func (t *tx) adminAccess(ctx context.Context, actorID, channelID, lock string) (
 	if err != nil {
 		return nil, err
 	}
-	if !r.isAdmin() {
-		return nil, errNotAdmin
-	}
-	return r, nil
+	return r, r.rel.Admin(actorID)
 }
 
 // adminChannel loads a channel for an admin-only action.
@@ -140,19 +122,19 @@ func (t *tx) adminChannel(ctx context.Context, actorID, channelID, lock string) 
 	if err != nil {
 		return nil, err
 	}
-	if !r.isAdmin() {
-		return nil, errNotAdmin
-	}
-	return r, nil
+	return r, r.rel.Admin(actorID)
 }
 
 // ownerChannel loads a channel for an owner-only action.
 func (t *tx) ownerChannel(ctx context.Context, actorID, channelID, lock string) (*chanRow, error) {
-	r, err := t.adminChannel(ctx, actorID, channelID, lock)
-	if errors.Is(err, errNotAdmin) || err == nil && !r.isOwner() {
-		return nil, errNotOwner
+	if actorID == "" {
+		return nil, errNoActor
 	}
-	return r, err
+	r, err := loadChannel(ctx, t, t.now, actorID, channelID, lock)
+	if err != nil {
+		return nil, err
+	}
+	return r, r.rel.Owner(actorID)
 }
 
 func nullIfEmpty(s string) *string {
@@ -171,7 +153,7 @@ func (db *DB) CreateChannel(ctx context.Context, ownerID string, ch *herald.Chan
 		return err
 	}
 	return db.inTx(ctx, func(t *tx) error {
-		id, code := newID(), newInviteCode()
+		id, code := herald.NewID(), herald.NewInviteCode()
 		_, err := t.Exec(ctx, `WITH c AS (INSERT INTO channels (id, handle, name, description, category, country,
 				language, listed, verified, reactions, follower_count, invite_code, created_at)
 				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, false, $9, 0, $10, $11) RETURNING pk)
@@ -201,11 +183,9 @@ func (db *DB) CreateChannel(ctx context.Context, ownerID string, ch *herald.Chan
 		ch.ID, ch.InviteCode, ch.CreatedAt = id, code, t.now
 		ch.Verified, ch.FollowerCount, ch.LastUpdateAt = false, 0, nil
 		// The owner's open streams carry the new channel from its start.
-		pub := *ch
-		pub.InviteCode, pub.Viewer = "", herald.ChannelViewer{}
 		var start int64
 		if err := t.appendEvent(ctx, herald.Event{Stream: herald.AccountStream(ownerID), Type: herald.EventChannelAdminAdded,
-			ChannelID: id, Channel: &pub, ChannelSeq: &start}); err != nil {
+			ChannelID: id, Channel: ch.Public(), ChannelSeq: &start}); err != nil {
 			return err
 		}
 		ch.Viewer = herald.ChannelViewer{Role: &role}
@@ -304,7 +284,10 @@ func (db *DB) DeleteChannel(ctx context.Context, actorID, channelID string) erro
 			return err
 		}
 		for _, q := range []string{
-			`DELETE FROM events WHERE stream = $1`,
+			// The channel's stream, and the follows, unfollows and admin
+			// roles of the channel in account streams (follow history: see
+			// herald.UnfollowTrail).
+			`DELETE FROM events WHERE stream = $1 OR channel_id = $1`,
 			`DELETE FROM stream_heads WHERE stream = $1`,
 			`DELETE FROM stream_floors WHERE stream = $1`,
 			// Cascades to admins, follows, updates, counters, reactions and votes.
@@ -347,6 +330,9 @@ func (db *DB) ListAdmins(ctx context.Context, actorID, channelID string) ([]hera
 
 // AddAdmin makes username an admin (owner only).
 func (db *DB) AddAdmin(ctx context.Context, actorID, channelID, username string) (*herald.Admin, error) {
+	if err := herald.ValidateUsername(username); err != nil {
+		return nil, err
+	}
 	var out *herald.Admin
 	err := db.inTx(ctx, func(t *tx) error {
 		// The channel row lock serializes admin changes, so MaxAdmins holds.
@@ -403,7 +389,7 @@ func (db *DB) RemoveAdmin(ctx context.Context, actorID, channelID, accountID str
 		if err != nil {
 			return err
 		}
-		if !r.isOwner() && accountID != actorID {
+		if !r.rel.IsOwner() && accountID != actorID {
 			return errNotOwner
 		}
 		var role string
@@ -468,7 +454,7 @@ func (db *DB) Follow(ctx context.Context, accountID, channelID string) (*herald.
 // follow records the follow if new, keeps follower_count exact and tells
 // the account's other devices. The caller holds the channel row lock.
 func (t *tx) follow(ctx context.Context, r *chanRow, accountID string) (*herald.Channel, error) {
-	if !r.following {
+	if !r.rel.Following {
 		_, err := t.Exec(ctx, `INSERT INTO follows (account_id, channel_id, followed_at) VALUES ($1, $2, $3)`,
 			accountID, r.ch.ID, t.now)
 		if isForeignKeyViolation(err) {
@@ -479,7 +465,7 @@ func (t *tx) follow(ctx context.Context, r *chanRow, accountID string) (*herald.
 		if err := t.addFollowers(ctx, r.pk, 1); err != nil {
 			return nil, err
 		}
-		r.following, r.muted = true, false
+		r.rel.Following, r.rel.Muted = true, false
 		r.ch.FollowerCount++
 		// The channel's position at the follow, read in the follow's
 		// transaction: an open stream of the account joins the channel
@@ -524,7 +510,7 @@ func (db *DB) Unfollow(ctx context.Context, accountID, channelID string) error {
 		if err != nil {
 			return err
 		}
-		if !r.following {
+		if !r.rel.Following {
 			return nil
 		}
 		if _, err := t.Exec(ctx, `DELETE FROM follows WHERE account_id = $1 AND channel_id = $2`, accountID, r.ch.ID); err != nil {
@@ -550,14 +536,14 @@ func (db *DB) SetMuted(ctx context.Context, accountID, channelID string, muted b
 		if err != nil {
 			return err
 		}
-		if !r.following {
+		if !r.rel.Following {
 			return herald.KindErrorf(herald.ECONFLICT, "not-following", "Follow the channel before muting it.")
 		}
 		if _, err := t.Exec(ctx, `UPDATE follows SET muted = $3 WHERE account_id = $1 AND channel_id = $2`,
 			accountID, r.ch.ID, muted); err != nil {
 			return err
 		}
-		r.muted = muted
+		r.rel.Muted = muted
 		out = r.view()
 		return nil
 	})
@@ -608,7 +594,7 @@ func (db *DB) RotateInvite(ctx context.Context, actorID, channelID string) (stri
 		if err != nil {
 			return err
 		}
-		code = newInviteCode()
+		code = herald.NewInviteCode()
 		_, err = t.Exec(ctx, `UPDATE channels SET invite_code = $2 WHERE pk = $1`, r.pk, code)
 		return err
 	})

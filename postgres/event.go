@@ -133,20 +133,10 @@ func (db *DB) EventsAfter(ctx context.Context, stream string, after int64, limit
 	return events, ok, nil
 }
 
-// hydrate fills payloads from current state and drops the events of
-// updates that are gone (deleted or expired) and channel.updated events of
-// deleted channels.
+// hydrate fills payloads from current state (storeutil.Hydrate).
 func (t *tx) hydrate(ctx context.Context, raw []herald.Event) ([]herald.Event, error) {
-	var ids []string
-	seen := map[string]bool{}
-	for _, e := range raw {
-		if storeutil.NeedsUpdate(e.Type) && !seen[e.UpdateID] {
-			seen[e.UpdateID] = true
-			ids = append(ids, e.UpdateID)
-		}
-	}
 	updates := map[string]*herald.Update{}
-	if len(ids) > 0 {
+	if ids := storeutil.UpdateIDs(raw); len(ids) > 0 {
 		rows, err := t.Query(ctx, `SELECT `+updateCols+` FROM `+updateFrom+`
 			WHERE u.id = ANY($2) AND u.expires_at > $3`, "", ids, t.now)
 		if err != nil {
@@ -157,208 +147,16 @@ func (t *tx) hydrate(ctx context.Context, raw []herald.Event) ([]herald.Event, e
 			return nil, err
 		}
 		for _, u := range list {
-			u.Viewer = herald.UpdateViewer{}
-			updates[u.ID] = u
+			updates[u.ID] = u.Public()
 		}
 	}
-	channels := map[string]*herald.Channel{}
-	out := make([]herald.Event, 0, len(raw))
-	for _, e := range raw {
-		switch e.Type {
-		case herald.EventUpdateCreated, herald.EventUpdateEdited:
-			u := updates[e.UpdateID]
-			if u == nil {
-				continue
-			}
-			e.Update = u
-		case herald.EventUpdateReactions, herald.EventUpdatePoll:
-			u := updates[e.UpdateID]
-			if u == nil {
-				continue
-			}
-			e.Counts = storeutil.CountsOf(u, e.Type)
-		case herald.EventChannelUpdated, herald.EventChannelFollowed, herald.EventChannelUnfollowed,
-			herald.EventChannelAdminAdded, herald.EventChannelAdminRemoved:
-			c, ok := channels[e.ChannelID]
-			if !ok {
-				r, err := scanChannel(t.QueryRow(ctx, `SELECT `+channelCols+` FROM `+channelFrom+` WHERE c.id = $3`,
-					"", t.now, e.ChannelID))
-				if err != nil && !errors.Is(err, pgx.ErrNoRows) {
-					return nil, err
-				}
-				if r != nil {
-					c = r.public()
-				}
-				channels[e.ChannelID] = c
-			}
-			if c == nil && e.Type == herald.EventChannelUpdated {
-				continue
-			}
-			e.Channel = c
+	return storeutil.Hydrate(raw, updates, func(id string) (*herald.Channel, error) {
+		r, err := scanChannel(t.QueryRow(ctx, `SELECT `+channelCols+` FROM `+channelFrom+` WHERE c.id = $3`, "", t.now, id))
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil, nil
+		} else if err != nil {
+			return nil, err
 		}
-		out = append(out, e)
-	}
-	return out, nil
-}
-
-// flushBatch bounds how many dirty updates one FlushCounts transaction takes.
-const flushBatch = 500
-
-// FlushCounts appends one update.reactions / update.poll event per update
-// whose counts changed since the last flush. Several nodes may call it at
-// once: a transaction-scoped advisory lock lets one of them do the work and
-// the others return 0 at once; a node that dies mid-flush rolls back and
-// leaves the dirty flags for the next flush.
-func (db *DB) FlushCounts(ctx context.Context) (int, error) {
-	total := 0
-	for {
-		n, more := 0, false
-		err := db.inTx(ctx, func(t *tx) error {
-			n, more = 0, false
-			var got bool
-			if err := t.QueryRow(ctx, `SELECT pg_try_advisory_xact_lock(hashtext('herald.flush.' || current_schema()))`).Scan(&got); err != nil || !got {
-				return err
-			}
-			// SKIP LOCKED: an update whose counts are being changed right
-			// now is left dirty for the next flush instead of waited for.
-			// The counts read are the locked rows' current ones.
-			rows, err := t.Query(ctx, `SELECT uc.update_id, u.channel_id, uc.reactions_dirty, uc.poll_dirty,
-					u.expires_at > $1, u.poll_question IS NOT NULL, uc.reactions, uc.votes, uc.voters
-				FROM update_counts uc JOIN updates u ON u.id = uc.update_id
-				WHERE uc.reactions_dirty OR uc.poll_dirty
-				ORDER BY u.created_at, u.channel_id, u.seq LIMIT $2 FOR UPDATE OF uc SKIP LOCKED`, t.now, flushBatch)
-			if err != nil {
-				return err
-			}
-			type dirty struct {
-				updateID, channelID           string
-				reactions, poll, live, isPoll bool
-				counts                        map[string]int64
-				votes                         []int64
-				voters                        int64
-			}
-			list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (dirty, error) {
-				var d dirty
-				err := r.Scan(&d.updateID, &d.channelID, &d.reactions, &d.poll, &d.live, &d.isPoll, &d.counts, &d.votes, &d.voters)
-				return d, err
-			})
-			if err != nil || len(list) == 0 {
-				return err
-			}
-			more = len(list) == flushBatch
-			ids := make([]string, len(list))
-			for i, d := range list {
-				ids[i] = d.updateID
-			}
-			// Expired updates' flags are cleared too: nobody can see them.
-			if _, err := t.Exec(ctx, `UPDATE update_counts SET reactions_dirty = false, poll_dirty = false
-				WHERE update_id = ANY($1)`, ids); err != nil {
-				return err
-			}
-			// Stream heads are locked in no particular order: only one
-			// flusher runs at a time (the advisory lock) and every other
-			// writer locks at most one stream head, after the counter header.
-			var events []herald.Event
-			for _, d := range list {
-				if !d.live {
-					continue
-				}
-				if d.reactions {
-					c := d.counts
-					if c == nil {
-						c = map[string]int64{}
-					}
-					events = append(events, herald.Event{Stream: d.channelID, Type: herald.EventUpdateReactions,
-						ChannelID: d.channelID, UpdateID: d.updateID, Counts: &herald.Counts{Reactions: c}})
-				}
-				if d.poll && d.isPoll {
-					votes, voters := d.votes, d.voters
-					if votes == nil {
-						votes = []int64{}
-					}
-					events = append(events, herald.Event{Stream: d.channelID, Type: herald.EventUpdatePoll,
-						ChannelID: d.channelID, UpdateID: d.updateID, Counts: &herald.Counts{Votes: votes, Voters: &voters}})
-				}
-			}
-			n = len(events)
-			if n == 0 {
-				return nil
-			}
-			return t.appendEvents(ctx, events)
-		})
-		if err != nil {
-			return total, err
-		}
-		total += n
-		if !more {
-			return total, nil
-		}
-	}
-}
-
-// pruneBatch bounds how many expired updates one PruneExpired transaction erases.
-const pruneBatch = 1000
-
-// PruneExpired erases expired updates with everything attached, and events
-// older than the retention. Like FlushCounts, one node at a time does it, in
-// transactions, so a node dying mid-way loses nothing and leaves the rest
-// for the next run.
-func (db *DB) PruneExpired(ctx context.Context) (int, error) {
-	total := 0
-	for {
-		n := 0
-		err := db.inTx(ctx, func(t *tx) error {
-			n = 0
-			var got bool
-			if err := t.QueryRow(ctx, `SELECT pg_try_advisory_xact_lock(hashtext('herald.prune.' || current_schema()))`).Scan(&got); err != nil || !got {
-				return err
-			}
-			// Counter headers first, in id order: the lock order of
-			// DeleteUpdate and FlushCounts.
-			rows, err := t.Query(ctx, `SELECT uc.update_id FROM update_counts uc JOIN updates u ON u.id = uc.update_id
-				WHERE u.expires_at <= $1 ORDER BY uc.update_id LIMIT $2 FOR UPDATE OF uc`, t.now, pruneBatch)
-			if err != nil {
-				return err
-			}
-			ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
-			if err != nil {
-				return err
-			}
-			if len(ids) > 0 {
-				if err := t.eraseUpdates(ctx, ids); err != nil {
-					return err
-				}
-				n = len(ids)
-			}
-			if n < pruneBatch {
-				// Old events: raise each stream's floor to the newest one
-				// dropped, so resuming from before it resyncs.
-				if _, err := t.Exec(ctx, `WITH d AS (DELETE FROM events WHERE created_at <= $1 RETURNING stream, seq)
-					INSERT INTO stream_floors (stream, floor) SELECT stream, max(seq) FROM d GROUP BY stream ORDER BY stream
-					ON CONFLICT (stream) DO UPDATE SET floor = greatest(stream_floors.floor, excluded.floor)`,
-					t.now.Add(-t.db.retention)); err != nil {
-					return err
-				}
-				if _, err := t.Exec(ctx, `DELETE FROM sessions WHERE expires_at <= $1`, t.now); err != nil {
-					return err
-				}
-				// Directory bookkeeping: activity windows that ended, and
-				// change-log entries beyond what walks may still read.
-				if _, err := t.Exec(ctx, `DELETE FROM directory_activity WHERE day < $1`, dayOf(t.now)-1); err != nil {
-					return err
-				}
-				if _, err := t.Exec(ctx, `DELETE FROM directory_changes WHERE id <= (SELECT max(id) FROM directory_changes) - $1`, keepChanges); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			return total, err
-		}
-		total += n
-		if n < pruneBatch {
-			return total, nil
-		}
-	}
+		return r.public(), nil
+	})
 }

@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/heraldhq/herald"
 	"github.com/heraldhq/herald/internal/pgtest"
+	"github.com/heraldhq/herald/internal/storeutil"
 	"github.com/heraldhq/herald/postgres"
 	"github.com/heraldhq/herald/storetest"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -441,4 +443,40 @@ func flushEvents(t *testing.T, c *cluster, node *postgres.DB) []herald.Event {
 		t.Fatalf("FlushCounts returned %d but published %d events", n, len(evs))
 	}
 	return evs
+}
+
+// A schema written by a development build (before the migrations were
+// squashed, it recorded paths such as "migrations/0001_init.sql") is refused
+// with a clear error, not half-migrated; the squashed set is recorded by
+// file name in schema_migrations, as the SQLite store records it.
+func TestOpenRefusesDevelopmentSchema(t *testing.T) {
+	url := freshSchema(t)
+	db := mustOpen(t, url, herald.StoreConfig{})
+	var names []string
+	rows, err := db.Pool().Query(context.Background(), `SELECT name FROM schema_migrations ORDER BY name`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, n)
+	}
+	rows.Close()
+	if len(names) != 1 || names[0] != "0001_initial.sql" {
+		t.Fatalf("schema_migrations = %q, want [0001_initial.sql]", names)
+	}
+	if _, err := db.Pool().Exec(context.Background(), `INSERT INTO schema_migrations (name) VALUES ('migrations/0002_follow_position.sql')`); err != nil {
+		t.Fatal(err)
+	}
+	again, err := postgres.Open(context.Background(), url, herald.StoreConfig{})
+	if err == nil {
+		again.Close()
+		t.Fatal("Open accepted a development-build schema")
+	}
+	if !errors.Is(err, storeutil.ErrDevelopmentSchema) {
+		t.Fatalf("Open = %v, want ErrDevelopmentSchema", err)
+	}
 }

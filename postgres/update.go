@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"errors"
-	"slices"
 	"time"
 
 	"github.com/heraldhq/herald"
@@ -93,7 +92,7 @@ func (db *DB) CreateUpdate(ctx context.Context, actorID, channelID string, u *he
 		if err != nil {
 			return err
 		}
-		id := newID()
+		id := herald.NewID()
 		expires := t.now.Add(t.db.retention)
 		var question *string
 		var options []string
@@ -137,26 +136,9 @@ func (db *DB) CreateUpdate(ctx context.Context, actorID, channelID string, u *he
 		u.Reactions = map[string]int64{}
 		u.Viewer = herald.UpdateViewer{Votes: []int{}}
 		t.events = append(t.events, herald.Event{Stream: r.ch.ID, Type: herald.EventUpdateCreated, ChannelID: r.ch.ID,
-			Seq: evSeq, UpdateID: id, Update: eventUpdate(u), CreatedAt: t.now})
+			Seq: evSeq, UpdateID: id, Update: u.Public(), CreatedAt: t.now})
 		return nil
 	})
-}
-
-// eventUpdate is the copy of an update an event carries: no viewer, and
-// nothing shared with the caller's copy.
-func eventUpdate(u *herald.Update) *herald.Update {
-	c := *u
-	c.Viewer = herald.UpdateViewer{}
-	c.Reactions = make(map[string]int64, len(u.Reactions))
-	for k, v := range u.Reactions {
-		c.Reactions[k] = v
-	}
-	if u.Poll != nil {
-		p := *u.Poll
-		p.Options = append([]herald.PollOption(nil), u.Poll.Options...)
-		c.Poll = &p
-	}
-	return &c
 }
 
 // FindUpdate returns a live update with counts and the viewer's own interactions.
@@ -252,7 +234,7 @@ func (db *DB) EditUpdate(ctx context.Context, actorID, channelID, updateID, text
 			return err
 		}
 		return t.appendEvent(ctx, herald.Event{Stream: r.ch.ID, Type: herald.EventUpdateEdited, ChannelID: r.ch.ID,
-			UpdateID: updateID, Update: eventUpdate(u)})
+			UpdateID: updateID, Update: u.Public()})
 	})
 	return u, err
 }
@@ -284,206 +266,5 @@ func (t *tx) eraseUpdates(ctx context.Context, ids []string) error {
 		return err
 	}
 	_, err := t.Exec(ctx, `DELETE FROM updates WHERE id = ANY($1)`, ids)
-	return err
-}
-
-// liveUpdate is what a reaction or vote needs to know about its update.
-type liveUpdate struct {
-	question *string
-	multiple bool
-	options  []string
-}
-
-// lockLiveUpdate locks a live update's counter header: every change to its
-// counts holds this lock, so they are serialized and exact.
-func (t *tx) lockLiveUpdate(ctx context.Context, channelID, updateID string) (*liveUpdate, error) {
-	var lu liveUpdate
-	err := t.QueryRow(ctx, `SELECT u.poll_question, u.poll_multiple, u.poll_options
-		FROM update_counts uc JOIN updates u ON u.id = uc.update_id
-		WHERE uc.update_id = $1 AND u.channel_id = $2 AND u.expires_at > $3 FOR UPDATE OF uc`,
-		updateID, channelID, t.now).Scan(&lu.question, &lu.multiple, &lu.options)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, errUpdateNotFound
-	}
-	return &lu, err
-}
-
-// interaction checks that accountID may react or vote (a follower or an
-// admin of the visible channel) and locks the live update's counter header.
-func (t *tx) interaction(ctx context.Context, accountID, channelID, updateID string) (*chanRow, *liveUpdate, error) {
-	if accountID == "" {
-		return nil, nil, errNoActor
-	}
-	r, err := loadAccess(ctx, t, accountID, channelID, lockNone)
-	if err != nil {
-		return nil, nil, err
-	}
-	if !r.following && !r.isAdmin() {
-		return nil, nil, herald.KindErrorf(herald.EFORBIDDEN, "not-follower", "Follow the channel to react or vote.")
-	}
-	lu, err := t.lockLiveUpdate(ctx, r.ch.ID, updateID)
-	if err != nil {
-		return nil, nil, err
-	}
-	return r, lu, nil
-}
-
-// SetReaction sets the account's one reaction to an update.
-func (db *DB) SetReaction(ctx context.Context, accountID, channelID, updateID, emoji string) (*herald.Update, error) {
-	if emoji == "" {
-		return nil, herald.KindErrorf(herald.EINVALID, "invalid-emoji", "Reaction must be one emoji.")
-	}
-	var u *herald.Update
-	err := db.inTx(ctx, func(t *tx) error {
-		r, _, err := t.interaction(ctx, accountID, channelID, updateID)
-		if err != nil {
-			return err
-		}
-		switch r.ch.Reactions {
-		case herald.ReactionsNone:
-			return herald.KindErrorf(herald.EFORBIDDEN, "reactions-disabled", "This channel does not accept reactions.")
-		case herald.ReactionsDefault:
-			if !slices.Contains(herald.DefaultReactions, emoji) {
-				return herald.KindErrorf(herald.EFORBIDDEN, "reaction-not-allowed", "This channel accepts only %v.", herald.DefaultReactions)
-			}
-		}
-		// One statement under the header lock (taken by interaction): swap
-		// the reaction, move the counts, mark them dirty, and read the
-		// update back with its new counts. The lock is held for this round
-		// trip and the commit only.
-		var newCounts map[string]int64
-		u, err = scanUpdate(t.QueryRow(ctx, `WITH
-			prev AS (SELECT emoji FROM reactions WHERE update_id = $2 AND account_id = $1),
-			chg AS (SELECT (SELECT emoji FROM prev) IS DISTINCT FROM $3::text AS yes),
-			up AS (INSERT INTO reactions (update_id, account_id, emoji) SELECT $2, $1, $3 FROM chg WHERE yes
-				ON CONFLICT (update_id, account_id) DO UPDATE SET emoji = excluded.emoji),
-			cnt AS (UPDATE update_counts SET reactions = add_reaction(add_reaction(reactions, (SELECT emoji FROM prev), -1), $3, 1),
-				reactions_dirty = true WHERE update_id = $2 AND (SELECT yes FROM chg) RETURNING reactions)
-			SELECT (SELECT reactions FROM cnt), `+updateCols+` FROM `+updateFrom+` WHERE u.id = $2`,
-			accountID, updateID, emoji), &newCounts)
-		if err != nil {
-			return err
-		}
-		if newCounts != nil {
-			u.Reactions = newCounts
-		}
-		e := emoji
-		u.Viewer.Reaction = &e
-		return nil
-	})
-	return u, err
-}
-
-// RemoveReaction removes the account's reaction (idempotent).
-func (db *DB) RemoveReaction(ctx context.Context, accountID, channelID, updateID string) (*herald.Update, error) {
-	var u *herald.Update
-	err := db.inTx(ctx, func(t *tx) error {
-		if _, _, err := t.interaction(ctx, accountID, channelID, updateID); err != nil {
-			return err
-		}
-		var newCounts map[string]int64
-		var err error
-		u, err = scanUpdate(t.QueryRow(ctx, `WITH
-			del AS (DELETE FROM reactions WHERE update_id = $2 AND account_id = $1 RETURNING emoji),
-			cnt AS (UPDATE update_counts SET reactions = add_reaction(reactions, (SELECT emoji FROM del), -1),
-				reactions_dirty = true WHERE update_id = $2 AND EXISTS (SELECT 1 FROM del) RETURNING reactions)
-			SELECT (SELECT reactions FROM cnt), `+updateCols+` FROM `+updateFrom+` WHERE u.id = $2`,
-			accountID, updateID), &newCounts)
-		if err != nil {
-			return err
-		}
-		if newCounts != nil {
-			u.Reactions = newCounts
-		}
-		u.Viewer.Reaction = nil
-		return nil
-	})
-	return u, err
-}
-
-// Vote sets the account's vote in the update's poll.
-func (db *DB) Vote(ctx context.Context, accountID, channelID, updateID string, options []int) (*herald.Update, error) {
-	return db.vote(ctx, accountID, channelID, updateID, options, false)
-}
-
-// RetractVote removes the account's vote (idempotent).
-func (db *DB) RetractVote(ctx context.Context, accountID, channelID, updateID string) (*herald.Update, error) {
-	return db.vote(ctx, accountID, channelID, updateID, nil, true)
-}
-
-func (db *DB) vote(ctx context.Context, accountID, channelID, updateID string, options []int, retract bool) (*herald.Update, error) {
-	var u *herald.Update
-	err := db.inTx(ctx, func(t *tx) error {
-		r, lu, err := t.interaction(ctx, accountID, channelID, updateID)
-		if err != nil {
-			return err
-		}
-		if lu.question == nil {
-			return errNoPoll
-		}
-		if !retract {
-			poll := &herald.Poll{Multiple: lu.multiple, Options: make([]herald.PollOption, len(lu.options))}
-			if err := poll.ValidateVote(options); err != nil {
-				return err
-			}
-		}
-		// Read under the header lock, so the old vote and the counts are
-		// current; the change is applied to this copy after the write.
-		if u, err = loadUpdate(ctx, t, t.now, accountID, r.ch.ID, updateID); err != nil {
-			return err
-		}
-		return t.setVotes(ctx, u, accountID, options)
-	})
-	return u, err
-}
-
-// setVotes replaces the account's votes in u's poll with options (nil
-// retracts), keeping every option's count and the voters count exact, and
-// applies the change to u. The caller holds the update's header lock.
-func (t *tx) setVotes(ctx context.Context, u *herald.Update, accountID string, options []int) error {
-	old := slices.Clone(u.Viewer.Votes)
-	slices.Sort(old)
-	options = slices.Clone(options)
-	slices.Sort(options)
-	if slices.Equal(old, options) {
-		return nil
-	}
-	delta := map[int]int64{}
-	for _, o := range old {
-		delta[o]--
-	}
-	for _, o := range options {
-		delta[o]++
-	}
-	counts := make([]int64, len(u.Poll.Options))
-	for o := range u.Poll.Options {
-		u.Poll.Options[o].Votes += delta[o]
-		counts[o] = u.Poll.Options[o].Votes
-	}
-	var voters int64
-	switch {
-	case len(old) == 0:
-		voters = 1
-	case len(options) == 0:
-		voters = -1
-	}
-	u.Poll.Voters += voters
-	if options == nil {
-		options = []int{}
-	}
-	u.Viewer.Votes = options
-	// u was read under the header lock, so its counts plus the change are
-	// the new counts.
-	var err error
-	if len(options) == 0 {
-		_, err = t.Exec(ctx, `WITH v AS (DELETE FROM votes WHERE update_id = $1 AND account_id = $2)
-			UPDATE update_counts SET votes = $3, voters = $4, poll_dirty = true WHERE update_id = $1`,
-			u.ID, accountID, counts, u.Poll.Voters)
-	} else {
-		_, err = t.Exec(ctx, `WITH v AS (INSERT INTO votes (update_id, account_id, options) VALUES ($1, $2, $5)
-				ON CONFLICT (update_id, account_id) DO UPDATE SET options = excluded.options)
-			UPDATE update_counts SET votes = $3, voters = $4, poll_dirty = true WHERE update_id = $1`,
-			u.ID, accountID, counts, u.Poll.Voters, options)
-	}
 	return err
 }

@@ -73,7 +73,7 @@ func newEnvLogged(t *testing.T, cfg realtime.Config, exempt []netip.Prefix, logg
 	t.Helper()
 	clock := herald.NewFakeClock(time.Now())
 	pub := &latePub{}
-	db, err := sqlite.Open(filepath.Join(t.TempDir(), "herald.db"), herald.StoreConfig{Clock: clock, Retention: herald.DefaultRetention, Publisher: pub})
+	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "herald.db"), herald.StoreConfig{Clock: clock, Retention: herald.DefaultRetention, Publisher: pub})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,7 +12,7 @@ import (
 
 // BenchmarkFanout measures one event delivered to N WebSocket followers on
 // loopback, readers included (they share the CPU, as on one machine).
-// `herald bench fanout` measures the real server in its own process.
+// `herald-bench fanout` measures the real server in its own process.
 func BenchmarkFanout(b *testing.B) {
 	for _, n := range []int{1000} {
 		b.Run(fmt.Sprint(n), func(b *testing.B) {

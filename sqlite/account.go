@@ -14,8 +14,13 @@ func (db *DB) CreateAccount(ctx context.Context, a *herald.Account, passwordHash
 	if err := herald.ValidateUsername(a.Username); err != nil {
 		return err
 	}
+	name, err := herald.NormalizeDisplayName(a.DisplayName, a.Username)
+	if err != nil {
+		return err
+	}
+	a.DisplayName = name
 	return db.write(ctx, func(tx *Tx) error {
-		id := newID()
+		id := herald.NewID()
 		if _, err := tx.ExecContext(ctx, `INSERT INTO accounts (id, username, display_name, password_hash, created_at) VALUES (?, ?, ?, ?, ?)`,
 			id, a.Username, a.DisplayName, passwordHash, nanos(tx.now)); err != nil {
 			if isUnique(err) {
@@ -30,8 +35,6 @@ func (db *DB) CreateAccount(ctx context.Context, a *herald.Account, passwordHash
 		return nil
 	})
 }
-
-var errAccountNotFound = herald.KindErrorf(herald.ENOTFOUND, "account-not-found", "Account not found.")
 
 // FindAccountByUsername returns the account and its password hash.
 func (db *DB) FindAccountByUsername(ctx context.Context, username string) (*herald.Account, string, error) {

@@ -7,13 +7,7 @@ import (
 	"time"
 
 	"github.com/heraldhq/herald"
-)
-
-var (
-	errChannelNotFound = herald.KindErrorf(herald.ENOTFOUND, "channel-not-found", "Channel not found.")
-	errNotAdmin        = herald.KindErrorf(herald.EFORBIDDEN, "not-admin", "Only the channel's admins may do this.")
-	errNotOwner        = herald.KindErrorf(herald.EFORBIDDEN, "not-owner", "Only the channel's owner may do this.")
-	errNoActor         = herald.KindErrorf(herald.EUNAUTHORIZED, "unauthorized", "Sign in first.")
+	"github.com/heraldhq/herald/internal/storeutil"
 )
 
 // chanRow is a channel as stored plus one account's relation to it.
@@ -21,33 +15,19 @@ type chanRow struct {
 	pk     int64
 	ch     herald.Channel // without InviteCode and Viewer
 	invite string
-	role   sql.NullString // the account's admin role, if any
-	muted  sql.NullInt64  // valid iff the account follows the channel
+	rel    storeutil.Relation
 }
-
-func (r *chanRow) isAdmin() bool   { return r.role.Valid }
-func (r *chanRow) isOwner() bool   { return r.role.Valid && r.role.String == herald.RoleOwner }
-func (r *chanRow) following() bool { return r.muted.Valid }
-
-// visible reports whether the account may see the channel at all.
-func (r *chanRow) visible() bool { return r.ch.Listed || r.isAdmin() || r.following() }
 
 // view returns the channel as the account sees it.
-func (r *chanRow) view() *herald.Channel {
-	c := r.ch
-	c.Viewer = herald.ChannelViewer{Following: r.following(), Muted: r.muted.Valid && r.muted.Int64 != 0}
-	if r.isAdmin() {
-		role := r.role.String
-		c.Viewer.Role = &role
-		c.InviteCode = r.invite
-	}
-	return &c
-}
+func (r *chanRow) view() *herald.Channel { return r.rel.View(r.ch, r.invite) }
 
 // public returns the channel as carried by events: no invite, no viewer.
-func (r *chanRow) public() *herald.Channel {
-	c := r.ch
-	return &c
+func (r *chanRow) public() *herald.Channel { return r.ch.Public() }
+
+// relation turns the columns a.role and f.muted (NULL: not an admin, not
+// following) into a Relation.
+func relation(role sql.NullString, muted sql.NullInt64) storeutil.Relation {
+	return storeutil.Relation{Role: role.String, Following: muted.Valid, Muted: muted.Valid && muted.Int64 != 0}
 }
 
 // channelSelect reads channels with the newest live update's time (?1 = now)
@@ -68,10 +48,13 @@ func scanChannel(s scanner) (*chanRow, error) {
 	var listed, verified int64
 	var created int64
 	var lua sql.NullInt64
+	var role sql.NullString
+	var muted sql.NullInt64
 	if err := s.Scan(&r.pk, &r.ch.ID, &handle, &r.ch.Name, &r.ch.Description, &r.ch.Category, &r.ch.Country, &r.ch.Language,
-		&listed, &verified, &r.ch.Reactions, &r.invite, &r.ch.FollowerCount, &created, &lua, &r.role, &r.muted); err != nil {
+		&listed, &verified, &r.ch.Reactions, &r.invite, &r.ch.FollowerCount, &created, &lua, &role, &muted); err != nil {
 		return nil, err
 	}
+	r.rel = relation(role, muted)
 	r.ch.Handle = handle.String
 	r.ch.Listed, r.ch.Verified = listed != 0, verified != 0
 	r.ch.CreatedAt = fromNanos(created)
@@ -88,7 +71,7 @@ func loadChannel(ctx context.Context, q queryer, now time.Time, viewerID, channe
 	} else if err != nil {
 		return nil, err
 	}
-	if !r.visible() {
+	if !r.rel.CanSee(r.ch.Listed) {
 		return nil, errChannelNotFound
 	}
 	return r, nil
@@ -107,14 +90,16 @@ WHERE c.id = ?2`
 func loadAccess(ctx context.Context, q queryer, viewerID, channelID string) (*chanRow, error) {
 	var r chanRow
 	var listed int64
-	err := q.QueryRowContext(ctx, accessSelect, viewerID, channelID).Scan(&r.pk, &r.ch.ID, &listed, &r.ch.Reactions, &r.role, &r.muted)
+	var role sql.NullString
+	var muted sql.NullInt64
+	err := q.QueryRowContext(ctx, accessSelect, viewerID, channelID).Scan(&r.pk, &r.ch.ID, &listed, &r.ch.Reactions, &role, &muted)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errChannelNotFound
 	} else if err != nil {
 		return nil, err
 	}
-	r.ch.Listed = listed != 0
-	if !r.visible() {
+	r.ch.Listed, r.rel = listed != 0, relation(role, muted)
+	if !r.rel.CanSee(r.ch.Listed) {
 		return nil, errChannelNotFound
 	}
 	return &r, nil
@@ -129,10 +114,7 @@ func adminAccess(ctx context.Context, tx *Tx, actorID, channelID string) (*chanR
 	if err != nil {
 		return nil, err
 	}
-	if !r.isAdmin() {
-		return nil, errNotAdmin
-	}
-	return r, nil
+	return r, r.rel.Admin(actorID)
 }
 
 // adminChannel loads a channel for an admin-only write.
@@ -144,25 +126,19 @@ func adminChannel(ctx context.Context, tx *Tx, actorID, channelID string) (*chan
 	if err != nil {
 		return nil, err
 	}
-	if !r.isAdmin() {
-		return nil, errNotAdmin
-	}
-	return r, nil
+	return r, r.rel.Admin(actorID)
 }
 
 // ownerChannel loads a channel for an owner-only write.
 func ownerChannel(ctx context.Context, tx *Tx, actorID, channelID string) (*chanRow, error) {
-	r, err := adminChannel(ctx, tx, actorID, channelID)
+	if actorID == "" {
+		return nil, errNoActor
+	}
+	r, err := loadChannel(ctx, tx, tx.now, actorID, channelID)
 	if err != nil {
-		if errors.Is(err, errNotAdmin) {
-			return nil, errNotOwner
-		}
 		return nil, err
 	}
-	if !r.isOwner() {
-		return nil, errNotOwner
-	}
-	return r, nil
+	return r, r.rel.Owner(actorID)
 }
 
 func nullString(s string) any {
@@ -188,7 +164,7 @@ func (db *DB) CreateChannel(ctx context.Context, ownerID string, ch *herald.Chan
 		return err
 	}
 	return db.write(ctx, func(tx *Tx) error {
-		id, invite := newID(), newInviteCode()
+		id, invite := herald.NewID(), herald.NewInviteCode()
 		res, err := tx.ExecContext(ctx, `INSERT INTO channels (id, handle, name, description, category, country, language, listed, verified, reactions, invite_code, created_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)`,
 			id, nullString(ch.Handle), ch.Name, ch.Description, ch.Category, ch.Country, ch.Language, boolInt(ch.Listed), ch.Reactions, invite, nanos(tx.now))
@@ -215,10 +191,8 @@ func (db *DB) CreateChannel(ctx context.Context, ownerID string, ch *herald.Chan
 		ch.ID, ch.InviteCode, ch.CreatedAt = id, invite, tx.now
 		ch.Verified, ch.FollowerCount, ch.LastUpdateAt = false, 0, nil
 		// The owner's open streams carry the new channel from its start.
-		pub := *ch
-		pub.InviteCode, pub.Viewer = "", herald.ChannelViewer{}
 		var start int64
-		if err := tx.appendEvent(ctx, herald.Event{Stream: herald.AccountStream(ownerID), Type: herald.EventChannelAdminAdded, ChannelID: id, Channel: &pub, ChannelSeq: &start}); err != nil {
+		if err := tx.appendEvent(ctx, herald.Event{Stream: herald.AccountStream(ownerID), Type: herald.EventChannelAdminAdded, ChannelID: id, Channel: ch.Public(), ChannelSeq: &start}); err != nil {
 			return err
 		}
 		ch.Viewer = herald.ChannelViewer{Role: &role}
@@ -265,6 +239,10 @@ func (db *DB) UpdateChannel(ctx context.Context, actorID, channelID string, p he
 		out = r.view()
 		return nil
 	})
+	if err == nil {
+		// The old name, handle and description leave the WAL soon.
+		db.noteErased()
+	}
 	return out, err
 }
 
@@ -306,6 +284,9 @@ func (db *DB) DeleteChannel(ctx context.Context, actorID, channelID string) erro
 		}
 		for _, q := range []string{
 			`DELETE FROM events WHERE stream = ?`,
+			// Follow history: follows, unfollows and admin roles of the
+			// channel in account streams (see herald.UnfollowTrail).
+			`DELETE FROM events WHERE channel_id = ?1 AND substr(stream, 1, 1) = '@'`,
 			`DELETE FROM stream_heads WHERE stream = ?`,
 		} {
 			if _, err := tx.ExecContext(ctx, q, r.ch.ID); err != nil {
@@ -333,7 +314,7 @@ func (db *DB) ListAdmins(ctx context.Context, actorID, channelID string) ([]hera
 		if err != nil {
 			return err
 		}
-		if !r.isAdmin() {
+		if !r.rel.IsAdmin() {
 			return errNotAdmin
 		}
 		out, err = listAdmins(ctx, tx, r.pk)
@@ -365,6 +346,9 @@ func listAdmins(ctx context.Context, q queryer, pk int64) ([]herald.Admin, error
 
 // AddAdmin makes username an admin (owner only).
 func (db *DB) AddAdmin(ctx context.Context, actorID, channelID, username string) (*herald.Admin, error) {
+	if err := herald.ValidateUsername(username); err != nil {
+		return nil, err
+	}
 	var out *herald.Admin
 	err := db.write(ctx, func(tx *Tx) error {
 		r, err := ownerChannel(ctx, tx, actorID, channelID)
@@ -411,8 +395,6 @@ func (db *DB) AddAdmin(ctx context.Context, actorID, channelID, username string)
 	return out, err
 }
 
-var errAdminNotFound = herald.KindErrorf(herald.ENOTFOUND, "admin-not-found", "No such admin.")
-
 // RemoveAdmin removes an admin: the owner removes anyone but themselves, an
 // admin may remove only themselves.
 func (db *DB) RemoveAdmin(ctx context.Context, actorID, channelID, accountID string) error {
@@ -421,7 +403,7 @@ func (db *DB) RemoveAdmin(ctx context.Context, actorID, channelID, accountID str
 		if err != nil {
 			return err
 		}
-		if !r.isOwner() && accountID != actorID {
+		if !r.rel.IsOwner() && accountID != actorID {
 			return errNotOwner
 		}
 		var role string
@@ -491,7 +473,7 @@ func (tx *Tx) streamHead(ctx context.Context, stream string) (int64, error) {
 // follow records the follow if new, keeps follower_count exact and tells
 // the account's other devices.
 func (tx *Tx) follow(ctx context.Context, r *chanRow, accountID string) (*herald.Channel, error) {
-	if !r.following() {
+	if !r.rel.Following {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO follows (channel_pk, account_id, muted, created_at) VALUES (?, ?, 0, ?)`, r.pk, accountID, nanos(tx.now)); err != nil {
 			if isForeignKey(err) {
 				return nil, errAccountNotFound
@@ -501,7 +483,7 @@ func (tx *Tx) follow(ctx context.Context, r *chanRow, accountID string) (*herald
 		if _, err := tx.ExecContext(ctx, `UPDATE channels SET follower_count = follower_count + 1 WHERE pk = ?`, r.pk); err != nil {
 			return nil, err
 		}
-		r.muted = sql.NullInt64{Valid: true}
+		r.rel.Following, r.rel.Muted = true, false
 		r.ch.FollowerCount++
 		// The channel's position at the follow, read under the same write
 		// lock as the follow: an open stream of the account joins the
@@ -519,7 +501,7 @@ func (tx *Tx) follow(ctx context.Context, r *chanRow, accountID string) (*herald
 
 // Unfollow stops following (idempotent).
 func (db *DB) Unfollow(ctx context.Context, accountID, channelID string) error {
-	return db.write(ctx, func(tx *Tx) error {
+	err := db.write(ctx, func(tx *Tx) error {
 		if accountID == "" {
 			return errNoActor
 		}
@@ -527,7 +509,7 @@ func (db *DB) Unfollow(ctx context.Context, accountID, channelID string) error {
 		if err != nil {
 			return err
 		}
-		if !r.following() {
+		if !r.rel.Following {
 			return nil
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM follows WHERE channel_pk = ? AND account_id = ?`, r.pk, accountID); err != nil {
@@ -539,6 +521,10 @@ func (db *DB) Unfollow(ctx context.Context, accountID, channelID string) error {
 		r.ch.FollowerCount--
 		return tx.appendEvent(ctx, herald.Event{Stream: herald.AccountStream(accountID), Type: herald.EventChannelUnfollowed, ChannelID: r.ch.ID, Channel: r.public()})
 	})
+	if err == nil {
+		db.noteErased() // the follow row
+	}
+	return err
 }
 
 // SetMuted mutes or unmutes a followed channel.
@@ -552,13 +538,13 @@ func (db *DB) SetMuted(ctx context.Context, accountID, channelID string, muted b
 		if err != nil {
 			return err
 		}
-		if !r.following() {
+		if !r.rel.Following {
 			return herald.KindErrorf(herald.ECONFLICT, "not-following", "Follow the channel before muting it.")
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE follows SET muted = ? WHERE channel_pk = ? AND account_id = ?`, boolInt(muted), r.pk, accountID); err != nil {
 			return err
 		}
-		r.muted.Int64 = boolInt(muted)
+		r.rel.Muted = muted
 		out = r.view()
 		return nil
 	})
@@ -615,14 +601,12 @@ func (db *DB) RotateInvite(ctx context.Context, actorID, channelID string) (stri
 		if err != nil {
 			return err
 		}
-		code = newInviteCode()
+		code = herald.NewInviteCode()
 		_, err = tx.ExecContext(ctx, `UPDATE channels SET invite_code = ? WHERE pk = ?`, code, r.pk)
 		return err
 	})
 	return code, err
 }
-
-var errInviteNotFound = herald.KindErrorf(herald.ENOTFOUND, "invite-not-found", "Invite not found.")
 
 // findByInvite loads the channel an invite opens, visible or not.
 func findByInvite(ctx context.Context, q queryer, now time.Time, viewerID, code string) (*chanRow, error) {

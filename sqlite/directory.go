@@ -21,7 +21,7 @@ import (
 	msqlite "modernc.org/sqlite"
 )
 
-// The triggers of migrations/050_directory*.sql index channels with
+// The triggers of migrations/0001_initial.sql index channels with
 // herald_fold(), so the index is kept in step inside every transaction that
 // writes a channel, whichever code writes it. Functions registered with the
 // driver exist on every connection it opens afterwards; init runs before Open.
@@ -48,7 +48,7 @@ const pkMask = 1<<32 - 1
 
 // ftsRowid is a listed channel's rowid in directory_fts: its follower
 // bucket above its pk, so FTS5's rowid order is (roughly) popularity order.
-// See 050_directory_rank.sql.
+// See migrations/0001_initial.sql.
 func ftsRowid(followers, pk int64) int64 { return followerBucket(followers)<<32 | pk }
 
 // followerBucket is monotonic in f: exact below 64, then 8 buckets per
@@ -77,7 +77,7 @@ func foldSQL(_ *msqlite.FunctionContext, args []driver.Value) (driver.Value, err
 const (
 	nanosPerDay = int64(24 * time.Hour)
 	// maxChanges bounds how much of the change log a page reads (the log
-	// itself keeps 20,000 rows, see 050_directory.sql).
+	// itself keeps 20,000 rows, see migrations/0001_initial.sql).
 	maxChanges = 20000
 )
 

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/heraldhq/herald"
 )
@@ -19,7 +20,7 @@ import (
 // after a page. (Text queries rank their FTS matches, never all channels.)
 func TestDirectoryPlans(t *testing.T) {
 	ctx := context.Background()
-	db, err := Open(filepath.Join(t.TempDir(), "herald.db"), herald.StoreConfig{Clock: &herald.FakeClock{}})
+	db, err := Open(context.Background(), filepath.Join(t.TempDir(), "herald.db"), herald.StoreConfig{Clock: &herald.FakeClock{}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -189,7 +190,7 @@ func TestDirectoryBuckets(t *testing.T) {
 // openPlanDB opens a store with n listed weather channels "Météo 0".. in FR.
 func openPlanDB(t *testing.T, n int) *DB {
 	ctx := context.Background()
-	db, err := Open(filepath.Join(t.TempDir(), "herald.db"), herald.StoreConfig{Clock: &herald.FakeClock{}})
+	db, err := Open(context.Background(), filepath.Join(t.TempDir(), "herald.db"), herald.StoreConfig{Clock: &herald.FakeClock{}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -219,7 +220,7 @@ func BenchmarkFollowDirectoryCost(b *testing.B) {
 		}
 		b.Run(name, func(b *testing.B) {
 			ctx := context.Background()
-			db, err := Open(filepath.Join(b.TempDir(), "herald.db"), herald.StoreConfig{Clock: &herald.FakeClock{}})
+			db, err := Open(context.Background(), filepath.Join(b.TempDir(), "herald.db"), herald.StoreConfig{Clock: &herald.FakeClock{}})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -259,7 +260,7 @@ func BenchmarkFollowDirectoryCost(b *testing.B) {
 func TestDirectoryErasesText(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	db, err := Open(filepath.Join(dir, "herald.db"), herald.StoreConfig{Clock: &herald.FakeClock{}})
+	db, err := Open(context.Background(), filepath.Join(dir, "herald.db"), herald.StoreConfig{Clock: &herald.FakeClock{}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -333,4 +334,159 @@ func TestDirectoryErasesText(t *testing.T) {
 	if !inIndex(kept) || !inFiles(kept) {
 		t.Fatal("a live channel's words vanished too: the checks prove nothing")
 	}
+}
+
+// TestDirectoryErasesTextAfterFollows is the search-index erasure promise
+// whatever happened to a channel before: channels followed and unfollowed
+// while small (each follow moves their index row to another follower
+// bucket), then renamed, unlisted or deleted, leave none of their old
+// name, handle or description words in any file of the data directory, nor
+// in a backup, once the store's own checkpointer ran (well within the 60 s
+// promised). No explicit Checkpoint call: the store must do it by itself.
+func TestDirectoryErasesTextAfterFollows(t *testing.T) {
+	for _, follows := range []int{1, 2, 12} {
+		t.Run(fmt.Sprint(follows, "follows"), func(t *testing.T) { testDirectoryErasesTextAfterFollows(t, follows) })
+	}
+}
+
+func testDirectoryErasesTextAfterFollows(t *testing.T, follows int) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	clock := herald.NewFakeClock(time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC))
+	db, err := Open(context.Background(), filepath.Join(dir, "herald.db"), herald.StoreConfig{Clock: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	account := func(name string) *herald.Account {
+		a := &herald.Account{Username: name, DisplayName: name}
+		if err := db.CreateAccount(ctx, a, "x"); err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	owner := account("owner")
+	var fans []*herald.Account
+	for i := range follows {
+		fans = append(fans, account(fmt.Sprintf("fan%02d", i)))
+	}
+	var rnd [6]byte
+	if _, err := rand.Read(rnd[:]); err != nil {
+		t.Fatal(err)
+	}
+	word := func(what string) string { return "zq" + what + hex.EncodeToString(rnd[:]) }
+	renamedName, renamedHandle, renamedDesc := word("rnname"), word("rnhandle"), word("rndesc")
+	deletedName, deletedHandle, deletedDesc := word("dlname"), word("dlhandle"), word("dldesc")
+	unlistedName := word("ulname")
+	kept := word("kept")
+	renamed := &herald.Channel{Name: "Radio " + renamedName, Handle: renamedHandle, Description: "Le " + renamedDesc, Category: "music", Listed: true}
+	deleted := &herald.Channel{Name: "Radio " + deletedName, Handle: deletedHandle, Description: "Le " + deletedDesc, Category: "music", Listed: true}
+	unlisted := &herald.Channel{Name: "Radio " + unlistedName, Category: "music", Listed: true}
+	stays := &herald.Channel{Name: "Radio " + kept, Category: "music", Listed: true}
+	all := []*herald.Channel{renamed, deleted, unlisted, stays}
+	for _, ch := range all {
+		if err := db.CreateChannel(ctx, owner.ID, ch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Small channels move between follower buckets on every follow and
+	// unfollow; interleave them so segments pile up and merge.
+	for i, fan := range fans {
+		for _, ch := range all {
+			if _, err := db.Follow(ctx, fan.ID, ch.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if i%3 == 2 {
+			for _, ch := range all {
+				if err := db.Unfollow(ctx, fans[i-1].ID, ch.ID); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
+	gone := []string{renamedName, renamedHandle, renamedDesc, deletedName, deletedHandle, deletedDesc, unlistedName}
+	if err := db.Checkpoint(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range append(gone, kept) {
+		if !dirContains(t, dir, w) {
+			t.Fatalf("control: %q not in the files", w)
+		}
+	}
+
+	newName, newHandle, newDesc := "Radio Nouvelle", "nouvelle", "Autre chose"
+	if _, err := db.UpdateChannel(ctx, owner.ID, renamed.ID, herald.ChannelPatch{Name: &newName, Handle: &newHandle, Description: &newDesc}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.DeleteChannel(ctx, owner.ID, deleted.ID); err != nil {
+		t.Fatal(err)
+	}
+	no := false
+	if _, err := db.UpdateChannel(ctx, owner.ID, unlisted.ID, herald.ChannelPatch{Listed: &no}); err != nil {
+		t.Fatal(err)
+	}
+	// The unlisted channel still exists: its row keeps its name (it is not
+	// erased, only out of the index). The index must not.
+	gone = gone[:len(gone)-1]
+	var n int
+	if err := db.r.QueryRow(`SELECT count(*) FROM directory_vocab WHERE term = ?`, unlistedName).Scan(&n); err != nil || n != 0 {
+		t.Errorf("unlisted channel's name still in the index (%d terms, %v)", n, err)
+	}
+
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		var left []string
+		for _, w := range gone {
+			if dirContains(t, dir, w) {
+				left = append(left, w)
+			}
+		}
+		if len(left) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("60 s after the erasures, still in the data directory: %q", left)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	backup := filepath.Join(t.TempDir(), "backup.db")
+	if err := Backup(ctx, filepath.Join(dir, "herald.db"), backup); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(backup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range gone {
+		if bytes.Contains(b, []byte(w)) {
+			t.Errorf("%q in the backup", w)
+		}
+	}
+	if !bytes.Contains(b, []byte(kept)) || !dirContains(t, dir, kept) {
+		t.Fatal("a live channel's words vanished too: the scans prove nothing")
+	}
+	page, err := db.SearchDirectory(ctx, "", herald.DirectoryQuery{Text: "nouvelle"})
+	if err != nil || len(page.Channels) != 1 || page.Channels[0].ID != renamed.ID {
+		t.Fatalf("renamed channel not found by its new name: %v, %v", page, err)
+	}
+}
+
+// dirContains reports whether any file of dir holds s.
+func dirContains(t *testing.T, dir, s string) bool {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Contains(b, []byte(s)) {
+			return true
+		}
+	}
+	return false
 }

@@ -161,56 +161,19 @@ func (db *DB) EventsAfter(ctx context.Context, stream string, after int64, limit
 	return out, ok, nil
 }
 
-// hydrateEvents fills payloads from current state and drops the events of
-// updates that are gone (deleted or expired).
+// hydrateEvents fills payloads from current state (storeutil.Hydrate).
 func hydrateEvents(ctx context.Context, q queryer, now time.Time, evs []herald.Event) ([]herald.Event, error) {
-	var ids []string
-	seen := map[string]bool{}
-	for _, ev := range evs {
-		if storeutil.NeedsUpdate(ev.Type) && !seen[ev.UpdateID] {
-			seen[ev.UpdateID] = true
-			ids = append(ids, ev.UpdateID)
-		}
-	}
-	updates, err := updatesByID(ctx, q, now, ids)
+	updates, err := updatesByID(ctx, q, now, storeutil.UpdateIDs(evs))
 	if err != nil {
 		return nil, err
 	}
-	channels := map[string]*herald.Channel{}
-	out := make([]herald.Event, 0, len(evs))
-	for _, ev := range evs {
-		switch ev.Type {
-		case herald.EventUpdateCreated, herald.EventUpdateEdited:
-			u := updates[ev.UpdateID]
-			if u == nil {
-				continue
-			}
-			ev.Update = u
-		case herald.EventUpdateReactions, herald.EventUpdatePoll:
-			u := updates[ev.UpdateID]
-			if u == nil {
-				continue
-			}
-			ev.Counts = storeutil.CountsOf(u, ev.Type)
-		case herald.EventChannelUpdated, herald.EventChannelFollowed, herald.EventChannelUnfollowed,
-			herald.EventChannelAdminAdded, herald.EventChannelAdminRemoved:
-			c, ok := channels[ev.ChannelID]
-			if !ok {
-				r, err := scanChannel(q.QueryRowContext(ctx, channelSelect+`WHERE c.id = ?3`, nanos(now), "", ev.ChannelID))
-				if err != nil && !errors.Is(err, sql.ErrNoRows) {
-					return nil, err
-				}
-				if r != nil {
-					c = r.public()
-				}
-				channels[ev.ChannelID] = c
-			}
-			if c == nil && ev.Type == herald.EventChannelUpdated {
-				continue
-			}
-			ev.Channel = c
+	return storeutil.Hydrate(evs, updates, func(id string) (*herald.Channel, error) {
+		r, err := scanChannel(q.QueryRowContext(ctx, channelSelect+`WHERE c.id = ?3`, nanos(now), "", id))
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, nil
+		} else if err != nil {
+			return nil, err
 		}
-		out = append(out, ev)
-	}
-	return out, nil
+		return r.public(), nil
+	})
 }

@@ -1,6 +1,11 @@
 package sqlite
 
-import "context"
+import (
+	"context"
+	"time"
+
+	"github.com/heraldhq/herald"
+)
 
 // pruneBatch bounds one pruning transaction so writers never wait long.
 const pruneBatch = 1000
@@ -55,6 +60,9 @@ func (db *DB) PruneExpired(ctx context.Context) (int, error) {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM events WHERE created_at <= ?`, cutoff); err != nil {
 			return err
 		}
+		if err := eraseUnfollows(ctx, tx, tx.now.Add(-herald.UnfollowTrail)); err != nil {
+			return err
+		}
 		return pruneSessions(ctx, tx, tx.now)
 	})
 	if err != nil {
@@ -62,4 +70,42 @@ func (db *DB) PruneExpired(ctx context.Context) (int, error) {
 	}
 	db.noteErased()
 	return total, nil
+}
+
+// eraseUnfollows erases the channel.unfollowed events logged before cutoff
+// with the channel.followed events of the same channel before them, and
+// raises each account stream's floor past them (see herald.UnfollowTrail).
+func eraseUnfollows(ctx context.Context, tx *Tx, cutoff time.Time) error {
+	rows, err := tx.QueryContext(ctx, `SELECT stream, seq, channel_id FROM events
+		WHERE type = 'channel.unfollowed' AND created_at <= ? LIMIT ?`, nanos(cutoff), pruneBatch)
+	if err != nil {
+		return err
+	}
+	type unfollow struct {
+		stream, channelID string
+		seq               int64
+	}
+	var list []unfollow
+	for rows.Next() {
+		var u unfollow
+		if err := rows.Scan(&u.stream, &u.seq, &u.channelID); err != nil {
+			rows.Close()
+			return err
+		}
+		list = append(list, u)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, u := range list {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM events WHERE stream = ? AND seq <= ? AND channel_id = ?
+			AND type IN ('channel.followed', 'channel.unfollowed')`, u.stream, u.seq, u.channelID); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE stream_heads SET floor_seq = max(floor_seq, ?) WHERE stream = ?`, u.seq, u.stream); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/heraldhq/herald"
+	"github.com/heraldhq/herald/emoji"
 	"github.com/heraldhq/herald/internal/storeutil"
 )
 
@@ -39,23 +40,25 @@ func interaction(ctx context.Context, tx *Tx, accountID, channelID, updateID str
 	}
 	var r chanRow
 	var listed int64
+	var role sql.NullString
+	var muted sql.NullInt64
 	var upk, seq, created, expires, multiple, voters, dirty sql.NullInt64
 	var uid, text, question, reaction sql.NullString
 	var edited sql.NullInt64
 	err := tx.QueryRowContext(ctx, interactionSelect, accountID, channelID, updateID, nanos(tx.now)).Scan(
-		&r.pk, &r.ch.ID, &listed, &r.ch.Reactions, &r.role, &r.muted,
+		&r.pk, &r.ch.ID, &listed, &r.ch.Reactions, &role, &muted,
 		&upk, &uid, &seq, &text, &created, &edited, &expires, &question, &multiple, &voters, &dirty, &reaction)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errChannelNotFound
 	} else if err != nil {
 		return nil, err
 	}
-	r.ch.Listed = listed != 0
-	if !r.visible() {
+	r.ch.Listed, r.rel = listed != 0, relation(role, muted)
+	if !r.rel.CanSee(r.ch.Listed) {
 		return nil, errChannelNotFound
 	}
-	if !r.following() && !r.isAdmin() {
-		return nil, herald.KindErrorf(herald.EFORBIDDEN, "not-follower", "Follow the channel to react or vote.")
+	if err := r.rel.Interact(); err != nil {
+		return nil, err
 	}
 	if !upk.Valid {
 		return nil, errUpdateNotFound
@@ -88,23 +91,20 @@ func markReactionsDirty(ctx context.Context, tx *Tx, it *interactionRow) error {
 }
 
 // SetReaction sets the account's one reaction to an update.
-func (db *DB) SetReaction(ctx context.Context, accountID, channelID, updateID, emoji string) (*herald.Update, error) {
-	if emoji == "" {
-		return nil, herald.KindErrorf(herald.EINVALID, "invalid-emoji", "Reaction must be one emoji.")
+func (db *DB) SetReaction(ctx context.Context, accountID, channelID, updateID, e string) (*herald.Update, error) {
+	// Canonical forms only: "❤" and "❤️" count as one.
+	emoji, err := emoji.Normalize(e)
+	if err != nil {
+		return nil, err
 	}
 	var out *herald.Update
-	err := db.write(ctx, func(tx *Tx) error {
+	err = db.write(ctx, func(tx *Tx) error {
 		it, err := interaction(ctx, tx, accountID, channelID, updateID)
 		if err != nil {
 			return err
 		}
-		switch it.ch.ch.Reactions {
-		case herald.ReactionsNone:
-			return herald.KindErrorf(herald.EFORBIDDEN, "reactions-disabled", "This channel does not accept reactions.")
-		case herald.ReactionsDefault:
-			if !slices.Contains(herald.DefaultReactions, emoji) {
-				return herald.KindErrorf(herald.EFORBIDDEN, "reaction-not-allowed", "This channel accepts only %v.", herald.DefaultReactions)
-			}
+		if err := storeutil.AllowReaction(it.ch.ch.Reactions, emoji); err != nil {
+			return err
 		}
 		pk := it.upd.pk
 		if it.reaction != emoji {
@@ -160,8 +160,6 @@ func (db *DB) RemoveReaction(ctx context.Context, accountID, channelID, updateID
 	})
 	return out, err
 }
-
-var errNoPoll = herald.KindErrorf(herald.ENOTFOUND, "poll-not-found", "This update has no poll.")
 
 // currentVotes returns the account's chosen options, sorted.
 func currentVotes(ctx context.Context, tx *Tx, updatePK int64, accountID string) ([]int, error) {

@@ -8,33 +8,36 @@
 // Concurrent requests queue instead of failing with "database is locked",
 // and a 10 s busy timeout covers other processes sharing the file.
 //
-// Erasure: secure_delete zeroes deleted rows, and a TRUNCATE checkpoint runs
-// shortly after every erasure (and on Checkpoint), so deleted or expired text
-// leaves the WAL and every other file of the data directory within seconds.
+// Erasure: secure_delete zeroes deleted rows, the directory's FTS5 index
+// deletes with secure-delete (migrations/0001_initial.sql), and a TRUNCATE
+// checkpoint runs shortly after every erasure, rename or unfollow (and on
+// Checkpoint), so deleted, expired or replaced text leaves the WAL and every
+// other file of the data directory within seconds.
 //
 // Durability: the default synchronous=NORMAL in WAL mode makes every
 // committed transaction survive a crash or kill -9 of the process (the WAL is
 // written before COMMIT returns); only an operating-system crash or power
-// loss can lose the last transactions. WithSynchronousFull also fsyncs the
-// WAL on every commit, surviving power loss at the cost of write throughput.
+// loss can lose the last transactions. StoreConfig.SyncCommits
+// (synchronous=FULL) also fsyncs the WAL on every commit, surviving power
+// loss at the cost of write throughput.
 package sqlite
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
 	"embed"
-	"encoding/base32"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"net/url"
+	"path"
 	"sort"
 	"sync"
 	"time"
 
 	"github.com/heraldhq/herald"
+	"github.com/heraldhq/herald/internal/storeutil"
 	msqlite "modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 )
@@ -65,40 +68,28 @@ type DB struct {
 	closeErr  error
 }
 
-// Option configures Open.
-type Option func(*options)
+// readConns is the size of the read pool.
+const readConns = 8
 
-type options struct {
-	synchronous string
-	readConns   int
-}
-
-// WithSynchronousFull fsyncs the WAL on every commit (durable against power
-// loss, slower). The default, NORMAL, is durable against process crashes.
-func WithSynchronousFull() Option { return func(o *options) { o.synchronous = "FULL" } }
-
-// WithReadConns sets the size of the read pool (default 8).
-func WithReadConns(n int) Option { return func(o *options) { o.readConns = n } }
-
-// Open opens (creating if needed) the database file at path and migrates it.
-// A zero cfg.Clock means the system clock; a zero cfg.Retention means
-// herald.DefaultRetention.
-func Open(path string, cfg herald.StoreConfig, opts ...Option) (*DB, error) {
-	o := options{synchronous: "NORMAL", readConns: 8}
-	for _, fn := range opts {
-		fn(&o)
-	}
+// Open opens (creating if needed) the database file at path and migrates it:
+// the same shape as postgres.Open. A zero cfg.Clock means the system clock;
+// a zero cfg.Retention means herald.DefaultRetention.
+func Open(ctx context.Context, path string, cfg herald.StoreConfig) (*DB, error) {
 	if cfg.Clock == nil {
 		cfg.Clock = herald.SystemClock{}
 	}
 	if cfg.Retention <= 0 {
 		cfg.Retention = herald.DefaultRetention
 	}
+	synchronous := "NORMAL"
+	if cfg.SyncCommits {
+		synchronous = "FULL"
+	}
 	pragmas := []string{
 		"busy_timeout(10000)",
 		"foreign_keys(1)",
 		"secure_delete(1)",
-		"synchronous(" + o.synchronous + ")",
+		"synchronous(" + synchronous + ")",
 	}
 	dsn := func(extra ...string) string {
 		q := url.Values{}
@@ -117,13 +108,13 @@ func Open(path string, cfg herald.StoreConfig, opts ...Option) (*DB, error) {
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
-	if err := w.Ping(); err != nil {
+	if err := w.PingContext(ctx); err != nil {
 		w.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	db := &DB{path: path, cfg: cfg, w: w, erased: make(chan struct{}, 1), done: make(chan struct{}),
 		writes: make(chan *writeReq), pubq: make(chan pubBatch, 16)}
-	if err := db.migrate(context.Background()); err != nil {
+	if err := db.migrate(ctx); err != nil {
 		w.Close()
 		return nil, fmt.Errorf("migrate %s: %w", path, err)
 	}
@@ -139,8 +130,8 @@ func Open(path string, cfg herald.StoreConfig, opts ...Option) (*DB, error) {
 		w.Close()
 		return nil, err
 	}
-	r.SetMaxOpenConns(o.readConns)
-	r.SetMaxIdleConns(o.readConns)
+	r.SetMaxOpenConns(readConns)
+	r.SetMaxIdleConns(readConns)
 	r.SetConnMaxIdleTime(0)
 	r.SetConnMaxLifetime(0)
 	db.r = r
@@ -184,9 +175,17 @@ func (db *DB) Close() error {
 }
 
 // migrate runs every embedded migration not yet applied, in name order, each
-// in its own transaction, and records it by name.
+// in its own transaction, and records it by name in schema_migrations (the
+// same table as the PostgreSQL store's). Migrations only move forward.
 func (db *DB) migrate(ctx context.Context) error {
-	if _, err := db.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
+	var devBuild int
+	if err := db.w.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'migrations'`).Scan(&devBuild); err != nil {
+		return err
+	}
+	if devBuild > 0 {
+		return storeutil.ErrDevelopmentSchema
+	}
+	if _, err := db.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
 		return err
 	}
 	names, err := fs.Glob(migrationFS, "migrations/*.sql")
@@ -209,7 +208,7 @@ func (db *DB) migrateFile(ctx context.Context, name string) error {
 	}
 	defer tx.Rollback()
 	var n int
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM migrations WHERE name = ?`, name).Scan(&n); err != nil {
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE name = ?`, path.Base(name)).Scan(&n); err != nil {
 		return err
 	} else if n > 0 {
 		return nil
@@ -221,7 +220,7 @@ func (db *DB) migrateFile(ctx context.Context, name string) error {
 	if _, err := tx.ExecContext(ctx, string(buf)); err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO migrations (name, applied_at) VALUES (?, ?)`, name, time.Now().UnixNano()); err != nil {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)`, path.Base(name), time.Now().UnixNano()); err != nil {
 		return err
 	}
 	return tx.Commit()
@@ -329,6 +328,19 @@ type pubBatch struct {
 	events []herald.Event
 	reqs   []*writeReq
 }
+
+// Errors shared with the PostgreSQL store (storeutil).
+var (
+	errAccountNotFound = storeutil.ErrAccountNotFound
+	errChannelNotFound = storeutil.ErrChannelNotFound
+	errUpdateNotFound  = storeutil.ErrUpdateNotFound
+	errInviteNotFound  = storeutil.ErrInviteNotFound
+	errAdminNotFound   = storeutil.ErrAdminNotFound
+	errNoPoll          = storeutil.ErrNoPoll
+	errNotAdmin        = storeutil.ErrNotAdmin
+	errNotOwner        = storeutil.ErrNotOwner
+	errNoActor         = storeutil.ErrNoActor
+)
 
 var errClosed = herald.Errorf(herald.EUNAVAILABLE, "The store is closed.")
 
@@ -499,26 +511,6 @@ type queryer interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-}
-
-var idEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
-
-// newID returns 16 random bytes as lowercase base32 (26 characters).
-func newID() string {
-	var b [16]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		panic(err) // crypto/rand never fails on supported platforms
-	}
-	return idEncoding.EncodeToString(b[:])
-}
-
-// newInviteCode returns a random, unguessable invite code (80 bits, 16 characters).
-func newInviteCode() string {
-	var b [10]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		panic(err)
-	}
-	return idEncoding.EncodeToString(b[:])
 }
 
 // isUnique reports whether err is a UNIQUE or PRIMARY KEY constraint violation.

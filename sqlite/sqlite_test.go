@@ -29,7 +29,7 @@ func openDB(tb testing.TB, cfg herald.StoreConfig) *sqlite.DB {
 
 func openAt(tb testing.TB, path string, cfg herald.StoreConfig) *sqlite.DB {
 	tb.Helper()
-	db, err := sqlite.Open(path, cfg)
+	db, err := sqlite.Open(context.Background(), path, cfg)
 	if err != nil {
 		tb.Fatalf("Open: %v", err)
 	}
@@ -197,7 +197,7 @@ func TestEditErasesOldText(t *testing.T) {
 func TestReopenKeepsData(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "herald.db")
-	db, err := sqlite.Open(path, herald.StoreConfig{})
+	db, err := sqlite.Open(context.Background(), path, herald.StoreConfig{})
 	must(t, err)
 	f := newFixture(t, db)
 	u := &herald.Update{Text: "survives"}
@@ -322,7 +322,7 @@ func TestDurableAfterKill(t *testing.T) {
 
 func durableChild(path string) {
 	ctx := context.Background()
-	db, err := sqlite.Open(path, herald.StoreConfig{})
+	db, err := sqlite.Open(context.Background(), path, herald.StoreConfig{})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
@@ -419,34 +419,84 @@ func TestGroupCommitIsolatesFailures(t *testing.T) {
 	}
 }
 
-// TestSeededChannelHasEmptyLog checks that channels bulk-loaded without a
-// stream head read as an empty log (head 0, resumable from 0), not as an
-// unknown stream that would make real-time clients resync forever.
-func TestSeededChannelHasEmptyLog(t *testing.T) {
+// TestUnfollowLeavesNoLink checks the follow-history promise at the level
+// of the bytes: once herald.UnfollowTrail has passed and the pruner ran, no
+// file of the data directory holds a record linking the account to the
+// channel (an account-stream event "@account, seq, channel.followed,
+// channel" or its index entry "channel, @account, seq"), without anyone
+// calling Checkpoint. The same scan before is the control that proves it
+// can see the link.
+func TestUnfollowLeavesNoLink(t *testing.T) {
 	ctx := context.Background()
-	db := openDB(t, herald.StoreConfig{})
+	dir := t.TempDir()
+	clock := herald.NewFakeClock(time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC))
+	db := openAt(t, filepath.Join(dir, "herald.db"), herald.StoreConfig{Clock: clock})
 	f := newFixture(t, db)
-	seed := []sqlite.SeedChannel{{Channel: herald.Channel{Name: "Seeded", Category: "news", Listed: true, CreatedAt: time.Now()}}}
-	must(t, db.SeedChannels(ctx, f.owner.ID, seed))
-	id := seed[0].Channel.ID
-	heads, err := db.StreamHeads(ctx, []string{id, f.ch.ID, "unknown"})
+	leaver := &herald.Account{Username: "leaver", DisplayName: "L"}
+	must(t, db.CreateAccount(ctx, leaver, "hash"))
+	_, err := db.Follow(ctx, leaver.ID, f.ch.ID)
 	must(t, err)
-	if seq, ok := heads[id]; !ok || seq != 0 || len(heads) != 2 {
-		t.Fatalf("StreamHeads = %v", heads)
+	must(t, db.Unfollow(ctx, leaver.ID, f.ch.ID))
+	linked := func(accountID string) []string { return filesLinking(t, dir, herald.AccountStream(accountID), f.ch.ID) }
+	must(t, db.Checkpoint(ctx))
+	if len(linked(leaver.ID)) == 0 {
+		t.Fatal("control: no file links the account to the channel")
 	}
-	evs, ok, err := db.EventsAfter(ctx, id, 0, 10)
+
+	clock.Advance(herald.UnfollowTrail + time.Second)
+	_, err = db.PruneExpired(ctx)
 	must(t, err)
-	if !ok || len(evs) != 0 {
-		t.Fatalf("EventsAfter(seeded, 0) = %v ok=%v", evs, ok)
+	deadline := time.Now().Add(60 * time.Second)
+	for got := linked(leaver.ID); len(got) != 0; got = linked(leaver.ID) {
+		if time.Now().After(deadline) {
+			t.Fatalf("60 s after the pruner, the account is still linked to the channel in %v", got)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
-	if _, ok, _ := db.EventsAfter(ctx, id, 1, 10); ok {
-		t.Fatal("a cursor ahead of an empty log must resync")
+	// The follower that stayed is still linked: the scan proves something.
+	if len(linked(f.follower.ID)) == 0 {
+		t.Fatal("the remaining follower's link vanished too: the scan proves nothing")
 	}
-	u := &herald.Update{Text: "first"}
-	must(t, db.CreateUpdate(ctx, f.owner.ID, id, u))
-	evs, ok, err = db.EventsAfter(ctx, id, 0, 10)
-	must(t, err)
-	if !ok || len(evs) != 1 || evs[0].Seq != 1 {
-		t.Fatalf("after the first post: %v ok=%v", evs, ok)
+}
+
+// filesLinking returns the files of dir holding an event record of stream
+// naming channelID (stream, a one- or two-byte seq, the type, the channel
+// id) or an index entry of one (channel id, stream).
+func filesLinking(tb testing.TB, dir, stream, channelID string) []string {
+	tb.Helper()
+	entries, err := os.ReadDir(dir)
+	must(tb, err)
+	var out []string
+	near := func(data []byte, at int, what string, within int) bool {
+		end := min(len(data), at+within+len(what))
+		return at <= len(data) && bytes.Contains(data[at:end], []byte(what))
 	}
+	for _, e := range entries {
+		data, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		must(tb, err)
+		found := false
+		for off := 0; !found; {
+			i := bytes.Index(data[off:], []byte(stream))
+			if i < 0 {
+				break
+			}
+			i += off
+			after := i + len(stream)
+			found = near(data, after, "channel.", 2) && near(data, after, channelID, 2+len("channel.unfollowed"))
+			off = i + 1
+		}
+		for off := 0; !found; {
+			i := bytes.Index(data[off:], []byte(channelID))
+			if i < 0 {
+				break
+			}
+			i += off
+			found = near(data, i+len(channelID), stream, 4)
+			off = i + 1
+		}
+		if found {
+			out = append(out, e.Name())
+		}
+	}
+	return out
 }

@@ -11,8 +11,6 @@ import (
 	"github.com/heraldhq/herald"
 )
 
-var errUpdateNotFound = herald.KindErrorf(herald.ENOTFOUND, "update-not-found", "Update not found.")
-
 // updateSelect reads updates with their channel's id.
 const updateSelect = `SELECT u.pk, u.id, c.id, u.seq, u.text, u.created_at, u.edited_at, u.expires_at,
 	u.poll_question, u.poll_multiple, u.poll_voters
@@ -79,8 +77,7 @@ func updatesByID(ctx context.Context, q queryer, now time.Time, ids []string) (m
 		return nil, err
 	}
 	for _, r := range rows {
-		r.u.Viewer = herald.UpdateViewer{}
-		out[r.u.ID] = r.u
+		out[r.u.ID] = r.u.Public()
 	}
 	return out, nil
 }
@@ -230,23 +227,6 @@ func readUpdates(ctx context.Context, q queryer, viewerID, where string, args ..
 	return out, nil
 }
 
-// eventUpdate is the copy of an update an event carries: no viewer, and
-// nothing shared with the caller's copy.
-func eventUpdate(u *herald.Update) *herald.Update {
-	c := *u
-	c.Viewer = herald.UpdateViewer{}
-	c.Reactions = make(map[string]int64, len(u.Reactions))
-	for k, v := range u.Reactions {
-		c.Reactions[k] = v
-	}
-	if u.Poll != nil {
-		p := *u.Poll
-		p.Options = append([]herald.PollOption(nil), u.Poll.Options...)
-		c.Poll = &p
-	}
-	return &c
-}
-
 // CreateUpdate posts an update (admins only) and appends update.created.
 func (db *DB) CreateUpdate(ctx context.Context, actorID, channelID string, u *herald.Update) error {
 	text, err := herald.NormalizeUpdateText(u.Text)
@@ -268,7 +248,7 @@ func (db *DB) CreateUpdate(ctx context.Context, actorID, channelID string, u *he
 			nanos(tx.now), r.pk).Scan(&seq); err != nil {
 			return err
 		}
-		id := newID()
+		id := herald.NewID()
 		expires := tx.now.Add(db.cfg.Retention)
 		var question any
 		var multiple int64
@@ -296,7 +276,7 @@ func (db *DB) CreateUpdate(ctx context.Context, actorID, channelID string, u *he
 		u.CreatedAt, u.ExpiresAt, u.EditedAt = tx.now, expires, nil
 		u.Reactions = map[string]int64{}
 		u.Viewer = herald.UpdateViewer{Votes: []int{}}
-		return tx.appendEvent(ctx, herald.Event{Stream: r.ch.ID, Type: herald.EventUpdateCreated, ChannelID: r.ch.ID, UpdateID: id, Update: eventUpdate(u)})
+		return tx.appendEvent(ctx, herald.Event{Stream: r.ch.ID, Type: herald.EventUpdateCreated, ChannelID: r.ch.ID, UpdateID: id, Update: u.Public()})
 	})
 }
 
@@ -367,7 +347,7 @@ func (db *DB) EditUpdate(ctx context.Context, actorID, channelID, updateID, text
 			return err
 		}
 		out = ur.u
-		return tx.appendEvent(ctx, herald.Event{Stream: r.ch.ID, Type: herald.EventUpdateEdited, ChannelID: r.ch.ID, UpdateID: ur.u.ID, Update: eventUpdate(ur.u)})
+		return tx.appendEvent(ctx, herald.Event{Stream: r.ch.ID, Type: herald.EventUpdateEdited, ChannelID: r.ch.ID, UpdateID: ur.u.ID, Update: ur.u.Public()})
 	})
 	return out, err
 }

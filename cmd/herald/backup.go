@@ -3,38 +3,32 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
 	"time"
 
+	"github.com/heraldhq/herald/cmd/internal/options"
 	"github.com/heraldhq/herald/sqlite"
 )
 
-func init() {
-	commands["backup"] = backupCommand
-	commandHelp["backup"] = "copy the embedded database while the server runs: herald backup [--data DIR] FILE"
-}
-
 // backupCommand writes a consistent copy of the embedded SQLite database,
 // safe to run beside a live server (for PostgreSQL, use pg_dump).
-func backupCommand(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("herald backup", flag.ContinueOnError)
-	dataDir := fs.String("data", envOr("HERALD_DATA", "./herald-data"), "data directory of the server (HERALD_DATA)")
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "Usage: herald backup [--data DIR] FILE\n\nWrites a consistent copy of DIR/herald.db to FILE (which must not exist) while the\nserver keeps running. The copy holds only live data: what was erased before it started is not in it.")
-		fs.PrintDefaults()
+func backupCommand(ctx context.Context, a *app, args []string) error {
+	var dataDir string
+	table := []options.Option{
+		{Flag: "data", Env: "HERALD_DATA", Default: "./herald-data", Help: "data directory of the server", Set: options.String(&dataDir)},
 	}
-	if err := fs.Parse(args); err != nil {
+	rest, err := options.Parse("herald backup", table, args, a.env, a.stderr)
+	if err != nil {
 		return err
 	}
-	if fs.NArg() != 1 {
-		fs.Usage()
+	if len(rest) != 1 {
+		fmt.Fprintln(a.stderr, "Usage: herald backup [--data DIR] FILE\n\nWrites a consistent copy of DIR/herald.db to FILE (which must not exist) while the\nserver keeps running. The copy holds only live data: what was erased before it started is not in it.")
 		return errors.New("name the backup file")
 	}
-	src := filepath.Join(*dataDir, "herald.db")
-	dst := fs.Arg(0)
+	src := filepath.Join(dataDir, "herald.db")
+	dst := rest[0]
 	start := time.Now()
 	if err := sqlite.Backup(ctx, src, dst); err != nil {
 		return err
@@ -43,6 +37,6 @@ func backupCommand(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "backup of %s written to %s (%d bytes) in %s\n", src, dst, st.Size(), time.Since(start).Round(time.Millisecond))
+	fmt.Fprintf(a.stdout, "backup of %s written to %s (%d bytes) in %s\n", src, dst, st.Size(), time.Since(start).Round(time.Millisecond))
 	return nil
 }

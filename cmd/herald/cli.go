@@ -5,64 +5,98 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
-	"os"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/heraldhq/herald/client"
+	"github.com/heraldhq/herald/cmd/internal/options"
 )
 
-func init() {
-	commands["account"] = accountCommand
-	commandHelp["account"] = "account create: sign up and print a token"
-	commands["login"] = loginCommand
-	commandHelp["login"] = "sign in and print a token"
-	commands["logout"] = logoutCommand
-	commandHelp["logout"] = "end the session of --token"
-	commands["channel"] = channelCommand
-	commandHelp["channel"] = "channel create|show|delete"
-	commands["post"] = postCommand
-	commandHelp["post"] = "post an update: --channel ID [--poll-question Q --poll-option A ...] TEXT (- reads stdin)"
-	commands["follow"] = followCommand
-	commandHelp["follow"] = "follow a channel: herald follow ID"
-	commands["unfollow"] = unfollowCommand
-	commandHelp["unfollow"] = "unfollow a channel: herald unfollow ID"
-	commands["updates"] = updatesCommand
-	commandHelp["updates"] = "list a channel's updates: --channel ID [--limit N --before SEQ]"
-}
-
-// Stdio of the CLI commands, replaceable in tests.
-var (
-	stdin  io.Reader = os.Stdin
-	stdout io.Writer = os.Stdout
-)
-
-// cliFlags is a flag set with the connection flags every CLI command shares.
+// cliFlags is the option table of a CLI command: the connection options
+// every command shares, then the command's own.
 type cliFlags struct {
-	*flag.FlagSet
-	server, token *string
-	json          *bool
+	a             *app
+	name          string
+	table         []options.Option
+	server, token string
+	json          bool
+	args          []string // after Parse: what follows the flags
 }
 
-func newCLIFlags(name string) *cliFlags {
-	fs := flag.NewFlagSet("herald "+name, flag.ContinueOnError)
-	return &cliFlags{
-		FlagSet: fs,
-		server:  fs.String("server", envOr("HERALD_SERVER", "http://127.0.0.1:8080"), "server URL (HERALD_SERVER)"),
-		token:   fs.String("token", envOr("HERALD_TOKEN", ""), "bearer token (HERALD_TOKEN)"),
-		json:    fs.Bool("json", false, "print the full JSON answer"),
+func (a *app) newCLIFlags(name string) *cliFlags {
+	f := &cliFlags{a: a, name: "herald " + name}
+	f.table = []options.Option{
+		{Flag: "server", Env: "HERALD_SERVER", Default: "http://127.0.0.1:8080", Help: "server URL", Set: options.String(&f.server)},
+		{Flag: "token", Env: "HERALD_TOKEN", Help: "bearer token", Set: options.String(&f.token)},
+		{Flag: "json", Bool: true, Help: "print the full JSON answer", Set: options.Bool(&f.json)},
 	}
+	return f
 }
+
+// String adds a string option.
+func (f *cliFlags) String(name, help string) *string {
+	p := new(string)
+	f.table = append(f.table, options.Option{Flag: name, Help: help, Set: options.String(p)})
+	return p
+}
+
+// StringVar adds a string option stored in p.
+func (f *cliFlags) StringVar(p *string, name, help string) {
+	f.table = append(f.table, options.Option{Flag: name, Help: help, Set: options.String(p)})
+}
+
+// Bool adds a flag given without a value.
+func (f *cliFlags) Bool(name, help string) *bool {
+	p := new(bool)
+	f.table = append(f.table, options.Option{Flag: name, Bool: true, Help: help, Set: options.Bool(p)})
+	return p
+}
+
+// Int adds a whole-number option.
+func (f *cliFlags) Int(name string, def, min int, help string) *int {
+	p := new(int)
+	f.table = append(f.table, options.Option{Flag: name, Default: strconv.Itoa(def), Help: help, Set: options.Int(p, min)})
+	return p
+}
+
+// Repeated adds an option that may be given several times.
+func (f *cliFlags) Repeated(name, help string) *[]string {
+	p := new([]string)
+	f.table = append(f.table, options.Option{Flag: name, Help: help, Set: func(v string) error {
+		if v != "" {
+			*p = append(*p, v)
+		}
+		return nil
+	}})
+	return p
+}
+
+// Password adds --password, also read from HERALD_PASSWORD.
+func (f *cliFlags) Password() *string {
+	p := new(string)
+	f.table = append(f.table, options.Option{Flag: "password", Env: "HERALD_PASSWORD", Help: "password (else the first line of stdin)", Set: options.String(p)})
+	return p
+}
+
+// Parse reads the table from args and the environment.
+func (f *cliFlags) Parse(args []string) error {
+	rest, err := options.Parse(f.name, f.table, args, f.a.env, f.a.stderr)
+	f.args = rest
+	return err
+}
+
+func (f *cliFlags) NArg() int        { return len(f.args) }
+func (f *cliFlags) Arg(i int) string { return f.args[i] }
 
 func (f *cliFlags) client() *client.Client {
-	return client.New(*f.server, *f.token, client.WithUserAgent("herald-cli/1"))
+	return client.New(f.server, f.token, client.WithUserAgent("herald-cli/1"))
 }
 
 func (f *cliFlags) authed() (*client.Client, error) {
-	if *f.token == "" {
+	if f.token == "" {
 		return nil, errors.New("no token: pass --token or set HERALD_TOKEN (see herald login)")
 	}
 	return f.client(), nil
@@ -70,43 +104,40 @@ func (f *cliFlags) authed() (*client.Client, error) {
 
 // print writes v as indented JSON when --json is set, short otherwise.
 func (f *cliFlags) print(v any, short string) error {
-	if *f.json {
-		enc := json.NewEncoder(stdout)
+	if f.json {
+		enc := json.NewEncoder(f.a.stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(v)
 	}
-	_, err := fmt.Fprintln(stdout, short)
+	_, err := fmt.Fprintln(f.a.stdout, short)
 	return err
 }
 
-// readPassword takes the password from --password, HERALD_PASSWORD, or
-// the first line of stdin (so it stays out of shell history and ps).
-func readPassword(flagValue string) (string, error) {
-	if flagValue != "" {
-		return flagValue, nil
-	}
-	if p := os.Getenv("HERALD_PASSWORD"); p != "" {
+// readPassword is --password (or HERALD_PASSWORD), else the first line of
+// stdin (so it stays out of shell history and ps).
+func (f *cliFlags) readPassword(p string) (string, error) {
+	if p != "" {
 		return p, nil
 	}
-	line, err := bufio.NewReader(stdin).ReadString('\n')
+	line, err := bufio.NewReader(f.a.stdin).ReadString('\n')
 	if err != nil && (err != io.EOF || line == "") {
 		return "", errors.New("no password: pass --password, set HERALD_PASSWORD or write it on stdin")
 	}
 	return strings.TrimRight(line, "\r\n"), nil
 }
 
-func accountCommand(ctx context.Context, args []string) error {
+func accountCommand(ctx context.Context, a *app, args []string) error {
 	if len(args) == 0 || args[0] != "create" {
 		return errors.New("usage: herald account create --username NAME [--display-name NAME] [--password P]")
 	}
-	f := newCLIFlags("account create")
-	username := f.String("username", "", "username: 3-32 of a-z 0-9 _ .")
-	display := f.String("display-name", "", "display name")
-	pw := f.String("password", "", "password (else HERALD_PASSWORD or stdin)")
+	f := a.newCLIFlags("account create")
+	username := f.String("username", "username: 3-32 of a-z 0-9 _ .")
+	display := f.String("display-name", "display name")
+	pw := f.Password()
 	if err := f.Parse(args[1:]); err != nil {
 		return err
 	}
-	password, err := readPassword(*pw)
+	password, err := f.readPassword(*pw)
 	if err != nil {
 		return err
 	}
@@ -117,17 +148,17 @@ func accountCommand(ctx context.Context, args []string) error {
 	return f.print(s, s.Token)
 }
 
-func loginCommand(ctx context.Context, args []string) error {
-	f := newCLIFlags("login")
-	username := f.String("username", "", "username")
-	pw := f.String("password", "", "password (else HERALD_PASSWORD or stdin)")
+func loginCommand(ctx context.Context, a *app, args []string) error {
+	f := a.newCLIFlags("login")
+	username := f.String("username", "username")
+	pw := f.Password()
 	if err := f.Parse(args); err != nil {
 		return err
 	}
 	if *username == "" && f.NArg() == 1 {
 		*username = f.Arg(0)
 	}
-	password, err := readPassword(*pw)
+	password, err := f.readPassword(*pw)
 	if err != nil {
 		return err
 	}
@@ -138,8 +169,8 @@ func loginCommand(ctx context.Context, args []string) error {
 	return f.print(s, s.Token)
 }
 
-func logoutCommand(ctx context.Context, args []string) error {
-	f := newCLIFlags("logout")
+func logoutCommand(ctx context.Context, a *app, args []string) error {
+	f := a.newCLIFlags("logout")
 	if err := f.Parse(args); err != nil {
 		return err
 	}
@@ -150,22 +181,22 @@ func logoutCommand(ctx context.Context, args []string) error {
 	return c.Logout(ctx)
 }
 
-func channelCommand(ctx context.Context, args []string) error {
+func channelCommand(ctx context.Context, a *app, args []string) error {
 	if len(args) == 0 {
 		return errors.New("usage: herald channel create|show|delete ...")
 	}
 	switch args[0] {
 	case "create":
-		f := newCLIFlags("channel create")
+		f := a.newCLIFlags("channel create")
 		var in client.ChannelInput
-		f.StringVar(&in.Name, "name", "", "channel name (1-100 characters)")
-		f.StringVar(&in.Description, "description", "", "description")
-		f.StringVar(&in.Handle, "handle", "", "handle (optional)")
-		f.StringVar(&in.Category, "category", "", "category id, e.g. weather, news, traffic")
-		f.StringVar(&in.Country, "country", "", "ISO 3166-1 alpha-2 country code")
-		f.StringVar(&in.Language, "language", "", "BCP 47 language tag")
-		f.StringVar(&in.Reactions, "reactions", "", "any, default or none")
-		unlisted := f.Bool("unlisted", false, "keep the channel out of the directory")
+		f.StringVar(&in.Name, "name", "channel name (1-100 characters)")
+		f.StringVar(&in.Description, "description", "description")
+		f.StringVar(&in.Handle, "handle", "handle (optional)")
+		f.StringVar(&in.Category, "category", "category id, e.g. weather, news, traffic")
+		f.StringVar(&in.Country, "country", "ISO 3166-1 alpha-2 country code")
+		f.StringVar(&in.Language, "language", "BCP 47 language tag")
+		f.StringVar(&in.Reactions, "reactions", "any, default or none")
+		unlisted := f.Bool("unlisted", "keep the channel out of the directory")
 		if err := f.Parse(args[1:]); err != nil {
 			return err
 		}
@@ -182,7 +213,7 @@ func channelCommand(ctx context.Context, args []string) error {
 		}
 		return f.print(ch, ch.ID)
 	case "show":
-		f := newCLIFlags("channel show")
+		f := a.newCLIFlags("channel show")
 		if err := f.Parse(args[1:]); err != nil {
 			return err
 		}
@@ -193,10 +224,10 @@ func channelCommand(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		*f.json = true
+		f.json = true
 		return f.print(ch, "")
 	case "delete":
-		f := newCLIFlags("channel delete")
+		f := a.newCLIFlags("channel delete")
 		if err := f.Parse(args[1:]); err != nil {
 			return err
 		}
@@ -212,19 +243,12 @@ func channelCommand(ctx context.Context, args []string) error {
 	return fmt.Errorf("unknown channel subcommand %q", args[0])
 }
 
-// stringList is a repeatable string flag.
-type stringList []string
-
-func (l *stringList) String() string     { return strings.Join(*l, ",") }
-func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
-
-func postCommand(ctx context.Context, args []string) error {
-	f := newCLIFlags("post")
-	channel := f.String("channel", "", "channel id")
-	question := f.String("poll-question", "", "attach a poll with this question")
-	var options stringList
-	f.Var(&options, "poll-option", "a poll option (repeat 2-12 times)")
-	multiple := f.Bool("poll-multiple", false, "allow several answers")
+func postCommand(ctx context.Context, a *app, args []string) error {
+	f := a.newCLIFlags("post")
+	channel := f.String("channel", "channel id")
+	question := f.String("poll-question", "attach a poll with this question")
+	pollOptions := f.Repeated("poll-option", "a poll option (repeat 2-12 times)")
+	multiple := f.Bool("poll-multiple", "allow several answers")
 	if err := f.Parse(args); err != nil {
 		return err
 	}
@@ -233,15 +257,15 @@ func postCommand(ctx context.Context, args []string) error {
 	}
 	text := f.Arg(0)
 	if text == "-" {
-		b, err := io.ReadAll(io.LimitReader(stdin, 1<<20))
+		b, err := io.ReadAll(io.LimitReader(a.stdin, 1<<20))
 		if err != nil {
 			return err
 		}
 		text = string(b)
 	}
 	var poll *client.PollInput
-	if *question != "" || len(options) > 0 {
-		poll = &client.PollInput{Question: *question, Options: options, Multiple: *multiple}
+	if *question != "" || len(*pollOptions) > 0 {
+		poll = &client.PollInput{Question: *question, Options: *pollOptions, Multiple: *multiple}
 	}
 	c, err := f.authed()
 	if err != nil {
@@ -254,8 +278,8 @@ func postCommand(ctx context.Context, args []string) error {
 	return f.print(u, u.ID)
 }
 
-func followCommand(ctx context.Context, args []string) error {
-	f := newCLIFlags("follow")
+func followCommand(ctx context.Context, a *app, args []string) error {
+	f := a.newCLIFlags("follow")
 	if err := f.Parse(args); err != nil {
 		return err
 	}
@@ -273,8 +297,8 @@ func followCommand(ctx context.Context, args []string) error {
 	return f.print(ch, "following "+ch.Name)
 }
 
-func unfollowCommand(ctx context.Context, args []string) error {
-	f := newCLIFlags("unfollow")
+func unfollowCommand(ctx context.Context, a *app, args []string) error {
+	f := a.newCLIFlags("unfollow")
 	if err := f.Parse(args); err != nil {
 		return err
 	}
@@ -288,22 +312,22 @@ func unfollowCommand(ctx context.Context, args []string) error {
 	return c.Unfollow(ctx, f.Arg(0))
 }
 
-func updatesCommand(ctx context.Context, args []string) error {
-	f := newCLIFlags("updates")
-	channel := f.String("channel", "", "channel id")
-	limit := f.Int("limit", 0, "how many (1-100, default 20)")
-	before := f.Int64("before", 0, "only updates with seq below this")
+func updatesCommand(ctx context.Context, a *app, args []string) error {
+	f := a.newCLIFlags("updates")
+	channel := f.String("channel", "channel id")
+	limit := f.Int("limit", 0, 0, "how many (1-100, default 20)")
+	before := f.Int("before", 0, 0, "only updates with seq below this")
 	if err := f.Parse(args); err != nil {
 		return err
 	}
 	if *channel == "" {
 		return errors.New("usage: herald updates --channel ID")
 	}
-	us, err := f.client().ListUpdates(ctx, *channel, client.ListOptions{Limit: *limit, Before: *before})
+	us, err := f.client().ListUpdates(ctx, *channel, client.ListOptions{Limit: *limit, Before: int64(*before)})
 	if err != nil {
 		return err
 	}
-	if *f.json {
+	if f.json {
 		return f.print(us, "")
 	}
 	for _, u := range us {
@@ -311,7 +335,7 @@ func updatesCommand(ctx context.Context, args []string) error {
 		if u.EditedAt != nil {
 			edited = " (edited)"
 		}
-		fmt.Fprintf(stdout, "#%d %s%s\n%s\n\n", u.Seq, u.CreatedAt.Local().Format(time.DateTime), edited, u.Text)
+		fmt.Fprintf(a.stdout, "#%d %s%s\n%s\n\n", u.Seq, u.CreatedAt.Local().Format(time.DateTime), edited, u.Text)
 	}
 	return nil
 }

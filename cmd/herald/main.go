@@ -1,5 +1,6 @@
-// Command herald is Herald's one binary: the server (herald serve), a CLI
-// for publishers and scripts, and load benchmarks (herald bench NAME).
+// Command herald is the Herald server (herald serve) and a command-line
+// client for publishers and scripts. Load benchmarks and data seeders are
+// another command, cmd/herald-bench.
 package main
 
 import (
@@ -7,24 +8,52 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
-	"sort"
 	"strings"
 	"syscall"
+
+	"github.com/heraldhq/herald/cmd/internal/options"
 )
 
-// commands maps each subcommand to its implementation. Each file adds its
-// own commands in init(), so nobody edits a shared switch.
-var commands = map[string]func(ctx context.Context, args []string) error{}
+// command is one `herald NAME`.
+type command struct {
+	name, help string
+	run        func(ctx context.Context, a *app, args []string) error
+}
 
-// commandHelp is a one-line description per command, for usage.
-var commandHelp = map[string]string{}
+// commands are all of herald's commands, in the order usage lists them.
+var commands = []command{
+	{"serve", "run the server (herald serve -h lists its options)", serveCommand},
+	{"version", "print the version, commit and build date", versionCommand},
+	{"account", "account create: sign up and print a token", accountCommand},
+	{"login", "sign in and print a token", loginCommand},
+	{"logout", "end the session of --token", logoutCommand},
+	{"channel", "channel create|show|delete", channelCommand},
+	{"post", "post an update: --channel ID [--poll-question Q --poll-option A ...] TEXT (- reads stdin)", postCommand},
+	{"updates", "list a channel's updates: --channel ID [--limit N --before SEQ]", updatesCommand},
+	{"follow", "follow a channel: herald follow ID", followCommand},
+	{"unfollow", "unfollow a channel: herald unfollow ID", unfollowCommand},
+	{"react", "react to an update: --channel ID --update ID EMOJI (--remove withdraws)", reactCommand},
+	{"vote", "vote in an update's poll: --channel ID --update ID INDEX... (--retract withdraws)", voteCommand},
+	{"backup", "copy the embedded database while the server runs: herald backup [--data DIR] FILE", backupCommand},
+	{"operator", "operator tasks on the server's store: herald operator verify [--off] CHANNEL_ID", operatorCommand},
+}
+
+// app is what a command runs with: its environment and standard streams,
+// which tests replace.
+type app struct {
+	env            options.Env
+	stdin          io.Reader
+	stdout, stderr io.Writer
+}
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:]); err != nil {
+	a := &app{env: options.OS(), stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr}
+	if err := a.run(ctx, os.Args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			os.Exit(2)
 		}
@@ -33,39 +62,31 @@ func main() {
 	}
 }
 
-func run(ctx context.Context, args []string) error {
+func (a *app) run(ctx context.Context, args []string) error {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		usage()
+		a.usage()
 		if len(args) == 0 {
 			return flag.ErrHelp
 		}
 		return nil
 	}
-	cmd, ok := commands[args[0]]
-	if !ok {
-		usage()
-		return fmt.Errorf("unknown command %q", args[0])
+	for _, c := range commands {
+		if c.name == args[0] {
+			err := c.run(ctx, a, args[1:])
+			if errors.Is(err, flag.ErrHelp) {
+				return nil // -h of a command: its usage was printed
+			}
+			return err
+		}
 	}
-	return cmd(ctx, args[1:])
+	a.usage()
+	return fmt.Errorf("unknown command %q", args[0])
 }
 
-func usage() {
-	names := make([]string, 0, len(commands))
-	for n := range commands {
-		names = append(names, n)
+func (a *app) usage() {
+	fmt.Fprintln(a.stderr, "Usage: herald COMMAND [flags] [args]\n\nCommands:")
+	for _, c := range commands {
+		fmt.Fprintf(a.stderr, "  %-10s %s\n", c.name, c.help)
 	}
-	sort.Strings(names)
-	fmt.Fprintln(os.Stderr, "Usage: herald COMMAND [flags] [args]\n\nCommands:")
-	for _, n := range names {
-		fmt.Fprintf(os.Stderr, "  %-10s %s\n", n, commandHelp[n])
-	}
-	fmt.Fprintln(os.Stderr, "\nRun 'herald COMMAND -h' for a command's flags.")
-}
-
-// envOr returns the environment variable name, or def when it is unset.
-func envOr(name, def string) string {
-	if v, ok := os.LookupEnv(name); ok {
-		return v
-	}
-	return def
+	fmt.Fprintln(a.stderr, "\nRun 'herald COMMAND -h' for a command's flags.")
 }

@@ -18,6 +18,8 @@ import (
 
 	"github.com/heraldhq/herald"
 	"github.com/heraldhq/herald/client"
+	"github.com/heraldhq/herald/cmd/internal/options"
+	"github.com/heraldhq/herald/cmd/internal/serve"
 	"github.com/heraldhq/herald/password"
 )
 
@@ -29,6 +31,8 @@ var buildOnce struct {
 	out  []byte
 }
 
+const testVersion = "v0.0.0-test"
+
 func heraldBinary(t *testing.T) string {
 	t.Helper()
 	buildOnce.Do(func() {
@@ -38,7 +42,8 @@ func heraldBinary(t *testing.T) string {
 			return
 		}
 		buildOnce.path = filepath.Join(dir, "herald")
-		cmd := exec.Command("go", "build", "-o", buildOnce.path, ".")
+		// The version flags are scripts/release's.
+		cmd := exec.Command("go", "build", "-ldflags", "-X main.version="+testVersion+" -X main.commit=0123abc -X main.buildDate=2026-01-02T03:04:05Z", "-o", buildOnce.path, ".")
 		buildOnce.out, buildOnce.err = cmd.CombinedOutput()
 	})
 	if buildOnce.err != nil {
@@ -307,20 +312,30 @@ func TestSIGTERMExitsCleanly(t *testing.T) {
 	}
 }
 
-// TestMainInProcess runs Main on port 0 in-process, as other packages'
-// tests can, and checks flags and shutdown.
-func TestMainInProcess(t *testing.T) {
-	m := NewMain()
-	if err := m.ParseFlags([]string{"--addr", "127.0.0.1:0", "--data", t.TempDir(), "--retention", "1h",
-		"--rate-limit-post", "5/1m", "--rate-limit-exempt", "10.0.0.0/8,192.168.1.1", "--trusted-proxy", "127.0.0.1", "--log-level", "warn"}); err != nil {
+// env is an environment for options.Parse.
+func env(kv ...string) options.Env {
+	m := map[string]string{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		m[kv[i]] = kv[i+1]
+	}
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+}
+
+// TestServeInProcess runs the server on port 0 in-process, as other tests
+// can, and checks options and shutdown.
+func TestServeInProcess(t *testing.T) {
+	cfg, err := serve.Parse([]string{"--addr", "127.0.0.1:0", "--data", t.TempDir(), "--retention", "1h",
+		"--rate-limit-post", "5/1m", "--rate-limit-exempt", "10.0.0.0/8,192.168.1.1", "--trusted-proxy", "127.0.0.1", "--log-level", "warn"}, options.NoEnv, io.Discard)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if m.Retention != time.Hour || m.RateLimits.Post.Burst != 5 || len(m.RateLimitExempt) != 2 || len(m.TrustedProxies) != 1 {
-		t.Fatalf("parsed %+v", m)
+	if cfg.Retention != time.Hour || cfg.RateLimits.Post.Burst != 5 || len(cfg.RateLimitExempt) != 2 || len(cfg.TrustedProxies) != 1 {
+		t.Fatalf("parsed %+v", cfg)
 	}
-	m.Stdout = io.Discard
-	m.PasswordParams = password.TestParams
-	if err := m.Run(context.Background()); err != nil {
+	cfg.Stdout = io.Discard
+	cfg.PasswordParams = password.TestParams
+	m, err := serve.Start(context.Background(), cfg)
+	if err != nil {
 		t.Fatal(err)
 	}
 	if !m.HTTP.PageCacheEnabled() {
@@ -346,30 +361,136 @@ func TestMainInProcess(t *testing.T) {
 	if err := c.Healthz(ctx); err == nil {
 		t.Fatal("server still answers after Close")
 	}
+}
 
-	for _, bad := range [][]string{{"--retention", "soon"}, {"--rate-limit-login", "lots"}, {"--trusted-proxy", "nope"}, {"--log-level", "loud"}, {"extra"}} {
-		if err := NewMain().ParseFlags(bad); err == nil {
-			t.Errorf("ParseFlags(%v) accepted", bad)
+// Every bad value is refused before anything starts, with an error that
+// names the flag or environment variable it came from.
+func TestServeOptionErrors(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		env  options.Env
+		want string
+	}{
+		{[]string{"--retention", "soon"}, nil, `--retention "soon"`},
+		{[]string{"--retention", "-1h"}, nil, `--retention "-1h"`},
+		{[]string{"--rate-limit-login", "lots"}, nil, `--rate-limit-login "lots"`},
+		{[]string{"--trusted-proxy", "nope"}, nil, `--trusted-proxy "nope"`},
+		{[]string{"--log-level", "loud"}, nil, `--log-level "loud"`},
+		{[]string{"--log-format", "xml"}, nil, `--log-format "xml"`},
+		{[]string{"--page-cache-mb", "lots"}, nil, `--page-cache-mb "lots"`},
+		{[]string{"--max-conns-per-addr", "-1"}, nil, `--max-conns-per-addr "-1"`},
+		{[]string{"--read-timeout", "0"}, nil, `--read-timeout "0"`},
+		{[]string{"--public-url", "herald.example"}, nil, `--public-url "herald.example"`},
+		{[]string{"extra"}, nil, `unexpected argument "extra"`},
+		{nil, env("HERALD_PAGE_CACHE_MB", "-1"), `HERALD_PAGE_CACHE_MB "-1"`},
+		{nil, env("HERALD_STREAM_LINGER", "soon"), `HERALD_STREAM_LINGER "soon"`},
+		{nil, env("HERALD_NATS_HEAD_CHECK", "soon"), `HERALD_NATS_HEAD_CHECK "soon"`},
+		{[]string{"--tls-cert", "c.pem"}, nil, "--tls-cert and --tls-key go together"},
+		{[]string{"--acme-http-addr", ":80"}, nil, "--acme-http-addr needs --acme-domain"},
+		{[]string{"--tls-cert", "c.pem", "--tls-key", "k.pem", "--acme-domain", "a.example"}, nil, "choose one"},
+	} {
+		_, err := serve.Parse(tc.args, tc.env, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: error %v, want it to say %s", tc.args, err, tc.want)
 		}
-	}
-	t.Setenv("HERALD_ADDR", "127.0.0.1:9999")
-	t.Setenv("HERALD_RETENTION", "48h")
-	m2 := NewMain()
-	if err := m2.ParseFlags(nil); err != nil || m2.Addr != "127.0.0.1:9999" || m2.Retention != 48*time.Hour {
-		t.Fatalf("env fallback: %v %s %s", err, m2.Addr, m2.Retention)
 	}
 }
 
-func TestPageCacheFlag(t *testing.T) {
-	m := NewMain()
-	if err := m.ParseFlags([]string{"--page-cache-mb", "0"}); err != nil || m.PageCacheMB != 0 {
-		t.Fatalf("--page-cache-mb 0: %v %d", err, m.PageCacheMB)
+// A flag beats its environment variable, which beats the default.
+func TestServeOptionSources(t *testing.T) {
+	cfg, err := serve.Parse(nil, env("HERALD_ADDR", "127.0.0.1:9999", "HERALD_RETENTION", "48h", "HERALD_STREAM_LINGER", "0", "HERALD_PAGE_CACHE_MB", "0"), io.Discard)
+	if err != nil || cfg.Addr != "127.0.0.1:9999" || cfg.Retention != 48*time.Hour || cfg.StreamLinger >= 0 || cfg.PageCacheMB != 0 {
+		t.Fatalf("from the environment: %v %+v", err, cfg)
 	}
-	if err := NewMain().ParseFlags([]string{"--page-cache-mb", "lots"}); err == nil {
-		t.Fatal("--page-cache-mb lots accepted")
+	cfg, err = serve.Parse([]string{"--retention", "2h", "--stream-linger", "5ms"}, env("HERALD_RETENTION", "48h"), io.Discard)
+	if err != nil || cfg.Retention != 2*time.Hour || cfg.StreamLinger != 5*time.Millisecond || cfg.Addr != "127.0.0.1:8080" {
+		t.Fatalf("flags over the environment: %v %+v", err, cfg)
 	}
-	t.Setenv("HERALD_PAGE_CACHE_MB", "-1")
-	if err := NewMain().ParseFlags(nil); err == nil {
-		t.Fatal("HERALD_PAGE_CACHE_MB=-1 accepted")
+	cfg, err = serve.Parse([]string{"--sync-commits"}, env("HERALD_SYNC_COMMITS", "false"), io.Discard)
+	if err != nil || !cfg.SyncCommits {
+		t.Fatalf("--sync-commits: %v %+v", err, cfg)
+	}
+	if cfg, err = serve.Parse(nil, env("HERALD_SYNC_COMMITS", "yes"), io.Discard); err != nil || !cfg.SyncCommits {
+		t.Fatalf("HERALD_SYNC_COMMITS=yes: %v %+v", err, cfg)
+	}
+	d := serve.Defaults()
+	if d.SyncCommits {
+		t.Fatal("commits are synced by default")
+	}
+	if d.Addr != "127.0.0.1:8080" || d.DataDir != "./herald-data" || d.StreamLinger != 0 || d.MaxConnsPerAddr <= 0 ||
+		d.ReadHeaderTimeout <= 0 || d.ReadTimeout <= 0 || d.IdleTimeout <= 0 || d.ACMEDirectory != serve.DefaultACMEDirectory {
+		t.Fatalf("defaults: %+v", d)
+	}
+}
+
+// docs/deployment.md lists every option of herald serve with its variable.
+func TestDeploymentDocListsOptions(t *testing.T) {
+	b, err := os.ReadFile("../../docs/deployment.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c serve.Config
+	for _, o := range serve.Options(&c) {
+		if !strings.Contains(string(b), "--"+o.Flag) || !strings.Contains(string(b), o.Env) {
+			t.Errorf("docs/deployment.md lacks --%s or %s", o.Flag, o.Env)
+		}
+	}
+}
+
+// The server binary is the server: no load generator, no NATS server, no
+// benchmark code in it. go list is fast; the symbol check runs with the
+// binary tests.
+func TestServerBinaryDeps(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", "-f", "{{.ImportPath}} {{with .Module}}{{.Path}}{{end}}", ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	n := 0
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		pkg, mod, _ := strings.Cut(line, " ")
+		n++
+		if strings.HasPrefix(mod, "github.com/nats-io/nats-server") || strings.Contains(pkg, "herald-bench") || strings.HasSuffix(pkg, "/pgtest") {
+			t.Errorf("herald depends on %s (module %s)", pkg, mod)
+		}
+	}
+	if n < 50 {
+		t.Fatalf("go list printed %d packages: %s", n, out)
+	}
+	if testing.Short() {
+		return
+	}
+	nm, err := exec.Command("go", "tool", "nm", heraldBinary(t)).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sym := range []string{"epollReaders", "SeedChannels", "nats-server", "benchFanout"} {
+		if strings.Contains(string(nm), sym) {
+			t.Errorf("the herald binary holds %s", sym)
+		}
+	}
+}
+
+// herald version prints what the build recorded (-X flags here).
+func TestVersionCommand(t *testing.T) {
+	var out bytes.Buffer
+	a := &app{env: options.NoEnv, stdout: &out, stderr: io.Discard}
+	if err := a.run(context.Background(), []string{"version"}); err != nil {
+		t.Fatal(err)
+	}
+	// In a test binary: no -X flags; the fallbacks fill every line.
+	if !strings.HasPrefix(out.String(), "herald ") || !strings.Contains(out.String(), "\ncommit ") || !strings.Contains(out.String(), "\nbuilt ") {
+		t.Fatalf("version printed %q", out.String())
+	}
+	if testing.Short() {
+		return
+	}
+	b, err := exec.Command(heraldBinary(t), "version").CombinedOutput()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"herald " + testVersion + "\n", "commit 0123abc\n", "built 2026-01-02T03:04:05Z\n"} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("herald version printed %q, want %q in it", b, want)
+		}
 	}
 }

@@ -3,47 +3,47 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
 
 	"github.com/heraldhq/herald"
+	"github.com/heraldhq/herald/cmd/internal/options"
 	"github.com/heraldhq/herald/postgres"
 	"github.com/heraldhq/herald/sqlite"
 )
 
-func init() {
-	commands["operator"] = operatorCommand
-	commandHelp["operator"] = "operator tasks on the server's store: herald operator verify [--off] CHANNEL_ID"
-}
-
 // operatorCommand runs tasks that belong to whoever runs the server, not
 // to any account: they work on the store directly (the embedded database
 // in --data, or PostgreSQL with --postgres) and have no API route.
-func operatorCommand(ctx context.Context, args []string) error {
+func operatorCommand(ctx context.Context, a *app, args []string) error {
 	if len(args) == 0 || args[0] != "verify" {
-		fmt.Fprintln(os.Stderr, "Usage: herald operator verify [--data DIR | --postgres URL] [--off] CHANNEL_ID")
+		fmt.Fprintln(a.stderr, "Usage: herald operator verify [--data DIR | --postgres URL] [--off] CHANNEL_ID")
 		return errors.New("name the task: verify")
 	}
-	fs := flag.NewFlagSet("herald operator verify", flag.ContinueOnError)
-	dataDir := fs.String("data", envOr("HERALD_DATA", "./herald-data"), "data directory of a single-node server (HERALD_DATA)")
-	pg := fs.String("postgres", envOr("HERALD_POSTGRES", ""), "PostgreSQL URL of a scale-out deployment (HERALD_POSTGRES)")
-	off := fs.Bool("off", false, "clear the flag instead of setting it")
-	if err := fs.Parse(args[1:]); err != nil {
+	var dataDir, pg string
+	var off bool
+	table := []options.Option{
+		{Flag: "data", Env: "HERALD_DATA", Default: "./herald-data", Help: "data directory of a single-node server", Set: options.String(&dataDir)},
+		{Flag: "postgres", Env: "HERALD_POSTGRES", Help: "PostgreSQL URL of a scale-out deployment", Set: options.String(&pg)},
+		{Flag: "off", Bool: true, Help: "clear the flag instead of setting it", Set: options.Bool(&off)},
+	}
+	rest, err := options.Parse("herald operator verify", table, args[1:], a.env, a.stderr)
+	if err != nil {
 		return err
 	}
-	if fs.NArg() != 1 {
+	if len(rest) != 1 {
 		return errors.New("name one channel id")
 	}
-	store, closeStore, err := openOperatorStore(ctx, *dataDir, *pg)
+	id := rest[0]
+	store, closeStore, err := openOperatorStore(ctx, dataDir, pg)
 	if err != nil {
 		return err
 	}
 	defer closeStore()
-	ch, err := store.SetVerified(ctx, fs.Arg(0), !*off)
+	ch, err := store.SetVerified(ctx, id, !off)
 	if herald.ErrorCode(err) == herald.ENOTFOUND {
-		return fmt.Errorf("no channel %q in this store", fs.Arg(0))
+		return fmt.Errorf("no channel %q in this store", id)
 	} else if err != nil {
 		return err
 	}
@@ -51,7 +51,7 @@ func operatorCommand(ctx context.Context, args []string) error {
 	if !ch.Verified {
 		state = "not verified"
 	}
-	fmt.Fprintf(stdout, "%s (%s) is %s\n", ch.Name, ch.ID, state)
+	fmt.Fprintf(a.stdout, "%s (%s) is %s\n", ch.Name, ch.ID, state)
 	return nil
 }
 
@@ -69,7 +69,7 @@ func openOperatorStore(ctx context.Context, dataDir, pgURL string) (herald.Store
 	if _, err := os.Stat(path); err != nil {
 		return nil, nil, fmt.Errorf("no database at %s (--data names the server's data directory): %w", path, err)
 	}
-	db, err := sqlite.Open(path, herald.StoreConfig{})
+	db, err := sqlite.Open(context.Background(), path, herald.StoreConfig{})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -11,18 +11,11 @@ import (
 	"github.com/heraldhq/herald"
 )
 
-func init() {
-	commands["react"] = reactCommand
-	commandHelp["react"] = "react to an update: --channel ID --update ID EMOJI (--remove withdraws)"
-	commands["vote"] = voteCommand
-	commandHelp["vote"] = "vote in an update's poll: --channel ID --update ID INDEX... (--retract withdraws)"
-}
-
-func reactCommand(ctx context.Context, args []string) error {
-	f := newCLIFlags("react")
-	channel := f.String("channel", "", "channel id")
-	update := f.String("update", "", "update id")
-	remove := f.Bool("remove", false, "remove your reaction instead of setting one")
+func reactCommand(ctx context.Context, a *app, args []string) error {
+	f := a.newCLIFlags("react")
+	channel := f.String("channel", "channel id")
+	update := f.String("update", "update id")
+	remove := f.Bool("remove", "remove your reaction instead of setting one")
 	if err := f.Parse(args); err != nil {
 		return err
 	}
@@ -45,11 +38,11 @@ func reactCommand(ctx context.Context, args []string) error {
 	return f.print(u, formatReactions(u))
 }
 
-func voteCommand(ctx context.Context, args []string) error {
-	f := newCLIFlags("vote")
-	channel := f.String("channel", "", "channel id")
-	update := f.String("update", "", "update id")
-	retract := f.Bool("retract", false, "retract your vote instead of voting")
+func voteCommand(ctx context.Context, a *app, args []string) error {
+	f := a.newCLIFlags("vote")
+	channel := f.String("channel", "channel id")
+	update := f.String("update", "update id")
+	retract := f.Bool("retract", "retract your vote instead of voting")
 	if err := f.Parse(args); err != nil {
 		return err
 	}
@@ -57,7 +50,7 @@ func voteCommand(ctx context.Context, args []string) error {
 		return errors.New("usage: herald vote --channel ID --update ID INDEX [INDEX...] (0 is the first option), or --retract")
 	}
 	var options []int
-	for _, a := range f.Args() {
+	for _, a := range f.args {
 		i, err := strconv.Atoi(a)
 		if err != nil {
 			return fmt.Errorf("option %q is not an index (0 is the first option)", a)

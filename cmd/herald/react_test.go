@@ -4,44 +4,45 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"log/slog"
 	"net/netip"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/heraldhq/herald/client"
+	"github.com/heraldhq/herald/cmd/internal/options"
+	"github.com/heraldhq/herald/cmd/internal/serve"
 	"github.com/heraldhq/herald/password"
 )
 
 // startInProcess runs `herald serve` in this process on a temp data
 // directory (cheap password hashing, log level warn), closed when t ends.
 // exemptLoopback lifts the rate limits for loopback clients.
-func startInProcess(t *testing.T, exemptLoopback bool) *Main {
+func startInProcess(t *testing.T, exemptLoopback bool) *serve.Server {
 	t.Helper()
-	m := NewMain()
-	if err := m.ParseFlags([]string{"--addr", "127.0.0.1:0", "--data", t.TempDir(), "--log-level", "warn"}); err != nil {
-		t.Fatal(err)
-	}
-	m.Stdout, m.Stderr = io.Discard, io.Discard
-	m.PasswordParams = password.TestParams
+	cfg := serve.Defaults()
+	cfg.Addr, cfg.DataDir, cfg.LogLevel = "127.0.0.1:0", t.TempDir(), slog.LevelWarn
+	cfg.Stdout, cfg.Stderr = io.Discard, io.Discard
+	cfg.PasswordParams = password.TestParams
 	if exemptLoopback {
-		m.RateLimitExempt = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
+		cfg.RateLimitExempt = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
 	}
-	if err := m.Run(context.Background()); err != nil {
+	s, err := serve.Start(context.Background(), cfg)
+	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { m.Close() })
-	return m
+	t.Cleanup(func() { s.Close() })
+	return s
 }
 
-// runCLI runs a herald command and returns what it printed.
+// runCLI runs a herald command and returns what it printed; the
+// environment is empty.
 func runCLI(t *testing.T, args ...string) (string, error) {
 	t.Helper()
 	var out bytes.Buffer
-	old := stdout
-	stdout = &out
-	defer func() { stdout = old }()
-	err := run(context.Background(), args)
+	a := &app{env: options.NoEnv, stdin: strings.NewReader(""), stdout: &out, stderr: io.Discard}
+	err := a.run(context.Background(), args)
 	return out.String(), err
 }
 

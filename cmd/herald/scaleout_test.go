@@ -6,7 +6,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"strconv"
 	"strings"
 	"syscall"
@@ -15,6 +14,8 @@ import (
 
 	"github.com/heraldhq/herald"
 	"github.com/heraldhq/herald/client"
+	"github.com/heraldhq/herald/cmd/internal/options"
+	"github.com/heraldhq/herald/cmd/internal/serve"
 	"github.com/heraldhq/herald/internal/pgtest"
 	"github.com/heraldhq/herald/realtime/stream"
 	natsserver "github.com/nats-io/nats-server/v2/server"
@@ -25,36 +26,18 @@ import (
 func TestScaleoutNeedsBoth(t *testing.T) {
 	for _, tc := range []struct {
 		args []string
-		env  map[string]string
+		env  options.Env
 		want string
 	}{
 		{args: []string{"--postgres", "postgres://db.example/herald"}, want: "--postgres needs --nats"},
 		{args: []string{"--nats", "nats://bus.example:4222"}, want: "--nats needs --postgres"},
-		{env: map[string]string{"HERALD_POSTGRES": "postgres://db.example/herald"}, want: "--postgres needs --nats"},
-		{env: map[string]string{"HERALD_NATS": "nats://bus.example:4222"}, want: "--nats needs --postgres"},
+		{env: env("HERALD_POSTGRES", "postgres://db.example/herald"), want: "--postgres needs --nats"},
+		{env: env("HERALD_NATS", "nats://bus.example:4222"), want: "--nats needs --postgres"},
 		{args: []string{"--postgres", "postgres://db.example/herald", "--nats", "nats://bus.example:4222", "--nats-head-check", "soon"}, want: "--nats-head-check"},
 	} {
-		for k, v := range tc.env {
-			t.Setenv(k, v)
-		}
-		m := NewMain()
-		m.Stdout, m.Stderr = io.Discard, io.Discard
-		if err := m.ParseFlags(append([]string{"--addr", "127.0.0.1:0", "--data", t.TempDir()}, tc.args...)); err != nil {
-			t.Fatal(err)
-		}
-		err := m.Run(context.Background())
-		if err == nil {
-			m.Close()
-			t.Fatalf("%v %v: started", tc.args, tc.env)
-		}
-		if !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("%v %v: error %q, want it to say %q", tc.args, tc.env, err, tc.want)
-		}
-		if m.URL != "" {
-			t.Errorf("%v: listened on %s before refusing", tc.args, m.URL)
-		}
-		for k := range tc.env {
-			os.Unsetenv(k)
+		_, err := serve.Parse(append([]string{"--addr", "127.0.0.1:0", "--data", t.TempDir()}, tc.args...), tc.env, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: error %v, want it to say %q", tc.args, err, tc.want)
 		}
 	}
 }

@@ -1,7 +1,10 @@
-// Package storeutil holds the pure-Go logic the SQLite and PostgreSQL
-// stores share, so their behaviour agrees exactly: directory query
-// validation, sort keys and cursors, and the counts events carry.
-// It imports only the standard library, herald and fold.
+// Package storeutil holds the pure-Go rules the SQLite and PostgreSQL
+// stores share, so that they differ only in SQL and their behaviour agrees
+// exactly: access checks (Relation) and the errors they return, event
+// hydration (Hydrate) and the counts events carry, reaction settings,
+// directory query validation, sort keys and cursors, and the refusal of
+// development-build schemas. It imports only the standard library, herald
+// and fold.
 package storeutil
 
 import (

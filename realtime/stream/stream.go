@@ -1,6 +1,6 @@
 // Package stream is a small Go reader of Herald's real-time streams (SSE
 // and WebSocket) that keeps the resume cursor as events arrive. The tests
-// and `herald bench fanout` use it; it is also a reference for clients.
+// and `herald-bench` use it; it is also a reference for clients.
 //
 // Cursor rules (the same in every client): an event with seq > 0 moves its
 // stream to seq, where the stream is the event's "stream" field if present

@@ -18,10 +18,6 @@ import (
 	"github.com/heraldhq/herald/client"
 )
 
-func init() {
-	benchCommands["reactions"] = benchReactions
-}
-
 // benchReactions measures reaction changes on one hot update through the
 // whole HTTP stack: N followers each change their reaction in a closed loop.
 // Every request is allowed to finish (no deadline cancels one midway), so
@@ -29,7 +25,7 @@ func init() {
 // are checked exactly. It then compares reading that update with its counts
 // against a plain first-page feed read.
 func benchReactions(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("herald bench reactions", flag.ContinueOnError)
+	fs := flag.NewFlagSet("herald-bench reactions", flag.ContinueOnError)
 	followers := fs.Int("followers", 100, "concurrent followers reacting")
 	readers := fs.Int("readers", 50, "concurrent clients in the read phases")
 	duration := fs.Duration("duration", 10*time.Second, "duration of each phase")

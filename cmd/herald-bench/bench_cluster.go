@@ -24,15 +24,13 @@ import (
 
 	"github.com/heraldhq/herald"
 	"github.com/heraldhq/herald/client"
+	"github.com/heraldhq/herald/cmd/internal/options"
+	"github.com/heraldhq/herald/cmd/internal/serve"
 	"github.com/heraldhq/herald/password"
 	"github.com/heraldhq/herald/postgres"
 	"github.com/jackc/pgx/v5/pgxpool"
 	natsserver "github.com/nats-io/nats-server/v2/server"
 )
-
-func init() {
-	benchCommands["cluster"] = benchCluster
-}
 
 // benchCluster measures fan-out across nodes: it starts --nodes `herald
 // serve --postgres --nats` processes on a fresh PostgreSQL schema and one
@@ -40,7 +38,7 @@ func init() {
 // and measures when each follower receives each update. This process is
 // the load generator (and runs the embedded NATS unless --nats is given).
 func benchCluster(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("herald bench cluster", flag.ContinueOnError)
+	fs := flag.NewFlagSet("herald-bench cluster", flag.ContinueOnError)
 	nodes := fs.Int("nodes", 2, "server processes")
 	followers := fs.Int("followers", 10000, "followers, each with one stream, spread over the nodes")
 	transport := fs.String("transport", "ws", "ws or sse")
@@ -49,13 +47,16 @@ func benchCluster(ctx context.Context, args []string) error {
 	posters := fs.Int("posters", 4, "concurrent posters in the burst")
 	textLen := fs.Int("text", 200, "update text length in bytes")
 	settle := fs.Duration("settle", 3*time.Second, "idle time before reading the nodes' memory")
-	poll := fs.Duration("poll", time.Millisecond, "readers poll their streams this often instead of sleeping in epoll_wait (as in herald bench fanout; 0: sleep in epoll_wait)")
+	poll := fs.Duration("poll", time.Millisecond, "readers poll their streams this often instead of sleeping in epoll_wait (as in herald-bench fanout; 0: sleep in epoll_wait)")
 	pg := fs.String("postgres", envOr("HERALD_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"), "PostgreSQL server; a fresh schema is created and dropped")
 	nu := fs.String("nats", "", "NATS URL; empty runs an embedded NATS server in this process")
 	asNode := fs.Bool("as-node", false, "internal: run one node (started by the benchmark itself)")
 	profile := fs.String("cpuprofile", "", "write each node's CPU profile of the back-to-back phase to this path + .nodeN")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *profile != "" && profileStart == nil {
+		return errors.New("--cpuprofile: a server child's profile is started by signals this system lacks")
 	}
 	if *asNode {
 		return benchClusterNode(ctx, *pg, *nu, *profile)
@@ -135,7 +136,7 @@ func benchCluster(ctx context.Context, args []string) error {
 		return fmt.Errorf("seed: %w", err)
 	}
 	fmt.Printf("seeded %d followers in %s\n", *followers, time.Since(t0).Round(time.Millisecond))
-	syscall.Sync() // the seed's writeback must not run during the measurement
+	syncDisks() // the seed's writeback must not run during the measurement
 	ac := client.New(procs[0].url, admin)
 
 	// Streams round-robin over the nodes, and each node's memory before and after.
@@ -144,15 +145,10 @@ func benchCluster(ctx context.Context, args []string) error {
 	for i, p := range procs {
 		rss0[i], _ = vmRSS(p.cmd.Process.Pid)
 	}
-	conns := make([]*rawStream, *followers)
+	conns := make([]*follower, *followers)
 	t0 = time.Now()
 	if err := parallel(ctx, *followers, 32, func(i int) error {
-		c, err := dialRaw(ctx, procs[i%len(procs)].url, *transport, tokens[i], i)
-		if err == nil {
-			if err = c.first(); err != nil {
-				c.close()
-			}
-		}
+		c, err := dialFollower(ctx, procs[i%len(procs)].url, *transport, tokens[i], i)
 		if err != nil {
 			return fmt.Errorf("stream %d: %w", i, err)
 		}
@@ -182,7 +178,7 @@ func benchCluster(ctx context.Context, args []string) error {
 	recv := make([]int64, *followers*nr) // unix nanos; 0 = not received
 	var dup, delivered atomic.Int64
 	stop := make(chan struct{})
-	wait, err := epollReadersPoll(conns, 2, *poll, func(i int, data []byte, now int64) {
+	wait, err := readFollowers(conns, 2, *poll, func(i int, data []byte, now int64) {
 		if !bytes.Contains(data, []byte(`"type":"update.created"`)) {
 			return
 		}
@@ -202,7 +198,7 @@ func benchCluster(ctx context.Context, args []string) error {
 	}
 	defer func() { close(stop); wait() }()
 
-	// As in herald bench fanout: the admin's client has the channel open
+	// As in herald-bench fanout: the admin's client has the channel open
 	// before posting.
 	if _, err := ac.ListUpdates(ctx, channelID, client.ListOptions{}); err != nil {
 		return fmt.Errorf("warm-up read: %w", err)
@@ -294,14 +290,14 @@ func benchCluster(ctx context.Context, args []string) error {
 
 	// Phase 2: updates back to back from several posters.
 	if *burst > 0 {
-		signal := func(sig syscall.Signal) {
+		signal := func(sig os.Signal) {
 			if *profile != "" {
 				for _, p := range procs {
 					_ = p.cmd.Process.Signal(sig)
 				}
 			}
 		}
-		signal(syscall.SIGUSR1)
+		signal(profileStart)
 		base := delivered.Load()
 		n0, s0 := cpu()
 		var next atomic.Int64
@@ -326,7 +322,7 @@ func benchCluster(ctx context.Context, args []string) error {
 			return err
 		}
 		el := time.Since(start)
-		signal(syscall.SIGUSR2)
+		signal(profileStop)
 		n1, s1 := cpu()
 		d := float64(want - base)
 		fmt.Printf("back to back: %d updates posted in %s (%.0f posts/s) by %d posters; %d deliveries in %s = %.0f deliveries/s\n",
@@ -373,27 +369,24 @@ func benchClusterNode(ctx context.Context, pg, nu, profile string) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	m := NewMain()
-	if err := m.ParseFlags([]string{"--addr", "127.0.0.1:0", "--data", dir, "--postgres", pg, "--nats", nu,
-		"--rate-limit-exempt", "127.0.0.0/8,::1", "--log-level", "warn"}); err != nil {
+	cfg, err := serve.Parse([]string{"--addr", "127.0.0.1:0", "--data", dir, "--postgres", pg, "--nats", nu,
+		"--rate-limit-exempt", "127.0.0.0/8,::1", "--log-level", "warn"}, options.NoEnv, os.Stderr)
+	if err != nil {
 		return err
 	}
-	m.PasswordParams = password.TestParams
-	if err := m.Run(ctx); err != nil {
-		return err
-	}
+	cfg.PasswordParams = password.TestParams
 	if profile != "" {
 		// SIGUSR1 starts the profile, SIGUSR2 writes it.
 		sig := make(chan os.Signal, 2)
-		signal.Notify(sig, syscall.SIGUSR1, syscall.SIGUSR2)
+		signal.Notify(sig, profileStart, profileStop)
 		go func() {
 			var f *os.File
 			for s := range sig {
-				if s == syscall.SIGUSR1 && f == nil {
+				if s == profileStart && f == nil {
 					if f, _ = os.Create(profile); f != nil {
 						_ = pprof.StartCPUProfile(f)
 					}
-				} else if s == syscall.SIGUSR2 && f != nil {
+				} else if s == profileStop && f != nil {
 					pprof.StopCPUProfile()
 					f.Close()
 					f = nil
@@ -401,8 +394,7 @@ func benchClusterNode(ctx context.Context, pg, nu, profile string) error {
 			}
 		}()
 	}
-	<-ctx.Done()
-	return m.Close()
+	return serve.Run(ctx, cfg)
 }
 
 type benchNode struct {
@@ -411,7 +403,7 @@ type benchNode struct {
 }
 
 func startBenchNode(exe, pg, nu, profile string) (*benchNode, error) {
-	cmd := exec.Command(exe, "bench", "cluster", "--as-node", "--postgres", pg, "--nats", nu, "--cpuprofile", profile)
+	cmd := exec.Command(exe, "cluster", "--as-node", "--postgres", pg, "--nats", nu, "--cpuprofile", profile)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {

@@ -30,26 +30,27 @@
 // logical backup (pg_dump) from the moment the deleting transaction
 // commits. Their bytes stay in the table files until VACUUM (autovacuum)
 // compacts the page and a later insert reuses the space, and in WAL segments
-// until they are recycled; VACUUM FULL (or pg_repack) of updates and events
-// rewrites the files without them. Operators who must guarantee that
-// erased text is unreadable from the disk run that periodically, keep WAL
-// archives and base backups no longer than the retention, and encrypt the
-// volume.
+// until they are recycled; VACUUM FULL (or pg_repack) of channels,
+// channel_search, follows, updates and events rewrites the files without
+// them. Operators who must guarantee that erased text is unreadable from the
+// disk run that periodically, keep WAL archives and base backups no longer
+// than the retention, and encrypt the volume (docs/deployment.md, Erasure).
+// The store runs no VACUUM itself: it would zero nothing either.
 package postgres
 
 import (
 	"context"
-	"crypto/rand"
 	"embed"
-	"encoding/base32"
 	"errors"
 	"fmt"
 	"io/fs"
+	"path"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/heraldhq/herald"
+	"github.com/heraldhq/herald/internal/storeutil"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -109,10 +110,11 @@ func (db *DB) Close() error {
 // Pool returns the underlying connection pool (for health checks and tests).
 func (db *DB) Pool() *pgxpool.Pool { return db.pool }
 
-// migrate applies the embedded migrations not yet recorded, in name order,
-// each in its own transaction. A session advisory lock keyed by the current
-// schema makes nodes that start together take turns: the first applies, the
-// others find the migrations recorded.
+// migrate applies the embedded migrations not yet recorded in
+// schema_migrations (the same table as the SQLite store's), in name order,
+// each in its own transaction. Migrations only move forward. A session
+// advisory lock keyed by the current schema makes nodes that start together
+// take turns: the first applies, the others find the migrations recorded.
 func (db *DB) migrate(ctx context.Context) error {
 	conn, err := db.pool.Acquire(ctx)
 	if err != nil {
@@ -134,12 +136,21 @@ func (db *DB) migrate(ctx context.Context) error {
 		name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`); err != nil {
 		return fmt.Errorf("postgres: create schema_migrations: %w", err)
 	}
+	// Development builds recorded paths ("migrations/0001_init.sql").
+	var devBuild bool
+	if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE name LIKE 'migrations/%')`).Scan(&devBuild); err != nil {
+		return fmt.Errorf("postgres: read migrations: %w", err)
+	}
+	if devBuild {
+		return fmt.Errorf("postgres: %w", storeutil.ErrDevelopmentSchema)
+	}
 	names, err := fs.Glob(migrationFS, "migrations/*.sql")
 	if err != nil {
 		return err
 	}
 	sort.Strings(names)
-	for _, name := range names {
+	for _, file := range names {
+		name := path.Base(file)
 		var done bool
 		if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE name = $1)`, name).Scan(&done); err != nil {
 			return fmt.Errorf("postgres: read migrations: %w", err)
@@ -147,7 +158,7 @@ func (db *DB) migrate(ctx context.Context) error {
 		if done {
 			continue
 		}
-		body, err := migrationFS.ReadFile(name)
+		body, err := migrationFS.ReadFile(file)
 		if err != nil {
 			return err
 		}
@@ -291,40 +302,16 @@ func isUniqueViolation(err error, constraint string) bool {
 	return errors.As(err, &pe) && pe.Code == "23505" && (constraint == "" || pe.ConstraintName == constraint)
 }
 
-var idEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
-
-// newID returns a random, opaque id: 16 random bytes in lowercase base32.
-// It never starts with '@', so it can name a channel's event stream.
-func newID() string {
-	var b [16]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		panic(err) // crypto/rand never fails on supported platforms
-	}
-	return idEncoding.EncodeToString(b[:])
-}
-
-// newInviteCode returns a random invite code (80 bits, 16 characters),
-// unrelated to the channel id.
-func newInviteCode() string {
-	var b [10]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		panic(err)
-	}
-	return idEncoding.EncodeToString(b[:])
-}
-
-// Errors shared by the store's methods; codes and kinds match the SQLite
-// store's, which the conformance suite checks.
+// Errors shared with the SQLite store (storeutil).
 var (
-	errAccountNotFound = herald.KindErrorf(herald.ENOTFOUND, "account-not-found", "Account not found.")
-	errChannelNotFound = herald.KindErrorf(herald.ENOTFOUND, "channel-not-found", "Channel not found.")
-	errUpdateNotFound  = herald.KindErrorf(herald.ENOTFOUND, "update-not-found", "Update not found.")
-	errInviteNotFound  = herald.KindErrorf(herald.ENOTFOUND, "invite-not-found", "Invite not found.")
-	errAdminNotFound   = herald.KindErrorf(herald.ENOTFOUND, "admin-not-found", "No such admin.")
-	errNoPoll          = herald.KindErrorf(herald.ENOTFOUND, "poll-not-found", "This update has no poll.")
-	errNotAdmin        = herald.KindErrorf(herald.EFORBIDDEN, "not-admin", "Only the channel's admins may do this.")
-	errNotOwner        = herald.KindErrorf(herald.EFORBIDDEN, "not-owner", "Only the channel's owner may do this.")
-	errNoActor         = herald.KindErrorf(herald.EUNAUTHORIZED, "unauthorized", "Sign in first.")
+	errAccountNotFound = storeutil.ErrAccountNotFound
+	errChannelNotFound = storeutil.ErrChannelNotFound
+	errUpdateNotFound  = storeutil.ErrUpdateNotFound
+	errInviteNotFound  = storeutil.ErrInviteNotFound
+	errAdminNotFound   = storeutil.ErrAdminNotFound
+	errNoPoll          = storeutil.ErrNoPoll
+	errNotOwner        = storeutil.ErrNotOwner
+	errNoActor         = storeutil.ErrNoActor
 	errInvalidToken    = herald.KindErrorf(herald.EUNAUTHORIZED, "invalid-token", "Invalid or expired token.")
 )
 

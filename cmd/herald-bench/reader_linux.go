@@ -18,10 +18,35 @@ import (
 	"github.com/gobwas/ws"
 )
 
-// The fan-out bench reads 10,000 streams with a couple of epoll loops
-// instead of a goroutine per stream: the load generator shares the CPU with
-// the server, so the less it spends per delivery, the more the figures
-// measure the server.
+// On Linux the fan-out benchmarks read 10,000 streams with a couple of
+// epoll loops instead of a goroutine per stream: the load generator shares
+// the CPU with the server, so the less it spends per delivery, the more the
+// figures measure the server. (Elsewhere, reader_other.go reads each stream
+// with realtime/stream.)
+
+// follower is one follower's open stream.
+type follower = rawStream
+
+// dialFollower opens follower idx's stream and waits for its first
+// message, the cursor: the stream is then subscribed and live.
+func dialFollower(ctx context.Context, base, transport, token string, idx int) (*follower, error) {
+	s, err := dialRaw(ctx, base, transport, token, idx)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.first(); err != nil {
+		s.close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// readFollowers reads every stream with `loops` epoll loops, polling every
+// poll (see epollReadersPoll), and calls onEvent(stream index, event JSON,
+// arrival time) for each event until stop is closed.
+func readFollowers(streams []*follower, loops int, poll time.Duration, onEvent func(idx int, data []byte, now int64), stop <-chan struct{}) (wait func(), err error) {
+	return epollReadersPoll(streams, loops, poll, onEvent, stop)
+}
 
 // rawStream is one follower's stream, read without the Go runtime's poller.
 type rawStream struct {
@@ -176,15 +201,10 @@ func (s *rawStream) parse(p []byte, fn func(data []byte)) (rest []byte, err erro
 	return p, nil
 }
 
-// epollReaders reads every stream with `loops` epoll loops and calls
+// epollReadersPoll reads every stream with `loops` epoll loops and calls
 // onEvent(stream index, event JSON, arrival time) for each event, until stop
 // is closed. With poll > 0 the loops poll every poll instead of sleeping in
 // epoll_wait.
-func epollReaders(streams []*rawStream, loops int, onEvent func(idx int, data []byte, now int64), stop <-chan struct{}) (wait func(), err error) {
-	return epollReadersPoll(streams, loops, 0, onEvent, stop)
-}
-
-// epollReadersPoll is epollReaders, polling every poll when poll > 0.
 //
 // Polling is how the bench stands in for clients on other machines: a
 // reader that sleeps in epoll_wait makes every server write wake it (an

@@ -1,5 +1,7 @@
--- Herald's PostgreSQL schema. Every table lives in the connection's current
--- schema (search_path), so one database can hold several Herald instances.
+-- Herald's PostgreSQL schema, as of the first release. Every table lives in
+-- the connection's current schema (search_path), so one database can hold
+-- several Herald instances. Migrations only move forward: a change is a new
+-- file (0002_...sql) applied after this one, never an edit of it.
 
 CREATE TABLE accounts (
 	id            text PRIMARY KEY,
@@ -141,19 +143,27 @@ CREATE TABLE stream_floors (
 	floor  bigint NOT NULL
 );
 
--- The log holds ids only, never text: events are hydrated from current state.
+-- The log holds ids only, never text: events are hydrated from current
+-- state. channel_seq is set on channel.followed and channel.admin_added: the
+-- channel's stream position at that moment (its last seq, read in the same
+-- transaction), where an open real-time stream joins the channel.
 CREATE TABLE events (
-	stream     text NOT NULL,
-	seq        bigint NOT NULL,
-	type       text NOT NULL,
-	channel_id text NOT NULL,
-	update_id  text,
-	created_at timestamptz NOT NULL,
+	stream      text NOT NULL,
+	seq         bigint NOT NULL,
+	type        text NOT NULL,
+	channel_id  text NOT NULL,
+	update_id   text,
+	created_at  timestamptz NOT NULL,
+	channel_seq bigint,
 	PRIMARY KEY (stream, seq)
 );
 CREATE INDEX events_update ON events (update_id) WHERE update_id IS NOT NULL;
+-- Also erases, with a channel, the account-stream events that name it.
 CREATE INDEX events_channel ON events (channel_id);
 CREATE INDEX events_created ON events (created_at);
+-- Follow history: PruneExpired erases unfollows (with the follows before
+-- them) once devices had time to see them.
+CREATE INDEX events_unfollowed ON events (created_at) WHERE type = 'channel.unfollowed';
 
 -- The directory. Filter + sort indexes are partial on listed, so unlisted
 -- channels cost nothing; pk ends every index: it breaks ties and serves

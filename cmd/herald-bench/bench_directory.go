@@ -18,15 +18,11 @@ import (
 	"github.com/heraldhq/herald/sqlite"
 )
 
-func init() {
-	benchCommands["directory"] = benchDirectory
-}
-
-// benchDirectory measures directory queries on a seeded store (herald seed
+// benchDirectory measures directory queries on a seeded store (herald-bench seed
 // directory), one at a time, through the store: the latency a request adds
 // before JSON encoding.
 func benchDirectory(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("herald bench directory", flag.ContinueOnError)
+	fs := flag.NewFlagSet("herald-bench directory", flag.ContinueOnError)
 	dataDir := fs.String("data", envOr("HERALD_DATA", "./herald-data"), "data directory of a seeded store")
 	n := fs.Int("n", 2000, "queries per scenario")
 	depth := fs.Int("depth", 50, "page N for the cursor scenarios")
@@ -37,9 +33,9 @@ func benchDirectory(ctx context.Context, args []string) error {
 	}
 	path := filepath.Join(*dataDir, "herald.db")
 	if _, err := os.Stat(path); err != nil {
-		return fmt.Errorf("%s: %w (run herald seed directory first)", path, err)
+		return fmt.Errorf("%s: %w (run herald-bench seed directory first)", path, err)
 	}
-	db, err := sqlite.Open(path, herald.StoreConfig{})
+	db, err := sqlite.Open(context.Background(), path, herald.StoreConfig{})
 	if err != nil {
 		return err
 	}

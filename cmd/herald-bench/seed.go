@@ -8,7 +8,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
-	"path/filepath"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -16,32 +15,21 @@ import (
 
 	"github.com/heraldhq/herald"
 	"github.com/heraldhq/herald/fold"
-	"github.com/heraldhq/herald/sqlite"
 )
 
-// seedCommands maps `herald seed NAME` to a data generator.
-var seedCommands = map[string]func(ctx context.Context, args []string) error{
-	"directory": seedDirectory,
-}
-
-func init() {
-	commands["seed"] = seedCommand
-	commandHelp["seed"] = "generate demo/benchmark data: herald seed directory --channels N --data DIR"
-}
-
 func seedCommand(ctx context.Context, args []string) error {
-	if len(args) == 0 || seedCommands[args[0]] == nil {
-		fmt.Fprintln(os.Stderr, "Usage: herald seed directory [flags]")
+	if len(args) == 0 || args[0] != "directory" {
+		fmt.Fprintln(os.Stderr, "Usage: herald-bench seed directory [flags]")
 		return errors.New("name what to seed: directory")
 	}
-	return seedCommands[args[0]](ctx, args[1:])
+	return seedDirectory(ctx, args[1:])
 }
 
 // seedDirectory fills a store with listed channels for the directory
 // benchmark: French and English names with accents, categories, countries
 // and languages spread out, Zipf-like follower counts, some weekly activity.
 func seedDirectory(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("herald seed directory", flag.ContinueOnError)
+	fs := flag.NewFlagSet("herald-bench seed directory", flag.ContinueOnError)
 	n := fs.Int("channels", 1_000_000, "channels to create")
 	dataDir := fs.String("data", envOr("HERALD_DATA", "./herald-data"), "data directory (HERALD_DATA)")
 	batch := fs.Int("batch", 50_000, "channels per transaction")
@@ -68,23 +56,19 @@ func seedDirectory(ctx context.Context, args []string) error {
 	if err := os.MkdirAll(*dataDir, 0o700); err != nil {
 		return err
 	}
-	db, err := sqlite.Open(filepath.Join(*dataDir, "herald.db"), herald.StoreConfig{})
+	db, owner, err := openSeeded(ctx, *dataDir)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	defer db.close()
 
 	if *optimizeOnly {
 		start := time.Now()
-		if err := db.OptimizeDirectory(ctx); err != nil {
+		if err := db.optimize(ctx); err != nil {
 			return err
 		}
 		fmt.Printf("search index optimized in %s\n", time.Since(start).Round(time.Second))
-		return db.Checkpoint(ctx)
-	}
-	owner, err := seedOwner(ctx, db)
-	if err != nil {
-		return err
+		return db.checkpoint(ctx)
 	}
 	g := newChannelGen(*seed, *n)
 	start := time.Now()
@@ -93,11 +77,11 @@ func seedDirectory(ctx context.Context, args []string) error {
 			return err
 		}
 		size := min(*batch, *n-done)
-		chans := make([]sqlite.SeedChannel, size)
+		chans := make([]seedChannel, size)
 		for i := range chans {
 			chans[i] = g.next()
 		}
-		if err := db.SeedChannels(ctx, owner, chans); err != nil {
+		if err := db.seedChannels(ctx, owner, chans); err != nil {
 			return err
 		}
 		done += size
@@ -105,31 +89,15 @@ func seedDirectory(ctx context.Context, args []string) error {
 		fmt.Printf("%d/%d channels, %s, %.0f/s\n", done, *n, el.Round(time.Second), float64(done)/el.Seconds())
 	}
 	fmt.Println("optimizing the search index...")
-	if err := db.OptimizeDirectory(ctx); err != nil {
+	if err := db.optimize(ctx); err != nil {
 		return err
 	}
 	fmt.Println("checkpointing...")
-	if err := db.Checkpoint(ctx); err != nil {
+	if err := db.checkpoint(ctx); err != nil {
 		return err
 	}
 	fmt.Printf("seeded %d channels in %s into %s\n", *n, time.Since(start).Round(time.Second), *dataDir)
 	return nil
-}
-
-// seedOwner returns the account that owns seeded channels, creating it once.
-// It has no usable password.
-func seedOwner(ctx context.Context, db *sqlite.DB) (string, error) {
-	a, _, err := db.FindAccountByUsername(ctx, "seed_owner")
-	if err == nil {
-		return a.ID, nil
-	} else if herald.ErrorCode(err) != herald.ENOTFOUND {
-		return "", err
-	}
-	a = &herald.Account{Username: "seed_owner", DisplayName: "Seed owner"}
-	if err := db.CreateAccount(ctx, a, "!"); err != nil {
-		return "", err
-	}
-	return a.ID, nil
 }
 
 type place struct{ name, country, lang string }
@@ -203,7 +171,7 @@ func newChannelGen(seed uint64, n int) *channelGen {
 
 func (g *channelGen) pick(s []string) string { return s[g.rnd.IntN(len(s))] }
 
-func (g *channelGen) next() sqlite.SeedChannel {
+func (g *channelGen) next() seedChannel {
 	g.i++
 	cat := herald.Categories[g.rnd.IntN(len(herald.Categories))].ID
 	// 55% French-speaking, 35% English, 10% other languages.
@@ -264,5 +232,5 @@ func (g *channelGen) next() sqlite.SeedChannel {
 	if g.rnd.IntN(12) == 0 {
 		week = 1 + int(math.Floor(math.Exp(g.rnd.Float64()*5)))
 	}
-	return sqlite.SeedChannel{Channel: ch, UpdatesThisWeek: week}
+	return seedChannel{Channel: ch, UpdatesThisWeek: week}
 }

@@ -22,17 +22,12 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/heraldhq/herald"
 	"github.com/heraldhq/herald/client"
 	"github.com/heraldhq/herald/sqlite"
 )
-
-func init() {
-	benchCommands["fanout"] = runBenchFanout
-}
 
 // runBenchFanout measures real-time fan-out: N followers of one channel hold
 // SSE or WebSocket streams to a server running in a child process (its
@@ -43,7 +38,7 @@ func init() {
 // starts (accounts, sessions with API-format tokens, follows): the same rows
 // signing up through the API makes, without 10,000 argon2 hashes.
 func runBenchFanout(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("herald bench fanout", flag.ContinueOnError)
+	fs := flag.NewFlagSet("herald-bench fanout", flag.ContinueOnError)
 	followers := fs.Int("followers", 10000, "followers holding a stream")
 	transport := fs.String("transport", "ws", "ws or sse")
 	updates := fs.Int("updates", 1, "updates posted back to back")
@@ -59,6 +54,9 @@ func runBenchFanout(ctx context.Context, args []string) error {
 	asServer := fs.String("as-server", "", "internal: run herald serve with the arguments after --, CPU-profiling into this file between SIGUSR1 and SIGUSR2")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *profile != "" && profileStart == nil {
+		return errors.New("--cpuprofile: a server child's profile is started by signals this system lacks")
 	}
 	if *asServer != "" {
 		return serveProfiled(ctx, *asServer, fs.Args())
@@ -81,7 +79,7 @@ func runBenchFanout(ctx context.Context, args []string) error {
 	fmt.Printf("seeded %d followers in %s\n", *followers, time.Since(t0).Round(time.Millisecond))
 	// Write the seeded database out now: the kernel's writeback of it would
 	// otherwise run during the measurement, on the same two cores.
-	syscall.Sync()
+	syncDisks()
 
 	srv, err := startChild(ctx, dir, *profile)
 	if err != nil {
@@ -97,7 +95,7 @@ func runBenchFanout(ctx context.Context, args []string) error {
 	// Open every stream and wait for its first message (the cursor): it is
 	// then subscribed and live.
 	t0 = time.Now()
-	conns := make([]*rawStream, len(tokens))
+	conns := make([]*follower, len(tokens))
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	errc := make(chan error, *dialers)
@@ -110,10 +108,7 @@ func runBenchFanout(ctx context.Context, args []string) error {
 				if i >= len(tokens) {
 					return
 				}
-				c, err := dialRaw(ctx, srv.url, *transport, tokens[i], i)
-				if err == nil {
-					err = c.first()
-				}
+				c, err := dialFollower(ctx, srv.url, *transport, tokens[i], i)
 				if err != nil {
 					errc <- fmt.Errorf("stream %d: %w", i, err)
 					return
@@ -150,7 +145,7 @@ func runBenchFanout(ctx context.Context, args []string) error {
 	var dup, bad, got atomic.Int64
 	done := make(chan struct{})
 	stop := make(chan struct{})
-	wait, err := epollReadersPoll(conns, *loops, *poll, func(i int, data []byte, now int64) {
+	wait, err := readFollowers(conns, *loops, *poll, func(i int, data []byte, now int64) {
 		if !bytes.Contains(data, []byte(`"type":"update.created"`)) {
 			return
 		}
@@ -192,7 +187,7 @@ func runBenchFanout(ctx context.Context, args []string) error {
 	var pwg sync.WaitGroup
 	perr := make(chan error, *posters)
 	if *profile != "" {
-		_ = srv.cmd.Process.Signal(syscall.SIGUSR1)
+		_ = srv.cmd.Process.Signal(profileStart)
 		f, err := os.Create(*profile + ".gen")
 		if err != nil {
 			return err
@@ -237,7 +232,7 @@ func runBenchFanout(ctx context.Context, args []string) error {
 	self1, _ := cpuTime(os.Getpid())
 	sys1, selfSys1 := sysTime(srv.pid), sysTime(os.Getpid())
 	if *profile != "" {
-		_ = srv.cmd.Process.Signal(syscall.SIGUSR2)
+		_ = srv.cmd.Process.Signal(profileStop)
 		pprof.StopCPUProfile()
 	}
 	close(stop)
@@ -310,7 +305,7 @@ func runBenchFanout(ctx context.Context, args []string) error {
 // seedFanout creates the admin, the channel and the followers in a fresh
 // SQLite store.
 func seedFanout(ctx context.Context, path string, n int) (admin, channelID string, tokens []string, err error) {
-	db, err := sqlite.Open(path, herald.StoreConfig{Clock: herald.SystemClock{}, Retention: herald.DefaultRetention})
+	db, err := sqlite.Open(context.Background(), path, herald.StoreConfig{Clock: herald.SystemClock{}, Retention: herald.DefaultRetention})
 	if err != nil {
 		return "", "", nil, err
 	}
@@ -393,7 +388,7 @@ func startChild(ctx context.Context, dir, profile string) (*childServer, error) 
 	}
 	args := []string{"serve", "--addr", "127.0.0.1:0", "--data", dir, "--rate-limit-exempt", "127.0.0.0/8", "--log-level", "warn"}
 	if profile != "" {
-		args = append([]string{"bench", "fanout", "--as-server", profile, "--"}, args[1:]...)
+		args = append([]string{"fanout", "--as-server", profile, "--"}, args[1:]...)
 	}
 	cmd := exec.CommandContext(ctx, exe, args...)
 	cmd.Stderr = os.Stderr
@@ -504,7 +499,7 @@ func scrapeWrites(base string) (events, writes float64) {
 // 1 kHz: a single fan-out costs the server only about 0.1 s of CPU.
 func serveProfiled(ctx context.Context, path string, args []string) error {
 	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, syscall.SIGUSR1, syscall.SIGUSR2)
+	signal.Notify(sigs, profileStart, profileStop)
 	pctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {
@@ -520,7 +515,7 @@ func serveProfiled(ctx context.Context, path string, args []string) error {
 				return
 			case sig := <-sigs:
 				switch {
-				case sig == syscall.SIGUSR1 && f == nil:
+				case sig == profileStart && f == nil:
 					var err error
 					if f, err = os.Create(path); err != nil {
 						fmt.Fprintln(os.Stderr, "cpuprofile:", err)
@@ -530,7 +525,7 @@ func serveProfiled(ctx context.Context, path string, args []string) error {
 					// warns that it can't set its own 100 Hz).
 					runtime.SetCPUProfileRate(1000)
 					_ = pprof.StartCPUProfile(f)
-				case sig == syscall.SIGUSR2 && f != nil:
+				case sig == profileStop && f != nil:
 					pprof.StopCPUProfile()
 					f.Close()
 					f = nil

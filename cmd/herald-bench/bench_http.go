@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/netip"
 	"os"
 	"runtime"
@@ -15,22 +16,18 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/heraldhq/herald/client"
+	"github.com/heraldhq/herald/cmd/internal/serve"
 	"github.com/heraldhq/herald/password"
 )
-
-func init() {
-	benchCommands["http"] = benchHTTP
-}
 
 // benchHTTP measures posting and first-page reads through the whole HTTP
 // stack with the Go client: N concurrent clients, each in a closed loop;
 // the admin posts, N distinct followers read.
 func benchHTTP(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("herald bench http", flag.ContinueOnError)
+	fs := flag.NewFlagSet("herald-bench http", flag.ContinueOnError)
 	clients := fs.Int("clients", 50, "concurrent clients")
 	duration := fs.Duration("duration", 10*time.Second, "duration of each phase")
 	server := fs.String("server", "", "target this server instead of starting one in-process (its rate limits must exempt this machine)")
@@ -198,16 +195,6 @@ func runWorkers(ctx context.Context, n int, d time.Duration, op func(ctx context
 	return res
 }
 
-// processCPU returns the CPU time this process has used. On a shared
-// machine it tells the cost per request even when throughput is distorted.
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
 // startBenchServer runs an in-process server on SQLite in a temporary
 // directory, with cheap password hashing and loopback exempt from rate
 // limits, for the benchmarks that don't target --server.
@@ -216,15 +203,16 @@ func startBenchServer(ctx context.Context, pageCacheMB int) (url, dir string, st
 	if err != nil {
 		return "", "", nil, err
 	}
-	m := NewMain()
-	m.Addr = "127.0.0.1:0"
-	m.DataDir = dir
-	m.LogLevel = "warn"
-	m.Stdout = io.Discard
-	m.PasswordParams = password.TestParams
-	m.PageCacheMB = pageCacheMB
-	m.RateLimitExempt = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
-	if err := m.Run(ctx); err != nil {
+	cfg := serve.Defaults()
+	cfg.Addr = "127.0.0.1:0"
+	cfg.DataDir = dir
+	cfg.LogLevel = slog.LevelWarn
+	cfg.Stdout = io.Discard
+	cfg.PasswordParams = password.TestParams
+	cfg.PageCacheMB = pageCacheMB
+	cfg.RateLimitExempt = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
+	m, err := serve.Start(ctx, cfg)
+	if err != nil {
 		os.RemoveAll(dir)
 		return "", "", nil, err
 	}

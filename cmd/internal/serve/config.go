@@ -1,0 +1,232 @@
+// Package serve is `herald serve`: its Config, filled from one table of
+// options (flags and HERALD_* environment variables), and Start, which
+// builds the store, the bus, the real-time hub and the HTTP server in that
+// order. cmd/herald runs it; cmd/herald-bench runs the same server under
+// load; tests run it in-process on port 0.
+package serve
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/netip"
+	"net/url"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/heraldhq/herald"
+	"github.com/heraldhq/herald/cmd/internal/options"
+	hhttp "github.com/heraldhq/herald/http"
+	hnats "github.com/heraldhq/herald/nats"
+	"github.com/heraldhq/herald/password"
+)
+
+// Config is everything `herald serve` runs from.
+type Config struct {
+	Addr      string
+	DataDir   string
+	Retention time.Duration
+	PublicURL string
+	// AllowedOrigins are other origins allowed to make cookie requests and
+	// open WebSockets.
+	AllowedOrigins  []string
+	RateLimits      hhttp.RateLimits
+	RateLimitExempt []netip.Prefix
+	TrustedProxies  []netip.Prefix
+	// PageCacheMB caches encoded update pages; single SQLite node only.
+	PageCacheMB int
+	// SyncCommits fsyncs SQLite's log on every commit (power-loss durable).
+	SyncCommits bool
+	LogLevel    slog.Level
+	LogFormat   string // text or json
+
+	// Scale-out: both or neither.
+	Postgres      string
+	NATS          string
+	NATSHeadCheck time.Duration // 0: never
+
+	// StreamLinger tunes write coalescing (realtime.Config.Linger); 0 is
+	// the hub's default, negative none.
+	StreamLinger time.Duration
+
+	// Held connections.
+	ReadHeaderTimeout time.Duration
+	ReadTimeout       time.Duration
+	IdleTimeout       time.Duration
+	MaxHeaderBytes    int
+	// MaxConnsPerAddr bounds the connections open at once from one client
+	// address (0: no bound). RateLimitExempt and TrustedProxies networks
+	// are not counted.
+	MaxConnsPerAddr int
+	ShutdownTimeout time.Duration
+
+	// TLS from files, or ACME.
+	TLSCert, TLSKey string
+	ACMEDomains     []string
+	ACMEEmail       string
+	ACMEDirectory   string
+	// ACMECARoots is a PEM file of the roots the ACME directory's own
+	// HTTPS certificate chains to (a private ACME server); "" trusts the
+	// system's.
+	ACMECARoots string
+	// ACMEHTTPAddr, if set, serves HTTP-01 challenges (and redirects
+	// everything else to https) on this address, e.g. ":80".
+	ACMEHTTPAddr string
+
+	// Not options: what tests and benchmarks change.
+	PasswordParams password.Params // default OWASP's
+	Clock          herald.Clock    // default the system clock
+	Stdout, Stderr io.Writer       // the "listening on" line; the logs
+}
+
+// DefaultACMEDirectory is Let's Encrypt's production directory.
+const DefaultACMEDirectory = "https://acme-v02.api.letsencrypt.org/directory"
+
+// Defaults is the Config of `herald serve` without flags or environment.
+func Defaults() Config {
+	c, err := Parse(nil, options.NoEnv, io.Discard)
+	if err != nil {
+		panic("serve: bad default: " + err.Error())
+	}
+	return c
+}
+
+// Options is the table of `herald serve` options, writing into c.
+func Options(c *Config) []options.Option {
+	limit := func(l *hhttp.Limit) func(string) error {
+		return func(v string) error {
+			p, err := hhttp.ParseLimit(v)
+			if err != nil {
+				return errors.New("want N/DURATION, e.g. 10/1m, or off")
+			}
+			*l = p
+			return nil
+		}
+	}
+	d := hhttp.DefaultRateLimits
+	c.RateLimits.MaxKeys = d.MaxKeys
+	return []options.Option{
+		{Flag: "addr", Env: "HERALD_ADDR", Default: "127.0.0.1:8080", Help: "listen address",
+			Set: options.String(&c.Addr)},
+		{Flag: "data", Env: "HERALD_DATA", Default: "./herald-data", Help: "data directory holding the database (and ACME certificates)",
+			Set: options.String(&c.DataDir)},
+		{Flag: "retention", Env: "HERALD_RETENTION", Default: herald.DefaultRetention.String(), Help: "how long updates live",
+			Set: options.Duration(&c.Retention, 1)},
+		{Flag: "public-url", Env: "HERALD_PUBLIC_URL", Help: "URL users reach the server at; https makes cookies Secure",
+			Set: func(v string) error {
+				if v != "" {
+					u, err := url.Parse(v)
+					if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+						return errors.New("want an http or https URL such as https://herald.example")
+					}
+				}
+				c.PublicURL = v
+				return nil
+			}},
+		{Flag: "allowed-origins", Env: "HERALD_ALLOWED_ORIGINS", Help: "other origins allowed to make cookie requests and open WebSockets, comma-separated",
+			Set: options.List(&c.AllowedOrigins)},
+		{Flag: "rate-limit-signup", Env: "HERALD_RATE_LIMIT_SIGNUP", Default: d.Signup.String(), Help: "account creations per client address, N/DURATION or off",
+			Set: limit(&c.RateLimits.Signup)},
+		{Flag: "rate-limit-login", Env: "HERALD_RATE_LIMIT_LOGIN", Default: d.Login.String(), Help: "login attempts per client address and per username",
+			Set: limit(&c.RateLimits.Login)},
+		{Flag: "rate-limit-post", Env: "HERALD_RATE_LIMIT_POST", Default: d.Post.String(), Help: "updates posted per client address and per account",
+			Set: limit(&c.RateLimits.Post)},
+		{Flag: "rate-limit-exempt", Env: "HERALD_RATE_LIMIT_EXEMPT", Help: "client networks never rate limited nor bounded in streams or connections, CIDR[,CIDR...]",
+			Set: options.Prefixes(&c.RateLimitExempt)},
+		{Flag: "trusted-proxy", Env: "HERALD_TRUSTED_PROXY", Help: "proxies whose X-Forwarded-For is believed (and whose connections are not bounded per address), CIDR[,CIDR...]",
+			Set: options.Prefixes(&c.TrustedProxies)},
+		{Flag: "page-cache-mb", Env: "HERALD_PAGE_CACHE_MB", Default: "64", Help: "MiB of encoded update pages kept for repeated reads, 0 disables; single node on SQLite only",
+			Set: options.Int(&c.PageCacheMB, 0)},
+		{Flag: "sync-commits", Env: "HERALD_SYNC_COMMITS", Default: "false", Bool: true, Help: "fsync the embedded database on every commit, so acknowledged writes survive a power loss too (kill -9 is survived either way); slower writes",
+			Set: options.Bool(&c.SyncCommits)},
+		{Flag: "log-level", Env: "HERALD_LOG_LEVEL", Default: "info", Help: "debug, info, warn or error",
+			Set: func(v string) error {
+				if err := c.LogLevel.UnmarshalText([]byte(v)); err != nil {
+					return errors.New("want debug, info, warn or error")
+				}
+				return nil
+			}},
+		{Flag: "log-format", Env: "HERALD_LOG_FORMAT", Default: "text", Help: "text or json",
+			Set: options.OneOf(&c.LogFormat, "text", "json")},
+		{Flag: "postgres", Env: "HERALD_POSTGRES", Help: "PostgreSQL URL of the shared store; requires --nats",
+			Set: options.String(&c.Postgres)},
+		{Flag: "nats", Env: "HERALD_NATS", Help: "NATS URL(s) of the event bus between nodes, comma-separated; requires --postgres",
+			Set: options.String(&c.NATS)},
+		{Flag: "nats-head-check", Env: "HERALD_NATS_HEAD_CHECK", Default: hnats.DefaultHeadCheck.String(), Help: "how often a node checks its channels' heads for events committed but never published; 0 disables",
+			Set: options.Duration(&c.NATSHeadCheck, 0)},
+		{Flag: "stream-linger", Env: "HERALD_STREAM_LINGER", Help: "how long a stream's first queued event waits for others to share its write; 0 none, empty the default (2ms)",
+			Set: func(v string) error {
+				if v == "" {
+					c.StreamLinger = 0
+					return nil
+				}
+				if err := options.Duration(&c.StreamLinger, 0)(v); err != nil {
+					return err
+				}
+				if c.StreamLinger == 0 {
+					c.StreamLinger = -1 // the hub's "none"
+				}
+				return nil
+			}},
+		{Flag: "read-header-timeout", Env: "HERALD_READ_HEADER_TIMEOUT", Default: "10s", Help: "time a client has to send a request's headers",
+			Set: options.Duration(&c.ReadHeaderTimeout, 1)},
+		{Flag: "read-timeout", Env: "HERALD_READ_TIMEOUT", Default: "30s", Help: "time a client has to send a whole request, body included (streams are not bound by it)",
+			Set: options.Duration(&c.ReadTimeout, 1)},
+		{Flag: "idle-timeout", Env: "HERALD_IDLE_TIMEOUT", Default: "2m", Help: "how long an idle keep-alive connection stays open",
+			Set: options.Duration(&c.IdleTimeout, 1)},
+		{Flag: "max-header-bytes", Env: "HERALD_MAX_HEADER_BYTES", Default: strconv.Itoa(64 << 10), Help: "largest request head accepted, in bytes",
+			Set: options.Int(&c.MaxHeaderBytes, 4096)},
+		{Flag: "max-conns-per-addr", Env: "HERALD_MAX_CONNS_PER_ADDR", Default: "512", Help: "connections open at once from one client address (streams included), 0 for no bound; --rate-limit-exempt and --trusted-proxy networks are not counted",
+			Set: options.Int(&c.MaxConnsPerAddr, 0)},
+		{Flag: "shutdown-timeout", Env: "HERALD_SHUTDOWN_TIMEOUT", Default: "10s", Help: "how long a stopping server waits for requests in flight",
+			Set: options.Duration(&c.ShutdownTimeout, 1)},
+		{Flag: "tls-cert", Env: "HERALD_TLS_CERT", Help: "PEM certificate chain file: serve HTTPS (with --tls-key)",
+			Set: options.String(&c.TLSCert)},
+		{Flag: "tls-key", Env: "HERALD_TLS_KEY", Help: "PEM private key file of --tls-cert",
+			Set: options.String(&c.TLSKey)},
+		{Flag: "acme-domain", Env: "HERALD_ACME_DOMAIN", Help: "serve HTTPS with certificates obtained automatically through ACME for these domains, comma-separated",
+			Set: options.List(&c.ACMEDomains)},
+		{Flag: "acme-email", Env: "HERALD_ACME_EMAIL", Help: "contact address given to the ACME certificate authority",
+			Set: options.String(&c.ACMEEmail)},
+		{Flag: "acme-directory", Env: "HERALD_ACME_DIRECTORY", Default: DefaultACMEDirectory, Help: "ACME directory URL of the certificate authority",
+			Set: options.String(&c.ACMEDirectory)},
+		{Flag: "acme-ca-roots", Env: "HERALD_ACME_CA_ROOTS", Help: "PEM file of the roots the ACME directory's own HTTPS certificate chains to (a private ACME server); empty trusts the system's",
+			Set: options.String(&c.ACMECARoots)},
+		{Flag: "acme-http-addr", Env: "HERALD_ACME_HTTP_ADDR", Help: "also listen here (e.g. :80) for ACME HTTP-01 challenges, redirecting other requests to https; empty uses TLS-ALPN-01 on --addr only",
+			Set: options.String(&c.ACMEHTTPAddr)},
+	}
+}
+
+// Parse reads args and env into a Config (from Defaults) and validates it.
+func Parse(args []string, env options.Env, out io.Writer) (Config, error) {
+	c := Config{PasswordParams: password.DefaultParams, Stdout: os.Stdout, Stderr: os.Stderr}
+	rest, err := options.Parse("herald serve", Options(&c), args, env, out)
+	if err != nil {
+		return c, err
+	}
+	if len(rest) > 0 {
+		return c, fmt.Errorf("unexpected argument %q", rest[0])
+	}
+	return c, c.Validate()
+}
+
+// Validate checks what no single option can: options that go together.
+func (c *Config) Validate() error {
+	switch {
+	case c.Postgres != "" && c.NATS == "":
+		return errors.New("--postgres needs --nats: every node must hear the events posted on the others (set both, or neither for a single SQLite node)")
+	case c.NATS != "" && c.Postgres == "":
+		return errors.New("--nats needs --postgres: nodes on separate SQLite files can't share streams (set both, or neither for a single SQLite node)")
+	case (c.TLSCert == "") != (c.TLSKey == ""):
+		return errors.New("--tls-cert and --tls-key go together")
+	case c.TLSCert != "" && len(c.ACMEDomains) > 0:
+		return errors.New("--tls-cert and --acme-domain are two ways to get certificates: choose one")
+	case c.ACMEHTTPAddr != "" && len(c.ACMEDomains) == 0:
+		return errors.New("--acme-http-addr needs --acme-domain")
+	case len(c.ACMEDomains) > 0 && c.ACMEDirectory == "":
+		return errors.New("--acme-directory is empty")
+	}
+	return nil
+}

@@ -1,0 +1,400 @@
+package serve
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/heraldhq/herald"
+	hhttp "github.com/heraldhq/herald/http"
+	hnats "github.com/heraldhq/herald/nats"
+	"github.com/heraldhq/herald/password"
+	"github.com/heraldhq/herald/postgres"
+	"github.com/heraldhq/herald/realtime"
+	"github.com/heraldhq/herald/sqlite"
+	"github.com/heraldhq/herald/web"
+	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/crypto/acme"
+	"golang.org/x/crypto/acme/autocert"
+)
+
+// Server is a running `herald serve`.
+type Server struct {
+	Config Config
+	Logger *slog.Logger
+	Store  herald.Store
+	HTTP   *hhttp.Server
+	// URL is where the server listens: http(s)://host:port, as bound.
+	URL string
+	// ChallengeURL is where ACME HTTP-01 challenges are answered, as bound
+	// (--acme-http-addr), or "".
+	ChallengeURL string
+
+	sqlite   *sqlite.DB // the embedded store, nil on PostgreSQL
+	bus      *hnats.Bus // nil on a single node
+	hub      *realtime.Server
+	httpSrv  *http.Server
+	acmeSrv  *http.Server // HTTP-01 challenges, if asked for
+	cancel   context.CancelFunc
+	loops    sync.WaitGroup
+	serveErr chan error
+}
+
+// Run is `herald serve`: it starts the server and serves until ctx ends
+// (SIGINT, SIGTERM) or a listener fails, then shuts down gracefully.
+func Run(ctx context.Context, cfg Config) error {
+	s, err := Start(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	select {
+	case <-ctx.Done():
+		s.Logger.Info("shutting down")
+	case err := <-s.Wait():
+		if err != nil && !errors.Is(err, http.ErrServerClosed) {
+			_ = s.Close()
+			return err
+		}
+	}
+	if err := s.Close(); err != nil {
+		return err
+	}
+	s.Logger.Info("stopped")
+	return nil
+}
+
+// Start builds the server in order (store, bus, hub, HTTP) and starts
+// serving. It returns once the listener is open; Close stops everything.
+func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
+	s := &Server{Config: cfg, serveErr: make(chan error, 2)}
+	defer func() {
+		if err != nil {
+			_ = s.Close() // what was built so far
+		}
+	}()
+	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
+	if cfg.LogFormat == "json" {
+		s.Logger = slog.New(slog.NewJSONHandler(cfg.Stderr, opts))
+	} else {
+		s.Logger = slog.New(slog.NewTextHandler(cfg.Stderr, opts))
+	}
+	clock := cfg.Clock
+	if clock == nil {
+		clock = herald.SystemClock{}
+	}
+
+	// 1. The store. It publishes events to the hub, which needs the store
+	// to exist first: it gets a forwarder the hub is plugged into below.
+	publisher := &latePublisher{}
+	storeCfg := herald.StoreConfig{Clock: clock, Retention: cfg.Retention, Publisher: publisher, SyncCommits: cfg.SyncCommits}
+	if cfg.Postgres == "" {
+		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+			return nil, fmt.Errorf("data directory: %w", err)
+		}
+		s.sqlite, err = sqlite.Open(ctx, filepath.Join(cfg.DataDir, "herald.db"), storeCfg)
+		if err != nil {
+			return nil, err
+		}
+		s.Store = s.sqlite
+	} else {
+		db, err := postgres.Open(ctx, cfg.Postgres, storeCfg)
+		if err != nil {
+			return nil, err
+		}
+		s.Store = db
+		s.Logger.Info("store: postgresql", "nats", "on")
+	}
+
+	// 2. The bus between nodes: NATS when scaled out, else the hub's own.
+	var bus realtime.Bus
+	if cfg.NATS != "" {
+		headCheck := cfg.NATSHeadCheck
+		if headCheck == 0 {
+			headCheck = -1 // the bus's "never"
+		}
+		host, _ := os.Hostname()
+		s.bus, err = hnats.Open(hnats.Config{
+			URL:       cfg.NATS,
+			Events:    s.Store,
+			Name:      fmt.Sprintf("herald %s pid %d", host, os.Getpid()),
+			HeadCheck: headCheck,
+			Logger:    s.Logger,
+		})
+		if err != nil {
+			return nil, err
+		}
+		registerReplacing(s.bus.Collectors()...)
+		bus = s.bus
+	}
+
+	// 3. The real-time hub: the store publishes to it, it serves streams.
+	exempt := slices.Concat(cfg.RateLimitExempt, cfg.TrustedProxies)
+	s.hub = realtime.New(realtime.Config{
+		Linger:         cfg.StreamLinger,
+		Events:         s.Store,
+		Bus:            bus,
+		PublicURL:      cfg.PublicURL,
+		AllowedOrigins: cfg.AllowedOrigins,
+		// Networks exempt from rate limits (a proxy, a load test on
+		// loopback) are exempt from the per-address stream limit too.
+		UnlimitedAddrs: cfg.RateLimitExempt,
+		Logger:         s.Logger,
+		Metrics:        prometheus.DefaultRegisterer,
+	})
+	publisher.Set(s.hub)
+
+	// 4. The HTTP API and web app. The page cache is exact only if every
+	// write goes through this process: true of the embedded store only.
+	var pageCache int64
+	if s.sqlite != nil && cfg.PageCacheMB > 0 {
+		pageCache = int64(cfg.PageCacheMB) << 20
+	}
+	s.HTTP = hhttp.NewServer(hhttp.Config{
+		Store:           s.Store,
+		Streams:         s.hub,
+		Logger:          s.Logger,
+		Clock:           clock,
+		Hasher:          password.NewHasher(cfg.PasswordParams),
+		PublicURL:       cfg.PublicURL,
+		AllowedOrigins:  cfg.AllowedOrigins,
+		RateLimits:      cfg.RateLimits,
+		TrustedProxies:  cfg.TrustedProxies,
+		RateLimitExempt: cfg.RateLimitExempt,
+		Web:             web.Handler(),
+		PageCacheBytes:  pageCache,
+	})
+
+	// 5. Background work.
+	bg, cancel := context.WithCancel(context.Background())
+	s.cancel = cancel
+	s.startLoops(bg)
+
+	// 6. The listener: a bound per client address, then TLS if asked for.
+	tlsConfig, acmeManager, err := s.tlsConfig()
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return nil, err
+	}
+	ln = hhttp.LimitConnsPerAddr(ln, cfg.MaxConnsPerAddr, exempt)
+	scheme := "http"
+	if tlsConfig != nil {
+		ln = tls.NewListener(ln, tlsConfig)
+		scheme = "https"
+	}
+	s.URL = scheme + "://" + ln.Addr().String()
+	errorLog := slog.NewLogLogger(s.Logger.Handler(), slog.LevelWarn)
+	s.httpSrv = &http.Server{
+		Handler:           s.HTTP,
+		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
+		ReadTimeout:       cfg.ReadTimeout,
+		IdleTimeout:       cfg.IdleTimeout,
+		MaxHeaderBytes:    cfg.MaxHeaderBytes,
+		TLSConfig:         tlsConfig,
+		ErrorLog:          errorLog,
+		// A hijacked connection (an SSE or WebSocket stream) still has the
+		// request's read deadline; the stream keeps its own from now on.
+		ConnState: func(c net.Conn, st http.ConnState) {
+			if st == http.StateHijacked {
+				_ = c.SetDeadline(time.Time{})
+			}
+		},
+	}
+	go func() { s.serveErr <- s.httpSrv.Serve(ln) }()
+	if acmeManager != nil && cfg.ACMEHTTPAddr != "" {
+		aln, err := net.Listen("tcp", cfg.ACMEHTTPAddr)
+		if err != nil {
+			return nil, fmt.Errorf("--acme-http-addr: %w", err)
+		}
+		s.acmeSrv = &http.Server{
+			Handler:           acmeManager.HTTPHandler(nil), // others: redirect to https
+			ReadHeaderTimeout: cfg.ReadHeaderTimeout,
+			ReadTimeout:       cfg.ReadTimeout,
+			IdleTimeout:       cfg.IdleTimeout,
+			MaxHeaderBytes:    cfg.MaxHeaderBytes,
+			ErrorLog:          errorLog,
+		}
+		s.ChallengeURL = "http://" + aln.Addr().String()
+		go func() { s.serveErr <- s.acmeSrv.Serve(aln) }()
+	}
+	s.Logger.Info("herald listening", "url", s.URL, "data", cfg.DataDir, "retention", cfg.Retention.String())
+	// Tests and scripts read the bound address from this line.
+	fmt.Fprintf(cfg.Stdout, "herald listening on %s\n", s.URL)
+	return s, nil
+}
+
+// tlsConfig is nil for plain HTTP, certificates from files, or ACME's.
+func (s *Server) tlsConfig() (*tls.Config, *autocert.Manager, error) {
+	cfg := s.Config
+	switch {
+	case cfg.TLSCert != "":
+		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
+		if err != nil {
+			return nil, nil, fmt.Errorf("--tls-cert/--tls-key: %w", err)
+		}
+		return &tls.Config{
+			Certificates: []tls.Certificate{cert},
+			MinVersion:   tls.VersionTLS12,
+			NextProtos:   []string{"h2", "http/1.1"},
+		}, nil, nil
+	case len(cfg.ACMEDomains) > 0:
+		client := &acme.Client{DirectoryURL: cfg.ACMEDirectory, UserAgent: "herald"}
+		if cfg.ACMECARoots != "" {
+			pem, err := os.ReadFile(cfg.ACMECARoots)
+			if err != nil {
+				return nil, nil, fmt.Errorf("--acme-ca-roots: %w", err)
+			}
+			roots := x509.NewCertPool()
+			if !roots.AppendCertsFromPEM(pem) {
+				return nil, nil, fmt.Errorf("--acme-ca-roots: no certificate in %s", cfg.ACMECARoots)
+			}
+			client.HTTPClient = &http.Client{Transport: &http.Transport{
+				TLSClientConfig: &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12},
+				Proxy:           http.ProxyFromEnvironment,
+			}, Timeout: time.Minute}
+		}
+		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+			return nil, nil, fmt.Errorf("data directory: %w", err)
+		}
+		m := &autocert.Manager{
+			Prompt:     autocert.AcceptTOS,
+			Cache:      autocert.DirCache(filepath.Join(cfg.DataDir, "acme")),
+			HostPolicy: autocert.HostWhitelist(cfg.ACMEDomains...),
+			Email:      cfg.ACMEEmail,
+			Client:     client,
+		}
+		tc := m.TLSConfig()
+		tc.MinVersion = tls.VersionTLS12
+		return tc, m, nil
+	}
+	return nil, nil, nil
+}
+
+// startLoops runs the store's periodic work: pruning expired updates (the
+// store also refuses expired ones on read, so a minute's delay is only
+// about erasure), flushing coalesced counts, checkpointing the WAL.
+func (s *Server) startLoops(ctx context.Context) {
+	every := func(name string, d time.Duration, f func(context.Context) error) {
+		s.loops.Go(func() {
+			t := time.NewTicker(d)
+			defer t.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-t.C:
+					if err := f(ctx); err != nil && ctx.Err() == nil {
+						s.Logger.Error("background task failed", "task", name, "err", err)
+					}
+				}
+			}
+		})
+	}
+	every("prune", time.Minute, func(ctx context.Context) error {
+		n, err := s.Store.PruneExpired(ctx)
+		if n > 0 {
+			s.Logger.Info("pruned expired updates", "count", n)
+		}
+		return err
+	})
+	every("flush-counts", time.Second, func(ctx context.Context) error {
+		_, err := s.Store.FlushCounts(ctx)
+		return err
+	})
+	if s.sqlite != nil {
+		every("checkpoint", time.Minute, s.sqlite.Checkpoint)
+	}
+}
+
+// Wait delivers the error that stops a listener on its own.
+func (s *Server) Wait() <-chan error { return s.serveErr }
+
+// Close shuts down gracefully: /healthz turns 503, streams close, requests
+// in flight finish (up to ShutdownTimeout), loops stop, the store closes,
+// then the bus.
+func (s *Server) Close() error {
+	var errs []error
+	if s.HTTP != nil {
+		s.HTTP.SetReady(false)
+	}
+	timeout := s.Config.ShutdownTimeout
+	if timeout <= 0 {
+		timeout = 10 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	if s.httpSrv != nil {
+		// http.Server.Shutdown does not wait for hijacked streams: the hub
+		// closes them, and must be done before the store closes.
+		var hub sync.WaitGroup
+		if s.hub != nil {
+			hub.Add(1)
+			s.httpSrv.RegisterOnShutdown(func() {
+				defer hub.Done()
+				if err := s.hub.Close(); err != nil {
+					s.Logger.Warn("closing streams", "err", err)
+				}
+			})
+		}
+		if err := s.httpSrv.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("http shutdown: %w", err))
+			_ = s.httpSrv.Close()
+		}
+		hub.Wait()
+		s.httpSrv, s.hub = nil, nil
+	}
+	if s.hub != nil { // started, never served
+		if err := s.hub.Close(); err != nil {
+			errs = append(errs, err)
+		}
+		s.hub = nil
+	}
+	if s.acmeSrv != nil {
+		_ = s.acmeSrv.Shutdown(ctx)
+		s.acmeSrv = nil
+	}
+	if s.cancel != nil {
+		s.cancel()
+		s.loops.Wait()
+		s.cancel = nil
+	}
+	if s.Store != nil {
+		if err := s.Store.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close store: %w", err))
+		}
+		s.Store, s.sqlite = nil, nil
+	}
+	if s.bus != nil {
+		if err := s.bus.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close bus: %w", err))
+		}
+		s.bus = nil
+	}
+	return errors.Join(errs...)
+}
+
+// registerReplacing registers collectors with the default registry,
+// replacing those of an earlier server in the same process (tests).
+func registerReplacing(cs ...prometheus.Collector) {
+	for _, c := range cs {
+		if err := prometheus.DefaultRegisterer.Register(c); err != nil {
+			var are prometheus.AlreadyRegisteredError
+			if errors.As(err, &are) {
+				prometheus.DefaultRegisterer.Unregister(are.ExistingCollector)
+				_ = prometheus.DefaultRegisterer.Register(c)
+			}
+		}
+	}
+}
