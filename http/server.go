@@ -84,6 +84,7 @@ type Server struct {
 	limits     *limiters
 	sessions   *sessionCache
 	pages      *pageCache // nil: off
+	qr         *qrCache
 	proxies    []netip.Prefix
 	exempt     []netip.Prefix
 	web        http.Handler
@@ -143,6 +144,7 @@ func NewServer(cfg Config) *Server {
 		cfg.SessionCacheTTL = 5 * time.Second
 	}
 	s.sessions = newSessionCache(cfg.SessionCacheTTL, 100_000)
+	s.qr = newQRCache(qrCacheBytes)
 	if cfg.PageCacheBytes > 0 {
 		s.pages = newPageCache(cfg.PageCacheBytes)
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/heraldhq/herald/client"
 	"github.com/heraldhq/herald/cmd/internal/options"
 	"github.com/heraldhq/herald/cmd/internal/serve"
+	hhttp "github.com/heraldhq/herald/http"
 	"github.com/heraldhq/herald/password"
 )
 
@@ -406,7 +407,20 @@ func TestServeOptionSources(t *testing.T) {
 	if err != nil || cfg.Retention != 2*time.Hour || cfg.StreamLinger != 5*time.Millisecond || cfg.Addr != "127.0.0.1:8080" {
 		t.Fatalf("flags over the environment: %v %+v", err, cfg)
 	}
+	cfg, err = serve.Parse([]string{"--sync-commits"}, env("HERALD_SYNC_COMMITS", "false"), io.Discard)
+	if err != nil || !cfg.SyncCommits {
+		t.Fatalf("--sync-commits: %v %+v", err, cfg)
+	}
+	if cfg, err = serve.Parse(nil, env("HERALD_SYNC_COMMITS", "yes"), io.Discard); err != nil || !cfg.SyncCommits {
+		t.Fatalf("HERALD_SYNC_COMMITS=yes: %v %+v", err, cfg)
+	}
 	d := serve.Defaults()
+	if d.RateLimits.QR != hhttp.DefaultRateLimits.QR {
+		t.Fatalf("QR renderings: %v, want the default %v", d.RateLimits.QR, hhttp.DefaultRateLimits.QR)
+	}
+	if d.SyncCommits {
+		t.Fatal("commits are synced by default")
+	}
 	if d.Addr != "127.0.0.1:8080" || d.DataDir != "./herald-data" || d.StreamLinger != 0 || d.MaxConnsPerAddr <= 0 ||
 		d.ReadHeaderTimeout <= 0 || d.ReadTimeout <= 0 || d.IdleTimeout <= 0 || d.ACMEDirectory != serve.DefaultACMEDirectory {
 		t.Fatalf("defaults: %+v", d)

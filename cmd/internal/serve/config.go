@@ -37,6 +37,8 @@ type Config struct {
 	TrustedProxies  []netip.Prefix
 	// PageCacheMB caches encoded update pages; single SQLite node only.
 	PageCacheMB int
+	// SyncCommits fsyncs SQLite's log on every commit (power-loss durable).
+	SyncCommits bool
 	LogLevel    slog.Level
 	LogFormat   string // text or json
 
@@ -131,12 +133,16 @@ func Options(c *Config) []options.Option {
 			Set: limit(&c.RateLimits.Login)},
 		{Flag: "rate-limit-post", Env: "HERALD_RATE_LIMIT_POST", Default: d.Post.String(), Help: "updates posted per client address and per account",
 			Set: limit(&c.RateLimits.Post)},
+		{Flag: "rate-limit-qr", Env: "HERALD_RATE_LIMIT_QR", Default: d.QR.String(), Help: "invite QR images rendered per client address (cached images are free)",
+			Set: limit(&c.RateLimits.QR)},
 		{Flag: "rate-limit-exempt", Env: "HERALD_RATE_LIMIT_EXEMPT", Help: "client networks never rate limited nor bounded in streams or connections, CIDR[,CIDR...]",
 			Set: options.Prefixes(&c.RateLimitExempt)},
 		{Flag: "trusted-proxy", Env: "HERALD_TRUSTED_PROXY", Help: "proxies whose X-Forwarded-For is believed (and whose connections are not bounded per address), CIDR[,CIDR...]",
 			Set: options.Prefixes(&c.TrustedProxies)},
 		{Flag: "page-cache-mb", Env: "HERALD_PAGE_CACHE_MB", Default: "64", Help: "MiB of encoded update pages kept for repeated reads, 0 disables; single node on SQLite only",
 			Set: options.Int(&c.PageCacheMB, 0)},
+		{Flag: "sync-commits", Env: "HERALD_SYNC_COMMITS", Default: "false", Bool: true, Help: "fsync the embedded database on every commit, so acknowledged writes survive a power loss too (kill -9 is survived either way); slower writes",
+			Set: options.Bool(&c.SyncCommits)},
 		{Flag: "log-level", Env: "HERALD_LOG_LEVEL", Default: "info", Help: "debug, info, warn or error",
 			Set: func(v string) error {
 				if err := c.LogLevel.UnmarshalText([]byte(v)); err != nil {

@@ -96,7 +96,7 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	// 1. The store. It publishes events to the hub, which needs the store
 	// to exist first: it gets a forwarder the hub is plugged into below.
 	publisher := &latePublisher{}
-	storeCfg := herald.StoreConfig{Clock: clock, Retention: cfg.Retention, Publisher: publisher}
+	storeCfg := herald.StoreConfig{Clock: clock, Retention: cfg.Retention, Publisher: publisher, SyncCommits: cfg.SyncCommits}
 	if cfg.Postgres == "" {
 		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 			return nil, fmt.Errorf("data directory: %w", err)
