@@ -22,6 +22,10 @@ const (
 	EINTERNAL     = "internal"     // 500: a bug or an infrastructure failure
 )
 
+// ProblemTypeBase prefixes the type of every RFC 9457 problem Herald
+// writes (the API's and the web app's): the error's Kind is appended.
+const ProblemTypeBase = "https://herald.example/problems/"
+
 // Error is Herald's one error type. Code is one of the E* constants; Kind is a
 // stable, finer-grained slug (for example "invalid-json" or "text-too-long")
 // that becomes the problem type URI; Message is safe to show to the caller.

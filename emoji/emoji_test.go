@@ -191,8 +191,12 @@ func TestPairsAreRejected(t *testing.T) {
 	}
 }
 
+// FuzzNormalize: any input is either one RGI emoji, returned in its
+// fully-qualified form (a fixed point, the same code points but VS-16), or
+// an invalid-emoji problem and nothing else.
 func FuzzNormalize(f *testing.F) {
-	for _, s := range []string{"👍", "❤", "❤️", "👨‍👩‍👧‍👦", "🇫🇷", "#⃣", "🏴󠁧󠁢󠁳󠁣󠁴󠁿", "abc", "", "👍🏽", "\uFE0F", "\xff"} {
+	for _, s := range []string{"👍", "❤", "❤️", "👨‍👩‍👧‍👦", "🇫🇷", "#⃣", "🏴󠁧󠁢󠁳󠁣󠁴󠁿", "abc", "", "👍🏽", "\uFE0F", "\xff",
+		"👍\uFE0F", "✌\uFE0F🏼", "👨‍👩‍👧‍👦‍", "🇫🇷🇩", strings.Repeat("👍", 20)} {
 		f.Add(s)
 	}
 	set := map[string]bool{}
@@ -201,8 +205,11 @@ func FuzzNormalize(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		got, err := emoji.Normalize(s)
+		if emoji.IsEmoji(s) != (err == nil) {
+			t.Fatalf("IsEmoji(%q) disagrees with Normalize: %v", s, err)
+		}
 		if err != nil {
-			if got != "" || herald.ErrorKind(err) != "invalid-emoji" {
+			if got != "" || herald.ErrorCode(err) != herald.EINVALID || herald.ErrorKind(err) != "invalid-emoji" {
 				t.Fatalf("Normalize(%q) = %q, %v", s, got, err)
 			}
 			return

@@ -624,11 +624,11 @@ func TestStreamsHook(t *testing.T) {
 		t.Fatalf("events = %d %s", r.status, r.body)
 	}
 	// EventSource and browser WebSockets authenticate with ?access_token=.
-	if r := e.do("GET", "/api/v1/ws?access_token="+alice.Token(), "", nil); r.status != 200 || string(r.body) != "ws "+alice.account.ID {
+	if r := e.do("GET", "/api/v1/ws?access_token="+alice.Token(), "", nil, wsHandshake...); r.status != 200 || string(r.body) != "ws "+alice.account.ID {
 		t.Fatalf("ws = %d %s", r.status, r.body)
 	}
-	if fs.addr != "127.0.0.1" {
-		t.Fatalf("client address = %q", fs.addr)
+	if fs.last.Addr != "127.0.0.1" {
+		t.Fatalf("client address = %q", fs.last.Addr)
 	}
 	// ?access_token= is accepted only on the stream routes.
 	if r := e.do("GET", "/api/v1/me?access_token="+alice.Token(), "", nil); r.status != 401 {
@@ -637,18 +637,6 @@ func TestStreamsHook(t *testing.T) {
 	if r := e.do("GET", "/api/v1/events?access_token=bogus", "", nil); r.status != 401 {
 		t.Fatalf("events with bad access_token = %d", r.status)
 	}
-}
-
-type fakeStreams struct{ addr string }
-
-func (f *fakeStreams) ServeSSE(w http.ResponseWriter, r *http.Request, accountID, clientAddr string) {
-	f.addr = clientAddr
-	_, _ = w.Write([]byte("sse " + accountID))
-}
-
-func (f *fakeStreams) ServeWebSocket(w http.ResponseWriter, r *http.Request, accountID, clientAddr string) {
-	f.addr = clientAddr
-	_, _ = w.Write([]byte("ws " + accountID))
 }
 
 func TestWebMount(t *testing.T) {

@@ -160,6 +160,7 @@ func (s *Server) handleDeleteChannel(w http.ResponseWriter, r *http.Request) err
 	if err := s.Store.DeleteChannel(r.Context(), a.ID, id); err != nil {
 		return err
 	}
+	s.qr.forget(id)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

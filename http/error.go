@@ -14,7 +14,7 @@ import (
 )
 
 // ProblemTypeBase prefixes every problem type: the error kind is appended.
-const ProblemTypeBase = "https://herald.example/problems/"
+const ProblemTypeBase = herald.ProblemTypeBase
 
 // codes maps each herald error code to its one HTTP status and title.
 var codes = map[string]struct {

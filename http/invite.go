@@ -1,10 +1,13 @@
 package http
 
 import (
+	"container/list"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/heraldhq/herald"
 	qrcode "github.com/skip2/go-qrcode"
@@ -57,51 +60,57 @@ func (s *Server) handleRotateInvite(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
+	s.qr.forget(id)
 	return writeJSON(w, http.StatusOK, map[string]string{"invite_code": code, "invite_url": s.inviteURL(r, code)})
 }
 
-// QR code sizes in pixels for qr.png (?size=).
+// QR code sizes in pixels for qr.png (?size=). Rendering costs grow with
+// the square of the size (about 20 ms of CPU at 1024); 1024 px prints
+// 8.7 cm wide at 300 dpi, and qr.svg scales to any size for free.
 const (
 	qrMinSize     = 64
-	qrMaxSize     = 2048
+	qrMaxSize     = 1024
 	qrDefaultSize = 256
 )
 
 // handleInviteQR renders the invite link as a QR code, SVG or PNG. Dead
-// codes are 404, so a rotated code's old QR image can't be fetched anew.
+// codes are 404, so a rotated code's old QR image can't be fetched anew:
+// the code is looked up on every request, before the cache. Images are
+// cached per link, format and size (see qrCache); each rendering, the
+// expensive part, counts against the client address's QR rate limit.
 func (s *Server) handleInviteQR(format string) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		code, err := inviteCode(r)
 		if err != nil {
 			return err
 		}
-		size, ok, err := queryInt(r, "size", "invalid-size", qrMinSize, qrMaxSize)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			size = qrDefaultSize
-		}
-		if _, err := s.Store.FindChannelByInvite(r.Context(), "", code); err != nil {
-			return err
-		}
-		q, err := qrcode.New(s.inviteURL(r, code), qrcode.Medium)
-		if err != nil {
-			return fmt.Errorf("qr: %w", err)
-		}
-		var body []byte
-		var ctype string
-		switch format {
-		case "png":
-			if body, err = q.PNG(int(size)); err != nil {
-				return fmt.Errorf("qr png: %w", err)
+		size := 0
+		if format == "png" {
+			if size, err = qrSize(r); err != nil {
+				return err
 			}
-			ctype = "image/png"
-		default:
-			body, ctype = qrSVG(q.Bitmap()), "image/svg+xml"
+		}
+		ch, err := s.Store.FindChannelByInvite(r.Context(), "", code)
+		if err != nil {
+			return err
+		}
+		key := qrKey{url: s.inviteURL(r, code), format: format, size: size}
+		body := s.qr.get(key)
+		if body == nil {
+			if err := s.rateLimit(s.clientAddr(r), s.limits.qrAddr, nil, ""); err != nil {
+				return err
+			}
+			if body, err = renderQR(key); err != nil {
+				return err
+			}
+			s.qr.put(key, ch.ID, body)
 		}
 		h := w.Header()
-		h.Set("Content-Type", ctype)
+		if format == "png" {
+			h.Set("Content-Type", "image/png")
+		} else {
+			h.Set("Content-Type", "image/svg+xml")
+		}
 		h.Set("Content-Length", strconv.Itoa(len(body)))
 		// Codes die on rotation: caches must ask again.
 		h.Set("Cache-Control", "no-cache")
@@ -109,6 +118,149 @@ func (s *Server) handleInviteQR(format string) handlerFunc {
 		_, _ = w.Write(body)
 		return nil
 	}
+}
+
+// qrSize returns the ?size= of qr.png, qrDefaultSize when absent.
+func qrSize(r *http.Request) (int, error) {
+	v := r.URL.Query().Get("size")
+	if v == "" {
+		return qrDefaultSize, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < qrMinSize || n > qrMaxSize {
+		return 0, herald.KindErrorf(herald.EINVALID, "invalid-size",
+			"size must be a whole number of pixels from %d to %d; qr.svg scales to any size.", qrMinSize, qrMaxSize)
+	}
+	return n, nil
+}
+
+// renderQR draws the QR code of key.url.
+func renderQR(key qrKey) ([]byte, error) {
+	q, err := qrcode.New(key.url, qrcode.Medium)
+	if err != nil {
+		// The one way to fail: more than a QR code holds, which takes a
+		// Host header of kilobytes when no public URL is set.
+		return nil, herald.KindErrorf(herald.EINVALID, "invite-link-too-long", "The invite link is too long for a QR code.")
+	}
+	if key.format != "png" {
+		return qrSVG(q.Bitmap()), nil
+	}
+	body, err := q.PNG(key.size)
+	if err != nil {
+		return nil, fmt.Errorf("qr png: %w", err)
+	}
+	return body, nil
+}
+
+// qrCacheBytes bounds the QR image cache: PNGs are 0.5 to 2 KiB and SVGs
+// about 5 KiB, so thousands of images fit.
+const qrCacheBytes = 4 << 20
+
+// qrKey is what a QR image depends on: the link it encodes (which holds
+// the invite code, and the request's host when no public URL is set), the
+// format and the PNG size (0 for SVG).
+type qrKey struct {
+	url, format string
+	size        int
+}
+
+// qrCache keeps rendered QR images, least recently used first out, within
+// a byte budget. It is exact whatever else writes the store: an image
+// depends only on its key, and a dead code is refused before the cache is
+// read. Rotating a code or deleting a channel on this server drops the
+// channel's images at once, so they don't linger until evicted.
+type qrCache struct {
+	max int64
+
+	mu        sync.Mutex
+	bytes     int64
+	lru       *list.List // of *qrEntry, most recently used at the front
+	entries   map[qrKey]*list.Element
+	byChannel map[string][]qrKey
+}
+
+type qrEntry struct {
+	key     qrKey
+	channel string
+	body    []byte
+}
+
+func newQRCache(maxBytes int64) *qrCache {
+	return &qrCache{max: maxBytes, lru: list.New(), entries: map[qrKey]*list.Element{}, byChannel: map[string][]qrKey{}}
+}
+
+// cost is what an entry counts against the budget: its image, its key and
+// bookkeeping.
+func (e *qrEntry) cost() int64 {
+	return int64(len(e.body) + 2*len(e.key.url) + len(e.channel) + 128)
+}
+
+// get returns the cached image for k, or nil.
+func (c *qrCache) get(k qrKey) []byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	el := c.entries[k]
+	if el == nil {
+		return nil
+	}
+	c.lru.MoveToFront(el)
+	return el.Value.(*qrEntry).body
+}
+
+// put caches body as k's image, for the given channel; an image larger than
+// the whole budget is not kept.
+func (c *qrCache) put(k qrKey, channel string, body []byte) {
+	e := &qrEntry{key: k, channel: channel, body: body}
+	if e.cost() > c.max {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if old := c.entries[k]; old != nil {
+		c.remove(old)
+	}
+	c.entries[k] = c.lru.PushFront(e)
+	c.byChannel[channel] = append(c.byChannel[channel], k)
+	c.bytes += e.cost()
+	for c.bytes > c.max {
+		c.remove(c.lru.Back())
+	}
+}
+
+// forget drops every image of the channel's links.
+func (c *qrCache) forget(channel string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	keys := c.byChannel[channel]
+	delete(c.byChannel, channel) // before remove, which would edit keys
+	for _, k := range keys {
+		if el := c.entries[k]; el != nil {
+			c.remove(el)
+		}
+	}
+}
+
+// remove drops one entry; c.mu is held.
+func (c *qrCache) remove(el *list.Element) {
+	e := c.lru.Remove(el).(*qrEntry)
+	delete(c.entries, e.key)
+	c.bytes -= e.cost()
+	keys := c.byChannel[e.channel]
+	if i := slices.Index(keys, e.key); i >= 0 {
+		keys = slices.Delete(keys, i, i+1)
+	}
+	if len(keys) == 0 {
+		delete(c.byChannel, e.channel)
+	} else {
+		c.byChannel[e.channel] = keys
+	}
+}
+
+// len returns the number of cached images and their cost.
+func (c *qrCache) len() (int, int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.entries), c.bytes
 }
 
 // qrSVG draws a QR bitmap (quiet zone included) as one path of dark runs,

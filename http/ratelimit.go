@@ -29,7 +29,9 @@ func (l Limit) String() string {
 	return fmt.Sprintf("%d/%s", l.Burst, l.Per)
 }
 
-// ParseLimit parses "N/DURATION" (e.g. "10/1m") or "off".
+// ParseLimit parses "N/DURATION" (e.g. "10/1m"), N at least 1 and at most
+// one per microsecond, or "off" (also "0"). Whatever it accepts, it accepts
+// again as l.String() and returns the same Limit.
 func ParseLimit(s string) (Limit, error) {
 	s = strings.TrimSpace(s)
 	if s == "off" || s == "0" {
@@ -37,12 +39,19 @@ func ParseLimit(s string) (Limit, error) {
 	}
 	n, per, ok := strings.Cut(s, "/")
 	burst, err := strconv.Atoi(n)
-	if !ok || err != nil || burst < 0 {
-		return Limit{}, fmt.Errorf("rate limit %q: want N/DURATION, e.g. 10/1m, or off", s)
+	if !ok || err != nil || burst < 1 {
+		// "0/1m" is refused rather than read as off: it could as well
+		// mean "nothing allowed".
+		return Limit{}, fmt.Errorf("rate limit %q: want N/DURATION with N at least 1, e.g. 10/1m, or off", s)
 	}
 	d, err := time.ParseDuration(per)
 	if err != nil || d <= 0 {
 		return Limit{}, fmt.Errorf("rate limit %q: bad duration", s)
+	}
+	if float64(d)/float64(burst) < float64(time.Microsecond) {
+		// The limiter's clock counts nanoseconds: it can't hold back
+		// anything that fast, and no action needs it.
+		return Limit{}, fmt.Errorf("rate limit %q: more than one per microsecond; write off for no limit", s)
 	}
 	return Limit{Burst: burst, Per: d}, nil
 }
@@ -54,6 +63,7 @@ type RateLimits struct {
 	Signup Limit // account creation, per address
 	Login  Limit // login attempts, per address and per username
 	Post   Limit // updates posted, per address and per account
+	QR     Limit // QR images rendered (cached ones are free), per address
 	// MaxKeys bounds each limiter map; idle entries are evicted first.
 	MaxKeys int
 }
@@ -63,6 +73,7 @@ var DefaultRateLimits = RateLimits{
 	Signup:  Limit{Burst: 10, Per: time.Hour},
 	Login:   Limit{Burst: 20, Per: 10 * time.Minute},
 	Post:    Limit{Burst: 60, Per: time.Minute},
+	QR:      Limit{Burst: 30, Per: time.Minute},
 	MaxKeys: 100_000,
 }
 
@@ -74,7 +85,7 @@ func (rl RateLimits) withDefaults() RateLimits {
 }
 
 type limiters struct {
-	signupAddr, loginAddr, loginUser, postAddr, postAccount *keyedLimiter
+	signupAddr, loginAddr, loginUser, postAddr, postAccount, qrAddr *keyedLimiter
 }
 
 func newLimiters(rl RateLimits) *limiters {
@@ -84,6 +95,7 @@ func newLimiters(rl RateLimits) *limiters {
 		loginUser:   newKeyedLimiter(rl.Login, rl.MaxKeys),
 		postAddr:    newKeyedLimiter(rl.Post, rl.MaxKeys),
 		postAccount: newKeyedLimiter(rl.Post, rl.MaxKeys),
+		qrAddr:      newKeyedLimiter(rl.QR, rl.MaxKeys),
 	}
 }
 
@@ -117,8 +129,11 @@ func (k *keyedLimiter) allow(key string, now time.Time) (bool, time.Duration) {
 		if len(k.buckets) >= k.max || now.Sub(k.swept) > time.Minute {
 			k.sweep(now)
 		}
-		every := k.limit.Per / time.Duration(k.limit.Burst)
-		b = &bucket{lim: rate.NewLimiter(rate.Every(every), k.limit.Burst)}
+		// Burst per Per, in floating point: an integer interval Per/Burst
+		// is truncated, and 0 (which rate reads as no limit at all) past
+		// one event per nanosecond.
+		every := rate.Limit(float64(k.limit.Burst) / k.limit.Per.Seconds())
+		b = &bucket{lim: rate.NewLimiter(every, k.limit.Burst)}
 		k.buckets[key] = b
 	}
 	b.last = now

@@ -20,13 +20,14 @@ import (
 
 	"github.com/heraldhq/herald"
 	"github.com/heraldhq/herald/password"
+	"github.com/heraldhq/herald/realtime"
 )
 
-// StreamServer serves real-time event streams to an authenticated account.
-// The realtime package implements it.
+// StreamServer serves real-time event streams. The realtime package
+// implements it; this package hands it requests it has authenticated and
+// checked (events.go), and answers its refusals.
 type StreamServer interface {
-	ServeSSE(w http.ResponseWriter, r *http.Request, accountID, clientAddr string)
-	ServeWebSocket(w http.ResponseWriter, r *http.Request, accountID, clientAddr string)
+	Serve(w http.ResponseWriter, r *http.Request, req realtime.StreamRequest) error
 }
 
 // DefaultSessionTTL is how long a login session lives.
@@ -83,6 +84,7 @@ type Server struct {
 	limits     *limiters
 	sessions   *sessionCache
 	pages      *pageCache // nil: off
+	qr         *qrCache
 	proxies    []netip.Prefix
 	exempt     []netip.Prefix
 	web        http.Handler
@@ -142,6 +144,7 @@ func NewServer(cfg Config) *Server {
 		cfg.SessionCacheTTL = 5 * time.Second
 	}
 	s.sessions = newSessionCache(cfg.SessionCacheTTL, 100_000)
+	s.qr = newQRCache(qrCacheBytes)
 	if cfg.PageCacheBytes > 0 {
 		s.pages = newPageCache(cfg.PageCacheBytes)
 	}

@@ -92,21 +92,20 @@ type node struct {
 
 // startNode starts a node on store. If pub is not nil, it is the store's
 // publisher and is pointed at this node's hub.
-func startNode(t testing.TB, name string, store herald.Store, pub *switchPublisher, natsURL string, opts ...func(*hnats.Config)) *node {
+func startNode(t testing.TB, name string, store herald.Store, pub *switchPublisher, natsURL string, opts ...func(*realtime.Config)) *node {
 	t.Helper()
-	cfg := hnats.Config{URL: natsURL, Events: store, Name: name}
-	for _, o := range opts {
-		o(&cfg)
-	}
-	bus, err := hnats.Open(cfg)
+	bus, err := hnats.Open(hnats.Config{URL: natsURL, Name: name})
 	if err != nil {
 		t.Fatalf("%s: %v", name, err)
 	}
-	rt := realtime.New(realtime.Config{
-		Events:         store,
-		Bus:            bus,
-		UnlimitedAddrs: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")},
-	})
+	cfg := realtime.Config{
+		Events: store,
+		Bus:    bus,
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	rt := realtime.New(cfg)
 	if pub != nil {
 		pub.p.Store(rt)
 	}
@@ -115,6 +114,7 @@ func startNode(t testing.TB, name string, store herald.Store, pub *switchPublish
 		Streams:         rt,
 		Hasher:          password.NewHasher(password.TestParams),
 		SessionCacheTTL: -1,
+		RateLimitExempt: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")},
 	})
 	ts := httptest.NewServer(api)
 	n := &node{t: t, name: name, store: store, bus: bus, rt: rt, ts: ts, anon: client.New(ts.URL, "")}
@@ -266,3 +266,10 @@ func waitFor(t testing.TB, what string, cond func() bool) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// receiverFunc is a realtime.Receiver that hands every message to a
+// function and ignores losses: the raw bus, without the Reliable layer.
+type receiverFunc func(*realtime.Message)
+
+func (f receiverFunc) Receive(m *realtime.Message) { f(m) }
+func (f receiverFunc) Lost()                       {}

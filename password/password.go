@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"strconv"
 	"strings"
 
 	"golang.org/x/crypto/argon2"
@@ -62,9 +63,14 @@ func (h *Hasher) Hash(password string) (string, error) {
 		return "", err
 	}
 	key := h.derive(password, salt, h.params)
+	return encode(h.params, salt, key), nil
+}
+
+// encode returns the PHC string of a derived key.
+func encode(p Params, salt, key []byte) string {
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version,
-		h.params.Memory, h.params.Time, h.params.Threads,
-		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(key)), nil
+		p.Memory, p.Time, p.Threads,
+		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(key))
 }
 
 // Verify reports whether password matches the PHC string encoded, in
@@ -90,32 +96,54 @@ func (h *Hasher) derive(password string, salt []byte, p Params) []byte {
 	return argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, p.KeyLen)
 }
 
-// decode parses "$argon2id$v=19$m=M,t=T,p=P$salt$key".
+// decode parses "$argon2id$v=19$m=M,t=T,p=P$salt$key", exactly as encode
+// writes it: numbers in decimal without sign or leading zeros, salt and key
+// in unpadded base64 without line breaks. Anything else is ErrMalformed, so
+// that encode(decode(s)) == s for every accepted s.
 func decode(s string) (Params, []byte, []byte, error) {
 	var p Params
 	parts := strings.Split(s, "$")
-	if len(parts) != 6 || parts[0] != "" || parts[1] != "argon2id" {
+	if len(parts) != 6 || parts[0] != "" || parts[1] != "argon2id" || parts[2] != "v="+strconv.Itoa(argon2.Version) {
 		return p, nil, nil, ErrMalformed
 	}
-	var v int
-	if _, err := fmt.Sscanf(parts[2], "v=%d", &v); err != nil || v != argon2.Version {
+	m, rest, ok1 := strings.Cut(parts[3], ",")
+	t, th, ok2 := strings.Cut(rest, ",")
+	mem, ok3 := field(m, "m=", 32)
+	tm, ok4 := field(t, "t=", 32)
+	threads, ok5 := field(th, "p=", 8)
+	if !ok1 || !ok2 || !ok3 || !ok4 || !ok5 {
 		return p, nil, nil, ErrMalformed
 	}
-	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &p.Memory, &p.Time, &p.Threads); err != nil {
-		return p, nil, nil, ErrMalformed
-	}
+	p.Memory, p.Time, p.Threads = uint32(mem), uint32(tm), uint8(threads)
 	// Bounds keep a tampered hash from costing unbounded memory or time.
 	if p.Memory < 8 || p.Memory > 1<<20 || p.Time < 1 || p.Time > 16 || p.Threads < 1 {
 		return p, nil, nil, ErrMalformed
 	}
-	salt, err := base64.RawStdEncoding.DecodeString(parts[4])
-	if err != nil || len(salt) < 8 {
+	salt, ok := b64(parts[4])
+	if !ok || len(salt) < 8 {
 		return p, nil, nil, ErrMalformed
 	}
-	key, err := base64.RawStdEncoding.DecodeString(parts[5])
-	if err != nil || len(key) < 16 || len(key) > 64 {
+	key, ok := b64(parts[5])
+	if !ok || len(key) < 16 || len(key) > 64 {
 		return p, nil, nil, ErrMalformed
 	}
 	p.SaltLen, p.KeyLen = uint32(len(salt)), uint32(len(key))
 	return p, salt, key, nil
+}
+
+// field parses "name=N", N a canonical decimal of at most bits bits.
+func field(s, name string, bits int) (uint64, bool) {
+	v, ok := strings.CutPrefix(s, name)
+	if !ok {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(v, 10, bits)
+	return n, err == nil && strconv.FormatUint(n, 10) == v
+}
+
+// b64 decodes canonical unpadded base64 (the decoder alone would skip line
+// breaks and ignore stray low bits).
+func b64(s string) ([]byte, bool) {
+	b, err := base64.RawStdEncoding.DecodeString(s)
+	return b, err == nil && base64.RawStdEncoding.EncodeToString(b) == s
 }

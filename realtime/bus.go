@@ -15,76 +15,85 @@ type Message struct {
 	Type      string // herald.Event* type
 	ChannelID string
 	Data      []byte // JSON of the herald.Event, without a trailing newline
-	// ChannelSeq is for channel.followed: the channel's stream position at
-	// the follow (herald.Event.ChannelSeq), nil if unknown. A connection
-	// that sees its own channel.followed joins the channel right after it,
-	// whichever node or clock wrote the follow.
+	// ChannelSeq is for channel.followed and channel.admin_added: the
+	// channel's stream position at the change (herald.Event.ChannelSeq),
+	// nil if unknown. A connection that sees its own follow joins the
+	// channel right after it, whichever node or clock wrote the follow;
+	// without it, at the channel's head.
 	ChannelSeq *int64
-	// At is when the event was appended (unix ns; 0 if unknown). For a
-	// channel.followed without ChannelSeq (logged before it existed, or by
-	// an older node) the join falls back to the first channel event at or
-	// after that moment; without At either, to the channel's head.
-	At int64
 }
 
 // Handler receives the messages of a subscribed stream.
 type Handler func(m *Message)
 
+// Receiver is what a Bus hands a subscribed stream's messages to: the
+// node's Reliable layer, which turns what the bus delivers into each
+// stream's complete sequence.
+type Receiver interface {
+	// Receive is called with each message of the stream the bus got. A bus
+	// may drop, duplicate or reorder messages; Receive must not block.
+	Receive(m *Message)
+	// Lost says the bus may have dropped messages of the stream without a
+	// later one to show it (a reconnect, a full buffer): the receiver
+	// compares the stream with its durable log.
+	Lost()
+}
+
 // Bus carries encoded events from the node whose store committed them to
-// every node with a connection that needs them. The in-process LocalBus is
-// the single-node default; a NATS bus (issue 6) maps each stream to a subject
-// and subscribes a node only to the streams its connections follow.
+// every node with a connection that needs them: transport only. The
+// in-process LocalBus is the single-node default; the nats package maps each
+// stream to a NATS subject and subscribes a node only to the streams its
+// connections follow.
 //
 // Contract:
-//   - Messages of one stream reach the handler in the order they were
-//     published. Delivery is best effort: the hub detects a hole in a
-//     stream's sequence and refills it from the durable log, so a bus may
-//     drop or reorder under failure without losing events.
-//   - Subscribe returns once messages published afterwards will reach h (the
-//     hub relies on this to join history and live events without a gap).
+//   - Delivery is best effort: messages may be dropped, duplicated or
+//     reordered. The Reliable layer in front of the hub puts each stream
+//     back in order and refills holes from the durable log, once per node
+//     and stream; a bus only has to call Receiver.Lost when it knows it may
+//     have dropped something no later message will reveal.
+//   - Subscribe returns once messages published afterwards will reach r.
 //     A node calls Subscribe at most once per stream before Unsubscribe.
-//   - Handlers must not block: the hub's handler only enqueues.
+//   - Unsubscribe must not wait for a Receive in progress.
 type Bus interface {
 	Publish(ctx context.Context, msgs []*Message) error
-	Subscribe(stream string, h Handler) error
+	Subscribe(stream string, r Receiver) error
 	Unsubscribe(stream string) error
 }
 
 // LocalBus is the in-process Bus of a single node: Publish calls the
-// stream's handler synchronously.
+// stream's receiver synchronously.
 type LocalBus struct {
 	// pubMu serializes publishers so that the events of one Publish call are
-	// never interleaved with another's, which keeps each stream in the order
-	// the store published it.
+	// never interleaved with another's.
 	pubMu sync.Mutex
 	mu    sync.RWMutex
-	subs  map[string]Handler
+	subs  map[string]Receiver
 }
 
 // NewLocalBus returns an empty in-process bus.
-func NewLocalBus() *LocalBus { return &LocalBus{subs: map[string]Handler{}} }
+func NewLocalBus() *LocalBus { return &LocalBus{subs: map[string]Receiver{}} }
 
-// Publish hands each message to its stream's handler, if any.
+// Publish hands each message to its stream's receiver, if any.
 func (b *LocalBus) Publish(ctx context.Context, msgs []*Message) error {
 	b.pubMu.Lock()
 	defer b.pubMu.Unlock()
 	for _, m := range msgs {
-		// The subscription lock is not held while the handler runs: the hub
-		// takes its own locks, and subscribes under them.
+		// The subscription lock is not held while the receiver runs: the
+		// hub takes its own locks, and subscribes under them.
 		b.mu.RLock()
-		h := b.subs[m.Stream]
+		r := b.subs[m.Stream]
 		b.mu.RUnlock()
-		if h != nil {
-			h(m)
+		if r != nil {
+			r.Receive(m)
 		}
 	}
 	return nil
 }
 
-// Subscribe routes the stream's messages to h.
-func (b *LocalBus) Subscribe(stream string, h Handler) error {
+// Subscribe routes the stream's messages to r.
+func (b *LocalBus) Subscribe(stream string, r Receiver) error {
 	b.mu.Lock()
-	b.subs[stream] = h
+	b.subs[stream] = r
 	b.mu.Unlock()
 	return nil
 }

@@ -14,15 +14,16 @@ import (
 	"github.com/heraldhq/herald"
 )
 
-type transport uint8
+// Transport is how a stream is carried.
+type Transport uint8
 
 const (
-	transportSSE transport = iota
-	transportWS
+	TransportSSE       Transport = iota // Server-Sent Events
+	TransportWebSocket                  // WebSocket (RFC 6455)
 )
 
-func (t transport) String() string {
-	if t == transportWS {
+func (t Transport) String() string {
+	if t == TransportWebSocket {
 		return "ws"
 	}
 	return "sse"
@@ -91,7 +92,6 @@ type task struct {
 	st     *streamState
 	resume bool   // taskCatchUp: read history after st.seq first
 	from   *int64 // taskAdd: the channel's position at the follow, nil if unknown
-	at     int64  // taskAdd: when the follow happened (unix ns), 0 if unknown
 	gen    uint64 // taskUnfollow: st.gen at the unfollow
 }
 
@@ -112,7 +112,7 @@ type streamPos struct {
 // task runner are started on demand and exit when their work is done.
 type conn struct {
 	srv       *Server
-	tr        transport
+	tr        Transport
 	accountID string
 	account   string // herald.AccountStream(accountID)
 	addr      string
@@ -143,7 +143,7 @@ type conn struct {
 	done chan struct{}
 }
 
-func newConn(s *Server, tr transport, accountID, addr string) *conn {
+func newConn(s *Server, tr Transport, accountID, addr string) *conn {
 	c := &conn{
 		srv:       s,
 		tr:        tr,
@@ -192,14 +192,9 @@ func (c *conn) deliverLocked(m *Message, key string) {
 		c.hold(st, m)
 		return
 	}
-	if m.Seq > st.seq+1 {
-		// A hole in the live sequence (the bus dropped or reordered): hold
-		// live events and refill the hole from the durable log.
-		st.ready = false
-		c.hold(st, m)
-		c.schedule(task{kind: taskCatchUp, stream: m.Stream, st: st, resume: true})
-		return
-	}
+	// Live messages come through the node's Reliable layer: each stream's
+	// complete sequence, in order. Holes were refilled there once for the
+	// node; a hole that reaches here is events gone from the log.
 	c.takeKeyed(st, m, key)
 }
 
@@ -255,7 +250,7 @@ func (c *conn) sideEffects(m *Message) {
 			st := &streamState{}
 			c.streams[m.ChannelID] = st
 			c.forgetStream()
-			c.schedule(task{kind: taskAdd, stream: m.ChannelID, st: st, from: m.ChannelSeq, at: m.At})
+			c.schedule(task{kind: taskAdd, stream: m.ChannelID, st: st, from: m.ChannelSeq})
 		}
 	case m.Stream == c.account && (m.Type == herald.EventChannelUnfollowed || m.Type == herald.EventChannelAdminRemoved) && m.ChannelID != "":
 		// An admin's streams carry their channels whether or not they
@@ -424,7 +419,7 @@ func (c *conn) runTask(ctx context.Context, t task) error {
 			c.srv.hub.remove(t.stream, c)
 			return nil
 		}
-		start, err := c.joinPosition(ctx, t.stream, t.from, t.at)
+		start, err := c.joinPosition(ctx, t.stream, t.from)
 		if err != nil {
 			return err
 		}
@@ -478,11 +473,8 @@ func (c *conn) checkUnfollow(ctx context.Context, t task) error {
 // joinPosition is where a channel followed on an open stream starts, so
 // that what was posted between the follow and this join is delivered too:
 // the channel's position the store recorded in the follow's transaction
-// (pos), which is exact. Follows logged without it fall back to just before
-// the channel's first event at or after the follow's time (at), which
-// trusts the clocks of the nodes that wrote them; without a time either, the
-// current head.
-func (c *conn) joinPosition(ctx context.Context, stream string, pos *int64, at int64) (int64, error) {
+// (pos), or, for an event without one, the current head.
+func (c *conn) joinPosition(ctx context.Context, stream string, pos *int64) (int64, error) {
 	if pos != nil {
 		// Beyond the head or below the retained history, catchUp's read
 		// resyncs as for any cursor.
@@ -492,34 +484,20 @@ func (c *conn) joinPosition(ctx context.Context, stream string, pos *int64, at i
 	if err != nil {
 		return 0, err
 	}
-	head := heads[stream]
-	if at == 0 || head == 0 {
-		return head, nil
-	}
-	// The follow is recent: its successors are in the log's tail.
-	from := max(0, head-historyPage)
-	evs, ok, err := c.srv.events.EventsAfter(ctx, stream, from, historyPage)
-	if err != nil || !ok {
-		return head, err
-	}
-	for i := range evs {
-		if evs[i].CreatedAt.UnixNano() >= at {
-			return evs[i].Seq - 1, nil
-		}
-	}
-	return head, nil
+	return heads[stream], nil
 }
 
 // historyPage is how many events one EventsAfter call reads.
 const historyPage = 256
 
 // catchUp brings st from its current seq to live: it reads the history
-// after st.seq when asked (or when the held live events show a hole), then
-// releases the held live events in order, dropping duplicates. Live events
-// held since before a complete history read may follow a hole: the log no
-// longer has the missing events (updates since deleted), so nothing is lost.
+// after st.seq when asked (a resume, a join), then releases the held live
+// events in order, dropping those the history already had. This is history
+// for this connection's cursor, not recovery: the held live events are the
+// stream's complete sequence from the moment the connection joined (the
+// Reliable layer refills holes for the node), and the history read started
+// after that moment, so nothing falls between the two.
 func (c *conn) catchUp(ctx context.Context, stream string, st *streamState, history bool) error {
-	var gapOK int64 // held events with seq <= gapOK may follow a hole
 	for {
 		c.mu.Lock()
 		if c.closed || c.closing || c.streams[stream] != st || st.checks > 0 {
@@ -528,13 +506,9 @@ func (c *conn) catchUp(ctx context.Context, stream string, st *streamState, hist
 			return nil
 		}
 		if !history {
-			sort.SliceStable(st.pending, func(i, j int) bool { return st.pending[i].Seq < st.pending[j].Seq })
-			i := 0
-			for ; i < len(st.pending); i++ {
-				m := st.pending[i]
-				if m.Seq > st.seq+1 && m.Seq > gapOK {
-					break
-				}
+			for len(st.pending) > 0 {
+				m := st.pending[0]
+				st.pending = st.pending[1:]
 				c.account1(-(len(m.Data) + itemOverhead))
 				c.take(st, m)
 				if c.closing || c.streams[stream] != st {
@@ -542,20 +516,12 @@ func (c *conn) catchUp(ctx context.Context, stream string, st *streamState, hist
 					return nil
 				}
 			}
-			st.pending = st.pending[i:]
-			if len(st.pending) == 0 {
-				st.pending = nil
-				st.ready = true
-				c.mu.Unlock()
-				return nil
-			}
-			history = true
+			st.pending = nil
+			st.ready = true
+			c.mu.Unlock()
+			return nil
 		}
 		after := st.seq
-		var last int64
-		if n := len(st.pending); n > 0 {
-			last = st.pending[n-1].Seq
-		}
 		c.mu.Unlock()
 
 		evs, ok, err := c.srv.events.EventsAfter(ctx, stream, after, historyPage)
@@ -578,7 +544,6 @@ func (c *conn) catchUp(ctx context.Context, stream string, st *streamState, hist
 			}
 			c.mu.Unlock()
 			history = false
-			gapOK = last
 			continue
 		}
 		c.mu.Lock()
@@ -608,7 +573,6 @@ func (c *conn) catchUp(ctx context.Context, stream string, st *streamState, hist
 		c.mu.Unlock()
 		if len(evs) < historyPage {
 			history = false
-			gapOK = last
 		}
 	}
 }
@@ -673,9 +637,6 @@ func encode(e *herald.Event) *Message {
 		// A copy: the message is shared and immutable, the event is not.
 		pos := *e.ChannelSeq
 		m.ChannelSeq = &pos
-	}
-	if !e.CreatedAt.IsZero() {
-		m.At = e.CreatedAt.UnixNano()
 	}
 	return m
 }

@@ -21,7 +21,7 @@ func BenchmarkDispatch(b *testing.B) {
 	s := New(Config{Events: newFakeEvents()})
 	defer s.Close()
 	for i := 0; i < 10000; i++ {
-		c := newConn(s, transportWS, fmt.Sprint("a", i), "x")
+		c := newConn(s, TransportWebSocket, fmt.Sprint("a", i), "x")
 		c.sink = discardSink{}
 		c.streams["ch"] = &streamState{ready: true}
 		s.hub.add("ch", c)

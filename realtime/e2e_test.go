@@ -18,7 +18,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -343,9 +342,7 @@ func TestE2EStalledReaderIsCut(t *testing.T) {
 	const readers = 300
 	stalledAcc := e.signup("stalled")
 	must[*herald.Channel](t)(stalledAcc.Follow(ctx, ch.ID))
-	d := &net.Dialer{Control: func(network, address string, rc syscall.RawConn) error {
-		return rc.Control(func(fd uintptr) { syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
-	}}
+	d := realtime.SmallReceiveDialer()
 	stalled, err := stream.Dial(ctx, e.ts.URL, "ws", stream.Options{Token: stalledAcc.Token(), Dialer: d})
 	if err != nil {
 		t.Fatal(err)
@@ -356,7 +353,6 @@ func TestE2EStalledReaderIsCut(t *testing.T) {
 		c := e.signup(fmt.Sprint("reader", i))
 		must[*herald.Channel](t)(c.Follow(ctx, ch.ID))
 		conns[i] = e.dial(c, "ws", nil)
-		conns[i].SetReadDeadline(time.Now().Add(2 * failAfter))
 	}
 	const updates, round = 300, 4
 	progress := make([]atomic.Int64, readers)
@@ -367,6 +363,7 @@ func TestE2EStalledReaderIsCut(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for n := int64(1); n <= updates; n++ {
+				c.SetReadDeadline(time.Now().Add(failAfter)) // per update: progress, not a total
 				data, err := c.NextData()
 				if err != nil {
 					errs <- err

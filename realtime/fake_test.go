@@ -131,20 +131,14 @@ func (f *fakeEvents) post(ch, text string) herald.Event {
 // follow follows like the stores do: the channel.followed event carries the
 // channel's head at the follow.
 func (f *fakeEvents) follow(acc, ch string) {
-	f.append(f.followEvent(acc, ch, true), true)
-}
-
-// followUntimed follows like a store from before ChannelSeq: the event has
-// only its time, which an open stream falls back to.
-func (f *fakeEvents) followUntimed(acc, ch string) {
-	f.append(f.followEvent(acc, ch, false), true)
+	f.append(f.followEvent(acc, ch), true)
 }
 
 // followSkewed logs a follow whose time is skew ahead of this store's clock
 // (as written by a node whose clock runs ahead) without publishing it; the
 // caller publishes the returned event when it likes.
 func (f *fakeEvents) followSkewed(acc, ch string, skew time.Duration) herald.Event {
-	e := f.append(f.followEvent(acc, ch, true), false)
+	e := f.append(f.followEvent(acc, ch), false)
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	log := f.logs[e.Stream]
@@ -152,7 +146,7 @@ func (f *fakeEvents) followSkewed(acc, ch string, skew time.Duration) herald.Eve
 	return log[len(log)-1]
 }
 
-func (f *fakeEvents) followEvent(acc, ch string, withPos bool) herald.Event {
+func (f *fakeEvents) followEvent(acc, ch string) herald.Event {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.follows[acc] == nil {
@@ -160,10 +154,8 @@ func (f *fakeEvents) followEvent(acc, ch string, withPos bool) herald.Event {
 	}
 	f.follows[acc][ch] = true
 	e := herald.Event{Stream: herald.AccountStream(acc), Type: herald.EventChannelFollowed, ChannelID: ch}
-	if withPos {
-		pos := int64(len(f.logs[ch]))
-		e.ChannelSeq = &pos
-	}
+	pos := int64(len(f.logs[ch]))
+	e.ChannelSeq = &pos
 	return e
 }
 
@@ -190,31 +182,47 @@ func newTestServer(t testing.TB, cfg Config) *testServer {
 	s := New(cfg)
 	ev.pub = s
 	mux := http.NewServeMux()
-	auth := func(r *http.Request) (string, string, bool) {
-		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		host, _, _ := net.SplitHostPort(r.RemoteAddr)
-		return tok, host, ok && tok != ""
+	// A minimal HTTP edge (package http is the real one): the bearer token
+	// is the account id, the cursor comes from ?since= or Last-Event-ID,
+	// X-Test-Unlimited exempts the client from the per-address limit.
+	serve := func(tr Transport) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			acc, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+			if !ok || acc == "" {
+				http.Error(w, "no", http.StatusUnauthorized)
+				return
+			}
+			raw := r.URL.Query().Get("since")
+			if raw == "" && tr == TransportSSE {
+				raw = r.Header.Get("Last-Event-ID")
+			}
+			cursor, err := herald.ParseCursor(raw)
+			if err != nil {
+				http.Error(w, "bad cursor", http.StatusBadRequest)
+				return
+			}
+			addr, _, _ := net.SplitHostPort(r.RemoteAddr)
+			if r.Header.Get("X-Test-Unlimited") != "" {
+				addr = ""
+			}
+			if r.Header.Get("X-Test-No-Hijack") != "" {
+				// As behind HTTP/2: the stream must use the ResponseWriter.
+				w = noHijack{w}
+			}
+			if err := s.Serve(w, r, StreamRequest{Account: acc, Cursor: cursor, Transport: tr, Addr: addr}); err != nil {
+				status := http.StatusInternalServerError
+				switch herald.ErrorCode(err) {
+				case herald.ERATELIMIT:
+					status = http.StatusTooManyRequests
+				case herald.EUNAVAILABLE:
+					status = http.StatusServiceUnavailable
+				}
+				http.Error(w, "problems/"+herald.ErrorKind(err), status)
+			}
+		}
 	}
-	mux.HandleFunc("GET /api/v1/events", func(w http.ResponseWriter, r *http.Request) {
-		acc, addr, ok := auth(r)
-		if !ok {
-			http.Error(w, "no", http.StatusUnauthorized)
-			return
-		}
-		if r.Header.Get("X-Test-No-Hijack") != "" {
-			// As behind HTTP/2: the stream must use the ResponseWriter.
-			w = noHijack{w}
-		}
-		s.ServeSSE(w, r, acc, addr)
-	})
-	mux.HandleFunc("GET /api/v1/ws", func(w http.ResponseWriter, r *http.Request) {
-		acc, addr, ok := auth(r)
-		if !ok {
-			http.Error(w, "no", http.StatusUnauthorized)
-			return
-		}
-		s.ServeWebSocket(w, r, acc, addr)
-	})
+	mux.HandleFunc("GET /api/v1/events", serve(TransportSSE))
+	mux.HandleFunc("GET /api/v1/ws", serve(TransportWebSocket))
 	hs := httptest.NewServer(mux)
 	t.Cleanup(func() {
 		s.Close()

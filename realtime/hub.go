@@ -10,9 +10,10 @@ const hubShards = 64
 
 // hub is the node's subscription index: stream -> local connections. It is
 // sharded by stream so a broadcast holds only its own shard's read lock, and
-// it subscribes the bus to a stream only while a local connection needs it.
+// it subscribes to a stream (through the Reliable layer, on the bus) only
+// while a local connection needs it.
 type hub struct {
-	bus     Bus
+	rel     *Reliable
 	writers *writerPool
 	queued  *atomic.Int64 // the server's queued-bytes gauge
 	seed    maphash.Seed
@@ -31,8 +32,8 @@ type feed struct {
 	conns map[*conn]struct{}
 }
 
-func newHub(bus Bus, writers *writerPool, queued *atomic.Int64) *hub {
-	h := &hub{bus: bus, writers: writers, queued: queued, seed: maphash.MakeSeed()}
+func newHub(rel *Reliable, writers *writerPool, queued *atomic.Int64) *hub {
+	h := &hub{rel: rel, writers: writers, queued: queued, seed: maphash.MakeSeed()}
 	for i := range h.shards {
 		h.shards[i].feeds = map[string]*feed{}
 	}
@@ -51,7 +52,7 @@ func (h *hub) add(stream string, c *conn) error {
 	defer s.mu.Unlock()
 	f := s.feeds[stream]
 	if f == nil {
-		if err := h.bus.Subscribe(stream, h.handle); err != nil {
+		if err := h.rel.Subscribe(stream, h.handle); err != nil {
 			return err
 		}
 		f = &feed{key: stream, conns: map[*conn]struct{}{}}
@@ -73,7 +74,7 @@ func (h *hub) remove(stream string, c *conn) {
 	delete(f.conns, c)
 	if len(f.conns) == 0 {
 		delete(s.feeds, stream)
-		_ = h.bus.Unsubscribe(stream)
+		_ = h.rel.Unsubscribe(stream)
 	}
 }
 

@@ -30,7 +30,7 @@ func newMetrics(s *Server, reg prometheus.Registerer) *metrics {
 	if reg == nil {
 		return m
 	}
-	for _, tr := range []transport{transportSSE, transportWS} {
+	for _, tr := range []Transport{TransportSSE, TransportWebSocket} {
 		register(reg, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name:        "herald_realtime_open_streams",
 			Help:        "Open real-time streams by transport.",
@@ -54,6 +54,10 @@ func newMetrics(s *Server, reg prometheus.Registerer) *metrics {
 			Name: "herald_realtime_resume_requests_total",
 			Help: "Streams opened with a resume cursor.",
 		}, m.resumes.Value),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "herald_realtime_refills_total",
+			Help: "Stream refills from the log by the node (holes, bus losses, head checks).",
+		}, func() float64 { return float64(s.bus.Refills()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "herald_realtime_queued_bytes",
 			Help: "Bytes waiting in real-time stream queues.",

@@ -4,26 +4,26 @@
 // resumes a stream from a cursor without loss or duplicates.
 //
 // Path of an event: the store commits it and calls Server.Publish, which
-// encodes it once and puts it on the Bus; the bus hands it to the hub of
-// every node with a follower online; the hub only enqueues the shared bytes
-// on each connection; a per-connection writer, started on demand, coalesces
-// what is queued into one write.
+// encodes it once and puts it on the Bus; the bus carries it to every node
+// with a follower online, where the Reliable layer (the one recovery path:
+// order, duplicates, holes refilled from the log) hands it to the hub; the
+// hub only enqueues the shared bytes on each connection; a per-connection
+// writer, started on demand, coalesces what is queued into one write.
+//
+// The HTTP layer (package http) authenticates a stream request and checks
+// its cursor, WebSocket handshake and Origin; Server.Serve takes the
+// resulting StreamRequest.
 package realtime
 
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"log/slog"
 	"net"
 	"net/http"
-	"net/netip"
-	"net/url"
 	"runtime"
-	"strconv"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/gobwas/ws"
@@ -44,22 +44,16 @@ const (
 type Config struct {
 	Events herald.EventStore // required
 	Bus    Bus               // nil: a LocalBus
-
-	// PublicURL is the server's public base URL (e.g. https://herald.example);
-	// its origin may open WebSockets, besides the request's own Host.
-	PublicURL string
-	// AllowedOrigins are other origins ("https://app.example") or host
-	// patterns ("*.example.org") whose pages may open WebSockets.
-	AllowedOrigins []string
+	// HeadCheck is how often the node compares its channel streams with the
+	// log, for events committed but never published (ReliableConfig).
+	// Default 1 min; negative: never.
+	HeadCheck time.Duration
 
 	QueueBytes           int           // per-connection queue limit; default 1 MiB
 	Heartbeat            time.Duration // default 25 s
 	WriteTimeout         time.Duration // default 10 s
 	MaxStreamsPerAccount int           // default 16; negative: unlimited
 	MaxStreamsPerAddr    int           // default 256; negative: unlimited
-	// UnlimitedAddrs are client address ranges exempt from the per-address
-	// limit (a reverse proxy, or loopback for load tests).
-	UnlimitedAddrs []netip.Prefix
 	// Linger is how long a connection's first queued event waits for
 	// others to share its write (default 2 ms; negative: none). It trades
 	// that much latency for far fewer syscalls under back-to-back events.
@@ -73,17 +67,16 @@ type Config struct {
 }
 
 // Server is the real-time hub. It implements herald.EventPublisher and the
-// HTTP layer's stream server (ServeSSE, ServeWebSocket).
+// HTTP layer's stream server (Serve).
 type Server struct {
-	cfg          Config
-	events       herald.EventStore
-	bus          Bus
-	hub          *hub
-	writers      *writerPool
-	log          *slog.Logger
-	metrics      *metrics
-	publicOrigin string
-	queued       atomic.Int64
+	cfg     Config
+	events  herald.EventStore
+	bus     *Reliable
+	hub     *hub
+	writers *writerPool
+	log     *slog.Logger
+	metrics *metrics
+	queued  atomic.Int64
 
 	mu         sync.Mutex
 	conns      map[*conn]struct{}
@@ -126,7 +119,7 @@ func New(cfg Config) *Server {
 	s := &Server{
 		cfg:        cfg,
 		events:     cfg.Events,
-		bus:        cfg.Bus,
+		bus:        NewReliable(cfg.Bus, cfg.Events, ReliableConfig{HeadCheck: cfg.HeadCheck, Logger: cfg.Logger}),
 		log:        cfg.Logger,
 		conns:      map[*conn]struct{}{},
 		perAccount: map[string]int{},
@@ -134,12 +127,9 @@ func New(cfg Config) *Server {
 		stop:       make(chan struct{}),
 		stopped:    make(chan struct{}),
 	}
-	if u, err := url.Parse(cfg.PublicURL); err == nil && u.Scheme != "" && u.Host != "" {
-		s.publicOrigin = u.Scheme + "://" + u.Host
-	}
 	s.metrics = newMetrics(s, cfg.Metrics)
 	s.writers = newWriterPool(runtime.GOMAXPROCS(0), cfg.Linger, s.metrics, &s.queued)
-	s.hub = newHub(cfg.Bus, s.writers, &s.queued)
+	s.hub = newHub(s.bus, s.writers, &s.queued)
 	go s.heartbeats()
 	return s
 }
@@ -157,52 +147,44 @@ func (s *Server) Publish(ctx context.Context, events []herald.Event) {
 		msgs = append(msgs, encode(&events[i]))
 	}
 	if err := s.bus.Publish(ctx, msgs); err != nil {
-		// Followers' connections refill what they missed from the log
-		// when the next event shows the hole.
+		// Other nodes refill what they missed from the log when the next
+		// event shows the hole, or at their next head check.
 		s.log.Error("realtime publish failed", "err", err, "events", len(msgs))
 	}
 }
 
-// ServeSSE streams the account's events as Server-Sent Events. The caller
-// (the HTTP layer) has authenticated the request.
-func (s *Server) ServeSSE(w http.ResponseWriter, r *http.Request, accountID, clientAddr string) {
-	s.serve(w, r, transportSSE, accountID, clientAddr)
+// StreamRequest is a request to open a stream that the HTTP layer has
+// already authenticated and checked: the account, the cursor it parsed (from
+// ?since= or Last-Event-ID), the transport (a WebSocket handshake already
+// validated, its Origin allowed).
+type StreamRequest struct {
+	Account   string        // the account's id
+	Cursor    herald.Cursor // where to resume; empty: from now
+	Transport Transport
+	// Addr is the client's address, which the per-address stream limit
+	// counts; "" for a client exempt from it (a trusted proxy's network,
+	// loopback for load tests).
+	Addr string
 }
 
-// ServeWebSocket streams the account's events over a WebSocket.
-func (s *Server) ServeWebSocket(w http.ResponseWriter, r *http.Request, accountID, clientAddr string) {
-	s.serve(w, r, transportWS, accountID, clientAddr)
-}
+var (
+	errShuttingDown      = herald.KindErrorf(herald.EUNAVAILABLE, "shutting-down", "The server is shutting down; reconnect shortly.")
+	errStreamUnavailable = herald.KindErrorf(herald.EUNAVAILABLE, "stream-unavailable", "The event stream is unavailable; retry shortly.")
+	errTooManyForAccount = herald.KindErrorf(herald.ERATELIMIT, "too-many-streams", "Too many open streams for this account; close one first.")
+	errTooManyForAddr    = herald.KindErrorf(herald.ERATELIMIT, "too-many-streams", "Too many open streams from this address.")
+)
 
-func (s *Server) serve(w http.ResponseWriter, r *http.Request, tr transport, accountID, addr string) {
-	raw := r.URL.Query().Get("since")
-	if tr == transportSSE && raw == "" {
-		raw = r.Header.Get("Last-Event-ID")
+// Serve opens the stream req asks for on w and serves it. Before the upgrade
+// it refuses with a *herald.Error (stream limits, shutting down, the store
+// unavailable), and nothing has been written: the caller answers with the
+// problem. After the upgrade it returns nil; the stream may still be running
+// (on a hijacked connection, without this goroutine).
+func (s *Server) Serve(w http.ResponseWriter, r *http.Request, req StreamRequest) error {
+	tr, cursor := req.Transport, req.Cursor
+	if err := s.reserve(req.Account, req.Addr); err != nil {
+		return err
 	}
-	cursor, err := herald.ParseCursor(raw)
-	if err != nil {
-		writeProblem(w, http.StatusBadRequest, herald.ErrorKind(err), herald.ErrorMessage(err), nil)
-		return
-	}
-	if tr == transportWS {
-		if kind, detail, status := checkWSRequest(r); status != 0 {
-			var h http.Header
-			if status == http.StatusUpgradeRequired {
-				h = http.Header{"Sec-Websocket-Version": {"13"}}
-			}
-			writeProblem(w, status, kind, detail, h)
-			return
-		}
-		if !s.originAllowed(r) {
-			writeProblem(w, http.StatusForbidden, "origin-not-allowed", "This origin may not open a stream.", nil)
-			return
-		}
-	}
-	if status, kind, detail := s.reserve(accountID, addr); status != 0 {
-		writeProblem(w, status, kind, detail, nil)
-		return
-	}
-	c := newConn(s, tr, accountID, addr)
+	c := newConn(s, tr, req.Account, req.Addr)
 	c.sink = nopSink{}
 	c.reserved = true
 	if len(cursor) > 0 {
@@ -217,14 +199,13 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, tr transport, acc
 		if ctx.Err() == nil {
 			s.log.Error("realtime stream setup failed", "err", err)
 		}
-		writeProblem(w, http.StatusServiceUnavailable, "stream-unavailable", "The event stream is unavailable; retry shortly.", nil)
-		return
+		return errStreamUnavailable
 	}
 
 	rd, snk, ok := s.upgrade(w, r, c)
 	if !ok {
 		c.finish()
-		return
+		return nil
 	}
 	c.mu.Lock()
 	c.sink = snk
@@ -232,10 +213,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, tr transport, acc
 	c.mu.Unlock()
 	if closed || !s.track(c) {
 		c.finish() // shutting down between reserve and now
-		return
+		return nil
 	}
 	if rd != nil {
-		if tr == transportWS {
+		if tr == TransportWebSocket {
 			go c.readWS(rd)
 		} else {
 			go c.readSSE(rd)
@@ -281,6 +262,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, tr transport, acc
 			time.Sleep(time.Millisecond)
 		}
 	}
+	return nil
 }
 
 // subscribeInitial subscribes c to its account stream, then to the
@@ -341,14 +323,14 @@ func (s *Server) subscribeInitial(ctx context.Context, c *conn, cursor herald.Cu
 // upgrade takes the connection over. Hijacking (HTTP/1.x) frees the
 // server's per-connection goroutine and buffers; for SSE over HTTP/2 the
 // ResponseWriter is used instead, with this handler's goroutine waiting.
-// The WebSocket handshake is gobwas/ws's (checkWSRequest has already
+// The WebSocket handshake is gobwas/ws's (the HTTP layer has already
 // refused what it would refuse, with a problem+json).
 func (s *Server) upgrade(w http.ResponseWriter, r *http.Request, c *conn) (rd interface{ Read([]byte) (int, error) }, snk sink, ok bool) {
 	rc := http.NewResponseController(w)
 	var nc net.Conn
 	var brw *bufio.ReadWriter
 	var err error
-	if c.tr == transportWS {
+	if c.tr == TransportWebSocket {
 		nc, brw, _, err = ws.HTTPUpgrader{Timeout: s.cfg.WriteTimeout}.Upgrade(r, w)
 		if err != nil {
 			if nc != nil {
@@ -388,13 +370,7 @@ func (s *Server) upgrade(w http.ResponseWriter, r *http.Request, c *conn) (rd in
 		early, _ := brw.Reader.Peek(n)
 		reader = &prefixReader{p: append([]byte(nil), early...), r: nc}
 	}
-	ns := netSink{nc: nc}
-	if sc, ok := nc.(syscall.Conn); ok {
-		if raw, err := sc.SyscallConn(); err == nil {
-			ns.rw = newRawWriter(nc, raw)
-		}
-	}
-	return reader, ns, true
+	return reader, netSink{nc: nc, rw: newRawWriter(nc)}, true
 }
 
 // canHijack reports whether w, or a writer it wraps, can be hijacked, as
@@ -441,44 +417,26 @@ func (nopSink) tryWrite([]byte) (int, bool, error) { return 0, false, nil }
 func (nopSink) closeGracefully()                   {}
 func (nopSink) close()                             {}
 
-// reserve takes a stream slot for the account and address, or says why not.
-func (s *Server) reserve(accountID, addr string) (int, string, string) {
+// reserve takes a stream slot for the account and address, or says why
+// not. An empty address is exempt from the per-address limit.
+func (s *Server) reserve(accountID, addr string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closing {
-		return http.StatusServiceUnavailable, "shutting-down", "The server is shutting down; reconnect shortly."
+		return errShuttingDown
 	}
 	if max := s.cfg.MaxStreamsPerAccount; max > 0 && s.perAccount[accountID] >= max {
-		return http.StatusTooManyRequests, "too-many-streams", "Too many open streams for this account; close one first."
+		return errTooManyForAccount
 	}
-	if max := s.cfg.MaxStreamsPerAddr; max > 0 && !s.unlimited(addr) && s.perAddr[addr] >= max {
-		return http.StatusTooManyRequests, "too-many-streams", "Too many open streams from this address."
+	if max := s.cfg.MaxStreamsPerAddr; max > 0 && addr != "" && s.perAddr[addr] >= max {
+		return errTooManyForAddr
 	}
 	s.perAccount[accountID]++
-	s.perAddr[addr]++
+	if addr != "" {
+		s.perAddr[addr]++
+	}
 	s.connWG.Add(1)
-	return 0, "", ""
-}
-
-func (s *Server) unlimited(addr string) bool {
-	if len(s.cfg.UnlimitedAddrs) == 0 {
-		return false
-	}
-	host := addr
-	if h, _, err := net.SplitHostPort(addr); err == nil {
-		host = h
-	}
-	ip, err := netip.ParseAddr(host)
-	if err != nil {
-		return false
-	}
-	ip = ip.Unmap()
-	for _, p := range s.cfg.UnlimitedAddrs {
-		if p.Contains(ip) {
-			return true
-		}
-	}
-	return false
+	return nil
 }
 
 // track registers an upgraded connection for heartbeats and shutdown.
@@ -506,8 +464,10 @@ func (s *Server) untrack(c *conn) {
 		if s.perAccount[c.accountID]--; s.perAccount[c.accountID] <= 0 {
 			delete(s.perAccount, c.accountID)
 		}
-		if s.perAddr[c.addr]--; s.perAddr[c.addr] <= 0 {
-			delete(s.perAddr, c.addr)
+		if c.addr != "" {
+			if s.perAddr[c.addr]--; s.perAddr[c.addr] <= 0 {
+				delete(s.perAddr, c.addr)
+			}
 		}
 		s.connWG.Done()
 	}
@@ -534,7 +494,7 @@ func (s *Server) heartbeats() {
 		s.mu.Unlock()
 		deadline := time.Now().Add(-2*s.cfg.Heartbeat - s.cfg.WriteTimeout).UnixNano()
 		for _, c := range conns {
-			if c.tr == transportWS && c.lastSeen.Load() < deadline {
+			if c.tr == TransportWebSocket && c.lastSeen.Load() < deadline {
 				go c.finish() // no frame (not even a pong) for two heartbeats: dead
 				continue
 			}
@@ -583,31 +543,17 @@ func (s *Server) Close() error {
 		}
 	}
 	s.writers.close()
+	s.bus.Close()
 	return nil
 }
+
+// Refills returns how many times a stream was refilled from the log because
+// the bus lost or reordered something (tests, benchmarks).
+func (s *Server) Refills() int64 { return s.bus.Refills() }
 
 // OpenStreams returns the number of open streams (tests, health).
 func (s *Server) OpenStreams() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return len(s.conns)
-}
-
-// writeProblem writes an RFC 9457 problem with Herald's stable type URIs.
-func writeProblem(w http.ResponseWriter, status int, kind, detail string, h http.Header) {
-	for k, v := range h {
-		w.Header()[k] = v
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.Header().Set("Cache-Control", "no-store")
-	if status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable {
-		w.Header().Set("Retry-After", strconv.Itoa(5))
-	}
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]any{
-		"type":   "https://herald.example/problems/" + kind,
-		"title":  http.StatusText(status),
-		"status": status,
-		"detail": detail,
-	})
 }

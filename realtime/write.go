@@ -6,9 +6,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
-	"unsafe"
 
 	"github.com/gobwas/ws"
 )
@@ -67,93 +65,13 @@ type sink interface {
 	close()
 }
 
+// netSink writes a hijacked connection. Where the system allows it (Linux,
+// rawwrite_linux.go) a delivery is first tried with a non-blocking write
+// system call; elsewhere, and when that would block, it is a plain
+// net.Conn write with a deadline.
 type netSink struct {
 	nc net.Conn
 	rw *rawWriter // nil when the socket can't be written without blocking
-}
-
-// rawWriter writes a connection's socket with direct non-blocking write
-// system calls: a delivery then costs one system call and none of the
-// runtime poller's per-call locking and bookkeeping (about 5 % of the
-// server's CPU in a fan-out to 10,000). Since the runtime doesn't know of
-// these writes, state keeps the descriptor from being closed, and its number
-// reused by another connection, while one is in flight: a close that comes
-// during a write is left to the writer.
-type rawWriter struct {
-	nc    net.Conn
-	fd    uintptr
-	state atomic.Int32
-}
-
-const (
-	rawWriting      = 1 // a write is in flight
-	rawClosePending = 2 // close() came during the write: the writer closes
-	rawClosed       = 4
-)
-
-func newRawWriter(nc net.Conn, raw syscall.RawConn) *rawWriter {
-	w := &rawWriter{nc: nc}
-	if err := raw.Control(func(fd uintptr) { w.fd = fd }); err != nil {
-		return nil
-	}
-	return w
-}
-
-// write writes what the socket takes now. Only the connection's one active
-// writer calls it.
-func (w *rawWriter) write(p []byte) (n int, err error) {
-	if !w.state.CompareAndSwap(0, rawWriting) {
-		return 0, net.ErrClosed
-	}
-	for n < len(p) {
-		// A raw system call: the socket is non-blocking, so the write
-		// never waits and the scheduler needn't hand off this thread.
-		// send(2) rather than write(2): it goes straight to the socket,
-		// past the file layer's checks (a few per cent of a fan-out's
-		// CPU), and MSG_NOSIGNAL spares a SIGPIPE when the peer is gone.
-		q := p[n:]
-		m, _, errno := syscall.RawSyscall6(syscall.SYS_SENDTO, w.fd, uintptr(unsafe.Pointer(&q[0])), uintptr(len(q)), syscall.MSG_DONTWAIT|syscall.MSG_NOSIGNAL, 0, 0)
-		if errno == syscall.EINTR {
-			continue
-		}
-		if errno == syscall.EAGAIN {
-			break
-		}
-		if errno != 0 {
-			err = errno
-			break
-		}
-		n += int(m)
-	}
-	w.endWrite()
-	return n, err
-}
-
-// endWrite ends a write, closing the connection if close() came meanwhile.
-func (w *rawWriter) endWrite() {
-	if !w.state.CompareAndSwap(rawWriting, 0) {
-		w.state.Store(rawClosed)
-		_ = w.nc.Close()
-	}
-}
-
-// close closes the connection now, or has the write in flight close it.
-func (w *rawWriter) close() {
-	for {
-		switch w.state.Load() {
-		case 0:
-			if w.state.CompareAndSwap(0, rawClosed) {
-				_ = w.nc.Close()
-				return
-			}
-		case rawWriting:
-			if w.state.CompareAndSwap(rawWriting, rawWriting|rawClosePending) {
-				return
-			}
-		default:
-			return // closed, or about to be
-		}
-	}
 }
 
 // tryWrite writes what the socket takes now, without waiting. Only the
@@ -537,7 +455,7 @@ func (p *writerPool) work() {
 // render encodes a batch in the connection's protocol and reports how many
 // events it holds and whether it ends the stream.
 func (c *conn) render(o *outBuf, items []qitem) (events int, final bool) {
-	if c.tr == transportWS {
+	if c.tr == TransportWebSocket {
 		return c.renderWS(o, items)
 	}
 	o.b, events, final = c.renderSSE(o.b[:0], items)

@@ -1,12 +1,7 @@
 package realtime
 
 import (
-	"encoding/base64"
 	"io"
-	"net/http"
-	"net/url"
-	"path"
-	"strings"
 	"time"
 
 	"github.com/gobwas/ws"
@@ -24,71 +19,6 @@ import (
 
 // maxClientMessage bounds what a client may send: the stream is one-way.
 const maxClientMessage = 4096
-
-// checkWSRequest says why an upgrade request would be refused, so that
-// the refusal is a problem+json response and not the library's plain text
-// written after hijacking. The library checks the same again.
-func checkWSRequest(r *http.Request) (kind, detail string, status int) {
-	if r.ProtoMajor != 1 {
-		return "websocket-handshake", "WebSocket needs an HTTP/1.1 connection.", http.StatusBadRequest
-	}
-	if r.Method != http.MethodGet || !headerHasToken(r.Header, "Connection", "upgrade") || !headerHasToken(r.Header, "Upgrade", "websocket") {
-		return "websocket-handshake", "This endpoint speaks WebSocket: send GET with Connection: Upgrade and Upgrade: websocket.", http.StatusBadRequest
-	}
-	if r.Header.Get("Sec-WebSocket-Version") != "13" {
-		return "websocket-version", "Only WebSocket version 13 is supported.", http.StatusUpgradeRequired
-	}
-	key, err := base64.StdEncoding.DecodeString(r.Header.Get("Sec-WebSocket-Key"))
-	if err != nil || len(key) != 16 {
-		return "websocket-handshake", "Missing or malformed Sec-WebSocket-Key.", http.StatusBadRequest
-	}
-	return "", "", 0
-}
-
-func headerHasToken(h http.Header, name, token string) bool {
-	for _, v := range h.Values(name) {
-		for t := range strings.SplitSeq(v, ",") {
-			if strings.EqualFold(strings.TrimSpace(t), token) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// originAllowed reports whether a browser page at the request's Origin may
-// open a stream with the user's credentials: the server's own origin (the
-// request's Host, or PublicURL's), or one of the allow-list (an origin such
-// as "https://app.example.com", or a host pattern such as "*.example.com").
-// Requests without Origin come from non-browser clients and are allowed.
-func (s *Server) originAllowed(r *http.Request) bool {
-	origin := r.Header.Get("Origin")
-	if origin == "" {
-		return true
-	}
-	u, err := url.Parse(origin)
-	if err != nil || u.Host == "" {
-		return false
-	}
-	if strings.EqualFold(u.Host, r.Host) {
-		return true
-	}
-	if s.publicOrigin != "" && strings.EqualFold(origin, s.publicOrigin) {
-		return true
-	}
-	for _, a := range s.cfg.AllowedOrigins {
-		if strings.Contains(a, "://") {
-			if strings.EqualFold(strings.TrimRight(a, "/"), origin) {
-				return true
-			}
-			continue
-		}
-		if ok, _ := path.Match(strings.ToLower(a), strings.ToLower(u.Host)); ok {
-			return true
-		}
-	}
-	return false
-}
 
 // readWS reads the client's frames until the connection ends: pings are
 // answered, pongs and any frame prove the client alive, a close is echoed.

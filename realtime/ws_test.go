@@ -3,7 +3,6 @@ package realtime
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -115,47 +114,6 @@ func TestWebSocketClientFrames(t *testing.T) {
 			// The server ends the TCP connection after its close.
 			if _, err := io.Copy(io.Discard, br); err != nil {
 				t.Fatalf("after close: %v", err)
-			}
-		})
-	}
-}
-
-// TestWebSocketRefusals checks that a bad upgrade request gets a
-// problem+json before any hijacking, not the library's plain text.
-func TestWebSocketRefusals(t *testing.T) {
-	ts := newTestServer(t, Config{})
-	cases := []struct {
-		name   string
-		header http.Header
-		status int
-		kind   string
-	}{
-		{"not an upgrade", http.Header{}, http.StatusBadRequest, "websocket-handshake"},
-		{"old version", http.Header{"Connection": {"Upgrade"}, "Upgrade": {"websocket"}, "Sec-Websocket-Version": {"8"}, "Sec-Websocket-Key": {"dGhlIHNhbXBsZSBub25jZQ=="}}, http.StatusUpgradeRequired, "websocket-version"},
-		{"bad key", http.Header{"Connection": {"keep-alive, Upgrade"}, "Upgrade": {"websocket"}, "Sec-Websocket-Version": {"13"}, "Sec-Websocket-Key": {"short"}}, http.StatusBadRequest, "websocket-handshake"},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			req, _ := http.NewRequest(http.MethodGet, ts.URL+"/api/v1/ws", nil)
-			req.Header = c.header
-			req.Header.Set("Authorization", "Bearer alice")
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer resp.Body.Close()
-			var p struct {
-				Type   string `json:"type"`
-				Status int    `json:"status"`
-			}
-			if err := json.NewDecoder(resp.Body).Decode(&p); err != nil {
-				t.Fatalf("body: %v", err)
-			}
-			if resp.StatusCode != c.status || p.Status != c.status || resp.Header.Get("Content-Type") != "application/problem+json" || p.Type != "https://herald.example/problems/"+c.kind {
-				t.Fatalf("%d %s %+v", resp.StatusCode, resp.Header.Get("Content-Type"), p)
-			}
-			if c.status == http.StatusUpgradeRequired && resp.Header.Get("Sec-WebSocket-Version") != "13" {
-				t.Fatalf("426 without Sec-WebSocket-Version: %v", resp.Header)
 			}
 		})
 	}

@@ -15,6 +15,8 @@ import (
 	"path"
 	"strings"
 	"time"
+
+	"github.com/heraldhq/herald"
 )
 
 //go:embed static
@@ -105,7 +107,7 @@ func problem(w http.ResponseWriter, status int, kind, title, detail string) {
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(map[string]any{
-		"type":   "https://herald.example/problems/" + kind,
+		"type":   herald.ProblemTypeBase + kind,
 		"title":  title,
 		"status": status,
 		"detail": detail,

@@ -20,6 +20,7 @@ import (
 	"github.com/heraldhq/herald/client"
 	"github.com/heraldhq/herald/cmd/internal/options"
 	"github.com/heraldhq/herald/cmd/internal/serve"
+	hhttp "github.com/heraldhq/herald/http"
 	"github.com/heraldhq/herald/password"
 )
 
@@ -414,6 +415,9 @@ func TestServeOptionSources(t *testing.T) {
 		t.Fatalf("HERALD_SYNC_COMMITS=yes: %v %+v", err, cfg)
 	}
 	d := serve.Defaults()
+	if d.RateLimits.QR != hhttp.DefaultRateLimits.QR {
+		t.Fatalf("QR renderings: %v, want the default %v", d.RateLimits.QR, hhttp.DefaultRateLimits.QR)
+	}
 	if d.SyncCommits {
 		t.Fatal("commits are synced by default")
 	}

@@ -129,14 +129,14 @@ func TestScaleoutKill9(t *testing.T) {
 
 	u1 := postOn(a.url, "one")
 	expect(s, "update.created:one")
-	// The bus's state is on /metrics.
+	// The bus's state and the node's refills are on /metrics.
 	resp, err := http.Get(b.url + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	for _, want := range []string{"herald_nats_connected 1", "herald_nats_streams 2", "herald_nats_refills_total"} {
+	for _, want := range []string{"herald_nats_connected 1", "herald_nats_streams 2", "herald_realtime_refills_total"} {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("/metrics lacks %q", want)
 		}

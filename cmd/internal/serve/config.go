@@ -19,8 +19,8 @@ import (
 	"github.com/heraldhq/herald"
 	"github.com/heraldhq/herald/cmd/internal/options"
 	hhttp "github.com/heraldhq/herald/http"
-	hnats "github.com/heraldhq/herald/nats"
 	"github.com/heraldhq/herald/password"
+	"github.com/heraldhq/herald/realtime"
 )
 
 // Config is everything `herald serve` runs from.
@@ -133,6 +133,8 @@ func Options(c *Config) []options.Option {
 			Set: limit(&c.RateLimits.Login)},
 		{Flag: "rate-limit-post", Env: "HERALD_RATE_LIMIT_POST", Default: d.Post.String(), Help: "updates posted per client address and per account",
 			Set: limit(&c.RateLimits.Post)},
+		{Flag: "rate-limit-qr", Env: "HERALD_RATE_LIMIT_QR", Default: d.QR.String(), Help: "invite QR images rendered per client address (cached images are free)",
+			Set: limit(&c.RateLimits.QR)},
 		{Flag: "rate-limit-exempt", Env: "HERALD_RATE_LIMIT_EXEMPT", Help: "client networks never rate limited nor bounded in streams or connections, CIDR[,CIDR...]",
 			Set: options.Prefixes(&c.RateLimitExempt)},
 		{Flag: "trusted-proxy", Env: "HERALD_TRUSTED_PROXY", Help: "proxies whose X-Forwarded-For is believed (and whose connections are not bounded per address), CIDR[,CIDR...]",
@@ -154,7 +156,7 @@ func Options(c *Config) []options.Option {
 			Set: options.String(&c.Postgres)},
 		{Flag: "nats", Env: "HERALD_NATS", Help: "NATS URL(s) of the event bus between nodes, comma-separated; requires --postgres",
 			Set: options.String(&c.NATS)},
-		{Flag: "nats-head-check", Env: "HERALD_NATS_HEAD_CHECK", Default: hnats.DefaultHeadCheck.String(), Help: "how often a node checks its channels' heads for events committed but never published; 0 disables",
+		{Flag: "nats-head-check", Env: "HERALD_NATS_HEAD_CHECK", Default: realtime.DefaultHeadCheck.String(), Help: "how often a node checks its channels' heads for events committed but never published; 0 disables",
 			Set: options.Duration(&c.NATSHeadCheck, 0)},
 		{Flag: "stream-linger", Env: "HERALD_STREAM_LINGER", Help: "how long a stream's first queued event waits for others to share its write; 0 none, empty the default (2ms)",
 			Set: func(v string) error {

@@ -117,18 +117,16 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 
 	// 2. The bus between nodes: NATS when scaled out, else the hub's own.
 	var bus realtime.Bus
+	headCheck := time.Duration(-1) // the in-process bus loses nothing
 	if cfg.NATS != "" {
-		headCheck := cfg.NATSHeadCheck
-		if headCheck == 0 {
-			headCheck = -1 // the bus's "never"
+		if headCheck = cfg.NATSHeadCheck; headCheck == 0 {
+			headCheck = -1 // realtime.Config's "never"
 		}
 		host, _ := os.Hostname()
 		s.bus, err = hnats.Open(hnats.Config{
-			URL:       cfg.NATS,
-			Events:    s.Store,
-			Name:      fmt.Sprintf("herald %s pid %d", host, os.Getpid()),
-			HeadCheck: headCheck,
-			Logger:    s.Logger,
+			URL:    cfg.NATS,
+			Name:   fmt.Sprintf("herald %s pid %d", host, os.Getpid()),
+			Logger: s.Logger,
 		})
 		if err != nil {
 			return nil, err
@@ -139,17 +137,15 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 
 	// 3. The real-time hub: the store publishes to it, it serves streams.
 	exempt := slices.Concat(cfg.RateLimitExempt, cfg.TrustedProxies)
+	// The HTTP layer checks origins and exempts networks from the
+	// per-address stream limit (http.Config below).
 	s.hub = realtime.New(realtime.Config{
-		Linger:         cfg.StreamLinger,
-		Events:         s.Store,
-		Bus:            bus,
-		PublicURL:      cfg.PublicURL,
-		AllowedOrigins: cfg.AllowedOrigins,
-		// Networks exempt from rate limits (a proxy, a load test on
-		// loopback) are exempt from the per-address stream limit too.
-		UnlimitedAddrs: cfg.RateLimitExempt,
-		Logger:         s.Logger,
-		Metrics:        prometheus.DefaultRegisterer,
+		Linger:    cfg.StreamLinger,
+		HeadCheck: headCheck,
+		Events:    s.Store,
+		Bus:       bus,
+		Logger:    s.Logger,
+		Metrics:   prometheus.DefaultRegisterer,
 	})
 	publisher.Set(s.hub)
 

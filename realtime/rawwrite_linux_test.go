@@ -4,7 +4,6 @@ import (
 	"errors"
 	"io"
 	"net"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -36,11 +35,7 @@ func loopbackPair(t *testing.T) (server, client net.Conn) {
 
 func newTestRawWriter(t *testing.T, nc net.Conn) *rawWriter {
 	t.Helper()
-	raw, err := nc.(syscall.Conn).SyscallConn()
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := newRawWriter(nc, raw)
+	w := newRawWriter(nc)
 	if w == nil {
 		t.Fatal("no raw writer")
 	}

@@ -1,0 +1,4 @@
+package realtime
+
+// SmallReceiveDialer is smallReceiveDialer for the external tests.
+var SmallReceiveDialer = smallReceiveDialer
