@@ -130,6 +130,12 @@ func Normalize(s string) (string, error) {
 	return e, nil
 }
 
+// IsEmoji reports whether s is exactly one emoji (see Normalize).
+func IsEmoji(s string) bool {
+	_, err := Normalize(s)
+	return err == nil
+}
+
 // All returns every fully-qualified emoji in Unicode's order. The slice is
 // shared: callers must not modify it.
 func All() []string {

@@ -32,6 +32,14 @@ var codes = map[string]struct {
 	herald.EINTERNAL:     {http.StatusInternalServerError, "Internal error"},
 }
 
+// StatusOf returns the HTTP status of a herald error code.
+func StatusOf(code string) int {
+	if c, ok := codes[code]; ok {
+		return c.status
+	}
+	return http.StatusInternalServerError
+}
+
 // Problem is an RFC 9457 problem details object.
 type Problem struct {
 	Type   string `json:"type"`
