@@ -41,7 +41,7 @@ func serverFrames(t *testing.T, p []byte) []ws.Frame {
 	var fs []ws.Frame
 	r := bytes.NewReader(p)
 	for r.Len() > 0 {
-		f, err := ws.ReadFrame(r)
+		f, err := readFrame(r)
 		if err != nil {
 			t.Fatalf("the server wrote a malformed frame: %v (%q)", err, p)
 		}

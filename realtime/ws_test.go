@@ -40,8 +40,8 @@ func rawWS(t *testing.T, ts *testServer) (net.Conn, *bufio.Reader) {
 // readFrame reads one frame as sent (a masked payload stays masked),
 // refusing a declared length above 1 MiB (ws.ReadFrame, deprecated, reads
 // whatever length the peer declares).
-func readFrame(br *bufio.Reader) (ws.Frame, error) {
-	h, err := ws.ReadHeader(br)
+func readFrame(r io.Reader) (ws.Frame, error) {
+	h, err := ws.ReadHeader(r)
 	if err != nil {
 		return ws.Frame{}, err
 	}
@@ -49,7 +49,7 @@ func readFrame(br *bufio.Reader) (ws.Frame, error) {
 		return ws.Frame{Header: h}, fmt.Errorf("frame of %d bytes", h.Length)
 	}
 	f := ws.Frame{Header: h, Payload: make([]byte, h.Length)}
-	if _, err := io.ReadFull(br, f.Payload); err != nil {
+	if _, err := io.ReadFull(r, f.Payload); err != nil {
 		return f, err
 	}
 	return f, nil
