@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -210,14 +209,6 @@ func (m cpuMeter) report(b *testing.B, n int) {
 		used += t - m.backends[pid]
 	}
 	b.ReportMetric(float64(used.Microseconds())/float64(n), "cpu-µs/op")
-}
-
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // backendCPU returns the CPU time of each server process serving this
