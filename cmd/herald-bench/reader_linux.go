@@ -306,8 +306,10 @@ func epollReadersPoll(streams []*rawStream, loops int, poll time.Duration, onEve
 
 // rawEpollWait asks which streams are readable without waiting (timeout 0),
 // as a raw system call: it never blocks, so the Go scheduler need not know.
+// epoll_pwait with no signal mask is epoll_wait, and exists on every Linux
+// architecture (arm64 has no epoll_wait).
 func rawEpollWait(epfd int, events []syscall.EpollEvent) int {
-	r, _, e := syscall.RawSyscall6(syscall.SYS_EPOLL_WAIT, uintptr(epfd), uintptr(unsafe.Pointer(&events[0])), uintptr(len(events)), 0, 0, 0)
+	r, _, e := syscall.RawSyscall6(syscall.SYS_EPOLL_PWAIT, uintptr(epfd), uintptr(unsafe.Pointer(&events[0])), uintptr(len(events)), 0, 0, 0)
 	if e != 0 {
 		return 0
 	}
