@@ -1,0 +1,189 @@
+package push
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/heraldhq/herald"
+)
+
+// Urgency is the RFC 8030 Urgency header.
+type Urgency string
+
+// The urgencies of RFC 8030 section 5.3.
+const (
+	UrgencyVeryLow Urgency = "very-low"
+	UrgencyLow     Urgency = "low"
+	UrgencyNormal  Urgency = "normal"
+	UrgencyHigh    Urgency = "high"
+)
+
+// Subscription is where and for whom a push is encrypted: what a browser's
+// PushSubscription gives (endpoint, keys.p256dh, keys.auth), keys decoded.
+type Subscription struct {
+	Endpoint string
+	P256dh   []byte
+	Auth     []byte
+}
+
+// Message is one push message.
+type Message struct {
+	Payload []byte        // plaintext, at most MaxPlaintext bytes
+	TTL     time.Duration // how long the push service keeps it; whole seconds, 0 allowed
+	Urgency Urgency       // empty: the header is omitted (normal)
+	Topic   string        // empty, or at most 32 URL-safe base64 characters: replaces a pending message
+}
+
+// Outcome classifies a push service's answer.
+type Outcome int
+
+const (
+	// Delivered: the push service accepted the message (2xx).
+	Delivered Outcome = iota
+	// Gone: the subscription no longer exists (404, 410); delete it.
+	Gone
+	// RetryLater: 429 or 5xx; try again after Result.RetryAfter if set.
+	RetryLater
+	// Rejected: any other answer (other 4xx, a redirect); drop the message.
+	Rejected
+)
+
+func (o Outcome) String() string {
+	switch o {
+	case Delivered:
+		return "delivered"
+	case Gone:
+		return "gone"
+	case RetryLater:
+		return "retry-later"
+	default:
+		return "rejected"
+	}
+}
+
+// Result is the classified answer to one push.
+type Result struct {
+	Outcome    Outcome
+	Status     int
+	RetryAfter time.Duration // from Retry-After (seconds or HTTP date) on RetryLater; 0 if absent
+}
+
+// Sender posts push messages. Client should come from NewClient (the SSRF
+// rules); Clock is used for Retry-After dates (nil: the system clock).
+type Sender struct {
+	Client *http.Client
+	Signer *Signer
+	Clock  herald.Clock
+}
+
+// Send encrypts msg for sub and posts it. A non-nil error means nothing was
+// classified: invalid input (a *herald.Error) or a transport failure, which
+// the caller may retry.
+func (s *Sender) Send(ctx context.Context, sub Subscription, msg Message) (Result, error) {
+	if err := ValidTopic(msg.Topic); err != nil {
+		return Result{}, err
+	}
+	switch msg.Urgency {
+	case "", UrgencyVeryLow, UrgencyLow, UrgencyNormal, UrgencyHigh:
+	default:
+		return Result{}, herald.KindErrorf(herald.EINVALID, "invalid-push-urgency",
+			"Urgency must be very-low, low, normal or high.")
+	}
+	if msg.TTL < 0 {
+		return Result{}, herald.KindErrorf(herald.EINVALID, "invalid-push-ttl", "TTL must not be negative.")
+	}
+	body, err := Encrypt(msg.Payload, sub.P256dh, sub.Auth)
+	if err != nil {
+		return Result{}, err
+	}
+	auth, err := s.Signer.Header(sub.Endpoint)
+	if err != nil {
+		return Result{}, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, sub.Endpoint, bytes.NewReader(body))
+	if err != nil {
+		return Result{}, endpointRefused("The push endpoint is not a valid URL.")
+	}
+	h := req.Header
+	h.Set("TTL", strconv.FormatInt(int64(msg.TTL/time.Second), 10))
+	if msg.Urgency != "" {
+		h.Set("Urgency", string(msg.Urgency))
+	}
+	if msg.Topic != "" {
+		h.Set("Topic", msg.Topic)
+	}
+	h.Set("Content-Encoding", "aes128gcm")
+	h.Set("Content-Type", "application/octet-stream")
+	h.Set("Authorization", auth)
+	resp, err := s.Client.Do(req)
+	if err != nil {
+		return Result{}, err
+	}
+	// Drain a little so the connection is reused; push services answer briefly.
+	_, _ = io.CopyN(io.Discard, resp.Body, 4096)
+	_ = resp.Body.Close()
+	return s.classify(resp), nil
+}
+
+func (s *Sender) classify(resp *http.Response) Result {
+	r := Result{Status: resp.StatusCode}
+	switch c := resp.StatusCode; {
+	case c >= 200 && c < 300:
+		r.Outcome = Delivered
+	case c == http.StatusNotFound || c == http.StatusGone:
+		r.Outcome = Gone
+	case c == http.StatusTooManyRequests || c >= 500:
+		r.Outcome = RetryLater
+		clock := s.Clock
+		if clock == nil {
+			clock = herald.SystemClock{}
+		}
+		r.RetryAfter = ParseRetryAfter(resp.Header.Get("Retry-After"), clock.Now())
+	default:
+		r.Outcome = Rejected
+	}
+	return r
+}
+
+// maxRetryAfter bounds what a push service can make us wait.
+const maxRetryAfter = 24 * time.Hour
+
+// ParseRetryAfter reads a Retry-After value, delay-seconds or an HTTP date,
+// as a wait from now; 0 when absent, malformed or in the past; at most 24 h.
+func ParseRetryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	var d time.Duration
+	if n, err := strconv.ParseUint(v, 10, 63); err == nil {
+		if n > uint64(maxRetryAfter/time.Second) {
+			return maxRetryAfter
+		}
+		d = time.Duration(n) * time.Second
+	} else if t, err := http.ParseTime(v); err == nil {
+		d = t.Sub(now)
+	}
+	return min(max(d, 0), maxRetryAfter)
+}
+
+// ValidTopic checks an RFC 8030 Topic: at most 32 characters of the URL and
+// filename safe base64 alphabet; empty means no topic.
+func ValidTopic(topic string) error {
+	if len(topic) > 32 {
+		return herald.KindErrorf(herald.EINVALID, "invalid-push-topic", "A push topic has at most 32 characters.")
+	}
+	for i := 0; i < len(topic); i++ {
+		c := topic[i]
+		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return herald.KindErrorf(herald.EINVALID, "invalid-push-topic",
+				"A push topic uses only the URL-safe base64 alphabet (A-Z a-z 0-9 - _).")
+		}
+	}
+	return nil
+}
