@@ -154,4 +154,3 @@ func audience(endpoint string) (string, error) {
 	}
 	return strings.ToLower(u.Scheme) + "://" + strings.ToLower(u.Host), nil
 }
-

@@ -1,0 +1,281 @@
+package pushtest
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/big"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/heraldhq/herald"
+)
+
+// Reply is a scripted answer of the push service.
+type Reply struct {
+	Status     int
+	RetryAfter string // the Retry-After header, if any
+}
+
+// Received is one push message the service accepted.
+type Received struct {
+	ID      string // the subscription (last path segment of its endpoint)
+	TTL     int
+	Topic   string
+	Urgency string
+	Payload []byte // decrypted; nil when the server only samples (DecryptEvery)
+}
+
+// Server is an RFC 8030 push service over HTTP/2 and TLS. Each request must
+// carry a valid VAPID token (ES256, signed with the k= key, aud this origin,
+// exp in the future and at most 24 h ahead), a TTL header and Content-Encoding
+// aes128gcm; it then gets the next scripted Reply (201 when none is queued)
+// and, when that is 2xx, its body is decrypted and recorded. Requests that
+// break a rule are answered 400/401/413/415 and listed by Failures.
+type Server struct {
+	*httptest.Server
+
+	// DecryptEvery, if above 1, decrypts only every n-th accepted message
+	// (benchmarks: counting all, checking a sample). Set before use.
+	DecryptEvery int64
+
+	clock    herald.Clock
+	accepted atomic.Int64
+
+	mu       sync.Mutex
+	subs     map[string]*Subscriber
+	script   []Reply
+	received []Received
+	failures []string
+	verified map[string]time.Time // Authorization header -> its exp, already checked
+}
+
+// NewServer starts a push service; clock decides whether a token has expired
+// (nil: the system clock). Close it when done; its Client() trusts it.
+func NewServer(clock herald.Clock) *Server {
+	if clock == nil {
+		clock = herald.SystemClock{}
+	}
+	s := &Server{clock: clock, subs: map[string]*Subscriber{}, verified: map[string]time.Time{}}
+	s.Server = httptest.NewUnstartedServer(http.HandlerFunc(s.serve))
+	s.EnableHTTP2 = true
+	s.StartTLS()
+	return s
+}
+
+// Subscribe registers a new subscription and returns its endpoint and keys.
+func (s *Server) Subscribe() (endpoint string, sub *Subscriber) {
+	sub = NewSubscriber()
+	var id [12]byte
+	_, _ = rand.Read(id[:])
+	key := base64.RawURLEncoding.EncodeToString(id[:])
+	s.mu.Lock()
+	s.subs[key] = sub
+	s.mu.Unlock()
+	return s.URL + "/push/" + key, sub
+}
+
+// Unsubscribe forgets a subscription: its endpoint then answers 404.
+func (s *Server) Unsubscribe(endpoint string) {
+	s.mu.Lock()
+	delete(s.subs, endpoint[strings.LastIndexByte(endpoint, '/')+1:])
+	s.mu.Unlock()
+}
+
+// Script queues answers for the next valid requests, in order.
+func (s *Server) Script(replies ...Reply) {
+	s.mu.Lock()
+	s.script = append(s.script, replies...)
+	s.mu.Unlock()
+}
+
+// Received returns the messages accepted so far.
+func (s *Server) Received() []Received {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Received(nil), s.received...)
+}
+
+// Accepted counts the messages accepted (2xx) so far.
+func (s *Server) Accepted() int64 { return s.accepted.Load() }
+
+// Failures lists the requests refused for breaking a protocol rule.
+func (s *Server) Failures() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.failures...)
+}
+
+func (s *Server) fail(w http.ResponseWriter, status int, format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	s.mu.Lock()
+	s.failures = append(s.failures, msg)
+	s.mu.Unlock()
+	http.Error(w, msg, status)
+}
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		s.fail(w, http.StatusMethodNotAllowed, "method %s", r.Method)
+		return
+	}
+	if err := s.checkVAPID(r); err != nil {
+		s.fail(w, http.StatusUnauthorized, "vapid: %v", err)
+		return
+	}
+	ttl, err := strconv.Atoi(r.Header.Get("TTL"))
+	if err != nil || ttl < 0 {
+		s.fail(w, http.StatusBadRequest, "TTL header %q", r.Header.Get("TTL"))
+		return
+	}
+	if ce := r.Header.Get("Content-Encoding"); ce != "aes128gcm" {
+		s.fail(w, http.StatusUnsupportedMediaType, "Content-Encoding %q", ce)
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, 4097))
+	if err != nil {
+		s.fail(w, http.StatusBadRequest, "body: %v", err)
+		return
+	}
+	if len(body) > 4096 {
+		s.fail(w, http.StatusRequestEntityTooLarge, "body over 4096 bytes")
+		return
+	}
+	id := strings.TrimPrefix(r.URL.Path, "/push/")
+	s.mu.Lock()
+	sub := s.subs[id]
+	reply := Reply{Status: http.StatusCreated}
+	if len(s.script) > 0 {
+		reply, s.script = s.script[0], s.script[1:]
+	}
+	s.mu.Unlock()
+	if sub == nil {
+		http.NotFound(w, r)
+		return
+	}
+	if reply.Status < 200 || reply.Status > 299 {
+		if reply.RetryAfter != "" {
+			w.Header().Set("Retry-After", reply.RetryAfter)
+		}
+		w.WriteHeader(reply.Status)
+		return
+	}
+	n := s.accepted.Add(1)
+	rec := Received{ID: id, TTL: ttl, Topic: r.Header.Get("Topic"), Urgency: r.Header.Get("Urgency")}
+	if s.DecryptEvery <= 1 || n%s.DecryptEvery == 1 {
+		plain, err := sub.Decrypt(body)
+		if err != nil {
+			s.accepted.Add(-1)
+			s.fail(w, http.StatusBadRequest, "decrypt: %v", err)
+			return
+		}
+		rec.Payload = plain
+	}
+	if s.DecryptEvery <= 1 || rec.Payload != nil {
+		s.mu.Lock()
+		s.received = append(s.received, rec)
+		s.mu.Unlock()
+	}
+	w.Header().Set("Location", s.URL+"/message/"+strconv.FormatInt(n, 10))
+	w.WriteHeader(reply.Status)
+}
+
+// checkVAPID verifies the Authorization header of RFC 8292 section 3.
+func (s *Server) checkVAPID(r *http.Request) error {
+	h := r.Header.Get("Authorization")
+	now := s.clock.Now()
+	aud := "https://" + r.Host
+	s.mu.Lock()
+	exp, seen := s.verified[h+"\x00"+aud]
+	s.mu.Unlock()
+	if !seen {
+		var err error
+		if exp, err = verifyVAPID(h, aud); err != nil {
+			return err
+		}
+		s.mu.Lock()
+		s.verified[h+"\x00"+aud] = exp
+		s.mu.Unlock()
+	}
+	if !now.Before(exp) {
+		return fmt.Errorf("token expired at %s (now %s)", exp, now)
+	}
+	if exp.Sub(now) > 24*time.Hour {
+		return fmt.Errorf("exp %s is more than 24 h after %s", exp, now)
+	}
+	return nil
+}
+
+// verifyVAPID checks the token's signature, header and claims but the time,
+// and returns its exp.
+func verifyVAPID(h, aud string) (time.Time, error) {
+	rest, ok := strings.CutPrefix(h, "vapid ")
+	if !ok {
+		return time.Time{}, errors.New("no vapid scheme")
+	}
+	var t, k string
+	for _, part := range strings.Split(rest, ",") {
+		name, value, _ := strings.Cut(strings.TrimSpace(part), "=")
+		switch name {
+		case "t":
+			t = value
+		case "k":
+			k = value
+		}
+	}
+	b64 := base64.RawURLEncoding
+	rawKey, err := b64.DecodeString(k)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("k: %v", err)
+	}
+	pub, err := ecdsa.ParseUncompressedPublicKey(elliptic.P256(), rawKey)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("k: %v", err)
+	}
+	parts := strings.Split(t, ".")
+	if len(parts) != 3 {
+		return time.Time{}, errors.New("t is not a JWS compact serialisation")
+	}
+	sig, err := b64.DecodeString(parts[2])
+	if err != nil || len(sig) != 64 {
+		return time.Time{}, errors.New("signature is not 64 bytes of base64url")
+	}
+	digest := sha256.Sum256([]byte(parts[0] + "." + parts[1]))
+	if !ecdsa.Verify(pub, digest[:], new(big.Int).SetBytes(sig[:32]), new(big.Int).SetBytes(sig[32:])) {
+		return time.Time{}, errors.New("bad signature")
+	}
+	var header struct{ Alg, Typ string }
+	if raw, err := b64.DecodeString(parts[0]); err != nil || json.Unmarshal(raw, &header) != nil || header.Alg != "ES256" {
+		return time.Time{}, errors.New("header is not alg ES256")
+	}
+	var claims struct {
+		Aud string `json:"aud"`
+		Exp *int64 `json:"exp"`
+		Sub string `json:"sub"`
+	}
+	raw, err := b64.DecodeString(parts[1])
+	if err != nil || json.Unmarshal(raw, &claims) != nil {
+		return time.Time{}, errors.New("claims are not base64url JSON")
+	}
+	if claims.Aud != aud {
+		return time.Time{}, fmt.Errorf("aud %q, want %q", claims.Aud, aud)
+	}
+	if claims.Exp == nil {
+		return time.Time{}, errors.New("no exp")
+	}
+	if !strings.HasPrefix(claims.Sub, "mailto:") && !strings.HasPrefix(claims.Sub, "https:") {
+		return time.Time{}, fmt.Errorf("sub %q is not mailto: or https:", claims.Sub)
+	}
+	return time.Unix(*claims.Exp, 0), nil
+}
