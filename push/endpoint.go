@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/netip"
@@ -126,8 +127,12 @@ var reserved = []netip.Prefix{
 	netip.MustParsePrefix("64:ff9b::/96"), // NAT64 can reach any IPv4 address
 }
 
-// errDialRefused is what a dial to a refused host or address returns.
-var errDialRefused = errors.New("push: destination refused by the push endpoint policy")
+// What a dial refused by the policy returns: a host that is neither well
+// known nor allowed, or an address that is not public (after DNS).
+var (
+	errHostRefused = errors.New("push: host is not a known push service nor allowed")
+	errAddrRefused = errors.New("push: address is private, loopback, link-local, unspecified or multicast")
+)
 
 // NewClient returns an HTTP client that only reaches push services allowed by
 // p: it never follows redirects (a push service answers directly), uses no
@@ -142,7 +147,7 @@ func NewClient(p Policy) *http.Client {
 		Control: func(network, address string, _ syscall.RawConn) error {
 			ap, err := netip.ParseAddrPort(address)
 			if err != nil || !publicAddr(ap.Addr()) {
-				return errDialRefused
+				return errAddrRefused
 			}
 			return nil
 		},
@@ -164,7 +169,7 @@ func NewClient(p Policy) *http.Client {
 		if p.allowed(host) {
 			d = open
 		} else if !matchHost(WellKnownHosts, host) {
-			return nil, errDialRefused
+			return nil, errHostRefused
 		}
 		var ips []netip.Addr
 		if ip, err := netip.ParseAddr(host); err == nil {
@@ -183,7 +188,7 @@ func NewClient(p Policy) *http.Client {
 			}
 		}
 		if firstErr == nil {
-			firstErr = errDialRefused
+			firstErr = fmt.Errorf("push: %s resolves to no address", host)
 		}
 		return nil, firstErr
 	}
