@@ -3,7 +3,7 @@ package push
 import (
 	"context"
 	"fmt"
-		"strings"
+	"strings"
 	"testing"
 	"time"
 
