@@ -205,3 +205,27 @@ func TestClientDoesNotFollowRedirects(t *testing.T) {
 		t.Fatalf("%+v %v", res, err)
 	}
 }
+
+func FuzzValidateEndpoint(f *testing.F) {
+	f.Add("https://fcm.googleapis.com/fcm/send/x")
+	f.Add("https://a.push.apple.com:443/x")
+	f.Add("https://127.0.0.1/x")
+	f.Add("https://[::1]/x")
+	f.Add("http://fcm.googleapis.com/")
+	f.Fuzz(func(t *testing.T, raw string) {
+		err := ValidateEndpoint(raw)
+		if err != nil {
+			if herald.ErrorKind(err) != "push-endpoint-refused" {
+				t.Fatalf("%q: %v", raw, err)
+			}
+			return
+		}
+		u, perr := url.Parse(raw)
+		if perr != nil || u.Scheme != "https" || u.User != nil || !matchHost(WellKnownHosts, strings.ToLower(u.Hostname())) {
+			t.Fatalf("accepted %q", raw)
+		}
+		if _, ipErr := netip.ParseAddr(u.Hostname()); ipErr == nil {
+			t.Fatalf("accepted an IP literal %q", raw)
+		}
+	})
+}

@@ -152,5 +152,13 @@ func audience(endpoint string) (string, error) {
 	if err != nil || u.Scheme == "" || u.Host == "" {
 		return "", endpointRefused("The push endpoint is not an absolute URL.")
 	}
-	return strings.ToLower(u.Scheme) + "://" + strings.ToLower(u.Host), nil
+	scheme, host, port := strings.ToLower(u.Scheme), strings.ToLower(u.Hostname()), u.Port()
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	// The origin's serialisation omits the scheme's default port.
+	if port != "" && !(scheme == "https" && port == "443") && !(scheme == "http" && port == "80") {
+		host += ":" + port
+	}
+	return scheme + "://" + host, nil
 }

@@ -139,6 +139,21 @@ func TestSignerHeaderClaims(t *testing.T) {
 	if c := parseHeader(t, h, s.PublicKey()); c.Aud != "https://push.example:8443" {
 		t.Fatalf("aud with a port: %q", c.Aud)
 	}
+	for ep, want := range map[string]string{
+		"https://fcm.googleapis.com:443/x":  "https://fcm.googleapis.com",
+		"HTTPS://Web.Push.Apple.com/x":      "https://web.push.apple.com",
+		"https://[::1]:8443/x":              "https://[::1]:8443",
+		"https://[2001:DB8::1]/x":           "https://[2001:db8::1]",
+		"https://127.0.0.1:8443/push/a?b=c": "https://127.0.0.1:8443",
+	} {
+		h, err := s.Header(ep)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c := parseHeader(t, h, s.PublicKey()); c.Aud != want {
+			t.Errorf("%s: aud %q, want %q", ep, c.Aud, want)
+		}
+	}
 	if _, err := s.Header("/relative"); herald.ErrorKind(err) != "push-endpoint-refused" {
 		t.Fatalf("relative endpoint: %v", err)
 	}

@@ -93,7 +93,8 @@ func (s *Server) Unsubscribe(endpoint string) {
 	s.mu.Unlock()
 }
 
-// Script queues answers for the next valid requests, in order.
+// Script queues answers for the next valid requests to a known subscription,
+// in order.
 func (s *Server) Script(replies ...Reply) {
 	s.mu.Lock()
 	s.script = append(s.script, replies...)
@@ -156,7 +157,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	sub := s.subs[id]
 	reply := Reply{Status: http.StatusCreated}
-	if len(s.script) > 0 {
+	if sub != nil && len(s.script) > 0 {
 		reply, s.script = s.script[0], s.script[1:]
 	}
 	s.mu.Unlock()
