@@ -3,6 +3,7 @@ package push
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -33,6 +34,10 @@ type Policy struct {
 	// allowed host may be any address (a self-hosted distributor on the LAN,
 	// 127.0.0.1 in tests); all other hosts must resolve to public addresses.
 	AllowedHosts []string
+
+	// RootCAs, if set, replaces the system's roots for the TLS connections
+	// (tests trust their push service's certificate with it).
+	RootCAs *x509.CertPool
 
 	// lookup replaces DNS in tests (a well-known name resolving to 127.0.0.1).
 	lookup func(ctx context.Context, host string) ([]netip.Addr, error)
@@ -196,7 +201,7 @@ func NewClient(p Policy) *http.Client {
 		Proxy:                 nil,
 		DialContext:           dial,
 		ForceAttemptHTTP2:     true,
-		TLSClientConfig:       &tls.Config{MinVersion: tls.VersionTLS12},
+		TLSClientConfig:       &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: p.RootCAs},
 		MaxIdleConns:          256,
 		MaxIdleConnsPerHost:   64,
 		IdleConnTimeout:       90 * time.Second,

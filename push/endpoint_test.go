@@ -76,11 +76,10 @@ func TestPublicAddr(t *testing.T) {
 
 // policyClient is NewClient(p) trusting srv's test certificate.
 func policyClient(p Policy, srv *pushtest.Server) *http.Client {
-	c := NewClient(p)
 	pool := x509.NewCertPool()
 	pool.AddCert(srv.Certificate())
-	c.Transport.(*http.Transport).TLSClientConfig.RootCAs = pool
-	return c
+	p.RootCAs = pool
+	return NewClient(p)
 }
 
 // resolveTo is a DNS stand-in: every name resolves to addr.
@@ -176,10 +175,9 @@ func TestClientDoesNotFollowRedirects(t *testing.T) {
 		http.Redirect(w, r, target, http.StatusTemporaryRedirect)
 	}))
 	defer srv.Close()
-	c := NewClient(Policy{AllowedHosts: []string{"127.0.0.1"}})
 	pool := x509.NewCertPool()
 	pool.AddCert(srv.Certificate())
-	c.Transport.(*http.Transport).TLSClientConfig.RootCAs = pool
+	c := NewClient(Policy{AllowedHosts: []string{"127.0.0.1"}, RootCAs: pool})
 	for _, path := range []string{"/push", "/local"} {
 		resp, err := c.Post(srv.URL+path, "application/octet-stream", strings.NewReader("x"))
 		if err != nil {

@@ -98,6 +98,9 @@ func (s *Sender) Send(ctx context.Context, sub Subscription, msg Message) (Resul
 	if msg.TTL < 0 {
 		return Result{}, herald.KindErrorf(herald.EINVALID, "invalid-push-ttl", "TTL must not be negative.")
 	}
+	if len(sub.Endpoint) < 8 || !strings.EqualFold(sub.Endpoint[:8], "https://") {
+		return Result{}, endpointRefused("The push endpoint must use https.")
+	}
 	body, err := Encrypt(msg.Payload, sub.P256dh, sub.Auth)
 	if err != nil {
 		return Result{}, err

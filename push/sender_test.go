@@ -124,6 +124,8 @@ func TestSendRefusesBadMessagesWithoutSending(t *testing.T) {
 		{Subscription{Endpoint: sub.Endpoint, P256dh: sub.P256dh[:64], Auth: sub.Auth}, Message{}, "invalid-push-key"},
 		{Subscription{Endpoint: sub.Endpoint, P256dh: sub.P256dh, Auth: sub.Auth[:8]}, Message{}, "invalid-push-auth"},
 		{Subscription{Endpoint: "not a url", P256dh: sub.P256dh, Auth: sub.Auth}, Message{}, "push-endpoint-refused"},
+		{Subscription{Endpoint: "http" + strings.TrimPrefix(sub.Endpoint, "https"), P256dh: sub.P256dh, Auth: sub.Auth}, Message{}, "push-endpoint-refused"},
+		{Subscription{Endpoint: "https://", P256dh: sub.P256dh, Auth: sub.Auth}, Message{}, "push-endpoint-refused"},
 	}
 	for _, b := range bad {
 		_, err := f.sender.Send(context.Background(), b.sub, b.msg)
