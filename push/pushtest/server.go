@@ -276,7 +276,7 @@ func verifyVAPID(h, aud string) (time.Time, error) {
 		return time.Time{}, errors.New("no exp")
 	}
 	if !strings.HasPrefix(claims.Sub, "mailto:") && !strings.HasPrefix(claims.Sub, "https:") {
-		return time.Time{}, fmt.Errorf("sub %q is not mailto: or https:", claims.Sub)
+		return time.Time{}, fmt.Errorf("sub %q is neither a mailto nor an https URI", claims.Sub)
 	}
 	return time.Unix(*claims.Exp, 0), nil
 }
