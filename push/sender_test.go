@@ -237,3 +237,47 @@ func TestValidTopic(t *testing.T) {
 		}
 	}
 }
+
+// The test push service's own checks are what later integration tests rely
+// on: each rule it enforces must really refuse.
+func TestPushServiceRefusesProtocolErrors(t *testing.T) {
+	f := newFixture(t)
+	sub, _ := f.subscribe()
+	good, _ := f.sender.Signer.Header(sub.Endpoint)
+	otherOrigin, _ := f.sender.Signer.Header("https://fcm.googleapis.com/x")
+	body, _ := Encrypt([]byte("x"), sub.P256dh, sub.Auth)
+	cases := []struct {
+		name   string
+		edit   func(h http.Header)
+		body   []byte
+		status int
+		says   string
+	}{
+		{"no Authorization", func(h http.Header) { h.Del("Authorization") }, body, 401, "vapid"},
+		{"aud of another origin", func(h http.Header) { h.Set("Authorization", otherOrigin) }, body, 401, "aud"},
+		{"no TTL", func(h http.Header) { h.Del("TTL") }, body, 400, "TTL"},
+		{"negative TTL", func(h http.Header) { h.Set("TTL", "-1") }, body, 400, "TTL"},
+		{"aesgcm", func(h http.Header) { h.Set("Content-Encoding", "aesgcm") }, body, 415, "Content-Encoding"},
+		{"body over 4096", func(http.Header) {}, make([]byte, 4097), 413, "4096"},
+		{"garbage body", func(http.Header) {}, []byte("not encrypted at all, but long enough to parse a header......................................................................"), 400, "decrypt"},
+	}
+	for _, c := range cases {
+		req, _ := http.NewRequest(http.MethodPost, sub.Endpoint, strings.NewReader(string(c.body)))
+		req.Header.Set("TTL", "60")
+		req.Header.Set("Content-Encoding", "aes128gcm")
+		req.Header.Set("Authorization", good)
+		c.edit(req.Header)
+		resp, err := f.srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		fs := f.srv.Failures()
+		if resp.StatusCode != c.status || len(fs) == 0 || !strings.Contains(fs[len(fs)-1], c.says) {
+			t.Errorf("%s: status %d, failures %q", c.name, resp.StatusCode, fs)
+		}
+	}
+	if f.srv.Accepted() != 0 || len(f.srv.Received()) != 0 {
+		t.Fatal("a refused request was recorded")
+	}
+}
