@@ -34,6 +34,7 @@ type Store interface {
 	UpdateStore
 	EventStore
 	DirectoryStore
+	PushStore
 	Close() error
 }
 
