@@ -242,12 +242,23 @@ func testPushValidation(t *testing.T, h *Harness) {
 
 func testPushVAPIDKeyOnce(t *testing.T, h *Harness) {
 	s := h.Store
+	const callers = 8
+	// Generators wait for each other (up to a second, for a store that
+	// generates under a lock), so that callers who found no key race to
+	// store theirs.
 	var calls atomic.Int32
+	all := make(chan struct{})
 	gen := func() ([]byte, error) {
 		n := calls.Add(1)
+		if n == callers {
+			close(all)
+		}
+		select {
+		case <-all:
+		case <-time.After(time.Second):
+		}
 		return []byte(fmt.Sprintf("key-%d", n)), nil
 	}
-	const callers = 8
 	keys := make([][]byte, callers)
 	errs := make([]error, callers)
 	var start, wg sync.WaitGroup
