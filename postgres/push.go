@@ -167,10 +167,12 @@ func (db *DB) DeletePushSubscriptionByEndpoint(ctx context.Context, endpoint str
 // pushTargetsQuery walks the channel's unmuted follows through
 // follows_push_targets (channel_id, account_id) from the cursor's account
 // and joins each follower's devices through push_subscriptions_account.
+// The redundant s.account_id >= $2 bounds the devices' side too, so a merge
+// join starts at the cursor rather than at the first subscription.
 const pushTargetsQuery = `SELECT ` + pushCols + `
 FROM follows f JOIN push_subscriptions s ON s.account_id = f.account_id
 WHERE f.channel_id = $1 AND NOT f.muted
-	AND f.account_id >= $2 AND (f.account_id > $2 OR s.id > $3)
+	AND f.account_id >= $2 AND s.account_id >= $2 AND (f.account_id > $2 OR s.id > $3)
 ORDER BY f.account_id, s.id
 LIMIT $4`
 
