@@ -65,8 +65,8 @@ func (db *DB) SavePushSubscription(ctx context.Context, accountID string, s hera
 		err := tx.QueryRowContext(ctx, `SELECT id, account_id, created_at FROM push_subscriptions WHERE endpoint = ?`, s.Endpoint).Scan(&id, &owner, &createdAt)
 		switch {
 		case err == nil && owner == accountID:
-			if _, err := tx.ExecContext(ctx, `UPDATE push_subscriptions SET p256dh = ?, auth = ?, updated_at = ? WHERE id = ?`,
-				s.P256DH, s.Auth, nanos(tx.now), id); err != nil {
+			if _, err := tx.ExecContext(ctx, `UPDATE push_subscriptions SET p256dh = ?, auth = ?, updated_at = ? WHERE account_id = ? AND id = ?`,
+				s.P256DH, s.Auth, nanos(tx.now), accountID, id); err != nil {
 				return err
 			}
 			out = herald.PushSubscription{ID: id, AccountID: accountID, Endpoint: s.Endpoint, P256DH: s.P256DH, Auth: s.Auth,
@@ -77,7 +77,7 @@ func (db *DB) SavePushSubscription(ctx context.Context, accountID string, s hera
 			if err := checkPushCap(ctx, tx, accountID); err != nil {
 				return err
 			}
-			if _, err := tx.ExecContext(ctx, `DELETE FROM push_subscriptions WHERE id = ?`, id); err != nil {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM push_subscriptions WHERE account_id = ? AND id = ?`, owner, id); err != nil {
 				return err
 			}
 		case errors.Is(err, sql.ErrNoRows):
@@ -147,7 +147,7 @@ func (db *DB) PushSubscriptions(ctx context.Context, accountID string) ([]herald
 // DeletePushSubscription deletes one of the account's devices.
 func (db *DB) DeletePushSubscription(ctx context.Context, accountID, id string) error {
 	return db.write(ctx, func(tx *Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM push_subscriptions WHERE id = ? AND account_id = ?`, id, accountID)
+		res, err := tx.ExecContext(ctx, `DELETE FROM push_subscriptions WHERE account_id = ? AND id = ?`, accountID, id)
 		if err != nil {
 			return err
 		}
@@ -170,7 +170,8 @@ func (db *DB) DeletePushSubscriptionByEndpoint(ctx context.Context, endpoint str
 
 // pushTargetsQuery walks the channel's follows by primary key (channel_pk,
 // account_id) from the cursor's account, skipping muted ones, and joins
-// each follower's devices through push_subscriptions_account.
+// each follower's devices by primary key (account_id, id), which keeps them
+// in the same order.
 const pushTargetsQuery = `SELECT ` + pushCols + `
 FROM follows f CROSS JOIN push_subscriptions s ON s.account_id = f.account_id
 WHERE f.channel_pk = (SELECT pk FROM channels WHERE id = ?1) AND f.muted = 0
