@@ -43,8 +43,7 @@ func (db *DB) PushVAPIDKey(ctx context.Context, generate func() ([]byte, error))
 
 // SavePushSubscription stores or updates the subscription of an endpoint.
 // The account's row is locked first, so two saves for one account take
-// turns and the device cap holds; the endpoint's row is locked next, so a
-// browser moving between accounts moves once.
+// turns and the device cap holds; then saves of the endpoint take turns.
 func (db *DB) SavePushSubscription(ctx context.Context, accountID string, s herald.PushSubscription) (herald.PushSubscription, bool, error) {
 	if accountID == "" {
 		return herald.PushSubscription{}, false, errNoActor
@@ -62,8 +61,15 @@ func (db *DB) SavePushSubscription(ctx context.Context, accountID string, s hera
 		} else if err != nil {
 			return err
 		}
-		// Twice at most: an INSERT that met a concurrent insert of the same
-		// endpoint (ON CONFLICT DO NOTHING waited for it) looks again.
+		// Saves of one endpoint take turns (a transaction-scoped advisory
+		// lock on its hash, taken after the account's row lock, so two
+		// saves can't wait on each other in a cycle): a browser moving
+		// between accounts while it re-subscribes moves once.
+		if _, err := t.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('herald.push.' || current_schema() || $1))`, s.Endpoint); err != nil {
+			return err
+		}
+		// Twice at most, for safety: an INSERT that met a concurrent insert
+		// of the same endpoint (ON CONFLICT DO NOTHING waited for it) looks again.
 		for attempt := 0; attempt < 2; attempt++ {
 			var id, owner string
 			err := t.QueryRow(ctx, `SELECT id, account_id FROM push_subscriptions WHERE endpoint = $1 FOR UPDATE`, s.Endpoint).Scan(&id, &owner)

@@ -94,3 +94,26 @@ func TestPushTargetsPlan(t *testing.T) {
 		}
 	}
 }
+
+// TestPushSubscriptionsDieWithAccount: Herald has no account deletion yet;
+// when it comes, deleting the account row takes its devices with it.
+func TestPushSubscriptionsDieWithAccount(t *testing.T) {
+	ctx := context.Background()
+	db := mustOpen(t, freshSchema(t), herald.StoreConfig{})
+	a := &herald.Account{Username: "alice", DisplayName: "Alice"}
+	if err := db.CreateAccount(ctx, a, "hash"); err != nil {
+		t.Fatal(err)
+	}
+	p := make([]byte, herald.PushP256DHLen)
+	p[0] = 4
+	if _, _, err := db.SavePushSubscription(ctx, a.ID, herald.PushSubscription{Endpoint: "https://push.example.net/a", P256DH: p, Auth: make([]byte, 16)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Pool().Exec(ctx, `DELETE FROM accounts WHERE id = $1`, a.ID); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := db.Pool().QueryRow(ctx, `SELECT count(*) FROM push_subscriptions`).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("%d subscriptions left after the account's deletion (%v)", n, err)
+	}
+}

@@ -151,3 +151,32 @@ func BenchmarkPushTargets(b *testing.B) {
 	}
 	b.ReportMetric(float64(time.Since(start).Nanoseconds())/float64(pages), "ns/page")
 }
+
+// TestPushSubscriptionsDieWithAccount: Herald has no account deletion yet;
+// when it comes, deleting the account row takes its devices with it.
+func TestPushSubscriptionsDieWithAccount(t *testing.T) {
+	db, err := Open(t.Context(), filepath.Join(t.TempDir(), "herald.db"), herald.StoreConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	a := &herald.Account{Username: "alice", DisplayName: "Alice"}
+	if err := db.CreateAccount(t.Context(), a, "hash"); err != nil {
+		t.Fatal(err)
+	}
+	p := make([]byte, herald.PushP256DHLen)
+	p[0] = 4
+	if _, _, err := db.SavePushSubscription(t.Context(), a.ID, herald.PushSubscription{Endpoint: "https://push.example.net/a", P256DH: p, Auth: make([]byte, 16)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.write(t.Context(), func(tx *Tx) error {
+		_, err := tx.ExecContext(t.Context(), `DELETE FROM accounts WHERE id = ?`, a.ID)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := db.r.QueryRow(`SELECT count(*) FROM push_subscriptions`).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("%d subscriptions left after the account's deletion (%v)", n, err)
+	}
+}

@@ -22,6 +22,7 @@ func init() {
 	register("Push/Targets", testPushTargets)
 	register("Push/TargetsPaging", testPushTargetsPaging)
 	register("Push/Privacy", testPushPrivacy)
+	register("Push/Concurrent", testPushConcurrent)
 }
 
 // PushSub returns a valid subscription for endpoint n, with keys derived
@@ -451,5 +452,64 @@ func testPushPrivacy(t *testing.T, h *Harness) {
 				t.Fatalf("case %d: error %q names %q", i, err, secret)
 			}
 		}
+	}
+}
+
+// testPushConcurrent races saves: for one account near its cap (the cap
+// holds exactly), and of one endpoint by several accounts (one row remains,
+// owned by one of them, and nobody gets an error).
+func testPushConcurrent(t *testing.T, h *Harness) {
+	s := h.Store
+	a := h.Account("alice")
+	for i := range herald.MaxPushSubscriptions - 3 {
+		h.savePush(a, PushSub(i, 1))
+	}
+	const racers = 8
+	errs := make([]error, racers)
+	var wg sync.WaitGroup
+	for i := range racers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, _, errs[i] = s.SavePushSubscription(h.Ctx, a.ID, PushSub(1000+i, 1))
+		}()
+	}
+	wg.Wait()
+	ok := 0
+	for _, err := range errs {
+		if err == nil {
+			ok++
+		} else {
+			WantKind(t, err, herald.ECONFLICT, "too-many-devices", "racing save")
+		}
+	}
+	list, err := s.PushSubscriptions(h.Ctx, a.ID)
+	NoErr(t, err, "list")
+	if ok != 3 || len(list) != herald.MaxPushSubscriptions {
+		t.Fatalf("%d racing saves succeeded, %d devices; want 3 and %d", ok, len(list), herald.MaxPushSubscriptions)
+	}
+
+	accounts := make([]*herald.Account, racers)
+	for i := range accounts {
+		accounts[i] = h.Account("racer")
+	}
+	shared := PushSub(5000, 3)
+	for i := range racers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, _, errs[i] = s.SavePushSubscription(h.Ctx, accounts[i].ID, shared)
+		}()
+	}
+	wg.Wait()
+	owners := 0
+	for i, acc := range accounts {
+		NoErr(t, errs[i], "racing save of one endpoint")
+		l, err := s.PushSubscriptions(h.Ctx, acc.ID)
+		NoErr(t, err, "list racer")
+		owners += len(l)
+	}
+	if owners != 1 {
+		t.Fatalf("endpoint saved by %d accounts at once ends up on %d of them, want 1", racers, owners)
 	}
 }
