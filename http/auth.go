@@ -118,10 +118,10 @@ func (s *Server) authenticate(r *http.Request, allowQuery bool) (*herald.Account
 	return a, nil
 }
 
-// Authenticate returns the account of a request that must be signed in,
-// accepting a bearer token, the session cookie or ?access_token=. It is
-// exported for stream handlers mounted elsewhere.
-func (s *Server) Authenticate(r *http.Request) (*herald.Account, error) {
+// authenticateStream returns the account of a stream request, which must be
+// signed in: a bearer token, the session cookie or ?access_token= (browsers
+// can't set headers on EventSource and WebSocket).
+func (s *Server) authenticateStream(r *http.Request) (*herald.Account, error) {
 	a, err := s.authenticate(r, true)
 	if err != nil {
 		return nil, err

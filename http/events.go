@@ -41,7 +41,7 @@ func (s *Server) handleWebSocket(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) serveStream(w http.ResponseWriter, r *http.Request, tr realtime.Transport) error {
-	a, err := s.Authenticate(r)
+	a, err := s.authenticateStream(r)
 	if err != nil {
 		return err
 	}
