@@ -64,7 +64,7 @@ func ValidatePushSubscription(s PushSubscription) error {
 
 func validatePushEndpoint(endpoint string) error {
 	bad := KindErrorf(EINVALID, "push-endpoint-invalid", "The push endpoint must be an https URL of at most %d bytes.", MaxPushEndpointLen)
-	if endpoint == "" || len(endpoint) > MaxPushEndpointLen {
+	if !strings.HasPrefix(endpoint, "https://") || len(endpoint) > MaxPushEndpointLen {
 		return bad
 	}
 	for i := 0; i < len(endpoint); i++ {
