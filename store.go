@@ -27,13 +27,16 @@ import (
 //     affected stream's log in the same transaction, then hands the committed
 //     events to the store's EventPublisher.
 //   - Nothing returned ever names a follower, a reactor or a voter, and no
-//     update names the admin who posted it.
+//     update names the admin who posted it. The one exception is
+//     PushStore.PushTargets, the push sender's read of a channel's
+//     followers' devices, which never leaves the server.
 type Store interface {
 	AccountStore
 	ChannelStore
 	UpdateStore
 	EventStore
 	DirectoryStore
+	PushStore
 	Close() error
 }
 

@@ -465,8 +465,8 @@ func TestOpenRefusesDevelopmentSchema(t *testing.T) {
 		names = append(names, n)
 	}
 	rows.Close()
-	if len(names) != 1 || names[0] != "0001_initial.sql" {
-		t.Fatalf("schema_migrations = %q, want [0001_initial.sql]", names)
+	if len(names) != 2 || names[0] != "0001_initial.sql" || names[1] != "0002_push.sql" {
+		t.Fatalf("schema_migrations = %q, want [0001_initial.sql 0002_push.sql]", names)
 	}
 	if _, err := db.Pool().Exec(context.Background(), `INSERT INTO schema_migrations (name) VALUES ('migrations/0002_follow_position.sql')`); err != nil {
 		t.Fatal(err)

@@ -84,8 +84,8 @@ func TestMigrationsRecorded(t *testing.T) {
 			names = append(names, n)
 		}
 		rows.Close()
-		if len(names) != 1 || names[0] != "0001_initial.sql" {
-			t.Fatalf("schema_migrations = %q, want [0001_initial.sql]", names)
+		if len(names) != 2 || names[0] != "0001_initial.sql" || names[1] != "0002_push.sql" {
+			t.Fatalf("schema_migrations = %q, want [0001_initial.sql 0002_push.sql]", names)
 		}
 		db.Close()
 	}
