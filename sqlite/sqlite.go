@@ -118,6 +118,10 @@ func Open(ctx context.Context, path string, cfg herald.StoreConfig) (*DB, error)
 		w.Close()
 		return nil, fmt.Errorf("migrate %s: %w", path, err)
 	}
+	if err := db.reindexOnFoldChange(ctx); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("directory index %s: %w", path, err)
+	}
 
 	// Readers: query_only guards against an accidental write through the
 	// pool; their BEGIN is deferred so they never take the write lock.
