@@ -67,6 +67,9 @@ type ChannelStore interface {
 	// FindChannel returns a live channel as viewerID sees it. An unlisted
 	// channel is ENOTFOUND to anyone who neither follows nor administers it.
 	FindChannel(ctx context.Context, viewerID, channelID string) (*Channel, error)
+	// FindChannelByHandle is FindChannel by handle (lower-cased first).
+	// ENOTFOUND for an unknown handle.
+	FindChannelByHandle(ctx context.Context, viewerID, handle string) (*Channel, error)
 	// UpdateChannel applies a patch (admins only: EFORBIDDEN for followers,
 	// ENOTFOUND if invisible) and appends channel.updated.
 	UpdateChannel(ctx context.Context, actorID, channelID string, p ChannelPatch) (*Channel, error)
