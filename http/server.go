@@ -7,6 +7,7 @@ package http
 import (
 	"bufio"
 	"errors"
+	"html/template"
 	"log/slog"
 	"net"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 	"runtime/debug"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -64,6 +66,9 @@ type Config struct {
 	// up to this many bytes. Only for a single node whose store no other
 	// process writes (see pageCache).
 	PageCacheBytes int64
+	// AppShell is the web app's index.html, which public pages fill in
+	// (public.go); nil renders them in a plain shell.
+	AppShell []byte
 }
 
 // Server is Herald's HTTP handler.
@@ -88,6 +93,11 @@ type Server struct {
 	proxies    []netip.Prefix
 	exempt     []netip.Prefix
 	web        http.Handler
+
+	public       *publicCache
+	pageTemplate *template.Template
+	notFoundOnce sync.Once
+	notFound     *publicEntry
 
 	mux      *http.ServeMux
 	patterns []string // every API pattern registered by routes(), for the OpenAPI test
@@ -149,10 +159,16 @@ func NewServer(cfg Config) *Server {
 		s.pages = newPageCache(cfg.PageCacheBytes)
 	}
 	s.routes()
+	s.public = &publicCache{entries: map[string]*publicEntry{}}
+	s.pageTemplate = parseShell(cfg.AppShell)
+	s.publicRoutes()
 	// Catch-alls, outside routes() because they are not API routes: unknown
 	// API paths get a problem, everything else goes to the web app.
 	s.mux.HandleFunc("/api/", s.apiNotFound)
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if s.servePublicAt(w, r) {
+			return
+		}
 		if s.web != nil {
 			s.web.ServeHTTP(w, r)
 			return

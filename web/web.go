@@ -113,3 +113,13 @@ func problem(w http.ResponseWriter, status int, kind, title, detail string) {
 		"detail": detail,
 	})
 }
+
+// Index returns the app's index.html: the shell the server's public pages
+// (channel pages without JavaScript) are rendered into.
+func Index() []byte {
+	b, err := static.ReadFile("static/index.html")
+	if err != nil {
+		panic("web: reading embedded index.html: " + err.Error())
+	}
+	return b
+}

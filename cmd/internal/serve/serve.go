@@ -167,6 +167,7 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		TrustedProxies:  cfg.TrustedProxies,
 		RateLimitExempt: cfg.RateLimitExempt,
 		Web:             web.Handler(),
+		AppShell:        web.Index(),
 		PageCacheBytes:  pageCache,
 	})
 

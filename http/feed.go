@@ -1,0 +1,158 @@
+package http
+
+import (
+	"encoding/json"
+	"encoding/xml"
+	"strings"
+	"time"
+
+	"github.com/heraldhq/herald"
+)
+
+// Feeds of a listed channel: Atom 1.0 (RFC 4287) and JSON Feed 1.1, its
+// newest live updates. Expired and deleted updates are absent; an edit
+// moves the entry's updated / date_modified. Media will be enclosures
+// (Atom link rel="enclosure", JSON Feed attachments) once updates carry it.
+
+// feedEntries is how many of the newest updates a feed carries (one store page).
+const feedEntries = 50
+
+type atomFeed struct {
+	XMLName   xml.Name    `xml:"http://www.w3.org/2005/Atom feed"`
+	Lang      string      `xml:"xml:lang,attr,omitempty"`
+	ID        string      `xml:"id"`
+	Title     string      `xml:"title"`
+	Subtitle  string      `xml:"subtitle,omitempty"`
+	Updated   string      `xml:"updated"`
+	Links     []atomLink  `xml:"link"`
+	Author    atomPerson  `xml:"author"`
+	Generator string      `xml:"generator"`
+	Entries   []atomEntry `xml:"entry"`
+}
+
+type atomLink struct {
+	Rel  string `xml:"rel,attr,omitempty"`
+	Type string `xml:"type,attr,omitempty"`
+	Href string `xml:"href,attr"`
+}
+
+type atomPerson struct {
+	Name string `xml:"name"`
+	URI  string `xml:"uri,omitempty"`
+}
+
+type atomText struct {
+	Type string `xml:"type,attr"`
+	Body string `xml:",chardata"`
+}
+
+type atomEntry struct {
+	ID        string     `xml:"id"`
+	Title     string     `xml:"title"`
+	Links     []atomLink `xml:"link"`
+	Published string     `xml:"published"`
+	Updated   string     `xml:"updated"`
+	Content   atomText   `xml:"content"`
+}
+
+func atomTime(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+// feedText is an update's text with its poll, if any, as plain text.
+func feedText(u *herald.Update) string {
+	if u.Poll == nil {
+		return u.Text
+	}
+	var b strings.Builder
+	b.WriteString(u.Text)
+	b.WriteString("\n\n")
+	b.WriteString(u.Poll.Question)
+	for _, o := range u.Poll.Options {
+		b.WriteString("\n- ")
+		b.WriteString(o.Text)
+	}
+	return b.String()
+}
+
+func renderAtom(ch *herald.Channel, list []*herald.Update, base string) ([]byte, error) {
+	page := base + channelPath(ch)
+	f := atomFeed{
+		Lang:      ch.Language,
+		ID:        base + "/channels/" + ch.ID, // stable across handle changes
+		Title:     ch.Name,
+		Subtitle:  ch.Description,
+		Updated:   atomTime(ch.CreatedAt),
+		Links:     []atomLink{{Rel: "self", Type: "application/atom+xml", Href: page + "/feed.atom"}, {Rel: "alternate", Type: "text/html", Href: page}},
+		Author:    atomPerson{Name: ch.Name, URI: page},
+		Generator: "Herald",
+	}
+	for _, u := range list {
+		if t := atomTime(updatedAt(u)); t > f.Updated {
+			f.Updated = t
+		}
+		link := base + permalinkPath(ch, u.Seq)
+		f.Entries = append(f.Entries, atomEntry{
+			ID:        link,
+			Title:     firstLine(u.Text, 100),
+			Links:     []atomLink{{Rel: "alternate", Type: "text/html", Href: link}},
+			Published: atomTime(u.CreatedAt),
+			Updated:   atomTime(updatedAt(u)),
+			Content:   atomText{Type: "text", Body: feedText(u)},
+		})
+	}
+	out, err := xml.MarshalIndent(f, "", " ")
+	if err != nil {
+		return nil, err
+	}
+	return append([]byte(xml.Header), append(out, '\n')...), nil
+}
+
+type jsonFeed struct {
+	Version     string         `json:"version"`
+	Title       string         `json:"title"`
+	HomePageURL string         `json:"home_page_url"`
+	FeedURL     string         `json:"feed_url"`
+	Description string         `json:"description,omitempty"`
+	Language    string         `json:"language,omitempty"`
+	Authors     []jsonAuthor   `json:"authors"`
+	Items       []jsonFeedItem `json:"items"`
+}
+
+type jsonAuthor struct {
+	Name string `json:"name"`
+	URL  string `json:"url,omitempty"`
+}
+
+type jsonFeedItem struct {
+	ID            string `json:"id"`
+	URL           string `json:"url"`
+	Title         string `json:"title,omitempty"`
+	ContentText   string `json:"content_text"`
+	DatePublished string `json:"date_published"`
+	DateModified  string `json:"date_modified"`
+}
+
+func renderJSONFeed(ch *herald.Channel, list []*herald.Update, base string) ([]byte, error) {
+	page := base + channelPath(ch)
+	f := jsonFeed{
+		Version:     "https://jsonfeed.org/version/1.1",
+		Title:       ch.Name,
+		HomePageURL: page,
+		FeedURL:     page + "/feed.json",
+		Description: ch.Description,
+		Language:    ch.Language,
+		Authors:     []jsonAuthor{{Name: ch.Name, URL: page}},
+		Items:       []jsonFeedItem{},
+	}
+	for _, u := range list {
+		link := base + permalinkPath(ch, u.Seq)
+		f.Items = append(f.Items, jsonFeedItem{
+			ID:            link,
+			URL:           link,
+			Title:         firstLine(u.Text, 100),
+			ContentText:   feedText(u),
+			DatePublished: atomTime(u.CreatedAt),
+			DateModified:  atomTime(updatedAt(u)),
+		})
+	}
+	return json.MarshalIndent(f, "", " ")
+}
