@@ -644,7 +644,7 @@ func TestWebMount(t *testing.T) {
 		_, _ = w.Write([]byte("web app " + r.URL.Path))
 	})
 	e := newEnv(t, func(c *hhttp.Config) { c.Web = web })
-	for _, p := range []string{"/", "/c/abc123", "/channels/x"} {
+	for _, p := range []string{"/", "/c/abc123", "/channels/x/settings", "/channels/new"} {
 		r := e.do("GET", p, "", nil)
 		if r.status != 200 || string(r.body) != "web app "+p || r.header.Get("Content-Security-Policy") == "" {
 			t.Errorf("GET %s = %d %s", p, r.status, r.body)

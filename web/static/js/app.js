@@ -13,6 +13,7 @@ import { createView } from './views/create.js';
 import { inviteView } from './views/invite.js';
 import { followingView } from './views/following.js';
 import { signInView, signUpView } from './views/auth.js';
+import { handleView, permalinkView } from './views/public.js';
 
 const routes = [
   [/^\/$/, directoryView],
@@ -23,6 +24,8 @@ const routes = [
   [/^\/channels\/new$/, createView],
   [/^\/channels\/([^/]+)\/settings$/, settingsView],
   [/^\/channels\/([^/]+)$/, channelView],
+  [/^\/channels\/([^/]+)\/updates\/(\d+)$/, permalinkView],
+  [/^\/@([^/]+)$/, handleView],
   [/^\/c\/([^/]+)$/, inviteView],
 ];
 

@@ -7,6 +7,7 @@ import { h, clear, linkify, icon } from './dom.js';
 import { t, tn, fmtDate, fmtRelative, fmtNumber } from './i18n.js';
 import { api, paths } from './api.js';
 import { defaultReactions, moreReactions } from './emoji.js';
+import { shareButton } from './share.js';
 import { toast, errorText, confirmDialog, busy, navigate } from './ui.js';
 
 /**
@@ -36,6 +37,7 @@ export class UpdateView {
     this.pollEl = u.poll ? h('div', { class: 'poll' }) : null;
     const head = h('header', { class: 'update-head' },
       h('span', { class: 'update-when' }, this.timeEl, this.editedEl),
+      shareButton(u),
       admin && !this.ctx.gone?.() ? h('span', { class: 'update-tools' },
         h('button', { type: 'button', class: 'btn icon-btn', 'aria-label': t('update.edit'), title: t('update.edit'), onclick: () => this.startEdit() }, icon('edit')),
         h('button', { type: 'button', class: 'btn icon-btn danger-text', 'aria-label': t('update.delete'), title: t('update.delete'), onclick: () => this.remove() }, icon('trash'))) : null);

@@ -221,4 +221,7 @@ export default {
   'following.managed': 'Channels you manage',
   'following.followed': 'Channels you follow',
   'following.unread': 'New updates',
+
+  'share.update': 'Share (copy link)',
+  'share.gone': 'This update is no longer available.',
 };

@@ -220,4 +220,7 @@ export default {
   'following.managed': 'Chaînes que vous gérez',
   'following.followed': 'Chaînes que vous suivez',
   'following.unread': 'Nouvelles publications',
+
+  'share.update': 'Partager (copier le lien)',
+  'share.gone': 'Cette actualité n’est plus disponible.',
 };
