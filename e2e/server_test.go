@@ -102,6 +102,7 @@ func startServer(t *testing.T) *server {
 		// Several browsers sign up from loopback within seconds.
 		RateLimitExempt: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")},
 		Web:             web.Handler(),
+		AppShell:        web.Index(),
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	closeStreams := attachStreams(t, ctx, api, store, pub)
