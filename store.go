@@ -37,7 +37,25 @@ type Store interface {
 	EventStore
 	DirectoryStore
 	PushStore
+	SigningStore
 	Close() error
+}
+
+// SigningStore keeps the channels' Ed25519 signing keys. A channel gets its
+// key when created (channels older than keys, at their first update or
+// rotation); CreateUpdate and EditUpdate sign with the current key
+// (SignUpdate) in the same transaction, so every read returns Signature
+// and KeyID. Private keys never leave the store.
+type SigningStore interface {
+	// SigningKeys returns a channel's public keys, the current one first,
+	// then retired ones newest first, to whoever may see the channel
+	// (ENOTFOUND otherwise). Empty for a channel that never signed.
+	SigningKeys(ctx context.Context, viewerID, channelID string) ([]SigningKey, error)
+	// RotateSigningKey retires the current key and makes a new one
+	// (admins; EFORBIDDEN for followers). A retired key stays published
+	// for the retention after it retired (every update it signed is live
+	// at most that long), then PruneExpired erases it.
+	RotateSigningKey(ctx context.Context, actorID, channelID string) (*SigningKey, error)
 }
 
 // AccountStore keeps accounts and login sessions.

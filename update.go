@@ -32,6 +32,11 @@ type Update struct {
 	Reactions map[string]int64 `json:"reactions"`
 	Poll      *Poll            `json:"poll,omitempty"`
 	Viewer    UpdateViewer     `json:"viewer"`
+	// Signature is the channel's Ed25519 signature of CanonicalUpdate
+	// (base64url), by the key KeyID; empty only for updates written
+	// before channels had keys.
+	Signature string `json:"signature,omitempty"`
+	KeyID     string `json:"key_id,omitempty"`
 }
 
 // UpdateViewer is the calling account's own interaction with an update.

@@ -179,6 +179,9 @@ func (db *DB) CreateChannel(ctx context.Context, ownerID string, ch *herald.Chan
 		if _, err := t.Exec(ctx, `INSERT INTO stream_heads (stream, seq) VALUES ($1, 0)`, id); err != nil {
 			return err
 		}
+		if _, _, err := t.newSigningKey(ctx, id); err != nil {
+			return err
+		}
 		role := herald.RoleOwner
 		ch.ID, ch.InviteCode, ch.CreatedAt = id, code, t.now
 		ch.Verified, ch.FollowerCount, ch.LastUpdateAt = false, 0, nil

@@ -53,6 +53,10 @@ func (db *DB) PruneExpired(ctx context.Context) (int, error) {
 				if _, err := t.Exec(ctx, `DELETE FROM sessions WHERE expires_at <= $1`, t.now); err != nil {
 					return err
 				}
+				// Keys retired for longer than the retention signed nothing still live.
+				if _, err := t.Exec(ctx, `DELETE FROM signing_keys WHERE retired_at <= $1`, t.now.Add(-t.db.retention)); err != nil {
+					return err
+				}
 				// Follow history: unfollows older than the trail go with
 				// the follows before them, and the account stream's floor
 				// rises past them (see herald.UnfollowTrail).

@@ -13,7 +13,7 @@ import (
 // reaction and votes; used as "SELECT updateCols FROM updateFrom WHERE ...".
 const updateCols = `u.id, u.channel_id, u.seq, u.text, u.created_at, u.edited_at, u.expires_at,
 	u.poll_question, u.poll_multiple, u.poll_options, uc.voters, uc.reactions, uc.votes,
-	r.emoji, v.options`
+	r.emoji, v.options, coalesce(u.signature, ''), coalesce(u.key_id, '')`
 
 // updateJoins adds an update's counts and the viewer's ($1) own reaction
 // and votes to the updates aliased u.
@@ -34,7 +34,7 @@ func scanUpdate(row pgx.Row, extra ...any) (*herald.Update, error) {
 	var reaction *string
 	var votes []int32
 	err := row.Scan(append(extra, &u.ID, &u.ChannelID, &u.Seq, &u.Text, &u.CreatedAt, &u.EditedAt, &u.ExpiresAt,
-		&question, &multiple, &options, &voters, &u.Reactions, &pollCounts, &reaction, &votes)...)
+		&question, &multiple, &options, &voters, &u.Reactions, &pollCounts, &reaction, &votes, &u.Signature, &u.KeyID)...)
 	if err != nil {
 		return nil, err
 	}
@@ -111,6 +111,8 @@ func (db *DB) CreateUpdate(ctx context.Context, actorID, channelID string, u *he
 		// It also logs the directory activity: today's old value for walks
 		// in progress, then the post in the 7 windows containing today.
 		var seq, evSeq int64
+		var keyID *string
+		var seed []byte
 		err = t.QueryRow(ctx, `WITH
 			seq AS (UPDATE update_heads SET seq = seq + 1 WHERE channel_id = $1 RETURNING seq),
 			ins AS (INSERT INTO updates (id, channel_id, seq, text, poll_question, poll_multiple, poll_options, created_at, expires_at)
@@ -125,14 +127,21 @@ func (db *DB) CreateUpdate(ctx context.Context, actorID, channelID string, u *he
 				ON CONFLICT (stream) DO UPDATE SET seq = stream_heads.seq + 1 RETURNING seq),
 			ev AS (INSERT INTO events (stream, seq, type, channel_id, update_id, created_at)
 				SELECT $1, seq, $12, $1, $2, $7 FROM head)
-			SELECT (SELECT seq FROM ins), (SELECT seq FROM head)`,
+			SELECT (SELECT seq FROM ins), (SELECT seq FROM head), k.id, k.private_key
+			FROM (SELECT 1) one LEFT JOIN signing_keys k ON k.channel_id = $1 AND k.retired_at IS NULL`,
 			r.ch.ID, id, text, question, multiple, options, t.now, expires, votes, r.pk, dayOf(t.now),
-			herald.EventUpdateCreated).Scan(&seq, &evSeq)
+			herald.EventUpdateCreated).Scan(&seq, &evSeq, &keyID, &seed)
 		if err != nil {
 			return err
 		}
 		u.ID, u.ChannelID, u.Seq, u.Text = id, r.ch.ID, seq, text
 		u.CreatedAt, u.ExpiresAt, u.EditedAt = t.now, expires, nil
+		if keyID == nil {
+			keyID = new(string) // a channel older than keys: signUpdate makes one
+		}
+		if err := t.signUpdate(ctx, u, *keyID, seed); err != nil {
+			return err
+		}
 		u.Reactions = map[string]int64{}
 		u.Viewer = herald.UpdateViewer{Votes: []int{}}
 		t.events = append(t.events, herald.Event{Stream: r.ch.ID, Type: herald.EventUpdateCreated, ChannelID: r.ch.ID,
@@ -231,6 +240,9 @@ func (db *DB) EditUpdate(ctx context.Context, actorID, channelID, updateID, text
 			return errUpdateNotFound
 		}
 		if u, err = loadUpdate(ctx, t, t.now, actorID, r.ch.ID, updateID); err != nil {
+			return err
+		}
+		if err := t.signUpdate(ctx, u, "", nil); err != nil {
 			return err
 		}
 		return t.appendEvent(ctx, herald.Event{Stream: r.ch.ID, Type: herald.EventUpdateEdited, ChannelID: r.ch.ID,

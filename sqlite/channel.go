@@ -187,6 +187,9 @@ func (db *DB) CreateChannel(ctx context.Context, ownerID string, ch *herald.Chan
 		if _, err := tx.ExecContext(ctx, `INSERT INTO stream_heads (stream, last_seq, floor_seq) VALUES (?, 0, 0)`, id); err != nil {
 			return err
 		}
+		if _, _, err := newSigningKey(ctx, tx, pk); err != nil {
+			return err
+		}
 		role := herald.RoleOwner
 		ch.ID, ch.InviteCode, ch.CreatedAt = id, invite, tx.now
 		ch.Verified, ch.FollowerCount, ch.LastUpdateAt = false, 0, nil

@@ -13,7 +13,7 @@ import (
 
 // updateSelect reads updates with their channel's id.
 const updateSelect = `SELECT u.pk, u.id, c.id, u.seq, u.text, u.created_at, u.edited_at, u.expires_at,
-	u.poll_question, u.poll_multiple, u.poll_voters
+	u.poll_question, u.poll_multiple, u.poll_voters, coalesce(u.signature, ''), coalesce(u.key_id, '')
 FROM updates u JOIN channels c ON c.pk = u.channel_pk `
 
 // updRow is an update with its internal key.
@@ -27,7 +27,7 @@ func scanUpdate(s scanner) (updRow, error) {
 	var pk, created, expires, multiple, voters int64
 	var edited sql.NullInt64
 	var question sql.NullString
-	if err := s.Scan(&pk, &u.ID, &u.ChannelID, &u.Seq, &u.Text, &created, &edited, &expires, &question, &multiple, &voters); err != nil {
+	if err := s.Scan(&pk, &u.ID, &u.ChannelID, &u.Seq, &u.Text, &created, &edited, &expires, &question, &multiple, &voters, &u.Signature, &u.KeyID); err != nil {
 		return updRow{}, err
 	}
 	u.CreatedAt, u.ExpiresAt, u.EditedAt = fromNanos(created), fromNanos(expires), nullTime(edited)
@@ -170,7 +170,7 @@ func hydratePolls(ctx context.Context, q queryer, byPK map[int64]*herald.Update,
 // viewer's reaction (?1 = viewer id) in one query; polls need hydratePolls.
 // Counts come as "emoji US count RS ...": emoji never contain those controls.
 const readSelect = `SELECT u.pk, u.id, c.id, u.seq, u.text, u.created_at, u.edited_at, u.expires_at,
-	u.poll_question, u.poll_multiple, u.poll_voters,
+	u.poll_question, u.poll_multiple, u.poll_voters, coalesce(u.signature, ''), coalesce(u.key_id, ''),
 	(SELECT group_concat(rc.emoji || char(31) || rc.count, char(30)) FROM reaction_counts rc WHERE rc.update_pk = u.pk AND rc.count > 0),
 	(SELECT r.emoji FROM reactions r WHERE r.update_pk = u.pk AND r.account_id = ?1)
 FROM updates u JOIN channels c ON c.pk = u.channel_pk `
@@ -190,7 +190,7 @@ func readUpdates(ctx context.Context, q queryer, viewerID, where string, args ..
 		var pk, created, expires, multiple, voters int64
 		var edited sql.NullInt64
 		var question, counts, mine sql.NullString
-		if err := rows.Scan(&pk, &u.ID, &u.ChannelID, &u.Seq, &u.Text, &created, &edited, &expires, &question, &multiple, &voters, &counts, &mine); err != nil {
+		if err := rows.Scan(&pk, &u.ID, &u.ChannelID, &u.Seq, &u.Text, &created, &edited, &expires, &question, &multiple, &voters, &u.Signature, &u.KeyID, &counts, &mine); err != nil {
 			return nil, err
 		}
 		u.CreatedAt, u.ExpiresAt, u.EditedAt = fromNanos(created), fromNanos(expires), nullTime(edited)
@@ -255,8 +255,13 @@ func (db *DB) CreateUpdate(ctx context.Context, actorID, channelID string, u *he
 		if u.Poll != nil {
 			question, multiple = u.Poll.Question, boolInt(u.Poll.Multiple)
 		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO updates (id, channel_pk, seq, text, created_at, expires_at, poll_question, poll_multiple)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, id, r.pk, seq, text, nanos(tx.now), nanos(expires), question, multiple)
+		u.ID, u.ChannelID, u.Seq, u.Text = id, r.ch.ID, seq, text
+		u.CreatedAt, u.ExpiresAt, u.EditedAt = tx.now, expires, nil
+		if err := signUpdate(ctx, tx, r.pk, u); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `INSERT INTO updates (id, channel_pk, seq, text, created_at, expires_at, poll_question, poll_multiple, signature, key_id)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, id, r.pk, seq, text, nanos(tx.now), nanos(expires), question, multiple, u.Signature, u.KeyID)
 		if err != nil {
 			return err
 		}
@@ -272,8 +277,6 @@ func (db *DB) CreateUpdate(ctx context.Context, actorID, channelID string, u *he
 				u.Poll.Options[i].Votes = 0
 			}
 		}
-		u.ID, u.ChannelID, u.Seq, u.Text = id, r.ch.ID, seq, text
-		u.CreatedAt, u.ExpiresAt, u.EditedAt = tx.now, expires, nil
 		u.Reactions = map[string]int64{}
 		u.Viewer = herald.UpdateViewer{Votes: []int{}}
 		return tx.appendEvent(ctx, herald.Event{Stream: r.ch.ID, Type: herald.EventUpdateCreated, ChannelID: r.ch.ID, UpdateID: id, Update: u.Public()})
@@ -338,12 +341,17 @@ func (db *DB) EditUpdate(ctx context.Context, actorID, channelID, updateID, text
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE updates SET text = ?, edited_at = ? WHERE pk = ?`, text, nanos(tx.now), ur.pk); err != nil {
-			return err
-		}
 		edited := tx.now
 		ur.u.Text, ur.u.EditedAt = text, &edited
+		// Options are signed: read them before signing.
 		if err := hydrateUpdates(ctx, tx, []updRow{ur}, actorID); err != nil {
+			return err
+		}
+		if err := signUpdate(ctx, tx, r.pk, ur.u); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE updates SET text = ?, edited_at = ?, signature = ?, key_id = ? WHERE pk = ?`,
+			text, nanos(tx.now), ur.u.Signature, ur.u.KeyID, ur.pk); err != nil {
 			return err
 		}
 		out = ur.u
