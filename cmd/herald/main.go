@@ -38,6 +38,7 @@ var commands = []command{
 	{"react", "react to an update: --channel ID --update ID EMOJI (--remove withdraws)", reactCommand},
 	{"vote", "vote in an update's poll: --channel ID --update ID INDEX... (--retract withdraws)", voteCommand},
 	{"backup", "copy the embedded database while the server runs: herald backup [--data DIR] FILE", backupCommand},
+	{"verify", "check an update's signature: herald verify [--key KEY | --keys FILE] FILE|URL|- (valid, invalid or unknown key)", verifyCommand},
 	{"operator", "operator tasks on the server's store: herald operator verify [--off] CHANNEL_ID", operatorCommand},
 }
 
