@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
@@ -34,6 +35,12 @@ func TestPublicPagesWithoutJavaScript(t *testing.T) {
 	var first herald.Update
 	pub.do("POST", "/channels/"+ch.ID+"/updates", map[string]any{"text": "Bouchon de 4 km sur le périphérique nord."}, &first)
 	pub.do("POST", "/channels/"+ch.ID+"/updates", map[string]any{"text": "Tunnel de Fourvière rouvert."}, nil)
+	// Text JSON escapes differently in Go and JavaScript unless both follow
+	// RFC 8785: the browser's verification proves they agree.
+	var tricky herald.Update
+	pub.do("POST", "/channels/"+ch.ID+"/updates", map[string]any{"text": "Quotes \"x\", a \\ backslash,\ttab, </script> & <b>, emoji 🚧\nnew line"}, &tricky)
+	pub.do("PATCH", "/channels/"+ch.ID+"/updates/"+tricky.ID, map[string]any{"text": "Edited: \"y\" 🚦\r\nend"}, nil)
+	pub.do("POST", "/channels/"+ch.ID+"/updates", map[string]any{"text": "Poll", "poll": map[string]any{"question": "Route « A7 » ?", "options": []string{"Oui", "Non \"vraiment\""}}}, nil)
 	var secret herald.Channel
 	pub.do("POST", "/channels", map[string]any{"name": "Private roadworks", "handle": "privroad", "category": "traffic", "listed": false}, &secret)
 
@@ -82,4 +89,19 @@ func TestPublicPagesWithoutJavaScript(t *testing.T) {
 		t.Fatalf("%s updates highlighted, want 1", n)
 	}
 	app.waitJS("share button", `document.querySelector("article.update button.share")`)
+
+	// Every update shows the verified-origin mark, checked by the browser.
+	app.open(s.URL + "/@traficlyon")
+	app.waitJS("all updates verified", `document.querySelectorAll("#feed article.update").length === 4 &&
+		document.querySelectorAll('#feed article.update .origin[data-origin="verified"]').length === 4`)
+	// A one-character change, or a changed seq, fails in the browser too.
+	for _, change := range []string{`u.text = u.text.replace("4 km", "5 km")`, `u.seq = u.seq + 1`} {
+		ctx, cancel := context.WithTimeout(app.ctx, 10*time.Second)
+		got, err := chromedp.Run(ctx, chromedp.Evaluate[string](`fetch("/api/v1/channels/`+ch.ID+`/updates/`+first.ID+`").then(r => r.json()).then(u =>
+			import("/js/verify.js").then(async m => { const before = await m.verifyUpdate(u); `+change+`; return before + "/" + await m.verifyUpdate(u); }))`, chromedp.EvalAwaitPromise))
+		cancel()
+		if err != nil || got != "true/false" {
+			t.Fatalf("browser verification before/after %s: %s %v", change, got, err)
+		}
+	}
 }

@@ -103,6 +103,8 @@ type publicPage struct {
 	Updates     []publicUpdate
 	Single      bool   // an update's permalink page
 	Older       string // the next (older) page, if any
+	// Keys are the channel's public signing keys (docs/signatures.md).
+	Keys []herald.SigningKey
 }
 
 type publicUpdate struct {
@@ -339,6 +341,12 @@ func (s *Server) renderPublic(ctx context.Context, kind publicKind, id, handle s
 	if e.lastModified.IsZero() {
 		e.lastModified = ch.CreatedAt
 	}
+	var keys []herald.SigningKey
+	if kind == pageChannel || kind == pageUpdate {
+		if keys, err = s.Store.SigningKeys(ctx, "", ch.ID); err != nil {
+			return nil, err
+		}
+	}
 	var body []byte
 	switch kind {
 	case feedAtom:
@@ -349,7 +357,7 @@ func (s *Server) renderPublic(ctx context.Context, kind publicKind, id, handle s
 		body, err = renderJSONFeed(ch, list, base)
 	default:
 		e.ctype = "text/html; charset=utf-8"
-		body, err = s.renderPage(kind, ch, list, before, base)
+		body, err = s.renderPage(kind, ch, list, keys, before, base)
 	}
 	if err != nil {
 		return nil, err
@@ -380,8 +388,9 @@ func permalinkPath(ch *herald.Channel, seq int64) string {
 	return "/channels/" + url.PathEscape(ch.ID) + "/updates/" + strconv.FormatInt(seq, 10)
 }
 
-func (s *Server) renderPage(kind publicKind, ch *herald.Channel, list []*herald.Update, before int64, base string) ([]byte, error) {
+func (s *Server) renderPage(kind publicKind, ch *herald.Channel, list []*herald.Update, keys []herald.SigningKey, before int64, base string) ([]byte, error) {
 	p := publicPage{
+		Keys:        keys,
 		Lang:        ch.Language,
 		Locale:      ogLocale(ch.Language),
 		Channel:     ch,

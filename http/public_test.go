@@ -159,6 +159,14 @@ func TestPublicChannelPage(t *testing.T) {
 			t.Errorf("GET %s: updates not newest first", path)
 		}
 	}
+	// The channel's public signing key is on its page.
+	keys, err := e.anon.SigningKeys(context.Background(), ch.ID)
+	if err != nil || len(keys) != 1 {
+		t.Fatalf("keys %v %v", keys, err)
+	}
+	if r := e.do("GET", "/@meteolyon", "", nil); !bytes.Contains(r.body, []byte(keys[0].PublicKey)) {
+		t.Fatalf("public key %s not on the page", keys[0].PublicKey)
+	}
 	// The strict CSP still holds: no inline script anywhere.
 	r := e.do("GET", "/channels/"+ch.ID, "", nil)
 	if csp := r.header.Get("Content-Security-Policy"); !strings.Contains(csp, "script-src 'self'") {

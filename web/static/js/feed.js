@@ -8,6 +8,7 @@ import { t, tn, fmtDate, fmtRelative, fmtNumber } from './i18n.js';
 import { api, paths } from './api.js';
 import { defaultReactions, moreReactions } from './emoji.js';
 import { shareButton } from './share.js';
+import { checkOrigin } from './verify.js';
 import { toast, errorText, confirmDialog, busy, navigate } from './ui.js';
 
 /**
@@ -32,11 +33,12 @@ export class UpdateView {
     this.textEl = h('div', { class: 'update-text' });
     this.timeEl = h('time', { id: 'u-' + u.id + '-time', datetime: u.created_at, title: fmtDate(u.created_at) });
     this.editedEl = h('span', { class: 'edited', hidden: true });
+    this.originEl = h('span', { class: 'origin', hidden: true });
     this.reactionsEl = h('div', { class: 'reactions', role: 'group', 'aria-label': t('react.group') });
     this.countsEl = h('p', { class: 'admin-counts', hidden: !admin });
     this.pollEl = u.poll ? h('div', { class: 'poll' }) : null;
     const head = h('header', { class: 'update-head' },
-      h('span', { class: 'update-when' }, this.timeEl, this.editedEl),
+      h('span', { class: 'update-when' }, this.timeEl, this.editedEl, this.originEl),
       shareButton(u),
       admin && !this.ctx.gone?.() ? h('span', { class: 'update-tools' },
         h('button', { type: 'button', class: 'btn icon-btn', 'aria-label': t('update.edit'), title: t('update.edit'), onclick: () => this.startEdit() }, icon('edit')),
@@ -104,6 +106,7 @@ export class UpdateView {
     } else {
       this.editedEl.hidden = true;
     }
+    checkOrigin(this.originEl, this.u);
   }
 
   renderReactions() {

@@ -224,4 +224,8 @@ export default {
 
   'share.update': 'Share (copy link)',
   'share.gone': 'This update is no longer available.',
+  'origin.verified': 'verified origin',
+  'origin.verified.title': 'Your browser checked this update’s signature: the channel’s server published it exactly as shown (it does not say which admin wrote it).',
+  'origin.invalid': 'signature mismatch',
+  'origin.invalid.title': 'This update does not match its signature: it was changed after the channel’s server signed it.',
 };

@@ -223,4 +223,8 @@ export default {
 
   'share.update': 'Partager (copier le lien)',
   'share.gone': 'Cette actualité n’est plus disponible.',
+  'origin.verified': 'origine vérifiée',
+  'origin.verified.title': 'Votre navigateur a vérifié la signature de cette actualité : le serveur de la chaîne l’a publiée telle quelle (cela ne dit pas quel administrateur l’a écrite).',
+  'origin.invalid': 'signature invalide',
+  'origin.invalid.title': 'Cette actualité ne correspond pas à sa signature : elle a été modifiée après sa signature par le serveur de la chaîne.',
 };
