@@ -4,6 +4,7 @@ import (
 	"crypto/ed25519"
 	"encoding/base64"
 	"strconv"
+	"sync"
 	"time"
 	"unicode/utf8"
 )
@@ -47,8 +48,33 @@ func EncodeKey(b []byte) string { return b64.EncodeToString(b) }
 // SignUpdate sets u's Signature and KeyID: keyID's seed signs
 // CanonicalUpdate(u). Stores call it whenever an update is written.
 func SignUpdate(u *Update, keyID string, seed []byte) {
-	sig := ed25519.Sign(ed25519.NewKeyFromSeed(seed), CanonicalUpdate(u))
+	sig := ed25519.Sign(expandedKey(keyID, seed), CanonicalUpdate(u))
 	u.Signature, u.KeyID = b64.EncodeToString(sig), keyID
+}
+
+// expanded caches private keys expanded from their seeds, by key id:
+// expanding (a SHA-512 and a scalar multiplication) costs about as much as
+// signing. Key ids are random and a key never changes, so an entry is never
+// stale; the map is bounded by starting over.
+var expanded struct {
+	sync.Mutex
+	keys map[string]ed25519.PrivateKey
+}
+
+const maxExpandedKeys = 4096
+
+func expandedKey(keyID string, seed []byte) ed25519.PrivateKey {
+	expanded.Lock()
+	defer expanded.Unlock()
+	if k, ok := expanded.keys[keyID]; ok {
+		return k
+	}
+	if expanded.keys == nil || len(expanded.keys) >= maxExpandedKeys {
+		expanded.keys = make(map[string]ed25519.PrivateKey)
+	}
+	k := ed25519.NewKeyFromSeed(seed)
+	expanded.keys[keyID] = k
+	return k
 }
 
 // Results of VerifyUpdate.
