@@ -1,6 +1,7 @@
 package herald
 
 import (
+	"bytes"
 	"crypto/ed25519"
 	"encoding/base64"
 	"strconv"
@@ -54,8 +55,8 @@ func SignUpdate(u *Update, keyID string, seed []byte) {
 
 // expanded caches private keys expanded from their seeds, by key id:
 // expanding (a SHA-512 and a scalar multiplication) costs about as much as
-// signing. Key ids are random and a key never changes, so an entry is never
-// stale; the map is bounded by starting over.
+// signing. An entry is used only for the same seed; the map is bounded by
+// starting over.
 var expanded struct {
 	sync.Mutex
 	keys map[string]ed25519.PrivateKey
@@ -66,7 +67,7 @@ const maxExpandedKeys = 4096
 func expandedKey(keyID string, seed []byte) ed25519.PrivateKey {
 	expanded.Lock()
 	defer expanded.Unlock()
-	if k, ok := expanded.keys[keyID]; ok {
+	if k, ok := expanded.keys[keyID]; ok && bytes.Equal(k.Seed(), seed) {
 		return k
 	}
 	if expanded.keys == nil || len(expanded.keys) >= maxExpandedKeys {
