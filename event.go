@@ -15,6 +15,7 @@ const (
 	EventUpdateDeleted     = "update.deleted"
 	EventUpdateReactions   = "update.reactions" // coalesced reaction counts
 	EventUpdatePoll        = "update.poll"      // coalesced poll counts
+	EventUpdatePinned      = "update.pinned"    // pinned or unpinned: the update says which
 	EventChannelUpdated    = "channel.updated"
 	EventChannelDeleted    = "channel.deleted"
 	EventChannelFollowed   = "channel.followed"   // personal: the account followed a channel

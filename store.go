@@ -152,6 +152,13 @@ type UpdateStore interface {
 	EditUpdate(ctx context.Context, actorID, channelID, updateID, text string) (*Update, error)
 	// DeleteUpdate erases an update with its reactions and votes (admins); appends update.deleted.
 	DeleteUpdate(ctx context.Context, actorID, channelID, updateID string) error
+	// SetPinned pins or unpins a live update (admins) and appends
+	// update.pinned when it changed anything. ECONFLICT (too-many-pinned)
+	// past MaxPinned live pinned updates.
+	SetPinned(ctx context.Context, actorID, channelID, updateID string, pinned bool) (*Update, error)
+	// ListPinned returns the channel's live pinned updates, most recently
+	// pinned first, as viewerID sees them.
+	ListPinned(ctx context.Context, viewerID, channelID string) ([]*Update, error)
 
 	// SetReaction sets the account's one reaction (followers and admins;
 	// EFORBIDDEN otherwise, or when the channel's setting refuses the emoji).

@@ -16,6 +16,7 @@ const (
 	DefaultRetention    = 30 * 24 * time.Hour
 	DefaultUpdatesLimit = 20
 	MaxUpdatesLimit     = 100
+	MaxPinned           = 3 // live pinned updates per channel
 )
 
 // Update is one post in a channel. It never names the admin who posted it.
@@ -31,7 +32,9 @@ type Update struct {
 	ExpiresAt time.Time        `json:"expires_at"`
 	Reactions map[string]int64 `json:"reactions"`
 	Poll      *Poll            `json:"poll,omitempty"`
-	Viewer    UpdateViewer     `json:"viewer"`
+	// Pinned updates are shown first on the channel's page (at most MaxPinned).
+	Pinned bool         `json:"pinned"`
+	Viewer UpdateViewer `json:"viewer"`
 	// Signature is the channel's Ed25519 signature of CanonicalUpdate
 	// (base64url), by the key KeyID; empty only for updates written
 	// before channels had keys.

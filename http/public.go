@@ -105,6 +105,8 @@ type publicPage struct {
 	Older       string // the next (older) page, if any
 	// Keys are the channel's public signing keys (docs/signatures.md).
 	Keys []herald.SigningKey
+	// Pinned are the channel's pinned updates, shown first on its first page.
+	Pinned []publicUpdate
 }
 
 type publicUpdate struct {
@@ -342,9 +344,20 @@ func (s *Server) renderPublic(ctx context.Context, kind publicKind, id, handle s
 		e.lastModified = ch.CreatedAt
 	}
 	var keys []herald.SigningKey
+	var pinned []*herald.Update
 	if kind == pageChannel || kind == pageUpdate {
 		if keys, err = s.Store.SigningKeys(ctx, "", ch.ID); err != nil {
 			return nil, err
+		}
+	}
+	if kind == pageChannel && before == 0 {
+		if pinned, err = s.Store.ListPinned(ctx, "", ch.ID); err != nil {
+			return nil, err
+		}
+		for _, u := range pinned {
+			if u.ExpiresAt.Before(e.expires) {
+				e.expires = u.ExpiresAt
+			}
 		}
 	}
 	var body []byte
@@ -357,7 +370,7 @@ func (s *Server) renderPublic(ctx context.Context, kind publicKind, id, handle s
 		body, err = renderJSONFeed(ch, list, base)
 	default:
 		e.ctype = "text/html; charset=utf-8"
-		body, err = s.renderPage(kind, ch, list, keys, before, base)
+		body, err = s.renderPage(kind, ch, list, pinned, keys, before, base)
 	}
 	if err != nil {
 		return nil, err
@@ -388,7 +401,7 @@ func permalinkPath(ch *herald.Channel, seq int64) string {
 	return "/channels/" + url.PathEscape(ch.ID) + "/updates/" + strconv.FormatInt(seq, 10)
 }
 
-func (s *Server) renderPage(kind publicKind, ch *herald.Channel, list []*herald.Update, keys []herald.SigningKey, before int64, base string) ([]byte, error) {
+func (s *Server) renderPage(kind publicKind, ch *herald.Channel, list, pinned []*herald.Update, keys []herald.SigningKey, before int64, base string) ([]byte, error) {
 	p := publicPage{
 		Keys:        keys,
 		Lang:        ch.Language,
@@ -402,8 +415,14 @@ func (s *Server) renderPage(kind publicKind, ch *herald.Channel, list []*herald.
 	if ch.Handle != "" {
 		title += " (@" + ch.Handle + ")"
 	}
+	view := func(u *herald.Update) publicUpdate {
+		return publicUpdate{Seq: u.Seq, Text: u.Text, URL: permalinkPath(ch, u.Seq), Created: u.CreatedAt.UTC(), Edited: utcPtr(u.EditedAt), Poll: u.Poll}
+	}
 	for _, u := range list {
-		p.Updates = append(p.Updates, publicUpdate{Seq: u.Seq, Text: u.Text, URL: permalinkPath(ch, u.Seq), Created: u.CreatedAt.UTC(), Edited: utcPtr(u.EditedAt), Poll: u.Poll})
+		p.Updates = append(p.Updates, view(u))
+	}
+	for _, u := range pinned {
+		p.Pinned = append(p.Pinned, view(u))
 	}
 	switch kind {
 	case pageUpdate:

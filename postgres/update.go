@@ -13,7 +13,7 @@ import (
 // reaction and votes; used as "SELECT updateCols FROM updateFrom WHERE ...".
 const updateCols = `u.id, u.channel_id, u.seq, u.text, u.created_at, u.edited_at, u.expires_at,
 	u.poll_question, u.poll_multiple, u.poll_options, uc.voters, uc.reactions, uc.votes,
-	r.emoji, v.options, coalesce(u.signature, ''), coalesce(u.key_id, '')`
+	r.emoji, v.options, coalesce(u.signature, ''), coalesce(u.key_id, ''), u.pinned_at IS NOT NULL`
 
 // updateJoins adds an update's counts and the viewer's ($1) own reaction
 // and votes to the updates aliased u.
@@ -34,7 +34,7 @@ func scanUpdate(row pgx.Row, extra ...any) (*herald.Update, error) {
 	var reaction *string
 	var votes []int32
 	err := row.Scan(append(extra, &u.ID, &u.ChannelID, &u.Seq, &u.Text, &u.CreatedAt, &u.EditedAt, &u.ExpiresAt,
-		&question, &multiple, &options, &voters, &u.Reactions, &pollCounts, &reaction, &votes, &u.Signature, &u.KeyID)...)
+		&question, &multiple, &options, &voters, &u.Reactions, &pollCounts, &reaction, &votes, &u.Signature, &u.KeyID, &u.Pinned)...)
 	if err != nil {
 		return nil, err
 	}

@@ -13,7 +13,7 @@ import (
 
 // updateSelect reads updates with their channel's id.
 const updateSelect = `SELECT u.pk, u.id, c.id, u.seq, u.text, u.created_at, u.edited_at, u.expires_at,
-	u.poll_question, u.poll_multiple, u.poll_voters, coalesce(u.signature, ''), coalesce(u.key_id, '')
+	u.poll_question, u.poll_multiple, u.poll_voters, coalesce(u.signature, ''), coalesce(u.key_id, ''), u.pinned_at IS NOT NULL
 FROM updates u JOIN channels c ON c.pk = u.channel_pk `
 
 // updRow is an update with its internal key.
@@ -27,7 +27,7 @@ func scanUpdate(s scanner) (updRow, error) {
 	var pk, created, expires, multiple, voters int64
 	var edited sql.NullInt64
 	var question sql.NullString
-	if err := s.Scan(&pk, &u.ID, &u.ChannelID, &u.Seq, &u.Text, &created, &edited, &expires, &question, &multiple, &voters, &u.Signature, &u.KeyID); err != nil {
+	if err := s.Scan(&pk, &u.ID, &u.ChannelID, &u.Seq, &u.Text, &created, &edited, &expires, &question, &multiple, &voters, &u.Signature, &u.KeyID, &u.Pinned); err != nil {
 		return updRow{}, err
 	}
 	u.CreatedAt, u.ExpiresAt, u.EditedAt = fromNanos(created), fromNanos(expires), nullTime(edited)
@@ -170,7 +170,7 @@ func hydratePolls(ctx context.Context, q queryer, byPK map[int64]*herald.Update,
 // viewer's reaction (?1 = viewer id) in one query; polls need hydratePolls.
 // Counts come as "emoji US count RS ...": emoji never contain those controls.
 const readSelect = `SELECT u.pk, u.id, c.id, u.seq, u.text, u.created_at, u.edited_at, u.expires_at,
-	u.poll_question, u.poll_multiple, u.poll_voters, coalesce(u.signature, ''), coalesce(u.key_id, ''),
+	u.poll_question, u.poll_multiple, u.poll_voters, coalesce(u.signature, ''), coalesce(u.key_id, ''), u.pinned_at IS NOT NULL,
 	(SELECT group_concat(rc.emoji || char(31) || rc.count, char(30)) FROM reaction_counts rc WHERE rc.update_pk = u.pk AND rc.count > 0),
 	(SELECT r.emoji FROM reactions r WHERE r.update_pk = u.pk AND r.account_id = ?1)
 FROM updates u JOIN channels c ON c.pk = u.channel_pk `
@@ -190,7 +190,7 @@ func readUpdates(ctx context.Context, q queryer, viewerID, where string, args ..
 		var pk, created, expires, multiple, voters int64
 		var edited sql.NullInt64
 		var question, counts, mine sql.NullString
-		if err := rows.Scan(&pk, &u.ID, &u.ChannelID, &u.Seq, &u.Text, &created, &edited, &expires, &question, &multiple, &voters, &u.Signature, &u.KeyID, &counts, &mine); err != nil {
+		if err := rows.Scan(&pk, &u.ID, &u.ChannelID, &u.Seq, &u.Text, &created, &edited, &expires, &question, &multiple, &voters, &u.Signature, &u.KeyID, &u.Pinned, &counts, &mine); err != nil {
 			return nil, err
 		}
 		u.CreatedAt, u.ExpiresAt, u.EditedAt = fromNanos(created), fromNanos(expires), nullTime(edited)

@@ -6,7 +6,7 @@ import "github.com/heraldhq/herald"
 // update when read back.
 func NeedsUpdate(typ string) bool {
 	switch typ {
-	case herald.EventUpdateCreated, herald.EventUpdateEdited, herald.EventUpdateReactions, herald.EventUpdatePoll:
+	case herald.EventUpdateCreated, herald.EventUpdateEdited, herald.EventUpdatePinned, herald.EventUpdateReactions, herald.EventUpdatePoll:
 		return true
 	}
 	return false
@@ -38,7 +38,7 @@ func Hydrate(evs []herald.Event, updates map[string]*herald.Update, channel func
 	out := make([]herald.Event, 0, len(evs))
 	for _, ev := range evs {
 		switch ev.Type {
-		case herald.EventUpdateCreated, herald.EventUpdateEdited:
+		case herald.EventUpdateCreated, herald.EventUpdateEdited, herald.EventUpdatePinned:
 			u := updates[ev.UpdateID]
 			if u == nil {
 				continue

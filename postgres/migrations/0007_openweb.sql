@@ -19,3 +19,8 @@ CREATE UNIQUE INDEX signing_keys_current ON signing_keys(channel_id) WHERE retir
 -- NULL for updates written before channels had keys.
 ALTER TABLE updates ADD COLUMN signature text; -- base64url
 ALTER TABLE updates ADD COLUMN key_id text;
+
+-- Pinned updates (at most herald.MaxPinned live ones per channel): when
+-- the update was pinned, NULL when it is not.
+ALTER TABLE updates ADD COLUMN pinned_at timestamptz;
+CREATE INDEX updates_pinned ON updates(channel_id, pinned_at) WHERE pinned_at IS NOT NULL;

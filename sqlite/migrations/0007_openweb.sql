@@ -20,3 +20,8 @@ CREATE UNIQUE INDEX signing_keys_current ON signing_keys(channel_pk) WHERE retir
 -- NULL for updates written before channels had keys.
 ALTER TABLE updates ADD COLUMN signature TEXT; -- base64url
 ALTER TABLE updates ADD COLUMN key_id TEXT;
+
+-- Pinned updates (at most herald.MaxPinned live ones per channel): when
+-- the update was pinned, NULL when it is not.
+ALTER TABLE updates ADD COLUMN pinned_at INTEGER;
+CREATE INDEX updates_pinned ON updates(channel_pk, pinned_at) WHERE pinned_at IS NOT NULL;
