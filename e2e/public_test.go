@@ -76,10 +76,20 @@ func TestPublicPagesWithoutJavaScript(t *testing.T) {
 		t.Fatalf("unlisted channel rendered:\n%s", html)
 	}
 
+	// A pinned update comes first, on the page and in the app.
+	pub.do("PUT", "/channels/"+ch.ID+"/updates/"+first.ID+"/pin", nil, nil)
+	b.open(s.URL + "/@traficlyon")
+	if html := b.str("pinned HTML", `document.querySelector("main").outerHTML`); !strings.Contains(html, "public-pinned") ||
+		strings.Index(html, "Bouchon de 4 km") > strings.Index(html, "Tunnel de Fourvière") {
+		t.Fatalf("pinned update not first without JavaScript:\n%s", html)
+	}
+
 	// With scripts, the same URLs are the web app.
 	app := newBrowser(t, "js", 1000, 800)
 	app.open(s.URL + "/@traficlyon")
 	app.waitJS("app takes over /@handle", `document.querySelector("#feed article.update") && !document.querySelector("main .public")`)
+	app.waitJS("pinned strip", `!document.querySelector("#pinned").hidden && document.querySelector("#pinned a").textContent.includes("Bouchon de 4 km") &&
+		!document.querySelector('#feed article.update[data-seq="1"] .pinned-label').hidden`)
 	if l := app.str("lang", `document.documentElement.lang`); l != "en" {
 		t.Fatalf("with scripts, <html lang> = %q, want the app's language en", l)
 	}

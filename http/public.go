@@ -126,31 +126,56 @@ type publicEntry struct {
 	etag         string
 	lastModified time.Time
 	channel      string // whose versions invalidate it ("" for none)
-	version      uint64
+	version      uint64 // the channel's version in publicCache when read
 	global       uint64
 	expires      time.Time
 }
 
 // publicCache holds rendered public pages and feeds, shared by everyone.
+// Like pageCache, every write request through this server bumps the
+// version of the channel it names (all channels when none), so a page is
+// never stale after a write here; writes on other nodes of a cluster show
+// within publicTTL.
 type publicCache struct {
-	mu      sync.RWMutex
-	entries map[string]*publicEntry
-	bytes   int64
+	mu       sync.RWMutex
+	entries  map[string]*publicEntry
+	bytes    int64
+	versions map[string]uint64
+	global   uint64
+}
+
+// version returns the versions to tag an entry with; read before the store.
+func (c *publicCache) version(channel string) (uint64, uint64) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.versions[channel], c.global
+}
+
+// bump invalidates the pages of channel (or of every channel when "").
+func (c *publicCache) bump(channel string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if channel == "" || len(c.versions) >= maxVersionedChannels {
+		c.global++
+		if len(c.versions) >= maxVersionedChannels {
+			clear(c.versions)
+		}
+		return
+	}
+	c.versions[channel]++
 }
 
 const publicCacheBytes = 32 << 20
 
-func (c *publicCache) get(key string, now time.Time, versions func(string) (uint64, uint64)) *publicEntry {
+func (c *publicCache) get(key string, now time.Time) *publicEntry {
 	c.mu.RLock()
+	defer c.mu.RUnlock()
 	e := c.entries[key]
-	c.mu.RUnlock()
 	if e == nil || !now.Before(e.expires) {
 		return nil
 	}
-	if versions != nil && e.channel != "" {
-		if v, g := versions(e.channel); v != e.version || g != e.global {
-			return nil
-		}
+	if e.channel != "" && (e.version != c.versions[e.channel] || e.global != c.global) {
+		return nil
 	}
 	return e
 }
@@ -268,11 +293,7 @@ func (s *Server) servePublic(w http.ResponseWriter, r *http.Request, kind public
 	if s.publicURL == "" {
 		key += "|" + base // pages name their own origin: never serve one host's page to another
 	}
-	var versions func(string) (uint64, uint64)
-	if s.pages != nil {
-		versions = s.pages.version
-	}
-	if e := s.public.get(key, now, versions); e != nil {
+	if e := s.public.get(key, now); e != nil {
 		s.writePublic(w, r, e)
 		return
 	}
@@ -294,15 +315,15 @@ func (s *Server) renderPublic(ctx context.Context, kind publicKind, id, handle s
 	// Versions are read before the store so a write racing the read leaves
 	// an entry that is already stale.
 	var v, g uint64
-	if s.pages != nil && id != "" {
-		v, g = s.pages.version(id)
+	if id != "" {
+		v, g = s.public.version(id)
 	}
 	var ch *herald.Channel
 	var err error
 	if handle != "" {
 		ch, err = s.Store.FindChannelByHandle(ctx, "", handle)
-		if err == nil && s.pages != nil {
-			v, g = s.pages.version(ch.ID)
+		if err == nil {
+			v, g = s.public.version(ch.ID)
 			// Read again under the versions just taken.
 			ch, err = s.Store.FindChannel(ctx, "", ch.ID)
 		}
@@ -477,8 +498,9 @@ func (s *Server) writePublic(w http.ResponseWriter, r *http.Request, e *publicEn
 		}
 		return
 	}
-	// Shared caches may keep a page as long as this server does.
-	h.Set("Cache-Control", "public, max-age="+strconv.Itoa(int(publicTTL/time.Second)))
+	// Anyone may store it, but must revalidate (a cheap 304 from this
+	// server's cache): an edit, a pin or a deletion shows at once.
+	h.Set("Cache-Control", "public, no-cache")
 	h.Set("ETag", e.etag)
 	http.ServeContent(w, r, "", e.lastModified, bytes.NewReader(e.body))
 }

@@ -158,8 +158,8 @@ func NewServer(cfg Config) *Server {
 	if cfg.PageCacheBytes > 0 {
 		s.pages = newPageCache(cfg.PageCacheBytes)
 	}
+	s.public = &publicCache{entries: map[string]*publicEntry{}, versions: map[string]uint64{}}
 	s.routes()
-	s.public = &publicCache{entries: map[string]*publicEntry{}}
 	s.pageTemplate = parseShell(cfg.AppShell)
 	s.publicRoutes()
 	// Catch-alls, outside routes() because they are not API routes: unknown
@@ -200,12 +200,18 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 func (s *Server) handle(pattern string, h handlerFunc) {
 	s.patterns = append(s.patterns, pattern)
 	s.mux.Handle(pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if s.pages != nil && r.Method != http.MethodGet && r.Method != http.MethodHead {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			// Any write may change pages: invalidate the channel it names
 			// (every channel if none) before the answer goes out, and again
 			// after, whatever happened.
-			bw := &bumpWriter{ResponseWriter: w, bump: func() { s.pages.bump(r.PathValue("id")) }}
-			defer s.pages.bump(r.PathValue("id"))
+			bump := func() {
+				if s.pages != nil {
+					s.pages.bump(r.PathValue("id"))
+				}
+				s.public.bump(r.PathValue("id"))
+			}
+			bw := &bumpWriter{ResponseWriter: w, bump: bump}
+			defer bump()
 			w = bw
 		}
 		if err := h(w, r); err != nil {

@@ -43,7 +43,7 @@ func (s *Server) handleSitemap(w http.ResponseWriter, r *http.Request) {
 	if s.publicURL == "" {
 		key += base
 	}
-	e := s.public.get(key, now, nil)
+	e := s.public.get(key, now)
 	if e == nil {
 		set := sitemapURLSet{}
 		cursor := ""

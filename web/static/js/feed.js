@@ -9,6 +9,7 @@ import { api, paths } from './api.js';
 import { defaultReactions, moreReactions } from './emoji.js';
 import { shareButton } from './share.js';
 import { checkOrigin } from './verify.js';
+import { pinButton, renderPinButton } from './pin.js';
 import { toast, errorText, confirmDialog, busy, navigate } from './ui.js';
 
 /**
@@ -34,13 +35,15 @@ export class UpdateView {
     this.timeEl = h('time', { id: 'u-' + u.id + '-time', datetime: u.created_at, title: fmtDate(u.created_at) });
     this.editedEl = h('span', { class: 'edited', hidden: true });
     this.originEl = h('span', { class: 'origin', hidden: true });
+    this.pinnedEl = h('span', { class: 'pinned-label', hidden: !u.pinned }, '📌 ', t('pin.label'));
+    this.pinBtn = admin && !this.ctx.gone?.() ? pinButton(this) : null;
     this.reactionsEl = h('div', { class: 'reactions', role: 'group', 'aria-label': t('react.group') });
     this.countsEl = h('p', { class: 'admin-counts', hidden: !admin });
     this.pollEl = u.poll ? h('div', { class: 'poll' }) : null;
     const head = h('header', { class: 'update-head' },
-      h('span', { class: 'update-when' }, this.timeEl, this.editedEl, this.originEl),
+      h('span', { class: 'update-when' }, this.pinnedEl, this.timeEl, this.editedEl, this.originEl),
       shareButton(u),
-      admin && !this.ctx.gone?.() ? h('span', { class: 'update-tools' },
+      admin && !this.ctx.gone?.() ? h('span', { class: 'update-tools' }, this.pinBtn,
         h('button', { type: 'button', class: 'btn icon-btn', 'aria-label': t('update.edit'), title: t('update.edit'), onclick: () => this.startEdit() }, icon('edit')),
         h('button', { type: 'button', class: 'btn icon-btn danger-text', 'aria-label': t('update.delete'), title: t('update.delete'), onclick: () => this.remove() }, icon('trash'))) : null);
     this.pickerEl = null;
@@ -74,6 +77,11 @@ export class UpdateView {
     this.u = { ...old, ...nu };
     if (!viewer || !nu.viewer) this.u.viewer = keepViewer;
     if (nu.text !== old.text || nu.edited_at !== old.edited_at) this.renderText();
+    if (nu.pinned !== undefined && nu.pinned !== old.pinned) {
+      this.pinnedEl.hidden = !this.u.pinned;
+      if (this.pinBtn) renderPinButton(this.pinBtn, this.u);
+      this.ctx.onPinned?.();
+    }
     this.renderReactions();
     if (this.pollEl && this.u.poll) this.renderPollCounts();
     this.renderCounts();

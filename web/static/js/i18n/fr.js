@@ -227,4 +227,9 @@ export default {
   'origin.verified.title': 'Votre navigateur a vérifié la signature de cette actualité : le serveur de la chaîne l’a publiée telle quelle (cela ne dit pas quel administrateur l’a écrite).',
   'origin.invalid': 'signature invalide',
   'origin.invalid.title': 'Cette actualité ne correspond pas à sa signature : elle a été modifiée après sa signature par le serveur de la chaîne.',
+  'pin.pin': 'Épingler en haut de la chaîne',
+  'pin.unpin': 'Désépingler',
+  'pin.label': 'Épinglée',
+  'pin.title': 'Épinglées',
+  'pin.toomany': 'Une chaîne épingle au plus 3 publications : désépinglez-en une d’abord.',
 };

@@ -9,6 +9,7 @@ import { UpdateView } from '../feed.js';
 import { markSeen } from '../seen.js';
 import { composer } from '../composer.js';
 import { toast, errorText, busy, emptyState, pageTitle, emptyPage } from '../ui.js';
+import { pinnedStrip } from '../pin.js';
 
 const pageSize = 20;
 
@@ -35,6 +36,7 @@ export async function channelView(main, [id], query) {
   const older = h('button', { type: 'button', class: 'btn secondary', id: 'load-older', hidden: true }, t('feed.older'));
   const profile = h('section', { class: 'card profile', 'aria-labelledby': 'channel-name' });
   const banner = h('div', { class: 'banner', role: 'alert', hidden: true });
+  const pins = pinnedStrip(id);
   let gone = false;
 
   const ctx = {
@@ -42,6 +44,7 @@ export async function channelView(main, [id], query) {
     signedIn: () => !!session.account,
     canInteract: () => !gone && !!session.account && (ch.viewer?.following || !!ch.viewer?.role),
     onDeleted: uid => removeUpdate(uid),
+    onPinned: () => pins.refresh(),
     gone: () => gone,
   };
 
@@ -219,12 +222,14 @@ export async function channelView(main, [id], query) {
     const uid = ev.update_id || ev.update?.id;
     switch (ev.type) {
       case 'update.created':
+      case 'update.pinned':
       case 'update.edited': {
         let u = ev.update;
         if (!u) {
           try { u = await api('GET', paths.update(ch.id, uid)); } catch { return; }
         }
         const uv = addUpdate(u);
+        if (ev.type !== 'update.created') pins.refresh();
         if (ev.type === 'update.created') {
           markSeen(ch.id, newest());
           uv.el.classList.add('fresh');
@@ -234,6 +239,7 @@ export async function channelView(main, [id], query) {
       }
       case 'update.deleted':
         removeUpdate(uid);
+        pins.refresh();
         break;
       case 'update.reactions':
         views.get(uid)?.setReactionCounts(ev.counts?.reactions || {});
@@ -256,7 +262,7 @@ export async function channelView(main, [id], query) {
 
   renderProfile();
   const emptyMsg = emptyState(t('feed.empty'), ch.viewer?.role ? t('feed.empty.admin') : t('feed.empty.text'));
-  const layout = h('div', { class: 'channel-layout' }, banner, profile);
+  const layout = h('div', { class: 'channel-layout' }, banner, profile, pins.el);
   if (ch.viewer?.role) {
     layout.appendChild(composer(ch, u => {
       const uv = addUpdate(u);
@@ -272,6 +278,7 @@ export async function channelView(main, [id], query) {
 
   try {
     const list = await loadPage(0);
+    pins.refresh();
     older.hidden = list.length < pageSize;
     emptyMsg.hidden = list.length > 0;
     markSeen(ch.id, newest());
