@@ -129,6 +129,22 @@ type jsonFeedItem struct {
 	ContentText   string `json:"content_text"`
 	DatePublished string `json:"date_published"`
 	DateModified  string `json:"date_modified"`
+	// Herald is a JSON Feed extension (members starting with "_"): the
+	// signed fields of the update with its signature, so a saved feed
+	// item can be checked with herald verify (docs/signatures.md).
+	Herald *signedUpdate `json:"_herald,omitempty"`
+}
+
+// signedUpdate is what a signature covers, with the signature.
+type signedUpdate struct {
+	ChannelID string       `json:"channel_id"`
+	Seq       int64        `json:"seq"`
+	Text      string       `json:"text"`
+	Poll      *herald.Poll `json:"poll,omitempty"`
+	CreatedAt time.Time    `json:"created_at"`
+	EditedAt  *time.Time   `json:"edited_at"`
+	Signature string       `json:"signature,omitempty"`
+	KeyID     string       `json:"key_id,omitempty"`
 }
 
 func renderJSONFeed(ch *herald.Channel, list []*herald.Update, base string) ([]byte, error) {
@@ -152,6 +168,8 @@ func renderJSONFeed(ch *herald.Channel, list []*herald.Update, base string) ([]b
 			ContentText:   feedText(u),
 			DatePublished: atomTime(u.CreatedAt),
 			DateModified:  atomTime(updatedAt(u)),
+			Herald: &signedUpdate{ChannelID: u.ChannelID, Seq: u.Seq, Text: u.Text, Poll: u.Poll,
+				CreatedAt: u.CreatedAt, EditedAt: u.EditedAt, Signature: u.Signature, KeyID: u.KeyID},
 		})
 	}
 	return json.MarshalIndent(f, "", " ")

@@ -43,28 +43,91 @@ func verifyCommand(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
-	var u herald.Update
-	if err := json.Unmarshal(raw, &u); err != nil {
-		return fmt.Errorf("%s: not an update's JSON: %w", src, err)
+	updates, err := parseUpdates(raw)
+	if err != nil {
+		return fmt.Errorf("%s: %w", src, err)
 	}
-	if u.ChannelID == "" || u.Seq < 1 || u.CreatedAt.IsZero() {
-		return fmt.Errorf("%s: not an update's JSON (channel_id, seq and created_at are required)", src)
-	}
-	var keys []herald.SigningKey
-	switch {
-	case *key != "":
-		keys = []herald.SigningKey{{ID: u.KeyID, Algorithm: herald.SignatureAlgorithm, PublicKey: strings.TrimSpace(*key)}}
-	case *keysFile != "":
-		b, err := os.ReadFile(*keysFile)
+	failed, last := 0, ""
+	fetched := map[string][]herald.SigningKey{} // each channel's keys, fetched once
+	for _, u := range updates {
+		verdict, err := verifyOne(ctx, f, u, *key, *keysFile, origin, fetched)
 		if err != nil {
 			return err
+		}
+		fmt.Fprintf(a.stdout, "%s: update %d of channel %s, key %s\n", verdict, u.Seq, u.ChannelID, orNone(u.KeyID))
+		if verdict != herald.SignatureValid {
+			failed, last = failed+1, verdict
+		}
+	}
+	switch {
+	case failed == 0:
+		return nil
+	case len(updates) == 1:
+		return errors.New("signature " + last)
+	default:
+		return fmt.Errorf("%d of %d signatures not valid", failed, len(updates))
+	}
+}
+
+// parseUpdates reads one update (as the API gives it), a JSON Feed item
+// with Herald's "_herald" extension, or a whole JSON Feed (every item).
+func parseUpdates(raw []byte) ([]*herald.Update, error) {
+	var probe struct {
+		Herald *herald.Update    `json:"_herald"`
+		Items  []json.RawMessage `json:"items"`
+	}
+	if err := json.Unmarshal(raw, &probe); err != nil {
+		return nil, fmt.Errorf("not an update's JSON: %w", err)
+	}
+	var out []*herald.Update
+	switch {
+	case probe.Items != nil:
+		for _, it := range probe.Items {
+			var item struct {
+				Herald *herald.Update `json:"_herald"`
+			}
+			if json.Unmarshal(it, &item) == nil && item.Herald != nil {
+				out = append(out, item.Herald)
+			}
+		}
+		if len(out) == 0 {
+			return nil, errors.New("a feed without Herald's signed items (_herald)")
+		}
+	case probe.Herald != nil:
+		out = append(out, probe.Herald)
+	default:
+		var u herald.Update
+		if err := json.Unmarshal(raw, &u); err != nil {
+			return nil, err
+		}
+		out = append(out, &u)
+	}
+	for _, u := range out {
+		if u.ChannelID == "" || u.Seq < 1 || u.CreatedAt.IsZero() {
+			return nil, errors.New("not an update's JSON (channel_id, seq and created_at are required)")
+		}
+	}
+	return out, nil
+}
+
+// verifyOne checks one update against the key given, the keys file, or
+// its channel's keys fetched from the server.
+func verifyOne(ctx context.Context, f *cliFlags, u *herald.Update, key, keysFile, origin string, fetched map[string][]herald.SigningKey) (string, error) {
+	var keys []herald.SigningKey
+	switch {
+	case key != "":
+		keys = []herald.SigningKey{{ID: u.KeyID, Algorithm: herald.SignatureAlgorithm, PublicKey: strings.TrimSpace(key)}}
+	case keysFile != "":
+		b, err := os.ReadFile(keysFile)
+		if err != nil {
+			return "", err
 		}
 		var doc struct {
 			ChannelID string              `json:"channel_id"`
 			Keys      []herald.SigningKey `json:"keys"`
 		}
 		if err := json.Unmarshal(b, &doc); err != nil {
-			return fmt.Errorf("%s: %w", *keysFile, err)
+			return "", fmt.Errorf("%s: %w", keysFile, err)
 		}
 		if doc.ChannelID != "" && doc.ChannelID != u.ChannelID {
 			doc.Keys = nil // another channel's keys: the update's key is unknown here
@@ -75,17 +138,18 @@ func verifyCommand(ctx context.Context, a *app, args []string) error {
 		if origin != "" {
 			server = origin
 		}
-		keys, err = client.New(server, "", client.WithUserAgent("herald-cli/1")).SigningKeys(ctx, u.ChannelID)
-		if err != nil {
-			return fmt.Errorf("fetching the channel's keys from %s: %w", server, err)
+		cached, ok := fetched[u.ChannelID]
+		if !ok {
+			var err error
+			cached, err = client.New(server, "", client.WithUserAgent("herald-cli/1")).SigningKeys(ctx, u.ChannelID)
+			if err != nil {
+				return "", fmt.Errorf("fetching the channel's keys from %s: %w", server, err)
+			}
+			fetched[u.ChannelID] = cached
 		}
+		keys = cached
 	}
-	verdict := herald.VerifyUpdate(&u, keys)
-	fmt.Fprintf(a.stdout, "%s: update %d of channel %s, key %s\n", verdict, u.Seq, u.ChannelID, orNone(u.KeyID))
-	if verdict != herald.SignatureValid {
-		return errors.New("signature " + verdict)
-	}
-	return nil
+	return herald.VerifyUpdate(u, keys), nil
 }
 
 func orNone(s string) string {

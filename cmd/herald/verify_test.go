@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -88,6 +89,33 @@ func TestVerifyCommand(t *testing.T) {
 		if (err == nil) != (c.want == "valid") {
 			t.Fatalf("herald %s: error %v for verdict %s", strings.Join(c.args, " "), err, c.want)
 		}
+	}
+
+	// A whole JSON Feed, and one of its items, saved by a reader.
+	feed := filepath.Join(dir, "feed.json")
+	r, err := anon.HTTPClient().Get(url + "/channels/" + ch.ID + "/feed.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fb, err := io.ReadAll(r.Body)
+	r.Body.Close()
+	if err != nil || os.WriteFile(feed, fb, 0o644) != nil {
+		t.Fatal(err)
+	}
+	if out, err := runCLI(t, "verify", "--server", url, feed); err != nil || out != "valid: update 1 of channel "+ch.ID+", key "+u.KeyID+"\n" {
+		t.Fatalf("feed: %q %v", out, err)
+	}
+	var doc struct{ Items []json.RawMessage }
+	if err := json.Unmarshal(fb, &doc); err != nil || len(doc.Items) != 1 {
+		t.Fatalf("feed items: %v", err)
+	}
+	item := filepath.Join(dir, "item.json")
+	tampered := strings.Replace(string(doc.Items[0]), "A7 closed at Vienne", "A7 open at Vienne", -1)
+	if err := os.WriteFile(item, []byte(tampered), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := runCLI(t, "verify", "--server", url, item); err == nil || !strings.HasPrefix(out, "invalid") {
+		t.Fatalf("tampered feed item: %q %v", out, err)
 	}
 
 	// After a rotation the old update still verifies with the published keys.
