@@ -306,7 +306,11 @@ func (s *Server) servePublic(w http.ResponseWriter, r *http.Request, kind public
 		s.writeError(w, r, err)
 		return
 	}
-	s.public.put(key, e)
+	if before == 0 {
+		// Older pages are read rarely and their ?before= is the client's
+		// choice: caching them would let anyone evict the hot pages.
+		s.public.put(key, e)
+	}
 	s.writePublic(w, r, e)
 }
 

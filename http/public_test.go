@@ -325,3 +325,30 @@ func TestPublicPageNotModified(t *testing.T) {
 		t.Fatalf("after a post: %d", r.status)
 	}
 }
+
+func TestPublicOlderPages(t *testing.T) {
+	e := newEnv(t, withApp)
+	owner := e.signup("owner")
+	ch := e.publicChannel(owner, "paged", true)
+	for i := 1; i <= 21; i++ {
+		e.post(owner, ch.ID, "Bulletin number "+strconv.Itoa(i)+".")
+	}
+	r := e.do("GET", "/@paged", "", nil)
+	if bytes.Contains(r.body, []byte("Bulletin number 1.")) || !bytes.Contains(r.body, []byte("Bulletin number 21.")) {
+		t.Fatal("first page should hold updates 21 to 2")
+	}
+	if !bytes.Contains(r.body, []byte(`href="/@paged?before=2" rel="next"`)) {
+		t.Fatalf("no link to older updates:\n%s", r.body)
+	}
+	r = e.do("GET", "/@paged?before=2", "", nil)
+	p := parsePage(t, r.body)
+	if r.status != 200 || !strings.Contains(p.text, "Bulletin number 1.") || strings.Contains(p.text, "Bulletin number 2.") {
+		t.Fatalf("older page: %d %s", r.status, p.text)
+	}
+	if p.links["canonical"] != "https://herald.example/@paged?before=2" {
+		t.Fatalf("older page canonical %q", p.links["canonical"])
+	}
+	if r := e.do("GET", "/@paged?before=nonsense", "", nil); r.status != 200 || !bytes.Contains(r.body, []byte("Bulletin number 21.")) {
+		t.Fatalf("bad before: %d", r.status)
+	}
+}
