@@ -37,6 +37,7 @@ type Store interface {
 	EventStore
 	DirectoryStore
 	PushStore
+	InsightsStore
 	Close() error
 }
 
@@ -220,4 +221,7 @@ type StoreConfig struct {
 	// throughput. PostgreSQL commits that way already (synchronous_commit=on
 	// unless its URL says otherwise) and ignores it.
 	SyncCommits bool
+	// InsightsThreshold is k for insights and view counts (0:
+	// DefaultInsightsThreshold).
+	InsightsThreshold int64
 }

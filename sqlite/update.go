@@ -108,7 +108,10 @@ func hydrateUpdates(ctx context.Context, q queryer, list []updRow, viewerID stri
 		WHERE count > 0 AND update_pk IN (SELECT value FROM json_each(?1))
 		UNION ALL
 		SELECT 1, update_pk, emoji, 0 FROM reactions
-		WHERE +account_id = ?2 AND update_pk IN (SELECT value FROM json_each(?1))`, ids, viewerID)
+		WHERE +account_id = ?2 AND update_pk IN (SELECT value FROM json_each(?1))
+		UNION ALL
+		SELECT 2, update_pk, '', shown FROM update_views
+		WHERE shown IS NOT NULL AND update_pk IN (SELECT value FROM json_each(?1))`, ids, viewerID)
 	if err != nil {
 		return err
 	}
@@ -120,10 +123,13 @@ func hydrateUpdates(ctx context.Context, q queryer, list []updRow, viewerID stri
 			rows.Close()
 			return err
 		}
-		if u := byPK[pk]; mine == 0 {
+		switch u := byPK[pk]; mine {
+		case 0:
 			u.Reactions[emoji] = n
-		} else {
+		case 1:
 			u.Viewer.Reaction = &emoji
+		default:
+			u.Views = &n
 		}
 	}
 	rows.Close()
