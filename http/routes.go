@@ -37,7 +37,7 @@ func (s *Server) routes() {
 	s.handle("PUT /api/v1/channels/{id}/updates/{uid}/vote", s.handleVote)
 	s.handle("DELETE /api/v1/channels/{id}/updates/{uid}/vote", s.handleRetractVote)
 
-	s.handle("POST /api/v1/views", s.handleReportViews)
+	s.handleNoPages("POST /api/v1/views", s.handleReportViews)
 	s.handle("GET /api/v1/channels/{id}/insights", s.handleChannelInsights)
 
 	s.handle("GET /api/v1/directory", s.handleDirectory)

@@ -208,6 +208,18 @@ func (s *Server) handle(pattern string, h handlerFunc) {
 	}))
 }
 
+// handleNoPages registers a non-GET route that changes no cached page
+// itself (view reports: counts reach pages through events and the cache's
+// one-minute bound), so it does not invalidate the page cache.
+func (s *Server) handleNoPages(pattern string, h handlerFunc) {
+	s.patterns = append(s.patterns, pattern)
+	s.mux.Handle(pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			s.writeError(w, r, err)
+		}
+	}))
+}
+
 // handleHTTP registers a plain http.Handler as an API route (metrics).
 func (s *Server) handleHTTP(pattern string, h http.Handler) {
 	s.patterns = append(s.patterns, pattern)
