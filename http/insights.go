@@ -73,6 +73,5 @@ func (s *Server) handleChannelInsights(w http.ResponseWriter, r *http.Request) e
 	if err != nil {
 		return err
 	}
-	w.Header().Set("Cache-Control", "private, no-store")
 	return writeJSON(w, http.StatusOK, in)
 }
