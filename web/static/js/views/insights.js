@@ -18,7 +18,7 @@ function s(tag, attrs, ...children) {
 
 /** chart draws values (numbers or null) as bars or a line, with a title. */
 function chart(kind, label, points, fmt = fmtNumber) {
-  const w = 600, ht = 160, pad = 24;
+  const w = 960, ht = 180, pad = 24;
   const vals = points.map(p => p.value).filter(v => typeof v === 'number');
   const maxV = Math.max(1, ...vals.map(Math.abs));
   const minV = Math.min(0, ...vals);
@@ -78,7 +78,7 @@ export async function insightsView(main, [id]) {
     h('td', { class: 'num' }, u.poll_voters === null ? '—' : fmtNumber(u.poll_voters))));
   const table = h('table', { class: 'insights-table', id: 'insights-updates' },
     h('caption', null, t('insights.updates')),
-    h('thead', null, h('tr', null, ...['insights.col.date', 'insights.col.views', 'insights.col.reach', 'insights.col.reactions', 'insights.col.voters'].map(k => h('th', { scope: 'col' }, t(k))))),
+    h('thead', null, h('tr', null, ...['insights.col.date', 'insights.col.views', 'insights.col.reach', 'insights.col.reactions', 'insights.col.voters'].map((k, i) => h('th', { scope: 'col', class: i ? 'num' : null }, t(k))))),
     h('tbody', null, ...rows));
   const lastLang = data.languages[data.languages.length - 1];
   const langs = lastLang ? Object.entries(lastLang.viewers).sort((a, b) => (b[1] ?? -1) - (a[1] ?? -1)).map(([l, n]) =>
