@@ -24,6 +24,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash"
 	"os"
 	"slices"
 	"strings"
@@ -41,7 +42,7 @@ const SecretSize = 32
 type Keyring struct {
 	secret []byte
 	mu     sync.Mutex
-	days   map[int64][]byte
+	days   map[int64]*sync.Pool // of HMACs keyed with the day's key
 }
 
 // NewKeyring returns a keyring over secret (at least SecretSize bytes).
@@ -49,7 +50,7 @@ func NewKeyring(secret []byte) (*Keyring, error) {
 	if len(secret) < SecretSize {
 		return nil, fmt.Errorf("insights: the secret must be at least %d bytes", SecretSize)
 	}
-	return &Keyring{secret: append([]byte(nil), secret...), days: map[int64][]byte{}}, nil
+	return &Keyring{secret: append([]byte(nil), secret...), days: map[int64]*sync.Pool{}}, nil
 }
 
 // LoadOrCreateSecret reads the secret at path, creating it (mode 0600, 32
@@ -85,12 +86,13 @@ func LoadOrCreateSecret(path string) ([]byte, error) {
 	return b, f.Close()
 }
 
-// dayKey is K_d, cached (a few dozen days are live at once).
-func (k *Keyring) dayKey(day int64) []byte {
+// dayMACs returns a pool of HMACs keyed with K_d (a few dozen days are live
+// at once; reusing them saves two allocations per view).
+func (k *Keyring) dayMACs(day int64) *sync.Pool {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	if key, ok := k.days[day]; ok {
-		return key
+	if p, ok := k.days[day]; ok {
+		return p
 	}
 	if len(k.days) > 2*herald.InsightsDays+8 {
 		clear(k.days)
@@ -98,19 +100,24 @@ func (k *Keyring) dayKey(day int64) []byte {
 	m := hmac.New(sha256.New, k.secret)
 	fmt.Fprintf(m, "herald insights day key v1 %d", day)
 	key := m.Sum(nil)
-	k.days[day] = key
-	return key
+	p := &sync.Pool{New: func() any { return hmac.New(sha256.New, key) }}
+	k.days[day] = p
+	return p
 }
 
 func (k *Keyring) hash(day int64, kind, a, b string) uint64 {
-	m := hmac.New(sha256.New, k.dayKey(day))
+	pool := k.dayMACs(day)
+	m := pool.Get().(hash.Hash)
+	m.Reset()
 	m.Write([]byte(kind))
 	m.Write([]byte{0})
 	m.Write([]byte(a))
 	m.Write([]byte{0})
 	m.Write([]byte(b))
 	var sum [sha256.Size]byte
-	return binary.BigEndian.Uint64(m.Sum(sum[:0]))
+	h := binary.BigEndian.Uint64(m.Sum(sum[:0]))
+	pool.Put(m)
+	return h
 }
 
 func dayNumber(t time.Time) int64 { return t.UTC().Unix() / 86400 }
@@ -155,12 +162,13 @@ type Counter struct {
 	keys  *Keyring
 	clock herald.Clock
 
-	mu      sync.Mutex
-	views   map[string][]uint64
-	langs   map[langKey][]uint64
-	pending int
-	dropped int64
-	kick    chan struct{}
+	mu         sync.Mutex
+	views      map[string][]uint64
+	langs      map[langKey][]uint64
+	pending    int
+	maxPending int
+	dropped    int64
+	kick       chan struct{}
 }
 
 // NewCounter returns a counter merging into store.
@@ -169,7 +177,7 @@ func NewCounter(store herald.InsightsStore, keys *Keyring, clock herald.Clock) *
 		clock = herald.SystemClock{}
 	}
 	return &Counter{store: store, keys: keys, clock: clock, views: map[string][]uint64{},
-		langs: map[langKey][]uint64{}, kick: make(chan struct{}, 1)}
+		langs: map[langKey][]uint64{}, kick: make(chan struct{}, 1), maxPending: MaxPending}
 }
 
 // Record counts accountID's views of targets (updates it may read, see
@@ -203,7 +211,7 @@ func (c *Counter) Record(accountID string, targets []herald.ViewTarget, lang str
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.pending+len(hashes)+len(lhashes) > 2*MaxPending {
+	if c.pending+len(hashes)+len(lhashes) > 2*c.maxPending {
 		c.dropped += int64(len(hashes))
 		return
 	}
@@ -214,7 +222,7 @@ func (c *Counter) Record(accountID string, targets []herald.ViewTarget, lang str
 		c.langs[x.k] = append(c.langs[x.k], x.h)
 	}
 	c.pending += len(hashes) + len(lhashes)
-	if c.pending > MaxPending {
+	if c.pending > c.maxPending {
 		select {
 		case c.kick <- struct{}{}:
 		default:
