@@ -6,13 +6,20 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"net/http/httptest"
+	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/heraldhq/herald"
+	"github.com/heraldhq/herald/client"
 	hhttp "github.com/heraldhq/herald/http"
 	"github.com/heraldhq/herald/insights"
 	"github.com/heraldhq/herald/internal/hll"
+	"github.com/heraldhq/herald/password"
+	"github.com/heraldhq/herald/sqlite"
 )
 
 // newViewsEnv is a server whose view reports go to a real Counter over its
@@ -245,4 +252,80 @@ func deref(p *int64) any {
 		return nil
 	}
 	return *p
+}
+
+// BenchmarkReportViews posts view reports of 100 updates each, from 50
+// followers at once, to a server on SQLite with a real Counter that merges
+// every 100 ms: views/s is what the whole path absorbs (authentication, the
+// visibility check in the store, hashing, merging).
+func BenchmarkReportViews(b *testing.B) {
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "herald.db"), herald.StoreConfig{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	keys, _ := insights.NewKeyring(make([]byte, insights.SecretSize))
+	counter := insights.NewCounter(db, keys, nil)
+	ts := httptest.NewServer(hhttp.NewServer(hhttp.Config{Store: db, Hasher: password.NewHasher(password.TestParams), Views: counter}))
+	defer ts.Close()
+	anon := client.New(ts.URL, "")
+	signup := func(name string) *client.Client {
+		s, err := anon.CreateAccount(ctx, name, "a long enough password", "")
+		if err != nil {
+			b.Fatal(err)
+		}
+		return anon.WithToken(s.Token)
+	}
+	owner := signup("owner")
+	ch, err := owner.CreateChannel(ctx, client.ChannelInput{Name: "Bench", Category: "news"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var ids []string
+	for range herald.MaxViewBatch {
+		u, err := owner.PostUpdate(ctx, ch.ID, "Storm warning.", nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		ids = append(ids, u.ID)
+	}
+	readers := make([]*client.Client, 50)
+	for i := range readers {
+		readers[i] = signup(fmt.Sprintf("reader%d", i))
+		if _, err := readers[i].Follow(ctx, ch.ID); err != nil {
+			b.Fatal(err)
+		}
+	}
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(100 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+				_ = counter.Flush(ctx)
+			}
+		}
+	}()
+	var next atomic.Int64
+	b.SetParallelism(25) // 50 concurrent clients on 2 cores
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		r := readers[int(next.Add(1))%len(readers)]
+		for pb.Next() {
+			if err := r.ReportViews(ctx, ids, "fr"); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.StopTimer()
+	close(stop)
+	<-done
+	b.ReportMetric(float64(b.N*len(ids))/b.Elapsed().Seconds(), "views/s")
 }

@@ -39,7 +39,8 @@ func (db *DB) ViewableUpdates(ctx context.Context, accountID string, ids []strin
 	if len(ids) == 0 {
 		return out, nil
 	}
-	err := db.read(ctx, func(tx *sql.Tx, now time.Time) error {
+	// db.view: prepared once, this runs for every view report.
+	err := db.view(ctx, func(tx queryer, now time.Time) error {
 		rows, err := tx.QueryContext(ctx, `SELECT u.id, c.id, u.created_at FROM updates u
 			JOIN channels c ON c.pk = u.channel_pk
 			WHERE u.id IN (SELECT value FROM json_each(?1)) AND u.expires_at > ?2
