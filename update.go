@@ -33,7 +33,10 @@ type Update struct {
 	Reactions map[string]int64 `json:"reactions"`
 	Poll      *Poll            `json:"poll,omitempty"`
 	// Pinned updates are shown first on the channel's page (at most MaxPinned).
-	Pinned bool         `json:"pinned"`
+	Pinned bool `json:"pinned"`
+	// Views is how many accounts displayed the update, once it reaches the
+	// insights threshold (absent before).
+	Views  *int64       `json:"views,omitempty"`
 	Viewer UpdateViewer `json:"viewer"`
 	// Signature is the channel's Ed25519 signature of CanonicalUpdate
 	// (base64url), by the key KeyID; empty only for updates written

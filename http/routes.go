@@ -42,6 +42,8 @@ func (s *Server) routes() {
 
 	s.handle("GET /api/v1/channels/{id}/keys/signing", s.handleSigningKeys)
 	s.handle("POST /api/v1/channels/{id}/keys/signing/rotate", s.handleRotateSigningKey)
+	s.handleNoPages("POST /api/v1/views", s.handleReportViews)
+	s.handle("GET /api/v1/channels/{id}/insights", s.handleChannelInsights)
 
 	s.handle("GET /api/v1/directory", s.handleDirectory)
 	s.handle("GET /api/v1/categories", s.handleCategories)

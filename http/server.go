@@ -69,6 +69,14 @@ type Config struct {
 	// AppShell is the web app's index.html, which public pages fill in
 	// (public.go); nil renders them in a plain shell.
 	AppShell []byte
+	// Views counts view reports (POST /api/v1/views); nil answers 503.
+	Views ViewRecorder
+}
+
+// ViewRecorder counts accounts' views of updates they may read, keeping no
+// record of who viewed what (package insights).
+type ViewRecorder interface {
+	Record(accountID string, targets []herald.ViewTarget, lang string)
 }
 
 // Server is Herald's HTTP handler.
@@ -93,6 +101,7 @@ type Server struct {
 	proxies    []netip.Prefix
 	exempt     []netip.Prefix
 	web        http.Handler
+	views      ViewRecorder
 
 	public       *publicCache
 	pageTemplate *template.Template
@@ -116,6 +125,7 @@ func NewServer(cfg Config) *Server {
 		proxies:    cfg.TrustedProxies,
 		exempt:     cfg.RateLimitExempt,
 		web:        cfg.Web,
+		views:      cfg.Views,
 		mux:        http.NewServeMux(),
 		cop:        http.NewCrossOriginProtection(),
 	}
@@ -214,6 +224,18 @@ func (s *Server) handle(pattern string, h handlerFunc) {
 			defer bump()
 			w = bw
 		}
+		if err := h(w, r); err != nil {
+			s.writeError(w, r, err)
+		}
+	}))
+}
+
+// handleNoPages registers a non-GET route that changes no cached page
+// itself (view reports: counts reach pages through events and the cache's
+// one-minute bound), so it does not invalidate the page cache.
+func (s *Server) handleNoPages(pattern string, h handlerFunc) {
+	s.patterns = append(s.patterns, pattern)
+	s.mux.Handle(pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := h(w, r); err != nil {
 			s.writeError(w, r, err)
 		}

@@ -66,6 +66,9 @@ func (db *DB) PruneExpired(ctx context.Context) (int, error) {
 		if err := pruneSigningKeys(ctx, tx, tx.now.Add(-db.cfg.Retention)); err != nil {
 			return err
 		}
+		if err := pruneInsights(ctx, tx); err != nil {
+			return err
+		}
 		return pruneSessions(ctx, tx, tx.now)
 	})
 	if err != nil {
