@@ -129,6 +129,21 @@ type publicEntry struct {
 	version      uint64 // the channel's version in publicCache when read
 	global       uint64
 	expires      time.Time
+	updateIDs    []string // the updates it shows, counted as anonymous loads
+}
+
+// anonymousViews is what the insights counter offers for public pages and
+// feeds: one load of each update shown to someone not signed in.
+type anonymousViews interface {
+	RecordAnonymous(updateIDs []string)
+}
+
+// countLoad counts a served page's or feed's updates in insights (GET
+// only: a HEAD shows nothing).
+func (s *Server) countLoad(r *http.Request, e *publicEntry) {
+	if a, ok := s.views.(anonymousViews); ok && len(e.updateIDs) > 0 && r.Method == http.MethodGet {
+		a.RecordAnonymous(e.updateIDs)
+	}
 }
 
 // publicCache holds rendered public pages and feeds, shared by everyone.
@@ -294,6 +309,7 @@ func (s *Server) servePublic(w http.ResponseWriter, r *http.Request, kind public
 		key += "|" + base // pages name their own origin: never serve one host's page to another
 	}
 	if e := s.public.get(key, now); e != nil {
+		s.countLoad(r, e)
 		s.writePublic(w, r, e)
 		return
 	}
@@ -311,6 +327,7 @@ func (s *Server) servePublic(w http.ResponseWriter, r *http.Request, kind public
 		// choice: caching them would let anyone evict the hot pages.
 		s.public.put(key, e)
 	}
+	s.countLoad(r, e)
 	s.writePublic(w, r, e)
 }
 
@@ -357,6 +374,7 @@ func (s *Server) renderPublic(ctx context.Context, kind publicKind, id, handle s
 	}
 	e := &publicEntry{status: http.StatusOK, channel: ch.ID, version: v, global: g, expires: now.Add(publicTTL)}
 	for _, u := range list {
+		e.updateIDs = append(e.updateIDs, u.ID)
 		// No entry outlives an update it shows.
 		if u.ExpiresAt.Before(e.expires) {
 			e.expires = u.ExpiresAt

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -350,5 +351,55 @@ func TestPublicOlderPages(t *testing.T) {
 	}
 	if r := e.do("GET", "/@paged?before=nonsense", "", nil); r.status != 200 || !bytes.Contains(r.body, []byte("Bulletin number 21.")) {
 		t.Fatalf("bad before: %d", r.status)
+	}
+}
+
+// loadCounter records what public pages count as anonymous loads.
+type loadCounter struct {
+	mu  sync.Mutex
+	ids []string
+}
+
+func (c *loadCounter) Record(string, []herald.ViewTarget, string) {}
+
+func (c *loadCounter) RecordAnonymous(ids []string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.ids = append(c.ids, ids...)
+}
+
+func (c *loadCounter) take() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ids := c.ids
+	c.ids = nil
+	return ids
+}
+
+func TestPublicLoadsCounted(t *testing.T) {
+	counter := &loadCounter{}
+	e := newEnv(t, withApp, func(c *hhttp.Config) { c.Views = counter })
+	owner := e.signup("owner")
+	ch := e.publicChannel(owner, "counted", true)
+	a := e.post(owner, ch.ID, "One")
+	b := e.post(owner, ch.ID, "Two")
+	for range 2 { // rendered, then from the cache
+		e.do("GET", "/@counted", "", nil)
+		if got := counter.take(); len(got) != 2 || got[0] != b.ID || got[1] != a.ID {
+			t.Fatalf("page load counted %v, want [%s %s]", got, b.ID, a.ID)
+		}
+	}
+	e.do("GET", "/channels/"+ch.ID+"/updates/"+strconv.FormatInt(a.Seq, 10), "", nil)
+	if got := counter.take(); len(got) != 1 || got[0] != a.ID {
+		t.Fatalf("permalink counted %v", got)
+	}
+	e.do("GET", "/@counted/feed.json", "", nil)
+	if got := counter.take(); len(got) != 2 {
+		t.Fatalf("feed counted %v", got)
+	}
+	e.do("HEAD", "/@counted", "", nil)
+	e.do("GET", "/@nosuch", "", nil)
+	if got := counter.take(); len(got) != 0 {
+		t.Fatalf("HEAD or a 404 counted %v", got)
 	}
 }
