@@ -31,6 +31,7 @@ type Update struct {
 	ExpiresAt time.Time        `json:"expires_at"`
 	Reactions map[string]int64 `json:"reactions"`
 	Poll      *Poll            `json:"poll,omitempty"`
+	Media     []Media          `json:"media,omitempty"`
 	Viewer    UpdateViewer     `json:"viewer"`
 }
 
@@ -153,5 +154,24 @@ func (u *Update) Public() *Update {
 		p.Options = append([]PollOption(nil), u.Poll.Options...)
 		c.Poll = &p
 	}
+	c.Media = append([]Media(nil), u.Media...)
 	return &c
+}
+
+// NormalizeUpdateContent checks a new update's text and media: the text as
+// NormalizeUpdateText, except that an update with media may have none; the
+// media as NormalizeMediaRefs. It returns the text and the media refs.
+func NormalizeUpdateContent(text string, media []Media) (string, []MediaRef, error) {
+	refs := make([]MediaRef, len(media))
+	for i, m := range media {
+		refs[i] = MediaRef{ID: m.ID, Alt: m.Alt}
+	}
+	if err := NormalizeMediaRefs(refs); err != nil {
+		return "", nil, err
+	}
+	if len(refs) > 0 && strings.TrimSpace(text) == "" {
+		return "", refs, nil
+	}
+	text, err := NormalizeUpdateText(text)
+	return text, refs, err
 }

@@ -13,7 +13,7 @@ import (
 // reaction and votes; used as "SELECT updateCols FROM updateFrom WHERE ...".
 const updateCols = `u.id, u.channel_id, u.seq, u.text, u.created_at, u.edited_at, u.expires_at,
 	u.poll_question, u.poll_multiple, u.poll_options, uc.voters, uc.reactions, uc.votes,
-	r.emoji, v.options`
+	r.emoji, v.options, `+updateMediaCol
 
 // updateJoins adds an update's counts and the viewer's ($1) own reaction
 // and votes to the updates aliased u.
@@ -33,9 +33,13 @@ func scanUpdate(row pgx.Row, extra ...any) (*herald.Update, error) {
 	var pollCounts []int64
 	var reaction *string
 	var votes []int32
+	var media []byte
 	err := row.Scan(append(extra, &u.ID, &u.ChannelID, &u.Seq, &u.Text, &u.CreatedAt, &u.EditedAt, &u.ExpiresAt,
-		&question, &multiple, &options, &voters, &u.Reactions, &pollCounts, &reaction, &votes)...)
+		&question, &multiple, &options, &voters, &u.Reactions, &pollCounts, &reaction, &votes, &media)...)
 	if err != nil {
+		return nil, err
+	}
+	if u.Media, err = decodeUpdateMedia(media); err != nil {
 		return nil, err
 	}
 	u.CreatedAt, u.ExpiresAt = u.CreatedAt.UTC(), u.ExpiresAt.UTC()
@@ -76,7 +80,7 @@ func loadUpdate(ctx context.Context, q querier, now time.Time, viewerID, channel
 
 // CreateUpdate posts an update (admins only) and appends update.created.
 func (db *DB) CreateUpdate(ctx context.Context, actorID, channelID string, u *herald.Update) error {
-	text, err := herald.NormalizeUpdateText(u.Text)
+	text, refs, err := herald.NormalizeUpdateContent(u.Text, u.Media)
 	if err != nil {
 		return err
 	}
@@ -129,6 +133,9 @@ func (db *DB) CreateUpdate(ctx context.Context, actorID, channelID string, u *he
 			r.ch.ID, id, text, question, multiple, options, t.now, expires, votes, r.pk, dayOf(t.now),
 			herald.EventUpdateCreated).Scan(&seq, &evSeq)
 		if err != nil {
+			return err
+		}
+		if u.Media, err = t.attachMedia(ctx, r.ch.ID, id, refs); err != nil {
 			return err
 		}
 		u.ID, u.ChannelID, u.Seq, u.Text = id, r.ch.ID, seq, text

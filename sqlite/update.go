@@ -127,7 +127,14 @@ func hydrateUpdates(ctx context.Context, q queryer, list []updRow, viewerID stri
 		}
 	}
 	rows.Close()
-	if err := rows.Err(); err != nil || !hasPoll {
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	us := make([]*herald.Update, len(list))
+	for i, r := range list {
+		us[i] = r.u
+	}
+	if err := hydrateMedia(ctx, q, us); err != nil || !hasPoll {
 		return err
 	}
 	return hydratePolls(ctx, q, byPK, ids, viewerID)
@@ -224,12 +231,15 @@ func readUpdates(ctx context.Context, q queryer, viewerID, where string, args ..
 			return nil, err
 		}
 	}
+	if err := hydrateMedia(ctx, q, out); err != nil {
+		return nil, err
+	}
 	return out, nil
 }
 
 // CreateUpdate posts an update (admins only) and appends update.created.
 func (db *DB) CreateUpdate(ctx context.Context, actorID, channelID string, u *herald.Update) error {
-	text, err := herald.NormalizeUpdateText(u.Text)
+	text, refs, err := herald.NormalizeUpdateContent(u.Text, u.Media)
 	if err != nil {
 		return err
 	}
@@ -271,6 +281,9 @@ func (db *DB) CreateUpdate(ctx context.Context, actorID, channelID string, u *he
 				}
 				u.Poll.Options[i].Votes = 0
 			}
+		}
+		if u.Media, err = attachMedia(ctx, tx, r.ch.ID, id, refs); err != nil {
+			return err
 		}
 		u.ID, u.ChannelID, u.Seq, u.Text = id, r.ch.ID, seq, text
 		u.CreatedAt, u.ExpiresAt, u.EditedAt = tx.now, expires, nil
