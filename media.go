@@ -152,7 +152,6 @@ type MediaStore interface {
 type Blob interface {
 	io.ReadSeekCloser
 	Size() int64
-	ModTime() time.Time
 }
 
 // BlobStore holds media files by key (BlobKey): a directory or an

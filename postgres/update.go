@@ -13,7 +13,7 @@ import (
 // reaction and votes; used as "SELECT updateCols FROM updateFrom WHERE ...".
 const updateCols = `u.id, u.channel_id, u.seq, u.text, u.created_at, u.edited_at, u.expires_at,
 	u.poll_question, u.poll_multiple, u.poll_options, uc.voters, uc.reactions, uc.votes,
-	r.emoji, v.options, `+updateMediaCol
+	r.emoji, v.options, ` + updateMediaCol
 
 // updateJoins adds an update's counts and the viewer's ($1) own reaction
 // and votes to the updates aliased u.
