@@ -45,6 +45,9 @@ func (s *Server) routes() {
 	s.handle("GET /api/v1/invites/{code}/qr.svg", s.handleInviteQR("svg"))
 	s.handle("GET /api/v1/invites/{code}/qr.png", s.handleInviteQR("png"))
 
+	s.handle("POST /api/v1/channels/{id}/media", s.handleUploadMedia)
+	s.handle("GET /media/{id}/{variant}", s.handleMedia)
+
 	s.handle("GET /api/v1/events", s.handleEvents)
 	s.handle("GET /api/v1/ws", s.handleWebSocket)
 }

@@ -15,6 +15,7 @@ import (
 	"runtime/debug"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -64,6 +65,8 @@ type Config struct {
 	// up to this many bytes. Only for a single node whose store no other
 	// process writes (see pageCache).
 	PageCacheBytes int64
+	// Media configures uploads and /media (off without Media.Blobs).
+	Media MediaConfig
 }
 
 // Server is Herald's HTTP handler.
@@ -88,6 +91,8 @@ type Server struct {
 	proxies    []netip.Prefix
 	exempt     []netip.Prefix
 	web        http.Handler
+	media      MediaConfig
+	bg         sync.WaitGroup // background media processing
 
 	mux      *http.ServeMux
 	patterns []string // every API pattern registered by routes(), for the OpenAPI test
@@ -106,6 +111,7 @@ func NewServer(cfg Config) *Server {
 		proxies:    cfg.TrustedProxies,
 		exempt:     cfg.RateLimitExempt,
 		web:        cfg.Web,
+		media:      cfg.Media,
 		mux:        http.NewServeMux(),
 		cop:        http.NewCrossOriginProtection(),
 	}
@@ -139,6 +145,7 @@ func NewServer(cfg Config) *Server {
 	s.cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, errCrossOrigin)
 	}))
+	s.media.withDefaults()
 	s.limits = newLimiters(cfg.RateLimits.withDefaults())
 	if cfg.SessionCacheTTL == 0 {
 		cfg.SessionCacheTTL = 5 * time.Second

@@ -25,14 +25,21 @@ func (s *Server) handleCreateUpdate(w http.ResponseWriter, r *http.Request) erro
 		return err
 	}
 	var req struct {
-		Text string     `json:"text"`
-		Poll *pollInput `json:"poll"`
+		Text  string            `json:"text"`
+		Poll  *pollInput        `json:"poll"`
+		Media []herald.MediaRef `json:"media"`
 	}
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
-	// The store normalizes and validates the text and the poll.
+	if len(req.Media) > herald.MaxUpdateMedia {
+		return herald.KindErrorf(herald.EINVALID, "too-many-media", "An update has at most %d media.", herald.MaxUpdateMedia)
+	}
+	// The store normalizes and validates the text, the poll and the media.
 	u := &herald.Update{Text: req.Text}
+	for _, m := range req.Media {
+		u.Media = append(u.Media, herald.Media{ID: m.ID, Alt: m.Alt})
+	}
 	if req.Poll != nil {
 		p := &herald.Poll{Question: req.Poll.Question, Multiple: req.Poll.Multiple}
 		for _, o := range req.Poll.Options {
@@ -126,14 +133,28 @@ func (s *Server) handleEditUpdate(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	var req struct {
-		Text string `json:"text"`
+		Text  *string           `json:"text"`
+		Media []herald.MediaRef `json:"media"` // new alt texts
 	}
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
-	u, err := s.Store.EditUpdate(r.Context(), a.ID, cid, uid, req.Text)
-	if err != nil {
-		return err
+	if req.Text == nil && req.Media == nil {
+		return herald.KindErrorf(herald.EINVALID, "invalid-text", "Send a new text, new alt texts (\"media\": [{\"id\", \"alt\"}]), or both.")
+	}
+	if len(req.Media) > herald.MaxUpdateMedia {
+		return herald.KindErrorf(herald.EINVALID, "too-many-media", "An update has at most %d media.", herald.MaxUpdateMedia)
+	}
+	var u *herald.Update
+	if req.Media != nil {
+		if u, err = s.Store.SetMediaAlt(r.Context(), a.ID, cid, uid, req.Media); err != nil {
+			return err
+		}
+	}
+	if req.Text != nil {
+		if u, err = s.Store.EditUpdate(r.Context(), a.ID, cid, uid, *req.Text); err != nil {
+			return err
+		}
 	}
 	return writeJSON(w, http.StatusOK, u)
 }

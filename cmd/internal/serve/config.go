@@ -75,6 +75,16 @@ type Config struct {
 	// everything else to https) on this address, e.g. ":80".
 	ACMEHTTPAddr string
 
+	// Media (issue 13): a directory (default <data>/media); sizes in MB.
+	MediaDir         string
+	MediaMaxImageMB  int
+	MediaMaxVideoMB  int
+	MediaMaxAudioMB  int
+	MediaMaxDocMB    int
+	MediaDailyQuota  int // MB per channel per 24 h, 0 none
+	MediaUploadTime  time.Duration
+	MediaErasePeriod time.Duration
+
 	// Not options: what tests and benchmarks change.
 	PasswordParams password.Params // default OWASP's
 	Clock          herald.Clock    // default the system clock
@@ -112,6 +122,22 @@ func Options(c *Config) []options.Option {
 			Set: options.String(&c.Addr)},
 		{Flag: "data", Env: "HERALD_DATA", Default: "./herald-data", Help: "data directory holding the database (and ACME certificates)",
 			Set: options.String(&c.DataDir)},
+		{Flag: "media-dir", Env: "HERALD_MEDIA_DIR", Help: "directory of uploaded media files; empty: <data>/media",
+			Set: options.String(&c.MediaDir)},
+		{Flag: "media-max-image-mb", Env: "HERALD_MEDIA_MAX_IMAGE_MB", Default: "16", Help: "largest image upload, MB",
+			Set: options.Int(&c.MediaMaxImageMB, 1)},
+		{Flag: "media-max-video-mb", Env: "HERALD_MEDIA_MAX_VIDEO_MB", Default: "100", Help: "largest video upload, MB",
+			Set: options.Int(&c.MediaMaxVideoMB, 1)},
+		{Flag: "media-max-audio-mb", Env: "HERALD_MEDIA_MAX_AUDIO_MB", Default: "16", Help: "largest audio upload, MB",
+			Set: options.Int(&c.MediaMaxAudioMB, 1)},
+		{Flag: "media-max-document-mb", Env: "HERALD_MEDIA_MAX_DOCUMENT_MB", Default: "100", Help: "largest document upload, MB",
+			Set: options.Int(&c.MediaMaxDocMB, 1)},
+		{Flag: "media-daily-quota-mb", Env: "HERALD_MEDIA_DAILY_QUOTA_MB", Default: "1024", Help: "MB a channel may upload per 24 hours, 0 for no quota",
+			Set: options.Int(&c.MediaDailyQuota, 0)},
+		{Flag: "media-upload-timeout", Env: "HERALD_MEDIA_UPLOAD_TIMEOUT", Default: "10m", Help: "time a client has to send one upload (instead of --read-timeout)",
+			Set: options.Duration(&c.MediaUploadTime, 1)},
+		{Flag: "media-erase-period", Env: "HERALD_MEDIA_ERASE_PERIOD", Default: "15s", Help: "how often files of deleted or expired media are removed",
+			Set: options.Duration(&c.MediaErasePeriod, 1)},
 		{Flag: "retention", Env: "HERALD_RETENTION", Default: herald.DefaultRetention.String(), Help: "how long updates live",
 			Set: options.Duration(&c.Retention, 1)},
 		{Flag: "public-url", Env: "HERALD_PUBLIC_URL", Help: "URL users reach the server at; https makes cookies Secure",

@@ -17,6 +17,7 @@ import (
 
 	"github.com/heraldhq/herald"
 	hhttp "github.com/heraldhq/herald/http"
+	"github.com/heraldhq/herald/media"
 	hnats "github.com/heraldhq/herald/nats"
 	"github.com/heraldhq/herald/password"
 	"github.com/heraldhq/herald/postgres"
@@ -34,6 +35,8 @@ type Server struct {
 	Logger *slog.Logger
 	Store  herald.Store
 	HTTP   *hhttp.Server
+	// Blobs holds the media files.
+	Blobs herald.BlobStore
 	// URL is where the server listens: http(s)://host:port, as bound.
 	URL string
 	// ChallengeURL is where ACME HTTP-01 challenges are answered, as bound
@@ -149,6 +152,33 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	})
 	publisher.Set(s.hub)
 
+	// Media files: a directory (on one node; several nodes need a shared one).
+	mediaDir := cfg.MediaDir
+	if mediaDir == "" {
+		mediaDir = filepath.Join(cfg.DataDir, "media")
+	}
+	if s.Blobs, err = media.NewDir(mediaDir); err != nil {
+		return nil, fmt.Errorf("media directory: %w", err)
+	}
+	quota := int64(cfg.MediaDailyQuota) << 20
+	if quota == 0 {
+		quota = -1 // none
+	}
+	mediaCfg := hhttp.MediaConfig{
+		Blobs:         s.Blobs,
+		MaxImage:      int64(cfg.MediaMaxImageMB) << 20,
+		MaxVideo:      int64(cfg.MediaMaxVideoMB) << 20,
+		MaxAudio:      int64(cfg.MediaMaxAudioMB) << 20,
+		MaxDocument:   int64(cfg.MediaMaxDocMB) << 20,
+		DailyQuota:    quota,
+		UploadTimeout: cfg.MediaUploadTime,
+	}
+	if ff, err := media.FindFFmpeg(); err != nil {
+		s.Logger.Warn("media: ffmpeg not found on PATH: video and audio uploads are refused", "err", err)
+	} else {
+		mediaCfg.Processor = ff
+	}
+
 	// 4. The HTTP API and web app. The page cache is exact only if every
 	// write goes through this process: true of the embedded store only.
 	var pageCache int64
@@ -168,6 +198,7 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		RateLimitExempt: cfg.RateLimitExempt,
 		Web:             web.Handler(),
 		PageCacheBytes:  pageCache,
+		Media:           mediaCfg,
 	})
 
 	// 5. Background work.
@@ -302,6 +333,17 @@ func (s *Server) startLoops(ctx context.Context) {
 		n, err := s.Store.PruneExpired(ctx)
 		if n > 0 {
 			s.Logger.Info("pruned expired updates", "count", n)
+		}
+		return err
+	})
+	erasePeriod := s.Config.MediaErasePeriod
+	if erasePeriod <= 0 {
+		erasePeriod = 15 * time.Second
+	}
+	every("media-erase", erasePeriod, func(ctx context.Context) error {
+		n, err := media.Erase(ctx, s.Store, s.Blobs)
+		if n > 0 {
+			s.Logger.Info("erased media", "count", n)
 		}
 		return err
 	})
