@@ -9,6 +9,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -343,5 +344,83 @@ func decodeInto(t *testing.T, b []byte, v any) {
 	t.Helper()
 	if err := json.Unmarshal(b, v); err != nil {
 		t.Fatalf("decode %s: %v", b, err)
+	}
+}
+
+func TestMediaVideoIsRefusedWithoutFFmpeg(t *testing.T) {
+	e, _ := mediaEnv(t)
+	alice := e.signup("alice")
+	ch := e.channel(alice, "Films")
+	mp4 := []byte("\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2\x00\x00\x00\x08free")
+	_, err := alice.UploadMedia(ctx, ch.ID, bytes.NewReader(mp4), int64(len(mp4)), "")
+	wantProblem(t, err, 400, "media-unsupported")
+}
+
+// TestMediaVideoProcessing: a video is answered "processing", posted at
+// once, and becomes ready (without its location) off the request path.
+func TestMediaVideoProcessing(t *testing.T) {
+	for _, tool := range []string{"ffmpeg", "ffprobe"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			if os.Getenv("HERALD_REQUIRE_SERVICES") == "1" {
+				t.Fatalf("%s is required (HERALD_REQUIRE_SERVICES=1): apt-get install -y ffmpeg", tool)
+			}
+			t.Skipf("%s not installed", tool)
+		}
+	}
+	ff, err := media.FindFFmpeg()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, dir := mediaEnv(t, func(c *hhttp.MediaConfig) { c.Processor = ff })
+	alice := e.signup("alice")
+	ch := e.channel(alice, "Films")
+	src := filepath.Join(t.TempDir(), "in.mp4")
+	if out, err := exec.Command("ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc=duration=1:size=160x120:rate=10",
+		"-c:v", "libx264", "-metadata", "location=+48.8584+002.2945/", "-movflags", "use_metadata_tags", src).CombinedOutput(); err != nil {
+		t.Fatalf("ffmpeg: %v %s", err, out)
+	}
+	data, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := upload(t, alice, ch.ID, data, "")
+	if m.Type != herald.MediaVideo || m.State != herald.MediaProcessing {
+		t.Fatalf("uploaded = %+v", m)
+	}
+	u, err := alice.PostMedia(ctx, ch.ID, "a film", []herald.MediaRef{{ID: m.ID, Alt: "Test pattern"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	var got *herald.Update
+	for {
+		got, err = e.anon.GetUpdate(ctx, ch.ID, u.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Media[0].State != herald.MediaProcessing || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	v := got.Media[0]
+	if v.State != herald.MediaReady || v.Width != 160 || v.Height != 120 || v.Duration <= 0 || v.ThumbnailURL != "/media/"+m.ID+"/poster" || v.Alt != "Test pattern" {
+		t.Fatalf("processed = %+v", v)
+	}
+	r := e.do("GET", v.URL, "", nil)
+	if r.status != 200 || r.header.Get("Content-Type") != "video/mp4" || bytes.Contains(r.body, []byte("48.8584")) {
+		t.Fatalf("served video: %d %v (location kept: %v)", r.status, r.header, bytes.Contains(r.body, []byte("48.8584")))
+	}
+	if p := e.do("GET", v.ThumbnailURL, "", nil); p.status != 200 || p.header.Get("Content-Type") != "image/jpeg" {
+		t.Fatalf("poster: %d", p.status)
+	}
+	if err := alice.DeleteUpdate(ctx, ch.ID, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := media.Erase(ctx, e.db, mustBlobs(t, dir)); err != nil {
+		t.Fatal(err)
+	}
+	if got := files(t, dir); len(got) != 0 {
+		t.Fatalf("files left: %v", got)
 	}
 }

@@ -93,10 +93,10 @@ func (f *FFmpeg) Process(ctx context.Context, src *os.File, typ, mime, tmpDir st
 			res.Remove()
 		}
 	}()
-	hasVideo := false
+	hasVideo, videoCodec := false, ""
 	for _, s := range p.Streams {
 		if s.CodecType == "video" && !hasVideo {
-			hasVideo, res.Width, res.Height = true, s.Width, s.Height
+			hasVideo, videoCodec, res.Width, res.Height = true, s.CodecName, s.Width, s.Height
 		}
 	}
 	if typ == herald.MediaVideo && !hasVideo {
@@ -114,8 +114,17 @@ func (f *FFmpeg) Process(ctx context.Context, src *os.File, typ, mime, tmpDir st
 		"-map", "0:v?", "-map", "0:a?", "-dn", "-sn",
 		"-map_metadata", "-1", "-map_metadata:s", "-1", "-map_chapters", "-1",
 		"-c", "copy", "-fflags", "+bitexact", "-flags:v", "+bitexact", "-flags:a", "+bitexact"}
+	// Encoders write their name and settings inside the streams too: H.264
+	// and HEVC in SEI units (dropped; players don't need them), AAC in a
+	// fill element (re-encoded bit-exact, which writes none).
+	switch videoCodec {
+	case "h264":
+		args = append(args, "-bsf:v", "filter_units=remove_types=6")
+	case "hevc":
+		args = append(args, "-bsf:v", "filter_units=remove_types=39|40")
+	}
 	if format == "mp4" || format == "ipod" {
-		args = append(args, "-movflags", "+faststart")
+		args = append(args, "-c:a", "aac", "-b:a", "160k", "-movflags", "+faststart")
 	}
 	if typ == herald.MediaAudio {
 		args = append(args, "-vn")
