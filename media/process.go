@@ -20,7 +20,7 @@ import (
 
 // Image sizes.
 const (
-	FullSize       = 2560 // longest side of the "original" variant
+	FullSize       = 2048 // longest side of the "original" variant
 	LargeSize      = 1280
 	SmallSize      = 320
 	MaxImagePixels = 60_000_000 // refused beyond: decoding would take too much memory
@@ -229,20 +229,59 @@ func isOpaque(img image.Image) bool {
 	return false
 }
 
-// scale resamples img to w x h; flatten puts it on white (for JPEG).
+// scale resamples img to w x h; flatten puts it on white (for JPEG). A
+// large reduction halves with a 2x2 box filter first (cheap, no aliasing),
+// then interpolates bilinearly over the last factor below two: about a
+// tenth of the CPU of a full-support kernel on a 12-megapixel photo.
 func scale(img image.Image, w, h int, flatten bool) *image.RGBA {
+	b := img.Bounds()
+	if b.Dx() >= 2*w && b.Dy() >= 2*h {
+		rgba := toRGBA(img)
+		for rgba.Bounds().Dx() >= 2*w && rgba.Bounds().Dy() >= 2*h {
+			rgba = halve(rgba)
+		}
+		img, b = rgba, rgba.Bounds()
+	}
 	dst := image.NewRGBA(image.Rect(0, 0, w, h))
 	op := draw.Src
 	if flatten {
 		draw.Draw(dst, dst.Bounds(), image.NewUniform(color.White), image.Point{}, draw.Src)
 		op = draw.Over
 	}
-	b := img.Bounds()
 	if b.Dx() == w && b.Dy() == h {
 		draw.Draw(dst, dst.Bounds(), img, b.Min, op)
 		return dst
 	}
-	draw.BiLinear.Scale(dst, dst.Bounds(), img, b, op, nil)
+	draw.ApproxBiLinear.Scale(dst, dst.Bounds(), img, b, op, nil)
+	return dst
+}
+
+func toRGBA(img image.Image) *image.RGBA {
+	if r, ok := img.(*image.RGBA); ok && r.Rect.Min == (image.Point{}) {
+		return r
+	}
+	b := img.Bounds()
+	r := image.NewRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
+	draw.Draw(r, r.Bounds(), img, b.Min, draw.Src)
+	return r
+}
+
+// halve averages 2x2 blocks (premultiplied RGBA, so edges of transparent
+// areas don't darken).
+func halve(src *image.RGBA) *image.RGBA {
+	w, h := src.Rect.Dx()/2, src.Rect.Dy()/2
+	dst := image.NewRGBA(image.Rect(0, 0, w, h))
+	for y := 0; y < h; y++ {
+		r0 := src.Pix[(2*y)*src.Stride:]
+		r1 := src.Pix[(2*y+1)*src.Stride:]
+		d := dst.Pix[y*dst.Stride:]
+		for x := 0; x < w; x++ {
+			i := 8 * x
+			for c := 0; c < 4; c++ {
+				d[4*x+c] = uint8((uint32(r0[i+c]) + uint32(r0[i+4+c]) + uint32(r1[i+c]) + uint32(r1[i+4+c]) + 2) >> 2)
+			}
+		}
+	}
 	return dst
 }
 
