@@ -21,7 +21,7 @@ import (
 
 // env is one Herald API server on a real SQLite store in a temp dir.
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	ts    *httptest.Server
 	srv   *hhttp.Server
 	db    *sqlite.DB
@@ -31,7 +31,7 @@ type env struct {
 
 // newEnv starts a server; opts may adjust its config (rate limits are off
 // unless a test turns them on).
-func newEnv(t *testing.T, opts ...func(*hhttp.Config)) *env {
+func newEnv(t testing.TB, opts ...func(*hhttp.Config)) *env {
 	t.Helper()
 	clock := herald.NewFakeClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
 	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "herald.db"), herald.StoreConfig{Clock: clock})

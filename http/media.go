@@ -387,6 +387,10 @@ func (s *Server) handleMedia(w http.ResponseWriter, r *http.Request) error {
 		}
 		h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": name}))
 	}
-	http.ServeContent(w, r, "", time.Time{}, blob)
+	var content io.ReadSeeker = blob
+	if f, ok := blob.(interface{ OSFile() *os.File }); ok {
+		content = f.OSFile() // a plain file: the kernel copies it (sendfile)
+	}
+	http.ServeContent(w, r, "", time.Time{}, content)
 	return nil
 }

@@ -24,7 +24,7 @@ import (
 )
 
 // mediaEnv is an env storing media in a directory it returns.
-func mediaEnv(t *testing.T, mod ...func(*hhttp.MediaConfig)) (*env, string) {
+func mediaEnv(t testing.TB, mod ...func(*hhttp.MediaConfig)) (*env, string) {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "media")
 	blobs, err := media.NewDir(dir)
@@ -41,7 +41,7 @@ func mediaEnv(t *testing.T, mod ...func(*hhttp.MediaConfig)) (*env, string) {
 	return e, dir
 }
 
-func testJPEG(t *testing.T, w, h int) []byte {
+func testJPEG(t testing.TB, w, h int) []byte {
 	t.Helper()
 	img := image.NewRGBA(image.Rect(0, 0, w, h))
 	for y := 0; y < h; y++ {
@@ -66,7 +66,7 @@ func upload(t *testing.T, u *user, channelID string, data []byte, name string) *
 }
 
 // files lists the regular files under dir (relative paths).
-func files(t *testing.T, dir string) []string {
+func files(t testing.TB, dir string) []string {
 	t.Helper()
 	var out []string
 	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
@@ -324,7 +324,7 @@ func TestMediaErasure(t *testing.T) {
 	}
 }
 
-func mustBlobs(t *testing.T, dir string) *media.Dir {
+func mustBlobs(t testing.TB, dir string) *media.Dir {
 	b, err := media.NewDir(dir)
 	if err != nil {
 		t.Fatal(err)

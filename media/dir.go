@@ -92,6 +92,9 @@ type dirBlob struct {
 
 func (b dirBlob) Size() int64 { return b.info.Size() }
 
+// OSFile lets a server send the file with sendfile(2).
+func (b dirBlob) OSFile() *os.File { return b.File }
+
 // Get opens a stored file.
 func (d *Dir) Get(_ context.Context, key string) (herald.Blob, error) {
 	p, err := d.path(key)
