@@ -98,19 +98,37 @@ func (db *DB) MediaUsage(ctx context.Context, channelID string, since time.Time)
 	return used, mapError(err)
 }
 
-// FinishMedia records the result of processing.
+// FinishMedia records the result of processing; if the media is already
+// part of a live update, followers hear it as update.edited.
 func (db *DB) FinishMedia(ctx context.Context, m *herald.Media) error {
-	tag, err := db.pool.Exec(ctx, `UPDATE media SET type = $1, mime = $2, size = $3, width = $4, height = $5, duration = $6,
-		blurhash = $7, state = $8, variants = $9 WHERE id = $10`, m.Type, m.MIME, m.Size, m.Width, m.Height, m.Duration,
-		m.Blurhash, m.State, storeutil.JoinVariants(m.Variants), m.ID)
-	if err != nil {
-		return mapError(err)
-	}
-	if tag.RowsAffected() == 0 {
-		return storeutil.ErrMediaNotFound
-	}
-	m.SetURLs()
-	return nil
+	return db.inTx(ctx, func(t *tx) error {
+		var update, channel string
+		err := t.QueryRow(ctx, `UPDATE media SET type = $1, mime = $2, size = $3, width = $4, height = $5, duration = $6,
+			blurhash = $7, state = $8, variants = $9 WHERE id = $10 RETURNING coalesce(update_id, ''), channel_id`, m.Type, m.MIME, m.Size, m.Width, m.Height, m.Duration,
+			m.Blurhash, m.State, storeutil.JoinVariants(m.Variants), m.ID).Scan(&update, &channel)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return storeutil.ErrMediaNotFound
+		} else if err != nil {
+			return err
+		}
+		m.SetURLs()
+		if update == "" {
+			return nil
+		}
+		// The channel's key-share lock, as every write appending to its stream.
+		if _, err := loadAccess(ctx, t, "", channel, lockKeyShare); errors.Is(err, errChannelNotFound) {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		u, err := loadUpdate(ctx, t, t.now, "", channel, update)
+		if errors.Is(err, errUpdateNotFound) {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		return t.appendEvent(ctx, herald.Event{Stream: channel, Type: herald.EventUpdateEdited, ChannelID: channel, UpdateID: u.ID, Update: u.Public()})
+	})
 }
 
 // FindMedia returns a live media viewerID may read.

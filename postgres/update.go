@@ -98,6 +98,10 @@ func (db *DB) CreateUpdate(ctx context.Context, actorID, channelID string, u *he
 		}
 		id := herald.NewID()
 		expires := t.now.Add(t.db.retention)
+		// Media rows before the stream head, as FinishMedia locks them.
+		if u.Media, err = t.attachMedia(ctx, r.ch.ID, id, refs); err != nil {
+			return err
+		}
 		var question *string
 		var options []string
 		var votes []int64 // NULL without a poll
@@ -133,9 +137,6 @@ func (db *DB) CreateUpdate(ctx context.Context, actorID, channelID string, u *he
 			r.ch.ID, id, text, question, multiple, options, t.now, expires, votes, r.pk, dayOf(t.now),
 			herald.EventUpdateCreated).Scan(&seq, &evSeq)
 		if err != nil {
-			return err
-		}
-		if u.Media, err = t.attachMedia(ctx, r.ch.ID, id, refs); err != nil {
 			return err
 		}
 		u.ID, u.ChannelID, u.Seq, u.Text = id, r.ch.ID, seq, text

@@ -84,20 +84,32 @@ func (db *DB) MediaUsage(ctx context.Context, channelID string, since time.Time)
 	return used, err
 }
 
-// FinishMedia records the result of processing.
+// FinishMedia records the result of processing; if the media is already
+// part of a live update, followers hear it as update.edited.
 func (db *DB) FinishMedia(ctx context.Context, m *herald.Media) error {
 	return db.write(ctx, func(tx *Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE media SET type = ?, mime = ?, size = ?, width = ?, height = ?, duration = ?,
-			blurhash = ?, state = ?, variants = ? WHERE id = ?`, m.Type, m.MIME, m.Size, m.Width, m.Height, m.Duration,
-			m.Blurhash, m.State, storeutil.JoinVariants(m.Variants), m.ID)
-		if err != nil {
+		var update sql.NullString
+		err := tx.QueryRowContext(ctx, `UPDATE media SET type = ?, mime = ?, size = ?, width = ?, height = ?, duration = ?,
+			blurhash = ?, state = ?, variants = ? WHERE id = ? RETURNING update_id`, m.Type, m.MIME, m.Size, m.Width, m.Height, m.Duration,
+			m.Blurhash, m.State, storeutil.JoinVariants(m.Variants), m.ID).Scan(&update)
+		if errors.Is(err, sql.ErrNoRows) {
+			return storeutil.ErrMediaNotFound
+		} else if err != nil {
 			return err
 		}
-		if n, err := res.RowsAffected(); err != nil || n == 0 {
-			return cmpErr(err, storeutil.ErrMediaNotFound)
-		}
 		m.SetURLs()
-		return nil
+		if !update.Valid {
+			return nil
+		}
+		rows, err := queryUpdates(ctx, tx, updateSelect+`WHERE u.id = ? AND u.expires_at > ?`, update.String, nanos(tx.now))
+		if err != nil || len(rows) == 0 {
+			return err
+		}
+		if err := hydrateUpdates(ctx, tx, rows, ""); err != nil {
+			return err
+		}
+		u := rows[0].u
+		return tx.appendEvent(ctx, herald.Event{Stream: u.ChannelID, Type: herald.EventUpdateEdited, ChannelID: u.ChannelID, UpdateID: u.ID, Update: u.Public()})
 	})
 }
 

@@ -15,6 +15,7 @@ func init() {
 	register("Media/Quota", testMediaQuota)
 	register("Media/Erasable", testMediaErasable)
 	register("Media/Alt", testMediaAlt)
+	register("Media/FinishAttached", testMediaFinishAttached)
 }
 
 // Upload records an image upload of size bytes, ready, as actor.
@@ -255,4 +256,37 @@ func testMediaAlt(t *testing.T, h *Harness) {
 	WantCode(t, err, herald.EFORBIDDEN, "follower edits alt")
 	_, err = s.SetMediaAlt(h.Ctx, owner.ID, ch.ID, u.ID, []herald.MediaRef{{ID: a.ID, Alt: strings.Repeat("a", herald.MediaAltMaxLen+1)}})
 	WantCode(t, err, herald.EINVALID, "alt too long")
+}
+
+// A video posted while processing: its update is edited (for followers)
+// when processing ends, without an edited_at (nobody edited it).
+func testMediaFinishAttached(t *testing.T, h *Harness) {
+	s := h.Store
+	owner := h.Account("owner")
+	ch := h.Channel(owner)
+	m := &herald.Media{ID: herald.NewID(), Type: herald.MediaVideo, MIME: "video/mp4", Size: 1000}
+	NoErr(t, s.CreateMedia(h.Ctx, owner.ID, ch.ID, m, 0), "CreateMedia")
+	if m.State != herald.MediaProcessing {
+		t.Fatalf("state = %q", m.State)
+	}
+	u := &herald.Update{Text: "film", Media: []herald.Media{{ID: m.ID}}}
+	NoErr(t, s.CreateUpdate(h.Ctx, owner.ID, ch.ID, u), "post while processing")
+	if u.Media[0].State != herald.MediaProcessing {
+		t.Fatalf("posted media = %+v", u.Media[0])
+	}
+	h.Events.Take()
+	m.State, m.Width, m.Height, m.Duration, m.Variants = herald.MediaReady, 320, 240, 2.5, []string{"original", "poster"}
+	NoErr(t, s.FinishMedia(h.Ctx, m), "FinishMedia")
+	evs := h.Events.Take()
+	if len(evs) != 1 || evs[0].Type != herald.EventUpdateEdited || evs[0].Update == nil || evs[0].Update.EditedAt != nil ||
+		evs[0].Update.Media[0].State != herald.MediaReady || evs[0].Update.Media[0].Duration != 2.5 || evs[0].Update.Media[0].ThumbnailURL != "/media/"+m.ID+"/poster" {
+		t.Fatalf("events = %s", JSON(t, evs))
+	}
+	// An unattached media's processing tells nobody.
+	m2 := h.Upload(owner, ch, 1)
+	_ = m2
+	if evs := h.Events.Take(); len(evs) != 0 {
+		t.Fatalf("events for an unattached media = %s", JSON(t, evs))
+	}
+	WantCode(t, s.FinishMedia(h.Ctx, &herald.Media{ID: "nope", State: herald.MediaReady}), herald.ENOTFOUND, "FinishMedia of an unknown media")
 }
