@@ -17,6 +17,7 @@ import (
 
 	"github.com/heraldhq/herald"
 	hhttp "github.com/heraldhq/herald/http"
+	"github.com/heraldhq/herald/media"
 	"github.com/heraldhq/herald/password"
 	"github.com/heraldhq/herald/sqlite"
 	"github.com/heraldhq/herald/web"
@@ -95,7 +96,12 @@ func startServer(t *testing.T) *server {
 	if err != nil {
 		t.Fatal(err)
 	}
+	blobs, err := media.NewDir(filepath.Join(t.TempDir(), "media"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	api := hhttp.NewServer(hhttp.Config{
+		Media:  hhttp.MediaConfig{Blobs: blobs, TempDir: t.TempDir()},
 		Store:  store,
 		Clock:  herald.SystemClock{},
 		Hasher: password.NewHasher(password.Params{Memory: 1024, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}),

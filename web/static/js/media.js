@@ -120,7 +120,7 @@ export function renderMedia(list) {
       const img = h('img', { src,
         alt: m.alt || '', loading: 'lazy', width: m.width || undefined, height: m.height || undefined });
       if (m.state !== 'ready') img.removeAttribute('src');
-      const a = h('a', { href: m.url, target: '_blank', rel: 'noopener', class: 'album-item' }, img);
+      const a = h('a', { href: m.url, target: '_blank', rel: 'noopener', class: 'album-item', 'aria-label': m.alt || t('media.image') }, img);
       a.style.backgroundColor = placeholderColour(m.blurhash); // CSSOM: allowed by the CSP
       grid.appendChild(a);
     }

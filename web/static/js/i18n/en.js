@@ -236,4 +236,5 @@ export default {
   'media.video': 'Video',
   'media.audio': 'Audio',
   'media.wait': 'Wait for the uploads to finish.',
+  'media.image': 'Image',
 };

@@ -235,4 +235,5 @@ export default {
   'media.video': 'Vidéo',
   'media.audio': 'Audio',
   'media.wait': 'Attendez la fin des envois.',
+  'media.image': 'Image',
 };
