@@ -31,7 +31,7 @@ var commands = []command{
 	{"login", "sign in and print a token", loginCommand},
 	{"logout", "end the session of --token", logoutCommand},
 	{"channel", "channel create|show|delete", channelCommand},
-	{"post", "post an update: --channel ID [--poll-question Q --poll-option A ...] TEXT (- reads stdin)", postCommand},
+	{"post", "post an update: --channel ID [--poll-question Q --poll-option A ...] [--image|--video|--audio|--file F --alt A ...] TEXT (- reads stdin)", postCommand},
 	{"updates", "list a channel's updates: --channel ID [--limit N --before SEQ]", updatesCommand},
 	{"follow", "follow a channel: herald follow ID", followCommand},
 	{"unfollow", "unfollow a channel: herald unfollow ID", unfollowCommand},
