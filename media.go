@@ -80,6 +80,14 @@ func (m *Media) HasVariant(v string) bool {
 	return false
 }
 
+// AvatarURL is the path of an avatar media's picture ("" for none).
+func AvatarURL(mediaID string) string {
+	if mediaID == "" {
+		return ""
+	}
+	return "/media/" + mediaID + "/original"
+}
+
 // BlobKey is where variant v of media id is stored.
 func BlobKey(id, variant string) string { return id + "/" + variant }
 
@@ -140,6 +148,10 @@ type MediaStore interface {
 	// SetMediaAlt replaces the alt texts of an update's media (admins) and
 	// appends update.edited. Every ref must name a media of the update.
 	SetMediaAlt(ctx context.Context, actorID, channelID, updateID string, refs []MediaRef) (*Update, error)
+	// SetChannelAvatar makes an unattached image upload of the channel its
+	// avatar, or removes the avatar when mediaID is "" (admins); the old
+	// avatar's files become erasable at once. Appends channel.updated.
+	SetChannelAvatar(ctx context.Context, actorID, channelID, mediaID string) (*Channel, error)
 	// ErasableMedia returns up to limit media whose files must go: of a
 	// deleted channel, of a deleted or expired update, or unattached for
 	// longer than UnattachedMaxAge. ForgetMedia removes their records once

@@ -112,46 +112,90 @@ func quotaError(err error) error {
 // streamed to a temporary file, never held in memory; its type comes from
 // its bytes; images are re-encoded without metadata.
 func (s *Server) handleUploadMedia(w http.ResponseWriter, r *http.Request) error {
-	if s.media.Blobs == nil {
-		return errMediaOff
+	m, err := s.receiveMedia(w, r, false)
+	if err != nil {
+		return err
 	}
+	return writeJSON(w, http.StatusCreated, m)
+}
+
+// handleSetAvatar makes an uploaded image the channel's avatar (admins):
+// cropped square, 512 and 128 px, without metadata.
+func (s *Server) handleSetAvatar(w http.ResponseWriter, r *http.Request) error {
+	m, err := s.receiveMedia(w, r, true)
+	if err != nil {
+		return err
+	}
+	a, err := s.requireAccount(r)
+	if err != nil {
+		return err
+	}
+	ch, err := s.Store.SetChannelAvatar(r.Context(), a.ID, m.ChannelID, m.ID)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, ch)
+}
+
+// handleDeleteAvatar removes the channel's avatar (admins); its files are
+// erased by the erase loop.
+func (s *Server) handleDeleteAvatar(w http.ResponseWriter, r *http.Request) error {
 	a, id, err := s.accountAndChannel(r)
 	if err != nil {
 		return err
 	}
-	if err := s.rateLimit(s.clientAddr(r), s.limits.postAddr, s.limits.postAccount, a.ID); err != nil {
+	ch, err := s.Store.SetChannelAvatar(r.Context(), a.ID, id, "")
+	if err != nil {
 		return err
+	}
+	return writeJSON(w, http.StatusOK, ch)
+}
+
+var errAvatarNotImage = herald.KindErrorf(herald.EINVALID, "invalid-image", "An avatar must be a JPEG, PNG, WebP or GIF image.")
+
+// receiveMedia streams an upload to a temporary file, checks it, records
+// and processes it (as an avatar if asked).
+func (s *Server) receiveMedia(w http.ResponseWriter, r *http.Request, avatar bool) (*herald.Media, error) {
+	if s.media.Blobs == nil {
+		return nil, errMediaOff
+	}
+	a, id, err := s.accountAndChannel(r)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.rateLimit(s.clientAddr(r), s.limits.postAddr, s.limits.postAccount, a.ID); err != nil {
+		return nil, err
 	}
 	// Authorize and check the quota before reading a byte of the body.
 	ch, err := s.Store.FindChannel(r.Context(), a.ID, id)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if !ch.Viewer.IsAdmin() {
-		return herald.KindErrorf(herald.EFORBIDDEN, "not-admin", "Only the channel's admins may do this.")
+		return nil, herald.KindErrorf(herald.EFORBIDDEN, "not-admin", "Only the channel's admins may do this.")
 	}
 	if q := s.media.DailyQuota; q > 0 {
 		used, err := s.Store.MediaUsage(r.Context(), ch.ID, s.clock.Now().Add(-24*time.Hour))
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if used >= q || r.ContentLength > 0 && used+r.ContentLength > q+multipartSlack {
-			return quotaError(herald.KindErrorf(herald.ERATELIMIT, "upload-quota", "This channel's daily upload quota is used up."))
+			return nil, quotaError(herald.KindErrorf(herald.ERATELIMIT, "upload-quota", "This channel's daily upload quota is used up."))
 		}
 	}
 	if r.ContentLength > s.media.maxAny()+multipartSlack {
-		return errMediaTooLarge("file", s.media.maxAny())
+		return nil, errMediaTooLarge("file", s.media.maxAny())
 	}
 	// The server's read timeout is for small requests; an upload gets its own.
 	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(s.media.UploadTimeout))
 	body := http.MaxBytesReader(w, r.Body, s.media.maxAny()+multipartSlack)
 	src, name, err := uploadPart(r, body)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	tmp, err := os.CreateTemp(s.media.TempDir, "herald-upload-*")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer os.Remove(tmp.Name())
 	defer tmp.Close()
@@ -159,22 +203,25 @@ func (s *Server) handleUploadMedia(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return errMediaTooLarge("file", s.media.maxAny())
+			return nil, errMediaTooLarge("file", s.media.maxAny())
 		}
-		return herald.KindErrorf(herald.EINVALID, "upload-interrupted", "The upload was interrupted.")
+		return nil, herald.KindErrorf(herald.EINVALID, "upload-interrupted", "The upload was interrupted.")
 	}
 	if n == 0 {
-		return errEmpty
+		return nil, errEmpty
 	}
 	typ, mimeType, err := media.Sniff(tmp)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if limit := s.media.limit(typ); n > limit {
-		return errMediaTooLarge(typ, limit)
+		return nil, errMediaTooLarge(typ, limit)
+	}
+	if avatar && typ != herald.MediaImage {
+		return nil, errAvatarNotImage
 	}
 	if (typ == herald.MediaVideo || typ == herald.MediaAudio) && s.media.Processor == nil {
-		return errNoAV
+		return nil, errNoAV
 	}
 	m := &herald.Media{ID: herald.NewID(), Type: typ, MIME: mimeType, Size: n, State: herald.MediaProcessing}
 	if typ == herald.MediaDocument {
@@ -183,15 +230,15 @@ func (s *Server) handleUploadMedia(w http.ResponseWriter, r *http.Request) error
 	// The record first: a crash from here on leaves a record the prune
 	// loop erases with whatever files were stored, never a lost file.
 	if err := s.Store.CreateMedia(r.Context(), a.ID, ch.ID, m, s.media.DailyQuota); err != nil {
-		return quotaError(err)
+		return nil, quotaError(err)
 	}
-	if err := s.processMedia(r.Context(), tmp, m); err != nil {
+	if err := s.processMedia(r.Context(), tmp, m, avatar); err != nil {
 		if ferr := s.Store.ForgetMedia(context.WithoutCancel(r.Context()), []string{m.ID}); ferr != nil {
 			s.logger.Warn("media: forgetting a failed upload", "err", ferr)
 		}
-		return err
+		return nil, err
 	}
-	return writeJSON(w, http.StatusCreated, m)
+	return m, nil
 }
 
 // multipartSlack is what multipart framing may add to a file's size.
@@ -238,13 +285,15 @@ func cleanFileName(name string) string {
 // processMedia makes the renditions, stores them and records the result.
 // Video and audio are processed off the request path: the media is
 // answered in the "processing" state.
-func (s *Server) processMedia(ctx context.Context, tmp *os.File, m *herald.Media) error {
+func (s *Server) processMedia(ctx context.Context, tmp *os.File, m *herald.Media, avatar bool) error {
 	var res *media.Result
 	var err error
-	switch m.Type {
-	case herald.MediaImage:
+	switch {
+	case avatar:
+		res, err = media.Avatar(ctx, tmp, m.MIME, s.media.TempDir)
+	case m.Type == herald.MediaImage:
 		res, err = media.Image(ctx, tmp, m.MIME, s.media.TempDir)
-	case herald.MediaDocument:
+	case m.Type == herald.MediaDocument:
 		res = media.Document(tmp, m.MIME, m.Size)
 	default:
 		return s.processAV(ctx, tmp, m)

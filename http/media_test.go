@@ -424,3 +424,53 @@ func TestMediaVideoProcessing(t *testing.T) {
 		t.Fatalf("files left: %v", got)
 	}
 }
+
+func TestMediaChannelAvatar(t *testing.T) {
+	e, dir := mediaEnv(t)
+	alice := e.signup("alice")
+	ch := e.channel(alice, "Faces")
+	wide := testJPEG(t, 900, 600)
+	got, err := alice.SetAvatar(ctx, ch.ID, bytes.NewReader(wide), int64(len(wide)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(got.AvatarURL, "/media/") || got.Viewer.Role == nil {
+		t.Fatalf("channel = %+v", got)
+	}
+	seen, err := e.anon.GetChannel(ctx, ch.ID)
+	if err != nil || seen.AvatarURL != got.AvatarURL {
+		t.Fatalf("GetChannel = %+v %v", seen, err)
+	}
+	r := e.do("GET", got.AvatarURL, "", nil)
+	img, err := jpeg.DecodeConfig(bytes.NewReader(r.body))
+	if r.status != 200 || err != nil || img.Width != 512 || img.Height != 512 {
+		t.Fatalf("avatar: %d %+v %v", r.status, img, err)
+	}
+	small := e.do("GET", strings.TrimSuffix(got.AvatarURL, "original")+"128", "", nil)
+	if img, err := jpeg.DecodeConfig(bytes.NewReader(small.body)); err != nil || img.Width != 128 || img.Height != 128 {
+		t.Fatalf("small avatar: %+v %v", img, err)
+	}
+	// Not an image: refused. Not an admin: refused.
+	_, err = alice.SetAvatar(ctx, ch.ID, strings.NewReader("%PDF-1.4 nope"), 13)
+	wantProblem(t, err, 400, "invalid-image")
+	bob := e.signup("bob")
+	_, err = bob.SetAvatar(ctx, ch.ID, bytes.NewReader(wide), int64(len(wide)))
+	wantProblem(t, err, 403, "")
+	// Replacing then removing it leaves no file once the erase loop ran.
+	if _, err := alice.SetAvatar(ctx, ch.ID, bytes.NewReader(wide), int64(len(wide))); err != nil {
+		t.Fatal(err)
+	}
+	gone, err := alice.DeleteAvatar(ctx, ch.ID)
+	if err != nil || gone.AvatarURL != "" {
+		t.Fatalf("DeleteAvatar = %+v %v", gone, err)
+	}
+	if r := e.do("GET", got.AvatarURL, "", nil); r.status != 404 {
+		t.Fatalf("removed avatar still served: %d", r.status)
+	}
+	if _, err := media.Erase(ctx, e.db, mustBlobs(t, dir)); err != nil {
+		t.Fatal(err)
+	}
+	if got := files(t, dir); len(got) != 0 {
+		t.Fatalf("files left: %v", got)
+	}
+}

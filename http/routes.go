@@ -46,6 +46,8 @@ func (s *Server) routes() {
 	s.handle("GET /api/v1/invites/{code}/qr.png", s.handleInviteQR("png"))
 
 	s.handle("POST /api/v1/channels/{id}/media", s.handleUploadMedia)
+	s.handle("PUT /api/v1/channels/{id}/avatar", s.handleSetAvatar)
+	s.handle("DELETE /api/v1/channels/{id}/avatar", s.handleDeleteAvatar)
 	s.handle("GET /media/{id}/{variant}", s.handleMedia)
 
 	s.handle("GET /api/v1/events", s.handleEvents)

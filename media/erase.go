@@ -9,7 +9,7 @@ import (
 // AllVariants are every rendition name processing makes: erasure deletes
 // them all, whatever a record lists, so a crash between storing a file and
 // recording it never leaves a file behind.
-var AllVariants = []string{"original", "1280", "320", "poster"}
+var AllVariants = []string{"original", "1280", "320", "poster", "128"}
 
 // Erase removes the files of every media the store says must go (deleted
 // or expired updates, deleted channels, stale unattached uploads), then

@@ -356,3 +356,58 @@ func writeTemp(dir, variant, mime string, write func(io.Writer) error) (File, er
 func Document(src *os.File, mime string, size int64) *Result {
 	return &Result{Type: herald.MediaDocument, MIME: mime, Files: []File{{Variant: "original", Path: src.Name(), MIME: mime, Size: size}}}
 }
+
+// Avatar sizes.
+const (
+	AvatarSize      = 512
+	AvatarSmallSize = 128
+)
+
+// Avatar makes a channel picture of an image: its centre cropped square,
+// oriented, re-encoded without metadata as "original" (at most 512 px) and
+// "128" (JPEG on white).
+func Avatar(ctx context.Context, src *os.File, mime, tmpDir string) (*Result, error) {
+	full, err := Image(ctx, src, mime, tmpDir)
+	if err != nil {
+		return nil, err
+	}
+	defer full.Remove()
+	// Crop from the largest opaque rendition: "1280" (never animated).
+	var large string
+	for _, f := range full.Files {
+		if f.Variant == "1280" {
+			large = f.Path
+		}
+	}
+	lf, err := os.Open(large)
+	if err != nil {
+		return nil, err
+	}
+	img, err := jpeg.Decode(bufio.NewReader(lf))
+	lf.Close()
+	if err != nil {
+		return nil, err
+	}
+	b := img.Bounds()
+	side := min(b.Dx(), b.Dy())
+	x0, y0 := b.Min.X+(b.Dx()-side)/2, b.Min.Y+(b.Dy()-side)/2
+	square := image.NewRGBA(image.Rect(0, 0, side, side))
+	draw.Draw(square, square.Bounds(), img, image.Pt(x0, y0), draw.Src)
+	res := &Result{Type: herald.MediaImage, MIME: "image/jpeg", Blurhash: full.Blurhash}
+	for _, v := range []struct {
+		name string
+		size int
+	}{{"original", AvatarSize}, {"128", AvatarSmallSize}} {
+		s := min(side, v.size)
+		f, err := writeTemp(tmpDir, v.name, "image/jpeg", encodeJPEG(scale(square, s, s, true)))
+		if err != nil {
+			res.Remove()
+			return nil, err
+		}
+		res.Files = append(res.Files, f)
+		if v.name == "original" {
+			res.Width, res.Height = s, s
+		}
+	}
+	return res, nil
+}

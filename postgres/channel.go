@@ -16,7 +16,7 @@ import (
 const channelCols = `c.pk, c.id, coalesce(c.handle, ''), c.name, c.description, c.category, c.country, c.language,
 	c.listed, c.verified, c.reactions, c.follower_count, c.created_at, c.invite_code,
 	(SELECT u.created_at FROM updates u WHERE u.channel_id = c.id AND u.expires_at > $2 ORDER BY u.seq DESC LIMIT 1) AS lua,
-	f.account_id IS NOT NULL, coalesce(f.muted, false), adm.role`
+	f.account_id IS NOT NULL, coalesce(f.muted, false), adm.role, coalesce(c.avatar_id, '')`
 
 const channelFrom = `channels c
 	LEFT JOIN follows f ON f.channel_id = c.id AND f.account_id = $1
@@ -41,12 +41,14 @@ func scanChannel(row pgx.Row) (*chanRow, error) {
 	ch := &r.ch
 	var last *time.Time
 	var role *string
+	var avatar string
 	err := row.Scan(&r.pk, &ch.ID, &ch.Handle, &ch.Name, &ch.Description, &ch.Category, &ch.Country, &ch.Language,
 		&ch.Listed, &ch.Verified, &ch.Reactions, &ch.FollowerCount, &ch.CreatedAt, &r.invite,
-		&last, &r.rel.Following, &r.rel.Muted, &role)
+		&last, &r.rel.Following, &r.rel.Muted, &role, &avatar)
 	if err != nil {
 		return nil, err
 	}
+	ch.AvatarURL = herald.AvatarURL(avatar)
 	if role != nil {
 		r.rel.Role = *role
 	}

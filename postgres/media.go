@@ -147,8 +147,15 @@ func (db *DB) FindMedia(ctx context.Context, viewerID, mediaID string) (*herald.
 		return nil, mapError(err)
 	}
 	if update == "" {
-		if !r.rel.IsAdmin() || !now.Before(m.CreatedAt.Add(herald.UnattachedMaxAge)) {
-			return nil, storeutil.ErrMediaNotFound
+		var avatar int
+		err := db.pool.QueryRow(ctx, `SELECT 1 FROM channels WHERE id = $1 AND avatar_id = $2`, r.ch.ID, m.ID).Scan(&avatar)
+		if errors.Is(err, pgx.ErrNoRows) {
+			// An upload not yet attached: its channel's admins only.
+			if !r.rel.IsAdmin() || !now.Before(m.CreatedAt.Add(herald.UnattachedMaxAge)) {
+				return nil, storeutil.ErrMediaNotFound
+			}
+		} else if err != nil {
+			return nil, mapError(err)
 		}
 	} else {
 		var live int
@@ -216,12 +223,48 @@ func (db *DB) SetMediaAlt(ctx context.Context, actorID, channelID, updateID stri
 	return u, err
 }
 
+// SetChannelAvatar sets or removes a channel's avatar (admins).
+func (db *DB) SetChannelAvatar(ctx context.Context, actorID, channelID, mediaID string) (*herald.Channel, error) {
+	var out *herald.Channel
+	err := db.inTx(ctx, func(t *tx) error {
+		r, err := t.adminChannel(ctx, actorID, channelID, lockNoKeyUpd)
+		if err != nil {
+			return err
+		}
+		if mediaID != "" {
+			var ok int
+			err := t.QueryRow(ctx, `SELECT 1 FROM media WHERE id = $1 AND channel_id = $2 AND update_id IS NULL AND type = $3 AND state = $4
+				AND created_at > $5`, mediaID, r.ch.ID, herald.MediaImage, herald.MediaReady, t.now.Add(-herald.UnattachedMaxAge)).Scan(&ok)
+			if errors.Is(err, pgx.ErrNoRows) {
+				return storeutil.ErrMediaNotAttachable(mediaID)
+			} else if err != nil {
+				return err
+			}
+		}
+		// The old avatar is retired: erasable at the next run.
+		if _, err := t.Exec(ctx, `UPDATE media SET update_id = '' WHERE id = (SELECT avatar_id FROM channels WHERE id = $1) AND id != $2`, r.ch.ID, mediaID); err != nil {
+			return err
+		}
+		var avatar *string
+		if mediaID != "" {
+			avatar = &mediaID
+		}
+		if _, err := t.Exec(ctx, `UPDATE channels SET avatar_id = $1 WHERE id = $2`, avatar, r.ch.ID); err != nil {
+			return err
+		}
+		r.ch.AvatarURL = herald.AvatarURL(mediaID)
+		out = r.view()
+		return t.appendEvent(ctx, herald.Event{Stream: r.ch.ID, Type: herald.EventChannelUpdated, ChannelID: r.ch.ID, Channel: r.public()})
+	})
+	return out, err
+}
+
 // ErasableMedia returns media whose files must go.
 func (db *DB) ErasableMedia(ctx context.Context, limit int) ([]*herald.Media, error) {
 	now := db.now()
 	rows, err := db.pool.Query(ctx, `SELECT `+mediaCols+` FROM media m
 		WHERE NOT EXISTS (SELECT 1 FROM channels c WHERE c.id = m.channel_id)
-		OR (m.update_id IS NULL AND m.created_at <= $1)
+		OR (m.update_id IS NULL AND m.created_at <= $1 AND NOT EXISTS (SELECT 1 FROM channels c WHERE c.avatar_id = m.id))
 		OR (m.update_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM updates u WHERE u.id = m.update_id AND u.expires_at > $2))
 		LIMIT $3`, now.Add(-herald.UnattachedMaxAge), now, limit)
 	if err != nil {

@@ -138,8 +138,15 @@ func (db *DB) FindMedia(ctx context.Context, viewerID, mediaID string) (*herald.
 			return err
 		}
 		if update == "" {
-			if !r.rel.IsAdmin() || !now.Before(m.CreatedAt.Add(herald.UnattachedMaxAge)) {
-				return storeutil.ErrMediaNotFound
+			var avatar int
+			err := q.QueryRowContext(ctx, `SELECT 1 FROM channels WHERE pk = ? AND avatar_id = ?`, r.pk, m.ID).Scan(&avatar)
+			if errors.Is(err, sql.ErrNoRows) {
+				// An upload not yet attached: its channel's admins only.
+				if !r.rel.IsAdmin() || !now.Before(m.CreatedAt.Add(herald.UnattachedMaxAge)) {
+					return storeutil.ErrMediaNotFound
+				}
+			} else if err != nil {
+				return err
 			}
 		} else {
 			var live int
@@ -233,13 +240,45 @@ func (db *DB) SetMediaAlt(ctx context.Context, actorID, channelID, updateID stri
 	return out, err
 }
 
+// SetChannelAvatar sets or removes a channel's avatar (admins).
+func (db *DB) SetChannelAvatar(ctx context.Context, actorID, channelID, mediaID string) (*herald.Channel, error) {
+	var out *herald.Channel
+	err := db.write(ctx, func(tx *Tx) error {
+		r, err := adminChannel(ctx, tx, actorID, channelID)
+		if err != nil {
+			return err
+		}
+		if mediaID != "" {
+			var ok int
+			err := tx.QueryRowContext(ctx, `SELECT 1 FROM media WHERE id = ? AND channel_id = ? AND update_id IS NULL AND type = ? AND state = ?
+				AND created_at > ?`, mediaID, r.ch.ID, herald.MediaImage, herald.MediaReady, nanos(tx.now.Add(-herald.UnattachedMaxAge))).Scan(&ok)
+			if errors.Is(err, sql.ErrNoRows) {
+				return storeutil.ErrMediaNotAttachable(mediaID)
+			} else if err != nil {
+				return err
+			}
+		}
+		// The old avatar is retired: erasable at the next run.
+		if _, err := tx.ExecContext(ctx, `UPDATE media SET update_id = '' WHERE id = (SELECT avatar_id FROM channels WHERE pk = ?) AND id != ?`, r.pk, mediaID); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE channels SET avatar_id = ? WHERE pk = ?`, nullString(mediaID), r.pk); err != nil {
+			return err
+		}
+		r.ch.AvatarURL = herald.AvatarURL(mediaID)
+		out = r.view()
+		return tx.appendEvent(ctx, herald.Event{Stream: r.ch.ID, Type: herald.EventChannelUpdated, ChannelID: r.ch.ID, Channel: r.public()})
+	})
+	return out, err
+}
+
 // ErasableMedia returns media whose files must go.
 func (db *DB) ErasableMedia(ctx context.Context, limit int) ([]*herald.Media, error) {
 	var out []*herald.Media
 	err := db.view(ctx, func(q queryer, now time.Time) error {
 		list, _, err := queryMedia(ctx, q, `SELECT `+mediaCols+` FROM media m
 			WHERE NOT EXISTS (SELECT 1 FROM channels c WHERE c.id = m.channel_id)
-			OR (m.update_id IS NULL AND m.created_at <= ?1)
+			OR (m.update_id IS NULL AND m.created_at <= ?1 AND NOT EXISTS (SELECT 1 FROM channels c WHERE c.avatar_id = m.id))
 			OR (m.update_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM updates u WHERE u.id = m.update_id AND u.expires_at > ?2))
 			LIMIT ?3`, nanos(now.Add(-herald.UnattachedMaxAge)), nanos(now), limit)
 		for i := range list {

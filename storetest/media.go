@@ -16,6 +16,7 @@ func init() {
 	register("Media/Erasable", testMediaErasable)
 	register("Media/Alt", testMediaAlt)
 	register("Media/FinishAttached", testMediaFinishAttached)
+	register("Media/Avatar", testMediaAvatar)
 }
 
 // Upload records an image upload of size bytes, ready, as actor.
@@ -289,4 +290,62 @@ func testMediaFinishAttached(t *testing.T, h *Harness) {
 		t.Fatalf("events for an unattached media = %s", JSON(t, evs))
 	}
 	WantCode(t, s.FinishMedia(h.Ctx, &herald.Media{ID: "nope", State: herald.MediaReady}), herald.ENOTFOUND, "FinishMedia of an unknown media")
+}
+
+func testMediaAvatar(t *testing.T, h *Harness) {
+	s := h.Store
+	owner := h.Account("owner")
+	ch := h.Channel(owner)
+	a := h.Upload(owner, ch, 10)
+	h.Events.Take()
+	got, err := s.SetChannelAvatar(h.Ctx, owner.ID, ch.ID, a.ID)
+	NoErr(t, err, "SetChannelAvatar")
+	if got.AvatarURL != "/media/"+a.ID+"/original" || got.Viewer.Role == nil {
+		t.Fatalf("channel = %s", JSON(t, got))
+	}
+	if evs := h.Events.Take(); len(evs) != 1 || evs[0].Type != herald.EventChannelUpdated || evs[0].Channel.AvatarURL != got.AvatarURL {
+		t.Fatalf("events = %s", JSON(t, evs))
+	}
+	seen, err := s.FindChannel(h.Ctx, "", ch.ID)
+	NoErr(t, err, "FindChannel")
+	if seen.AvatarURL != got.AvatarURL {
+		t.Fatalf("FindChannel avatar = %q", seen.AvatarURL)
+	}
+	// Public like the channel, and never erased while it is the avatar.
+	_, err = s.FindMedia(h.Ctx, "", a.ID)
+	NoErr(t, err, "anonymous reads a listed channel's avatar")
+	h.Clock.Advance(herald.UnattachedMaxAge * 2)
+	if got := erasable(t, h); len(got) != 0 {
+		t.Fatalf("erasable = %v while it is the avatar", got)
+	}
+	// Replacing it retires the old one at once.
+	b := h.Upload(owner, ch, 10)
+	_, err = s.SetChannelAvatar(h.Ctx, owner.ID, ch.ID, b.ID)
+	NoErr(t, err, "replace the avatar")
+	if got := erasable(t, h); !slices.Equal(got, []string{a.ID}) {
+		t.Fatalf("erasable after replacing = %v", got)
+	}
+	_, err = s.FindMedia(h.Ctx, owner.ID, a.ID)
+	WantCode(t, err, herald.ENOTFOUND, "the retired avatar")
+	// Removing it.
+	got, err = s.SetChannelAvatar(h.Ctx, owner.ID, ch.ID, "")
+	NoErr(t, err, "remove the avatar")
+	if got.AvatarURL != "" {
+		t.Fatalf("avatar after removal = %q", got.AvatarURL)
+	}
+	if got := erasable(t, h); !slices.Equal(got, sorted(a.ID, b.ID)) {
+		t.Fatalf("erasable after removing = %v", got)
+	}
+	// Only admins; only the channel's own recent, unattached images.
+	c := h.Upload(owner, ch, 10)
+	_, err = s.SetChannelAvatar(h.Ctx, h.Follower(ch).ID, ch.ID, c.ID)
+	WantCode(t, err, herald.EFORBIDDEN, "follower sets the avatar")
+	other := h.Channel(owner)
+	d := h.Upload(owner, other, 10)
+	_, err = s.SetChannelAvatar(h.Ctx, owner.ID, ch.ID, d.ID)
+	WantCode(t, err, herald.EINVALID, "another channel's upload")
+	doc := &herald.Media{ID: herald.NewID(), Type: herald.MediaDocument, MIME: "application/pdf", Size: 1, State: herald.MediaReady}
+	NoErr(t, s.CreateMedia(h.Ctx, owner.ID, ch.ID, doc, 0), "CreateMedia")
+	_, err = s.SetChannelAvatar(h.Ctx, owner.ID, ch.ID, doc.ID)
+	WantCode(t, err, herald.EINVALID, "a document as avatar")
 }

@@ -7,7 +7,7 @@
 CREATE TABLE media (
 	id         text PRIMARY KEY,
 	channel_id text NOT NULL,
-	update_id  text,                    -- NULL while unattached
+	update_id  text,                    -- NULL while unattached (or an avatar); '' once retired
 	position   integer NOT NULL DEFAULT 0,
 	alt        text NOT NULL DEFAULT '',
 	type       text NOT NULL,
@@ -24,3 +24,7 @@ CREATE TABLE media (
 );
 CREATE INDEX media_update ON media (update_id, position) WHERE update_id IS NOT NULL;
 CREATE INDEX media_channel ON media (channel_id, created_at);
+
+-- A channel's avatar: a media of the channel, neither attached to an update
+-- nor erased while it is the avatar (see ErasableMedia).
+ALTER TABLE channels ADD COLUMN avatar_id text;

@@ -7,7 +7,7 @@
 CREATE TABLE media (
 	id         TEXT PRIMARY KEY,
 	channel_id TEXT NOT NULL,
-	update_id  TEXT,                    -- NULL while unattached
+	update_id  TEXT,                    -- NULL while unattached (or an avatar); '' once retired
 	position   INTEGER NOT NULL DEFAULT 0,
 	alt        TEXT NOT NULL DEFAULT '',
 	type       TEXT NOT NULL,
@@ -24,3 +24,7 @@ CREATE TABLE media (
 ) WITHOUT ROWID;
 CREATE INDEX media_update ON media (update_id, position) WHERE update_id IS NOT NULL;
 CREATE INDEX media_channel ON media (channel_id, created_at);
+
+-- A channel's avatar: a media of the channel, neither attached to an update
+-- nor erased while it is the avatar (see ErasableMedia).
+ALTER TABLE channels ADD COLUMN avatar_id TEXT;
