@@ -46,4 +46,21 @@ func TestWebAppMedia(t *testing.T) {
 	admin.checkErrors("media")
 	follower.a11y("media")
 	follower.screenshot("media")
+
+	// The channel's picture, from the settings page; the channel page shows it.
+	admin.click("manage", "#settings-link")
+	admin.waitJS("avatar editor", `document.querySelector("#avatar-change")`)
+	admin.do("choose a picture", evalVoid(`(async () => {
+		const c = document.createElement("canvas"); c.width = 300; c.height = 200;
+		const g = c.getContext("2d"); g.fillStyle = "#36c"; g.fillRect(0, 0, 300, 200);
+		const blob = await new Promise(r => c.toBlob(r, "image/png"));
+		const dt = new DataTransfer(); dt.items.add(new File([blob], "logo.png", { type: "image/png" }));
+		const input = document.querySelector("#avatar-file"); input.files = dt.files;
+		input.dispatchEvent(new Event("change"));
+	})()`))
+	admin.waitJS("avatar shown", `document.querySelector(".avatar-current img.avatar-img")?.naturalWidth === 200`)
+	admin.a11y("avatar")
+	admin.open(s.URL + channelPath)
+	admin.waitJS("avatar on the channel page", `document.querySelector("img.avatar-img")?.complete && document.querySelector("img.avatar-img").naturalWidth > 0`)
+	admin.checkErrors("avatar")
 }

@@ -3,7 +3,7 @@
 // and an alt-text field, and can be removed before posting) and the feed's
 // rendering of an update's media (image albums with a blurred placeholder
 // colour, video and audio players, document cards).
-import { h, clear, icon } from './dom.js';
+import { h, clear, icon, avatar } from './dom.js';
 import { t, fmtNumber, lang } from './i18n.js';
 
 const maxItems = 10;
@@ -147,4 +147,50 @@ export function renderMedia(list) {
     }
   }
   return box;
+}
+
+/** avatarEditor is the settings card that changes or removes a channel's picture. */
+export function avatarEditor(ch, onChange) {
+  const shown = h('div', { class: 'avatar-current' });
+  const input = h('input', { type: 'file', accept: 'image/*', hidden: true, id: 'avatar-file' });
+  const change = h('button', { type: 'button', class: 'btn secondary small', id: 'avatar-change' }, t('avatar.change'));
+  const remove = h('button', { type: 'button', class: 'btn ghost small danger-text', id: 'avatar-remove' }, t('avatar.remove'));
+  const bar = h('progress', { max: 1, value: 0, hidden: true, 'aria-label': t('avatar.uploading') });
+  const err = h('p', { class: 'form-error', role: 'alert', hidden: true });
+  function render() {
+    clear(shown);
+    shown.appendChild(avatar(ch, 'xl'));
+    remove.hidden = !ch.avatar_url;
+  }
+  function fail(msg) { err.textContent = msg; err.hidden = false; }
+  change.addEventListener('click', () => input.click());
+  input.addEventListener('change', () => {
+    const file = input.files[0];
+    input.value = '';
+    if (!file) return;
+    err.hidden = true;
+    bar.hidden = false;
+    const xhr = new XMLHttpRequest();
+    xhr.open('PUT', `/api/v1/channels/${encodeURIComponent(ch.id)}/avatar`);
+    xhr.setRequestHeader('Accept', 'application/json, application/problem+json');
+    xhr.setRequestHeader('Accept-Language', lang);
+    xhr.upload.onprogress = e => { if (e.lengthComputable) bar.value = e.loaded / e.total; };
+    xhr.onload = () => {
+      bar.hidden = true;
+      let data = null;
+      try { data = JSON.parse(xhr.responseText); } catch { data = null; }
+      if (xhr.status === 200 && data) { ch = data; render(); onChange(ch); } else fail(data?.detail || t('media.failed'));
+    };
+    xhr.onerror = () => { bar.hidden = true; fail(t('media.failed')); };
+    xhr.send(file);
+  });
+  remove.addEventListener('click', async () => {
+    const res = await fetch(`/api/v1/channels/${encodeURIComponent(ch.id)}/avatar`, { method: 'DELETE', credentials: 'same-origin', headers: { Accept: 'application/json' } });
+    if (res.ok) { ch = await res.json(); render(); onChange(ch); } else fail(t('media.failed'));
+  });
+  render();
+  return h('section', { class: 'card', 'aria-labelledby': 'avatar-title' },
+    h('h2', { class: 'section-title', id: 'avatar-title' }, t('avatar.title')), err,
+    h('div', { class: 'row' }, shown, h('div', { class: 'stack' }, h('div', { class: 'row' }, change, remove), bar, h('p', { class: 'hint' }, t('avatar.hint')))),
+    input);
 }

@@ -237,4 +237,9 @@ export default {
   'media.audio': 'Audio',
   'media.wait': 'Wait for the uploads to finish.',
   'media.image': 'Image',
+  'avatar.title': 'Picture',
+  'avatar.change': 'Change the picture',
+  'avatar.remove': 'Remove',
+  'avatar.uploading': 'Uploading the picture',
+  'avatar.hint': 'A photo or logo; it is cropped to a square and stripped of its metadata.',
 };

@@ -236,4 +236,9 @@ export default {
   'media.audio': 'Audio',
   'media.wait': 'Attendez la fin des envois.',
   'media.image': 'Image',
+  'avatar.title': 'Image',
+  'avatar.change': 'Changer l’image',
+  'avatar.remove': 'Retirer',
+  'avatar.uploading': 'Envoi de l’image',
+  'avatar.hint': 'Une photo ou un logo ; elle est recadrée au carré et débarrassée de ses métadonnées.',
 };
