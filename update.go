@@ -32,7 +32,10 @@ type Update struct {
 	Reactions map[string]int64 `json:"reactions"`
 	Poll      *Poll            `json:"poll,omitempty"`
 	Media     []Media          `json:"media,omitempty"`
-	Viewer    UpdateViewer     `json:"viewer"`
+	// Views is how many accounts displayed the update, once it reaches the
+	// insights threshold (absent before).
+	Views  *int64       `json:"views,omitempty"`
+	Viewer UpdateViewer `json:"viewer"`
 }
 
 // UpdateViewer is the calling account's own interaction with an update.
