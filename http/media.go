@@ -347,7 +347,8 @@ func (s *Server) processAV(ctx context.Context, tmp *os.File, m *herald.Media) e
 	if err != nil {
 		return err
 	}
-	if _, err := tmp.Seek(0, io.SeekStart); err == nil {
+	_, err = tmp.Seek(0, io.SeekStart)
+	if err == nil {
 		_, err = io.Copy(own, tmp)
 	}
 	if err != nil {
