@@ -37,6 +37,8 @@ type Store interface {
 	EventStore
 	DirectoryStore
 	PushStore
+	KeyStore
+	IdempotencyStore
 	Close() error
 }
 

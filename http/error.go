@@ -27,6 +27,7 @@ var codes = map[string]struct {
 	herald.ENOTFOUND:     {http.StatusNotFound, "Not found"},
 	herald.ECONFLICT:     {http.StatusConflict, "Conflict"},
 	herald.ETOOLARGE:     {http.StatusRequestEntityTooLarge, "Request too large"},
+	herald.EUNPROCESSABLE: {http.StatusUnprocessableEntity, "Unprocessable request"},
 	herald.ERATELIMIT:    {http.StatusTooManyRequests, "Too many requests"},
 	herald.EUNAVAILABLE:  {http.StatusServiceUnavailable, "Service unavailable"},
 	herald.EINTERNAL:     {http.StatusInternalServerError, "Internal error"},

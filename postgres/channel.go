@@ -106,6 +106,9 @@ func (t *tx) adminAccess(ctx context.Context, actorID, channelID, lock string) (
 	if actorID == "" {
 		return nil, errNoActor
 	}
+	if keyID, ok := herald.KeyOfActor(actorID); ok {
+		return keyAccess(ctx, t, keyID, channelID, lock)
+	}
 	r, err := loadAccess(ctx, t, actorID, channelID, lock)
 	if err != nil {
 		return nil, err

@@ -110,6 +110,9 @@ func adminAccess(ctx context.Context, tx *Tx, actorID, channelID string) (*chanR
 	if actorID == "" {
 		return nil, errNoActor
 	}
+	if keyID, ok := herald.KeyOfActor(actorID); ok {
+		return keyAccess(ctx, tx, keyID, channelID)
+	}
 	r, err := loadAccess(ctx, tx, actorID, channelID)
 	if err != nil {
 		return nil, err

@@ -1,0 +1,29 @@
+-- Publishing for machines (issue 15): channel API keys and the answers
+-- remembered for Idempotency-Key retries.
+
+-- A channel's API keys. Only the SHA-256 of the secret is kept (secrets
+-- are 256 random bits). last_used is a day, never a time.
+CREATE TABLE channel_keys (
+	id          text PRIMARY KEY,
+	channel_id  text NOT NULL REFERENCES channels(id) ON DELETE CASCADE,
+	name        text NOT NULL,
+	scopes      text[] NOT NULL,
+	secret_hash bytea NOT NULL UNIQUE,
+	created_at  timestamptz NOT NULL,
+	last_used   date
+);
+CREATE INDEX channel_keys_channel ON channel_keys(channel_id);
+
+-- One row per (principal, Idempotency-Key): status is NULL while the first
+-- request runs, then its answer is kept for 24 hours.
+CREATE TABLE idempotency_keys (
+	principal   text NOT NULL, -- an account id or key:KEY_ID
+	key         text NOT NULL,
+	fingerprint bytea NOT NULL,
+	created_at  timestamptz NOT NULL,
+	status      integer,
+	headers     jsonb,
+	body        bytea,
+	PRIMARY KEY (principal, key)
+);
+CREATE INDEX idempotency_keys_created ON idempotency_keys(created_at);
