@@ -155,3 +155,12 @@ var (
 	ErrIdempotencyInFlight = KindErrorf(ECONFLICT, "idempotency-in-flight",
 		"A request with this Idempotency-Key is still being processed; retry later.")
 )
+
+// HandleStore resolves channel handles, so that "@handle" works wherever
+// the API takes a channel id.
+type HandleStore interface {
+	// ChannelIDByHandle returns the id of the channel with this handle
+	// (already lowercased). ENOTFOUND. The id alone reveals nothing: every
+	// read or write with it checks access as for any id.
+	ChannelIDByHandle(ctx context.Context, handle string) (string, error)
+}

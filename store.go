@@ -39,6 +39,7 @@ type Store interface {
 	PushStore
 	KeyStore
 	IdempotencyStore
+	HandleStore
 	Close() error
 }
 

@@ -14,12 +14,12 @@ func (s *Server) routes() {
 	s.handle("GET /api/v1/me/channels", s.handleMyChannels)
 	s.handle("GET /api/v1/me/managed-channels", s.handleMyManagedChannels)
 
-	s.handle("POST /api/v1/channels", s.handleCreateChannel)
+	s.handle("POST /api/v1/channels", s.idempotent(s.handleCreateChannel))
 	s.handle("GET /api/v1/channels/{id}", s.handleGetChannel)
 	s.handle("PATCH /api/v1/channels/{id}", s.handleUpdateChannel)
 	s.handle("DELETE /api/v1/channels/{id}", s.handleDeleteChannel)
 	s.handle("GET /api/v1/channels/{id}/admins", s.handleListAdmins)
-	s.handle("POST /api/v1/channels/{id}/admins", s.handleAddAdmin)
+	s.handle("POST /api/v1/channels/{id}/admins", s.idempotent(s.handleAddAdmin))
 	s.handle("DELETE /api/v1/channels/{id}/admins/{account_id}", s.handleRemoveAdmin)
 	s.handle("POST /api/v1/channels/{id}/owner", s.handleTransferOwnership)
 	s.handle("PUT /api/v1/channels/{id}/follow", s.handleFollow)
@@ -27,7 +27,7 @@ func (s *Server) routes() {
 	s.handle("PUT /api/v1/channels/{id}/mute", s.handleMute(true))
 	s.handle("DELETE /api/v1/channels/{id}/mute", s.handleMute(false))
 
-	s.handle("POST /api/v1/channels/{id}/updates", s.handleCreateUpdate)
+	s.handle("POST /api/v1/channels/{id}/updates", s.idempotent(s.handleCreateUpdate))
 	s.handle("GET /api/v1/channels/{id}/updates", s.handleListUpdates)
 	s.handle("GET /api/v1/channels/{id}/updates/{uid}", s.handleGetUpdate)
 	s.handle("PATCH /api/v1/channels/{id}/updates/{uid}", s.handleEditUpdate)
@@ -39,11 +39,15 @@ func (s *Server) routes() {
 
 	s.handle("GET /api/v1/directory", s.handleDirectory)
 	s.handle("GET /api/v1/categories", s.handleCategories)
-	s.handle("POST /api/v1/channels/{id}/invite", s.handleRotateInvite)
+	s.handle("POST /api/v1/channels/{id}/invite", s.idempotent(s.handleRotateInvite))
 	s.handle("GET /api/v1/invites/{code}", s.handleInvite)
 	s.handle("PUT /api/v1/invites/{code}/follow", s.handleFollowInvite)
 	s.handle("GET /api/v1/invites/{code}/qr.svg", s.handleInviteQR("svg"))
 	s.handle("GET /api/v1/invites/{code}/qr.png", s.handleInviteQR("png"))
+
+	s.handle("POST /api/v1/channels/{id}/keys", s.idempotent(s.handleCreateKey))
+	s.handle("GET /api/v1/channels/{id}/keys", s.handleListKeys)
+	s.handle("DELETE /api/v1/channels/{id}/keys/{key_id}", s.handleDeleteKey)
 
 	s.handle("GET /api/v1/events", s.handleEvents)
 	s.handle("GET /api/v1/ws", s.handleWebSocket)

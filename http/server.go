@@ -192,6 +192,10 @@ func (s *Server) handle(pattern string, h handlerFunc) {
 			defer s.pages.bump(r.PathValue("id"))
 			w = bw
 		}
+		if err := s.resolveHandle(r); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
 		if err := h(w, r); err != nil {
 			s.writeError(w, r, err)
 		}

@@ -221,3 +221,13 @@ func (db *DB) PruneIdempotencyKeys(ctx context.Context) (int, error) {
 	}
 	return int(tag.RowsAffected()), nil
 }
+
+// ChannelIDByHandle returns the id of the channel with a handle.
+func (db *DB) ChannelIDByHandle(ctx context.Context, handle string) (string, error) {
+	var id string
+	err := db.pool.QueryRow(ctx, `SELECT id FROM channels WHERE handle = $1`, handle).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", errChannelNotFound
+	}
+	return id, mapError(err)
+}

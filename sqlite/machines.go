@@ -251,3 +251,16 @@ func (db *DB) PruneIdempotencyKeys(ctx context.Context) (int, error) {
 	})
 	return int(n), err
 }
+
+// ChannelIDByHandle returns the id of the channel with a handle.
+func (db *DB) ChannelIDByHandle(ctx context.Context, handle string) (string, error) {
+	var id string
+	err := db.view(ctx, func(q queryer, _ time.Time) error {
+		err := q.QueryRowContext(ctx, `SELECT id FROM channels WHERE handle = ?`, handle).Scan(&id)
+		if errors.Is(err, sql.ErrNoRows) {
+			return errChannelNotFound
+		}
+		return err
+	})
+	return id, err
+}

@@ -305,6 +305,10 @@ func (s *Server) startLoops(ctx context.Context) {
 		}
 		return err
 	})
+	every("prune-idempotency", time.Minute, func(ctx context.Context) error {
+		_, err := s.Store.PruneIdempotencyKeys(ctx)
+		return err
+	})
 	every("flush-counts", time.Second, func(ctx context.Context) error {
 		_, err := s.Store.FlushCounts(ctx)
 		return err
