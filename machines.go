@@ -164,3 +164,58 @@ type HandleStore interface {
 	// read or write with it checks access as for any id.
 	ChannelIDByHandle(ctx context.Context, handle string) (string, error)
 }
+
+// Scheduled updates.
+const (
+	// MaxScheduleAhead is how far ahead an update may be scheduled.
+	MaxScheduleAhead = 366 * 24 * time.Hour
+	// MaxScheduledPerChannel bounds a channel's pending scheduled updates.
+	MaxScheduledPerChannel = 1000
+)
+
+// ScheduledUpdate is an update waiting for its publication time. Only the
+// channel's admins and keys see it; once published it is an Update like
+// any other (its retention counts from publication).
+type ScheduledUpdate struct {
+	ID        string    `json:"id"`
+	ChannelID string    `json:"channel_id"`
+	Text      string    `json:"text"`
+	Poll      *Poll     `json:"poll,omitempty"`
+	PublishAt time.Time `json:"publish_at"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// ValidatePublishAt checks a publication time: after now, at most
+// MaxScheduleAhead ahead.
+func ValidatePublishAt(at, now time.Time) error {
+	if !at.After(now) {
+		return KindErrorf(EINVALID, "invalid-publish-at", "publish_at must be in the future.")
+	}
+	if at.After(now.Add(MaxScheduleAhead)) {
+		return KindErrorf(EINVALID, "invalid-publish-at", "publish_at must be at most a year ahead.")
+	}
+	return nil
+}
+
+// ScheduleStore keeps scheduled updates. Every method but PublishDue is
+// for the channel's admins (and keys, which the HTTP layer limits by
+// scope).
+type ScheduleStore interface {
+	// ScheduleUpdate validates (text, poll, publish_at) and stores a
+	// scheduled update; sets ID, ChannelID and CreatedAt. ECONFLICT past
+	// MaxScheduledPerChannel.
+	ScheduleUpdate(ctx context.Context, actorID, channelID string, s *ScheduledUpdate) error
+	// ListScheduled returns the channel's scheduled updates, soonest first.
+	ListScheduled(ctx context.Context, actorID, channelID string) ([]*ScheduledUpdate, error)
+	// EditScheduled changes the text and/or the time of a scheduled update.
+	EditScheduled(ctx context.Context, actorID, channelID, id string, text *string, publishAt *time.Time) (*ScheduledUpdate, error)
+	// CancelScheduled deletes a scheduled update. ENOTFOUND once published.
+	CancelScheduled(ctx context.Context, actorID, channelID, id string) error
+	// PublishScheduled publishes a scheduled update now.
+	PublishScheduled(ctx context.Context, actorID, channelID, id string) (*Update, error)
+	// PublishDue publishes, each exactly once even with several nodes
+	// calling it, up to limit scheduled updates whose time has come,
+	// soonest first, each in the transaction that removes it from the
+	// schedule. Returns how many it published.
+	PublishDue(ctx context.Context, limit int) (int, error)
+}

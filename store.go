@@ -40,6 +40,7 @@ type Store interface {
 	KeyStore
 	IdempotencyStore
 	HandleStore
+	ScheduleStore
 	Close() error
 }
 

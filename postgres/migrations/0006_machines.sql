@@ -27,3 +27,16 @@ CREATE TABLE idempotency_keys (
 	PRIMARY KEY (principal, key)
 );
 CREATE INDEX idempotency_keys_created ON idempotency_keys(created_at);
+
+-- Updates waiting for their publication time (admins and keys see them).
+-- poll is the poll as JSON (question, multiple, options), NULL without.
+CREATE TABLE scheduled_updates (
+	id         text PRIMARY KEY,
+	channel_id text NOT NULL REFERENCES channels (id) ON DELETE CASCADE,
+	text       text NOT NULL,
+	poll       jsonb,
+	publish_at timestamptz NOT NULL,
+	created_at timestamptz NOT NULL
+);
+CREATE INDEX scheduled_updates_due ON scheduled_updates (publish_at, id);
+CREATE INDEX scheduled_updates_channel ON scheduled_updates (channel_id, publish_at);

@@ -27,3 +27,16 @@ CREATE TABLE idempotency_keys (
 	PRIMARY KEY (principal, key)
 ) WITHOUT ROWID;
 CREATE INDEX idempotency_keys_created ON idempotency_keys(created_at);
+
+-- Updates waiting for their publication time (admins and keys see them).
+-- poll is the poll as JSON (question, multiple, options), NULL without.
+CREATE TABLE scheduled_updates (
+	id         TEXT PRIMARY KEY,
+	channel_pk INTEGER NOT NULL REFERENCES channels(pk) ON DELETE CASCADE,
+	text       TEXT NOT NULL,
+	poll       TEXT,
+	publish_at INTEGER NOT NULL,
+	created_at INTEGER NOT NULL
+);
+CREATE INDEX scheduled_updates_due ON scheduled_updates(publish_at, id);
+CREATE INDEX scheduled_updates_channel ON scheduled_updates(channel_pk, publish_at);
