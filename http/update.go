@@ -26,8 +26,9 @@ func (s *Server) handleCreateUpdate(w http.ResponseWriter, r *http.Request) erro
 		return err
 	}
 	var req struct {
-		Text string     `json:"text"`
-		Poll *pollInput `json:"poll"`
+		Text      string     `json:"text"`
+		Poll      *pollInput `json:"poll"`
+		PublishAt *time.Time `json:"publish_at"`
 	}
 	body, err := readBody(w, r)
 	if err != nil {
@@ -49,6 +50,9 @@ func (s *Server) handleCreateUpdate(w http.ResponseWriter, r *http.Request) erro
 			p.Options = append(p.Options, herald.PollOption{Text: o})
 		}
 		u.Poll = p
+	}
+	if req.PublishAt != nil {
+		return s.scheduleUpdate(w, r, actor, id, u, *req.PublishAt)
 	}
 	if err := s.Store.CreateUpdate(r.Context(), actor, id, u); err != nil {
 		return err

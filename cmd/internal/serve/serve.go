@@ -278,6 +278,9 @@ func (s *Server) tlsConfig() (*tls.Config, *autocert.Manager, error) {
 	return nil, nil, nil
 }
 
+// publishBatch is how many scheduled updates one transaction publishes.
+const publishBatch = 200
+
 // startLoops runs the store's periodic work: pruning expired updates (the
 // store also refuses expired ones on read, so a minute's delay is only
 // about erasure), flushing coalesced counts, checkpointing the WAL.
@@ -304,6 +307,19 @@ func (s *Server) startLoops(ctx context.Context) {
 			s.Logger.Info("pruned expired updates", "count", n)
 		}
 		return err
+	})
+	// Scheduled updates: due ones are published within a second of their
+	// time, by whichever node takes them first (each exactly once).
+	every("publish-scheduled", 200*time.Millisecond, func(ctx context.Context) error {
+		for {
+			n, err := s.Store.PublishDue(ctx, publishBatch)
+			if n > 0 {
+				s.HTTP.InvalidatePages() // written outside the API
+			}
+			if err != nil || n < publishBatch {
+				return err
+			}
+		}
 	})
 	every("prune-idempotency", time.Minute, func(ctx context.Context) error {
 		_, err := s.Store.PruneIdempotencyKeys(ctx)
