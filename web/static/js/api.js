@@ -57,6 +57,7 @@ export const paths = {
   channel: id => `/channels/${enc(id)}`,
   updates: id => `/channels/${enc(id)}/updates`,
   update: (id, uid) => `/channels/${enc(id)}/updates/${enc(uid)}`,
+  scheduled: id => `/channels/${enc(id)}/scheduled`,
   invite: code => `/invites/${enc(code)}`,
 };
 

@@ -8,6 +8,7 @@ import { metaLine, verifiedBadge } from '../components.js';
 import { UpdateView } from '../feed.js';
 import { markSeen } from '../seen.js';
 import { composer } from '../composer.js';
+import { scheduledList } from '../schedule.js';
 import { toast, errorText, busy, emptyState, pageTitle, emptyPage } from '../ui.js';
 
 const pageSize = 20;
@@ -258,12 +259,15 @@ export async function channelView(main, [id], query) {
   const emptyMsg = emptyState(t('feed.empty'), ch.viewer?.role ? t('feed.empty.admin') : t('feed.empty.text'));
   const layout = h('div', { class: 'channel-layout' }, banner, profile);
   if (ch.viewer?.role) {
-    layout.appendChild(composer(ch, u => {
+    const posted = u => {
       const uv = addUpdate(u);
       markSeen(ch.id, newest());
       uv.el.classList.add('fresh');
       setTimeout(() => uv.el.classList.remove('fresh'), 2500);
-    }));
+    };
+    const scheduled = scheduledList(ch, posted);
+    layout.appendChild(composer(ch, posted, () => scheduled.refresh()));
+    layout.appendChild(scheduled.el);
   }
   layout.append(h('section', { class: 'feed-section', 'aria-labelledby': 'feed-title' },
     h('h2', { id: 'feed-title', class: 'section-title' }, t('feed.title')),
