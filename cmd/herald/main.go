@@ -57,7 +57,7 @@ func main() {
 		if errors.Is(err, flag.ErrHelp) {
 			os.Exit(2)
 		}
-		fmt.Fprintln(os.Stderr, "herald:", strings.TrimPrefix(err.Error(), "herald: "))
+		fmt.Fprintln(termSafe{os.Stderr}, "herald:", strings.TrimPrefix(err.Error(), "herald: "))
 		os.Exit(1)
 	}
 }
@@ -72,6 +72,12 @@ func (a *app) run(ctx context.Context, args []string) error {
 	}
 	for _, c := range commands {
 		if c.name == args[0] {
+			if c.name != "serve" {
+				// Whatever a client command prints may hold server text.
+				safe := *a
+				safe.stdout, safe.stderr = termSafe{a.stdout}, termSafe{a.stderr}
+				a = &safe
+			}
 			err := c.run(ctx, a, args[1:])
 			if errors.Is(err, flag.ErrHelp) {
 				return nil // -h of a command: its usage was printed
