@@ -78,9 +78,14 @@ func (c *Client) Publish(ctx context.Context, channelID string, p Post) (*herald
 		return nil, nil, err
 	}
 	header := http.Header{"Content-Type": {"application/json"}, "Idempotency-Key": {strconv.Quote(p.IdempotencyKey)}}
-	var raw json.RawMessage
+	var u herald.Update
+	var sched herald.ScheduledUpdate
+	var out any = &u
+	if !p.PublishAt.IsZero() {
+		out = &sched
+	}
 	for attempt := 0; ; attempt++ {
-		err = c.send(ctx, http.MethodPost, "/api/v1/channels/"+esc(channelID)+"/updates", body, header, &raw)
+		err = c.send(ctx, http.MethodPost, "/api/v1/channels/"+esc(channelID)+"/updates", body, header, out)
 		var prob *Problem
 		if err == nil || attempt >= p.Retries || !errors.As(err, &prob) || prob.Status != http.StatusTooManyRequests {
 			break
@@ -99,11 +104,9 @@ func (c *Client) Publish(ctx context.Context, channelID string, p Post) (*herald
 		return nil, nil, err
 	}
 	if !p.PublishAt.IsZero() {
-		var s herald.ScheduledUpdate
-		return nil, &s, json.Unmarshal(raw, &s)
+		return nil, &sched, nil
 	}
-	var u herald.Update
-	return &u, nil, json.Unmarshal(raw, &u)
+	return &u, nil, nil
 }
 
 // PostText posts text as a text/plain body, the simplest way to publish,

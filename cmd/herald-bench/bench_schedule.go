@@ -18,7 +18,7 @@ import (
 func benchSchedule(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("herald-bench schedule", flag.ContinueOnError)
 	n := fs.Int("updates", 1000, "updates scheduled for the same second")
-	lead := fs.Duration("lead", 5*time.Second, "how far ahead they are scheduled (enough to schedule them all)")
+	lead := fs.Duration("lead", 15*time.Second, "how far ahead they are scheduled (enough to schedule them all)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
