@@ -240,7 +240,7 @@ func channelCommand(ctx context.Context, a *app, args []string) error {
 		}
 		return c.DeleteChannel(ctx, f.Arg(0))
 	}
-	return fmt.Errorf("unknown channel subcommand %q", args[0])
+	return fmt.Errorf("usage: herald channel create|show|delete [flags] [ID] (unknown subcommand %q)", args[0])
 }
 
 func postCommand(ctx context.Context, a *app, args []string) error {

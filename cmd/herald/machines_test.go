@@ -77,3 +77,18 @@ func TestKeysAndScheduleCommands(t *testing.T) {
 		t.Fatalf("post with a revoked key: %v", err)
 	}
 }
+
+// --help prints to stdout and succeeds, for every client command and
+// subcommand.
+func TestHelpOnStdout(t *testing.T) {
+	for _, args := range [][]string{
+		{"--help"}, {"help"}, {"post", "--help"}, {"updates", "-h"}, {"keys", "--help"}, {"keys", "create", "--help"},
+		{"schedule", "--help"}, {"schedule", "edit", "-h"}, {"channel", "--help"}, {"channel", "create", "--help"},
+		{"react", "--help"}, {"login", "-h"}, {"follow", "--help"},
+	} {
+		out, err := runCLI(t, args...)
+		if err != nil || len(strings.TrimSpace(out)) == 0 {
+			t.Errorf("%v: err %v, stdout %q", args, err, out)
+		}
+	}
+}
