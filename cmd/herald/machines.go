@@ -2,10 +2,13 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/heraldhq/herald/client"
 )
 
 // keysCommand manages a channel's API keys: herald keys create|list|revoke.
@@ -146,4 +149,49 @@ func scheduleCommand(ctx context.Context, a *app, args []string) error {
 		return f.print(u, u.ID)
 	}
 	return errors.New(usage)
+}
+
+// listenCommand prints the caller's live events until interrupted,
+// resuming after a drop: herald listen [--since CURSOR] [--json].
+func listenCommand(ctx context.Context, a *app, args []string) error {
+	f := a.newCLIFlags("listen")
+	since := f.String("since", "resume from this cursor (the id of an event printed with --json)")
+	if err := f.Parse(args); err != nil {
+		return err
+	}
+	c, err := f.authed()
+	if err != nil {
+		return err
+	}
+	err = c.Listen(ctx, *since, func(m client.StreamMessage) error {
+		if f.json {
+			// One event per line: the API's JSON, then its cursor.
+			_, err := fmt.Fprintf(a.stdout, "%s\n", m.Data)
+			return err
+		}
+		var ev struct {
+			Type      string `json:"type"`
+			ChannelID string `json:"channel_id"`
+			UpdateID  string `json:"update_id"`
+			Update    *struct {
+				Text string `json:"text"`
+			} `json:"update"`
+		}
+		if json.Unmarshal(m.Data, &ev) != nil || ev.Type == "cursor" {
+			return nil
+		}
+		line := ev.Type + " " + ev.ChannelID
+		if ev.UpdateID != "" {
+			line += " " + ev.UpdateID
+		}
+		if ev.Update != nil && ev.Type != "update.reactions" && ev.Type != "update.poll" {
+			line += "\n" + ev.Update.Text
+		}
+		_, err := fmt.Fprintln(a.stdout, line)
+		return err
+	})
+	if errors.Is(err, context.Canceled) {
+		return nil // interrupted
+	}
+	return err
 }

@@ -3,11 +3,17 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"io"
+	"net"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/heraldhq/herald/client"
+	"github.com/heraldhq/herald/cmd/internal/options"
+	"github.com/heraldhq/herald/cmd/internal/serve"
+	"github.com/heraldhq/herald/password"
 )
 
 // keys, post with a key (now and --at), schedule list/publish, revoke: end
@@ -89,6 +95,118 @@ func TestHelpOnStdout(t *testing.T) {
 		out, err := runCLI(t, args...)
 		if err != nil || len(strings.TrimSpace(out)) == 0 {
 			t.Errorf("%v: err %v, stdout %q", args, err, out)
+		}
+	}
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// herald listen prints live events and resumes across a server restart,
+// without losing or repeating one.
+func TestListenAcrossRestart(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	dir := t.TempDir()
+	start := func() *serve.Server {
+		cfg, err := serve.Parse([]string{"--addr", addr, "--data", dir, "--log-level", "error", "--rate-limit-exempt", "127.0.0.0/8"}, options.NoEnv, io.Discard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.Stdout, cfg.Stderr = io.Discard, io.Discard
+		cfg.PasswordParams = password.TestParams
+		s, err := serve.Start(context.Background(), cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	s := start()
+	ctx := context.Background()
+	sess, err := client.New(s.URL, "").CreateAccount(ctx, "owner", "a long enough password", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	owner := client.New(s.URL, sess.Token)
+	ch, err := owner.CreateChannel(ctx, client.ChannelInput{Name: "Live", Category: "news", Country: "FR", Language: "fr"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out lockedBuffer
+	lctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() {
+		a := &app{env: options.NoEnv, stdin: strings.NewReader(""), stdout: &out, stderr: io.Discard}
+		done <- a.run(lctx, []string{"listen", "--server", s.URL, "--token", sess.Token})
+	}()
+	waitFor := func(what string, n int) {
+		t.Helper()
+		deadline := time.Now().Add(20 * time.Second)
+		for strings.Count(out.String(), what) < n {
+			if time.Now().After(deadline) {
+				t.Fatalf("no %q (x%d) in %q", what, n, out.String())
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	// The first post may race the stream's start: post until one is heard.
+	var before []string // every post's id: none may be printed twice
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(out.String(), "before restart") {
+		u, err := owner.PostUpdate(ctx, ch.ID, "before restart", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		before = append(before, u.ID)
+		if time.Now().After(deadline) {
+			t.Fatalf("nothing heard: %q", out.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	s.Close()
+	s = start()
+	defer s.Close()
+	a, err := owner.PostUpdate(ctx, ch.ID, "after \x1b[2J restart", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(`after \u001b[2J restart`, 1)
+	b, err := owner.PostUpdate(ctx, ch.ID, "second after", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor("second after", 1)
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("listen: %v", err)
+	}
+	got := out.String()
+	for _, id := range before {
+		if n := strings.Count(got, "update.created "+ch.ID+" "+id); n > 1 {
+			t.Fatalf("%s printed %d times:\n%s", id, n, got)
+		}
+	}
+	for _, id := range []string{a.ID, b.ID} {
+		if n := strings.Count(got, "update.created "+ch.ID+" "+id); n != 1 {
+			t.Fatalf("%s printed %d times:\n%s", id, n, got)
 		}
 	}
 }

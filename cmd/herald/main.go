@@ -36,6 +36,7 @@ var commands = []command{
 	{"schedule", "scheduled updates: schedule list|edit|cancel|publish --channel ID", scheduleCommand},
 	{"updates", "list a channel's updates: --channel ID [--limit N --before SEQ]", updatesCommand},
 	{"follow", "follow a channel: herald follow ID", followCommand},
+	{"listen", "print live events of followed and managed channels, resuming after a drop: [--since CURSOR]", listenCommand},
 	{"unfollow", "unfollow a channel: herald unfollow ID", unfollowCommand},
 	{"react", "react to an update: --channel ID --update ID EMOJI (--remove withdraws)", reactCommand},
 	{"vote", "vote in an update's poll: --channel ID --update ID INDEX... (--retract withdraws)", voteCommand},
