@@ -125,6 +125,11 @@ type IdempotentResponse struct {
 	Status  int
 	Headers map[string]string // only those worth replaying (Content-Type, Location)
 	Body    []byte
+	// ChannelID (the channel in the request's path) and ResourceID (the
+	// "id" of what was created) let stores erase a kept answer with the
+	// content it holds: when that update is deleted or expires, that
+	// scheduled update is published or cancelled, that channel is deleted.
+	ChannelID, ResourceID string
 }
 
 // IdempotencyStore remembers which requests were already answered, per

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
@@ -190,7 +191,14 @@ func (s *Server) idempotent(h handlerFunc) handlerFunc {
 		}
 		ctx := context.WithoutCancel(r.Context())
 		if rec.status >= 200 && rec.status < 300 && !rec.truncated {
-			resp := &herald.IdempotentResponse{Status: rec.status, Headers: map[string]string{}, Body: rec.body.Bytes()}
+			resp := &herald.IdempotentResponse{Status: rec.status, Headers: map[string]string{}, Body: rec.body.Bytes(),
+				ChannelID: r.PathValue("id")}
+			var created struct {
+				ID string `json:"id"`
+			}
+			if json.Unmarshal(resp.Body, &created) == nil {
+				resp.ResourceID = created.ID
+			}
 			for _, name := range replayedHeaders {
 				if v := rec.Header().Get(name); v != "" {
 					resp.Headers[name] = v

@@ -293,6 +293,8 @@ func (db *DB) DeleteChannel(ctx context.Context, actorID, channelID string) erro
 			`DELETE FROM events WHERE stream = $1 OR channel_id = $1`,
 			`DELETE FROM stream_heads WHERE stream = $1`,
 			`DELETE FROM stream_floors WHERE stream = $1`,
+			// Kept Idempotency-Key answers about the channel (issue 15).
+			`DELETE FROM idempotency_keys WHERE channel_id = $1 OR resource_id = $1`,
 			// Cascades to admins, follows, updates, counters, reactions and votes.
 			`DELETE FROM channels WHERE id = $1`,
 		} {

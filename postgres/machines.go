@@ -202,8 +202,9 @@ func (db *DB) CompleteIdempotencyKey(ctx context.Context, principal, key string,
 	if err != nil {
 		return err
 	}
-	_, err = db.pool.Exec(ctx, `UPDATE idempotency_keys SET status = $1, headers = $2, body = $3 WHERE principal = $4 AND key = $5`,
-		resp.Status, headers, resp.Body, principal, key)
+	_, err = db.pool.Exec(ctx, `UPDATE idempotency_keys SET status = $1, headers = $2, body = $3, channel_id = $4, resource_id = $5
+		WHERE principal = $6 AND key = $7`,
+		resp.Status, headers, resp.Body, nullIfEmpty(resp.ChannelID), nullIfEmpty(resp.ResourceID), principal, key)
 	return mapError(err)
 }
 
@@ -230,4 +231,11 @@ func (db *DB) ChannelIDByHandle(ctx context.Context, handle string) (string, err
 		return "", errChannelNotFound
 	}
 	return id, mapError(err)
+}
+
+// eraseAnswers erases the kept Idempotency-Key answers about ids (updates,
+// scheduled updates or channels created): their bodies hold the text.
+func (t *tx) eraseAnswers(ctx context.Context, ids []string) error {
+	_, err := t.Exec(ctx, `DELETE FROM idempotency_keys WHERE resource_id = ANY($1) OR channel_id = ANY($1)`, ids)
+	return err
 }

@@ -165,13 +165,16 @@ func (db *DB) CancelScheduled(ctx context.Context, actorID, channelID, id string
 		if tag.RowsAffected() == 0 {
 			return errScheduledNotFound
 		}
-		return nil
+		return t.eraseAnswers(ctx, []string{id})
 	})
 }
 
 // publish turns a scheduled update (row locked) into an update, in t.
 func (t *tx) publish(ctx context.Context, r *chanRow, s *herald.ScheduledUpdate) (*herald.Update, error) {
 	if _, err := t.Exec(ctx, `DELETE FROM scheduled_updates WHERE id = $1`, s.ID); err != nil {
+		return nil, err
+	}
+	if err := t.eraseAnswers(ctx, []string{s.ID}); err != nil {
 		return nil, err
 	}
 	u := &herald.Update{Text: s.Text, Poll: s.Poll}

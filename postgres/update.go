@@ -272,6 +272,9 @@ func (t *tx) eraseUpdates(ctx context.Context, ids []string) error {
 	if _, err := t.Exec(ctx, `DELETE FROM events WHERE update_id = ANY($1)`, ids); err != nil {
 		return err
 	}
+	if err := t.eraseAnswers(ctx, ids); err != nil {
+		return err
+	}
 	_, err := t.Exec(ctx, `DELETE FROM updates WHERE id = ANY($1)`, ids)
 	return err
 }

@@ -296,6 +296,9 @@ func (db *DB) DeleteChannel(ctx context.Context, actorID, channelID string) erro
 				return err
 			}
 		}
+		if err := eraseAnswers(ctx, tx, []string{r.ch.ID}); err != nil {
+			return err
+		}
 		// Cascades to updates, poll options, reactions, counts, votes, admins and follows.
 		_, err = tx.ExecContext(ctx, `DELETE FROM channels WHERE pk = ?`, r.pk)
 		return err

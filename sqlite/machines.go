@@ -224,8 +224,9 @@ func (db *DB) CompleteIdempotencyKey(ctx context.Context, principal, key string,
 		return err
 	}
 	return db.write(ctx, func(tx *Tx) error {
-		_, err := tx.ExecContext(ctx, `UPDATE idempotency_keys SET status = ?, headers = ?, body = ? WHERE principal = ? AND key = ?`,
-			resp.Status, string(headers), resp.Body, principal, key)
+		_, err := tx.ExecContext(ctx, `UPDATE idempotency_keys SET status = ?, headers = ?, body = ?, channel_id = ?, resource_id = ?
+			WHERE principal = ? AND key = ?`,
+			resp.Status, string(headers), resp.Body, nullString(resp.ChannelID), nullString(resp.ResourceID), principal, key)
 		return err
 	})
 }
@@ -263,4 +264,12 @@ func (db *DB) ChannelIDByHandle(ctx context.Context, handle string) (string, err
 		return err
 	})
 	return id, err
+}
+
+// eraseAnswers erases the kept Idempotency-Key answers about ids (updates,
+// scheduled updates or channels created): their bodies hold the text.
+func eraseAnswers(ctx context.Context, tx *Tx, ids []string) error {
+	_, err := tx.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE resource_id IN (SELECT value FROM json_each(?1))
+		OR channel_id IN (SELECT value FROM json_each(?1))`, jsonList(ids))
+	return err
 }

@@ -173,13 +173,16 @@ func (db *DB) CancelScheduled(ctx context.Context, actorID, channelID, id string
 		if n, _ := res.RowsAffected(); n == 0 {
 			return errScheduledNotFound
 		}
-		return nil
+		return eraseAnswers(ctx, tx, []string{id})
 	})
 }
 
 // publish turns a scheduled update into an update, in tx.
 func (tx *Tx) publish(ctx context.Context, r *chanRow, s *herald.ScheduledUpdate) (*herald.Update, error) {
 	if _, err := tx.ExecContext(ctx, `DELETE FROM scheduled_updates WHERE id = ?`, s.ID); err != nil {
+		return nil, err
+	}
+	if err := eraseAnswers(ctx, tx, []string{s.ID}); err != nil {
 		return nil, err
 	}
 	u := &herald.Update{Text: s.Text, Poll: s.Poll}

@@ -391,6 +391,9 @@ func eraseUpdates(ctx context.Context, tx *Tx, pks []int64, ids []string) error 
 	if _, err := tx.ExecContext(ctx, `DELETE FROM events WHERE update_id IN (SELECT value FROM json_each(?))`, jsonList(ids)); err != nil {
 		return err
 	}
+	if err := eraseAnswers(ctx, tx, ids); err != nil {
+		return err
+	}
 	_, err := tx.ExecContext(ctx, `DELETE FROM updates WHERE pk IN (SELECT value FROM json_each(?))`, jsonList(pks))
 	return err
 }

@@ -17,6 +17,7 @@ func init() {
 	register("Machines/KeyActsOnItsChannelOnly", testMachineKeyActor)
 	register("Machines/Idempotency", testMachineIdempotency)
 	register("Machines/IdempotencyConcurrent", testMachineIdempotencyConcurrent)
+	register("Machines/IdempotencyErasedWithContent", testMachineIdempotencyErased)
 }
 
 func secretHash(s string) []byte { h := sha256.Sum256([]byte(s)); return h[:] }
@@ -198,4 +199,47 @@ func testMachineIdempotencyConcurrent(t *testing.T, h *Harness) {
 	if won.Load() != 1 || inflight.Load() != n-1 {
 		t.Fatalf("won %d, in flight %d", won.Load(), inflight.Load())
 	}
+}
+
+// A kept answer holds the text of what it created: it is erased with it.
+func testMachineIdempotencyErased(t *testing.T, h *Harness) {
+	s := h.Store
+	owner := h.Account("owner")
+	ch := h.Channel(owner)
+	u := h.Post(owner, ch, "secret text")
+	sched := &herald.ScheduledUpdate{Text: "later", PublishAt: Start.Add(time.Hour)}
+	NoErr(t, s.ScheduleUpdate(h.Ctx, owner.ID, ch.ID, sched), "schedule")
+	kept := map[string]*herald.IdempotentResponse{
+		"update":    {Status: 201, Body: []byte(`{"id":"` + u.ID + `","text":"secret text"}`), ChannelID: ch.ID, ResourceID: u.ID},
+		"scheduled": {Status: 202, Body: []byte(`{"id":"` + sched.ID + `"}`), ChannelID: ch.ID, ResourceID: sched.ID},
+		"channel":   {Status: 201, Body: []byte(`{"id":"` + ch.ID + `"}`), ResourceID: ch.ID},
+	}
+	for key, resp := range kept {
+		_, err := s.ClaimIdempotencyKey(h.Ctx, owner.ID, key, []byte(key))
+		NoErr(t, err, "claim "+key)
+		NoErr(t, s.CompleteIdempotencyKey(h.Ctx, owner.ID, key, resp), "complete "+key)
+	}
+	gone := func(key string) {
+		t.Helper()
+		resp, err := s.ClaimIdempotencyKey(h.Ctx, owner.ID, key, []byte(key))
+		if err != nil || resp != nil {
+			t.Fatalf("answer %q still kept: %+v, %v", key, resp, err)
+		}
+	}
+	kept1 := func(key string) {
+		t.Helper()
+		resp, err := s.ClaimIdempotencyKey(h.Ctx, owner.ID, key, []byte(key))
+		if err != nil || resp == nil {
+			t.Fatalf("answer %q lost: %v", key, err)
+		}
+	}
+	NoErr(t, s.DeleteUpdate(h.Ctx, owner.ID, ch.ID, u.ID), "DeleteUpdate")
+	gone("update")
+	kept1("scheduled")
+	_, err := s.PublishScheduled(h.Ctx, owner.ID, ch.ID, sched.ID)
+	NoErr(t, err, "PublishScheduled")
+	gone("scheduled")
+	kept1("channel")
+	NoErr(t, s.DeleteChannel(h.Ctx, owner.ID, ch.ID), "DeleteChannel")
+	gone("channel")
 }

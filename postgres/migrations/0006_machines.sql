@@ -24,9 +24,13 @@ CREATE TABLE idempotency_keys (
 	status      integer,
 	headers     jsonb,
 	body        bytea,
+	channel_id  text, -- erased with the channel
+	resource_id text, -- erased with what was created (its answer holds its text)
 	PRIMARY KEY (principal, key)
 );
 CREATE INDEX idempotency_keys_created ON idempotency_keys(created_at);
+CREATE INDEX idempotency_keys_channel ON idempotency_keys(channel_id) WHERE channel_id IS NOT NULL;
+CREATE INDEX idempotency_keys_resource ON idempotency_keys(resource_id) WHERE resource_id IS NOT NULL;
 
 -- Updates waiting for their publication time (admins and keys see them).
 -- poll is the poll as JSON (question, multiple, options), NULL without.
