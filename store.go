@@ -41,6 +41,7 @@ type Store interface {
 	IdempotencyStore
 	HandleStore
 	ScheduleStore
+	InsightsStore
 	Close() error
 }
 
@@ -224,4 +225,7 @@ type StoreConfig struct {
 	// throughput. PostgreSQL commits that way already (synchronous_commit=on
 	// unless its URL says otherwise) and ignores it.
 	SyncCommits bool
+	// InsightsThreshold is k for insights and view counts (0:
+	// DefaultInsightsThreshold).
+	InsightsThreshold int64
 }

@@ -37,6 +37,7 @@ func benchHTTP(ctx context.Context, args []string) error {
 	readOnly := fs.Bool("read-only", false, "skip the posting phase: post 20 updates, then measure reads")
 	pageCache := fs.Int("page-cache-mb", 64, "page cache of the in-process server (0: every read goes to the store)")
 	withKey := fs.Bool("key", false, "post with a channel API key and a fresh Idempotency-Key per post, as programs do (else the admin's session token)")
+	viewClients := fs.Int("view-clients", 0, "clients reporting views (batches of 100 updates, from the followers' accounts) during both phases")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -85,6 +86,16 @@ func benchHTTP(ctx context.Context, args []string) error {
 			}
 		}
 	}
+	var viewIDs []string
+	if *viewClients > 0 {
+		for range herald.MaxViewBatch {
+			u, err := ac.PostUpdate(ctx, ch.ID, text, nil)
+			if err != nil {
+				return err
+			}
+			viewIDs = append(viewIDs, u.ID)
+		}
+	}
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
 		if err != nil {
@@ -96,6 +107,28 @@ func benchHTTP(ctx context.Context, args []string) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
+
+	var views atomic.Int64
+	viewsCtx, stopViews := context.WithCancel(ctx)
+	var viewers sync.WaitGroup
+	viewStart := time.Now()
+	for w := range *viewClients {
+		viewers.Go(func() {
+			for i := w; viewsCtx.Err() == nil; i += *viewClients {
+				if err := followers[i%len(followers)].ReportViews(viewsCtx, viewIDs, "fr"); err == nil {
+					views.Add(int64(len(viewIDs)))
+				}
+			}
+		})
+	}
+	defer func() {
+		stopViews()
+		viewers.Wait()
+		if *viewClients > 0 {
+			fmt.Printf("view reports           %9.0f views/s absorbed (%d clients, batches of %d)\n",
+				float64(views.Load())/time.Since(viewStart).Seconds(), *viewClients, len(viewIDs))
+		}
+	}()
 
 	var post phaseResult
 	if !*readOnly {
