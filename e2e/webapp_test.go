@@ -42,7 +42,7 @@ func TestWebApp(t *testing.T) {
 	admin.waitJS("update deleted", `![...document.querySelectorAll("#feed .update-text")].some(e => e.textContent.includes("<img src=x"))`)
 
 	// Schedule an update: listed for admins, not in the feed; then cancel it.
-	admin.typeInto("scheduled text", "#compose-text", "Tomorrow: works on line C.")
+	admin.do("scheduled text", setValue("#compose-text", "Tomorrow: works on line C."))
 	admin.click("schedule option", "#compose-schedule")
 	admin.waitJS("time prefilled", `document.querySelector("#compose-when").value !== "" && !document.querySelector("#compose-when").hidden`)
 	admin.click("schedule it", "#compose-submit")
