@@ -81,8 +81,11 @@ async function apiFirst(req, e) {
     res = await fetch(req);
   } catch (err) {
     const hit = await caches.match(req, { cacheName: API_CACHE });
-    if (hit) return hit;
-    throw err;
+    if (!hit) throw err;
+    // Marked, so the page can say it shows what it saw last (api.js).
+    const headers = new Headers(hit.headers);
+    headers.set('X-Herald-Cached', '1');
+    return new Response(hit.body, { status: hit.status, headers });
   }
   if (res.status === 401) {
     // Signed out (or the session expired): nothing of the account stays.

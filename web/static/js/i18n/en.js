@@ -221,4 +221,16 @@ export default {
   'following.managed': 'Channels you manage',
   'following.followed': 'Channels you follow',
   'following.unread': 'New updates',
+
+  'notify.switch': 'Notifications on this device',
+  'notify.on': 'On: new updates of the channels you follow arrive here, even when Herald is closed. Mute a channel with its bell.',
+  'notify.off': 'Off. Turn on to be notified of new updates when Herald is closed (your browser will ask for permission).',
+  'notify.busy': 'Working…',
+  'notify.unsupported': 'This browser can’t receive notifications. On an iPhone or iPad, add Herald to the home screen first (Share, then Add to Home Screen).',
+  'notify.denied': 'Notifications are blocked for this site. Allow them in your browser’s site settings, then come back.',
+  'notify.notgranted': 'Permission was not given, so notifications stay off.',
+  'notify.failed': 'This browser could not subscribe to notifications (no push service available).',
+  'notify.bell.on': 'Notifications on for {name}: mute',
+  'notify.bell.off': '{name} is muted: turn notifications on',
+  'offline.banner': 'You are offline: this is what Herald saw last.',
 };

@@ -220,4 +220,16 @@ export default {
   'following.managed': 'Chaînes que vous gérez',
   'following.followed': 'Chaînes que vous suivez',
   'following.unread': 'Nouvelles publications',
+
+  'notify.switch': 'Notifications sur cet appareil',
+  'notify.on': 'Activées : les nouvelles publications des chaînes que vous suivez arrivent ici, même Herald fermé. Coupez une chaîne avec sa cloche.',
+  'notify.off': 'Désactivées. Activez-les pour être prévenu des nouvelles publications quand Herald est fermé (votre navigateur demandera l’autorisation).',
+  'notify.busy': 'Un instant…',
+  'notify.unsupported': 'Ce navigateur ne peut pas recevoir de notifications. Sur iPhone ou iPad, ajoutez d’abord Herald à l’écran d’accueil (Partager, puis Sur l’écran d’accueil).',
+  'notify.denied': 'Les notifications sont bloquées pour ce site. Autorisez-les dans les réglages du site de votre navigateur, puis revenez.',
+  'notify.notgranted': 'L’autorisation n’a pas été donnée : les notifications restent désactivées.',
+  'notify.failed': 'Ce navigateur n’a pas pu s’abonner aux notifications (aucun service de push disponible).',
+  'notify.bell.on': 'Notifications activées pour {name} : couper',
+  'notify.bell.off': '{name} est coupée : activer les notifications',
+  'offline.banner': 'Vous êtes hors ligne : voici ce que Herald a vu en dernier.',
 };
