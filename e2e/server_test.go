@@ -41,6 +41,8 @@ type server struct {
 	URL   string
 	store herald.Store
 
+	http *http.Server
+
 	mu        sync.Mutex
 	streams   map[net.Conn]bool
 	sinceSeen []string // the ?since= of every stream request, in order
@@ -77,6 +79,10 @@ func (s *server) track(next http.Handler) http.Handler {
 		next.ServeHTTP(w, r)
 	})
 }
+
+// stop closes the listener and every connection: from then on the server
+// is out of reach, as when a phone loses the network.
+func (s *server) stop() { _ = s.http.Close() }
 
 func (s *server) since() []string {
 	s.mu.Lock()
@@ -115,6 +121,7 @@ func startServer(t *testing.T) *server {
 		ReadHeaderTimeout: 10 * time.Second,
 		ConnContext:       func(ctx context.Context, c net.Conn) context.Context { return context.WithValue(ctx, connKey{}, c) },
 	}
+	s.http = srv
 	go func() { _ = srv.Serve(ln) }()
 	// Coalesced reaction and poll counts are flushed about once a second,
 	// as `herald serve` does.
