@@ -149,6 +149,12 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	})
 	publisher.Set(s.hub)
 
+	// Web Push: the key every node signs with, and who may be posted to.
+	signer, policy, err := s.pushSetup(ctx, clock)
+	if err != nil {
+		return nil, err
+	}
+
 	// 4. The HTTP API and web app. The page cache is exact only if every
 	// write goes through this process: true of the embedded store only.
 	var pageCache int64
@@ -168,6 +174,7 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		RateLimitExempt: cfg.RateLimitExempt,
 		Web:             web.Handler(),
 		PageCacheBytes:  pageCache,
+		Push:            hhttp.PushConfig{PublicKey: signer.PublicKey(), ValidateEndpoint: policy.ValidateEndpoint},
 	})
 
 	// 5. Background work.
