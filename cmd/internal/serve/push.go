@@ -53,3 +53,12 @@ func (s *Server) pushSetup(ctx context.Context, clock herald.Clock) (*push.Signe
 	}
 	return signer, policy, nil
 }
+
+// bothPublishers hands the store's committed events to the real-time hub,
+// then to the push dispatcher (which only looks for new updates).
+type bothPublishers [2]herald.EventPublisher
+
+func (b bothPublishers) Publish(ctx context.Context, events []herald.Event) {
+	b[0].Publish(ctx, events)
+	b[1].Publish(ctx, events)
+}
