@@ -25,7 +25,7 @@ type PushUpdate struct {
 	ChannelID   string
 	ChannelName string
 	Seq         int64
-	Text        string // the update's text, or its poll's question when the text is empty
+	Text        string
 	CreatedAt   time.Time
 	ExpiresAt   time.Time
 	Edit        bool // pushed again because it was edited within PushEditWindow

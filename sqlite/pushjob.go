@@ -10,7 +10,7 @@ import (
 )
 
 // pushUpdateCols reads a PushUpdate from updates u and channels c.
-const pushUpdateCols = `u.id, c.id, c.name, u.seq, coalesce(nullif(u.text, ''), u.poll_question, ''), u.created_at, u.expires_at`
+const pushUpdateCols = `u.id, c.id, c.name, u.seq, u.text, u.created_at, u.expires_at`
 
 func scanPushUpdate(p *herald.PushUpdate, created, expires *int64) []any {
 	return []any{&p.UpdateID, &p.ChannelID, &p.ChannelName, &p.Seq, &p.Text, created, expires}
