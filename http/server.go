@@ -64,6 +64,8 @@ type Config struct {
 	// up to this many bytes. Only for a single node whose store no other
 	// process writes (see pageCache).
 	PageCacheBytes int64
+	// Push configures the Web Push routes; the zero value turns them off.
+	Push PushConfig
 }
 
 // Server is Herald's HTTP handler.
@@ -88,6 +90,7 @@ type Server struct {
 	proxies    []netip.Prefix
 	exempt     []netip.Prefix
 	web        http.Handler
+	push       PushConfig
 
 	mux      *http.ServeMux
 	patterns []string // every API pattern registered by routes(), for the OpenAPI test
@@ -106,6 +109,7 @@ func NewServer(cfg Config) *Server {
 		proxies:    cfg.TrustedProxies,
 		exempt:     cfg.RateLimitExempt,
 		web:        cfg.Web,
+		push:       cfg.Push,
 		mux:        http.NewServeMux(),
 		cop:        http.NewCrossOriginProtection(),
 	}
