@@ -2,6 +2,9 @@ package e2e
 
 import (
 	"context"
+	"crypto/ecdh"
+	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"image/png"
@@ -276,6 +279,106 @@ func TestNotificationControls(t *testing.T) {
 
 	// Blocked by the browser: the switch can't be turned on and says why.
 	b.waitJS("switch says blocked", `document.querySelector("#notify")?.dataset.state === "denied" && document.querySelector("#notify-switch").disabled && document.querySelector("#notify-status").textContent.includes("blocked")`)
+}
+
+// TestNotificationSwitch: the switch asks the browser's permission only
+// when turned on, registers this device's subscription with the server,
+// and removes it when turned off or on signing out.
+//
+// Headless Chromium has no push service here: pushManager.subscribe never
+// settles (it can't reach Google's). So the page's PushManager.subscribe and
+// getSubscription are replaced by a fake push service handing out a
+// subscription with real P-256 keys; the permission, the server's key, the
+// POST, the DELETE and what the server stores are all real.
+func TestNotificationSwitch(t *testing.T) {
+	requireChromium(t)
+	s := startServer(t)
+	reader := signUp(t, s.URL, "switch_reader")
+	const endpoint = "https://fcm.googleapis.com/fcm/send/e2e-device-1"
+	devices := func() []string {
+		var r struct {
+			Subscriptions []struct {
+				ID       string `json:"id"`
+				Endpoint string `json:"endpoint"`
+			} `json:"subscriptions"`
+		}
+		reader.do("GET", "/push/subscriptions", nil, &r)
+		var out []string
+		for _, d := range r.Subscriptions {
+			out = append(out, d.Endpoint)
+		}
+		return out
+	}
+	waitDevices := func(step string, want int) {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			got := devices()
+			if len(got) == want && (want == 0 || got[0] == endpoint) {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: server has devices %v, want %d", step, got, want)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	key, err := ecdh.P256().GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p256dh := base64.RawURLEncoding.EncodeToString(key.PublicKey().Bytes())
+	auth := base64.RawURLEncoding.EncodeToString([]byte("0123456789abcdef"))
+
+	b := newBrowser(t, "switch", 1000, 800)
+	b.setPermission(s.URL, "notifications", cdpbrowser.PermissionSettingGranted)
+	signInInBrowser(b, s.URL, "switch_reader")
+	b.open(s.URL + "/following")
+	b.waitJS("switch off", `document.querySelector("#notify")?.dataset.state === "off" && !document.querySelector("#notify-switch").checked`)
+	b.waitAsync("worker ready", `navigator.serviceWorker.ready.then(r => !!r.active)`)
+	b.do("fake push service", evalVoid(`(() => {
+		window.__asked = 0;
+		const ask = Notification.requestPermission.bind(Notification);
+		Notification.requestPermission = () => { window.__asked++; return ask(); };
+		let current = null;
+		PushManager.prototype.subscribe = async function (opts) {
+			if (!opts.userVisibleOnly || !(opts.applicationServerKey instanceof Uint8Array) || opts.applicationServerKey.length !== 65) throw new Error("bad options");
+			const key = opts.applicationServerKey.slice().buffer;
+			current = {
+				endpoint: `+js(endpoint)+`,
+				options: { userVisibleOnly: true, applicationServerKey: key },
+				toJSON() { return { endpoint: this.endpoint, expirationTime: null, keys: { p256dh: `+js(p256dh)+`, auth: `+js(auth)+` } }; },
+				async unsubscribe() { current = null; return true; },
+			};
+			return current;
+		};
+		PushManager.prototype.getSubscription = async function () { return current; };
+	})()`))
+	b.a11y("my channels with the switch")
+	if asked := b.str("asked before", `String(window.__asked)`); asked != "0" {
+		t.Fatalf("permission asked %s times before the switch was turned on", asked)
+	}
+	waitDevices("before", 0)
+
+	b.click("turn on", "#notify-switch")
+	b.waitJS("switch on", `document.querySelector("#notify")?.dataset.state === "on" && document.querySelector("#notify-switch").checked`)
+	if asked := b.str("asked once", `String(window.__asked)`); asked != "1" {
+		t.Errorf("permission asked %s times, want 1", asked)
+	}
+	waitDevices("after turning on", 1)
+
+	b.click("turn off", "#notify-switch")
+	b.waitJS("switch off again", `document.querySelector("#notify")?.dataset.state === "off" && !document.querySelector("#notify-switch").checked`)
+	waitDevices("after turning off", 0)
+
+	// Signing out removes the device: a shared computer stops receiving
+	// the account's updates.
+	b.click("turn on again", "#notify-switch")
+	b.waitJS("switch on again", `document.querySelector("#notify")?.dataset.state === "on"`)
+	waitDevices("on again", 1)
+	b.click("sign out", "#signout")
+	b.waitJS("signed out", `document.querySelector('a[href^="/signin"]')`)
+	waitDevices("after signing out", 0)
 }
 
 // signInInBrowser signs in through the web app's form.

@@ -3,6 +3,9 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"crypto/ecdh"
+	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -80,6 +83,15 @@ func (s *server) track(next http.Handler) http.Handler {
 	})
 }
 
+// testVAPIDKey returns a fresh P-256 public key as a server publishes it.
+func testVAPIDKey(t *testing.T) string {
+	k, err := ecdh.P256().GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return base64.RawURLEncoding.EncodeToString(k.PublicKey().Bytes())
+}
+
 // stop closes the listener and every connection: from then on the server
 // is out of reach, as when a phone loses the network.
 func (s *server) stop() { _ = s.http.Close() }
@@ -108,6 +120,8 @@ func startServer(t *testing.T) *server {
 		// Several browsers sign up from loopback within seconds.
 		RateLimitExempt: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")},
 		Web:             web.Handler(),
+		// A VAPID key, so the web app can subscribe; nothing is sent.
+		Push: hhttp.PushConfig{PublicKey: testVAPIDKey(t)},
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	closeStreams := attachStreams(t, ctx, api, store, pub)

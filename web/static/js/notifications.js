@@ -71,6 +71,16 @@ function sameKey(a, b) {
   return x.length === b.length && x.every((v, i) => v === b[i]);
 }
 
+// A browser without a reachable push service may never settle subscribe
+// (Chromium without its push service does that): give up and say so.
+const subscribeTimeout = 30000;
+
+function within(ms, promise) {
+  let timer;
+  const late = new Promise((_, reject) => { timer = setTimeout(() => reject(new Error('push subscription timed out')), ms); });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
+
 // enable asks for permission (only now, when the person turned the switch
 // on), subscribes with the server's VAPID key and registers the device.
 async function enable() {
@@ -85,7 +95,7 @@ async function enable() {
     await sub.unsubscribe();
     sub = null;
   }
-  sub = sub || await reg.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: key });
+  sub = sub || await within(subscribeTimeout, reg.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: key }));
   const j = sub.toJSON();
   const r = await api('POST', '/push/subscriptions', { endpoint: j.endpoint, keys: { p256dh: j.keys.p256dh, auth: j.keys.auth } });
   localStorage.setItem(storeKey, JSON.stringify({ id: r.id, endpoint: j.endpoint, account: session.account?.id }));
@@ -148,7 +158,8 @@ export function notificationSwitch() {
       await refresh(perm === 'granted' ? '' : t('notify.notgranted'));
     } catch (e) {
       console.warn('herald: notifications', e);
-      await refresh(e.status !== undefined ? errorText(e) : t('notify.failed'));
+      const text = e.kind === 'push-unavailable' ? t('notify.unavailable') : e.status !== undefined ? errorText(e) : t('notify.failed');
+      await refresh(text);
     }
   });
 

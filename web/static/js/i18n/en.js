@@ -230,6 +230,7 @@ export default {
   'notify.denied': 'Notifications are blocked for this site. Allow them in your browser’s site settings, then come back.',
   'notify.notgranted': 'Permission was not given, so notifications stay off.',
   'notify.failed': 'This browser could not subscribe to notifications (no push service available).',
+  'notify.unavailable': 'Notifications are not enabled on this server.',
   'notify.bell.on': 'Notifications on for {name}: mute',
   'notify.bell.off': '{name} is muted: turn notifications on',
   'offline.banner': 'You are offline: this is what Herald saw last.',

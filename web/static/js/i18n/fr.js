@@ -229,6 +229,7 @@ export default {
   'notify.denied': 'Les notifications sont bloquées pour ce site. Autorisez-les dans les réglages du site de votre navigateur, puis revenez.',
   'notify.notgranted': 'L’autorisation n’a pas été donnée : les notifications restent désactivées.',
   'notify.failed': 'Ce navigateur n’a pas pu s’abonner aux notifications (aucun service de push disponible).',
+  'notify.unavailable': 'Les notifications ne sont pas activées sur ce serveur.',
   'notify.bell.on': 'Notifications activées pour {name} : couper',
   'notify.bell.off': '{name} est coupée : activer les notifications',
   'offline.banner': 'Vous êtes hors ligne : voici ce que Herald a vu en dernier.',
