@@ -264,10 +264,11 @@ func TestNotificationControls(t *testing.T) {
 	signInInBrowser(b, s.URL, "bell_reader")
 	b.open(s.URL + "/following")
 	row := `document.querySelector('#following .following-row[data-id="` + ch.ID + `"]')`
-	b.waitJS("my channels", row+`?.querySelector(".bell")?.getAttribute("aria-pressed") === "true"`)
+	b.waitJS("my channels", row+`?.querySelector(".bell")?.getAttribute("aria-pressed") === "true" && `+row+`.querySelector(".unread-dot")`)
 	b.a11y("my channels")
 	b.click("mute with the bell", `#following .following-row[data-id="`+ch.ID+`"] .bell`)
-	b.waitJS("bell off", row+`?.querySelector(".bell")?.getAttribute("aria-pressed") === "false" && `+row+`.querySelector(".muted-pill")`)
+	// Muted: no notifications, and no unread marker either.
+	b.waitJS("bell off", row+`?.querySelector(".bell")?.getAttribute("aria-pressed") === "false" && `+row+`.querySelector(".muted-pill") && !`+row+`.querySelector(".unread-dot")`)
 	if !muted() {
 		t.Fatal("the bell did not mute the channel on the server")
 	}

@@ -222,7 +222,7 @@ export default {
   'following.unread': 'Nouvelles publications',
 
   'notify.switch': 'Notifications sur cet appareil',
-  'notify.on': 'Activées : les nouvelles publications des chaînes que vous suivez arrivent ici, même Herald fermé. Coupez une chaîne avec sa cloche.',
+  'notify.on': 'Activées : les nouvelles publications des chaînes que vous suivez arrivent ici, même Herald fermé. Mettez une chaîne en sourdine avec sa cloche.',
   'notify.off': 'Désactivées. Activez-les pour être prévenu des nouvelles publications quand Herald est fermé (votre navigateur demandera l’autorisation).',
   'notify.busy': 'Un instant…',
   'notify.unsupported': 'Ce navigateur ne peut pas recevoir de notifications. Sur iPhone ou iPad, ajoutez d’abord Herald à l’écran d’accueil (Partager, puis Sur l’écran d’accueil).',
@@ -230,7 +230,7 @@ export default {
   'notify.notgranted': 'L’autorisation n’a pas été donnée : les notifications restent désactivées.',
   'notify.failed': 'Ce navigateur n’a pas pu s’abonner aux notifications (aucun service de push disponible).',
   'notify.unavailable': 'Les notifications ne sont pas activées sur ce serveur.',
-  'notify.bell.on': 'Notifications activées pour {name} : couper',
-  'notify.bell.off': '{name} est coupée : activer les notifications',
+  'notify.bell.on': 'Notifications activées pour {name} : mettre en sourdine',
+  'notify.bell.off': '{name} est en sourdine : activer les notifications',
   'offline.banner': 'Vous êtes hors ligne : voici ce que Herald a vu en dernier.',
 };

@@ -49,7 +49,8 @@ export async function followingView(main) {
 
   function renderRow(r) {
     const seen = lastSeen(r.ch.id);
-    const unread = r.latest && r.latest.seq > seen;
+    // A muted channel has no unread marker (nor notifications).
+    const unread = !r.ch.viewer?.muted && r.latest && r.latest.seq > seen;
     const preview = r.latest ? (r.latest.poll && r.latest.text === r.latest.poll.question ? '📊 ' : '') + r.latest.text : t('following.noupdates');
     const when = r.latest?.created_at || r.ch.last_update_at;
     const el = h('li', { class: 'following-row' + (unread ? ' unread' : ''), dataset: { id: r.ch.id } },
