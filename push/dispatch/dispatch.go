@@ -73,7 +73,7 @@ type Config struct {
 // store (each job is walked by one of them at a time).
 type Dispatcher struct {
 	cfg  Config
-	sem  chan struct{}
+	work chan func() // Concurrency workers take sends from here
 	wake chan struct{}
 }
 
@@ -100,7 +100,7 @@ func New(cfg Config) *Dispatcher {
 	if cfg.Clock == nil {
 		cfg.Clock = herald.SystemClock{}
 	}
-	return &Dispatcher{cfg: cfg, sem: make(chan struct{}, cfg.Concurrency), wake: make(chan struct{}, 1)}
+	return &Dispatcher{cfg: cfg, work: make(chan func()), wake: make(chan struct{}, 1)}
 }
 
 // Wake tells the dispatcher a job may be waiting (an update was just
@@ -126,6 +126,20 @@ func (d *Dispatcher) Publish(_ context.Context, events []herald.Event) {
 // Run claims and walks jobs, and sends due retries, until ctx ends.
 func (d *Dispatcher) Run(ctx context.Context) {
 	var wg sync.WaitGroup
+	// Long-lived workers rather than a goroutine per push: their stacks
+	// have grown once (Send's is deep), and the bound is their number.
+	for range d.cfg.Concurrency {
+		wg.Go(func() {
+			for {
+				select {
+				case f := <-d.work:
+					f()
+				case <-ctx.Done():
+					return
+				}
+			}
+		})
+	}
 	wg.Go(func() { d.retryLoop(ctx) })
 	jobs := make(chan struct{}, maxJobs) // slots
 	tick := time.NewTicker(d.cfg.Poll)
@@ -293,18 +307,26 @@ func (d *Dispatcher) await(ctx context.Context, done <-chan struct{}, job *heral
 func (d *Dispatcher) sendPage(ctx context.Context, u herald.PushUpdate, msg push.Message, targets []herald.PushSubscription) {
 	var wg sync.WaitGroup
 	for _, t := range targets {
-		select {
-		case d.sem <- struct{}{}:
-		case <-ctx.Done():
-			wg.Wait()
-			return
-		}
-		wg.Go(func() {
-			defer func() { <-d.sem }()
+		wg.Add(1)
+		if !d.submit(ctx, func() {
+			defer wg.Done()
 			d.deliver(ctx, u, msg, t, 0)
-		})
+		}) {
+			wg.Done()
+			break
+		}
 	}
 	wg.Wait()
+}
+
+// submit hands f to a worker; false if ctx ended first.
+func (d *Dispatcher) submit(ctx context.Context, f func()) bool {
+	select {
+	case d.work <- f:
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }
 
 // deliver sends one push and acts on the answer. attempts counts earlier
@@ -393,20 +415,18 @@ func (d *Dispatcher) retryLoop(ctx context.Context) {
 			}
 			var wg sync.WaitGroup
 			for _, r := range rs {
-				select {
-				case d.sem <- struct{}{}:
-				case <-ctx.Done():
-					wg.Wait()
-					return
-				}
-				wg.Go(func() {
-					defer func() { <-d.sem }()
+				wg.Add(1)
+				if !d.submit(ctx, func() {
+					defer wg.Done()
 					if d.deliver(ctx, r.PushUpdate, d.message(r.PushUpdate), r.Target, r.Attempts) {
 						if err := d.cfg.Store.FinishPushRetry(ctx, r.ID, r.Lease); err != nil && ctx.Err() == nil {
 							d.cfg.Logger.Error("push: finishing a retry", "err", err)
 						}
 					}
-				})
+				}) {
+					wg.Done()
+					break
+				}
 			}
 			wg.Wait()
 			if len(rs) < retryBatch {
