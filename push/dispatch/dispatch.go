@@ -257,6 +257,13 @@ func (d *Dispatcher) runJob(ctx context.Context, job *herald.PushJob) {
 		lost := d.await(ctx, done, job, cursor)
 		cancel()
 		<-done
+		if ctx.Err() != nil && !lost {
+			// Stopping: hand the job back now rather than when the lease
+			// ends (the page in flight is sent again by whoever resumes).
+			rctx, rcancel := context.WithTimeout(context.Background(), 2*time.Second)
+			_ = d.cfg.Store.AdvancePushJob(rctx, job.ID, job.Lease, cursor, 0)
+			rcancel()
+		}
 		if lost || ctx.Err() != nil {
 			return
 		}
@@ -283,8 +290,9 @@ func (d *Dispatcher) runJob(ctx context.Context, job *herald.PushJob) {
 	}
 }
 
-// await waits for a page to be sent, renewing the job's lease meanwhile;
-// it reports whether the lease was lost (the page is then abandoned).
+// await waits for a page to be sent (or ctx to end), renewing the job's
+// lease meanwhile; it reports whether the lease was lost (the page is then
+// abandoned).
 func (d *Dispatcher) await(ctx context.Context, done <-chan struct{}, job *herald.PushJob, cursor string) bool {
 	t := time.NewTicker(d.cfg.Lease / 3)
 	defer t.Stop()
@@ -293,7 +301,7 @@ func (d *Dispatcher) await(ctx context.Context, done <-chan struct{}, job *heral
 		case <-done:
 			return false
 		case <-ctx.Done():
-			return true
+			return false
 		case <-t.C:
 			err := d.cfg.Store.AdvancePushJob(ctx, job.ID, job.Lease, cursor, d.cfg.Lease)
 			if errors.Is(err, herald.ErrPushLeaseLost) {
@@ -345,6 +353,10 @@ func (d *Dispatcher) deliver(ctx context.Context, u herald.PushUpdate, msg push.
 			return true
 		}
 		failed.WithLabelValues("transport").Inc()
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // without the URL: the endpoint's path is the device's secret
+		}
 		d.cfg.Logger.Debug("push: transport error", "host", host(t.Endpoint), "err", err)
 		return d.retry(ctx, u, t, attempts, 0)
 	}
