@@ -73,7 +73,7 @@ type Config struct {
 // store (each job is walked by one of them at a time).
 type Dispatcher struct {
 	cfg  Config
-	sem  chan struct{}
+	work chan func() // Concurrency workers take sends from here
 	wake chan struct{}
 }
 
@@ -100,7 +100,7 @@ func New(cfg Config) *Dispatcher {
 	if cfg.Clock == nil {
 		cfg.Clock = herald.SystemClock{}
 	}
-	return &Dispatcher{cfg: cfg, sem: make(chan struct{}, cfg.Concurrency), wake: make(chan struct{}, 1)}
+	return &Dispatcher{cfg: cfg, work: make(chan func()), wake: make(chan struct{}, 1)}
 }
 
 // Wake tells the dispatcher a job may be waiting (an update was just
@@ -126,6 +126,20 @@ func (d *Dispatcher) Publish(_ context.Context, events []herald.Event) {
 // Run claims and walks jobs, and sends due retries, until ctx ends.
 func (d *Dispatcher) Run(ctx context.Context) {
 	var wg sync.WaitGroup
+	// Long-lived workers rather than a goroutine per push: their stacks
+	// have grown once (Send's is deep), and the bound is their number.
+	for range d.cfg.Concurrency {
+		wg.Go(func() {
+			for {
+				select {
+				case f := <-d.work:
+					f()
+				case <-ctx.Done():
+					return
+				}
+			}
+		})
+	}
 	wg.Go(func() { d.retryLoop(ctx) })
 	jobs := make(chan struct{}, maxJobs) // slots
 	tick := time.NewTicker(d.cfg.Poll)
@@ -243,6 +257,13 @@ func (d *Dispatcher) runJob(ctx context.Context, job *herald.PushJob) {
 		lost := d.await(ctx, done, job, cursor)
 		cancel()
 		<-done
+		if ctx.Err() != nil && !lost {
+			// Stopping: hand the job back now rather than when the lease
+			// ends (the page in flight is sent again by whoever resumes).
+			rctx, rcancel := context.WithTimeout(context.Background(), 2*time.Second)
+			_ = d.cfg.Store.AdvancePushJob(rctx, job.ID, job.Lease, cursor, 0)
+			rcancel()
+		}
 		if lost || ctx.Err() != nil {
 			return
 		}
@@ -269,8 +290,9 @@ func (d *Dispatcher) runJob(ctx context.Context, job *herald.PushJob) {
 	}
 }
 
-// await waits for a page to be sent, renewing the job's lease meanwhile;
-// it reports whether the lease was lost (the page is then abandoned).
+// await waits for a page to be sent (or ctx to end), renewing the job's
+// lease meanwhile; it reports whether the lease was lost (the page is then
+// abandoned).
 func (d *Dispatcher) await(ctx context.Context, done <-chan struct{}, job *herald.PushJob, cursor string) bool {
 	t := time.NewTicker(d.cfg.Lease / 3)
 	defer t.Stop()
@@ -279,7 +301,7 @@ func (d *Dispatcher) await(ctx context.Context, done <-chan struct{}, job *heral
 		case <-done:
 			return false
 		case <-ctx.Done():
-			return true
+			return false
 		case <-t.C:
 			err := d.cfg.Store.AdvancePushJob(ctx, job.ID, job.Lease, cursor, d.cfg.Lease)
 			if errors.Is(err, herald.ErrPushLeaseLost) {
@@ -293,18 +315,26 @@ func (d *Dispatcher) await(ctx context.Context, done <-chan struct{}, job *heral
 func (d *Dispatcher) sendPage(ctx context.Context, u herald.PushUpdate, msg push.Message, targets []herald.PushSubscription) {
 	var wg sync.WaitGroup
 	for _, t := range targets {
-		select {
-		case d.sem <- struct{}{}:
-		case <-ctx.Done():
-			wg.Wait()
-			return
-		}
-		wg.Go(func() {
-			defer func() { <-d.sem }()
+		wg.Add(1)
+		if !d.submit(ctx, func() {
+			defer wg.Done()
 			d.deliver(ctx, u, msg, t, 0)
-		})
+		}) {
+			wg.Done()
+			break
+		}
 	}
 	wg.Wait()
+}
+
+// submit hands f to a worker; false if ctx ended first.
+func (d *Dispatcher) submit(ctx context.Context, f func()) bool {
+	select {
+	case d.work <- f:
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }
 
 // deliver sends one push and acts on the answer. attempts counts earlier
@@ -323,6 +353,10 @@ func (d *Dispatcher) deliver(ctx context.Context, u herald.PushUpdate, msg push.
 			return true
 		}
 		failed.WithLabelValues("transport").Inc()
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // without the URL: the endpoint's path is the device's secret
+		}
 		d.cfg.Logger.Debug("push: transport error", "host", host(t.Endpoint), "err", err)
 		return d.retry(ctx, u, t, attempts, 0)
 	}
@@ -393,20 +427,18 @@ func (d *Dispatcher) retryLoop(ctx context.Context) {
 			}
 			var wg sync.WaitGroup
 			for _, r := range rs {
-				select {
-				case d.sem <- struct{}{}:
-				case <-ctx.Done():
-					wg.Wait()
-					return
-				}
-				wg.Go(func() {
-					defer func() { <-d.sem }()
+				wg.Add(1)
+				if !d.submit(ctx, func() {
+					defer wg.Done()
 					if d.deliver(ctx, r.PushUpdate, d.message(r.PushUpdate), r.Target, r.Attempts) {
 						if err := d.cfg.Store.FinishPushRetry(ctx, r.ID, r.Lease); err != nil && ctx.Err() == nil {
 							d.cfg.Logger.Error("push: finishing a retry", "err", err)
 						}
 					}
-				})
+				}) {
+					wg.Done()
+					break
+				}
 			}
 			wg.Wait()
 			if len(rs) < retryBatch {
