@@ -149,7 +149,8 @@ func TestOffline(t *testing.T) {
 
 // TestPushNotification delivers push messages to the service worker through
 // the DevTools protocol, as a push service would, and reads the
-// notifications it shows.
+// notifications it shows. The payloads are those of push/dispatch (see
+// docs/openapi.yaml, POST /push/subscriptions).
 func TestPushNotification(t *testing.T) {
 	requireChromium(t)
 	s := startServer(t)
@@ -206,6 +207,7 @@ func TestPushNotification(t *testing.T) {
 
 	// Preview mode: the payload carries the channel's name and the text.
 	n := push("preview notification", map[string]any{
+		"type":    "update.created",
 		"channel": map[string]any{"id": ch.ID, "name": "Lyon Traffic"},
 		"update":  map[string]any{"id": up.ID, "seq": up.Seq, "text": "A7 closed southbound at Pierre-Bénite."},
 	}, func(n note) bool { return n.Body != "" })
@@ -216,6 +218,7 @@ func TestPushNotification(t *testing.T) {
 
 	// An edit has the same tag: it replaces the notification.
 	push("edited notification replaces the first", map[string]any{
+		"type":    "update.edited",
 		"channel": map[string]any{"id": ch.ID, "name": "Lyon Traffic"},
 		"update":  map[string]any{"id": up.ID, "seq": up.Seq, "text": "A7 reopened."},
 	}, func(n note) bool { return n.Body == "A7 reopened." })
@@ -225,6 +228,7 @@ func TestPushNotification(t *testing.T) {
 	var up2 herald.Update
 	pub.do("POST", "/channels/"+ch.ID+"/updates", map[string]any{"text": "Ring road: 20 min delay at Porte de Valvert."}, &up2)
 	n = push("minimal notification", map[string]any{
+		"type":    "update.created",
 		"channel": map[string]any{"id": ch.ID},
 		"update":  map[string]any{"id": up2.ID, "seq": up2.Seq},
 	}, func(n note) bool { return n.Body != "" })
