@@ -38,6 +38,7 @@ type Store interface {
 	DirectoryStore
 	PushStore
 	PushJobStore
+	InsightsStore
 	Close() error
 }
 
@@ -221,4 +222,7 @@ type StoreConfig struct {
 	// throughput. PostgreSQL commits that way already (synchronous_commit=on
 	// unless its URL says otherwise) and ignores it.
 	SyncCommits bool
+	// InsightsThreshold is k for insights and view counts (0:
+	// DefaultInsightsThreshold).
+	InsightsThreshold int64
 }

@@ -27,6 +27,7 @@ type env struct {
 	db    *sqlite.DB
 	clock *herald.FakeClock
 	anon  *client.Client
+	path  string // the database file
 }
 
 // newEnv starts a server; opts may adjust its config (rate limits are off
@@ -34,7 +35,8 @@ type env struct {
 func newEnv(t *testing.T, opts ...func(*hhttp.Config)) *env {
 	t.Helper()
 	clock := herald.NewFakeClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
-	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "herald.db"), herald.StoreConfig{Clock: clock})
+	path := filepath.Join(t.TempDir(), "herald.db")
+	db, err := sqlite.Open(context.Background(), path, herald.StoreConfig{Clock: clock})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +57,7 @@ func newEnv(t *testing.T, opts ...func(*hhttp.Config)) *env {
 		ts.Close()
 		db.Close()
 	})
-	return &env{t: t, ts: ts, srv: srv, db: db, clock: clock, anon: client.New(ts.URL, "")}
+	return &env{t: t, ts: ts, srv: srv, db: db, clock: clock, anon: client.New(ts.URL, ""), path: path}
 }
 
 // user is a signed-up account with its client.

@@ -66,6 +66,14 @@ type Config struct {
 	PageCacheBytes int64
 	// Push configures the Web Push routes; the zero value turns them off.
 	Push PushConfig
+	// Views counts view reports (POST /api/v1/views); nil answers 503.
+	Views ViewRecorder
+}
+
+// ViewRecorder counts accounts' views of updates they may read, keeping no
+// record of who viewed what (package insights).
+type ViewRecorder interface {
+	Record(accountID string, targets []herald.ViewTarget, lang string)
 }
 
 // Server is Herald's HTTP handler.
@@ -91,6 +99,7 @@ type Server struct {
 	exempt     []netip.Prefix
 	web        http.Handler
 	push       PushConfig
+	views      ViewRecorder
 
 	mux      *http.ServeMux
 	patterns []string // every API pattern registered by routes(), for the OpenAPI test
@@ -110,6 +119,7 @@ func NewServer(cfg Config) *Server {
 		exempt:     cfg.RateLimitExempt,
 		web:        cfg.Web,
 		push:       cfg.Push,
+		views:      cfg.Views,
 		mux:        http.NewServeMux(),
 		cop:        http.NewCrossOriginProtection(),
 	}
@@ -196,6 +206,18 @@ func (s *Server) handle(pattern string, h handlerFunc) {
 			defer s.pages.bump(r.PathValue("id"))
 			w = bw
 		}
+		if err := h(w, r); err != nil {
+			s.writeError(w, r, err)
+		}
+	}))
+}
+
+// handleNoPages registers a non-GET route that changes no cached page
+// itself (view reports: counts reach pages through events and the cache's
+// one-minute bound), so it does not invalidate the page cache.
+func (s *Server) handleNoPages(pattern string, h handlerFunc) {
+	s.patterns = append(s.patterns, pattern)
+	s.mux.Handle(pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := h(w, r); err != nil {
 			s.writeError(w, r, err)
 		}

@@ -6,6 +6,7 @@ import { api, paths, q, session } from '../api.js';
 import * as events from '../events.js';
 import { metaLine, verifiedBadge } from '../components.js';
 import { UpdateView } from '../feed.js';
+import { viewReporter } from '../viewreport.js';
 import { markSeen } from '../seen.js';
 import { composer } from '../composer.js';
 import { toast, errorText, busy, emptyState, pageTitle, emptyPage } from '../ui.js';
@@ -29,6 +30,7 @@ export async function channelView(main, [id], query) {
   }
 
   const views = new Map(); // update id -> UpdateView
+  const seenReports = session.account ? viewReporter() : null;
   // aria-live is set after the first page so that only live arrivals are announced.
   const feed = h('div', { class: 'feed', id: 'feed' });
   const feedStatus = h('div', { class: 'feed-status' });
@@ -62,6 +64,7 @@ export async function channelView(main, [id], query) {
     }
     if (v.role) {
       actions.appendChild(h('a', { class: 'btn ghost', href: `/channels/${encodeURIComponent(ch.id)}/settings`, id: 'settings-link' }, icon('gear'), ' ', t('channel.settings')));
+      actions.appendChild(h('a', { class: 'btn ghost', href: `/channels/${encodeURIComponent(ch.id)}/insights`, id: 'insights-link' }, t('channel.insights')));
     }
     const title = pageTitle(ch.name, 'channel-title');
     title.id = 'channel-name';
@@ -131,6 +134,7 @@ export async function channelView(main, [id], query) {
     const uv = new UpdateView(u, ctx);
     views.set(u.id, uv);
     place(uv);
+    seenReports?.watch(uv.el);
     emptyMsg.hidden = true;
     return uv;
   }
@@ -241,6 +245,9 @@ export async function channelView(main, [id], query) {
       case 'update.poll':
         views.get(uid)?.setPollCounts(ev.counts?.votes || [], ev.counts?.voters);
         break;
+      case 'update.views':
+        views.get(uid)?.setViews(ev.counts?.views);
+        break;
       case 'channel.updated':
         refreshChannel().then(() => { for (const uv of views.values()) uv.build(); }).catch(() => {});
         break;
@@ -299,5 +306,5 @@ export async function channelView(main, [id], query) {
     if (document.hidden || gone || !ch.viewer?.role) return;
     refreshCounts().catch(() => {});
   }, 5000);
-  return () => { off(); stopNear(); clearInterval(ticker); clearInterval(poll); };
+  return () => { off(); stopNear(); clearInterval(ticker); clearInterval(poll); seenReports?.stop(); };
 }
