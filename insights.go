@@ -34,7 +34,10 @@ type ViewTarget struct {
 // viewed it (never the accounts). Stores merge it into the update's sketch.
 type ViewDelta struct {
 	UpdateID string
-	Sketch   []byte
+	Sketch   []byte // nil: no signed-in views
+	// Anonymous is how many times public pages and feeds showed the update
+	// to someone not signed in (loads, not people).
+	Anonymous int64
 }
 
 // LanguageDelta is, for one channel and day, the registers over keyed
@@ -82,6 +85,9 @@ type UpdateInsight struct {
 	Seq       int64     `json:"seq"`
 	CreatedAt time.Time `json:"created_at"`
 	Views     *int64    `json:"views"`
+	// PublicViews counts loads of public pages and feeds showing the
+	// update (anonymous, not deduplicated), nil under the threshold.
+	PublicViews *int64 `json:"public_views"`
 	// Reach is views / followers at the end of the day it was posted.
 	Reach     *float64 `json:"reach"`
 	Reactions int64    `json:"reactions"`

@@ -14,19 +14,22 @@ import (
 	"github.com/heraldhq/herald/push/pushtest"
 )
 
-func pushEnv(t *testing.T) (*env, string) {
+// testPush is the Web Push configuration of every test server (newEnv):
+// a fresh VAPID key, the default endpoint policy.
+var testPush = func() hhttp.PushConfig {
 	raw, err := push.GenerateVAPIDKey()
 	if err != nil {
-		t.Fatal(err)
+		panic(err)
 	}
 	key, err := push.ParseVAPIDKey(raw)
 	if err != nil {
-		t.Fatal(err)
+		panic(err)
 	}
-	e := newEnv(t, func(c *hhttp.Config) {
-		c.Push = hhttp.PushConfig{PublicKey: key.PublicKey(), ValidateEndpoint: push.Policy{}.ValidateEndpoint}
-	})
-	return e, key.PublicKey()
+	return hhttp.PushConfig{PublicKey: key.PublicKey(), ValidateEndpoint: push.Policy{}.ValidateEndpoint}
+}()
+
+func pushEnv(t *testing.T) (*env, string) {
+	return newEnv(t), testPush.PublicKey
 }
 
 func TestPushKeyNeedsNoAccount(t *testing.T) {
@@ -35,7 +38,7 @@ func TestPushKeyNeedsNoAccount(t *testing.T) {
 	if err != nil || got != pub {
 		t.Fatalf("PushKey = %q, %v; want %q", got, err, pub)
 	}
-	off := newEnv(t)
+	off := newEnv(t, func(c *hhttp.Config) { c.Push = hhttp.PushConfig{} })
 	r := off.do("GET", "/api/v1/push/key", "", nil)
 	if r.status != http.StatusServiceUnavailable || r.problem(t).Type != hhttp.ProblemTypeBase+"push-unavailable" {
 		t.Fatalf("push off: %d %s", r.status, r.body)

@@ -164,6 +164,7 @@ type Counter struct {
 
 	mu         sync.Mutex
 	views      map[string][]uint64
+	anonymous  map[string]int64
 	langs      map[langKey][]uint64
 	pending    int
 	maxPending int
@@ -176,7 +177,7 @@ func NewCounter(store herald.InsightsStore, keys *Keyring, clock herald.Clock) *
 	if clock == nil {
 		clock = herald.SystemClock{}
 	}
-	return &Counter{store: store, keys: keys, clock: clock, views: map[string][]uint64{},
+	return &Counter{store: store, keys: keys, clock: clock, views: map[string][]uint64{}, anonymous: map[string]int64{},
 		langs: map[langKey][]uint64{}, kick: make(chan struct{}, 1), maxPending: MaxPending}
 }
 
@@ -230,6 +231,20 @@ func (c *Counter) Record(accountID string, targets []herald.ViewTarget, lang str
 	}
 }
 
+// RecordAnonymous counts one showing of each update to someone not signed
+// in (a public page or feed): loads, not people, so nothing to hash.
+func (c *Counter) RecordAnonymous(updateIDs []string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.anonymous)+len(updateIDs) > c.maxPending {
+		c.dropped += int64(len(updateIDs))
+		return
+	}
+	for _, id := range updateIDs {
+		c.anonymous[id]++
+	}
+}
+
 // Kick is signalled when the counter wants a flush before its next tick.
 func (c *Counter) Kick() <-chan struct{} { return c.kick }
 
@@ -244,19 +259,23 @@ func (c *Counter) Dropped() int64 {
 // lost (a count, not data: better than holding them without bound).
 func (c *Counter) Flush(ctx context.Context) error {
 	c.mu.Lock()
-	views, langs := c.views, c.langs
-	c.views, c.langs, c.pending = map[string][]uint64{}, map[langKey][]uint64{}, 0
+	views, langs, anonymous := c.views, c.langs, c.anonymous
+	c.views, c.langs, c.anonymous, c.pending = map[string][]uint64{}, map[langKey][]uint64{}, map[string]int64{}, 0
 	c.mu.Unlock()
-	if len(views) == 0 && len(langs) == 0 {
+	if len(views) == 0 && len(langs) == 0 && len(anonymous) == 0 {
 		return nil
 	}
-	vd := make([]herald.ViewDelta, 0, len(views))
+	vd := make([]herald.ViewDelta, 0, len(views)+len(anonymous))
 	for id, hs := range views {
 		s := hll.New()
 		for _, h := range hs {
 			s.Add(h)
 		}
-		vd = append(vd, herald.ViewDelta{UpdateID: id, Sketch: s})
+		vd = append(vd, herald.ViewDelta{UpdateID: id, Sketch: s, Anonymous: anonymous[id]})
+		delete(anonymous, id)
+	}
+	for id, n := range anonymous {
+		vd = append(vd, herald.ViewDelta{UpdateID: id, Anonymous: n})
 	}
 	ld := make([]herald.LanguageDelta, 0, len(langs))
 	for k, hs := range langs {

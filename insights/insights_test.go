@@ -72,6 +72,39 @@ func TestCounterCountsEachAccountOnce(t *testing.T) {
 	}
 }
 
+func TestCounterAnonymous(t *testing.T) {
+	c, s, _ := newTestCounter(t)
+	for range 3 {
+		c.RecordAnonymous([]string{"u1", "u2"})
+	}
+	c.RecordAnonymous([]string{"u1"})
+	var got []herald.ViewDelta
+	s2 := &recording{sink: s, got: &got}
+	c.store = s2
+	if err := c.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]int64{"u1": 4, "u2": 3}
+	if len(got) != 2 {
+		t.Fatalf("deltas %+v", got)
+	}
+	for _, d := range got {
+		if d.Anonymous != want[d.UpdateID] || d.Sketch != nil {
+			t.Fatalf("delta %+v", d)
+		}
+	}
+}
+
+type recording struct {
+	*sink
+	got *[]herald.ViewDelta
+}
+
+func (r *recording) MergeViews(ctx context.Context, views []herald.ViewDelta, langs []herald.LanguageDelta) error {
+	*r.got = append(*r.got, views...)
+	return nil
+}
+
 func TestKeysDifferByDayAndSecret(t *testing.T) {
 	a, _ := NewKeyring(make([]byte, SecretSize))
 	other := make([]byte, SecretSize)

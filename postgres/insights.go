@@ -88,12 +88,13 @@ func (db *DB) MergeViews(ctx context.Context, views []herald.ViewDelta, langs []
 			if err != nil {
 				return err
 			}
-			if !sk.Merge(delta) {
+			if !sk.Merge(delta) && v.Anonymous == 0 {
 				continue
 			}
 			n := sk.Estimate()
-			if _, err := t.Exec(ctx, `UPDATE update_views SET sketch = $2, views = $3, shown = $4, dirty = dirty OR views <> $3 WHERE update_id = $1`,
-				v.UpdateID, []byte(sk), n, herald.Suppress(n, db.insightsK)); err != nil {
+			if _, err := t.Exec(ctx, `UPDATE update_views SET sketch = $2, views = $3, shown = $4, anonymous = anonymous + $5,
+					dirty = dirty OR views <> $3 WHERE update_id = $1`,
+				v.UpdateID, []byte(sk), n, herald.Suppress(n, db.insightsK), v.Anonymous); err != nil {
 				return err
 			}
 		}
@@ -221,7 +222,7 @@ func (db *DB) ChannelInsights(ctx context.Context, accountID, channelID string) 
 		if err != nil {
 			return err
 		}
-		rows, err = t.Query(ctx, `SELECT u.id, u.seq, u.created_at, coalesce(v.views, 0),
+		rows, err = t.Query(ctx, `SELECT u.id, u.seq, u.created_at, coalesce(v.views, 0), coalesce(v.anonymous, 0),
 			coalesce((SELECT sum(value::bigint) FROM jsonb_each_text(uc.reactions)), 0),
 			CASE WHEN u.poll_question IS NULL THEN -1 ELSE uc.voters END
 			FROM updates u JOIN update_counts uc ON uc.update_id = u.id LEFT JOIN update_views v ON v.update_id = u.id
@@ -231,7 +232,7 @@ func (db *DB) ChannelInsights(ctx context.Context, accountID, channelID string) 
 		}
 		raw.Updates, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (storeutil.UpdateRaw, error) {
 			var u storeutil.UpdateRaw
-			err := row.Scan(&u.ID, &u.Seq, &u.CreatedAt, &u.Views, &u.Reactions, &u.PollVoters)
+			err := row.Scan(&u.ID, &u.Seq, &u.CreatedAt, &u.Views, &u.Anonymous, &u.Reactions, &u.PollVoters)
 			u.CreatedAt = u.CreatedAt.UTC()
 			return u, err
 		})

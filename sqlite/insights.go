@@ -88,14 +88,14 @@ func (db *DB) MergeViews(ctx context.Context, views []herald.ViewDelta, langs []
 			if err != nil {
 				return err
 			}
-			if !sk.Merge(delta) && old != nil {
+			if !sk.Merge(delta) && old != nil && v.Anonymous == 0 {
 				continue
 			}
 			n := sk.Estimate()
-			if _, err := tx.ExecContext(ctx, `INSERT INTO update_views (update_pk, sketch, views, shown, dirty) VALUES (?1, ?2, ?3, ?4, 1)
-				ON CONFLICT (update_pk) DO UPDATE SET sketch = ?2, views = ?3, shown = ?4,
+			if _, err := tx.ExecContext(ctx, `INSERT INTO update_views (update_pk, sketch, views, shown, anonymous, dirty) VALUES (?1, ?2, ?3, ?4, ?5, 1)
+				ON CONFLICT (update_pk) DO UPDATE SET sketch = ?2, views = ?3, shown = ?4, anonymous = update_views.anonymous + ?5,
 					dirty = CASE WHEN update_views.views = ?3 THEN update_views.dirty ELSE 1 END`,
-				pk, []byte(sk), n, nullInt(herald.Suppress(n, k))); err != nil {
+				pk, []byte(sk), n, nullInt(herald.Suppress(n, k)), v.Anonymous); err != nil {
 				return err
 			}
 		}
@@ -227,7 +227,7 @@ func (db *DB) ChannelInsights(ctx context.Context, accountID, channelID string) 
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		rows, err = tx.QueryContext(ctx, `SELECT u.id, u.seq, u.created_at, coalesce(v.views, 0),
+		rows, err = tx.QueryContext(ctx, `SELECT u.id, u.seq, u.created_at, coalesce(v.views, 0), coalesce(v.anonymous, 0),
 			coalesce((SELECT sum(count) FROM reaction_counts rc WHERE rc.update_pk = u.pk), 0),
 			CASE WHEN u.poll_question IS NULL THEN -1 ELSE u.poll_voters END
 			FROM updates u LEFT JOIN update_views v ON v.update_pk = u.pk
@@ -238,7 +238,7 @@ func (db *DB) ChannelInsights(ctx context.Context, accountID, channelID string) 
 		for rows.Next() {
 			var u storeutil.UpdateRaw
 			var created int64
-			if err := rows.Scan(&u.ID, &u.Seq, &created, &u.Views, &u.Reactions, &u.PollVoters); err != nil {
+			if err := rows.Scan(&u.ID, &u.Seq, &created, &u.Views, &u.Anonymous, &u.Reactions, &u.PollVoters); err != nil {
 				rows.Close()
 				return err
 			}

@@ -20,6 +20,7 @@ func init() {
 	register("Insights/FollowDays", testInsightsFollowDays)
 	register("Insights/Suppression", testInsightsSuppression)
 	register("Insights/Languages", testInsightsLanguages)
+	register("Insights/PublicViews", testInsightsPublicViews)
 }
 
 // sketchOf is a sketch holding the hashes of viewers from..to-1 (stand-ins
@@ -290,5 +291,26 @@ func testInsightsLanguages(t *testing.T, h *Harness) {
 	}
 	if en, ok := v["en"]; !ok || en != nil {
 		t.Fatalf("en under k must be present and suppressed (null): %v %v", ok, en)
+	}
+}
+
+func testInsightsPublicViews(t *testing.T, h *Harness) {
+	owner := h.Account("owner")
+	ch := h.Channel(owner)
+	u := h.Post(owner, ch, "hello")
+	NoErr(t, h.Store.MergeViews(h.Ctx, []herald.ViewDelta{{UpdateID: u.ID, Anonymous: 30}}, nil), "MergeViews(anonymous)")
+	in, err := h.Store.ChannelInsights(h.Ctx, owner.ID, ch.ID)
+	NoErr(t, err, "ChannelInsights")
+	if in.Updates[0].PublicViews != nil || in.Updates[0].Views != nil {
+		t.Fatalf("30 public loads are under k: %+v", in.Updates[0])
+	}
+	NoErr(t, h.Store.MergeViews(h.Ctx, []herald.ViewDelta{{UpdateID: u.ID, Anonymous: 25, Sketch: sketchOf(0, 3)}}, nil), "MergeViews(both)")
+	in, err = h.Store.ChannelInsights(h.Ctx, owner.ID, ch.ID)
+	NoErr(t, err, "ChannelInsights")
+	if p := in.Updates[0].PublicViews; p == nil || *p != 55 {
+		t.Fatalf("public views %v, want 55 (counted apart from the 3 signed-in views)", p)
+	}
+	if got := h.readUpdate(owner, u); got.Views != nil {
+		t.Fatalf("anonymous loads never make signed-in views: %v", *got.Views)
 	}
 }

@@ -32,6 +32,7 @@ type UpdateRaw struct {
 	Seq                          int64
 	CreatedAt                    time.Time
 	Views, Reactions, PollVoters int64
+	Anonymous                    int64
 }
 
 // LanguageRaw is one day's estimate of viewers with one app language.
@@ -81,7 +82,7 @@ func (raw InsightsRaw) Insights(channelID string, today, k int64) *herald.Channe
 	out.Days = days
 	for _, u := range raw.Updates {
 		ui := herald.UpdateInsight{UpdateID: u.ID, Seq: u.Seq, CreatedAt: u.CreatedAt, Reactions: u.Reactions,
-			Views: herald.Suppress(u.Views, k)}
+			Views: herald.Suppress(u.Views, k), PublicViews: herald.Suppress(u.Anonymous, k)}
 		if u.PollVoters >= 0 {
 			v := u.PollVoters
 			ui.PollVoters = &v

@@ -8,6 +8,7 @@ CREATE TABLE update_views (
 	sketch    bytea NOT NULL,
 	views     bigint NOT NULL, -- the sketch's estimate
 	shown     bigint,          -- views once they reach the threshold, else NULL
+	anonymous bigint NOT NULL DEFAULT 0, -- loads of public pages and feeds showing it (not people)
 	dirty     boolean NOT NULL DEFAULT false -- views changed since the last FlushViews
 );
 CREATE INDEX update_views_dirty ON update_views (update_id) WHERE dirty;

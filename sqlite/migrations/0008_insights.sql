@@ -8,6 +8,7 @@ CREATE TABLE update_views (
 	sketch    BLOB NOT NULL,
 	views     INTEGER NOT NULL, -- the sketch's estimate
 	shown     INTEGER,          -- views once they reach the threshold, else NULL
+	anonymous INTEGER NOT NULL DEFAULT 0, -- loads of public pages and feeds showing it (not people)
 	dirty     INTEGER NOT NULL DEFAULT 0 -- views changed since the last FlushViews
 );
 CREATE INDEX update_views_dirty ON update_views(update_pk) WHERE dirty = 1;

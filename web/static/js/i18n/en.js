@@ -253,6 +253,7 @@ export default {
   'insights.col.date': 'Posted',
   'insights.col.views': 'Views',
   'insights.col.reach': 'Reach',
+  'insights.col.public': 'Public page loads',
   'insights.col.reactions': 'Reactions',
   'insights.col.voters': 'Poll voters',
   'insights.noupdates': 'No live updates yet.',

@@ -252,6 +252,7 @@ export default {
   'insights.col.date': 'Publiée',
   'insights.col.views': 'Vues',
   'insights.col.reach': 'Portée',
+  'insights.col.public': 'Affichages publics',
   'insights.col.reactions': 'Réactions',
   'insights.col.voters': 'Votants',
   'insights.noupdates': 'Aucune publication en ligne pour l’instant.',

@@ -74,11 +74,12 @@ export async function insightsView(main, [id]) {
     h('td', null, h('a', { href: `/channels/${encodeURIComponent(ch.id)}#u-${u.update_id}` }, fmtDate(u.created_at))),
     h('td', { class: 'num' }, u.views === null ? hidden() : fmtNumber(u.views)),
     h('td', { class: 'num' }, u.reach === null ? hidden() : pct(u.reach)),
+    h('td', { class: 'num' }, u.public_views === null ? hidden() : fmtNumber(u.public_views)),
     h('td', { class: 'num' }, fmtNumber(u.reactions)),
     h('td', { class: 'num' }, u.poll_voters === null ? '—' : fmtNumber(u.poll_voters))));
   const table = h('table', { class: 'insights-table', id: 'insights-updates' },
     h('caption', null, t('insights.updates')),
-    h('thead', null, h('tr', null, ...['insights.col.date', 'insights.col.views', 'insights.col.reach', 'insights.col.reactions', 'insights.col.voters'].map((k, i) => h('th', { scope: 'col', class: i ? 'num' : null }, t(k))))),
+    h('thead', null, h('tr', null, ...['insights.col.date', 'insights.col.views', 'insights.col.reach', 'insights.col.public', 'insights.col.reactions', 'insights.col.voters'].map((k, i) => h('th', { scope: 'col', class: i ? 'num' : null }, t(k))))),
     h('tbody', null, ...rows));
   const lastLang = data.languages[data.languages.length - 1];
   const langs = lastLang ? Object.entries(lastLang.viewers).sort((a, b) => (b[1] ?? -1) - (a[1] ?? -1)).map(([l, n]) =>
