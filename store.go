@@ -41,6 +41,7 @@ type Store interface {
 	IdempotencyStore
 	HandleStore
 	ScheduleStore
+	PushJobStore
 	InsightsStore
 	Close() error
 }

@@ -58,4 +58,9 @@ func (s *Server) routes() {
 
 	s.handle("GET /api/v1/events", s.handleEvents)
 	s.handle("GET /api/v1/ws", s.handleWebSocket)
+
+	s.handle("GET /api/v1/push/key", s.handlePushKey)
+	s.handle("POST /api/v1/push/subscriptions", s.handleSubscribePush)
+	s.handle("GET /api/v1/push/subscriptions", s.handleListPush)
+	s.handle("DELETE /api/v1/push/subscriptions/{id}", s.handleDeletePush)
 }

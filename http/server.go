@@ -64,6 +64,8 @@ type Config struct {
 	// up to this many bytes. Only for a single node whose store no other
 	// process writes (see pageCache).
 	PageCacheBytes int64
+	// Push configures the Web Push routes; the zero value turns them off.
+	Push PushConfig
 	// Views counts view reports (POST /api/v1/views); nil answers 503.
 	Views ViewRecorder
 }
@@ -96,6 +98,7 @@ type Server struct {
 	proxies    []netip.Prefix
 	exempt     []netip.Prefix
 	web        http.Handler
+	push       PushConfig
 	views      ViewRecorder
 
 	mux      *http.ServeMux
@@ -115,6 +118,7 @@ func NewServer(cfg Config) *Server {
 		proxies:    cfg.TrustedProxies,
 		exempt:     cfg.RateLimitExempt,
 		web:        cfg.Web,
+		push:       cfg.Push,
 		views:      cfg.Views,
 		mux:        http.NewServeMux(),
 		cop:        http.NewCrossOriginProtection(),

@@ -133,7 +133,8 @@ func (t *tx) insertUpdate(ctx context.Context, r *chanRow, u *herald.Update, tex
 		head AS (INSERT INTO stream_heads (stream, seq) VALUES ($1, 1)
 			ON CONFLICT (stream) DO UPDATE SET seq = stream_heads.seq + 1 RETURNING seq),
 		ev AS (INSERT INTO events (stream, seq, type, channel_id, update_id, created_at)
-			SELECT $1, seq, $12, $1, $2, $7 FROM head)
+			SELECT $1, seq, $12, $1, $2, $7 FROM head),
+		job AS (INSERT INTO push_jobs (update_id, created_at) SELECT $2, $7 FROM ins)
 		SELECT (SELECT seq FROM ins), (SELECT seq FROM head)`,
 		r.ch.ID, id, text, question, multiple, options, t.now, expires, votes, r.pk, dayOf(t.now),
 		herald.EventUpdateCreated).Scan(&seq, &evSeq)
@@ -239,6 +240,9 @@ func (db *DB) EditUpdate(ctx context.Context, actorID, channelID, updateID, text
 			return errUpdateNotFound
 		}
 		if u, err = loadUpdate(ctx, t, t.now, actorID, r.ch.ID, updateID); err != nil {
+			return err
+		}
+		if err := t.queueEditPush(ctx, updateID, u.CreatedAt); err != nil {
 			return err
 		}
 		return t.appendEvent(ctx, herald.Event{Stream: r.ch.ID, Type: herald.EventUpdateEdited, ChannelID: r.ch.ID,

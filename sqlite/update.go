@@ -291,6 +291,9 @@ func (tx *Tx) insertUpdate(ctx context.Context, r *chanRow, u *herald.Update, te
 			u.Poll.Options[i].Votes = 0
 		}
 	}
+	if err := insertPushJob(ctx, tx, pk, false); err != nil {
+		return err
+	}
 	u.ID, u.ChannelID, u.Seq, u.Text = id, r.ch.ID, seq, text
 	u.CreatedAt, u.ExpiresAt, u.EditedAt = tx.now, expires, nil
 	u.Reactions = map[string]int64{}
@@ -357,6 +360,9 @@ func (db *DB) EditUpdate(ctx context.Context, actorID, channelID, updateID, text
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE updates SET text = ?, edited_at = ? WHERE pk = ?`, text, nanos(tx.now), ur.pk); err != nil {
+			return err
+		}
+		if err := queueEditPush(ctx, tx, ur.pk, ur.u.CreatedAt); err != nil {
 			return err
 		}
 		edited := tx.now

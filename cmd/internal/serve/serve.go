@@ -22,6 +22,8 @@ import (
 	hnats "github.com/heraldhq/herald/nats"
 	"github.com/heraldhq/herald/password"
 	"github.com/heraldhq/herald/postgres"
+	"github.com/heraldhq/herald/push"
+	"github.com/heraldhq/herald/push/dispatch"
 	"github.com/heraldhq/herald/realtime"
 	"github.com/heraldhq/herald/sqlite"
 	"github.com/heraldhq/herald/web"
@@ -45,6 +47,7 @@ type Server struct {
 	sqlite   *sqlite.DB // the embedded store, nil on PostgreSQL
 	bus      *hnats.Bus // nil on a single node
 	hub      *realtime.Server
+	push     *dispatch.Dispatcher
 	views    *insights.Counter
 	httpSrv  *http.Server
 	acmeSrv  *http.Server // HTTP-01 challenges, if asked for
@@ -151,7 +154,22 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		Logger:    s.Logger,
 		Metrics:   prometheus.DefaultRegisterer,
 	})
-	publisher.Set(s.hub)
+
+	// Web Push: the key every node signs with, who may be posted to, and
+	// the dispatcher, woken by the updates posted on this node.
+	signer, policy, err := s.pushSetup(ctx, clock)
+	if err != nil {
+		return nil, err
+	}
+	s.push = dispatch.New(dispatch.Config{
+		Store:       s.Store,
+		Sender:      &push.Sender{Client: push.NewClient(policy), Signer: signer, Clock: clock},
+		Content:     dispatch.Content(cfg.PushContent),
+		Concurrency: cfg.PushConcurrency,
+		Logger:      s.Logger,
+		Clock:       clock,
+	})
+	publisher.Set(bothPublishers{s.hub, s.push})
 
 	// 3b. The view counter: hashes keyed by a secret kept out of the store.
 	secret, err := s.insightsSecret()
@@ -183,6 +201,7 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		RateLimitExempt: cfg.RateLimitExempt,
 		Web:             web.Handler(),
 		PageCacheBytes:  pageCache,
+		Push:            hhttp.PushConfig{PublicKey: signer.PublicKey(), ValidateEndpoint: policy.ValidateEndpoint},
 		Views:           s.views,
 	})
 
@@ -373,6 +392,9 @@ func (s *Server) startLoops(ctx context.Context) {
 	})
 	if s.sqlite != nil {
 		every("checkpoint", time.Minute, s.sqlite.Checkpoint)
+	}
+	if s.push != nil {
+		s.loops.Go(func() { s.push.Run(ctx) })
 	}
 }
 

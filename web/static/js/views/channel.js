@@ -288,6 +288,13 @@ export async function channelView(main, [id], query) {
     markSeen(ch.id, newest());
     feed.setAttribute('aria-live', 'polite');
     feed.setAttribute('aria-relevant', 'additions');
+    // Opened from a notification (/channels/{id}#u-{update}): show that update.
+    const target = location.hash.startsWith('#u-') ? document.getElementById(decodeURIComponent(location.hash.slice(1))) : null;
+    if (target && feed.contains(target)) {
+      target.scrollIntoView({ block: 'center' });
+      target.classList.add('fresh');
+      setTimeout(() => target.classList.remove('fresh'), 2500);
+    }
   } catch (e) {
     emptyMsg.hidden = true;
     feedStatus.appendChild(h('p', { class: 'muted' }, e.status === 401 || e.status === 403 ? t('feed.private') : errorText(e)));
