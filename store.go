@@ -38,6 +38,11 @@ type Store interface {
 	DirectoryStore
 	PushStore
 	MediaStore
+	KeyStore
+	IdempotencyStore
+	HandleStore
+	ScheduleStore
+	PushJobStore
 	InsightsStore
 	Close() error
 }

@@ -68,6 +68,8 @@ type Config struct {
 	PageCacheBytes int64
 	// Media configures uploads and /media (off without Media.Blobs).
 	Media MediaConfig
+	// Push configures the Web Push routes; the zero value turns them off.
+	Push PushConfig
 	// Views counts view reports (POST /api/v1/views); nil answers 503.
 	Views ViewRecorder
 }
@@ -102,6 +104,7 @@ type Server struct {
 	web        http.Handler
 	media      MediaConfig
 	bg         sync.WaitGroup // background media processing
+	push       PushConfig
 	views      ViewRecorder
 
 	mux      *http.ServeMux
@@ -122,6 +125,7 @@ func NewServer(cfg Config) *Server {
 		exempt:     cfg.RateLimitExempt,
 		web:        cfg.Web,
 		media:      cfg.Media,
+		push:       cfg.Push,
 		views:      cfg.Views,
 		mux:        http.NewServeMux(),
 		cop:        http.NewCrossOriginProtection(),
@@ -209,6 +213,10 @@ func (s *Server) handle(pattern string, h handlerFunc) {
 			bw := &bumpWriter{ResponseWriter: w, bump: func() { s.pages.bump(r.PathValue("id")) }}
 			defer s.pages.bump(r.PathValue("id"))
 			w = bw
+		}
+		if err := s.resolveHandle(r); err != nil {
+			s.writeError(w, r, err)
+			return
 		}
 		if err := h(w, r); err != nil {
 			s.writeError(w, r, err)

@@ -243,7 +243,7 @@ func channelCommand(ctx context.Context, a *app, args []string) error {
 		}
 		return c.DeleteChannel(ctx, f.Arg(0))
 	}
-	return fmt.Errorf("unknown channel subcommand %q", args[0])
+	return fmt.Errorf("usage: herald channel create|show|delete [flags] [ID] (unknown subcommand %q)", args[0])
 }
 
 func postCommand(ctx context.Context, a *app, args []string) error {
@@ -257,6 +257,8 @@ func postCommand(ctx context.Context, a *app, args []string) error {
 	audios := f.Repeated("audio", "attach audio or a voice note (Opus, AAC, MP3; repeatable)")
 	docs := f.Repeated("file", "attach a document, offered as a download (repeatable)")
 	alts := f.Repeated("alt", "alt text of the attachments in order: images, videos, audio, files (repeatable)")
+	at := f.String("at", "schedule for this time (RFC 3339, e.g. 2026-03-01T18:00:00+01:00) instead of posting now")
+	idem := f.String("idempotency-key", "Idempotency-Key of the post (default: a random one; reuse it to retry safely)")
 	if err := f.Parse(args); err != nil {
 		return err
 	}
@@ -280,6 +282,14 @@ func postCommand(ctx context.Context, a *app, args []string) error {
 	if f.NArg() == 1 {
 		text = f.Arg(0)
 	}
+	var publishAt time.Time
+	if *at != "" {
+		t, err := time.Parse(time.RFC3339, *at)
+		if err != nil {
+			return fmt.Errorf("--at: %w", err)
+		}
+		publishAt = t
+	}
 	if text == "-" {
 		b, err := io.ReadAll(io.LimitReader(a.stdin, 1<<20))
 		if err != nil {
@@ -294,6 +304,21 @@ func postCommand(ctx context.Context, a *app, args []string) error {
 	c, err := f.authed()
 	if err != nil {
 		return err
+	}
+	if len(atts) == 0 {
+		// A 429 is retried after its Retry-After with the same Idempotency-Key,
+		// so a retry never posts twice.
+		u, sched, err := c.Publish(ctx, *channel, client.Post{Text: text, Poll: poll, PublishAt: publishAt, IdempotencyKey: *idem, Retries: 5})
+		if err != nil {
+			return err
+		}
+		if sched != nil {
+			return f.print(sched, sched.ID+" scheduled for "+sched.PublishAt.Local().Format(time.DateTime))
+		}
+		return f.print(u, u.ID)
+	}
+	if poll != nil || !publishAt.IsZero() {
+		return errors.New("attachments can't go with a poll or --at (not implemented)")
 	}
 	if len(atts) == 0 {
 		u, err := c.PostUpdate(ctx, *channel, text, poll)

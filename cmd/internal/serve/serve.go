@@ -23,6 +23,8 @@ import (
 	hnats "github.com/heraldhq/herald/nats"
 	"github.com/heraldhq/herald/password"
 	"github.com/heraldhq/herald/postgres"
+	"github.com/heraldhq/herald/push"
+	"github.com/heraldhq/herald/push/dispatch"
 	"github.com/heraldhq/herald/realtime"
 	"github.com/heraldhq/herald/sqlite"
 	"github.com/heraldhq/herald/web"
@@ -48,6 +50,7 @@ type Server struct {
 	sqlite   *sqlite.DB // the embedded store, nil on PostgreSQL
 	bus      *hnats.Bus // nil on a single node
 	hub      *realtime.Server
+	push     *dispatch.Dispatcher
 	views    *insights.Counter
 	httpSrv  *http.Server
 	acmeSrv  *http.Server // HTTP-01 challenges, if asked for
@@ -154,7 +157,22 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		Logger:    s.Logger,
 		Metrics:   prometheus.DefaultRegisterer,
 	})
-	publisher.Set(s.hub)
+
+	// Web Push: the key every node signs with, who may be posted to, and
+	// the dispatcher, woken by the updates posted on this node.
+	signer, policy, err := s.pushSetup(ctx, clock)
+	if err != nil {
+		return nil, err
+	}
+	s.push = dispatch.New(dispatch.Config{
+		Store:       s.Store,
+		Sender:      &push.Sender{Client: push.NewClient(policy), Signer: signer, Clock: clock},
+		Content:     dispatch.Content(cfg.PushContent),
+		Concurrency: cfg.PushConcurrency,
+		Logger:      s.Logger,
+		Clock:       clock,
+	})
+	publisher.Set(bothPublishers{s.hub, s.push})
 
 	// Media files: a directory (on one node; several nodes need a shared one).
 	mediaDir := cfg.MediaDir
@@ -213,6 +231,7 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		Web:             web.Handler(),
 		PageCacheBytes:  pageCache,
 		Media:           mediaCfg,
+		Push:            hhttp.PushConfig{PublicKey: signer.PublicKey(), ValidateEndpoint: policy.ValidateEndpoint},
 		Views:           s.views,
 	})
 
@@ -324,6 +343,9 @@ func (s *Server) tlsConfig() (*tls.Config, *autocert.Manager, error) {
 	return nil, nil, nil
 }
 
+// publishBatch is how many scheduled updates one transaction publishes.
+const publishBatch = 200
+
 // startLoops runs the store's periodic work: pruning expired updates (the
 // store also refuses expired ones on read, so a minute's delay is only
 // about erasure), flushing coalesced counts, checkpointing the WAL.
@@ -362,6 +384,23 @@ func (s *Server) startLoops(ctx context.Context) {
 		}
 		return err
 	})
+	// Scheduled updates: due ones are published within a second of their
+	// time, by whichever node takes them first (each exactly once).
+	every("publish-scheduled", 200*time.Millisecond, func(ctx context.Context) error {
+		for {
+			n, err := s.Store.PublishDue(ctx, publishBatch)
+			if n > 0 {
+				s.HTTP.InvalidatePages() // written outside the API
+			}
+			if err != nil || n < publishBatch {
+				return err
+			}
+		}
+	})
+	every("prune-idempotency", time.Minute, func(ctx context.Context) error {
+		_, err := s.Store.PruneIdempotencyKeys(ctx)
+		return err
+	})
 	every("flush-counts", time.Second, func(ctx context.Context) error {
 		_, err := s.Store.FlushCounts(ctx)
 		return err
@@ -394,6 +433,9 @@ func (s *Server) startLoops(ctx context.Context) {
 	})
 	if s.sqlite != nil {
 		every("checkpoint", time.Minute, s.sqlite.Checkpoint)
+	}
+	if s.push != nil {
+		s.loops.Go(func() { s.push.Run(ctx) })
 	}
 }
 

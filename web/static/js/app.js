@@ -14,6 +14,7 @@ import { createView } from './views/create.js';
 import { inviteView } from './views/invite.js';
 import { followingView } from './views/following.js';
 import { signInView, signUpView } from './views/auth.js';
+import { registerServiceWorker, signingOut, signedOut } from './notifications.js';
 
 const routes = [
   [/^\/$/, directoryView],
@@ -125,9 +126,11 @@ function renderNav() {
 }
 
 async function signOut() {
+  await signingOut();
   try { await api('DELETE', '/sessions/current'); } catch (e) { if (e.status !== 401) { toast(errorText(e), 'error'); return; } }
   events.stop();
   session.set(null);
+  await signedOut();
   toast(t('auth.signedout'));
   navigate('/');
 }
@@ -135,6 +138,7 @@ async function signOut() {
 events.on(ev => {
   if (ev.type !== 'signedout' || !session.account) return;
   session.set(null);
+  signedOut();
   toast(t('auth.expired'));
   render();
 });
@@ -152,6 +156,7 @@ langSwitch.addEventListener('change', async () => {
 });
 
 async function boot() {
+  registerServiceWorker();
   await loadSession();
   try { await categories(); } catch { /* shown as ids until the next load */ }
   render();
