@@ -86,6 +86,9 @@ type Channel struct {
 	CreatedAt     time.Time `json:"created_at"`
 	// LastUpdateAt is the creation time of the newest live update, if any.
 	LastUpdateAt *time.Time `json:"last_update_at"`
+	// AvatarURL is the channel's picture (a square, /media/ID/original; the
+	// "128" variant is a small one), empty without one.
+	AvatarURL string `json:"avatar_url,omitempty"`
 	// InviteCode is empty unless the viewer administers the channel.
 	InviteCode string        `json:"invite_code,omitempty"`
 	Viewer     ChannelViewer `json:"viewer"`

@@ -38,6 +38,12 @@ type Store interface {
 	DirectoryStore
 	PushStore
 	SigningStore
+	MediaStore
+	KeyStore
+	IdempotencyStore
+	HandleStore
+	ScheduleStore
+	PushJobStore
 	InsightsStore
 	Close() error
 }

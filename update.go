@@ -33,7 +33,8 @@ type Update struct {
 	Reactions map[string]int64 `json:"reactions"`
 	Poll      *Poll            `json:"poll,omitempty"`
 	// Pinned updates are shown first on the channel's page (at most MaxPinned).
-	Pinned bool `json:"pinned"`
+	Pinned bool    `json:"pinned"`
+	Media  []Media `json:"media,omitempty"`
 	// Views is how many accounts displayed the update, once it reaches the
 	// insights threshold (absent before).
 	Views  *int64       `json:"views,omitempty"`
@@ -164,5 +165,24 @@ func (u *Update) Public() *Update {
 		p.Options = append([]PollOption(nil), u.Poll.Options...)
 		c.Poll = &p
 	}
+	c.Media = append([]Media(nil), u.Media...)
 	return &c
+}
+
+// NormalizeUpdateContent checks a new update's text and media: the text as
+// NormalizeUpdateText, except that an update with media may have none; the
+// media as NormalizeMediaRefs. It returns the text and the media refs.
+func NormalizeUpdateContent(text string, media []Media) (string, []MediaRef, error) {
+	refs := make([]MediaRef, len(media))
+	for i, m := range media {
+		refs[i] = MediaRef{ID: m.ID, Alt: m.Alt}
+	}
+	if err := NormalizeMediaRefs(refs); err != nil {
+		return "", nil, err
+	}
+	if len(refs) > 0 && strings.TrimSpace(text) == "" {
+		return "", refs, nil
+	}
+	text, err := NormalizeUpdateText(text)
+	return text, refs, err
 }

@@ -3,6 +3,9 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"crypto/ecdh"
+	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -18,6 +21,7 @@ import (
 	"github.com/heraldhq/herald"
 	hhttp "github.com/heraldhq/herald/http"
 	"github.com/heraldhq/herald/insights"
+	"github.com/heraldhq/herald/media"
 	"github.com/heraldhq/herald/password"
 	"github.com/heraldhq/herald/sqlite"
 	"github.com/heraldhq/herald/web"
@@ -41,6 +45,8 @@ func (l *latePublisher) Publish(ctx context.Context, events []herald.Event) {
 type server struct {
 	URL   string
 	store herald.Store
+
+	http *http.Server
 
 	mu        sync.Mutex
 	streams   map[net.Conn]bool
@@ -79,6 +85,19 @@ func (s *server) track(next http.Handler) http.Handler {
 	})
 }
 
+// testVAPIDKey returns a fresh P-256 public key as a server publishes it.
+func testVAPIDKey(t *testing.T) string {
+	k, err := ecdh.P256().GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return base64.RawURLEncoding.EncodeToString(k.PublicKey().Bytes())
+}
+
+// stop closes the listener and every connection: from then on the server
+// is out of reach, as when a phone loses the network.
+func (s *server) stop() { _ = s.http.Close() }
+
 func (s *server) since() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -98,12 +117,17 @@ func startServer(t *testing.T) *server {
 	if err != nil {
 		t.Fatal(err)
 	}
+	blobs, err := media.NewDir(filepath.Join(t.TempDir(), "media"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	keys, err := insights.NewKeyring(bytes.Repeat([]byte{7}, insights.SecretSize))
 	if err != nil {
 		t.Fatal(err)
 	}
 	views := insights.NewCounter(store, keys, herald.SystemClock{})
 	api := hhttp.NewServer(hhttp.Config{
+		Media:  hhttp.MediaConfig{Blobs: blobs, TempDir: t.TempDir()},
 		Views:  views,
 		Store:  store,
 		Clock:  herald.SystemClock{},
@@ -112,6 +136,8 @@ func startServer(t *testing.T) *server {
 		RateLimitExempt: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")},
 		Web:             web.Handler(),
 		AppShell:        web.Index(),
+		// A VAPID key, so the web app can subscribe; nothing is sent.
+		Push: hhttp.PushConfig{PublicKey: testVAPIDKey(t)},
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	closeStreams := attachStreams(t, ctx, api, store, pub)
@@ -125,6 +151,7 @@ func startServer(t *testing.T) *server {
 		ReadHeaderTimeout: 10 * time.Second,
 		ConnContext:       func(ctx context.Context, c net.Conn) context.Context { return context.WithValue(ctx, connKey{}, c) },
 	}
+	s.http = srv
 	go func() { _ = srv.Serve(ln) }()
 	// Coalesced reaction, poll and view counts are flushed about once a
 	// second, as `herald serve` does (views every 10 s there).

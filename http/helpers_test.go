@@ -21,7 +21,7 @@ import (
 
 // env is one Herald API server on a real SQLite store in a temp dir.
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	ts    *httptest.Server
 	srv   *hhttp.Server
 	db    *sqlite.DB
@@ -32,7 +32,7 @@ type env struct {
 
 // newEnv starts a server; opts may adjust its config (rate limits are off
 // unless a test turns them on).
-func newEnv(t *testing.T, opts ...func(*hhttp.Config)) *env {
+func newEnv(t testing.TB, opts ...func(*hhttp.Config)) *env {
 	t.Helper()
 	clock := herald.NewFakeClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
 	path := filepath.Join(t.TempDir(), "herald.db")
@@ -47,6 +47,7 @@ func newEnv(t *testing.T, opts ...func(*hhttp.Config)) *env {
 		// On in every test, as in herald serve on SQLite, so that each
 		// test also checks that cached pages are never stale.
 		PageCacheBytes: 8 << 20,
+		Push:           testPush,
 	}
 	for _, o := range opts {
 		o(&cfg)

@@ -8,6 +8,7 @@ import (
 	"bufio"
 	"errors"
 	"html/template"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -69,6 +70,10 @@ type Config struct {
 	// AppShell is the web app's index.html, which public pages fill in
 	// (public.go); nil renders them in a plain shell.
 	AppShell []byte
+	// Media configures uploads and /media (off without Media.Blobs).
+	Media MediaConfig
+	// Push configures the Web Push routes; the zero value turns them off.
+	Push PushConfig
 	// Views counts view reports (POST /api/v1/views); nil answers 503.
 	Views ViewRecorder
 }
@@ -101,6 +106,9 @@ type Server struct {
 	proxies    []netip.Prefix
 	exempt     []netip.Prefix
 	web        http.Handler
+	media      MediaConfig
+	bg         sync.WaitGroup // background media processing
+	push       PushConfig
 	views      ViewRecorder
 
 	public       *publicCache
@@ -125,6 +133,8 @@ func NewServer(cfg Config) *Server {
 		proxies:    cfg.TrustedProxies,
 		exempt:     cfg.RateLimitExempt,
 		web:        cfg.Web,
+		media:      cfg.Media,
+		push:       cfg.Push,
 		views:      cfg.Views,
 		mux:        http.NewServeMux(),
 		cop:        http.NewCrossOriginProtection(),
@@ -159,6 +169,7 @@ func NewServer(cfg Config) *Server {
 	s.cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, errCrossOrigin)
 	}))
+	s.media.withDefaults()
 	s.limits = newLimiters(cfg.RateLimits.withDefaults())
 	if cfg.SessionCacheTTL == 0 {
 		cfg.SessionCacheTTL = 5 * time.Second
@@ -223,6 +234,10 @@ func (s *Server) handle(pattern string, h handlerFunc) {
 			bw := &bumpWriter{ResponseWriter: w, bump: bump}
 			defer bump()
 			w = bw
+		}
+		if err := s.resolveHandle(r); err != nil {
+			s.writeError(w, r, err)
+			return
 		}
 		if err := h(w, r); err != nil {
 			s.writeError(w, r, err)
@@ -334,6 +349,16 @@ func (w *responseWriter) WriteHeader(status int) {
 func (w *responseWriter) Write(b []byte) (int, error) {
 	w.wroteHeader = true
 	return w.ResponseWriter.Write(b)
+}
+
+// ReadFrom passes io.ReaderFrom through, so files are sent with
+// sendfile(2) (media).
+func (w *responseWriter) ReadFrom(r io.Reader) (int64, error) {
+	w.wroteHeader = true
+	if rf, ok := w.ResponseWriter.(io.ReaderFrom); ok {
+		return rf.ReadFrom(r)
+	}
+	return io.Copy(w.ResponseWriter, r)
 }
 
 // Unwrap lets http.ResponseController reach the underlying writer.

@@ -5,6 +5,7 @@ import (
 	"math"
 	"net/http"
 	"time"
+	"unicode/utf8"
 
 	"github.com/heraldhq/herald"
 )
@@ -17,22 +18,39 @@ type pollInput struct {
 }
 
 func (s *Server) handleCreateUpdate(w http.ResponseWriter, r *http.Request) error {
-	a, id, err := s.accountAndChannel(r)
+	actor, id, err := s.channelActor(r, herald.ScopePost)
 	if err != nil {
 		return err
 	}
-	if err := s.rateLimit(s.clientAddr(r), s.limits.postAddr, s.limits.postAccount, a.ID); err != nil {
+	if err := s.rateLimit(s.clientAddr(r), s.limits.postAddr, s.limits.postAccount, actor); err != nil {
 		return err
 	}
 	var req struct {
-		Text string     `json:"text"`
-		Poll *pollInput `json:"poll"`
+		Text      string            `json:"text"`
+		Poll      *pollInput        `json:"poll"`
+		PublishAt *time.Time        `json:"publish_at"`
+		Media     []herald.MediaRef `json:"media"`
 	}
-	if err := decodeJSON(w, r, &req); err != nil {
+	body, err := readBody(w, r)
+	if err != nil {
 		return err
 	}
-	// The store normalizes and validates the text and the poll.
+	if plainTextBody(r, body) {
+		if !utf8.Valid(body) {
+			return herald.KindErrorf(herald.EINVALID, "invalid-utf8", "Request body must be valid UTF-8.")
+		}
+		req.Text = string(body)
+	} else if err := decodeJSONBytes(body, &req); err != nil {
+		return err
+	}
+	if len(req.Media) > herald.MaxUpdateMedia {
+		return herald.KindErrorf(herald.EINVALID, "too-many-media", "An update has at most %d media.", herald.MaxUpdateMedia)
+	}
+	// The store normalizes and validates the text, the poll and the media.
 	u := &herald.Update{Text: req.Text}
+	for _, m := range req.Media {
+		u.Media = append(u.Media, herald.Media{ID: m.ID, Alt: m.Alt})
+	}
 	if req.Poll != nil {
 		p := &herald.Poll{Question: req.Poll.Question, Multiple: req.Poll.Multiple}
 		for _, o := range req.Poll.Options {
@@ -40,7 +58,13 @@ func (s *Server) handleCreateUpdate(w http.ResponseWriter, r *http.Request) erro
 		}
 		u.Poll = p
 	}
-	if err := s.Store.CreateUpdate(r.Context(), a.ID, id, u); err != nil {
+	if req.PublishAt != nil {
+		if len(u.Media) > 0 {
+			return herald.KindErrorf(herald.EINVALID, "invalid-media", "Scheduled updates can't carry media yet.")
+		}
+		return s.scheduleUpdate(w, r, actor, id, u, *req.PublishAt)
+	}
+	if err := s.Store.CreateUpdate(r.Context(), actor, id, u); err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusCreated, u)
@@ -121,29 +145,43 @@ func (s *Server) handleGetUpdate(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) handleEditUpdate(w http.ResponseWriter, r *http.Request) error {
-	a, cid, uid, err := s.accountAndUpdate(r)
+	actor, cid, uid, err := s.updateActor(r, herald.ScopeEdit)
 	if err != nil {
 		return err
 	}
 	var req struct {
-		Text string `json:"text"`
+		Text  *string           `json:"text"`
+		Media []herald.MediaRef `json:"media"` // new alt texts
 	}
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
-	u, err := s.Store.EditUpdate(r.Context(), a.ID, cid, uid, req.Text)
-	if err != nil {
-		return err
+	if req.Text == nil && req.Media == nil {
+		return herald.KindErrorf(herald.EINVALID, "invalid-text", "Send a new text, new alt texts (\"media\": [{\"id\", \"alt\"}]), or both.")
+	}
+	if len(req.Media) > herald.MaxUpdateMedia {
+		return herald.KindErrorf(herald.EINVALID, "too-many-media", "An update has at most %d media.", herald.MaxUpdateMedia)
+	}
+	var u *herald.Update
+	if req.Media != nil {
+		if u, err = s.Store.SetMediaAlt(r.Context(), actor, cid, uid, req.Media); err != nil {
+			return err
+		}
+	}
+	if req.Text != nil {
+		if u, err = s.Store.EditUpdate(r.Context(), actor, cid, uid, *req.Text); err != nil {
+			return err
+		}
 	}
 	return writeJSON(w, http.StatusOK, u)
 }
 
 func (s *Server) handleDeleteUpdate(w http.ResponseWriter, r *http.Request) error {
-	a, cid, uid, err := s.accountAndUpdate(r)
+	actor, cid, uid, err := s.updateActor(r, herald.ScopeDelete)
 	if err != nil {
 		return err
 	}
-	if err := s.Store.DeleteUpdate(r.Context(), a.ID, cid, uid); err != nil {
+	if err := s.Store.DeleteUpdate(r.Context(), actor, cid, uid); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

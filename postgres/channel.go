@@ -16,7 +16,7 @@ import (
 const channelCols = `c.pk, c.id, coalesce(c.handle, ''), c.name, c.description, c.category, c.country, c.language,
 	c.listed, c.verified, c.reactions, c.follower_count, c.created_at, c.invite_code,
 	(SELECT u.created_at FROM updates u WHERE u.channel_id = c.id AND u.expires_at > $2 ORDER BY u.seq DESC LIMIT 1) AS lua,
-	f.account_id IS NOT NULL, coalesce(f.muted, false), adm.role`
+	f.account_id IS NOT NULL, coalesce(f.muted, false), adm.role, coalesce(c.avatar_id, '')`
 
 const channelFrom = `channels c
 	LEFT JOIN follows f ON f.channel_id = c.id AND f.account_id = $1
@@ -41,12 +41,14 @@ func scanChannel(row pgx.Row) (*chanRow, error) {
 	ch := &r.ch
 	var last *time.Time
 	var role *string
+	var avatar string
 	err := row.Scan(&r.pk, &ch.ID, &ch.Handle, &ch.Name, &ch.Description, &ch.Category, &ch.Country, &ch.Language,
 		&ch.Listed, &ch.Verified, &ch.Reactions, &ch.FollowerCount, &ch.CreatedAt, &r.invite,
-		&last, &r.rel.Following, &r.rel.Muted, &role)
+		&last, &r.rel.Following, &r.rel.Muted, &role, &avatar)
 	if err != nil {
 		return nil, err
 	}
+	ch.AvatarURL = herald.AvatarURL(avatar)
 	if role != nil {
 		r.rel.Role = *role
 	}
@@ -105,6 +107,9 @@ func loadAccess(ctx context.Context, q querier, viewerID, channelID, lock string
 func (t *tx) adminAccess(ctx context.Context, actorID, channelID, lock string) (*chanRow, error) {
 	if actorID == "" {
 		return nil, errNoActor
+	}
+	if keyID, ok := herald.KeyOfActor(actorID); ok {
+		return keyAccess(ctx, t, keyID, channelID, lock)
 	}
 	r, err := loadAccess(ctx, t, actorID, channelID, lock)
 	if err != nil {
@@ -293,6 +298,8 @@ func (db *DB) DeleteChannel(ctx context.Context, actorID, channelID string) erro
 			`DELETE FROM events WHERE stream = $1 OR channel_id = $1`,
 			`DELETE FROM stream_heads WHERE stream = $1`,
 			`DELETE FROM stream_floors WHERE stream = $1`,
+			// Kept Idempotency-Key answers about the channel (issue 15).
+			`DELETE FROM idempotency_keys WHERE channel_id = $1 OR resource_id = $1`,
 			// Cascades to admins, follows, updates, counters, reactions and votes.
 			`DELETE FROM channels WHERE id = $1`,
 		} {

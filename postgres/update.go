@@ -13,7 +13,7 @@ import (
 // reaction and votes; used as "SELECT updateCols FROM updateFrom WHERE ...".
 const updateCols = `u.id, u.channel_id, u.seq, u.text, u.created_at, u.edited_at, u.expires_at,
 	u.poll_question, u.poll_multiple, u.poll_options, uc.voters, uc.reactions, uc.votes,
-	r.emoji, v.options, vw.shown, coalesce(u.signature, ''), coalesce(u.key_id, ''), u.pinned_at IS NOT NULL`
+	r.emoji, v.options, vw.shown, coalesce(u.signature, ''), coalesce(u.key_id, ''), u.pinned_at IS NOT NULL, ` + updateMediaCol
 
 // updateJoins adds an update's counts and the viewer's ($1) own reaction
 // and votes to the updates aliased u.
@@ -34,9 +34,13 @@ func scanUpdate(row pgx.Row, extra ...any) (*herald.Update, error) {
 	var pollCounts []int64
 	var reaction *string
 	var votes []int32
+	var media []byte
 	err := row.Scan(append(extra, &u.ID, &u.ChannelID, &u.Seq, &u.Text, &u.CreatedAt, &u.EditedAt, &u.ExpiresAt,
-		&question, &multiple, &options, &voters, &u.Reactions, &pollCounts, &reaction, &votes, &u.Views, &u.Signature, &u.KeyID, &u.Pinned)...)
+		&question, &multiple, &options, &voters, &u.Reactions, &pollCounts, &reaction, &votes, &u.Views, &u.Signature, &u.KeyID, &u.Pinned, &media)...)
 	if err != nil {
+		return nil, err
+	}
+	if u.Media, err = decodeUpdateMedia(media); err != nil {
 		return nil, err
 	}
 	u.CreatedAt, u.ExpiresAt = u.CreatedAt.UTC(), u.ExpiresAt.UTC()
@@ -77,7 +81,7 @@ func loadUpdate(ctx context.Context, q querier, now time.Time, viewerID, channel
 
 // CreateUpdate posts an update (admins only) and appends update.created.
 func (db *DB) CreateUpdate(ctx context.Context, actorID, channelID string, u *herald.Update) error {
-	text, err := herald.NormalizeUpdateText(u.Text)
+	text, refs, err := herald.NormalizeUpdateContent(u.Text, u.Media)
 	if err != nil {
 		return err
 	}
@@ -93,62 +97,69 @@ func (db *DB) CreateUpdate(ctx context.Context, actorID, channelID string, u *he
 		if err != nil {
 			return err
 		}
-		id := herald.NewID()
-		expires := t.now.Add(t.db.retention)
-		var question *string
-		var options []string
-		var votes []int64 // NULL without a poll
-		multiple := false
-		if u.Poll != nil {
-			question, multiple = &u.Poll.Question, u.Poll.Multiple
-			votes = make([]int64, len(u.Poll.Options))
-			for i, o := range u.Poll.Options {
-				options = append(options, o.Text)
-				u.Poll.Options[i].Votes = 0
-			}
-		}
-		// One statement, so the locks it takes (the channel's update and
-		// stream heads) are held for one round trip and the commit only.
-		// It also logs the directory activity: today's old value for walks
-		// in progress, then the post in the 7 windows containing today.
-		var seq, evSeq int64
-		var keyID *string
-		var seed []byte
-		err = t.QueryRow(ctx, `WITH
-			seq AS (UPDATE update_heads SET seq = seq + 1 WHERE channel_id = $1 RETURNING seq),
-			ins AS (INSERT INTO updates (id, channel_id, seq, text, poll_question, poll_multiple, poll_options, created_at, expires_at)
-				SELECT $2, $1, seq, $3, $4, $5, $6, $7, $8 FROM seq RETURNING seq),
-			cnt AS (INSERT INTO update_counts (update_id, votes) VALUES ($2, $9)),
-			log AS (INSERT INTO directory_changes (channel_pk, kind, day, old_value)
-				SELECT $10, 1, $11, coalesce((SELECT n FROM directory_activity WHERE channel_pk = $10 AND day = $11), 0)),
-			act AS (INSERT INTO directory_activity (channel_pk, day, n)
-				SELECT $10, $11::bigint + d, 1 FROM generate_series(0, 6) d
-				ON CONFLICT (channel_pk, day) DO UPDATE SET n = directory_activity.n + 1),
-			head AS (INSERT INTO stream_heads (stream, seq) VALUES ($1, 1)
-				ON CONFLICT (stream) DO UPDATE SET seq = stream_heads.seq + 1 RETURNING seq),
-			ev AS (INSERT INTO events (stream, seq, type, channel_id, update_id, created_at)
-				SELECT $1, seq, $12, $1, $2, $7 FROM head)
-			SELECT (SELECT seq FROM ins), (SELECT seq FROM head), k.id, k.private_key
-			FROM (SELECT 1) one LEFT JOIN signing_keys k ON k.channel_id = $1 AND k.retired_at IS NULL`,
-			r.ch.ID, id, text, question, multiple, options, t.now, expires, votes, r.pk, dayOf(t.now),
-			herald.EventUpdateCreated).Scan(&seq, &evSeq, &keyID, &seed)
-		if err != nil {
-			return err
-		}
-		u.ID, u.ChannelID, u.Seq, u.Text = id, r.ch.ID, seq, text
-		u.CreatedAt, u.ExpiresAt, u.EditedAt = t.now, expires, nil
-		if keyID == nil {
-			keyID = new(string) // a channel older than keys: signUpdate makes one
-		}
-		if err := t.signUpdate(ctx, u, *keyID, seed); err != nil {
-			return err
-		}
-		u.Reactions = map[string]int64{}
-		u.Viewer = herald.UpdateViewer{Votes: []int{}}
-		t.events = append(t.events, herald.Event{Stream: r.ch.ID, Type: herald.EventUpdateCreated, ChannelID: r.ch.ID,
-			Seq: evSeq, UpdateID: id, Update: u.Public(), CreatedAt: t.now})
-		return nil
+		return t.insertUpdate(ctx, r, u, text, refs)
 	})
+}
+
+// insertUpdate posts a validated update (text normalized) on the channel r
+// (key-share locked) and appends update.created: the one path of a post,
+// immediate or scheduled, with retention counted from now.
+func (t *tx) insertUpdate(ctx context.Context, r *chanRow, u *herald.Update, text string, refs []herald.MediaRef) error {
+	id := herald.NewID()
+	expires := t.now.Add(t.db.retention)
+	// Media rows before the stream head, as FinishMedia locks them.
+	var err error
+	if u.Media, err = t.attachMedia(ctx, r.ch.ID, id, refs); err != nil {
+		return err
+	}
+	var question *string
+	var options []string
+	var votes []int64 // NULL without a poll
+	multiple := false
+	if u.Poll != nil {
+		question, multiple = &u.Poll.Question, u.Poll.Multiple
+		votes = make([]int64, len(u.Poll.Options))
+		for i, o := range u.Poll.Options {
+			options = append(options, o.Text)
+			u.Poll.Options[i].Votes = 0
+		}
+	}
+	// One statement, so the locks it takes (the channel's update and
+	// stream heads) are held for one round trip and the commit only.
+	// It also logs the directory activity: today's old value for walks
+	// in progress, then the post in the 7 windows containing today.
+	var seq, evSeq int64
+	err = t.QueryRow(ctx, `WITH
+		seq AS (UPDATE update_heads SET seq = seq + 1 WHERE channel_id = $1 RETURNING seq),
+		ins AS (INSERT INTO updates (id, channel_id, seq, text, poll_question, poll_multiple, poll_options, created_at, expires_at)
+			SELECT $2, $1, seq, $3, $4, $5, $6, $7, $8 FROM seq RETURNING seq),
+		cnt AS (INSERT INTO update_counts (update_id, votes) VALUES ($2, $9)),
+		log AS (INSERT INTO directory_changes (channel_pk, kind, day, old_value)
+			SELECT $10, 1, $11, coalesce((SELECT n FROM directory_activity WHERE channel_pk = $10 AND day = $11), 0)),
+		act AS (INSERT INTO directory_activity (channel_pk, day, n)
+			SELECT $10, $11::bigint + d, 1 FROM generate_series(0, 6) d
+			ON CONFLICT (channel_pk, day) DO UPDATE SET n = directory_activity.n + 1),
+		head AS (INSERT INTO stream_heads (stream, seq) VALUES ($1, 1)
+			ON CONFLICT (stream) DO UPDATE SET seq = stream_heads.seq + 1 RETURNING seq),
+		ev AS (INSERT INTO events (stream, seq, type, channel_id, update_id, created_at)
+			SELECT $1, seq, $12, $1, $2, $7 FROM head),
+		job AS (INSERT INTO push_jobs (update_id, created_at) SELECT $2, $7 FROM ins)
+		SELECT (SELECT seq FROM ins), (SELECT seq FROM head)`,
+		r.ch.ID, id, text, question, multiple, options, t.now, expires, votes, r.pk, dayOf(t.now),
+		herald.EventUpdateCreated).Scan(&seq, &evSeq)
+	if err != nil {
+		return err
+	}
+	u.ID, u.ChannelID, u.Seq, u.Text = id, r.ch.ID, seq, text
+	u.CreatedAt, u.ExpiresAt, u.EditedAt = t.now, expires, nil
+	if err := t.signUpdate(ctx, u, "", nil); err != nil {
+		return err
+	}
+	u.Reactions = map[string]int64{}
+	u.Viewer = herald.UpdateViewer{Votes: []int{}}
+	t.events = append(t.events, herald.Event{Stream: r.ch.ID, Type: herald.EventUpdateCreated, ChannelID: r.ch.ID,
+		Seq: evSeq, UpdateID: id, Update: u.Public(), CreatedAt: t.now})
+	return nil
 }
 
 // FindUpdate returns a live update with counts and the viewer's own interactions.
@@ -246,6 +257,9 @@ func (db *DB) EditUpdate(ctx context.Context, actorID, channelID, updateID, text
 		if err := t.signUpdate(ctx, u, "", nil); err != nil {
 			return err
 		}
+		if err := t.queueEditPush(ctx, updateID, u.CreatedAt); err != nil {
+			return err
+		}
 		return t.appendEvent(ctx, herald.Event{Stream: r.ch.ID, Type: herald.EventUpdateEdited, ChannelID: r.ch.ID,
 			UpdateID: updateID, Update: u.Public()})
 	})
@@ -276,6 +290,9 @@ func (db *DB) DeleteUpdate(ctx context.Context, actorID, channelID, updateID str
 // reactions and votes, plus the events that name them.
 func (t *tx) eraseUpdates(ctx context.Context, ids []string) error {
 	if _, err := t.Exec(ctx, `DELETE FROM events WHERE update_id = ANY($1)`, ids); err != nil {
+		return err
+	}
+	if err := t.eraseAnswers(ctx, ids); err != nil {
 		return err
 	}
 	_, err := t.Exec(ctx, `DELETE FROM updates WHERE id = ANY($1)`, ids)

@@ -35,7 +35,7 @@ func relation(role sql.NullString, muted sql.NullInt64) storeutil.Relation {
 const channelSelect = `SELECT c.pk, c.id, c.handle, c.name, c.description, c.category, c.country, c.language,
 	c.listed, c.verified, c.reactions, c.invite_code, c.follower_count, c.created_at,
 	(SELECT u.created_at FROM updates u WHERE u.channel_pk = c.pk AND u.expires_at > ?1 ORDER BY u.seq DESC LIMIT 1) AS lua,
-	a.role, f.muted
+	a.role, f.muted, coalesce(c.avatar_id, '')
 FROM channels c
 LEFT JOIN admins a ON a.channel_pk = c.pk AND a.account_id = ?2
 LEFT JOIN follows f ON f.channel_pk = c.pk AND f.account_id = ?2 `
@@ -50,10 +50,12 @@ func scanChannel(s scanner) (*chanRow, error) {
 	var lua sql.NullInt64
 	var role sql.NullString
 	var muted sql.NullInt64
+	var avatar string
 	if err := s.Scan(&r.pk, &r.ch.ID, &handle, &r.ch.Name, &r.ch.Description, &r.ch.Category, &r.ch.Country, &r.ch.Language,
-		&listed, &verified, &r.ch.Reactions, &r.invite, &r.ch.FollowerCount, &created, &lua, &role, &muted); err != nil {
+		&listed, &verified, &r.ch.Reactions, &r.invite, &r.ch.FollowerCount, &created, &lua, &role, &muted, &avatar); err != nil {
 		return nil, err
 	}
+	r.ch.AvatarURL = herald.AvatarURL(avatar)
 	r.rel = relation(role, muted)
 	r.ch.Handle = handle.String
 	r.ch.Listed, r.ch.Verified = listed != 0, verified != 0
@@ -109,6 +111,9 @@ func loadAccess(ctx context.Context, q queryer, viewerID, channelID string) (*ch
 func adminAccess(ctx context.Context, tx *Tx, actorID, channelID string) (*chanRow, error) {
 	if actorID == "" {
 		return nil, errNoActor
+	}
+	if keyID, ok := herald.KeyOfActor(actorID); ok {
+		return keyAccess(ctx, tx, keyID, channelID)
 	}
 	r, err := loadAccess(ctx, tx, actorID, channelID)
 	if err != nil {
@@ -295,6 +300,9 @@ func (db *DB) DeleteChannel(ctx context.Context, actorID, channelID string) erro
 			if _, err := tx.ExecContext(ctx, q, r.ch.ID); err != nil {
 				return err
 			}
+		}
+		if err := eraseAnswers(ctx, tx, []string{r.ch.ID}); err != nil {
+			return err
 		}
 		// Cascades to updates, poll options, reactions, counts, votes, admins and follows.
 		_, err = tx.ExecContext(ctx, `DELETE FROM channels WHERE pk = ?`, r.pk)

@@ -28,6 +28,8 @@ var commands = []struct {
 	{"http", "HTTP API throughput and latency on an in-process server", benchHTTP},
 	{"reactions", "reactions and votes under concurrent clients", benchReactions},
 	{"openweb", "public channel page and feeds, read anonymously by concurrent clients", benchOpenWeb},
+	{"schedule", "N updates scheduled for the same second: when the last is published", benchSchedule},
+	{"push", "Web Push: one update to N subscribed devices, the push service in another process", benchPush},
 	{"directory", "directory queries on a seeded store (seed directory first)", benchDirectory},
 	{"seed", "generate benchmark data: seed directory --channels N --data DIR", seedCommand},
 	{"serve", "internal: the server, as `herald serve` (the benchmarks' child processes)", serveCommand},

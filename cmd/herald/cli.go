@@ -7,10 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/heraldhq/herald"
 	"github.com/heraldhq/herald/client"
 	"github.com/heraldhq/herald/cmd/internal/options"
 )
@@ -240,7 +243,7 @@ func channelCommand(ctx context.Context, a *app, args []string) error {
 		}
 		return c.DeleteChannel(ctx, f.Arg(0))
 	}
-	return fmt.Errorf("unknown channel subcommand %q", args[0])
+	return fmt.Errorf("usage: herald channel create|show|delete [flags] [ID] (unknown subcommand %q)", args[0])
 }
 
 func postCommand(ctx context.Context, a *app, args []string) error {
@@ -249,13 +252,44 @@ func postCommand(ctx context.Context, a *app, args []string) error {
 	question := f.String("poll-question", "attach a poll with this question")
 	pollOptions := f.Repeated("poll-option", "a poll option (repeat 2-12 times)")
 	multiple := f.Bool("poll-multiple", "allow several answers")
+	images := f.Repeated("image", "attach a photo (JPEG, PNG, WebP, GIF; repeatable)")
+	videos := f.Repeated("video", "attach a video (MP4, WebM; repeatable)")
+	audios := f.Repeated("audio", "attach audio or a voice note (Opus, AAC, MP3; repeatable)")
+	docs := f.Repeated("file", "attach a document, offered as a download (repeatable)")
+	alts := f.Repeated("alt", "alt text of the attachments in order: images, videos, audio, files (repeatable)")
+	at := f.String("at", "schedule for this time (RFC 3339, e.g. 2026-03-01T18:00:00+01:00) instead of posting now")
+	idem := f.String("idempotency-key", "Idempotency-Key of the post (default: a random one; reuse it to retry safely)")
 	if err := f.Parse(args); err != nil {
 		return err
 	}
-	if *channel == "" || f.NArg() != 1 {
-		return errors.New("usage: herald post --channel ID TEXT (TEXT - reads stdin)")
+	type attachment struct{ path, want string }
+	var atts []attachment
+	for _, l := range []struct {
+		paths []string
+		want  string
+	}{{*images, herald.MediaImage}, {*videos, herald.MediaVideo}, {*audios, herald.MediaAudio}, {*docs, ""}} {
+		for _, p := range l.paths {
+			atts = append(atts, attachment{p, l.want})
+		}
 	}
-	text := f.Arg(0)
+	if *channel == "" || f.NArg() > 1 || f.NArg() == 0 && len(atts) == 0 {
+		return errors.New("usage: herald post --channel ID [--image F --alt TEXT ...] [TEXT] (TEXT - reads stdin; optional with attachments)")
+	}
+	if len(*alts) > len(atts) {
+		return errors.New("more --alt texts than attachments")
+	}
+	text := ""
+	if f.NArg() == 1 {
+		text = f.Arg(0)
+	}
+	var publishAt time.Time
+	if *at != "" {
+		t, err := time.Parse(time.RFC3339, *at)
+		if err != nil {
+			return fmt.Errorf("--at: %w", err)
+		}
+		publishAt = t
+	}
 	if text == "-" {
 		b, err := io.ReadAll(io.LimitReader(a.stdin, 1<<20))
 		if err != nil {
@@ -271,11 +305,72 @@ func postCommand(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
-	u, err := c.PostUpdate(ctx, *channel, text, poll)
+	if len(atts) == 0 {
+		// A 429 is retried after its Retry-After with the same Idempotency-Key,
+		// so a retry never posts twice.
+		u, sched, err := c.Publish(ctx, *channel, client.Post{Text: text, Poll: poll, PublishAt: publishAt, IdempotencyKey: *idem, Retries: 5})
+		if err != nil {
+			return err
+		}
+		if sched != nil {
+			return f.print(sched, sched.ID+" scheduled for "+sched.PublishAt.Local().Format(time.DateTime))
+		}
+		return f.print(u, u.ID)
+	}
+	if poll != nil || !publishAt.IsZero() {
+		return errors.New("attachments can't go with a poll or --at (not implemented)")
+	}
+	if len(atts) == 0 {
+		u, err := c.PostUpdate(ctx, *channel, text, poll)
+		if err != nil {
+			return err
+		}
+		return f.print(u, u.ID)
+	}
+	if poll != nil {
+		return errors.New("an update has either a poll or attachments")
+	}
+	var refs []herald.MediaRef
+	for i, at := range atts {
+		m, err := uploadFile(ctx, c, *channel, at.path)
+		if err != nil {
+			return fmt.Errorf("%s: %w", at.path, err)
+		}
+		if at.want != "" && m.Type != at.want {
+			return fmt.Errorf("%s is not %s %s (the server read it as %s)", at.path, article(at.want), at.want, m.Type)
+		}
+		ref := herald.MediaRef{ID: m.ID}
+		if i < len(*alts) {
+			ref.Alt = (*alts)[i]
+		}
+		refs = append(refs, ref)
+	}
+	u, err := c.PostMedia(ctx, *channel, text, refs)
 	if err != nil {
 		return err
 	}
 	return f.print(u, u.ID)
+}
+
+func article(w string) string {
+	if strings.IndexByte("aeiou", w[0]) >= 0 {
+		return "an"
+	}
+	return "a"
+}
+
+// uploadFile streams one file to a channel.
+func uploadFile(ctx context.Context, c *client.Client, channelID, path string) (*herald.Media, error) {
+	fh, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer fh.Close()
+	st, err := fh.Stat()
+	if err != nil {
+		return nil, err
+	}
+	return c.UploadMedia(ctx, channelID, fh, st.Size(), filepath.Base(path))
 }
 
 func followCommand(ctx context.Context, a *app, args []string) error {

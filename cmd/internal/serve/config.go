@@ -6,6 +6,7 @@
 package serve
 
 import (
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +15,7 @@ import (
 	"net/url"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/heraldhq/herald"
@@ -80,9 +82,26 @@ type Config struct {
 	// everything else to https) on this address, e.g. ":80".
 	ACMEHTTPAddr string
 
+	// Media (issue 13): a directory (default <data>/media); sizes in MB.
+	MediaDir         string
+	MediaMaxImageMB  int
+	MediaMaxVideoMB  int
+	MediaMaxAudioMB  int
+	MediaMaxDocMB    int
+	MediaDailyQuota  int // MB per channel per 24 h, 0 none
+	MediaUploadTime  time.Duration
+	MediaErasePeriod time.Duration
+	// Web Push (issue 12).
+	PushContent     string   // preview or minimal
+	PushAllowHosts  []string // push hosts allowed besides the well-known services
+	PushCARoots     string   // PEM file of roots trusted for push services besides the system's
+	PushSubject     string   // VAPID contact (mailto: or https:); "" derives one
+	PushConcurrency int      // requests in flight per node
+
 	// Not options: what tests and benchmarks change.
 	PasswordParams password.Params // default OWASP's
 	Clock          herald.Clock    // default the system clock
+	PushRootCAs    *x509.CertPool  // roots for push services' HTTPS (tests); nil: the system's
 	Stdout, Stderr io.Writer       // the "listening on" line; the logs
 }
 
@@ -117,6 +136,22 @@ func Options(c *Config) []options.Option {
 			Set: options.String(&c.Addr)},
 		{Flag: "data", Env: "HERALD_DATA", Default: "./herald-data", Help: "data directory holding the database (and ACME certificates)",
 			Set: options.String(&c.DataDir)},
+		{Flag: "media-dir", Env: "HERALD_MEDIA_DIR", Help: "directory of uploaded media files; empty: <data>/media",
+			Set: options.String(&c.MediaDir)},
+		{Flag: "media-max-image-mb", Env: "HERALD_MEDIA_MAX_IMAGE_MB", Default: "16", Help: "largest image upload, MB",
+			Set: options.Int(&c.MediaMaxImageMB, 1)},
+		{Flag: "media-max-video-mb", Env: "HERALD_MEDIA_MAX_VIDEO_MB", Default: "100", Help: "largest video upload, MB",
+			Set: options.Int(&c.MediaMaxVideoMB, 1)},
+		{Flag: "media-max-audio-mb", Env: "HERALD_MEDIA_MAX_AUDIO_MB", Default: "16", Help: "largest audio upload, MB",
+			Set: options.Int(&c.MediaMaxAudioMB, 1)},
+		{Flag: "media-max-document-mb", Env: "HERALD_MEDIA_MAX_DOCUMENT_MB", Default: "100", Help: "largest document upload, MB",
+			Set: options.Int(&c.MediaMaxDocMB, 1)},
+		{Flag: "media-daily-quota-mb", Env: "HERALD_MEDIA_DAILY_QUOTA_MB", Default: "1024", Help: "MB a channel may upload per 24 hours, 0 for no quota",
+			Set: options.Int(&c.MediaDailyQuota, 0)},
+		{Flag: "media-upload-timeout", Env: "HERALD_MEDIA_UPLOAD_TIMEOUT", Default: "10m", Help: "time a client has to send one upload (instead of --read-timeout)",
+			Set: options.Duration(&c.MediaUploadTime, 1)},
+		{Flag: "media-erase-period", Env: "HERALD_MEDIA_ERASE_PERIOD", Default: "15s", Help: "how often files of deleted or expired media are removed",
+			Set: options.Duration(&c.MediaErasePeriod, 1)},
 		{Flag: "retention", Env: "HERALD_RETENTION", Default: herald.DefaultRetention.String(), Help: "how long updates live",
 			Set: options.Duration(&c.Retention, 1)},
 		{Flag: "public-url", Env: "HERALD_PUBLIC_URL", Help: "URL users reach the server at; https makes cookies Secure",
@@ -202,6 +237,22 @@ func Options(c *Config) []options.Option {
 			Set: options.Int(&c.MaxConnsPerAddr, 0)},
 		{Flag: "shutdown-timeout", Env: "HERALD_SHUTDOWN_TIMEOUT", Default: "10s", Help: "how long a stopping server waits for requests in flight",
 			Set: options.Duration(&c.ShutdownTimeout, 1)},
+		{Flag: "push-content", Env: "HERALD_PUSH_CONTENT", Default: "preview", Help: "what a Web Push notification carries, encrypted to the device: preview (channel name and the first 200 characters) or minimal (only ids; the app fetches the text)",
+			Set: options.OneOf(&c.PushContent, "preview", "minimal")},
+		{Flag: "push-allow-hosts", Env: "HERALD_PUSH_ALLOW_HOSTS", Help: "push endpoint hosts accepted besides the well-known push services (e.g. a self-hosted UnifiedPush distributor), names, IPs or *.domain, comma-separated; they may be private addresses",
+			Set: options.List(&c.PushAllowHosts)},
+		{Flag: "push-ca-roots", Env: "HERALD_PUSH_CA_ROOTS", Help: "PEM file of extra roots trusted for push services' HTTPS (a distributor with a private CA)",
+			Set: options.String(&c.PushCARoots)},
+		{Flag: "push-subject", Env: "HERALD_PUSH_SUBJECT", Help: "contact sent to push services in VAPID tokens, a mailto: or https: URI; empty uses --public-url when https, else mailto:postmaster@localhost",
+			Set: func(v string) error {
+				if v != "" && !strings.HasPrefix(v, "mailto:") && !strings.HasPrefix(v, "https://") {
+					return errors.New("want a mailto: or https:// URI")
+				}
+				c.PushSubject = v
+				return nil
+			}},
+		{Flag: "push-concurrency", Env: "HERALD_PUSH_CONCURRENCY", Default: "128", Help: "Web Push requests in flight at once per node",
+			Set: options.Int(&c.PushConcurrency, 1)},
 		{Flag: "tls-cert", Env: "HERALD_TLS_CERT", Help: "PEM certificate chain file: serve HTTPS (with --tls-key)",
 			Set: options.String(&c.TLSCert)},
 		{Flag: "tls-key", Env: "HERALD_TLS_KEY", Help: "PEM private key file of --tls-cert",

@@ -19,9 +19,12 @@ import (
 	"github.com/heraldhq/herald"
 	hhttp "github.com/heraldhq/herald/http"
 	"github.com/heraldhq/herald/insights"
+	"github.com/heraldhq/herald/media"
 	hnats "github.com/heraldhq/herald/nats"
 	"github.com/heraldhq/herald/password"
 	"github.com/heraldhq/herald/postgres"
+	"github.com/heraldhq/herald/push"
+	"github.com/heraldhq/herald/push/dispatch"
 	"github.com/heraldhq/herald/realtime"
 	"github.com/heraldhq/herald/sqlite"
 	"github.com/heraldhq/herald/web"
@@ -36,6 +39,8 @@ type Server struct {
 	Logger *slog.Logger
 	Store  herald.Store
 	HTTP   *hhttp.Server
+	// Blobs holds the media files.
+	Blobs herald.BlobStore
 	// URL is where the server listens: http(s)://host:port, as bound.
 	URL string
 	// ChallengeURL is where ACME HTTP-01 challenges are answered, as bound
@@ -45,6 +50,7 @@ type Server struct {
 	sqlite   *sqlite.DB // the embedded store, nil on PostgreSQL
 	bus      *hnats.Bus // nil on a single node
 	hub      *realtime.Server
+	push     *dispatch.Dispatcher
 	views    *insights.Counter
 	httpSrv  *http.Server
 	acmeSrv  *http.Server // HTTP-01 challenges, if asked for
@@ -151,8 +157,49 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		Logger:    s.Logger,
 		Metrics:   prometheus.DefaultRegisterer,
 	})
-	publisher.Set(s.hub)
 
+	// Web Push: the key every node signs with, who may be posted to, and
+	// the dispatcher, woken by the updates posted on this node.
+	signer, policy, err := s.pushSetup(ctx, clock)
+	if err != nil {
+		return nil, err
+	}
+	s.push = dispatch.New(dispatch.Config{
+		Store:       s.Store,
+		Sender:      &push.Sender{Client: push.NewClient(policy), Signer: signer, Clock: clock},
+		Content:     dispatch.Content(cfg.PushContent),
+		Concurrency: cfg.PushConcurrency,
+		Logger:      s.Logger,
+		Clock:       clock,
+	})
+	publisher.Set(bothPublishers{s.hub, s.push})
+
+	// Media files: a directory (on one node; several nodes need a shared one).
+	mediaDir := cfg.MediaDir
+	if mediaDir == "" {
+		mediaDir = filepath.Join(cfg.DataDir, "media")
+	}
+	if s.Blobs, err = media.NewDir(mediaDir); err != nil {
+		return nil, fmt.Errorf("media directory: %w", err)
+	}
+	quota := int64(cfg.MediaDailyQuota) << 20
+	if quota == 0 {
+		quota = -1 // none
+	}
+	mediaCfg := hhttp.MediaConfig{
+		Blobs:         s.Blobs,
+		MaxImage:      int64(cfg.MediaMaxImageMB) << 20,
+		MaxVideo:      int64(cfg.MediaMaxVideoMB) << 20,
+		MaxAudio:      int64(cfg.MediaMaxAudioMB) << 20,
+		MaxDocument:   int64(cfg.MediaMaxDocMB) << 20,
+		DailyQuota:    quota,
+		UploadTimeout: cfg.MediaUploadTime,
+	}
+	if ff, err := media.FindFFmpeg(); err != nil {
+		s.Logger.Warn("media: ffmpeg not found on PATH: video and audio uploads are refused", "err", err)
+	} else {
+		mediaCfg.Processor = ff
+	}
 	// 3b. The view counter: hashes keyed by a secret kept out of the store.
 	secret, err := s.insightsSecret()
 	if err != nil {
@@ -184,6 +231,8 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		Web:             web.Handler(),
 		AppShell:        web.Index(),
 		PageCacheBytes:  pageCache,
+		Media:           mediaCfg,
+		Push:            hhttp.PushConfig{PublicKey: signer.PublicKey(), ValidateEndpoint: policy.ValidateEndpoint},
 		Views:           s.views,
 	})
 
@@ -295,6 +344,9 @@ func (s *Server) tlsConfig() (*tls.Config, *autocert.Manager, error) {
 	return nil, nil, nil
 }
 
+// publishBatch is how many scheduled updates one transaction publishes.
+const publishBatch = 200
+
 // startLoops runs the store's periodic work: pruning expired updates (the
 // store also refuses expired ones on read, so a minute's delay is only
 // about erasure), flushing coalesced counts, checkpointing the WAL.
@@ -320,6 +372,34 @@ func (s *Server) startLoops(ctx context.Context) {
 		if n > 0 {
 			s.Logger.Info("pruned expired updates", "count", n)
 		}
+		return err
+	})
+	erasePeriod := s.Config.MediaErasePeriod
+	if erasePeriod <= 0 {
+		erasePeriod = 15 * time.Second
+	}
+	every("media-erase", erasePeriod, func(ctx context.Context) error {
+		n, err := media.Erase(ctx, s.Store, s.Blobs)
+		if n > 0 {
+			s.Logger.Info("erased media", "count", n)
+		}
+		return err
+	})
+	// Scheduled updates: due ones are published within a second of their
+	// time, by whichever node takes them first (each exactly once).
+	every("publish-scheduled", 200*time.Millisecond, func(ctx context.Context) error {
+		for {
+			n, err := s.Store.PublishDue(ctx, publishBatch)
+			if n > 0 {
+				s.HTTP.InvalidatePages() // written outside the API
+			}
+			if err != nil || n < publishBatch {
+				return err
+			}
+		}
+	})
+	every("prune-idempotency", time.Minute, func(ctx context.Context) error {
+		_, err := s.Store.PruneIdempotencyKeys(ctx)
 		return err
 	})
 	every("flush-counts", time.Second, func(ctx context.Context) error {
@@ -354,6 +434,9 @@ func (s *Server) startLoops(ctx context.Context) {
 	})
 	if s.sqlite != nil {
 		every("checkpoint", time.Minute, s.sqlite.Checkpoint)
+	}
+	if s.push != nil {
+		s.loops.Go(func() { s.push.Run(ctx) })
 	}
 }
 

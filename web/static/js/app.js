@@ -15,6 +15,7 @@ import { inviteView } from './views/invite.js';
 import { followingView } from './views/following.js';
 import { signInView, signUpView } from './views/auth.js';
 import { handleView, permalinkView } from './views/public.js';
+import { registerServiceWorker, signingOut, signedOut } from './notifications.js';
 
 const routes = [
   [/^\/$/, directoryView],
@@ -128,9 +129,11 @@ function renderNav() {
 }
 
 async function signOut() {
+  await signingOut();
   try { await api('DELETE', '/sessions/current'); } catch (e) { if (e.status !== 401) { toast(errorText(e), 'error'); return; } }
   events.stop();
   session.set(null);
+  await signedOut();
   toast(t('auth.signedout'));
   navigate('/');
 }
@@ -138,6 +141,7 @@ async function signOut() {
 events.on(ev => {
   if (ev.type !== 'signedout' || !session.account) return;
   session.set(null);
+  signedOut();
   toast(t('auth.expired'));
   render();
 });
@@ -155,6 +159,7 @@ langSwitch.addEventListener('change', async () => {
 });
 
 async function boot() {
+  registerServiceWorker();
   await loadSession();
   try { await categories(); } catch { /* shown as ids until the next load */ }
   render();

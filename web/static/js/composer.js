@@ -1,14 +1,17 @@
 // The admin composer: text (up to 4,096 characters) and an optional poll of
 // 2 to 12 options, single or multiple answers.
 import { h, clear, icon } from './dom.js';
-import { t, fmtNumber } from './i18n.js';
+import { t, fmtNumber, fmtDate } from './i18n.js';
 import { api, paths } from './api.js';
 import { toast, errorSlot, showError, clearError, busy } from './ui.js';
+import { attachments } from './media.js';
+import { scheduleOption } from './schedule.js';
 
 const maxText = 4096;
 const maxOptions = 12;
 
-export function composer(ch, onPosted) {
+export function composer(ch, onPosted, onScheduled = () => {}) {
+  const sched = scheduleOption();
   const text = h('textarea', { id: 'compose-text', name: 'text', rows: 3, maxlength: maxText, placeholder: t('compose.placeholder') });
   const counter = h('span', { class: 'counter', id: 'compose-counter', 'aria-live': 'off' });
   const err = errorSlot();
@@ -24,6 +27,7 @@ export function composer(ch, onPosted) {
     h('div', { class: 'row between' }, addOption,
       h('label', { class: 'check', for: 'poll-multiple' }, multiple, ' ', t('compose.multiple'))));
   const submit = h('button', { type: 'submit', class: 'btn primary', id: 'compose-submit' }, t('compose.publish'));
+  const att = attachments(ch.id, msg => showError(err, msg));
 
   function optionRow(value = '') {
     const n = optionList.children.length + 1;
@@ -73,8 +77,10 @@ export function composer(ch, onPosted) {
     h('h2', { class: 'section-title', id: 'compose-title' }, t('compose.title')),
     err,
     h('div', { class: 'field' }, h('label', { for: 'compose-text', class: 'visually-hidden' }, t('compose.text')), text),
+    att.el,
     pollBox,
-    h('div', { class: 'row between composer-foot' }, h('div', { class: 'row' }, pollToggle, counter), submit));
+    h('div', { class: 'row between composer-foot' }, h('div', { class: 'row' }, att.button, pollToggle, sched.el, counter), submit));
+  att.attachTo(form);
 
   form.addEventListener('submit', async e => {
     e.preventDefault();
@@ -87,13 +93,28 @@ export function composer(ch, onPosted) {
       // A poll may stand alone: its question is then the update's text.
       if (!body.text) body.text = body.poll.question;
     }
-    if (!body.text) { showError(err, t('compose.empty')); text.focus(); return; }
+    if (att.pending()) { showError(err, t('media.wait')); return; }
+    const media = att.refs();
+    if (media.length) body.media = media;
+    if (!body.text && !media.length) { showError(err, t('compose.empty')); text.focus(); return; }
+    const at = sched.publishAt();
+    if (at === null) { showError(err, t('schedule.invalid')); return; }
+    if (at && media.length) { showError(err, t('media.noschedule')); return; }
+    if (at) body.publish_at = at;
     try {
       const u = await busy(submit, api('POST', paths.updates(ch.id), body));
       text.value = '';
       count();
       if (!pollBox.hidden) pollToggle.click();
       resetPoll();
+      att.reset();
+      if (at) {
+        sched.reset();
+        onScheduled(u);
+        toast(t('schedule.scheduled', { when: fmtDate(u.publish_at) }));
+        text.focus();
+        return;
+      }
       onPosted(u);
       toast(t('compose.posted'));
       text.focus();

@@ -119,6 +119,10 @@ export function avatar(ch, size = 'md') {
   if (!initials) initials = '?';
   let hash = 0;
   for (const c of String(ch.id || name)) hash = (hash * 31 + c.codePointAt(0)) >>> 0;
+  if (ch.avatar_url) {
+    const small = size === 'xl' || size === 'lg' ? ch.avatar_url : ch.avatar_url.replace(/\/original$/, '/128');
+    return h('img', { class: `avatar avatar-${size} avatar-img`, src: small, alt: '', 'aria-hidden': 'true' });
+  }
   const el = h('span', { class: `avatar avatar-${size}`, 'aria-hidden': 'true' }, initials.toUpperCase());
   // CSSOM writes are allowed by the CSP (style-src 'self'); style="" attributes are not.
   el.style.backgroundColor = palette[hash % palette.length];

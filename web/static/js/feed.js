@@ -11,6 +11,7 @@ import { shareButton } from './share.js';
 import { checkOrigin } from './verify.js';
 import { pinButton, renderPinButton } from './pin.js';
 import { toast, errorText, confirmDialog, busy, navigate } from './ui.js';
+import { renderMedia } from './media.js';
 
 /**
  * UpdateView renders and keeps one update current.
@@ -57,6 +58,9 @@ export class UpdateView {
     }
     clear(this.el);
     this.el.append(head, this.textEl);
+    this.mediaEl = h('div', { class: 'media-slot' });
+    this.el.appendChild(this.mediaEl);
+    this.renderMedia();
     if (this.pollEl) this.el.appendChild(this.pollEl);
     this.el.append(this.reactRow, this.countsEl);
     this.renderText();
@@ -82,6 +86,7 @@ export class UpdateView {
       if (this.pinBtn) renderPinButton(this.pinBtn, this.u);
       this.ctx.onPinned?.();
     }
+    if (nu.media && JSON.stringify(nu.media) !== JSON.stringify(old.media)) this.renderMedia();
     this.renderReactions();
     if (this.pollEl && this.u.poll) this.renderPollCounts();
     this.renderCounts();
@@ -121,6 +126,12 @@ export class UpdateView {
       this.editedEl.hidden = true;
     }
     checkOrigin(this.originEl, this.u);
+  }
+
+  renderMedia() {
+    clear(this.mediaEl);
+    const m = renderMedia(this.u.media);
+    if (m) this.mediaEl.appendChild(m);
   }
 
   renderReactions() {
@@ -309,13 +320,24 @@ export class UpdateView {
     const ta = h('textarea', { class: 'edit-text', rows: 4, maxlength: 4096, 'aria-label': t('update.edit.label') });
     ta.value = this.u.text;
     const save = h('button', { type: 'submit', class: 'btn primary small' }, t('common.save'));
-    const form = h('form', { class: 'edit-form' }, ta, h('div', { class: 'row end' },
+    // Alt texts of the update's images, video and audio.
+    const alts = (this.u.media || []).filter(m => m.type !== 'document').map((m, i) => {
+      const a = h('textarea', { class: 'alt-text', rows: 2, maxlength: 1500, 'aria-label': t('media.alt', { name: String(i + 1) }) });
+      a.value = m.alt || '';
+      return { id: m.id, old: m.alt || '', el: a };
+    });
+    const form = h('form', { class: 'edit-form' }, ta, alts.map(a => a.el), h('div', { class: 'row end' },
       h('button', { type: 'button', class: 'btn ghost small', onclick: () => done() }, t('common.cancel')), save));
     const done = () => { form.remove(); this.textEl.hidden = false; this.editing = false; };
     form.addEventListener('submit', async e => {
       e.preventDefault();
       try {
-        const r = await busy(save, api('PATCH', paths.update(this.ctx.channel().id, this.u.id), { text: ta.value }));
+        const body = {};
+        if (ta.value !== this.u.text) body.text = ta.value;
+        const changed = alts.filter(a => a.el.value.trim() !== a.old).map(a => ({ id: a.id, alt: a.el.value.trim() }));
+        if (changed.length) body.media = changed;
+        if (!('text' in body) && !body.media) { done(); return; }
+        const r = await busy(save, api('PATCH', paths.update(this.ctx.channel().id, this.u.id), body));
         if (r && r.id) this.merge(r, { viewer: true });
         done();
         toast(t('update.saved'));

@@ -1,6 +1,7 @@
 // Channel settings for admins: profile and settings, the invite link with its
 // QR code, the admins (owner manages them), and deleting the channel.
 import { h, clear, icon } from '../dom.js';
+import { avatarEditor } from '../media.js';
 import { t, fmtDate } from '../i18n.js';
 import { api, paths, session } from '../api.js';
 import { channelForm } from '../channelform.js';
@@ -149,6 +150,7 @@ export async function settingsView(main, [id]) {
     back,
     title,
     profileForm,
+    avatarEditor(ch, c => { ch = { ...ch, avatar_url: c.avatar_url }; }),
     h('section', { class: 'card', 'aria-labelledby': 'settings-invite' },
       h('h2', { class: 'section-title', id: 'settings-invite' }, t('settings.invite')), inviteBox),
     h('section', { class: 'card', 'aria-labelledby': 'settings-admins' },

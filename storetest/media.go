@@ -1,0 +1,351 @@
+package storetest
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/heraldhq/herald"
+)
+
+func init() {
+	register("Media/UploadAttachHydrate", testMediaAttach)
+	register("Media/Access", testMediaAccess)
+	register("Media/Quota", testMediaQuota)
+	register("Media/Erasable", testMediaErasable)
+	register("Media/Alt", testMediaAlt)
+	register("Media/FinishAttached", testMediaFinishAttached)
+	register("Media/Avatar", testMediaAvatar)
+}
+
+// Upload records an image upload of size bytes, ready, as actor.
+func (h *Harness) Upload(actor *herald.Account, ch *herald.Channel, size int64) *herald.Media {
+	h.T.Helper()
+	m := &herald.Media{ID: herald.NewID(), Type: herald.MediaImage, MIME: "image/jpeg", Size: size}
+	NoErr(h.T, h.Store.CreateMedia(h.Ctx, actor.ID, ch.ID, m, 0), "CreateMedia")
+	m.State, m.Width, m.Height, m.Blurhash, m.Variants = herald.MediaReady, 640, 480, "LEHV6nWB2yk8pyo0adR*.7kCMdnj", []string{"original", "1280", "320"}
+	NoErr(h.T, h.Store.FinishMedia(h.Ctx, m), "FinishMedia")
+	return m
+}
+
+func mediaIDs(list []herald.Media) []string {
+	var out []string
+	for _, m := range list {
+		out = append(out, m.ID)
+	}
+	return out
+}
+
+func testMediaAttach(t *testing.T, h *Harness) {
+	s := h.Store
+	owner := h.Account("owner")
+	ch := h.Channel(owner)
+	a, b := h.Upload(owner, ch, 100), h.Upload(owner, ch, 200)
+	if a.ChannelID != ch.ID || !a.CreatedAt.Equal(Start) || a.URL != "/media/"+a.ID+"/original" || a.ThumbnailURL != "/media/"+a.ID+"/320" {
+		t.Fatalf("uploaded media = %+v", a)
+	}
+	h.Events.Take()
+	// Media without text: an album of two, in the given order.
+	u := &herald.Update{Media: []herald.Media{{ID: b.ID, Alt: "  second  "}, {ID: a.ID, Alt: "first"}}}
+	NoErr(t, s.CreateUpdate(h.Ctx, owner.ID, ch.ID, u), "CreateUpdate with media only")
+	if u.Text != "" || !slices.Equal(mediaIDs(u.Media), []string{b.ID, a.ID}) || u.Media[0].Alt != "second" || u.Media[0].Width != 640 {
+		t.Fatalf("created = %s", JSON(t, u))
+	}
+	evs := h.Events.Take()
+	if len(evs) != 1 || evs[0].Update == nil || len(evs[0].Update.Media) != 2 || evs[0].Update.Media[1].Alt != "first" {
+		t.Fatalf("update.created event = %s", JSON(t, evs))
+	}
+	got, err := s.FindUpdate(h.Ctx, "", ch.ID, u.ID)
+	NoErr(t, err, "FindUpdate")
+	if !slices.Equal(mediaIDs(got.Media), []string{b.ID, a.ID}) || got.Media[0].Blurhash == "" || got.Media[0].State != herald.MediaReady ||
+		got.Media[1].ThumbnailURL != "/media/"+a.ID+"/320" || got.Media[1].Alt != "first" {
+		t.Fatalf("FindUpdate = %s", JSON(t, got))
+	}
+	list, err := s.ListUpdates(h.Ctx, "", ch.ID, 0, 10)
+	NoErr(t, err, "ListUpdates")
+	if len(list) != 1 || len(list[0].Media) != 2 {
+		t.Fatalf("ListUpdates = %s", JSON(t, list))
+	}
+	hist, _, err := s.EventsAfter(h.Ctx, ch.ID, 0, 100)
+	NoErr(t, err, "EventsAfter")
+	if last := hist[len(hist)-1]; last.Update == nil || len(last.Update.Media) != 2 {
+		t.Fatalf("history = %s", JSON(t, hist))
+	}
+	// A media is attached once; another channel's media, unknown ids,
+	// repeats, too many, too long alt texts are refused.
+	other := h.Channel(owner)
+	c := h.Upload(owner, other, 10)
+	d := h.Upload(owner, ch, 10)
+	for what, refs := range map[string][]herald.Media{
+		"attached twice":     {{ID: a.ID}},
+		"another channel's":  {{ID: c.ID}},
+		"unknown":            {{ID: "nope"}},
+		"repeated":           {{ID: d.ID}, {ID: d.ID}},
+		"alt too long":       {{ID: d.ID, Alt: strings.Repeat("a", herald.MediaAltMaxLen+1)}},
+		"eleven":             slices.Repeat([]herald.Media{{ID: d.ID}}, herald.MaxUpdateMedia+1),
+		"empty id":           {{ID: ""}},
+		"invalid alt bytes":  {{ID: d.ID, Alt: "\xff"}},
+		"with one bad of 2":  {{ID: d.ID}, {ID: a.ID}},
+		"text still checked": {{ID: d.ID}},
+	} {
+		u := &herald.Update{Media: refs}
+		if what == "text still checked" {
+			u.Text = strings.Repeat("x", herald.UpdateTextMaxLen+1)
+		}
+		WantCode(t, s.CreateUpdate(h.Ctx, owner.ID, ch.ID, u), herald.EINVALID, what)
+	}
+	// The failed attempts left d unattached: it still attaches, with text.
+	u2 := &herald.Update{Text: "caption", Media: []herald.Media{{ID: d.ID, Alt: strings.Repeat("é", herald.MediaAltMaxLen)}}}
+	NoErr(t, s.CreateUpdate(h.Ctx, owner.ID, ch.ID, u2), "1,500-character alt")
+	WantCode(t, s.CreateUpdate(h.Ctx, owner.ID, ch.ID, &herald.Update{}), herald.EINVALID, "neither text nor media")
+	// Only admins upload.
+	f := h.Follower(ch)
+	WantCode(t, s.CreateMedia(h.Ctx, f.ID, ch.ID, &herald.Media{ID: herald.NewID(), Type: herald.MediaImage, MIME: "image/png", Size: 1}, 0),
+		herald.EFORBIDDEN, "follower uploads")
+	WantCode(t, s.CreateMedia(h.Ctx, "", ch.ID, &herald.Media{ID: herald.NewID(), Type: herald.MediaImage, MIME: "image/png", Size: 1}, 0),
+		herald.EUNAUTHORIZED, "anonymous uploads")
+}
+
+func testMediaAccess(t *testing.T, h *Harness) {
+	s := h.Store
+	owner := h.Account("owner")
+	listed, unlisted := h.Channel(owner), h.Channel(owner, Unlisted)
+	f := h.Follower(listed)
+	stranger := h.Account("stranger")
+	// Unattached: the channel's admins only.
+	m := h.Upload(owner, listed, 10)
+	acc, err := s.FindMedia(h.Ctx, owner.ID, m.ID)
+	NoErr(t, err, "owner reads an unattached upload")
+	if acc.Media.ID != m.ID || !acc.Listed || acc.Media.Size != 10 {
+		t.Fatalf("FindMedia = %+v", acc)
+	}
+	for _, v := range []string{"", f.ID, stranger.ID} {
+		_, err := s.FindMedia(h.Ctx, v, m.ID)
+		WantCode(t, err, herald.ENOTFOUND, "unattached media seen by "+v)
+	}
+	h.Clock.Advance(herald.UnattachedMaxAge)
+	_, err = s.FindMedia(h.Ctx, owner.ID, m.ID)
+	WantCode(t, err, herald.ENOTFOUND, "an upload older than 24 h")
+	WantCode(t, s.CreateUpdate(h.Ctx, owner.ID, listed.ID, &herald.Update{Media: []herald.Media{{ID: m.ID}}}), herald.EINVALID, "attach a stale upload")
+
+	// Attached to a listed channel's update: anyone.
+	m2 := h.Upload(owner, listed, 10)
+	NoErr(t, s.CreateUpdate(h.Ctx, owner.ID, listed.ID, &herald.Update{Media: []herald.Media{{ID: m2.ID}}}), "post")
+	acc, err = s.FindMedia(h.Ctx, "", m2.ID)
+	NoErr(t, err, "anonymous reads a listed channel's media")
+	if !acc.Listed {
+		t.Fatal("Listed = false")
+	}
+	// Unlisted: followers and admins only, and the caller learns it isn't listed.
+	m3 := h.Upload(owner, unlisted, 10)
+	NoErr(t, s.CreateUpdate(h.Ctx, owner.ID, unlisted.ID, &herald.Update{Media: []herald.Media{{ID: m3.ID}}}), "post unlisted")
+	for _, v := range []string{"", stranger.ID, f.ID} {
+		_, err := s.FindMedia(h.Ctx, v, m3.ID)
+		WantCode(t, err, herald.ENOTFOUND, "unlisted media seen by a non-follower")
+	}
+	acc, err = s.FindMedia(h.Ctx, owner.ID, m3.ID)
+	NoErr(t, err, "owner reads unlisted media")
+	if acc.Listed {
+		t.Fatal("unlisted channel's media says Listed")
+	}
+	_, err = s.FindMedia(h.Ctx, "", "nope")
+	WantCode(t, err, herald.ENOTFOUND, "unknown media")
+}
+
+func testMediaQuota(t *testing.T, h *Harness) {
+	s := h.Store
+	owner := h.Account("owner")
+	ch, other := h.Channel(owner), h.Channel(owner)
+	up := func(c *herald.Channel, size int64) error {
+		return s.CreateMedia(h.Ctx, owner.ID, c.ID, &herald.Media{ID: herald.NewID(), Type: herald.MediaDocument, MIME: "application/pdf", Size: size}, 1000)
+	}
+	NoErr(t, up(ch, 600), "first upload")
+	NoErr(t, up(ch, 400), "up to the quota")
+	WantKind(t, up(ch, 1), herald.ERATELIMIT, "upload-quota", "past the quota")
+	NoErr(t, up(other, 1000), "another channel's quota")
+	used, err := s.MediaUsage(h.Ctx, ch.ID, h.Clock.Now().Add(-24*time.Hour))
+	NoErr(t, err, "MediaUsage")
+	if used != 1000 {
+		t.Fatalf("MediaUsage = %d", used)
+	}
+	h.Clock.Advance(24*time.Hour + time.Second)
+	NoErr(t, up(ch, 1000), "a day later")
+}
+
+func erasable(t *testing.T, h *Harness) []string {
+	t.Helper()
+	list, err := h.Store.ErasableMedia(h.Ctx, 100)
+	NoErr(t, err, "ErasableMedia")
+	var ids []string
+	for _, m := range list {
+		ids = append(ids, m.ID)
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+func sorted(ids ...string) []string {
+	slices.Sort(ids)
+	return ids
+}
+
+func testMediaErasable(t *testing.T, h *Harness) {
+	s := h.Store
+	owner := h.Account("owner")
+	ch, doomed := h.Channel(owner), h.Channel(owner)
+	kept := h.Upload(owner, ch, 1)
+	u := &herald.Update{Text: "keep", Media: []herald.Media{{ID: kept.ID}}}
+	NoErr(t, s.CreateUpdate(h.Ctx, owner.ID, ch.ID, u), "post")
+	del := h.Upload(owner, ch, 1)
+	ud := &herald.Update{Media: []herald.Media{{ID: del.ID}}}
+	NoErr(t, s.CreateUpdate(h.Ctx, owner.ID, ch.ID, ud), "post")
+	loose := h.Upload(owner, ch, 1)
+	gone := h.Upload(owner, doomed, 1)
+	if got := erasable(t, h); len(got) != 0 {
+		t.Fatalf("erasable at first = %v", got)
+	}
+	NoErr(t, s.DeleteUpdate(h.Ctx, owner.ID, ch.ID, ud.ID), "DeleteUpdate")
+	NoErr(t, s.DeleteChannel(h.Ctx, owner.ID, doomed.ID), "DeleteChannel")
+	if got := erasable(t, h); !slices.Equal(got, sorted(del.ID, gone.ID)) {
+		t.Fatalf("erasable after deletes = %v", got)
+	}
+	NoErr(t, s.ForgetMedia(h.Ctx, []string{del.ID, gone.ID}), "ForgetMedia")
+	if got := erasable(t, h); len(got) != 0 {
+		t.Fatalf("erasable after ForgetMedia = %v", got)
+	}
+	h.Clock.Advance(herald.UnattachedMaxAge)
+	if got := erasable(t, h); !slices.Equal(got, []string{loose.ID}) {
+		t.Fatalf("erasable after 24 h = %v, want the unattached upload", got)
+	}
+	// Expiry, before and after pruning.
+	h.Clock.Advance(herald.DefaultRetention)
+	if got := erasable(t, h); !slices.Equal(got, sorted(loose.ID, kept.ID)) {
+		t.Fatalf("erasable after expiry = %v", got)
+	}
+	_, err := s.PruneExpired(h.Ctx)
+	NoErr(t, err, "PruneExpired")
+	if got := erasable(t, h); !slices.Equal(got, sorted(loose.ID, kept.ID)) {
+		t.Fatalf("erasable after pruning = %v", got)
+	}
+	_, err = s.FindMedia(h.Ctx, owner.ID, kept.ID)
+	WantCode(t, err, herald.ENOTFOUND, "expired update's media")
+}
+
+func testMediaAlt(t *testing.T, h *Harness) {
+	s := h.Store
+	owner := h.Account("owner")
+	ch := h.Channel(owner)
+	a, b := h.Upload(owner, ch, 1), h.Upload(owner, ch, 1)
+	u := &herald.Update{Text: "two", Media: []herald.Media{{ID: a.ID, Alt: "old a"}, {ID: b.ID, Alt: "old b"}}}
+	NoErr(t, s.CreateUpdate(h.Ctx, owner.ID, ch.ID, u), "post")
+	h.Events.Take()
+	h.Clock.Advance(time.Minute)
+	got, err := s.SetMediaAlt(h.Ctx, owner.ID, ch.ID, u.ID, []herald.MediaRef{{ID: b.ID, Alt: " new b "}})
+	NoErr(t, err, "SetMediaAlt")
+	if got.EditedAt == nil || got.Media[0].Alt != "old a" || got.Media[1].Alt != "new b" || got.Text != "two" {
+		t.Fatalf("SetMediaAlt = %s", JSON(t, got))
+	}
+	evs := h.Events.Take()
+	if len(evs) != 1 || evs[0].Type != herald.EventUpdateEdited || evs[0].Update.Media[1].Alt != "new b" {
+		t.Fatalf("events = %s", JSON(t, evs))
+	}
+	other := h.Upload(owner, ch, 1)
+	_, err = s.SetMediaAlt(h.Ctx, owner.ID, ch.ID, u.ID, []herald.MediaRef{{ID: other.ID, Alt: "x"}})
+	WantCode(t, err, herald.EINVALID, "alt of a media not in the update")
+	_, err = s.SetMediaAlt(h.Ctx, h.Follower(ch).ID, ch.ID, u.ID, []herald.MediaRef{{ID: a.ID, Alt: "x"}})
+	WantCode(t, err, herald.EFORBIDDEN, "follower edits alt")
+	_, err = s.SetMediaAlt(h.Ctx, owner.ID, ch.ID, u.ID, []herald.MediaRef{{ID: a.ID, Alt: strings.Repeat("a", herald.MediaAltMaxLen+1)}})
+	WantCode(t, err, herald.EINVALID, "alt too long")
+}
+
+// A video posted while processing: its update is edited (for followers)
+// when processing ends, without an edited_at (nobody edited it).
+func testMediaFinishAttached(t *testing.T, h *Harness) {
+	s := h.Store
+	owner := h.Account("owner")
+	ch := h.Channel(owner)
+	m := &herald.Media{ID: herald.NewID(), Type: herald.MediaVideo, MIME: "video/mp4", Size: 1000}
+	NoErr(t, s.CreateMedia(h.Ctx, owner.ID, ch.ID, m, 0), "CreateMedia")
+	if m.State != herald.MediaProcessing {
+		t.Fatalf("state = %q", m.State)
+	}
+	u := &herald.Update{Text: "film", Media: []herald.Media{{ID: m.ID}}}
+	NoErr(t, s.CreateUpdate(h.Ctx, owner.ID, ch.ID, u), "post while processing")
+	if u.Media[0].State != herald.MediaProcessing {
+		t.Fatalf("posted media = %+v", u.Media[0])
+	}
+	h.Events.Take()
+	m.State, m.Width, m.Height, m.Duration, m.Variants = herald.MediaReady, 320, 240, 2.5, []string{"original", "poster"}
+	NoErr(t, s.FinishMedia(h.Ctx, m), "FinishMedia")
+	evs := h.Events.Take()
+	if len(evs) != 1 || evs[0].Type != herald.EventUpdateEdited || evs[0].Update == nil || evs[0].Update.EditedAt != nil ||
+		evs[0].Update.Media[0].State != herald.MediaReady || evs[0].Update.Media[0].Duration != 2.5 || evs[0].Update.Media[0].ThumbnailURL != "/media/"+m.ID+"/poster" {
+		t.Fatalf("events = %s", JSON(t, evs))
+	}
+	// An unattached media's processing tells nobody.
+	m2 := h.Upload(owner, ch, 1)
+	_ = m2
+	if evs := h.Events.Take(); len(evs) != 0 {
+		t.Fatalf("events for an unattached media = %s", JSON(t, evs))
+	}
+	WantCode(t, s.FinishMedia(h.Ctx, &herald.Media{ID: "nope", State: herald.MediaReady}), herald.ENOTFOUND, "FinishMedia of an unknown media")
+}
+
+func testMediaAvatar(t *testing.T, h *Harness) {
+	s := h.Store
+	owner := h.Account("owner")
+	ch := h.Channel(owner)
+	a := h.Upload(owner, ch, 10)
+	h.Events.Take()
+	got, err := s.SetChannelAvatar(h.Ctx, owner.ID, ch.ID, a.ID)
+	NoErr(t, err, "SetChannelAvatar")
+	if got.AvatarURL != "/media/"+a.ID+"/original" || got.Viewer.Role == nil {
+		t.Fatalf("channel = %s", JSON(t, got))
+	}
+	if evs := h.Events.Take(); len(evs) != 1 || evs[0].Type != herald.EventChannelUpdated || evs[0].Channel.AvatarURL != got.AvatarURL {
+		t.Fatalf("events = %s", JSON(t, evs))
+	}
+	seen, err := s.FindChannel(h.Ctx, "", ch.ID)
+	NoErr(t, err, "FindChannel")
+	if seen.AvatarURL != got.AvatarURL {
+		t.Fatalf("FindChannel avatar = %q", seen.AvatarURL)
+	}
+	// Public like the channel, and never erased while it is the avatar.
+	_, err = s.FindMedia(h.Ctx, "", a.ID)
+	NoErr(t, err, "anonymous reads a listed channel's avatar")
+	h.Clock.Advance(herald.UnattachedMaxAge * 2)
+	if got := erasable(t, h); len(got) != 0 {
+		t.Fatalf("erasable = %v while it is the avatar", got)
+	}
+	// Replacing it retires the old one at once.
+	b := h.Upload(owner, ch, 10)
+	_, err = s.SetChannelAvatar(h.Ctx, owner.ID, ch.ID, b.ID)
+	NoErr(t, err, "replace the avatar")
+	if got := erasable(t, h); !slices.Equal(got, []string{a.ID}) {
+		t.Fatalf("erasable after replacing = %v", got)
+	}
+	_, err = s.FindMedia(h.Ctx, owner.ID, a.ID)
+	WantCode(t, err, herald.ENOTFOUND, "the retired avatar")
+	// Removing it.
+	got, err = s.SetChannelAvatar(h.Ctx, owner.ID, ch.ID, "")
+	NoErr(t, err, "remove the avatar")
+	if got.AvatarURL != "" {
+		t.Fatalf("avatar after removal = %q", got.AvatarURL)
+	}
+	if got := erasable(t, h); !slices.Equal(got, sorted(a.ID, b.ID)) {
+		t.Fatalf("erasable after removing = %v", got)
+	}
+	// Only admins; only the channel's own recent, unattached images.
+	c := h.Upload(owner, ch, 10)
+	_, err = s.SetChannelAvatar(h.Ctx, h.Follower(ch).ID, ch.ID, c.ID)
+	WantCode(t, err, herald.EFORBIDDEN, "follower sets the avatar")
+	other := h.Channel(owner)
+	d := h.Upload(owner, other, 10)
+	_, err = s.SetChannelAvatar(h.Ctx, owner.ID, ch.ID, d.ID)
+	WantCode(t, err, herald.EINVALID, "another channel's upload")
+	doc := &herald.Media{ID: herald.NewID(), Type: herald.MediaDocument, MIME: "application/pdf", Size: 1, State: herald.MediaReady}
+	NoErr(t, s.CreateMedia(h.Ctx, owner.ID, ch.ID, doc, 0), "CreateMedia")
+	_, err = s.SetChannelAvatar(h.Ctx, owner.ID, ch.ID, doc.ID)
+	WantCode(t, err, herald.EINVALID, "a document as avatar")
+}
