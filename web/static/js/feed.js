@@ -44,9 +44,9 @@ export class UpdateView {
     const head = h('header', { class: 'update-head' },
       h('span', { class: 'update-when' }, this.pinnedEl, this.timeEl, this.editedEl, this.originEl),
       shareButton(u),
-      admin && !this.ctx.gone?.() ? h('span', { class: 'update-tools' }, this.pinBtn,
+      admin && !this.ctx.gone?.() ? h('span', { class: 'update-tools' },
         h('button', { type: 'button', class: 'btn icon-btn', 'aria-label': t('update.edit'), title: t('update.edit'), onclick: () => this.startEdit() }, icon('edit')),
-        h('button', { type: 'button', class: 'btn icon-btn danger-text', 'aria-label': t('update.delete'), title: t('update.delete'), onclick: () => this.remove() }, icon('trash'))) : null);
+        h('button', { type: 'button', class: 'btn icon-btn danger-text', 'aria-label': t('update.delete'), title: t('update.delete'), onclick: () => this.remove() }, icon('trash')), this.pinBtn) : null);
     this.pickerEl = null;
     this.reactRow = h('div', { class: 'react-row' }, this.reactionsEl);
     if (ch.reactions !== 'none' && !this.ctx.gone?.()) {
