@@ -37,6 +37,7 @@ type Store interface {
 	EventStore
 	DirectoryStore
 	PushStore
+	LifecycleStore
 	Close() error
 }
 

@@ -19,6 +19,7 @@ var (
 	ErrNotOwner        = herald.KindErrorf(herald.EFORBIDDEN, "not-owner", "Only the channel's owner may do this.")
 	ErrNotFollower     = herald.KindErrorf(herald.EFORBIDDEN, "not-follower", "Follow the channel to react or vote.")
 	ErrNoActor         = herald.KindErrorf(herald.EUNAUTHORIZED, "unauthorized", "Sign in first.")
+	ErrSessionNotFound = herald.KindErrorf(herald.ENOTFOUND, "session-not-found", "No such session.")
 )
 
 // Relation is one account's relation to a channel, read by a store with the
