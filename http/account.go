@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/heraldhq/herald"
+	"github.com/heraldhq/herald/realtime"
 )
 
 // accountResponse is what account creation and login return.
@@ -48,7 +49,7 @@ func (s *Server) handleCreateAccount(w http.ResponseWriter, r *http.Request) err
 	if err := s.Store.CreateAccount(r.Context(), a, hash); err != nil {
 		return err
 	}
-	tok, err := s.startSession(r.Context(), a)
+	tok, err := s.startSession(r, a)
 	if err != nil {
 		return err
 	}
@@ -96,7 +97,7 @@ func (s *Server) handleCreateSession(w http.ResponseWriter, r *http.Request) err
 	if !ok {
 		return errBadCredentials
 	}
-	tok, err := s.startSession(r.Context(), a)
+	tok, err := s.startSession(r, a)
 	if err != nil {
 		return err
 	}
@@ -121,7 +122,8 @@ func (s *Server) handleDeleteSession(w http.ResponseWriter, r *http.Request) err
 	}
 	// An unknown or expired token is still a 401, so a client learns its
 	// token was already dead; the cookie is cleared either way.
-	if _, err := s.requireAccount(r); err != nil {
+	a, err := s.requireAccount(r)
+	if err != nil {
 		if cred == credCookie {
 			s.clearSessionCookie(w, r)
 		}
@@ -132,8 +134,9 @@ func (s *Server) handleDeleteSession(w http.ResponseWriter, r *http.Request) err
 	if err := s.Store.DeleteSession(r.Context(), hash[:]); err != nil {
 		return err
 	}
-	// Again: a concurrent request may have cached it between the two.
-	s.sessions.evict(hash)
+	// Again: a concurrent request may have cached it between the two; and
+	// on every node, with the session's open streams.
+	s.endSessions(r, realtime.SessionsEnded{Account: a.ID, Session: herald.SessionID(hash[:])})
 	if cred == credCookie {
 		s.clearSessionCookie(w, r)
 	}

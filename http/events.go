@@ -41,7 +41,7 @@ func (s *Server) handleWebSocket(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) serveStream(w http.ResponseWriter, r *http.Request, tr realtime.Transport) error {
-	a, err := s.authenticateStream(r)
+	a, session, err := s.authenticateStream(r)
 	if err != nil {
 		return err
 	}
@@ -49,6 +49,7 @@ func (s *Server) serveStream(w http.ResponseWriter, r *http.Request, tr realtime
 		return errNoStreams
 	}
 	req, err := s.streamRequest(r, a.ID, tr)
+	req.Session = session
 	if err == errWebSocketVersion {
 		// RFC 6455 4.4: 426 with the versions this server speaks.
 		w.Header().Set("Sec-WebSocket-Version", "13")

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -27,6 +28,24 @@ type env struct {
 	db    *sqlite.DB
 	clock *herald.FakeClock
 	anon  *client.Client
+	dir   string // the store's data directory
+	pub   *forwarder
+}
+
+// forwarder is the store's event publisher, forwarding to a stream server
+// set after the store is open (withHub).
+type forwarder struct {
+	mu sync.Mutex
+	to herald.EventPublisher
+}
+
+func (f *forwarder) Publish(ctx context.Context, evs []herald.Event) {
+	f.mu.Lock()
+	to := f.to
+	f.mu.Unlock()
+	if to != nil {
+		to.Publish(ctx, evs)
+	}
 }
 
 // newEnv starts a server; opts may adjust its config (rate limits are off
@@ -34,7 +53,9 @@ type env struct {
 func newEnv(t *testing.T, opts ...func(*hhttp.Config)) *env {
 	t.Helper()
 	clock := herald.NewFakeClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
-	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "herald.db"), herald.StoreConfig{Clock: clock})
+	dir := t.TempDir()
+	pub := &forwarder{}
+	db, err := sqlite.Open(context.Background(), filepath.Join(dir, "herald.db"), herald.StoreConfig{Clock: clock, Publisher: pub})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +76,7 @@ func newEnv(t *testing.T, opts ...func(*hhttp.Config)) *env {
 		ts.Close()
 		db.Close()
 	})
-	return &env{t: t, ts: ts, srv: srv, db: db, clock: clock, anon: client.New(ts.URL, "")}
+	return &env{t: t, ts: ts, srv: srv, db: db, clock: clock, anon: client.New(ts.URL, ""), dir: dir, pub: pub}
 }
 
 // user is a signed-up account with its client.

@@ -13,6 +13,12 @@ func (s *Server) routes() {
 	s.handle("GET /api/v1/me", s.handleMe)
 	s.handle("GET /api/v1/me/channels", s.handleMyChannels)
 	s.handle("GET /api/v1/me/managed-channels", s.handleMyManagedChannels)
+	s.handle("PATCH /api/v1/me", s.handleUpdateMe)
+	s.handle("DELETE /api/v1/me", s.handleDeleteMe)
+	s.handle("PUT /api/v1/me/password", s.handleChangePassword)
+	s.handle("GET /api/v1/me/sessions", s.handleListSessions)
+	s.handle("DELETE /api/v1/me/sessions/{id}", s.handleRevokeSession)
+	s.handle("GET /api/v1/me/export", s.handleExport)
 
 	s.handle("POST /api/v1/channels", s.handleCreateChannel)
 	s.handle("GET /api/v1/channels/{id}", s.handleGetChannel)

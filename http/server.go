@@ -6,6 +6,7 @@ package http
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"log/slog"
 	"net"
@@ -28,6 +29,13 @@ import (
 // checked (events.go), and answers its refusals.
 type StreamServer interface {
 	Serve(w http.ResponseWriter, r *http.Request, req realtime.StreamRequest) error
+}
+
+// SessionSignals ends sessions on every node: their open streams close and
+// every node's HTTP layer forgets them (realtime.Server implements it).
+type SessionSignals interface {
+	EndSessions(ctx context.Context, e realtime.SessionsEnded) error
+	OnSessionsEnded(f func(realtime.SessionsEnded))
 }
 
 // DefaultSessionTTL is how long a login session lives.
@@ -144,6 +152,9 @@ func NewServer(cfg Config) *Server {
 		cfg.SessionCacheTTL = 5 * time.Second
 	}
 	s.sessions = newSessionCache(cfg.SessionCacheTTL, 100_000)
+	if sig, ok := cfg.Streams.(SessionSignals); ok {
+		sig.OnSessionsEnded(s.sessions.evictEnded)
+	}
 	s.qr = newQRCache(qrCacheBytes)
 	if cfg.PageCacheBytes > 0 {
 		s.pages = newPageCache(cfg.PageCacheBytes)
