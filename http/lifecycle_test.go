@@ -211,10 +211,10 @@ func TestExport(t *testing.T) {
 		t.Fatal(err)
 	}
 	var ex struct {
-		Account struct{ Username string }
-		Followed []struct{ ID string } `json:"followed_channels"`
+		Account  struct{ Username string }
+		Followed []struct{ ID string }       `json:"followed_channels"`
 		Managed  []struct{ ID, Role string } `json:"managed_channels"`
-		Its      []herald.Interaction `json:"reactions_and_votes"`
+		Its      []herald.Interaction        `json:"reactions_and_votes"`
 		Sessions []client.SessionInfo
 		Push     []any `json:"push_devices"`
 	}
