@@ -38,6 +38,7 @@ type Store interface {
 	DirectoryStore
 	PushStore
 	LifecycleStore
+	ModerationStore
 	Close() error
 }
 

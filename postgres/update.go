@@ -92,6 +92,9 @@ func (db *DB) CreateUpdate(ctx context.Context, actorID, channelID string, u *he
 		if err != nil {
 			return err
 		}
+		if err := refuseSuspended(ctx, t, r.pk); err != nil {
+			return err
+		}
 		id := herald.NewID()
 		expires := t.now.Add(t.db.retention)
 		var question *string

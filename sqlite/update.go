@@ -243,6 +243,9 @@ func (db *DB) CreateUpdate(ctx context.Context, actorID, channelID string, u *he
 		if err != nil {
 			return err
 		}
+		if err := refuseSuspended(ctx, tx, r.pk); err != nil {
+			return err
+		}
 		var seq int64
 		if err := tx.QueryRowContext(ctx, `UPDATE channels SET last_seq = last_seq + 1, last_update_at = ? WHERE pk = ? RETURNING last_seq`,
 			nanos(tx.now), r.pk).Scan(&seq); err != nil {
