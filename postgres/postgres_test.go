@@ -482,4 +482,3 @@ func TestOpenRefusesDevelopmentSchema(t *testing.T) {
 		t.Fatalf("Open = %v, want ErrDevelopmentSchema", err)
 	}
 }
-
