@@ -176,6 +176,9 @@ type ModerationStore interface {
 	// LookupChannel returns any live channel's public view, listed or not,
 	// with its suspension (nil if none): operators' lookup.
 	LookupChannel(ctx context.Context, channelID string) (*Channel, *Suspension, error)
+	// LookupUpdate returns any live update as operators read it (counts,
+	// no viewer). ENOTFOUND.
+	LookupUpdate(ctx context.Context, channelID, updateID string) (*Update, error)
 	// ChannelSuspension returns the channel's suspension, or nil.
 	ChannelSuspension(ctx context.Context, channelID string) (*Suspension, error)
 	// AccountSuspended reports whether an account is suspended.

@@ -97,6 +97,12 @@ func (s *Server) handleCreateSession(w http.ResponseWriter, r *http.Request) err
 	if !ok {
 		return errBadCredentials
 	}
+	// Only the right password learns that the account is suspended.
+	if susp, err := s.Store.AccountSuspended(r.Context(), a.ID); err != nil {
+		return err
+	} else if susp {
+		return herald.ErrAccountSuspended
+	}
 	tok, err := s.startSession(r, a)
 	if err != nil {
 		return err

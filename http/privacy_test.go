@@ -62,6 +62,7 @@ func TestPrivacy(t *testing.T) {
 		"{uid}":        u.ID,
 		"{account_id}": admin.account.ID,
 		"{code}":       full.InviteCode,
+		"{username}":   admin.account.Username,
 	}
 	queries := []string{"", "?limit=100", "?q=meteo", "?category=weather"}
 	skip := map[string]bool{"GET /api/v1/events": true, "GET /api/v1/ws": true} // streams: tested by realtime

@@ -64,6 +64,7 @@ type RateLimits struct {
 	Login  Limit // login attempts, per address and per username
 	Post   Limit // updates posted, per address and per account
 	QR     Limit // QR images rendered (cached ones are free), per address
+	Report Limit // reports filed, per address and per account
 	// MaxKeys bounds each limiter map; idle entries are evicted first.
 	MaxKeys int
 }
@@ -74,6 +75,7 @@ var DefaultRateLimits = RateLimits{
 	Login:   Limit{Burst: 20, Per: 10 * time.Minute},
 	Post:    Limit{Burst: 60, Per: time.Minute},
 	QR:      Limit{Burst: 30, Per: time.Minute},
+	Report:  Limit{Burst: 20, Per: time.Hour},
 	MaxKeys: 100_000,
 }
 
@@ -86,16 +88,19 @@ func (rl RateLimits) withDefaults() RateLimits {
 
 type limiters struct {
 	signupAddr, loginAddr, loginUser, postAddr, postAccount, qrAddr *keyedLimiter
+	reportAddr, reportAccount                                       *keyedLimiter
 }
 
 func newLimiters(rl RateLimits) *limiters {
 	return &limiters{
-		signupAddr:  newKeyedLimiter(rl.Signup, rl.MaxKeys),
-		loginAddr:   newKeyedLimiter(rl.Login, rl.MaxKeys),
-		loginUser:   newKeyedLimiter(rl.Login, rl.MaxKeys),
-		postAddr:    newKeyedLimiter(rl.Post, rl.MaxKeys),
-		postAccount: newKeyedLimiter(rl.Post, rl.MaxKeys),
-		qrAddr:      newKeyedLimiter(rl.QR, rl.MaxKeys),
+		signupAddr:    newKeyedLimiter(rl.Signup, rl.MaxKeys),
+		loginAddr:     newKeyedLimiter(rl.Login, rl.MaxKeys),
+		loginUser:     newKeyedLimiter(rl.Login, rl.MaxKeys),
+		postAddr:      newKeyedLimiter(rl.Post, rl.MaxKeys),
+		postAccount:   newKeyedLimiter(rl.Post, rl.MaxKeys),
+		qrAddr:        newKeyedLimiter(rl.QR, rl.MaxKeys),
+		reportAddr:    newKeyedLimiter(rl.Report, rl.MaxKeys),
+		reportAccount: newKeyedLimiter(rl.Report, rl.MaxKeys),
 	}
 }
 

@@ -51,6 +51,16 @@ func (s *Server) routes() {
 	s.handle("GET /api/v1/invites/{code}/qr.svg", s.handleInviteQR("svg"))
 	s.handle("GET /api/v1/invites/{code}/qr.png", s.handleInviteQR("png"))
 
+	s.handle("POST /api/v1/reports", s.handleCreateReport)
+	s.handle("GET /api/v1/channels/{id}/moderation", s.handleChannelModeration)
+	s.handle("POST /api/v1/channels/{id}/review-requests", s.handleRequestReview)
+	s.handle("GET /api/v1/admin/reports", s.handleReportQueue)
+	s.handle("GET /api/v1/admin/channels/{id}", s.handleAdminChannel)
+	s.handle("GET /api/v1/admin/accounts/{username}", s.handleAdminAccount)
+	s.handle("POST /api/v1/admin/actions", s.handleAdminAction)
+	s.handle("GET /api/v1/admin/audit", s.handleAuditLog)
+	s.handle("GET /api/v1/admin/review-requests", s.handleAdminReviews)
+
 	s.handle("GET /api/v1/events", s.handleEvents)
 	s.handle("GET /api/v1/ws", s.handleWebSocket)
 }

@@ -479,3 +479,20 @@ func (db *DB) Reviews(ctx context.Context, actorID, channelID string) ([]herald.
 	}
 	return out, rows.Err()
 }
+
+// LookupUpdate returns any live update as operators read it.
+func (db *DB) LookupUpdate(ctx context.Context, channelID, updateID string) (*herald.Update, error) {
+	var owner string
+	err := db.pool.QueryRow(ctx, `SELECT account_id FROM channel_admins WHERE channel_id = $1 AND role = 'owner'`, channelID).Scan(&owner)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, errChannelNotFound
+	} else if err != nil {
+		return nil, err
+	}
+	u, err := db.FindUpdate(ctx, owner, channelID, updateID)
+	if err != nil {
+		return nil, err
+	}
+	u.Viewer = herald.UpdateViewer{}
+	return u, nil
+}

@@ -523,3 +523,21 @@ func (db *DB) Reviews(ctx context.Context, actorID, channelID string) ([]herald.
 	})
 	return out, err
 }
+
+// LookupUpdate returns any live update as operators read it.
+func (db *DB) LookupUpdate(ctx context.Context, channelID, updateID string) (*herald.Update, error) {
+	var owner string
+	err := pooled{db}.QueryRowContext(ctx, `SELECT a.account_id FROM admins a JOIN channels c ON c.pk = a.channel_pk
+		WHERE c.id = ? AND a.role = 'owner'`, channelID).Scan(&owner)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errChannelNotFound
+	} else if err != nil {
+		return nil, err
+	}
+	u, err := db.FindUpdate(ctx, owner, channelID, updateID)
+	if err != nil {
+		return nil, err
+	}
+	u.Viewer = herald.UpdateViewer{}
+	return u, nil
+}

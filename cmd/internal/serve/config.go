@@ -135,6 +135,8 @@ func Options(c *Config) []options.Option {
 			Set: limit(&c.RateLimits.Post)},
 		{Flag: "rate-limit-qr", Env: "HERALD_RATE_LIMIT_QR", Default: d.QR.String(), Help: "invite QR images rendered per client address (cached images are free)",
 			Set: limit(&c.RateLimits.QR)},
+		{Flag: "rate-limit-report", Env: "HERALD_RATE_LIMIT_REPORT", Default: d.Report.String(), Help: "reports filed per client address and per account",
+			Set: limit(&c.RateLimits.Report)},
 		{Flag: "rate-limit-exempt", Env: "HERALD_RATE_LIMIT_EXEMPT", Help: "client networks never rate limited nor bounded in streams or connections, CIDR[,CIDR...]",
 			Set: options.Prefixes(&c.RateLimitExempt)},
 		{Flag: "trusted-proxy", Env: "HERALD_TRUSTED_PROXY", Help: "proxies whose X-Forwarded-For is believed (and whose connections are not bounded per address), CIDR[,CIDR...]",
