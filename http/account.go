@@ -78,7 +78,7 @@ func (s *Server) handleCreateSession(w http.ResponseWriter, r *http.Request) err
 	if len(req.Username) > herald.UsernameMaxLen || len(req.Password) > herald.PasswordMaxLen {
 		return errBadCredentials
 	}
-	if err := s.rateLimit(s.clientAddr(r), s.limits.loginAddr, s.limits.loginUser, req.Username); err != nil {
+	if err := s.loginLimit(r, req.Username); err != nil {
 		return err
 	}
 	a, hash, err := s.Store.FindAccountByUsername(r.Context(), req.Username)

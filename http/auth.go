@@ -139,7 +139,8 @@ func currentSession(r *http.Request) []byte {
 	return hashToken(tok)
 }
 
-// requireAccount is authenticate for routes that need an account.
+// requireAccount is authenticate for routes that need an account. A
+// write also takes a token from the account's write limit.
 func (s *Server) requireAccount(r *http.Request) (*herald.Account, error) {
 	a, err := s.authenticate(r, false)
 	if err != nil {
@@ -147,6 +148,11 @@ func (s *Server) requireAccount(r *http.Request) (*herald.Account, error) {
 	}
 	if a == nil {
 		return nil, errUnauthenticated
+	}
+	if isWrite(r) {
+		if err := s.rateLimit(s.clientAddr(r), nil, s.limits.writeAccount, a.ID); err != nil {
+			return nil, err
+		}
 	}
 	return a, nil
 }

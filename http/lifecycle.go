@@ -87,7 +87,7 @@ func (s *Server) checkPassword(r *http.Request, a *herald.Account, pw string) er
 	if len(pw) > herald.PasswordMaxLen {
 		return errWrongPassword
 	}
-	if err := s.rateLimit(s.clientAddr(r), s.limits.loginAddr, s.limits.loginUser, a.Username); err != nil {
+	if err := s.loginLimit(r, a.Username); err != nil {
 		return err
 	}
 	_, hash, err := s.Store.FindAccountByUsername(r.Context(), a.Username)

@@ -203,6 +203,12 @@ func (s *Server) handle(pattern string, h handlerFunc) {
 			defer s.pages.bump(r.PathValue("id"))
 			w = bw
 		}
+		if isWrite(r) {
+			if err := s.rateLimit(s.clientAddr(r), s.limits.writeAddr, nil, ""); err != nil {
+				s.writeError(w, r, err)
+				return
+			}
+		}
 		if err := h(w, r); err != nil {
 			s.writeError(w, r, err)
 		}
