@@ -1,11 +1,13 @@
 package http
 
+import "net/http"
+
 // routes registers every API route. Keep all registrations here, one line
 // each, so the whole API is visible at a glance (docs/openapi.yaml must
 // list the same routes; openapi_test.go checks it).
 func (s *Server) routes() {
 	s.handle("GET /healthz", s.handleHealthz)
-	s.handleHTTP("GET /metrics", metricsHandler)
+	s.handleHTTP("GET /metrics", http.HandlerFunc(s.handleMetrics))
 
 	s.handle("POST /api/v1/accounts", s.handleCreateAccount)
 	s.handle("POST /api/v1/sessions", s.handleCreateSession)

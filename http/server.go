@@ -68,6 +68,11 @@ type Config struct {
 	RateLimitExempt []netip.Prefix
 	// Web serves the web app at "/" for every non-API path, if set.
 	Web http.Handler
+	// MetricsToken, if set, is required as a bearer token on /metrics.
+	MetricsToken string
+	// MetricsElsewhere hides /metrics here (it is served on another
+	// listener through MetricsHandler).
+	MetricsElsewhere bool
 	// PageCacheBytes, if positive, caches encoded update pages per viewer
 	// up to this many bytes. Only for a single node whose store no other
 	// process writes (see pageCache).
@@ -96,6 +101,8 @@ type Server struct {
 	proxies    []netip.Prefix
 	exempt     []netip.Prefix
 	web        http.Handler
+	metricsTok string
+	metricsOff bool
 
 	mux      *http.ServeMux
 	patterns []string // every API pattern registered by routes(), for the OpenAPI test
@@ -114,6 +121,8 @@ func NewServer(cfg Config) *Server {
 		proxies:    cfg.TrustedProxies,
 		exempt:     cfg.RateLimitExempt,
 		web:        cfg.Web,
+		metricsTok: cfg.MetricsToken,
+		metricsOff: cfg.MetricsElsewhere,
 		mux:        http.NewServeMux(),
 		cop:        http.NewCrossOriginProtection(),
 	}

@@ -74,6 +74,10 @@ type Config struct {
 	// ACMEHTTPAddr, if set, serves HTTP-01 challenges (and redirects
 	// everything else to https) on this address, e.g. ":80".
 	ACMEHTTPAddr string
+	// MetricsAddr, if set, serves /metrics on its own listener (and not on
+	// --addr); MetricsToken, if set, requires it as a bearer token.
+	MetricsAddr  string
+	MetricsToken string
 
 	// Not options: what tests and benchmarks change.
 	PasswordParams password.Params // default OWASP's
@@ -204,6 +208,10 @@ func Options(c *Config) []options.Option {
 			Set: options.String(&c.ACMECARoots)},
 		{Flag: "acme-http-addr", Env: "HERALD_ACME_HTTP_ADDR", Help: "also listen here (e.g. :80) for ACME HTTP-01 challenges, redirecting other requests to https; empty uses TLS-ALPN-01 on --addr only",
 			Set: options.String(&c.ACMEHTTPAddr)},
+		{Flag: "metrics-addr", Env: "HERALD_METRICS_ADDR", Help: "serve /metrics on this address only (e.g. 127.0.0.1:9090), not on --addr",
+			Set: options.String(&c.MetricsAddr)},
+		{Flag: "metrics-token", Env: "HERALD_METRICS_TOKEN", Help: "require Authorization: Bearer TOKEN on /metrics",
+			Set: options.String(&c.MetricsToken)},
 	}
 }
 
