@@ -149,6 +149,10 @@ func (e *env) do(method, path, token string, body []byte, hdr ...string) respons
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	for i := 0; i+1 < len(hdr); i += 2 {
+		if hdr[i] == "Host" {
+			req.Host = hdr[i+1]
+			continue
+		}
 		req.Header.Add(hdr[i], hdr[i+1])
 	}
 	resp, err := e.ts.Client().Do(req)
