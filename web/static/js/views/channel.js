@@ -1,5 +1,6 @@
 // A channel's page: profile, follow / mute, the admin composer, and the feed
 // kept live by the event stream.
+import { followIntent } from '../intent.js';
 import { h, clear, linkify, avatar, icon, whenNear } from '../dom.js';
 import { t, tn, fmtNumber } from '../i18n.js';
 import { api, paths, q, session } from '../api.js';
@@ -51,7 +52,7 @@ export async function channelView(main, [id], query) {
     const actions = h('div', { class: 'profile-actions' });
     if (!session.account) {
       // Sign up first, then come back here and follow (see ?follow=1 below).
-      actions.appendChild(h('a', { class: 'btn primary', id: 'follow', href: '/signup?next=' + encodeURIComponent(location.pathname + '?follow=1') }, t('channel.follow')));
+      actions.appendChild(h('a', { class: 'btn primary', id: 'follow', href: '/signup?next=' + encodeURIComponent(location.pathname + '?follow=1'), onclick: () => followIntent.set(location.pathname) }, t('channel.follow')));
     } else if (v.following) {
       actions.appendChild(h('button', { type: 'button', class: 'btn secondary', id: 'follow', 'aria-pressed': 'true', onclick: e => follow(false, e.currentTarget) }, icon('check'), ' ', t('channel.following')));
       actions.appendChild(h('button', {
@@ -282,10 +283,16 @@ export async function channelView(main, [id], query) {
     feedStatus.appendChild(h('p', { class: 'muted' }, e.status === 401 || e.status === 403 ? t('feed.private') : errorText(e)));
   }
 
-  // Back from signing up to follow: finish what the person came for.
+  // Back from signing up to follow: finish what the person came for, but
+  // only if they pressed Follow on this page in this tab (followIntent): a
+  // link with ?follow=1 opened by another site never follows by itself.
   if (query.get('follow') === '1') {
     history.replaceState(null, '', location.pathname);
-    if (session.account && !ch.viewer?.following && !gone) await follow(true, document.getElementById('follow'));
+    const intended = followIntent.take() === location.pathname;
+    if (session.account && !ch.viewer?.following && !gone) {
+      if (intended) await follow(true, document.getElementById('follow'));
+      else document.getElementById('follow')?.focus();
+    }
   }
 
   const off = events.on(onEvent);
