@@ -13,6 +13,7 @@ import { createView } from './views/create.js';
 import { inviteView } from './views/invite.js';
 import { followingView } from './views/following.js';
 import { signInView, signUpView } from './views/auth.js';
+import { accountView } from './views/account.js';
 
 const routes = [
   [/^\/$/, directoryView],
@@ -24,6 +25,7 @@ const routes = [
   [/^\/channels\/([^/]+)\/settings$/, settingsView],
   [/^\/channels\/([^/]+)$/, channelView],
   [/^\/c\/([^/]+)$/, inviteView],
+  [/^\/account$/, accountView],
 ];
 
 const main = document.getElementById('main');
@@ -111,7 +113,7 @@ function renderNav() {
   const acc = document.getElementById('account');
   clear(acc);
   if (session.account) {
-    acc.appendChild(h('span', { class: 'whoami', title: '@' + session.account.username }, session.account.display_name || session.account.username));
+    acc.appendChild(h('a', { class: 'whoami', href: '/account', title: '@' + session.account.username }, session.account.display_name || session.account.username));
     acc.appendChild(h('button', { type: 'button', class: 'btn ghost small', id: 'signout', onclick: signOut }, t('nav.signout')));
   } else {
     const next = here.startsWith('/signin') || here.startsWith('/signup') ? '' : '?next=' + encodeURIComponent(here + location.search);

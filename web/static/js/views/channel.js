@@ -74,6 +74,7 @@ export async function channelView(main, [id], query) {
           ch.handle ? h('p', { class: 'handle' }, '@' + ch.handle) : null,
           metaLine(ch))),
       ch.description ? h('p', { class: 'description' }, linkify(ch.description)) : null,
+      ch.suspended ? h('p', { class: 'banner', id: 'suspended-notice', role: 'status' }, t(v.role ? 'channel.suspended.admin' : 'channel.suspended')) : null,
       h('div', { class: 'profile-foot' },
         h('p', { class: 'follower-count', id: 'follower-count', dataset: { count: ch.follower_count || 0 } },
           h('strong', null, fmtNumber(ch.follower_count || 0)), ' ', h('span', null, tn('channel.followers.word', ch.follower_count || 0))),
