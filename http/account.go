@@ -155,9 +155,21 @@ func (s *Server) handleMe(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	op, err := s.Store.IsOperator(r.Context(), a.ID)
+	if err != nil {
+		return err
+	}
+	// operator tells the web app to offer the console (the API checks
+	// anyway).
 	return writeJSON(w, http.StatusOK, struct {
-		Account *herald.Account `json:"account"`
-	}{a})
+		Account struct {
+			*herald.Account
+			Operator bool `json:"operator,omitempty"`
+		} `json:"account"`
+	}{struct {
+		*herald.Account
+		Operator bool `json:"operator,omitempty"`
+	}{a, op}})
 }
 
 func (s *Server) handleMyChannels(w http.ResponseWriter, r *http.Request) error {

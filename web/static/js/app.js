@@ -14,6 +14,7 @@ import { inviteView } from './views/invite.js';
 import { followingView } from './views/following.js';
 import { signInView, signUpView } from './views/auth.js';
 import { accountView } from './views/account.js';
+import { operatorView } from './views/operator.js';
 
 const routes = [
   [/^\/$/, directoryView],
@@ -26,6 +27,7 @@ const routes = [
   [/^\/channels\/([^/]+)$/, channelView],
   [/^\/c\/([^/]+)$/, inviteView],
   [/^\/account$/, accountView],
+  [/^\/operator$/, operatorView],
 ];
 
 const main = document.getElementById('main');
@@ -109,6 +111,7 @@ function renderNav() {
   if (session.account) {
     nav.appendChild(link('/following', t('nav.following'), p => p === '/following'));
     nav.appendChild(link('/channels/new', t('nav.create'), p => p === '/channels/new'));
+    if (session.account.operator) nav.appendChild(link('/operator', t('nav.operator'), p => p === '/operator'));
   }
   const acc = document.getElementById('account');
   clear(acc);

@@ -1,6 +1,7 @@
 // A channel's page: profile, follow / mute, the admin composer, and the feed
 // kept live by the event stream.
 import { followIntent } from '../intent.js';
+import { reportDialog, moderationPanel } from '../moderation.js';
 import { h, clear, linkify, avatar, icon, whenNear } from '../dom.js';
 import { t, tn, fmtNumber } from '../i18n.js';
 import { api, paths, q, session } from '../api.js';
@@ -63,6 +64,8 @@ export async function channelView(main, [id], query) {
     }
     if (v.role) {
       actions.appendChild(h('a', { class: 'btn ghost', href: `/channels/${encodeURIComponent(ch.id)}/settings`, id: 'settings-link' }, icon('gear'), ' ', t('channel.settings')));
+    } else if (session.account) {
+      actions.appendChild(h('button', { type: 'button', class: 'btn ghost', id: 'report', onclick: () => reportDialog(ch.id) }, t('report.button')));
     }
     const title = pageTitle(ch.name, 'channel-title');
     title.id = 'channel-name';
@@ -271,6 +274,11 @@ export async function channelView(main, [id], query) {
     h('h2', { id: 'feed-title', class: 'section-title' }, t('feed.title')),
     feedStatus, emptyMsg, feed, h('div', { class: 'center' }, older)));
   main.appendChild(layout);
+  // Admins see the operators' notices (and, if suspended, the review form).
+  if (ch.viewer?.role) {
+    const panel = await moderationPanel(ch);
+    if (panel) profile.after(panel);
+  }
 
   try {
     const list = await loadPage(0);
