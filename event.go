@@ -72,6 +72,7 @@ type Counts struct {
 	Reactions map[string]int64 `json:"reactions,omitzero"` // {} when every reaction was withdrawn
 	Votes     []int64          `json:"votes,omitzero"`
 	Voters    *int64           `json:"voters,omitempty"`
+	Views     *int64           `json:"views,omitempty"`
 }
 
 // EventPublisher receives events after the transaction that appended them

@@ -39,6 +39,7 @@ type Store interface {
 	PushStore
 	LifecycleStore
 	ModerationStore
+	InsightsStore
 	Close() error
 }
 
@@ -222,4 +223,7 @@ type StoreConfig struct {
 	// throughput. PostgreSQL commits that way already (synchronous_commit=on
 	// unless its URL says otherwise) and ignores it.
 	SyncCommits bool
+	// InsightsThreshold is k for insights and view counts (0:
+	// DefaultInsightsThreshold).
+	InsightsThreshold int64
 }

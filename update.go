@@ -31,7 +31,10 @@ type Update struct {
 	ExpiresAt time.Time        `json:"expires_at"`
 	Reactions map[string]int64 `json:"reactions"`
 	Poll      *Poll            `json:"poll,omitempty"`
-	Viewer    UpdateViewer     `json:"viewer"`
+	// Views is how many accounts displayed the update, once it reaches the
+	// insights threshold (absent before).
+	Views  *int64       `json:"views,omitempty"`
+	Viewer UpdateViewer `json:"viewer"`
 }
 
 // UpdateViewer is the calling account's own interaction with an update.

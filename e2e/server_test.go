@@ -17,6 +17,7 @@ import (
 
 	"github.com/heraldhq/herald"
 	hhttp "github.com/heraldhq/herald/http"
+	"github.com/heraldhq/herald/insights"
 	"github.com/heraldhq/herald/password"
 	"github.com/heraldhq/herald/sqlite"
 	"github.com/heraldhq/herald/web"
@@ -91,11 +92,19 @@ func startServer(t *testing.T) *server {
 		Clock:     herald.SystemClock{},
 		Retention: herald.DefaultRetention,
 		Publisher: pub,
+		// One viewer is enough to show views here (herald serve: 50).
+		InsightsThreshold: 1,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
+	keys, err := insights.NewKeyring(bytes.Repeat([]byte{7}, insights.SecretSize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	views := insights.NewCounter(store, keys, herald.SystemClock{})
 	api := hhttp.NewServer(hhttp.Config{
+		Views:  views,
 		Store:  store,
 		Clock:  herald.SystemClock{},
 		Hasher: password.NewHasher(password.Params{Memory: 1024, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}),
@@ -116,8 +125,8 @@ func startServer(t *testing.T) *server {
 		ConnContext:       func(ctx context.Context, c net.Conn) context.Context { return context.WithValue(ctx, connKey{}, c) },
 	}
 	go func() { _ = srv.Serve(ln) }()
-	// Coalesced reaction and poll counts are flushed about once a second,
-	// as `herald serve` does.
+	// Coalesced reaction, poll and view counts are flushed about once a
+	// second, as `herald serve` does (views every 10 s there).
 	go func() {
 		tick := time.NewTicker(500 * time.Millisecond)
 		defer tick.Stop()
@@ -127,6 +136,8 @@ func startServer(t *testing.T) *server {
 				return
 			case <-tick.C:
 				_, _ = store.FlushCounts(ctx)
+				_ = views.Flush(ctx)
+				_, _ = store.FlushViews(ctx)
 			}
 		}
 	}()

@@ -28,6 +28,7 @@ type env struct {
 	db    *sqlite.DB
 	clock *herald.FakeClock
 	anon  *client.Client
+	path  string // the database file
 	dir   string // the store's data directory
 	pub   *forwarder
 }
@@ -54,8 +55,9 @@ func newEnv(t *testing.T, opts ...func(*hhttp.Config)) *env {
 	t.Helper()
 	clock := herald.NewFakeClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
 	dir := t.TempDir()
+	path := filepath.Join(dir, "herald.db")
 	pub := &forwarder{}
-	db, err := sqlite.Open(context.Background(), filepath.Join(dir, "herald.db"), herald.StoreConfig{Clock: clock, Publisher: pub})
+	db, err := sqlite.Open(context.Background(), path, herald.StoreConfig{Clock: clock, Publisher: pub})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +78,7 @@ func newEnv(t *testing.T, opts ...func(*hhttp.Config)) *env {
 		ts.Close()
 		db.Close()
 	})
-	return &env{t: t, ts: ts, srv: srv, db: db, clock: clock, anon: client.New(ts.URL, ""), dir: dir, pub: pub}
+	return &env{t: t, ts: ts, srv: srv, db: db, clock: clock, anon: client.New(ts.URL, ""), dir: dir, pub: pub, path: path}
 }
 
 // user is a signed-up account with its client.

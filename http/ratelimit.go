@@ -73,11 +73,17 @@ type RateLimits struct {
 	QR          Limit // QR images rendered (cached ones are free), per address
 	Report      Limit // reports filed, per address and per account
 	// Write limits every other write (channel creation, follows, reactions,
-	// votes, invite rotation, account changes...), per address and per account.
+	// votes, invite rotation, account changes...) per account, and
+	// addrWriteFactor times as many per client address (people behind one
+	// NAT share an address).
 	Write Limit
+	Views Limit // view reports (each up to herald.MaxViewBatch updates), per account
 	// MaxKeys bounds each limiter map; idle entries are evicted first.
 	MaxKeys int
 }
+
+// addrWriteFactor is how many accounts' worth of writes one address may make.
+const addrWriteFactor = 4
 
 // DefaultRateLimits are generous for people and tight for scripts.
 var DefaultRateLimits = RateLimits{
@@ -88,6 +94,7 @@ var DefaultRateLimits = RateLimits{
 	QR:          Limit{Burst: 30, Per: time.Minute},
 	Report:      Limit{Burst: 20, Per: time.Hour},
 	Write:       Limit{Burst: 300, Per: time.Minute},
+	Views:       Limit{Burst: 120, Per: time.Minute},
 	MaxKeys:     100_000,
 }
 
@@ -101,6 +108,7 @@ func (rl RateLimits) withDefaults() RateLimits {
 type limiters struct {
 	signupAddr, loginAddr, loginPair, loginGlobal, postAddr, postAccount, qrAddr *keyedLimiter
 	reportAddr, reportAccount, writeAddr, writeAccount                           *keyedLimiter
+	viewsAccount                                                                 *keyedLimiter
 }
 
 func newLimiters(rl RateLimits) *limiters {
@@ -114,8 +122,9 @@ func newLimiters(rl RateLimits) *limiters {
 		qrAddr:        newKeyedLimiter(rl.QR, rl.MaxKeys),
 		reportAddr:    newKeyedLimiter(rl.Report, rl.MaxKeys),
 		reportAccount: newKeyedLimiter(rl.Report, rl.MaxKeys),
-		writeAddr:     newKeyedLimiter(rl.Write, rl.MaxKeys),
+		writeAddr:     newKeyedLimiter(Limit{Burst: rl.Write.Burst * addrWriteFactor, Per: rl.Write.Per}, rl.MaxKeys),
 		writeAccount:  newKeyedLimiter(rl.Write, rl.MaxKeys),
+		viewsAccount:  newKeyedLimiter(rl.Views, rl.MaxKeys),
 	}
 }
 

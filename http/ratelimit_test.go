@@ -179,8 +179,8 @@ func TestRateLimitWrite(t *testing.T) {
 	if r := e.do("GET", "/api/v1/channels/"+ch.ID, follower.Token(), nil, "X-Forwarded-For", "203.0.113.99"); r.status != 200 {
 		t.Fatalf("a read after the write limit = %d", r.status)
 	}
-	// Per address: anonymous writes from one address.
-	for range 4 {
+	// Per address (four accounts' worth): anonymous writes from one address.
+	for range 16 {
 		e.do("POST", "/api/v1/sessions", "", []byte(`{"username":"x","password":"y"}`), "X-Forwarded-For", "198.51.100.5")
 	}
 	wantRateLimited(t, e.do("POST", "/api/v1/sessions", "", []byte(`{"username":"x","password":"y"}`), "X-Forwarded-For", "198.51.100.5"))

@@ -45,6 +45,9 @@ func (s *Server) routes() {
 	s.handle("PUT /api/v1/channels/{id}/updates/{uid}/vote", s.handleVote)
 	s.handle("DELETE /api/v1/channels/{id}/updates/{uid}/vote", s.handleRetractVote)
 
+	s.handleNoPages("POST /api/v1/views", s.handleReportViews)
+	s.handle("GET /api/v1/channels/{id}/insights", s.handleChannelInsights)
+
 	s.handle("GET /api/v1/directory", s.handleDirectory)
 	s.handle("GET /api/v1/categories", s.handleCategories)
 	s.handle("POST /api/v1/channels/{id}/invite", s.handleRotateInvite)

@@ -77,6 +77,14 @@ type Config struct {
 	// up to this many bytes. Only for a single node whose store no other
 	// process writes (see pageCache).
 	PageCacheBytes int64
+	// Views counts view reports (POST /api/v1/views); nil answers 503.
+	Views ViewRecorder
+}
+
+// ViewRecorder counts accounts' views of updates they may read, keeping no
+// record of who viewed what (package insights).
+type ViewRecorder interface {
+	Record(accountID string, targets []herald.ViewTarget, lang string)
 }
 
 // Server is Herald's HTTP handler.
@@ -103,6 +111,7 @@ type Server struct {
 	web        http.Handler
 	metricsTok string
 	metricsOff bool
+	views      ViewRecorder
 
 	mux      *http.ServeMux
 	patterns []string // every API pattern registered by routes(), for the OpenAPI test
@@ -123,6 +132,7 @@ func NewServer(cfg Config) *Server {
 		web:        cfg.Web,
 		metricsTok: cfg.MetricsToken,
 		metricsOff: cfg.MetricsElsewhere,
+		views:      cfg.Views,
 		mux:        http.NewServeMux(),
 		cop:        http.NewCrossOriginProtection(),
 	}
@@ -218,6 +228,18 @@ func (s *Server) handle(pattern string, h handlerFunc) {
 				return
 			}
 		}
+		if err := h(w, r); err != nil {
+			s.writeError(w, r, err)
+		}
+	}))
+}
+
+// handleNoPages registers a non-GET route that changes no cached page
+// itself (view reports: counts reach pages through events and the cache's
+// one-minute bound), so it does not invalidate the page cache.
+func (s *Server) handleNoPages(pattern string, h handlerFunc) {
+	s.patterns = append(s.patterns, pattern)
+	s.mux.Handle(pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := h(w, r); err != nil {
 			s.writeError(w, r, err)
 		}

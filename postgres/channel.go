@@ -494,13 +494,19 @@ func (t *tx) streamHead(ctx context.Context, stream string) (int64, error) {
 	return head, err
 }
 
-// addFollowers changes a channel's follower count and logs the old value for
-// directory walks in progress (see directory_changes).
+// addFollowers changes a channel's follower count, logs the old value for
+// directory walks in progress (see directory_changes) and counts the change
+// in the channel's day (insights).
 func (t *tx) addFollowers(ctx context.Context, channelPK, delta int64) error {
-	_, err := t.Exec(ctx, `WITH c AS (UPDATE channels SET follower_count = follower_count + $2 WHERE pk = $1
-			RETURNING follower_count - $2 AS old)
-		INSERT INTO directory_changes (channel_pk, kind, day, old_value) SELECT $1, 0, 0, old FROM c`, channelPK, delta)
-	return err
+	var followers int64
+	err := t.QueryRow(ctx, `WITH c AS (UPDATE channels SET follower_count = follower_count + $2 WHERE pk = $1
+			RETURNING follower_count - $2 AS old, follower_count AS now),
+		logged AS (INSERT INTO directory_changes (channel_pk, kind, day, old_value) SELECT $1, 0, 0, old FROM c)
+		SELECT now FROM c`, channelPK, delta).Scan(&followers)
+	if err != nil {
+		return err
+	}
+	return t.countFollow(ctx, channelPK, delta, followers)
 }
 
 // Unfollow stops following (idempotent).

@@ -65,6 +65,7 @@ type DB struct {
 	clock     herald.Clock
 	retention time.Duration
 	publisher herald.EventPublisher
+	insightsK int64 // k: figures under it are never shown
 }
 
 var _ herald.Store = (*DB)(nil)
@@ -87,7 +88,7 @@ func Open(ctx context.Context, url string, cfg herald.StoreConfig) (*DB, error) 
 	if err != nil {
 		return nil, fmt.Errorf("postgres: connect: %w", err)
 	}
-	db := &DB{pool: pool, clock: cfg.Clock, retention: cfg.Retention, publisher: cfg.Publisher}
+	db := &DB{pool: pool, clock: cfg.Clock, retention: cfg.Retention, publisher: cfg.Publisher, insightsK: storeutil.Threshold(cfg)}
 	if db.clock == nil {
 		db.clock = herald.SystemClock{}
 	}

@@ -72,6 +72,9 @@ func (db *DB) PruneExpired(ctx context.Context) (int, error) {
 				if _, err := t.Exec(ctx, `DELETE FROM directory_activity WHERE day < $1`, dayOf(t.now)-1); err != nil {
 					return err
 				}
+				if err := t.pruneInsights(ctx); err != nil {
+					return err
+				}
 				if _, err := t.Exec(ctx, `DELETE FROM directory_changes WHERE id <= (SELECT max(id) FROM directory_changes) - $1`, keepChanges); err != nil {
 					return err
 				}

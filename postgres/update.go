@@ -13,14 +13,15 @@ import (
 // reaction and votes; used as "SELECT updateCols FROM updateFrom WHERE ...".
 const updateCols = `u.id, u.channel_id, u.seq, u.text, u.created_at, u.edited_at, u.expires_at,
 	u.poll_question, u.poll_multiple, u.poll_options, uc.voters, uc.reactions, uc.votes,
-	r.emoji, v.options`
+	r.emoji, v.options, vw.shown`
 
 // updateJoins adds an update's counts and the viewer's ($1) own reaction
 // and votes to the updates aliased u.
 const updateJoins = `
 	JOIN update_counts uc ON uc.update_id = u.id
 	LEFT JOIN reactions r ON r.update_id = u.id AND r.account_id = $1
-	LEFT JOIN votes v ON v.update_id = u.id AND v.account_id = $1`
+	LEFT JOIN votes v ON v.update_id = u.id AND v.account_id = $1
+	LEFT JOIN update_views vw ON vw.update_id = u.id`
 
 const updateFrom = `updates u` + updateJoins
 
@@ -34,7 +35,7 @@ func scanUpdate(row pgx.Row, extra ...any) (*herald.Update, error) {
 	var reaction *string
 	var votes []int32
 	err := row.Scan(append(extra, &u.ID, &u.ChannelID, &u.Seq, &u.Text, &u.CreatedAt, &u.EditedAt, &u.ExpiresAt,
-		&question, &multiple, &options, &voters, &u.Reactions, &pollCounts, &reaction, &votes)...)
+		&question, &multiple, &options, &voters, &u.Reactions, &pollCounts, &reaction, &votes, &u.Views)...)
 	if err != nil {
 		return nil, err
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/heraldhq/herald"
+	"github.com/heraldhq/herald/internal/outbound"
 	"github.com/heraldhq/herald/push/pushtest"
 )
 
@@ -59,7 +60,7 @@ func TestValidateEndpoint(t *testing.T) {
 
 func TestPublicAddr(t *testing.T) {
 	for _, s := range []string{"8.8.8.8", "142.250.74.106", "2a00:1450:4007:80f::200a", "1.1.1.1"} {
-		if !publicAddr(netip.MustParseAddr(s)) {
+		if !outbound.PublicAddr(netip.MustParseAddr(s)) {
 			t.Errorf("%s refused", s)
 		}
 	}
@@ -68,7 +69,7 @@ func TestPublicAddr(t *testing.T) {
 		"169.254.169.254", "fe80::1", "0.0.0.0", "::", "0.1.2.3", "224.0.0.1", "ff02::1", "ff01::1", "239.1.1.1",
 		"100.64.0.1", "::ffff:127.0.0.1", "::ffff:10.0.0.1", "64:ff9b::a00:1", "255.255.255.255", "198.18.0.1",
 	} {
-		if publicAddr(netip.MustParseAddr(s)) {
+		if outbound.PublicAddr(netip.MustParseAddr(s)) {
 			t.Errorf("%s accepted", s)
 		}
 	}
@@ -100,13 +101,13 @@ func TestClientRefusesAWellKnownNameResolvingToLoopback(t *testing.T) {
 	}
 	s := &Sender{Client: policyClient(Policy{lookup: resolveTo("127.0.0.1")}, f.srv), Signer: f.sender.Signer}
 	_, err := s.Send(context.Background(), Subscription{Endpoint: ep, P256dh: sub.P256dh(), Auth: sub.Auth}, Message{TTL: time.Minute})
-	if !errors.Is(err, errAddrRefused) {
+	if !errors.Is(err, outbound.ErrAddrRefused) {
 		t.Fatalf("dial to loopback: %v", err)
 	}
 	for _, private := range []string{"10.0.0.7", "169.254.169.254", "::1", "::ffff:127.0.0.1"} {
 		s.Client = policyClient(Policy{lookup: resolveTo(private)}, f.srv)
 		_, err := s.Send(context.Background(), Subscription{Endpoint: ep, P256dh: sub.P256dh(), Auth: sub.Auth}, Message{TTL: time.Minute})
-		if !errors.Is(err, errAddrRefused) {
+		if !errors.Is(err, outbound.ErrAddrRefused) {
 			t.Fatalf("dial to %s: %v", private, err)
 		}
 	}
@@ -120,14 +121,14 @@ func TestClientRefusesHostsOffTheListEvenWithoutValidation(t *testing.T) {
 	ep, sub := f.srv.Subscribe() // https://127.0.0.1:port/push/...
 	s := &Sender{Client: policyClient(Policy{}, f.srv), Signer: f.sender.Signer}
 	_, err := s.Send(context.Background(), Subscription{Endpoint: ep, P256dh: sub.P256dh(), Auth: sub.Auth}, Message{TTL: time.Minute})
-	if !errors.Is(err, errHostRefused) {
+	if !errors.Is(err, outbound.ErrHostRefused) {
 		t.Fatalf("127.0.0.1 not allowed: %v", err)
 	}
 	u, _ := url.Parse(ep)
 	u.Host = "evil.example:" + u.Port()
 	s.Client = policyClient(Policy{lookup: resolveTo("8.8.8.8")}, f.srv)
 	_, err = s.Send(context.Background(), Subscription{Endpoint: u.String(), P256dh: sub.P256dh(), Auth: sub.Auth}, Message{TTL: time.Minute})
-	if !errors.Is(err, errHostRefused) {
+	if !errors.Is(err, outbound.ErrHostRefused) {
 		t.Fatalf("a host off the list: %v", err)
 	}
 }
@@ -219,7 +220,7 @@ func FuzzValidateEndpoint(f *testing.F) {
 			return
 		}
 		u, perr := url.Parse(raw)
-		if perr != nil || u.Scheme != "https" || u.User != nil || !matchHost(WellKnownHosts, strings.ToLower(u.Hostname())) {
+		if perr != nil || u.Scheme != "https" || u.User != nil || !outbound.MatchHost(WellKnownHosts, u.Hostname()) {
 			t.Fatalf("accepted %q", raw)
 		}
 		if _, ipErr := netip.ParseAddr(u.Hostname()); ipErr == nil {

@@ -488,6 +488,9 @@ func (tx *Tx) follow(ctx context.Context, r *chanRow, accountID string) (*herald
 		}
 		r.rel.Following, r.rel.Muted = true, false
 		r.ch.FollowerCount++
+		if err := tx.countFollow(ctx, r.pk, 1, r.ch.FollowerCount); err != nil {
+			return nil, err
+		}
 		// The channel's position at the follow, read under the same write
 		// lock as the follow: an open stream of the account joins the
 		// channel exactly there (no clock involved).
@@ -522,6 +525,9 @@ func (db *DB) Unfollow(ctx context.Context, accountID, channelID string) error {
 			return err
 		}
 		r.ch.FollowerCount--
+		if err := tx.countFollow(ctx, r.pk, -1, r.ch.FollowerCount); err != nil {
+			return err
+		}
 		return tx.appendEvent(ctx, herald.Event{Stream: herald.AccountStream(accountID), Type: herald.EventChannelUnfollowed, ChannelID: r.ch.ID, Channel: r.public()})
 	})
 	if err == nil {

@@ -4,9 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"io/fs"
-	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -86,8 +85,13 @@ func TestMigrationsRecorded(t *testing.T) {
 			names = append(names, n)
 		}
 		rows.Close()
-		if want := embeddedMigrations(t); strings.Join(names, " ") != strings.Join(want, " ") || names[0] != "0001_initial.sql" {
-			t.Fatalf("schema_migrations = %q, want every embedded migration by file name %q", names, want)
+		// Every migration file, by name, in order.
+		files, _ := filepath.Glob("migrations/*.sql")
+		for i := range files {
+			files[i] = filepath.Base(files[i])
+		}
+		if len(files) < 2 || !slices.Equal(names, files) {
+			t.Fatalf("schema_migrations = %q, want %q", names, files)
 		}
 		db.Close()
 	}
@@ -124,17 +128,4 @@ func TestFollowHistoryPlans(t *testing.T) {
 			t.Errorf("%s\nplan %q, want a search of %s", stmt, plan, index)
 		}
 	}
-}
-
-// embeddedMigrations returns the migration files' names, in order.
-func embeddedMigrations(t *testing.T) []string {
-	t.Helper()
-	files, err := fs.Glob(migrationFS, "migrations/*.sql")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, f := range files {
-		files[i] = path.Base(f)
-	}
-	return files
 }

@@ -63,6 +63,9 @@ func (db *DB) PruneExpired(ctx context.Context) (int, error) {
 		if err := eraseUnfollows(ctx, tx, tx.now.Add(-herald.UnfollowTrail)); err != nil {
 			return err
 		}
+		if err := pruneInsights(ctx, tx); err != nil {
+			return err
+		}
 		return pruneSessions(ctx, tx, tx.now)
 	})
 	if err != nil {

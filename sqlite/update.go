@@ -108,7 +108,10 @@ func hydrateUpdates(ctx context.Context, q queryer, list []updRow, viewerID stri
 		WHERE count > 0 AND update_pk IN (SELECT value FROM json_each(?1))
 		UNION ALL
 		SELECT 1, update_pk, emoji, 0 FROM reactions
-		WHERE +account_id = ?2 AND update_pk IN (SELECT value FROM json_each(?1))`, ids, viewerID)
+		WHERE +account_id = ?2 AND update_pk IN (SELECT value FROM json_each(?1))
+		UNION ALL
+		SELECT 2, update_pk, '', shown FROM update_views
+		WHERE shown IS NOT NULL AND update_pk IN (SELECT value FROM json_each(?1))`, ids, viewerID)
 	if err != nil {
 		return err
 	}
@@ -120,10 +123,13 @@ func hydrateUpdates(ctx context.Context, q queryer, list []updRow, viewerID stri
 			rows.Close()
 			return err
 		}
-		if u := byPK[pk]; mine == 0 {
+		switch u := byPK[pk]; mine {
+		case 0:
 			u.Reactions[emoji] = n
-		} else {
+		case 1:
 			u.Viewer.Reaction = &emoji
+		default:
+			u.Views = &n
 		}
 	}
 	rows.Close()
@@ -172,7 +178,8 @@ func hydratePolls(ctx context.Context, q queryer, byPK map[int64]*herald.Update,
 const readSelect = `SELECT u.pk, u.id, c.id, u.seq, u.text, u.created_at, u.edited_at, u.expires_at,
 	u.poll_question, u.poll_multiple, u.poll_voters,
 	(SELECT group_concat(rc.emoji || char(31) || rc.count, char(30)) FROM reaction_counts rc WHERE rc.update_pk = u.pk AND rc.count > 0),
-	(SELECT r.emoji FROM reactions r WHERE r.update_pk = u.pk AND r.account_id = ?1)
+	(SELECT r.emoji FROM reactions r WHERE r.update_pk = u.pk AND r.account_id = ?1),
+	(SELECT v.shown FROM update_views v WHERE v.update_pk = u.pk)
 FROM updates u JOIN channels c ON c.pk = u.channel_pk `
 
 // readUpdates runs readSelect + where and returns hydrated updates.
@@ -190,8 +197,12 @@ func readUpdates(ctx context.Context, q queryer, viewerID, where string, args ..
 		var pk, created, expires, multiple, voters int64
 		var edited sql.NullInt64
 		var question, counts, mine sql.NullString
-		if err := rows.Scan(&pk, &u.ID, &u.ChannelID, &u.Seq, &u.Text, &created, &edited, &expires, &question, &multiple, &voters, &counts, &mine); err != nil {
+		var views sql.NullInt64
+		if err := rows.Scan(&pk, &u.ID, &u.ChannelID, &u.Seq, &u.Text, &created, &edited, &expires, &question, &multiple, &voters, &counts, &mine, &views); err != nil {
 			return nil, err
+		}
+		if views.Valid {
+			u.Views = &views.Int64
 		}
 		u.CreatedAt, u.ExpiresAt, u.EditedAt = fromNanos(created), fromNanos(expires), nullTime(edited)
 		if question.Valid {

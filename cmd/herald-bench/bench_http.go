@@ -18,6 +18,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/heraldhq/herald"
 	"github.com/heraldhq/herald/client"
 	"github.com/heraldhq/herald/cmd/internal/serve"
 	"github.com/heraldhq/herald/password"
@@ -35,6 +36,7 @@ func benchHTTP(ctx context.Context, args []string) error {
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the measured phases to this file")
 	readOnly := fs.Bool("read-only", false, "skip the posting phase: post 20 updates, then measure reads")
 	pageCache := fs.Int("page-cache-mb", 64, "page cache of the in-process server (0: every read goes to the store)")
+	viewClients := fs.Int("view-clients", 0, "clients reporting views (batches of 100 updates, from the followers' accounts) during both phases")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -83,6 +85,16 @@ func benchHTTP(ctx context.Context, args []string) error {
 			}
 		}
 	}
+	var viewIDs []string
+	if *viewClients > 0 {
+		for range herald.MaxViewBatch {
+			u, err := ac.PostUpdate(ctx, ch.ID, text, nil)
+			if err != nil {
+				return err
+			}
+			viewIDs = append(viewIDs, u.ID)
+		}
+	}
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
 		if err != nil {
@@ -94,6 +106,28 @@ func benchHTTP(ctx context.Context, args []string) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
+
+	var views atomic.Int64
+	viewsCtx, stopViews := context.WithCancel(ctx)
+	var viewers sync.WaitGroup
+	viewStart := time.Now()
+	for w := range *viewClients {
+		viewers.Go(func() {
+			for i := w; viewsCtx.Err() == nil; i += *viewClients {
+				if err := followers[i%len(followers)].ReportViews(viewsCtx, viewIDs, "fr"); err == nil {
+					views.Add(int64(len(viewIDs)))
+				}
+			}
+		})
+	}
+	defer func() {
+		stopViews()
+		viewers.Wait()
+		if *viewClients > 0 {
+			fmt.Printf("view reports           %9.0f views/s absorbed (%d clients, batches of %d)\n",
+				float64(views.Load())/time.Since(viewStart).Seconds(), *viewClients, len(viewIDs))
+		}
+	}()
 
 	var post phaseResult
 	if !*readOnly {

@@ -6,7 +6,7 @@ import "github.com/heraldhq/herald"
 // update when read back.
 func NeedsUpdate(typ string) bool {
 	switch typ {
-	case herald.EventUpdateCreated, herald.EventUpdateEdited, herald.EventUpdateReactions, herald.EventUpdatePoll:
+	case herald.EventUpdateCreated, herald.EventUpdateEdited, herald.EventUpdateReactions, herald.EventUpdatePoll, herald.EventUpdateViews:
 		return true
 	}
 	return false
@@ -50,6 +50,13 @@ func Hydrate(evs []herald.Event, updates map[string]*herald.Update, channel func
 				continue
 			}
 			ev.Counts = CountsOf(u, ev.Type)
+		case herald.EventUpdateViews:
+			// Views under the threshold are never shown (u.Views is nil).
+			u := updates[ev.UpdateID]
+			if u == nil || u.Views == nil {
+				continue
+			}
+			ev.Counts = CountsOf(u, ev.Type)
 		case herald.EventChannelUpdated, herald.EventChannelFollowed, herald.EventChannelUnfollowed,
 			herald.EventChannelAdminAdded, herald.EventChannelAdminRemoved:
 			c, ok := channels[ev.ChannelID]
@@ -70,10 +77,14 @@ func Hydrate(evs []herald.Event, updates map[string]*herald.Update, channel func
 	return out, nil
 }
 
-// CountsOf returns the public counts an update.reactions or update.poll
-// event carries: a copy of the reaction counts, or the per-option votes and
+// CountsOf returns the public counts an update.reactions, update.poll or
+// update.views event carries (views: only for an update whose Views is set): a copy of the reaction counts, or the per-option votes and
 // voter total (Votes is never nil, so it encodes as [] rather than null).
 func CountsOf(u *herald.Update, typ string) *herald.Counts {
+	if typ == herald.EventUpdateViews {
+		v := *u.Views
+		return &herald.Counts{Views: &v}
+	}
 	if typ == herald.EventUpdateReactions {
 		m := make(map[string]int64, len(u.Reactions))
 		for k, v := range u.Reactions {

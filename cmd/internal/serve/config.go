@@ -39,8 +39,13 @@ type Config struct {
 	PageCacheMB int
 	// SyncCommits fsyncs SQLite's log on every commit (power-loss durable).
 	SyncCommits bool
-	LogLevel    slog.Level
-	LogFormat   string // text or json
+	// InsightsThreshold is k (herald.StoreConfig.InsightsThreshold).
+	InsightsThreshold int64
+	// InsightsSecretFile holds the secret keying view hashes; "" is
+	// insights.key in DataDir (SQLite), or a per-process secret.
+	InsightsSecretFile string
+	LogLevel           slog.Level
+	LogFormat          string // text or json
 
 	// Scale-out: both or neither.
 	Postgres      string
@@ -143,8 +148,10 @@ func Options(c *Config) []options.Option {
 			Set: limit(&c.RateLimits.QR)},
 		{Flag: "rate-limit-report", Env: "HERALD_RATE_LIMIT_REPORT", Default: d.Report.String(), Help: "reports filed per client address and per account",
 			Set: limit(&c.RateLimits.Report)},
-		{Flag: "rate-limit-write", Env: "HERALD_RATE_LIMIT_WRITE", Default: d.Write.String(), Help: "every other write (channels, follows, reactions, votes, invites, account changes) per client address and per account",
+		{Flag: "rate-limit-write", Env: "HERALD_RATE_LIMIT_WRITE", Default: d.Write.String(), Help: "every other write (channels, follows, reactions, votes, invites, account changes) per account; four times as many per client address",
 			Set: limit(&c.RateLimits.Write)},
+		{Flag: "rate-limit-views", Env: "HERALD_RATE_LIMIT_VIEWS", Default: d.Views.String(), Help: "view reports per account (each names up to 100 updates)",
+			Set: limit(&c.RateLimits.Views)},
 		{Flag: "rate-limit-exempt", Env: "HERALD_RATE_LIMIT_EXEMPT", Help: "client networks never rate limited nor bounded in streams or connections, CIDR[,CIDR...]",
 			Set: options.Prefixes(&c.RateLimitExempt)},
 		{Flag: "trusted-proxy", Env: "HERALD_TRUSTED_PROXY", Help: "proxies whose X-Forwarded-For is believed (and whose connections are not bounded per address), CIDR[,CIDR...]",
@@ -153,6 +160,17 @@ func Options(c *Config) []options.Option {
 			Set: options.Int(&c.PageCacheMB, 0)},
 		{Flag: "sync-commits", Env: "HERALD_SYNC_COMMITS", Default: "false", Bool: true, Help: "fsync the embedded database on every commit, so acknowledged writes survive a power loss too (kill -9 is survived either way); slower writes",
 			Set: options.Bool(&c.SyncCommits)},
+		{Flag: "insights-threshold", Env: "HERALD_INSIGHTS_THRESHOLD", Default: strconv.Itoa(herald.DefaultInsightsThreshold), Help: "k: insights figures and view counts computed from fewer people are not shown",
+			Set: func(v string) error {
+				var k int
+				if err := options.Int(&k, 2)(v); err != nil {
+					return err
+				}
+				c.InsightsThreshold = int64(k)
+				return nil
+			}},
+		{Flag: "insights-secret-file", Env: "HERALD_INSIGHTS_SECRET_FILE", Help: "file holding the secret that keys view hashes (created if missing; give every node the same one); empty: insights.key in --data, or a per-process secret with --postgres",
+			Set: options.String(&c.InsightsSecretFile)},
 		{Flag: "log-level", Env: "HERALD_LOG_LEVEL", Default: "info", Help: "debug, info, warn or error",
 			Set: func(v string) error {
 				if err := c.LogLevel.UnmarshalText([]byte(v)); err != nil {

@@ -2,6 +2,7 @@ package serve
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/heraldhq/herald"
 	hhttp "github.com/heraldhq/herald/http"
+	"github.com/heraldhq/herald/insights"
 	hnats "github.com/heraldhq/herald/nats"
 	"github.com/heraldhq/herald/password"
 	"github.com/heraldhq/herald/postgres"
@@ -45,6 +47,7 @@ type Server struct {
 	sqlite   *sqlite.DB // the embedded store, nil on PostgreSQL
 	bus      *hnats.Bus // nil on a single node
 	hub      *realtime.Server
+	views    *insights.Counter
 	httpSrv  *http.Server
 	acmeSrv  *http.Server // HTTP-01 challenges, if asked for
 	metrics  *http.Server // --metrics-addr, if asked for
@@ -99,7 +102,8 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	// 1. The store. It publishes events to the hub, which needs the store
 	// to exist first: it gets a forwarder the hub is plugged into below.
 	publisher := &latePublisher{}
-	storeCfg := herald.StoreConfig{Clock: clock, Retention: cfg.Retention, Publisher: publisher, SyncCommits: cfg.SyncCommits}
+	storeCfg := herald.StoreConfig{Clock: clock, Retention: cfg.Retention, Publisher: publisher, SyncCommits: cfg.SyncCommits,
+		InsightsThreshold: cfg.InsightsThreshold}
 	if cfg.Postgres == "" {
 		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 			return nil, fmt.Errorf("data directory: %w", err)
@@ -152,6 +156,17 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	})
 	publisher.Set(s.hub)
 
+	// 3b. The view counter: hashes keyed by a secret kept out of the store.
+	secret, err := s.insightsSecret()
+	if err != nil {
+		return nil, err
+	}
+	keys, err := insights.NewKeyring(secret)
+	if err != nil {
+		return nil, err
+	}
+	s.views = insights.NewCounter(s.Store, keys, clock)
+
 	// 4. The HTTP API and web app. The page cache is exact only if every
 	// write goes through this process: true of the embedded store only.
 	var pageCache int64
@@ -173,6 +188,7 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		PageCacheBytes:   pageCache,
 		MetricsToken:     cfg.MetricsToken,
 		MetricsElsewhere: cfg.MetricsAddr != "",
+		Views:            s.views,
 	})
 
 	// 5. Background work.
@@ -331,9 +347,57 @@ func (s *Server) startLoops(ctx context.Context) {
 		_, err := s.Store.FlushCounts(ctx)
 		return err
 	})
+	// Views: sketches merged every second (or sooner when many are
+	// waiting), their counts sent to open pages every 10 s at most.
+	s.loops.Go(func() {
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				// What was gathered since the last tick is merged on the
+				// way out (Close waits for it).
+				if err := s.views.Flush(context.Background()); err != nil {
+					s.Logger.Error("background task failed", "task", "merge-views", "err", err)
+				}
+				return
+			case <-t.C:
+			case <-s.views.Kick():
+			}
+			if err := s.views.Flush(ctx); err != nil && ctx.Err() == nil {
+				s.Logger.Error("background task failed", "task", "merge-views", "err", err)
+			}
+		}
+	})
+	every("flush-views", 10*time.Second, func(ctx context.Context) error {
+		_, err := s.Store.FlushViews(ctx)
+		return err
+	})
 	if s.sqlite != nil {
 		every("checkpoint", time.Minute, s.sqlite.Checkpoint)
 	}
+}
+
+// insightsSecret is the secret keying view hashes: the configured file, or
+// insights.key in the data directory, or (with PostgreSQL and no file) one
+// made for this process, which then counts an account's views again after
+// a restart or on another node.
+func (s *Server) insightsSecret() ([]byte, error) {
+	path := s.Config.InsightsSecretFile
+	if path == "" && s.sqlite != nil {
+		path = filepath.Join(s.Config.DataDir, "insights.key")
+	}
+	if path == "" {
+		s.Logger.Warn("insights: no --insights-secret-file; view counts restart their deduplication with this process")
+		b := make([]byte, insights.SecretSize)
+		rand.Read(b)
+		return b, nil
+	}
+	b, err := insights.LoadOrCreateSecret(path)
+	if err != nil {
+		return nil, fmt.Errorf("insights secret: %w", err)
+	}
+	return b, nil
 }
 
 // Wait delivers the error that stops a listener on its own.

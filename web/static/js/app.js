@@ -9,6 +9,7 @@ import { setNavigate, toast, errorText } from './ui.js';
 import { directoryView } from './views/directory.js';
 import { channelView } from './views/channel.js';
 import { settingsView } from './views/settings.js';
+import { insightsView } from './views/insights.js';
 import { createView } from './views/create.js';
 import { inviteView } from './views/invite.js';
 import { followingView } from './views/following.js';
@@ -24,6 +25,7 @@ const routes = [
   [/^\/signup$/, signUpView],
   [/^\/channels\/new$/, createView],
   [/^\/channels\/([^/]+)\/settings$/, settingsView],
+  [/^\/channels\/([^/]+)\/insights$/, insightsView],
   [/^\/channels\/([^/]+)$/, channelView],
   [/^\/c\/([^/]+)$/, inviteView],
   [/^\/account$/, accountView],

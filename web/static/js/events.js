@@ -4,7 +4,7 @@
 // server restart must not be met by every client at the same instant), and
 // resume from the last event id we saw.
 
-const types = ['update.created', 'update.edited', 'update.deleted', 'update.reactions', 'update.poll',
+const types = ['update.created', 'update.edited', 'update.deleted', 'update.reactions', 'update.poll', 'update.views',
   'channel.updated', 'channel.deleted', 'channel.followed', 'channel.unfollowed',
   'channel.admin_added', 'channel.admin_removed', 'resync'];
 

@@ -81,6 +81,12 @@ export class UpdateView {
     this.renderCounts();
   }
 
+  setViews(n) {
+    if (typeof n !== 'number') return;
+    this.u.views = n;
+    this.renderCounts();
+  }
+
   setPollCounts(votes, voters) {
     if (!this.u.poll) return;
     const p = { ...this.u.poll, options: this.u.poll.options.map((o, i) => ({ ...o, votes: votes?.[i] ?? 0 })) };
@@ -129,6 +135,7 @@ export class UpdateView {
     const total = Object.values(this.u.reactions || {}).reduce((a, b) => a + b, 0);
     const parts = [tn('counts.reactions', total)];
     if (this.u.poll) parts.push(tn('counts.voters', this.u.poll.voters || 0));
+    if (typeof this.u.views === 'number') parts.push(tn('counts.views', this.u.views));
     this.countsEl.textContent = parts.join(' · ');
   }
 

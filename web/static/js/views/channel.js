@@ -8,6 +8,7 @@ import { api, paths, q, session } from '../api.js';
 import * as events from '../events.js';
 import { metaLine, verifiedBadge } from '../components.js';
 import { UpdateView } from '../feed.js';
+import { viewReporter } from '../viewreport.js';
 import { markSeen } from '../seen.js';
 import { composer } from '../composer.js';
 import { toast, errorText, busy, emptyState, pageTitle, emptyPage } from '../ui.js';
@@ -31,6 +32,7 @@ export async function channelView(main, [id], query) {
   }
 
   const views = new Map(); // update id -> UpdateView
+  const seenReports = session.account ? viewReporter() : null;
   // aria-live is set after the first page so that only live arrivals are announced.
   const feed = h('div', { class: 'feed', id: 'feed' });
   const feedStatus = h('div', { class: 'feed-status' });
@@ -64,6 +66,7 @@ export async function channelView(main, [id], query) {
     }
     if (v.role) {
       actions.appendChild(h('a', { class: 'btn ghost', href: `/channels/${encodeURIComponent(ch.id)}/settings`, id: 'settings-link' }, icon('gear'), ' ', t('channel.settings')));
+      actions.appendChild(h('a', { class: 'btn ghost', href: `/channels/${encodeURIComponent(ch.id)}/insights`, id: 'insights-link' }, t('channel.insights')));
     } else if (session.account) {
       actions.appendChild(h('button', { type: 'button', class: 'btn ghost', id: 'report', onclick: () => reportDialog(ch.id) }, t('report.button')));
     }
@@ -136,6 +139,7 @@ export async function channelView(main, [id], query) {
     const uv = new UpdateView(u, ctx);
     views.set(u.id, uv);
     place(uv);
+    seenReports?.watch(uv.el);
     emptyMsg.hidden = true;
     return uv;
   }
@@ -246,6 +250,9 @@ export async function channelView(main, [id], query) {
       case 'update.poll':
         views.get(uid)?.setPollCounts(ev.counts?.votes || [], ev.counts?.voters);
         break;
+      case 'update.views':
+        views.get(uid)?.setViews(ev.counts?.views);
+        break;
       case 'channel.updated':
         refreshChannel().then(() => { for (const uv of views.values()) uv.build(); }).catch(() => {});
         break;
@@ -315,5 +322,5 @@ export async function channelView(main, [id], query) {
     if (document.hidden || gone || !ch.viewer?.role) return;
     refreshCounts().catch(() => {});
   }, 5000);
-  return () => { off(); stopNear(); clearInterval(ticker); clearInterval(poll); };
+  return () => { off(); stopNear(); clearInterval(ticker); clearInterval(poll); seenReports?.stop(); };
 }
