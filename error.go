@@ -11,15 +11,16 @@ import (
 
 // Error codes. Each maps to exactly one HTTP status at the edge (http/).
 const (
-	EINVALID      = "invalid"      // 400: the input breaks a rule
-	EUNAUTHORIZED = "unauthorized" // 401: no valid credentials
-	EFORBIDDEN    = "forbidden"    // 403: authenticated but not allowed
-	ENOTFOUND     = "not_found"    // 404: absent, deleted, expired or invisible to the caller
-	ECONFLICT     = "conflict"     // 409: clashes with existing state
-	ETOOLARGE     = "too_large"    // 413: body too large
-	ERATELIMIT    = "rate_limited" // 429: too many requests
-	EUNAVAILABLE  = "unavailable"  // 503: shutting down or overloaded
-	EINTERNAL     = "internal"     // 500: a bug or an infrastructure failure
+	EINVALID       = "invalid"       // 400: the input breaks a rule
+	EUNAUTHORIZED  = "unauthorized"  // 401: no valid credentials
+	EFORBIDDEN     = "forbidden"     // 403: authenticated but not allowed
+	ENOTFOUND      = "not_found"     // 404: absent, deleted, expired or invisible to the caller
+	ECONFLICT      = "conflict"      // 409: clashes with existing state
+	ETOOLARGE      = "too_large"     // 413: body too large
+	EUNPROCESSABLE = "unprocessable" // 422: well-formed but contradicts an earlier request (an idempotency key reused)
+	ERATELIMIT     = "rate_limited"  // 429: too many requests
+	EUNAVAILABLE   = "unavailable"   // 503: shutting down or overloaded
+	EINTERNAL      = "internal"      // 500: a bug or an infrastructure failure
 )
 
 // ProblemTypeBase prefixes the type of every RFC 9457 problem Herald

@@ -39,6 +39,11 @@ type Store interface {
 	PushStore
 	LifecycleStore
 	ModerationStore
+	KeyStore
+	IdempotencyStore
+	HandleStore
+	ScheduleStore
+	PushJobStore
 	InsightsStore
 	Close() error
 }

@@ -134,20 +134,30 @@ func KindOf(err error) string {
 // Do sends a request with a JSON body (if in is non-nil) and decodes a JSON
 // answer into out (if non-nil). Non-2xx answers return a *Problem.
 func (c *Client) Do(ctx context.Context, method, path string, in, out any) error {
-	var body io.Reader
+	var body []byte
+	var header http.Header
 	if in != nil {
 		b, err := json.Marshal(in)
 		if err != nil {
 			return err
 		}
-		body = bytes.NewReader(b)
+		body, header = b, http.Header{"Content-Type": {"application/json"}}
+	}
+	return c.send(ctx, method, path, body, header, out)
+}
+
+// send is Do with a body already encoded and extra request headers.
+func (c *Client) send(ctx context.Context, method, path string, in []byte, header http.Header, out any) error {
+	var body io.Reader
+	if in != nil {
+		body = bytes.NewReader(in)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
 	if err != nil {
 		return err
 	}
-	if in != nil {
-		req.Header.Set("Content-Type", "application/json")
+	for k, v := range header {
+		req.Header[k] = v
 	}
 	req.Header.Set("Accept", "application/json")
 	if c.userAgent != "" {

@@ -3,6 +3,9 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"crypto/ecdh"
+	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -42,6 +45,8 @@ type server struct {
 	URL   string
 	store herald.Store
 
+	http *http.Server
+
 	mu        sync.Mutex
 	streams   map[net.Conn]bool
 	sinceSeen []string // the ?since= of every stream request, in order
@@ -79,6 +84,19 @@ func (s *server) track(next http.Handler) http.Handler {
 	})
 }
 
+// testVAPIDKey returns a fresh P-256 public key as a server publishes it.
+func testVAPIDKey(t *testing.T) string {
+	k, err := ecdh.P256().GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return base64.RawURLEncoding.EncodeToString(k.PublicKey().Bytes())
+}
+
+// stop closes the listener and every connection: from then on the server
+// is out of reach, as when a phone loses the network.
+func (s *server) stop() { _ = s.http.Close() }
+
 func (s *server) since() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -111,6 +129,8 @@ func startServer(t *testing.T) *server {
 		// Several browsers sign up from loopback within seconds.
 		RateLimitExempt: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")},
 		Web:             web.Handler(),
+		// A VAPID key, so the web app can subscribe; nothing is sent.
+		Push: hhttp.PushConfig{PublicKey: testVAPIDKey(t)},
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	closeStreams := attachStreams(t, ctx, api, store, pub)
@@ -124,6 +144,7 @@ func startServer(t *testing.T) *server {
 		ReadHeaderTimeout: 10 * time.Second,
 		ConnContext:       func(ctx context.Context, c net.Conn) context.Context { return context.WithValue(ctx, connKey{}, c) },
 	}
+	s.http = srv
 	go func() { _ = srv.Serve(ln) }()
 	// Coalesced reaction, poll and view counts are flushed about once a
 	// second, as `herald serve` does (views every 10 s there).

@@ -41,6 +41,18 @@ func TestWebApp(t *testing.T) {
 	admin.click("confirm delete", "#confirm-ok")
 	admin.waitJS("update deleted", `![...document.querySelectorAll("#feed .update-text")].some(e => e.textContent.includes("<img src=x"))`)
 
+	// Schedule an update: listed for admins, not in the feed; then cancel it.
+	admin.do("scheduled text", setValue("#compose-text", "Tomorrow: works on line C."))
+	admin.click("schedule option", "#compose-schedule")
+	admin.waitJS("time prefilled", `document.querySelector("#compose-when").value !== "" && !document.querySelector("#compose-when").hidden`)
+	admin.click("schedule it", "#compose-submit")
+	admin.waitJS("scheduled listed", `!document.querySelector("#scheduled").hidden && document.querySelector("#scheduled-list .scheduled-text")?.textContent === "Tomorrow: works on line C."`)
+	admin.waitJS("not in the feed", `![...document.querySelectorAll("#feed .update-text")].some(e => e.textContent.includes("works on line C"))`)
+	admin.a11y("channel page (admin, scheduled list)")
+	admin.click("cancel it", "#scheduled-list .scheduled-cancel")
+	admin.click("confirm cancel", "#confirm-ok")
+	admin.waitJS("schedule empty", `document.querySelector("#scheduled").hidden`)
+
 	// Post a poll.
 	admin.click("open poll editor", "#compose-poll-toggle")
 	admin.typeInto("poll question", "#poll-question", "How do you commute?")

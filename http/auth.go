@@ -98,6 +98,9 @@ func (s *Server) authenticate(r *http.Request, allowQuery bool) (*herald.Account
 			return nil, errCrossOrigin
 		}
 	}
+	if isKeySecret(tok) {
+		return nil, errKeyNotAllowed
+	}
 	if !wellFormedToken(tok) {
 		return nil, errBadToken
 	}

@@ -21,15 +21,16 @@ var codes = map[string]struct {
 	status int
 	title  string
 }{
-	herald.EINVALID:      {http.StatusBadRequest, "Invalid request"},
-	herald.EUNAUTHORIZED: {http.StatusUnauthorized, "Unauthorized"},
-	herald.EFORBIDDEN:    {http.StatusForbidden, "Forbidden"},
-	herald.ENOTFOUND:     {http.StatusNotFound, "Not found"},
-	herald.ECONFLICT:     {http.StatusConflict, "Conflict"},
-	herald.ETOOLARGE:     {http.StatusRequestEntityTooLarge, "Request too large"},
-	herald.ERATELIMIT:    {http.StatusTooManyRequests, "Too many requests"},
-	herald.EUNAVAILABLE:  {http.StatusServiceUnavailable, "Service unavailable"},
-	herald.EINTERNAL:     {http.StatusInternalServerError, "Internal error"},
+	herald.EINVALID:       {http.StatusBadRequest, "Invalid request"},
+	herald.EUNAUTHORIZED:  {http.StatusUnauthorized, "Unauthorized"},
+	herald.EFORBIDDEN:     {http.StatusForbidden, "Forbidden"},
+	herald.ENOTFOUND:      {http.StatusNotFound, "Not found"},
+	herald.ECONFLICT:      {http.StatusConflict, "Conflict"},
+	herald.ETOOLARGE:      {http.StatusRequestEntityTooLarge, "Request too large"},
+	herald.EUNPROCESSABLE: {http.StatusUnprocessableEntity, "Unprocessable request"},
+	herald.ERATELIMIT:     {http.StatusTooManyRequests, "Too many requests"},
+	herald.EUNAVAILABLE:   {http.StatusServiceUnavailable, "Service unavailable"},
+	herald.EINTERNAL:      {http.StatusInternalServerError, "Internal error"},
 }
 
 // StatusOf returns the HTTP status of a herald error code.

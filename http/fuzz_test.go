@@ -32,7 +32,7 @@ func newFuzzEnv(f *testing.F) *fuzzEnv {
 		f.Fatal(err)
 	}
 	f.Cleanup(func() { db.Close() })
-	return &fuzzEnv{srv: hhttp.NewServer(hhttp.Config{Store: db, Clock: clock, Hasher: password.NewHasher(password.TestParams)})}
+	return &fuzzEnv{srv: hhttp.NewServer(hhttp.Config{Store: db, Clock: clock, Hasher: password.NewHasher(password.TestParams), Push: testPush})}
 }
 
 // serve answers one request; path and query are used as they are, unescaped.

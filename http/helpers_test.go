@@ -68,6 +68,7 @@ func newEnv(t *testing.T, opts ...func(*hhttp.Config)) *env {
 		// On in every test, as in herald serve on SQLite, so that each
 		// test also checks that cached pages are never stale.
 		PageCacheBytes: 8 << 20,
+		Push:           testPush,
 	}
 	for _, o := range opts {
 		o(&cfg)

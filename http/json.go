@@ -41,7 +41,11 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 		}
 		return herald.KindErrorf(herald.EINVALID, "invalid-body", "Could not read the request body.")
 	}
-	body := buf.Bytes()
+	return decodeJSONBytes(buf.Bytes(), v)
+}
+
+// decodeJSONBytes is decodeJSON for a body already read.
+func decodeJSONBytes(body []byte, v any) error {
 	// encoding/json silently replaces invalid UTF-8 with U+FFFD; refuse it instead.
 	if !utf8.Valid(body) {
 		return herald.KindErrorf(herald.EINVALID, "invalid-utf8", "Request body must be valid UTF-8.")

@@ -143,3 +143,11 @@ func (w *bumpWriter) WriteHeader(status int) { w.do(); w.ResponseWriter.WriteHea
 func (w *bumpWriter) Write(b []byte) (int, error) { w.do(); return w.ResponseWriter.Write(b) }
 
 func (w *bumpWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// InvalidatePages drops every cached page: for writes that don't go
+// through the API (the scheduler publishing updates).
+func (s *Server) InvalidatePages() {
+	if s.pages != nil {
+		s.pages.bump("")
+	}
+}

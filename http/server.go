@@ -77,6 +77,8 @@ type Config struct {
 	// up to this many bytes. Only for a single node whose store no other
 	// process writes (see pageCache).
 	PageCacheBytes int64
+	// Push configures the Web Push routes; the zero value turns them off.
+	Push PushConfig
 	// Views counts view reports (POST /api/v1/views); nil answers 503.
 	Views ViewRecorder
 }
@@ -111,6 +113,7 @@ type Server struct {
 	web        http.Handler
 	metricsTok string
 	metricsOff bool
+	push       PushConfig
 	views      ViewRecorder
 
 	mux      *http.ServeMux
@@ -132,6 +135,7 @@ func NewServer(cfg Config) *Server {
 		web:        cfg.Web,
 		metricsTok: cfg.MetricsToken,
 		metricsOff: cfg.MetricsElsewhere,
+		push:       cfg.Push,
 		views:      cfg.Views,
 		mux:        http.NewServeMux(),
 		cop:        http.NewCrossOriginProtection(),
@@ -227,6 +231,10 @@ func (s *Server) handle(pattern string, h handlerFunc) {
 				s.writeError(w, r, err)
 				return
 			}
+		}
+		if err := s.resolveHandle(r); err != nil {
+			s.writeError(w, r, err)
+			return
 		}
 		if err := h(w, r); err != nil {
 			s.writeError(w, r, err)

@@ -5,6 +5,7 @@ import (
 	"math"
 	"net/http"
 	"time"
+	"unicode/utf8"
 
 	"github.com/heraldhq/herald"
 )
@@ -17,18 +18,28 @@ type pollInput struct {
 }
 
 func (s *Server) handleCreateUpdate(w http.ResponseWriter, r *http.Request) error {
-	a, id, err := s.accountAndChannel(r)
+	actor, id, err := s.channelActor(r, herald.ScopePost)
 	if err != nil {
 		return err
 	}
-	if err := s.rateLimit(s.clientAddr(r), s.limits.postAddr, s.limits.postAccount, a.ID); err != nil {
+	if err := s.rateLimit(s.clientAddr(r), s.limits.postAddr, s.limits.postAccount, actor); err != nil {
 		return err
 	}
 	var req struct {
-		Text string     `json:"text"`
-		Poll *pollInput `json:"poll"`
+		Text      string     `json:"text"`
+		Poll      *pollInput `json:"poll"`
+		PublishAt *time.Time `json:"publish_at"`
 	}
-	if err := decodeJSON(w, r, &req); err != nil {
+	body, err := readBody(w, r)
+	if err != nil {
+		return err
+	}
+	if plainTextBody(r, body) {
+		if !utf8.Valid(body) {
+			return herald.KindErrorf(herald.EINVALID, "invalid-utf8", "Request body must be valid UTF-8.")
+		}
+		req.Text = string(body)
+	} else if err := decodeJSONBytes(body, &req); err != nil {
 		return err
 	}
 	// The store normalizes and validates the text and the poll.
@@ -40,7 +51,10 @@ func (s *Server) handleCreateUpdate(w http.ResponseWriter, r *http.Request) erro
 		}
 		u.Poll = p
 	}
-	if err := s.Store.CreateUpdate(r.Context(), a.ID, id, u); err != nil {
+	if req.PublishAt != nil {
+		return s.scheduleUpdate(w, r, actor, id, u, *req.PublishAt)
+	}
+	if err := s.Store.CreateUpdate(r.Context(), actor, id, u); err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusCreated, u)
@@ -136,7 +150,7 @@ func (s *Server) handleGetUpdate(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) handleEditUpdate(w http.ResponseWriter, r *http.Request) error {
-	a, cid, uid, err := s.accountAndUpdate(r)
+	actor, cid, uid, err := s.updateActor(r, herald.ScopeEdit)
 	if err != nil {
 		return err
 	}
@@ -146,7 +160,7 @@ func (s *Server) handleEditUpdate(w http.ResponseWriter, r *http.Request) error 
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
-	u, err := s.Store.EditUpdate(r.Context(), a.ID, cid, uid, req.Text)
+	u, err := s.Store.EditUpdate(r.Context(), actor, cid, uid, req.Text)
 	if err != nil {
 		return err
 	}
@@ -154,11 +168,11 @@ func (s *Server) handleEditUpdate(w http.ResponseWriter, r *http.Request) error 
 }
 
 func (s *Server) handleDeleteUpdate(w http.ResponseWriter, r *http.Request) error {
-	a, cid, uid, err := s.accountAndUpdate(r)
+	actor, cid, uid, err := s.updateActor(r, herald.ScopeDelete)
 	if err != nil {
 		return err
 	}
-	if err := s.Store.DeleteUpdate(r.Context(), a.ID, cid, uid); err != nil {
+	if err := s.Store.DeleteUpdate(r.Context(), actor, cid, uid); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -106,6 +106,9 @@ func (t *tx) adminAccess(ctx context.Context, actorID, channelID, lock string) (
 	if actorID == "" {
 		return nil, errNoActor
 	}
+	if keyID, ok := herald.KeyOfActor(actorID); ok {
+		return keyAccess(ctx, t, keyID, channelID, lock)
+	}
 	r, err := loadAccess(ctx, t, actorID, channelID, lock)
 	if err != nil {
 		return nil, err
@@ -293,6 +296,8 @@ func (db *DB) DeleteChannel(ctx context.Context, actorID, channelID string) erro
 			`DELETE FROM events WHERE stream = $1 OR channel_id = $1`,
 			`DELETE FROM stream_heads WHERE stream = $1`,
 			`DELETE FROM stream_floors WHERE stream = $1`,
+			// Kept Idempotency-Key answers about the channel (issue 15).
+			`DELETE FROM idempotency_keys WHERE channel_id = $1 OR resource_id = $1`,
 			// Cascades to admins, follows, updates, counters, reactions and votes.
 			`DELETE FROM channels WHERE id = $1`,
 		} {

@@ -314,6 +314,7 @@ var (
 	errNoPoll          = storeutil.ErrNoPoll
 	errNotOwner        = storeutil.ErrNotOwner
 	errNoActor         = storeutil.ErrNoActor
+	errNotAdmin        = storeutil.ErrNotAdmin
 	errInvalidToken    = herald.KindErrorf(herald.EUNAUTHORIZED, "invalid-token", "Invalid or expired token.")
 )
 

@@ -93,56 +93,65 @@ func (db *DB) CreateUpdate(ctx context.Context, actorID, channelID string, u *he
 		if err != nil {
 			return err
 		}
-		if err := refuseSuspended(ctx, t, r.pk); err != nil {
-			return err
-		}
-		id := herald.NewID()
-		expires := t.now.Add(t.db.retention)
-		var question *string
-		var options []string
-		var votes []int64 // NULL without a poll
-		multiple := false
-		if u.Poll != nil {
-			question, multiple = &u.Poll.Question, u.Poll.Multiple
-			votes = make([]int64, len(u.Poll.Options))
-			for i, o := range u.Poll.Options {
-				options = append(options, o.Text)
-				u.Poll.Options[i].Votes = 0
-			}
-		}
-		// One statement, so the locks it takes (the channel's update and
-		// stream heads) are held for one round trip and the commit only.
-		// It also logs the directory activity: today's old value for walks
-		// in progress, then the post in the 7 windows containing today.
-		var seq, evSeq int64
-		err = t.QueryRow(ctx, `WITH
-			seq AS (UPDATE update_heads SET seq = seq + 1 WHERE channel_id = $1 RETURNING seq),
-			ins AS (INSERT INTO updates (id, channel_id, seq, text, poll_question, poll_multiple, poll_options, created_at, expires_at)
-				SELECT $2, $1, seq, $3, $4, $5, $6, $7, $8 FROM seq RETURNING seq),
-			cnt AS (INSERT INTO update_counts (update_id, votes) VALUES ($2, $9)),
-			log AS (INSERT INTO directory_changes (channel_pk, kind, day, old_value)
-				SELECT $10, 1, $11, coalesce((SELECT n FROM directory_activity WHERE channel_pk = $10 AND day = $11), 0)),
-			act AS (INSERT INTO directory_activity (channel_pk, day, n)
-				SELECT $10, $11::bigint + d, 1 FROM generate_series(0, 6) d
-				ON CONFLICT (channel_pk, day) DO UPDATE SET n = directory_activity.n + 1),
-			head AS (INSERT INTO stream_heads (stream, seq) VALUES ($1, 1)
-				ON CONFLICT (stream) DO UPDATE SET seq = stream_heads.seq + 1 RETURNING seq),
-			ev AS (INSERT INTO events (stream, seq, type, channel_id, update_id, created_at)
-				SELECT $1, seq, $12, $1, $2, $7 FROM head)
-			SELECT (SELECT seq FROM ins), (SELECT seq FROM head)`,
-			r.ch.ID, id, text, question, multiple, options, t.now, expires, votes, r.pk, dayOf(t.now),
-			herald.EventUpdateCreated).Scan(&seq, &evSeq)
-		if err != nil {
-			return err
-		}
-		u.ID, u.ChannelID, u.Seq, u.Text = id, r.ch.ID, seq, text
-		u.CreatedAt, u.ExpiresAt, u.EditedAt = t.now, expires, nil
-		u.Reactions = map[string]int64{}
-		u.Viewer = herald.UpdateViewer{Votes: []int{}}
-		t.events = append(t.events, herald.Event{Stream: r.ch.ID, Type: herald.EventUpdateCreated, ChannelID: r.ch.ID,
-			Seq: evSeq, UpdateID: id, Update: u.Public(), CreatedAt: t.now})
-		return nil
+		return t.insertUpdate(ctx, r, u, text)
 	})
+}
+
+// insertUpdate posts a validated update (text normalized) on the channel r
+// (key-share locked) and appends update.created: the one path of a post,
+// immediate or scheduled, with retention counted from now.
+func (t *tx) insertUpdate(ctx context.Context, r *chanRow, u *herald.Update, text string) error {
+	// A suspended channel posts nothing, scheduled updates included.
+	if err := refuseSuspended(ctx, t, r.pk); err != nil {
+		return err
+	}
+	id := herald.NewID()
+	expires := t.now.Add(t.db.retention)
+	var question *string
+	var options []string
+	var votes []int64 // NULL without a poll
+	multiple := false
+	if u.Poll != nil {
+		question, multiple = &u.Poll.Question, u.Poll.Multiple
+		votes = make([]int64, len(u.Poll.Options))
+		for i, o := range u.Poll.Options {
+			options = append(options, o.Text)
+			u.Poll.Options[i].Votes = 0
+		}
+	}
+	// One statement, so the locks it takes (the channel's update and
+	// stream heads) are held for one round trip and the commit only.
+	// It also logs the directory activity: today's old value for walks
+	// in progress, then the post in the 7 windows containing today.
+	var seq, evSeq int64
+	err := t.QueryRow(ctx, `WITH
+		seq AS (UPDATE update_heads SET seq = seq + 1 WHERE channel_id = $1 RETURNING seq),
+		ins AS (INSERT INTO updates (id, channel_id, seq, text, poll_question, poll_multiple, poll_options, created_at, expires_at)
+			SELECT $2, $1, seq, $3, $4, $5, $6, $7, $8 FROM seq RETURNING seq),
+		cnt AS (INSERT INTO update_counts (update_id, votes) VALUES ($2, $9)),
+		log AS (INSERT INTO directory_changes (channel_pk, kind, day, old_value)
+			SELECT $10, 1, $11, coalesce((SELECT n FROM directory_activity WHERE channel_pk = $10 AND day = $11), 0)),
+		act AS (INSERT INTO directory_activity (channel_pk, day, n)
+			SELECT $10, $11::bigint + d, 1 FROM generate_series(0, 6) d
+			ON CONFLICT (channel_pk, day) DO UPDATE SET n = directory_activity.n + 1),
+		head AS (INSERT INTO stream_heads (stream, seq) VALUES ($1, 1)
+			ON CONFLICT (stream) DO UPDATE SET seq = stream_heads.seq + 1 RETURNING seq),
+		ev AS (INSERT INTO events (stream, seq, type, channel_id, update_id, created_at)
+			SELECT $1, seq, $12, $1, $2, $7 FROM head),
+		job AS (INSERT INTO push_jobs (update_id, created_at) SELECT $2, $7 FROM ins)
+		SELECT (SELECT seq FROM ins), (SELECT seq FROM head)`,
+		r.ch.ID, id, text, question, multiple, options, t.now, expires, votes, r.pk, dayOf(t.now),
+		herald.EventUpdateCreated).Scan(&seq, &evSeq)
+	if err != nil {
+		return err
+	}
+	u.ID, u.ChannelID, u.Seq, u.Text = id, r.ch.ID, seq, text
+	u.CreatedAt, u.ExpiresAt, u.EditedAt = t.now, expires, nil
+	u.Reactions = map[string]int64{}
+	u.Viewer = herald.UpdateViewer{Votes: []int{}}
+	t.events = append(t.events, herald.Event{Stream: r.ch.ID, Type: herald.EventUpdateCreated, ChannelID: r.ch.ID,
+		Seq: evSeq, UpdateID: id, Update: u.Public(), CreatedAt: t.now})
+	return nil
 }
 
 // FindUpdate returns a live update with counts and the viewer's own interactions.
@@ -237,6 +246,9 @@ func (db *DB) EditUpdate(ctx context.Context, actorID, channelID, updateID, text
 		if u, err = loadUpdate(ctx, t, t.now, actorID, r.ch.ID, updateID); err != nil {
 			return err
 		}
+		if err := t.queueEditPush(ctx, updateID, u.CreatedAt); err != nil {
+			return err
+		}
 		return t.appendEvent(ctx, herald.Event{Stream: r.ch.ID, Type: herald.EventUpdateEdited, ChannelID: r.ch.ID,
 			UpdateID: updateID, Update: u.Public()})
 	})
@@ -267,6 +279,9 @@ func (db *DB) DeleteUpdate(ctx context.Context, actorID, channelID, updateID str
 // reactions and votes, plus the events that name them.
 func (t *tx) eraseUpdates(ctx context.Context, ids []string) error {
 	if _, err := t.Exec(ctx, `DELETE FROM events WHERE update_id = ANY($1)`, ids); err != nil {
+		return err
+	}
+	if err := t.eraseAnswers(ctx, ids); err != nil {
 		return err
 	}
 	_, err := t.Exec(ctx, `DELETE FROM updates WHERE id = ANY($1)`, ids)

@@ -110,6 +110,9 @@ func adminAccess(ctx context.Context, tx *Tx, actorID, channelID string) (*chanR
 	if actorID == "" {
 		return nil, errNoActor
 	}
+	if keyID, ok := herald.KeyOfActor(actorID); ok {
+		return keyAccess(ctx, tx, keyID, channelID)
+	}
 	r, err := loadAccess(ctx, tx, actorID, channelID)
 	if err != nil {
 		return nil, err
@@ -295,6 +298,9 @@ func (db *DB) DeleteChannel(ctx context.Context, actorID, channelID string) erro
 			if _, err := tx.ExecContext(ctx, q, r.ch.ID); err != nil {
 				return err
 			}
+		}
+		if err := eraseAnswers(ctx, tx, []string{r.ch.ID}); err != nil {
+			return err
 		}
 		// Cascades to updates, poll options, reactions, counts, votes, admins and follows.
 		_, err = tx.ExecContext(ctx, `DELETE FROM channels WHERE pk = ?`, r.pk)

@@ -254,44 +254,55 @@ func (db *DB) CreateUpdate(ctx context.Context, actorID, channelID string, u *he
 		if err != nil {
 			return err
 		}
-		if err := refuseSuspended(ctx, tx, r.pk); err != nil {
-			return err
-		}
-		var seq int64
-		if err := tx.QueryRowContext(ctx, `UPDATE channels SET last_seq = last_seq + 1, last_update_at = ? WHERE pk = ? RETURNING last_seq`,
-			nanos(tx.now), r.pk).Scan(&seq); err != nil {
-			return err
-		}
-		id := herald.NewID()
-		expires := tx.now.Add(db.cfg.Retention)
-		var question any
-		var multiple int64
-		if u.Poll != nil {
-			question, multiple = u.Poll.Question, boolInt(u.Poll.Multiple)
-		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO updates (id, channel_pk, seq, text, created_at, expires_at, poll_question, poll_multiple)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, id, r.pk, seq, text, nanos(tx.now), nanos(expires), question, multiple)
-		if err != nil {
-			return err
-		}
-		pk, err := res.LastInsertId()
-		if err != nil {
-			return err
-		}
-		if u.Poll != nil {
-			for i, o := range u.Poll.Options {
-				if _, err := tx.ExecContext(ctx, `INSERT INTO poll_options (update_pk, idx, text, votes) VALUES (?, ?, ?, 0)`, pk, i, o.Text); err != nil {
-					return err
-				}
-				u.Poll.Options[i].Votes = 0
-			}
-		}
-		u.ID, u.ChannelID, u.Seq, u.Text = id, r.ch.ID, seq, text
-		u.CreatedAt, u.ExpiresAt, u.EditedAt = tx.now, expires, nil
-		u.Reactions = map[string]int64{}
-		u.Viewer = herald.UpdateViewer{Votes: []int{}}
-		return tx.appendEvent(ctx, herald.Event{Stream: r.ch.ID, Type: herald.EventUpdateCreated, ChannelID: r.ch.ID, UpdateID: id, Update: u.Public()})
+		return tx.insertUpdate(ctx, r, u, text)
 	})
+}
+
+// insertUpdate posts a validated update (text normalized) on the channel
+// r and appends update.created: the one path of a post, immediate or
+// scheduled, with retention counted from now.
+func (tx *Tx) insertUpdate(ctx context.Context, r *chanRow, u *herald.Update, text string) error {
+	// A suspended channel posts nothing, scheduled updates included.
+	if err := refuseSuspended(ctx, tx, r.pk); err != nil {
+		return err
+	}
+	var seq int64
+	if err := tx.QueryRowContext(ctx, `UPDATE channels SET last_seq = last_seq + 1, last_update_at = ? WHERE pk = ? RETURNING last_seq`,
+		nanos(tx.now), r.pk).Scan(&seq); err != nil {
+		return err
+	}
+	id := herald.NewID()
+	expires := tx.now.Add(tx.db.cfg.Retention)
+	var question any
+	var multiple int64
+	if u.Poll != nil {
+		question, multiple = u.Poll.Question, boolInt(u.Poll.Multiple)
+	}
+	res, err := tx.ExecContext(ctx, `INSERT INTO updates (id, channel_pk, seq, text, created_at, expires_at, poll_question, poll_multiple)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, id, r.pk, seq, text, nanos(tx.now), nanos(expires), question, multiple)
+	if err != nil {
+		return err
+	}
+	pk, err := res.LastInsertId()
+	if err != nil {
+		return err
+	}
+	if u.Poll != nil {
+		for i, o := range u.Poll.Options {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO poll_options (update_pk, idx, text, votes) VALUES (?, ?, ?, 0)`, pk, i, o.Text); err != nil {
+				return err
+			}
+			u.Poll.Options[i].Votes = 0
+		}
+	}
+	if err := insertPushJob(ctx, tx, pk, false); err != nil {
+		return err
+	}
+	u.ID, u.ChannelID, u.Seq, u.Text = id, r.ch.ID, seq, text
+	u.CreatedAt, u.ExpiresAt, u.EditedAt = tx.now, expires, nil
+	u.Reactions = map[string]int64{}
+	u.Viewer = herald.UpdateViewer{Votes: []int{}}
+	return tx.appendEvent(ctx, herald.Event{Stream: r.ch.ID, Type: herald.EventUpdateCreated, ChannelID: r.ch.ID, UpdateID: id, Update: u.Public()})
 }
 
 // FindUpdate returns a live update with counts and the viewer's own interactions.
@@ -355,6 +366,9 @@ func (db *DB) EditUpdate(ctx context.Context, actorID, channelID, updateID, text
 		if _, err := tx.ExecContext(ctx, `UPDATE updates SET text = ?, edited_at = ? WHERE pk = ?`, text, nanos(tx.now), ur.pk); err != nil {
 			return err
 		}
+		if err := queueEditPush(ctx, tx, ur.pk, ur.u.CreatedAt); err != nil {
+			return err
+		}
 		edited := tx.now
 		ur.u.Text, ur.u.EditedAt = text, &edited
 		if err := hydrateUpdates(ctx, tx, []updRow{ur}, actorID); err != nil {
@@ -396,6 +410,9 @@ func eraseUpdates(ctx context.Context, tx *Tx, pks []int64, ids []string) error 
 		return nil
 	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM events WHERE update_id IN (SELECT value FROM json_each(?))`, jsonList(ids)); err != nil {
+		return err
+	}
+	if err := eraseAnswers(ctx, tx, ids); err != nil {
 		return err
 	}
 	_, err := tx.ExecContext(ctx, `DELETE FROM updates WHERE pk IN (SELECT value FROM json_each(?))`, jsonList(pks))

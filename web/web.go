@@ -10,9 +10,12 @@ import (
 	"embed"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io/fs"
 	"net/http"
 	"path"
+	"sort"
 	"strings"
 	"time"
 
@@ -67,6 +70,9 @@ func Handler() http.Handler {
 		// The files are compiled in: failing to read them is a build bug.
 		panic("web: reading embedded files: " + err.Error())
 	}
+	if err := fillServiceWorker(files); err != nil {
+		panic("web: " + err.Error())
+	}
 	index := files["/index.html"]
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
@@ -112,4 +118,42 @@ func problem(w http.ResponseWriter, status int, kind, title, detail string) {
 		"status": status,
 		"detail": detail,
 	})
+}
+
+// swBuild is the placeholder in sw.js that fillServiceWorker replaces.
+const swBuild = `const BUILD = {"version":"dev","shell":["/index.html"]};`
+
+// fillServiceWorker writes into /sw.js the list of files it precaches (all
+// the others: the app shell) and a version hashed from their contents. A new
+// release changes the worker's bytes, so browsers install it, and it
+// replaces the previous release's cache.
+func fillServiceWorker(files map[string]*file) error {
+	sw := files["/sw.js"]
+	if sw == nil || !bytes.Contains(sw.body, []byte(swBuild)) {
+		return errors.New("sw.js lacks its BUILD line")
+	}
+	var shell []string
+	for p := range files {
+		if p != "/sw.js" {
+			shell = append(shell, p)
+		}
+	}
+	sort.Strings(shell)
+	h := sha256.New()
+	for _, p := range shell {
+		// Length-prefixed, so that no two sets of files hash alike.
+		fmt.Fprintf(h, "%d:%s%d:", len(p), p, len(files[p].body))
+		h.Write(files[p].body)
+	}
+	build, err := json.Marshal(struct {
+		Version string   `json:"version"`
+		Shell   []string `json:"shell"`
+	}{hex.EncodeToString(h.Sum(nil)[:8]), shell})
+	if err != nil {
+		return err
+	}
+	sw.body = bytes.Replace(sw.body, []byte(swBuild), []byte("const BUILD = "+string(build)+";"), 1)
+	sum := sha256.Sum256(sw.body)
+	sw.etag = `"` + hex.EncodeToString(sum[:12]) + `"`
+	return nil
 }

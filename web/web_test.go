@@ -38,11 +38,14 @@ func body(t *testing.T, r *http.Response) string {
 func TestContentTypes(t *testing.T) {
 	h := web.Handler()
 	for path, want := range map[string]string{
-		"/":              "text/html; charset=utf-8",
-		"/app.css":       "text/css; charset=utf-8",
-		"/js/app.js":     "text/javascript; charset=utf-8",
-		"/js/i18n/fr.js": "text/javascript; charset=utf-8",
-		"/favicon.svg":   "image/svg+xml",
+		"/":                     "text/html; charset=utf-8",
+		"/app.css":              "text/css; charset=utf-8",
+		"/js/app.js":            "text/javascript; charset=utf-8",
+		"/js/i18n/fr.js":        "text/javascript; charset=utf-8",
+		"/favicon.svg":          "image/svg+xml",
+		"/sw.js":                "text/javascript; charset=utf-8",
+		"/manifest.webmanifest": "application/manifest+json",
+		"/icons/icon-512.png":   "image/png",
 	} {
 		r := get(t, h, "GET", path, nil)
 		if r.StatusCode != 200 {
@@ -62,6 +65,9 @@ func TestSPAFallback(t *testing.T) {
 	index := body(t, get(t, h, "GET", "/", nil))
 	if !strings.Contains(index, `<script type="module" src="/js/app.js">`) {
 		t.Fatalf("index.html does not load the app: %.200s", index)
+	}
+	if !strings.Contains(index, `<link rel="manifest" href="/manifest.webmanifest">`) {
+		t.Error("index.html does not link the manifest")
 	}
 	for _, p := range []string{"/c/abcDEF123", "/channels/ch_1", "/channels/ch_1/settings", "/following", "/signin?next=/x", "/index.html"} {
 		r := get(t, h, "GET", p, nil)

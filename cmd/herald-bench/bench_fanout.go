@@ -381,12 +381,12 @@ type childServer struct {
 
 // startChild runs `herald serve` on the seeded data directory, loopback
 // exempt from rate and stream limits, and waits for its address.
-func startChild(ctx context.Context, dir, profile string) (*childServer, error) {
+func startChild(ctx context.Context, dir, profile string, extra ...string) (*childServer, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
-	args := []string{"serve", "--addr", "127.0.0.1:0", "--data", dir, "--rate-limit-exempt", "127.0.0.0/8", "--log-level", "warn"}
+	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--data", dir, "--rate-limit-exempt", "127.0.0.0/8", "--log-level", "warn"}, extra...)
 	if profile != "" {
 		args = append([]string{"fanout", "--as-server", profile, "--"}, args[1:]...)
 	}

@@ -36,6 +36,7 @@ func benchHTTP(ctx context.Context, args []string) error {
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the measured phases to this file")
 	readOnly := fs.Bool("read-only", false, "skip the posting phase: post 20 updates, then measure reads")
 	pageCache := fs.Int("page-cache-mb", 64, "page cache of the in-process server (0: every read goes to the store)")
+	withKey := fs.Bool("key", false, "post with a channel API key and a fresh Idempotency-Key per post, as programs do (else the admin's session token)")
 	viewClients := fs.Int("view-clients", 0, "clients reporting views (batches of 100 updates, from the followers' accounts) during both phases")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -131,11 +132,25 @@ func benchHTTP(ctx context.Context, args []string) error {
 
 	var post phaseResult
 	if !*readOnly {
-		post = runPhase(ctx, *clients, *duration, func(ctx context.Context) error {
+		postOp := func(ctx context.Context) error {
 			_, err := ac.PostUpdate(ctx, ch.ID, text, nil)
 			return err
-		})
-		post.print("post update (201)")
+		}
+		name := "post update (201)"
+		if *withKey {
+			key, err := ac.CreateKey(ctx, ch.ID, "bench", herald.ScopePost)
+			if err != nil {
+				return fmt.Errorf("create key: %w", err)
+			}
+			kc := anon.WithToken(key.Secret)
+			postOp = func(ctx context.Context) error {
+				_, _, err := kc.Publish(ctx, ch.ID, client.Post{Text: text})
+				return err
+			}
+			name = "post update with an API key and an Idempotency-Key (201)"
+		}
+		post = runPhase(ctx, *clients, *duration, postOp)
+		post.print(name)
 	}
 	read := runWorkers(ctx, *clients, *duration, func(ctx context.Context, worker int) error {
 		us, err := followers[worker].ListUpdates(ctx, ch.ID, client.ListOptions{Limit: 20})

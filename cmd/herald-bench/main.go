@@ -27,6 +27,8 @@ var commands = []struct {
 	{"cluster", "fan-out across `herald serve --postgres --nats` nodes", benchCluster},
 	{"http", "HTTP API throughput and latency on an in-process server", benchHTTP},
 	{"reactions", "reactions and votes under concurrent clients", benchReactions},
+	{"schedule", "N updates scheduled for the same second: when the last is published", benchSchedule},
+	{"push", "Web Push: one update to N subscribed devices, the push service in another process", benchPush},
 	{"directory", "directory queries on a seeded store (seed directory first)", benchDirectory},
 	{"seed", "generate benchmark data: seed directory --channels N --data DIR", seedCommand},
 	{"serve", "internal: the server, as `herald serve` (the benchmarks' child processes)", serveCommand},

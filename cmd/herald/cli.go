@@ -240,7 +240,7 @@ func channelCommand(ctx context.Context, a *app, args []string) error {
 		}
 		return c.DeleteChannel(ctx, f.Arg(0))
 	}
-	return fmt.Errorf("unknown channel subcommand %q", args[0])
+	return fmt.Errorf("usage: herald channel create|show|delete [flags] [ID] (unknown subcommand %q)", args[0])
 }
 
 func postCommand(ctx context.Context, a *app, args []string) error {
@@ -249,11 +249,21 @@ func postCommand(ctx context.Context, a *app, args []string) error {
 	question := f.String("poll-question", "attach a poll with this question")
 	pollOptions := f.Repeated("poll-option", "a poll option (repeat 2-12 times)")
 	multiple := f.Bool("poll-multiple", "allow several answers")
+	at := f.String("at", "schedule for this time (RFC 3339, e.g. 2026-03-01T18:00:00+01:00) instead of posting now")
+	idem := f.String("idempotency-key", "Idempotency-Key of the post (default: a random one; reuse it to retry safely)")
 	if err := f.Parse(args); err != nil {
 		return err
 	}
 	if *channel == "" || f.NArg() != 1 {
 		return errors.New("usage: herald post --channel ID TEXT (TEXT - reads stdin)")
+	}
+	var publishAt time.Time
+	if *at != "" {
+		t, err := time.Parse(time.RFC3339, *at)
+		if err != nil {
+			return fmt.Errorf("--at: %w", err)
+		}
+		publishAt = t
 	}
 	text := f.Arg(0)
 	if text == "-" {
@@ -271,9 +281,14 @@ func postCommand(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
-	u, err := c.PostUpdate(ctx, *channel, text, poll)
+	// A 429 is retried after its Retry-After with the same Idempotency-Key,
+	// so a retry never posts twice.
+	u, sched, err := c.Publish(ctx, *channel, client.Post{Text: text, Poll: poll, PublishAt: publishAt, IdempotencyKey: *idem, Retries: 5})
 	if err != nil {
 		return err
+	}
+	if sched != nil {
+		return f.print(sched, sched.ID+" scheduled for "+sched.PublishAt.Local().Format(time.DateTime))
 	}
 	return f.print(u, u.ID)
 }

@@ -31,9 +31,12 @@ var commands = []command{
 	{"login", "sign in and print a token", loginCommand},
 	{"logout", "end the session of --token", logoutCommand},
 	{"channel", "channel create|show|delete", channelCommand},
-	{"post", "post an update: --channel ID [--poll-question Q --poll-option A ...] TEXT (- reads stdin)", postCommand},
+	{"post", "post an update: --channel ID [--poll-question Q --poll-option A ...] [--at TIME] TEXT (- reads stdin)", postCommand},
+	{"keys", "channel API keys: keys create|list|revoke --channel ID", keysCommand},
+	{"schedule", "scheduled updates: schedule list|edit|cancel|publish --channel ID", scheduleCommand},
 	{"updates", "list a channel's updates: --channel ID [--limit N --before SEQ]", updatesCommand},
 	{"follow", "follow a channel: herald follow ID", followCommand},
+	{"listen", "print live events of followed and managed channels, resuming after a drop: [--since CURSOR]", listenCommand},
 	{"unfollow", "unfollow a channel: herald unfollow ID", unfollowCommand},
 	{"react", "react to an update: --channel ID --update ID EMOJI (--remove withdraws)", reactCommand},
 	{"vote", "vote in an update's poll: --channel ID --update ID INDEX... (--retract withdraws)", voteCommand},
@@ -57,36 +60,66 @@ func main() {
 		if errors.Is(err, flag.ErrHelp) {
 			os.Exit(2)
 		}
-		fmt.Fprintln(os.Stderr, "herald:", strings.TrimPrefix(err.Error(), "herald: "))
+		fmt.Fprintln(termSafe{os.Stderr}, "herald:", strings.TrimPrefix(err.Error(), "herald: "))
 		os.Exit(1)
 	}
 }
 
 func (a *app) run(ctx context.Context, args []string) error {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		a.usage()
-		if len(args) == 0 {
-			return flag.ErrHelp
-		}
+	if len(args) == 0 {
+		a.usage(a.stderr)
+		return flag.ErrHelp
+	}
+	if wantsHelp(args[:1]) || args[0] == "help" {
+		a.usage(a.stdout)
 		return nil
 	}
 	for _, c := range commands {
 		if c.name == args[0] {
-			err := c.run(ctx, a, args[1:])
+			sub := *a
+			if c.name != "serve" {
+				// Whatever a client command prints may hold server text.
+				sub.stdout, sub.stderr = termSafe{a.stdout}, termSafe{a.stderr}
+			}
+			help := wantsHelp(args[1:])
+			if help {
+				sub.stderr = sub.stdout // help asked for is output, not an error
+			}
+			err := c.run(ctx, &sub, args[1:])
 			if errors.Is(err, flag.ErrHelp) {
 				return nil // -h of a command: its usage was printed
+			}
+			if help && err != nil && strings.HasPrefix(err.Error(), "usage: ") {
+				// A command with subcommands answers its usage.
+				fmt.Fprintln(sub.stdout, "U"+err.Error()[1:])
+				return nil
 			}
 			return err
 		}
 	}
-	a.usage()
+	a.usage(a.stderr)
 	return fmt.Errorf("unknown command %q", args[0])
 }
 
-func (a *app) usage() {
-	fmt.Fprintln(a.stderr, "Usage: herald COMMAND [flags] [args]\n\nCommands:")
+func (a *app) usage(w io.Writer) {
+	fmt.Fprintln(w, "Usage: herald COMMAND [flags] [args]\n\nCommands:")
 	for _, c := range commands {
-		fmt.Fprintf(a.stderr, "  %-10s %s\n", c.name, c.help)
+		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.help)
 	}
-	fmt.Fprintln(a.stderr, "\nRun 'herald COMMAND -h' for a command's flags.")
+	fmt.Fprintln(w, "\nRun 'herald COMMAND -h' for a command's flags.")
+	fmt.Fprintln(w, "Exit status: 0 on success, 1 on an error (printed on stderr), 2 when run without a command.")
+}
+
+// wantsHelp reports whether args ask for help (-h, -help, --help) before
+// any "--".
+func wantsHelp(args []string) bool {
+	for _, a := range args {
+		switch a {
+		case "--":
+			return false
+		case "-h", "-help", "--help":
+			return true
+		}
+	}
+	return false
 }

@@ -53,6 +53,12 @@ var (
 	ErrAddrRefused = errors.New("outbound: address is private, loopback, link-local, unspecified or multicast")
 )
 
+// Refusal is why CheckURL refuses a URL, in a sentence that can be shown to
+// the person who gave it.
+type Refusal string
+
+func (r Refusal) Error() string { return string(r) }
+
 // Allowed reports whether the operator allowed host (lower case, no port).
 func (p Policy) Allowed(host string) bool { return MatchHost(p.AllowedHosts, host) }
 
@@ -67,24 +73,24 @@ func (p Policy) Known(host string) bool { return p.KnownHosts == nil || MatchHos
 // a non-public address. Names are checked again after DNS, when dialling.
 func (p Policy) CheckURL(raw string, schemes ...string) error {
 	if len(raw) > 2048 {
-		return errors.New("The URL is longer than 2048 characters.")
+		return Refusal("The URL is longer than 2048 characters.")
 	}
 	u, err := url.Parse(raw)
 	if err != nil || !u.IsAbs() || u.Host == "" || u.Opaque != "" {
-		return errors.New("The URL is not absolute.")
+		return Refusal("The URL is not absolute.")
 	}
 	schemeOK := false
 	for _, s := range schemes {
 		schemeOK = schemeOK || u.Scheme == s
 	}
 	if !schemeOK {
-		return fmt.Errorf("The URL must use %s.", strings.Join(schemes, " or "))
+		return Refusal("The URL must use " + strings.Join(schemes, " or ") + ".")
 	}
 	if u.User != nil {
-		return errors.New("The URL must not carry credentials.")
+		return Refusal("The URL must not carry credentials.")
 	}
 	if u.Fragment != "" {
-		return errors.New("The URL must not have a fragment.")
+		return Refusal("The URL must not have a fragment.")
 	}
 	host := strings.ToLower(u.Hostname())
 	if p.Allowed(host) {
@@ -92,15 +98,15 @@ func (p Policy) CheckURL(raw string, schemes ...string) error {
 	}
 	if ip, err := netip.ParseAddr(host); err == nil {
 		if p.KnownHosts != nil || !PublicAddr(ip) {
-			return errors.New("The URL's host is an address that may not be reached.")
+			return Refusal("The URL's host is an address that may not be reached.")
 		}
 		return nil
 	}
 	if !p.Known(host) {
-		return errors.New("The URL's host is not one that may be reached.")
+		return Refusal("The URL's host is not one that may be reached.")
 	}
 	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
-		return errors.New("The URL's host is an address that may not be reached.")
+		return Refusal("The URL's host is an address that may not be reached.")
 	}
 	return nil
 }

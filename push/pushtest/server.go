@@ -59,6 +59,7 @@ type Server struct {
 	received []Received
 	failures []string
 	verified map[string]time.Time // Authorization header -> its exp, already checked
+	counts   map[string]int       // subscription -> messages accepted
 }
 
 // NewServer starts a push service; clock decides whether a token has expired
@@ -67,7 +68,7 @@ func NewServer(clock herald.Clock) *Server {
 	if clock == nil {
 		clock = herald.SystemClock{}
 	}
-	s := &Server{clock: clock, subs: map[string]*Subscriber{}, verified: map[string]time.Time{}}
+	s := &Server{clock: clock, subs: map[string]*Subscriber{}, verified: map[string]time.Time{}, counts: map[string]int{}}
 	s.Server = httptest.NewUnstartedServer(http.HandlerFunc(s.serve))
 	s.EnableHTTP2 = true
 	s.StartTLS()
@@ -77,13 +78,31 @@ func NewServer(clock herald.Clock) *Server {
 // Subscribe registers a new subscription and returns its endpoint and keys.
 func (s *Server) Subscribe() (endpoint string, sub *Subscriber) {
 	sub = NewSubscriber()
+	return s.SubscribeAs(sub), sub
+}
+
+// SubscribeAs registers a new endpoint whose messages are encrypted to sub's
+// keys (benchmarks: many endpoints, one key pair to decrypt with).
+func (s *Server) SubscribeAs(sub *Subscriber) (endpoint string) {
 	var id [12]byte
 	_, _ = rand.Read(id[:])
 	key := base64.RawURLEncoding.EncodeToString(id[:])
 	s.mu.Lock()
 	s.subs[key] = sub
 	s.mu.Unlock()
-	return s.URL + "/push/" + key, sub
+	return s.URL + "/push/" + key
+}
+
+// Tally counts the subscriptions that accepted at least one message and
+// the messages accepted beyond the first per subscription.
+func (s *Server) Tally() (reached, duplicates int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, n := range s.counts {
+		reached++
+		duplicates += n - 1
+	}
+	return reached, duplicates
 }
 
 // Unsubscribe forgets a subscription: its endpoint then answers 404.
@@ -183,11 +202,12 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		rec.Payload = plain
 	}
+	s.mu.Lock()
+	s.counts[id]++
 	if s.DecryptEvery <= 1 || rec.Payload != nil {
-		s.mu.Lock()
 		s.received = append(s.received, rec)
-		s.mu.Unlock()
 	}
+	s.mu.Unlock()
 	w.Header().Set("Location", s.URL+"/message/"+strconv.FormatInt(n, 10))
 	w.WriteHeader(reply.Status)
 }

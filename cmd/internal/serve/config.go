@@ -6,6 +6,7 @@
 package serve
 
 import (
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +15,7 @@ import (
 	"net/url"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/heraldhq/herald"
@@ -84,9 +86,17 @@ type Config struct {
 	MetricsAddr  string
 	MetricsToken string
 
+	// Web Push (issue 12).
+	PushContent     string   // preview or minimal
+	PushAllowHosts  []string // push hosts allowed besides the well-known services
+	PushCARoots     string   // PEM file of roots trusted for push services besides the system's
+	PushSubject     string   // VAPID contact (mailto: or https:); "" derives one
+	PushConcurrency int      // requests in flight per node
+
 	// Not options: what tests and benchmarks change.
 	PasswordParams password.Params // default OWASP's
 	Clock          herald.Clock    // default the system clock
+	PushRootCAs    *x509.CertPool  // roots for push services' HTTPS (tests); nil: the system's
 	Stdout, Stderr io.Writer       // the "listening on" line; the logs
 }
 
@@ -212,6 +222,22 @@ func Options(c *Config) []options.Option {
 			Set: options.Int(&c.MaxConnsPerAddr, 0)},
 		{Flag: "shutdown-timeout", Env: "HERALD_SHUTDOWN_TIMEOUT", Default: "10s", Help: "how long a stopping server waits for requests in flight",
 			Set: options.Duration(&c.ShutdownTimeout, 1)},
+		{Flag: "push-content", Env: "HERALD_PUSH_CONTENT", Default: "preview", Help: "what a Web Push notification carries, encrypted to the device: preview (channel name and the first 200 characters) or minimal (only ids; the app fetches the text)",
+			Set: options.OneOf(&c.PushContent, "preview", "minimal")},
+		{Flag: "push-allow-hosts", Env: "HERALD_PUSH_ALLOW_HOSTS", Help: "push endpoint hosts accepted besides the well-known push services (e.g. a self-hosted UnifiedPush distributor), names, IPs or *.domain, comma-separated; they may be private addresses",
+			Set: options.List(&c.PushAllowHosts)},
+		{Flag: "push-ca-roots", Env: "HERALD_PUSH_CA_ROOTS", Help: "PEM file of extra roots trusted for push services' HTTPS (a distributor with a private CA)",
+			Set: options.String(&c.PushCARoots)},
+		{Flag: "push-subject", Env: "HERALD_PUSH_SUBJECT", Help: "contact sent to push services in VAPID tokens, a mailto: or https: URI; empty uses --public-url when https, else mailto:postmaster@localhost",
+			Set: func(v string) error {
+				if v != "" && !strings.HasPrefix(v, "mailto:") && !strings.HasPrefix(v, "https://") {
+					return errors.New("want a mailto: or https:// URI")
+				}
+				c.PushSubject = v
+				return nil
+			}},
+		{Flag: "push-concurrency", Env: "HERALD_PUSH_CONCURRENCY", Default: "128", Help: "Web Push requests in flight at once per node",
+			Set: options.Int(&c.PushConcurrency, 1)},
 		{Flag: "tls-cert", Env: "HERALD_TLS_CERT", Help: "PEM certificate chain file: serve HTTPS (with --tls-key)",
 			Set: options.String(&c.TLSCert)},
 		{Flag: "tls-key", Env: "HERALD_TLS_KEY", Help: "PEM private key file of --tls-cert",

@@ -22,6 +22,8 @@ import (
 	hnats "github.com/heraldhq/herald/nats"
 	"github.com/heraldhq/herald/password"
 	"github.com/heraldhq/herald/postgres"
+	"github.com/heraldhq/herald/push"
+	"github.com/heraldhq/herald/push/dispatch"
 	"github.com/heraldhq/herald/realtime"
 	"github.com/heraldhq/herald/sqlite"
 	"github.com/heraldhq/herald/web"
@@ -47,6 +49,7 @@ type Server struct {
 	sqlite   *sqlite.DB // the embedded store, nil on PostgreSQL
 	bus      *hnats.Bus // nil on a single node
 	hub      *realtime.Server
+	push     *dispatch.Dispatcher
 	views    *insights.Counter
 	httpSrv  *http.Server
 	acmeSrv  *http.Server // HTTP-01 challenges, if asked for
@@ -154,7 +157,22 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		Logger:    s.Logger,
 		Metrics:   prometheus.DefaultRegisterer,
 	})
-	publisher.Set(s.hub)
+
+	// Web Push: the key every node signs with, who may be posted to, and
+	// the dispatcher, woken by the updates posted on this node.
+	signer, policy, err := s.pushSetup(ctx, clock)
+	if err != nil {
+		return nil, err
+	}
+	s.push = dispatch.New(dispatch.Config{
+		Store:       s.Store,
+		Sender:      &push.Sender{Client: push.NewClient(policy), Signer: signer, Clock: clock},
+		Content:     dispatch.Content(cfg.PushContent),
+		Concurrency: cfg.PushConcurrency,
+		Logger:      s.Logger,
+		Clock:       clock,
+	})
+	publisher.Set(bothPublishers{s.hub, s.push})
 
 	// 3b. The view counter: hashes keyed by a secret kept out of the store.
 	secret, err := s.insightsSecret()
@@ -186,9 +204,10 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		RateLimitExempt:  cfg.RateLimitExempt,
 		Web:              web.Handler(),
 		PageCacheBytes:   pageCache,
+		Push:             hhttp.PushConfig{PublicKey: signer.PublicKey(), ValidateEndpoint: policy.ValidateEndpoint},
+		Views:            s.views,
 		MetricsToken:     cfg.MetricsToken,
 		MetricsElsewhere: cfg.MetricsAddr != "",
-		Views:            s.views,
 	})
 
 	// 5. Background work.
@@ -316,6 +335,9 @@ func (s *Server) tlsConfig() (*tls.Config, *autocert.Manager, error) {
 	return nil, nil, nil
 }
 
+// publishBatch is how many scheduled updates one transaction publishes.
+const publishBatch = 200
+
 // startLoops runs the store's periodic work: pruning expired updates (the
 // store also refuses expired ones on read, so a minute's delay is only
 // about erasure), flushing coalesced counts, checkpointing the WAL.
@@ -341,6 +363,23 @@ func (s *Server) startLoops(ctx context.Context) {
 		if n > 0 {
 			s.Logger.Info("pruned expired updates", "count", n)
 		}
+		return err
+	})
+	// Scheduled updates: due ones are published within a second of their
+	// time, by whichever node takes them first (each exactly once).
+	every("publish-scheduled", 200*time.Millisecond, func(ctx context.Context) error {
+		for {
+			n, err := s.Store.PublishDue(ctx, publishBatch)
+			if n > 0 {
+				s.HTTP.InvalidatePages() // written outside the API
+			}
+			if err != nil || n < publishBatch {
+				return err
+			}
+		}
+	})
+	every("prune-idempotency", time.Minute, func(ctx context.Context) error {
+		_, err := s.Store.PruneIdempotencyKeys(ctx)
 		return err
 	})
 	every("flush-counts", time.Second, func(ctx context.Context) error {
@@ -375,6 +414,9 @@ func (s *Server) startLoops(ctx context.Context) {
 	})
 	if s.sqlite != nil {
 		every("checkpoint", time.Minute, s.sqlite.Checkpoint)
+	}
+	if s.push != nil {
+		s.loops.Go(func() { s.push.Run(ctx) })
 	}
 }
 

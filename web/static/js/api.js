@@ -1,6 +1,6 @@
 // The API client: same-origin fetch with the session cookie. Errors are the
 // server's RFC 9457 problems, thrown as ApiError.
-import { lang } from './i18n.js';
+import { lang, t } from './i18n.js';
 
 export class ApiError extends Error {
   constructor(status, problem) {
@@ -28,6 +28,7 @@ export async function api(method, path, body, opts = {}) {
     if (e.name === 'AbortError') throw e;
     throw new ApiError(0, { title: 'Network error', detail: '' });
   }
+  showOffline(res.headers.get('X-Herald-Cached') === '1');
   if (res.status === 204) return null;
   let data = null;
   const ct = res.headers.get('Content-Type') || '';
@@ -40,6 +41,15 @@ export async function api(method, path, body, opts = {}) {
     throw err;
   }
   return data;
+}
+
+// showOffline shows the banner while the API answers come from the copies
+// the service worker kept (sw.js marks them): the server is out of reach.
+function showOffline(on) {
+  const el = document.getElementById('offline');
+  if (!el || el.hidden === !on) return;
+  el.textContent = t('offline.banner');
+  el.hidden = !on;
 }
 
 /** q builds a query string from the non-empty values of params. */
@@ -57,6 +67,7 @@ export const paths = {
   channel: id => `/channels/${enc(id)}`,
   updates: id => `/channels/${enc(id)}/updates`,
   update: (id, uid) => `/channels/${enc(id)}/updates/${enc(uid)}`,
+  scheduled: id => `/channels/${enc(id)}/scheduled`,
   invite: code => `/invites/${enc(code)}`,
 };
 

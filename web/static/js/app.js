@@ -16,6 +16,7 @@ import { followingView } from './views/following.js';
 import { signInView, signUpView } from './views/auth.js';
 import { accountView } from './views/account.js';
 import { operatorView } from './views/operator.js';
+import { registerServiceWorker, signingOut, signedOut } from './notifications.js';
 
 const routes = [
   [/^\/$/, directoryView],
@@ -130,9 +131,11 @@ function renderNav() {
 }
 
 async function signOut() {
+  await signingOut();
   try { await api('DELETE', '/sessions/current'); } catch (e) { if (e.status !== 401) { toast(errorText(e), 'error'); return; } }
   events.stop();
   session.set(null);
+  await signedOut();
   toast(t('auth.signedout'));
   navigate('/');
 }
@@ -140,6 +143,7 @@ async function signOut() {
 events.on(ev => {
   if (ev.type !== 'signedout' || !session.account) return;
   session.set(null);
+  signedOut();
   toast(t('auth.expired'));
   render();
 });
@@ -157,6 +161,7 @@ langSwitch.addEventListener('change', async () => {
 });
 
 async function boot() {
+  registerServiceWorker();
   await loadSession();
   try { await categories(); } catch { /* shown as ids until the next load */ }
   render();

@@ -1,14 +1,16 @@
 // The admin composer: text (up to 4,096 characters) and an optional poll of
 // 2 to 12 options, single or multiple answers.
 import { h, clear, icon } from './dom.js';
-import { t, fmtNumber } from './i18n.js';
+import { t, fmtNumber, fmtDate } from './i18n.js';
 import { api, paths } from './api.js';
 import { toast, errorSlot, showError, clearError, busy } from './ui.js';
+import { scheduleOption } from './schedule.js';
 
 const maxText = 4096;
 const maxOptions = 12;
 
-export function composer(ch, onPosted) {
+export function composer(ch, onPosted, onScheduled = () => {}) {
+  const sched = scheduleOption();
   const text = h('textarea', { id: 'compose-text', name: 'text', rows: 3, maxlength: maxText, placeholder: t('compose.placeholder') });
   const counter = h('span', { class: 'counter', id: 'compose-counter', 'aria-live': 'off' });
   const err = errorSlot();
@@ -74,7 +76,7 @@ export function composer(ch, onPosted) {
     err,
     h('div', { class: 'field' }, h('label', { for: 'compose-text', class: 'visually-hidden' }, t('compose.text')), text),
     pollBox,
-    h('div', { class: 'row between composer-foot' }, h('div', { class: 'row' }, pollToggle, counter), submit));
+    h('div', { class: 'row between composer-foot' }, h('div', { class: 'row' }, pollToggle, sched.el, counter), submit));
 
   form.addEventListener('submit', async e => {
     e.preventDefault();
@@ -88,12 +90,22 @@ export function composer(ch, onPosted) {
       if (!body.text) body.text = body.poll.question;
     }
     if (!body.text) { showError(err, t('compose.empty')); text.focus(); return; }
+    const at = sched.publishAt();
+    if (at === null) { showError(err, t('schedule.invalid')); return; }
+    if (at) body.publish_at = at;
     try {
       const u = await busy(submit, api('POST', paths.updates(ch.id), body));
       text.value = '';
       count();
       if (!pollBox.hidden) pollToggle.click();
       resetPoll();
+      if (at) {
+        sched.reset();
+        onScheduled(u);
+        toast(t('schedule.scheduled', { when: fmtDate(u.publish_at) }));
+        text.focus();
+        return;
+      }
       onPosted(u);
       toast(t('compose.posted'));
       text.focus();

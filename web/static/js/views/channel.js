@@ -11,6 +11,7 @@ import { UpdateView } from '../feed.js';
 import { viewReporter } from '../viewreport.js';
 import { markSeen } from '../seen.js';
 import { composer } from '../composer.js';
+import { scheduledList } from '../schedule.js';
 import { toast, errorText, busy, emptyState, pageTitle, emptyPage } from '../ui.js';
 
 const pageSize = 20;
@@ -270,12 +271,15 @@ export async function channelView(main, [id], query) {
   const emptyMsg = emptyState(t('feed.empty'), ch.viewer?.role ? t('feed.empty.admin') : t('feed.empty.text'));
   const layout = h('div', { class: 'channel-layout' }, banner, profile);
   if (ch.viewer?.role) {
-    layout.appendChild(composer(ch, u => {
+    const posted = u => {
       const uv = addUpdate(u);
       markSeen(ch.id, newest());
       uv.el.classList.add('fresh');
       setTimeout(() => uv.el.classList.remove('fresh'), 2500);
-    }));
+    };
+    const scheduled = scheduledList(ch, posted);
+    layout.appendChild(composer(ch, posted, () => scheduled.refresh()));
+    layout.appendChild(scheduled.el);
   }
   layout.append(h('section', { class: 'feed-section', 'aria-labelledby': 'feed-title' },
     h('h2', { id: 'feed-title', class: 'section-title' }, t('feed.title')),
@@ -294,6 +298,13 @@ export async function channelView(main, [id], query) {
     markSeen(ch.id, newest());
     feed.setAttribute('aria-live', 'polite');
     feed.setAttribute('aria-relevant', 'additions');
+    // Opened from a notification (/channels/{id}#u-{update}): show that update.
+    const target = location.hash.startsWith('#u-') ? document.getElementById(decodeURIComponent(location.hash.slice(1))) : null;
+    if (target && feed.contains(target)) {
+      target.scrollIntoView({ block: 'center' });
+      target.classList.add('fresh');
+      setTimeout(() => target.classList.remove('fresh'), 2500);
+    }
   } catch (e) {
     emptyMsg.hidden = true;
     feedStatus.appendChild(h('p', { class: 'muted' }, e.status === 401 || e.status === 403 ? t('feed.private') : errorText(e)));

@@ -7,6 +7,7 @@ import * as events from '../events.js';
 import { verifiedBadge, channelHref, followers } from '../components.js';
 import { lastSeen } from '../seen.js';
 import { navigate, emptyState, pageTitle, errorText } from '../ui.js';
+import { notificationSwitch, bell } from '../notifications.js';
 
 export async function followingView(main) {
   if (!session.account) { navigate('/signin?next=/following', { replace: true }); return; }
@@ -17,6 +18,7 @@ export async function followingView(main) {
     h('h2', { class: 'section-title', id: 'managed-title' }, t('following.managed')), managedList);
   main.appendChild(h('div', { class: 'medium' },
     h('div', { class: 'row between' }, pageTitle(t('following.title')), h('a', { href: '/channels/new', class: 'btn secondary small' }, t('nav.create'))),
+    notificationSwitch(),
     managedSection,
     h('h2', { class: 'section-title following-title', id: 'followed-title' }, t('following.followed')),
     status, list));
@@ -47,7 +49,8 @@ export async function followingView(main) {
 
   function renderRow(r) {
     const seen = lastSeen(r.ch.id);
-    const unread = r.latest && r.latest.seq > seen;
+    // A muted channel has no unread marker (nor notifications).
+    const unread = !r.ch.viewer?.muted && r.latest && r.latest.seq > seen;
     const preview = r.latest ? (r.latest.poll && r.latest.text === r.latest.poll.question ? '📊 ' : '') + r.latest.text : t('following.noupdates');
     const when = r.latest?.created_at || r.ch.last_update_at;
     const el = h('li', { class: 'following-row' + (unread ? ' unread' : ''), dataset: { id: r.ch.id } },
@@ -59,7 +62,8 @@ export async function followingView(main) {
             r.ch.viewer?.muted ? h('span', { class: 'pill muted-pill' }, t('channel.muted')) : null,
             when ? h('time', { datetime: when, title: fmtDate(when), class: 'muted small-text' }, fmtRelative(when)) : null),
           h('span', { class: 'following-preview' }, preview)),
-        unread ? h('span', { class: 'unread-dot', title: t('following.unread') }, h('span', { class: 'visually-hidden' }, t('following.unread'))) : null));
+        unread ? h('span', { class: 'unread-dot', title: t('following.unread') }, h('span', { class: 'visually-hidden' }, t('following.unread'))) : null),
+      bell(r.ch, ch => { r.ch = { ...r.ch, viewer: ch.viewer }; renderRow(r); r.el.querySelector('.bell')?.focus(); }));
     if (r.el) r.el.replaceWith(el);
     r.el = el;
     return el;
