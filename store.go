@@ -38,6 +38,8 @@ type Store interface {
 	DirectoryStore
 	PushStore
 	MediaStore
+	LifecycleStore
+	ModerationStore
 	KeyStore
 	IdempotencyStore
 	HandleStore
