@@ -31,6 +31,7 @@ type Session struct {
 	AccountID string
 	CreatedAt time.Time
 	ExpiresAt time.Time
+	UserAgent string // for the device label of the sessions list (TrimUserAgent)
 }
 
 // ValidateUsername checks a username: 3-32 characters of [a-z0-9_.].

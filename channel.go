@@ -92,6 +92,9 @@ type Channel struct {
 	// InviteCode is empty unless the viewer administers the channel.
 	InviteCode string        `json:"invite_code,omitempty"`
 	Viewer     ChannelViewer `json:"viewer"`
+	// Suspended is set by the HTTP layer when operators suspended the
+	// channel: its history is withheld from followers (moderation.go).
+	Suspended bool `json:"suspended,omitempty"`
 }
 
 // ChannelViewer is the caller's own relation to a channel. Role is nil for

@@ -39,6 +39,8 @@ type Store interface {
 	PushStore
 	SigningStore
 	MediaStore
+	LifecycleStore
+	ModerationStore
 	KeyStore
 	IdempotencyStore
 	HandleStore

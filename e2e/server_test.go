@@ -264,3 +264,29 @@ func seed(t *testing.T, s *server) map[string]string {
 	}
 	return ids
 }
+
+// status sends a request and returns only its status.
+func (c *apiClient) status(method, path string) int { return c.statusBody(method, path, nil) }
+
+// statusBody sends a request with a JSON body and returns only its status.
+func (c *apiClient) statusBody(method, path string, body any) int {
+	c.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, c.base+"/api/v1"+path, rd)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}

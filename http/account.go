@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/heraldhq/herald"
+	"github.com/heraldhq/herald/realtime"
 )
 
 // accountResponse is what account creation and login return.
@@ -48,7 +49,7 @@ func (s *Server) handleCreateAccount(w http.ResponseWriter, r *http.Request) err
 	if err := s.Store.CreateAccount(r.Context(), a, hash); err != nil {
 		return err
 	}
-	tok, err := s.startSession(r.Context(), a)
+	tok, err := s.startSession(r, a)
 	if err != nil {
 		return err
 	}
@@ -77,7 +78,7 @@ func (s *Server) handleCreateSession(w http.ResponseWriter, r *http.Request) err
 	if len(req.Username) > herald.UsernameMaxLen || len(req.Password) > herald.PasswordMaxLen {
 		return errBadCredentials
 	}
-	if err := s.rateLimit(s.clientAddr(r), s.limits.loginAddr, s.limits.loginUser, req.Username); err != nil {
+	if err := s.loginLimit(r, req.Username); err != nil {
 		return err
 	}
 	a, hash, err := s.Store.FindAccountByUsername(r.Context(), req.Username)
@@ -96,7 +97,13 @@ func (s *Server) handleCreateSession(w http.ResponseWriter, r *http.Request) err
 	if !ok {
 		return errBadCredentials
 	}
-	tok, err := s.startSession(r.Context(), a)
+	// Only the right password learns that the account is suspended.
+	if susp, err := s.Store.AccountSuspended(r.Context(), a.ID); err != nil {
+		return err
+	} else if susp {
+		return herald.ErrAccountSuspended
+	}
+	tok, err := s.startSession(r, a)
 	if err != nil {
 		return err
 	}
@@ -121,7 +128,8 @@ func (s *Server) handleDeleteSession(w http.ResponseWriter, r *http.Request) err
 	}
 	// An unknown or expired token is still a 401, so a client learns its
 	// token was already dead; the cookie is cleared either way.
-	if _, err := s.requireAccount(r); err != nil {
+	a, err := s.requireAccount(r)
+	if err != nil {
 		if cred == credCookie {
 			s.clearSessionCookie(w, r)
 		}
@@ -132,8 +140,9 @@ func (s *Server) handleDeleteSession(w http.ResponseWriter, r *http.Request) err
 	if err := s.Store.DeleteSession(r.Context(), hash[:]); err != nil {
 		return err
 	}
-	// Again: a concurrent request may have cached it between the two.
-	s.sessions.evict(hash)
+	// Again: a concurrent request may have cached it between the two; and
+	// on every node, with the session's open streams.
+	s.endSessions(r, realtime.SessionsEnded{Account: a.ID, Session: herald.SessionID(hash[:])})
 	if cred == credCookie {
 		s.clearSessionCookie(w, r)
 	}
@@ -146,9 +155,21 @@ func (s *Server) handleMe(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	op, err := s.Store.IsOperator(r.Context(), a.ID)
+	if err != nil {
+		return err
+	}
+	// operator tells the web app to offer the console (the API checks
+	// anyway).
 	return writeJSON(w, http.StatusOK, struct {
-		Account *herald.Account `json:"account"`
-	}{a})
+		Account struct {
+			*herald.Account
+			Operator bool `json:"operator,omitempty"`
+		} `json:"account"`
+	}{struct {
+		*herald.Account
+		Operator bool `json:"operator,omitempty"`
+	}{a, op}})
 }
 
 func (s *Server) handleMyChannels(w http.ResponseWriter, r *http.Request) error {

@@ -1,7 +1,6 @@
 package http
 
 import (
-	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -123,19 +122,28 @@ func (s *Server) authenticate(r *http.Request, allowQuery bool) (*herald.Account
 
 // authenticateStream returns the account of a stream request, which must be
 // signed in: a bearer token, the session cookie or ?access_token= (browsers
-// can't set headers on EventSource and WebSocket).
-func (s *Server) authenticateStream(r *http.Request) (*herald.Account, error) {
+// can't set headers on EventSource and WebSocket); and the public id of its
+// session, whose end ends the stream.
+func (s *Server) authenticateStream(r *http.Request) (*herald.Account, string, error) {
 	a, err := s.authenticate(r, true)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if a == nil {
-		return nil, errUnauthenticated
+		return nil, "", errUnauthenticated
 	}
-	return a, nil
+	tok, _, _ := requestToken(r, true)
+	return a, herald.SessionID(hashToken(tok)), nil
 }
 
-// requireAccount is authenticate for routes that need an account.
+// currentSession returns the token hash of an authenticated request.
+func currentSession(r *http.Request) []byte {
+	tok, _, _ := requestToken(r, false)
+	return hashToken(tok)
+}
+
+// requireAccount is authenticate for routes that need an account. A
+// write also takes a token from the account's write limit.
 func (s *Server) requireAccount(r *http.Request) (*herald.Account, error) {
 	a, err := s.authenticate(r, false)
 	if err != nil {
@@ -143,6 +151,11 @@ func (s *Server) requireAccount(r *http.Request) (*herald.Account, error) {
 	}
 	if a == nil {
 		return nil, errUnauthenticated
+	}
+	if isWrite(r) {
+		if err := s.rateLimit(s.clientAddr(r), nil, s.limits.writeAccount, a.ID); err != nil {
+			return nil, err
+		}
 	}
 	return a, nil
 }
@@ -156,12 +169,14 @@ func (s *Server) viewerID(r *http.Request) (string, error) {
 	return a.ID, nil
 }
 
-// startSession creates a session for a and returns its token.
-func (s *Server) startSession(ctx context.Context, a *herald.Account) (string, error) {
+// startSession creates a session for a and returns its token. The
+// request's User-Agent labels it in the account's sessions list.
+func (s *Server) startSession(r *http.Request, a *herald.Account) (string, error) {
 	tok, hash := newToken()
 	now := s.clock.Now()
-	err := s.Store.CreateSession(ctx, &herald.Session{
+	err := s.Store.CreateSession(r.Context(), &herald.Session{
 		TokenHash: hash, AccountID: a.ID, CreatedAt: now, ExpiresAt: now.Add(s.sessionTTL),
+		UserAgent: r.Header.Get("User-Agent"),
 	})
 	if err != nil {
 		return "", err

@@ -117,6 +117,9 @@ func (s *Server) handleGetChannel(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
+	if _, err := s.markSuspended(r.Context(), ch); err != nil {
+		return err
+	}
 	return writeJSON(w, http.StatusOK, ch)
 }
 

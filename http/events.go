@@ -1,6 +1,7 @@
 package http
 
 import (
+	"crypto/subtle"
 	"encoding/base64"
 	"net/http"
 	"net/url"
@@ -41,7 +42,7 @@ func (s *Server) handleWebSocket(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) serveStream(w http.ResponseWriter, r *http.Request, tr realtime.Transport) error {
-	a, err := s.authenticateStream(r)
+	a, session, err := s.authenticateStream(r)
 	if err != nil {
 		return err
 	}
@@ -49,6 +50,7 @@ func (s *Server) serveStream(w http.ResponseWriter, r *http.Request, tr realtime
 		return errNoStreams
 	}
 	req, err := s.streamRequest(r, a.ID, tr)
+	req.Session = session
 	if err == errWebSocketVersion {
 		// RFC 6455 4.4: 426 with the versions this server speaks.
 		w.Header().Set("Sec-WebSocket-Version", "13")
@@ -174,3 +176,32 @@ func (s *Server) handleHealthz(w http.ResponseWriter, r *http.Request) error {
 }
 
 var metricsHandler = promhttp.Handler()
+
+// MetricsHandler serves /metrics (behind the token if one is set): on
+// --addr unless it is served on its own listener.
+func (s *Server) MetricsHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /metrics", s.serveMetrics)
+	return mux
+}
+
+var errMetricsToken = herald.KindErrorf(herald.EUNAUTHORIZED, "invalid-token", "/metrics needs its token: Authorization: Bearer TOKEN.")
+
+func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
+	if s.metricsTok != "" {
+		tok, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if subtle.ConstantTimeCompare([]byte(tok), []byte(s.metricsTok)) != 1 {
+			s.writeError(w, r, errMetricsToken)
+			return
+		}
+	}
+	metricsHandler.ServeHTTP(w, r)
+}
+
+func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) {
+	if s.metricsOff {
+		s.writeError(w, r, herald.KindErrorf(herald.ENOTFOUND, "not-found", "Not found."))
+		return
+	}
+	s.serveMetrics(w, r)
+}

@@ -29,6 +29,9 @@ func (s *sessionStore) FindAccountBySession(_ context.Context, hash []byte) (*he
 	return &herald.Account{ID: "acc", Username: "alice"}, nil
 }
 
+// IsOperator: GET /me says whether the caller is an operator.
+func (s *sessionStore) IsOperator(context.Context, string) (bool, error) { return false, nil }
+
 // FuzzAuthHeader sends GET /api/v1/me with any Authorization header,
 // session cookie and ?access_token=. The caller is signed in exactly when
 // the header is "Bearer TOKEN" (scheme in any case, spaces around the token

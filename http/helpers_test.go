@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -28,6 +29,24 @@ type env struct {
 	clock *herald.FakeClock
 	anon  *client.Client
 	path  string // the database file
+	dir   string // the store's data directory
+	pub   *forwarder
+}
+
+// forwarder is the store's event publisher, forwarding to a stream server
+// set after the store is open (withHub).
+type forwarder struct {
+	mu sync.Mutex
+	to herald.EventPublisher
+}
+
+func (f *forwarder) Publish(ctx context.Context, evs []herald.Event) {
+	f.mu.Lock()
+	to := f.to
+	f.mu.Unlock()
+	if to != nil {
+		to.Publish(ctx, evs)
+	}
 }
 
 // newEnv starts a server; opts may adjust its config (rate limits are off
@@ -35,8 +54,10 @@ type env struct {
 func newEnv(t testing.TB, opts ...func(*hhttp.Config)) *env {
 	t.Helper()
 	clock := herald.NewFakeClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
-	path := filepath.Join(t.TempDir(), "herald.db")
-	db, err := sqlite.Open(context.Background(), path, herald.StoreConfig{Clock: clock})
+	dir := t.TempDir()
+	path := filepath.Join(dir, "herald.db")
+	pub := &forwarder{}
+	db, err := sqlite.Open(context.Background(), path, herald.StoreConfig{Clock: clock, Publisher: pub})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +79,7 @@ func newEnv(t testing.TB, opts ...func(*hhttp.Config)) *env {
 		ts.Close()
 		db.Close()
 	})
-	return &env{t: t, ts: ts, srv: srv, db: db, clock: clock, anon: client.New(ts.URL, ""), path: path}
+	return &env{t: t, ts: ts, srv: srv, db: db, clock: clock, anon: client.New(ts.URL, ""), dir: dir, pub: pub, path: path}
 }
 
 // user is a signed-up account with its client.
@@ -131,6 +152,10 @@ func (e *env) do(method, path, token string, body []byte, hdr ...string) respons
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	for i := 0; i+1 < len(hdr); i += 2 {
+		if hdr[i] == "Host" {
+			req.Host = hdr[i+1]
+			continue
+		}
 		req.Header.Add(hdr[i], hdr[i+1])
 	}
 	resp, err := e.ts.Client().Do(req)

@@ -3,7 +3,11 @@ package http
 import (
 	"container/list"
 	"fmt"
+	"net"
 	"net/http"
+	"net/netip"
+	"net/url"
+	"path"
 	"slices"
 	"strconv"
 	"strings"
@@ -297,8 +301,11 @@ func inviteCode(r *http.Request) (string, error) {
 }
 
 // inviteURL is the link an invite code is shared as: the web app's page
-// /c/{code} under the server's public URL (--public-url), or under the
-// address the request came to when none is configured.
+// /c/{code} under the server's public URL (--public-url). Without one, the
+// request's Host is used only when it names the address the request came
+// to (or localhost on loopback) or an allowed origin's host: an arbitrary
+// Host header never ends up in a link or QR code someone shares; otherwise
+// the address the request came to is used.
 func (s *Server) inviteURL(r *http.Request, code string) string {
 	base := s.publicURL
 	if base == "" {
@@ -306,7 +313,42 @@ func (s *Server) inviteURL(r *http.Request, code string) string {
 		if r.TLS != nil {
 			scheme = "https"
 		}
-		base = scheme + "://" + r.Host
+		base = scheme + "://" + s.trustedHost(r)
 	}
 	return strings.TrimRight(base, "/") + "/c/" + code
+}
+
+// trustedHost returns r.Host when it is the server's own, else the local
+// address of the connection.
+func (s *Server) trustedHost(r *http.Request) string {
+	for _, o := range s.origins {
+		h := o
+		if u, err := url.Parse(o); err == nil && u.Host != "" {
+			h = u.Host
+		}
+		if ok, _ := path.Match(strings.ToLower(h), strings.ToLower(r.Host)); ok {
+			return r.Host
+		}
+	}
+	local, _ := r.Context().Value(http.LocalAddrContextKey).(net.Addr)
+	if local == nil {
+		return "localhost"
+	}
+	la, err := netip.ParseAddrPort(local.String())
+	if err != nil {
+		return local.String()
+	}
+	host, port, err := net.SplitHostPort(r.Host)
+	if err != nil {
+		host, port = r.Host, ""
+	}
+	if port == strconv.Itoa(int(la.Port())) {
+		if a, err := netip.ParseAddr(strings.Trim(host, "[]")); err == nil && a.Unmap() == la.Addr().Unmap() {
+			return r.Host
+		}
+		if strings.EqualFold(host, "localhost") && la.Addr().IsLoopback() {
+			return r.Host
+		}
+	}
+	return la.String()
 }

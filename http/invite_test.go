@@ -2,6 +2,7 @@ package http_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"image/png"
 	"regexp"
 	"strconv"
@@ -174,5 +175,31 @@ func TestInviteQR(t *testing.T) {
 	}
 	if r := e.do("GET", "/api/v1/invites/unknown1234/qr.svg", "", nil); r.status != 404 {
 		t.Errorf("unknown code: %d", r.status)
+	}
+}
+
+// Without --public-url, an invite link names the address the server was
+// reached at, never an arbitrary Host header.
+func TestInviteURLHost(t *testing.T) {
+	e := newEnv(t)
+	owner := e.signup("owner")
+	ch := e.channel(owner, "A")
+	rotate := func(host string) string {
+		t.Helper()
+		r := e.do("POST", "/api/v1/channels/"+ch.ID+"/invite", owner.Token(), nil, "Host", host)
+		var out struct {
+			URL string `json:"invite_url"`
+		}
+		if err := json.Unmarshal(r.body, &out); err != nil || r.status != 200 {
+			t.Fatalf("rotate: %d %s", r.status, r.body)
+		}
+		return out.URL
+	}
+	self := strings.TrimPrefix(e.ts.URL, "http://")
+	if u := rotate(self); !strings.HasPrefix(u, e.ts.URL+"/c/") {
+		t.Fatalf("own host: %s", u)
+	}
+	if u := rotate("evil.example"); strings.Contains(u, "evil") || !strings.HasPrefix(u, e.ts.URL+"/c/") {
+		t.Fatalf("arbitrary host: %s, want %s/c/...", u, e.ts.URL)
 	}
 }

@@ -63,6 +63,7 @@ func TestPrivacy(t *testing.T) {
 		"{account_id}": admin.account.ID,
 		"{code}":       full.InviteCode,
 		"{variant}":    "original",
+		"{username}":   admin.account.Username,
 	}
 	queries := []string{"", "?limit=100", "?q=meteo", "?category=weather"}
 	skip := map[string]bool{"GET /api/v1/events": true, "GET /api/v1/ws": true} // streams: tested by realtime

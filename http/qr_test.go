@@ -101,10 +101,11 @@ func BenchmarkQR(b *testing.B) {
 }
 
 // TestQRHost: without a public URL the link, and so the image and its cache
-// entry, follow the request's host; a host too long for a QR code is a
-// problem, not an internal error.
+// entry, follow the request's host when it is an allowed one, never an
+// arbitrary Host header; a host too long for a QR code is a problem, not an
+// internal error.
 func TestQRHost(t *testing.T) {
-	s := NewServer(Config{Store: qrStore{}, Hasher: password.NewHasher(password.TestParams)})
+	s := NewServer(Config{Store: qrStore{}, Hasher: password.NewHasher(password.TestParams), AllowedOrigins: []string{"*.example"}})
 	get := func(host string) *httptest.ResponseRecorder {
 		req := httptest.NewRequest("GET", "/api/v1/invites/code1234/qr.svg", nil)
 		req.Host = host
@@ -118,6 +119,11 @@ func TestQRHost(t *testing.T) {
 	}
 	if again := get("a.example"); again.Body.String() != a.Body.String() {
 		t.Fatal("host a's image changed")
+	}
+	// Hosts not the server's own are not believed: one link for all of them.
+	evil, other := get("evil.test"), get("phishing.test")
+	if evil.Code != 200 || evil.Body.String() != other.Body.String() || evil.Body.String() == a.Body.String() {
+		t.Fatalf("arbitrary hosts: %d, same image as each other %v", evil.Code, evil.Body.String() == other.Body.String())
 	}
 	long := get(strings.Repeat("a", 4000) + ".example")
 	if long.Code != 400 || long.Header().Get("Content-Type") != "application/problem+json" {

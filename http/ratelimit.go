@@ -2,6 +2,7 @@ package http
 
 import (
 	"fmt"
+	"net/http"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -57,26 +58,44 @@ func ParseLimit(s string) (Limit, error) {
 }
 
 // RateLimits are the limits of the abuse-prone actions. Each applies
-// separately per client address and per account (for login: per username
-// tried, since guessing targets an account).
+// separately per client address and per account (for login: per address
+// and username pair, under a server-wide cap).
 type RateLimits struct {
 	Signup Limit // account creation, per address
-	Login  Limit // login attempts, per address and per username
-	Post   Limit // updates posted, per address and per account
-	QR     Limit // QR images rendered (cached ones are free), per address
-	Views  Limit // view reports (each up to herald.MaxViewBatch updates), per account
+	// Login limits login attempts (and password checks) per address and
+	// per (address, username): guessing from many addresses can't lock a
+	// named person out, since nobody else's attempts count against theirs.
+	Login Limit
+	// LoginGlobal caps login attempts over the whole server, bounding
+	// guessing spread over many addresses.
+	LoginGlobal Limit
+	Post        Limit // updates posted, per address and per account
+	QR          Limit // QR images rendered (cached ones are free), per address
+	Report      Limit // reports filed, per address and per account
+	// Write limits every other write (channel creation, follows, reactions,
+	// votes, invite rotation, account changes...) per account, and
+	// addrWriteFactor times as many per client address (people behind one
+	// NAT share an address).
+	Write Limit
+	Views Limit // view reports (each up to herald.MaxViewBatch updates), per account
 	// MaxKeys bounds each limiter map; idle entries are evicted first.
 	MaxKeys int
 }
 
+// addrWriteFactor is how many accounts' worth of writes one address may make.
+const addrWriteFactor = 4
+
 // DefaultRateLimits are generous for people and tight for scripts.
 var DefaultRateLimits = RateLimits{
-	Signup:  Limit{Burst: 10, Per: time.Hour},
-	Login:   Limit{Burst: 20, Per: 10 * time.Minute},
-	Post:    Limit{Burst: 60, Per: time.Minute},
-	QR:      Limit{Burst: 30, Per: time.Minute},
-	Views:   Limit{Burst: 120, Per: time.Minute},
-	MaxKeys: 100_000,
+	Signup:      Limit{Burst: 10, Per: time.Hour},
+	Login:       Limit{Burst: 20, Per: 10 * time.Minute},
+	LoginGlobal: Limit{Burst: 1000, Per: time.Minute},
+	Post:        Limit{Burst: 60, Per: time.Minute},
+	QR:          Limit{Burst: 30, Per: time.Minute},
+	Report:      Limit{Burst: 20, Per: time.Hour},
+	Write:       Limit{Burst: 300, Per: time.Minute},
+	Views:       Limit{Burst: 120, Per: time.Minute},
+	MaxKeys:     100_000,
 }
 
 func (rl RateLimits) withDefaults() RateLimits {
@@ -87,18 +106,25 @@ func (rl RateLimits) withDefaults() RateLimits {
 }
 
 type limiters struct {
-	signupAddr, loginAddr, loginUser, postAddr, postAccount, qrAddr, viewsAccount *keyedLimiter
+	signupAddr, loginAddr, loginPair, loginGlobal, postAddr, postAccount, qrAddr *keyedLimiter
+	reportAddr, reportAccount, writeAddr, writeAccount                           *keyedLimiter
+	viewsAccount                                                                 *keyedLimiter
 }
 
 func newLimiters(rl RateLimits) *limiters {
 	return &limiters{
-		signupAddr:   newKeyedLimiter(rl.Signup, rl.MaxKeys),
-		loginAddr:    newKeyedLimiter(rl.Login, rl.MaxKeys),
-		loginUser:    newKeyedLimiter(rl.Login, rl.MaxKeys),
-		postAddr:     newKeyedLimiter(rl.Post, rl.MaxKeys),
-		postAccount:  newKeyedLimiter(rl.Post, rl.MaxKeys),
-		qrAddr:       newKeyedLimiter(rl.QR, rl.MaxKeys),
-		viewsAccount: newKeyedLimiter(rl.Views, rl.MaxKeys),
+		signupAddr:    newKeyedLimiter(rl.Signup, rl.MaxKeys),
+		loginAddr:     newKeyedLimiter(rl.Login, rl.MaxKeys),
+		loginPair:     newKeyedLimiter(rl.Login, rl.MaxKeys),
+		loginGlobal:   newKeyedLimiter(rl.LoginGlobal, 1),
+		postAddr:      newKeyedLimiter(rl.Post, rl.MaxKeys),
+		postAccount:   newKeyedLimiter(rl.Post, rl.MaxKeys),
+		qrAddr:        newKeyedLimiter(rl.QR, rl.MaxKeys),
+		reportAddr:    newKeyedLimiter(rl.Report, rl.MaxKeys),
+		reportAccount: newKeyedLimiter(rl.Report, rl.MaxKeys),
+		writeAddr:     newKeyedLimiter(Limit{Burst: rl.Write.Burst * addrWriteFactor, Per: rl.Write.Per}, rl.MaxKeys),
+		writeAccount:  newKeyedLimiter(rl.Write, rl.MaxKeys),
+		viewsAccount:  newKeyedLimiter(rl.Views, rl.MaxKeys),
 	}
 }
 
@@ -205,4 +231,19 @@ func addrKey(a netip.Addr) string {
 		}
 	}
 	return a.String()
+}
+
+// loginLimit applies the login limits: per address, per (address,
+// username), and the server-wide cap.
+func (s *Server) loginLimit(r *http.Request, username string) error {
+	addr := s.clientAddr(r)
+	if err := s.rateLimit(addr, s.limits.loginAddr, s.limits.loginPair, addrKey(addr)+" "+username); err != nil {
+		return err
+	}
+	return s.rateLimit(addr, nil, s.limits.loginGlobal, "all")
+}
+
+// isWrite reports whether a request changes state (GET never does).
+func isWrite(r *http.Request) bool {
+	return r.Method != http.MethodGet && r.Method != http.MethodHead && r.Method != http.MethodOptions
 }

@@ -87,14 +87,25 @@ func TestRateLimitLogin(t *testing.T) {
 	})
 	e.signup("alice")
 	wrong := []byte(`{"username":"alice","password":"guess guess guess"}`)
-	// Per username: guesses from many addresses still hit the limit.
-	for i := range 3 {
+	right := []byte(`{"username":"alice","password":"a long enough password"}`)
+	// The lockout attempt fails: 30 wrong passwords for alice from many
+	// addresses, and alice still signs in from her own.
+	for i := range 30 {
 		r := e.do("POST", "/api/v1/sessions", "", wrong, "X-Forwarded-For", fmt.Sprintf("203.0.113.%d", i))
 		if r.status != 401 {
 			t.Fatalf("guess %d = %d", i, r.status)
 		}
 	}
-	wantRateLimited(t, e.do("POST", "/api/v1/sessions", "", wrong, "X-Forwarded-For", "203.0.113.200"))
+	if r := e.do("POST", "/api/v1/sessions", "", right, "X-Forwarded-For", "192.0.2.7"); r.status != 201 {
+		t.Fatalf("alice after the lockout attempt: %d %s", r.status, r.body)
+	}
+	// Per (address, username): one address guessing alice's password.
+	for range 2 {
+		if r := e.do("POST", "/api/v1/sessions", "", wrong, "X-Forwarded-For", "203.0.113.1"); r.status != 401 {
+			t.Fatalf("guess = %d", r.status)
+		}
+	}
+	wantRateLimited(t, e.do("POST", "/api/v1/sessions", "", wrong, "X-Forwarded-For", "203.0.113.1"))
 	// Per address: one address guessing many usernames.
 	for i := range 3 {
 		body := []byte(fmt.Sprintf(`{"username":"user%d","password":"guess guess guess"}`, i))
@@ -103,6 +114,21 @@ func TestRateLimitLogin(t *testing.T) {
 		}
 	}
 	wantRateLimited(t, e.do("POST", "/api/v1/sessions", "", []byte(`{"username":"bob","password":"x"}`), "X-Forwarded-For", "198.51.100.1"))
+}
+
+// The server-wide cap bounds guessing spread over many addresses.
+func TestRateLimitLoginGlobal(t *testing.T) {
+	e := newEnv(t, func(c *hhttp.Config) {
+		c.RateLimits = hhttp.RateLimits{LoginGlobal: hhttp.Limit{Burst: 5, Per: time.Minute}}
+		c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
+	})
+	wrong := []byte(`{"username":"alice","password":"guess guess guess"}`)
+	for i := range 5 {
+		if r := e.do("POST", "/api/v1/sessions", "", wrong, "X-Forwarded-For", fmt.Sprintf("203.0.113.%d", i)); r.status != 401 {
+			t.Fatalf("guess %d = %d", i, r.status)
+		}
+	}
+	wantRateLimited(t, e.do("POST", "/api/v1/sessions", "", wrong, "X-Forwarded-For", "198.51.100.9"))
 }
 
 func TestRateLimitPost(t *testing.T) {
@@ -126,4 +152,36 @@ func TestRateLimitPost(t *testing.T) {
 	// The limit answers through the client as a *client.Problem with RetryAfter.
 	_, err := owner.PostUpdate(ctx, ch.ID, "x", nil)
 	wantProblem(t, err, 429, "rate-limited")
+}
+
+// Every write is limited per account (whatever the address) and per
+// address, with Retry-After; reads are not.
+func TestRateLimitWrite(t *testing.T) {
+	e := newEnv(t, func(c *hhttp.Config) {
+		c.RateLimits = hhttp.RateLimits{Write: hhttp.Limit{Burst: 4, Per: time.Minute}}
+		c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
+	})
+	owner := e.signup("owner")  // one write from 127.0.0.1
+	ch := e.channel(owner, "A") // two
+	follower := e.signup("follower")
+	for i := range 2 { // follow, unfollow: the account's 1st and 2nd
+		method := []string{"PUT", "DELETE"}[i]
+		if r := e.do(method, "/api/v1/channels/"+ch.ID+"/follow", follower.Token(), nil, "X-Forwarded-For", fmt.Sprintf("203.0.113.%d", i)); r.status >= 300 {
+			t.Fatalf("%s follow = %d %s", method, r.status, r.body)
+		}
+	}
+	for i := range 2 {
+		if r := e.do("PUT", "/api/v1/channels/"+ch.ID+"/follow", follower.Token(), nil, "X-Forwarded-For", fmt.Sprintf("203.0.113.%d", 10+i)); r.status >= 300 {
+			t.Fatalf("follow = %d %s", r.status, r.body)
+		}
+	}
+	wantRateLimited(t, e.do("DELETE", "/api/v1/channels/"+ch.ID+"/follow", follower.Token(), nil, "X-Forwarded-For", "203.0.113.99"))
+	if r := e.do("GET", "/api/v1/channels/"+ch.ID, follower.Token(), nil, "X-Forwarded-For", "203.0.113.99"); r.status != 200 {
+		t.Fatalf("a read after the write limit = %d", r.status)
+	}
+	// Per address (four accounts' worth): anonymous writes from one address.
+	for range 16 {
+		e.do("POST", "/api/v1/sessions", "", []byte(`{"username":"x","password":"y"}`), "X-Forwarded-For", "198.51.100.5")
+	}
+	wantRateLimited(t, e.do("POST", "/api/v1/sessions", "", []byte(`{"username":"x","password":"y"}`), "X-Forwarded-For", "198.51.100.5"))
 }

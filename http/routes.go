@@ -1,11 +1,13 @@
 package http
 
+import "net/http"
+
 // routes registers every API route. Keep all registrations here, one line
 // each, so the whole API is visible at a glance (docs/openapi.yaml must
 // list the same routes; openapi_test.go checks it).
 func (s *Server) routes() {
 	s.handle("GET /healthz", s.handleHealthz)
-	s.handleHTTP("GET /metrics", metricsHandler)
+	s.handleHTTP("GET /metrics", http.HandlerFunc(s.handleMetrics))
 
 	s.handle("POST /api/v1/accounts", s.handleCreateAccount)
 	s.handle("POST /api/v1/sessions", s.handleCreateSession)
@@ -13,6 +15,12 @@ func (s *Server) routes() {
 	s.handle("GET /api/v1/me", s.handleMe)
 	s.handle("GET /api/v1/me/channels", s.handleMyChannels)
 	s.handle("GET /api/v1/me/managed-channels", s.handleMyManagedChannels)
+	s.handle("PATCH /api/v1/me", s.handleUpdateMe)
+	s.handle("DELETE /api/v1/me", s.handleDeleteMe)
+	s.handle("PUT /api/v1/me/password", s.handleChangePassword)
+	s.handle("GET /api/v1/me/sessions", s.handleListSessions)
+	s.handle("DELETE /api/v1/me/sessions/{id}", s.handleRevokeSession)
+	s.handle("GET /api/v1/me/export", s.handleExport)
 
 	s.handle("POST /api/v1/channels", s.idempotent(s.handleCreateChannel))
 	s.handle("GET /api/v1/channels/{id}", s.handleGetChannel)
@@ -61,6 +69,15 @@ func (s *Server) routes() {
 	s.handle("PUT /api/v1/channels/{id}/avatar", s.handleSetAvatar)
 	s.handle("DELETE /api/v1/channels/{id}/avatar", s.handleDeleteAvatar)
 	s.handle("GET /media/{id}/{variant}", s.handleMedia)
+	s.handle("POST /api/v1/reports", s.handleCreateReport)
+	s.handle("GET /api/v1/channels/{id}/moderation", s.handleChannelModeration)
+	s.handle("POST /api/v1/channels/{id}/review-requests", s.handleRequestReview)
+	s.handle("GET /api/v1/admin/reports", s.handleReportQueue)
+	s.handle("GET /api/v1/admin/channels/{id}", s.handleAdminChannel)
+	s.handle("GET /api/v1/admin/accounts/{username}", s.handleAdminAccount)
+	s.handle("POST /api/v1/admin/actions", s.handleAdminAction)
+	s.handle("GET /api/v1/admin/audit", s.handleAuditLog)
+	s.handle("GET /api/v1/admin/review-requests", s.handleAdminReviews)
 	s.handle("POST /api/v1/channels/{id}/keys", s.idempotent(s.handleCreateKey))
 	s.handle("GET /api/v1/channels/{id}/keys", s.handleListKeys)
 	s.handle("DELETE /api/v1/channels/{id}/keys/{key_id}", s.handleDeleteKey)

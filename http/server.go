@@ -6,6 +6,7 @@ package http
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"html/template"
 	"io"
@@ -31,6 +32,13 @@ import (
 // checked (events.go), and answers its refusals.
 type StreamServer interface {
 	Serve(w http.ResponseWriter, r *http.Request, req realtime.StreamRequest) error
+}
+
+// SessionSignals ends sessions on every node: their open streams close and
+// every node's HTTP layer forgets them (realtime.Server implements it).
+type SessionSignals interface {
+	EndSessions(ctx context.Context, e realtime.SessionsEnded) error
+	OnSessionsEnded(f func(realtime.SessionsEnded))
 }
 
 // DefaultSessionTTL is how long a login session lives.
@@ -63,6 +71,11 @@ type Config struct {
 	RateLimitExempt []netip.Prefix
 	// Web serves the web app at "/" for every non-API path, if set.
 	Web http.Handler
+	// MetricsToken, if set, is required as a bearer token on /metrics.
+	MetricsToken string
+	// MetricsElsewhere hides /metrics here (it is served on another
+	// listener through MetricsHandler).
+	MetricsElsewhere bool
 	// PageCacheBytes, if positive, caches encoded update pages per viewer
 	// up to this many bytes. Only for a single node whose store no other
 	// process writes (see pageCache).
@@ -108,6 +121,8 @@ type Server struct {
 	web        http.Handler
 	media      MediaConfig
 	bg         sync.WaitGroup // background media processing
+	metricsTok string
+	metricsOff bool
 	push       PushConfig
 	views      ViewRecorder
 
@@ -134,6 +149,8 @@ func NewServer(cfg Config) *Server {
 		exempt:     cfg.RateLimitExempt,
 		web:        cfg.Web,
 		media:      cfg.Media,
+		metricsTok: cfg.MetricsToken,
+		metricsOff: cfg.MetricsElsewhere,
 		push:       cfg.Push,
 		views:      cfg.Views,
 		mux:        http.NewServeMux(),
@@ -175,6 +192,9 @@ func NewServer(cfg Config) *Server {
 		cfg.SessionCacheTTL = 5 * time.Second
 	}
 	s.sessions = newSessionCache(cfg.SessionCacheTTL, 100_000)
+	if sig, ok := cfg.Streams.(SessionSignals); ok {
+		sig.OnSessionsEnded(s.sessions.evictEnded)
+	}
 	s.qr = newQRCache(qrCacheBytes)
 	if cfg.PageCacheBytes > 0 {
 		s.pages = newPageCache(cfg.PageCacheBytes)
@@ -234,6 +254,12 @@ func (s *Server) handle(pattern string, h handlerFunc) {
 			bw := &bumpWriter{ResponseWriter: w, bump: bump}
 			defer bump()
 			w = bw
+		}
+		if isWrite(r) {
+			if err := s.rateLimit(s.clientAddr(r), s.limits.writeAddr, nil, ""); err != nil {
+				s.writeError(w, r, err)
+				return
+			}
 		}
 		if err := s.resolveHandle(r); err != nil {
 			s.writeError(w, r, err)

@@ -5,12 +5,14 @@ import (
 	"time"
 
 	"github.com/heraldhq/herald"
+	"github.com/heraldhq/herald/realtime"
 )
 
 // sessionCache remembers recently authenticated tokens for a few seconds,
 // so that a busy client's every request doesn't cost a session lookup.
-// Logging out on this node evicts at once; on other nodes of a cluster a
-// dead token may live up to the TTL.
+// An ended session (logout, revocation, password change, erasure) is
+// evicted on every node through the bus's signals (realtime.SessionsEnded);
+// a node that missed the signal still forgets it within the TTL.
 type sessionCache struct {
 	ttl     time.Duration
 	max     int
@@ -57,6 +59,17 @@ func (c *sessionCache) put(hash [32]byte, a *herald.Account, now time.Time) {
 		}
 	}
 	c.entries[hash] = cachedSession{account: a, until: now.Add(c.ttl)}
+}
+
+// evictEnded forgets every cached session e covers.
+func (c *sessionCache) evictEnded(e realtime.SessionsEnded) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for k, v := range c.entries {
+		if e.Covers(v.account.ID, herald.SessionID(k[:])) {
+			delete(c.entries, k)
+		}
+	}
 }
 
 func (c *sessionCache) evict(hash [32]byte) {

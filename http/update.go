@@ -90,6 +90,16 @@ func (s *Server) handleListUpdates(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
+	// A suspended channel's history is withheld from all but its admins:
+	// followers see the notice (suspended: true) instead.
+	if hide, err := s.withheld(r.Context(), viewer, id); err != nil {
+		return err
+	} else if hide {
+		return writeJSON(w, http.StatusOK, struct {
+			Updates   []*herald.Update `json:"updates"`
+			Suspended bool             `json:"suspended"`
+		}{[]*herald.Update{}, true})
+	}
 	var key pageKey
 	var v, g uint64
 	if s.pages != nil {
@@ -136,6 +146,11 @@ func (s *Server) handleGetUpdate(w http.ResponseWriter, r *http.Request) error {
 	cid, uid, err := updatePath(r)
 	if err != nil {
 		return err
+	}
+	if hide, err := s.withheld(r.Context(), viewer, cid); err != nil {
+		return err
+	} else if hide {
+		return herald.ErrChannelSuspended
 	}
 	u, err := s.Store.FindUpdate(r.Context(), viewer, cid, uid)
 	if err != nil {

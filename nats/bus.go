@@ -86,6 +86,8 @@ type Bus struct {
 
 	dropped   atomic.Int64
 	reconnect atomic.Int64
+
+	sig signalState // signal.go
 }
 
 var _ realtime.Bus = (*Bus)(nil)

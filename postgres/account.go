@@ -84,8 +84,8 @@ func (db *DB) CreateSession(ctx context.Context, s *herald.Session) error {
 		if !s.ExpiresAt.IsZero() {
 			exp = &s.ExpiresAt
 		}
-		_, err := t.Exec(ctx, `INSERT INTO sessions (token_hash, account_id, created_at, expires_at)
-			VALUES ($1, $2, $3, $4)`, s.TokenHash, s.AccountID, s.CreatedAt, exp)
+		_, err := t.Exec(ctx, `INSERT INTO sessions (token_hash, account_id, created_at, expires_at, user_agent, last_seen)
+			VALUES ($1, $2, $3, $4, $5, $6)`, s.TokenHash, s.AccountID, s.CreatedAt, exp, herald.TrimUserAgent(s.UserAgent), herald.Day(t.now))
 		if isUniqueViolation(err, "") {
 			return herald.Errorf(herald.ECONFLICT, "Session already exists.")
 		} else if isForeignKeyViolation(err) {
@@ -98,16 +98,24 @@ func (db *DB) CreateSession(ctx context.Context, s *herald.Session) error {
 // FindAccountBySession returns the account of a live session.
 func (db *DB) FindAccountBySession(ctx context.Context, tokenHash []byte) (*herald.Account, error) {
 	var a herald.Account
-	err := db.pool.QueryRow(ctx, `SELECT a.id, a.username, a.display_name, a.created_at
+	var seen *time.Time
+	now := db.clock.Now()
+	err := db.pool.QueryRow(ctx, `SELECT a.id, a.username, a.display_name, a.created_at, s.last_seen
 		FROM sessions s JOIN accounts a ON a.id = s.account_id
-		WHERE s.token_hash = $1 AND (s.expires_at IS NULL OR s.expires_at > $2)`, tokenHash, db.clock.Now()).
-		Scan(&a.ID, &a.Username, &a.DisplayName, &a.CreatedAt)
+		WHERE s.token_hash = $1 AND (s.expires_at IS NULL OR s.expires_at > $2)`, tokenHash, now).
+		Scan(&a.ID, &a.Username, &a.DisplayName, &a.CreatedAt, &seen)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, errInvalidToken
 	} else if err != nil {
 		return nil, err
 	}
 	a.CreatedAt = a.CreatedAt.UTC()
+	// The day of last use, written once a day per session at most.
+	if day := herald.Day(now); seen == nil || seen.Before(day) {
+		if _, err := db.pool.Exec(ctx, `UPDATE sessions SET last_seen = $2 WHERE token_hash = $1 AND (last_seen IS NULL OR last_seen < $2)`, tokenHash, day); err != nil {
+			return nil, err
+		}
+	}
 	return &a, nil
 }
 

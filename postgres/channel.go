@@ -243,6 +243,9 @@ func (db *DB) UpdateChannel(ctx context.Context, actorID, channelID string, p he
 		if err != nil {
 			return err
 		}
+		if err := refuseSuspended(ctx, t, r.pk); err != nil {
+			return err
+		}
 		if err := p.Apply(&r.ch); err != nil {
 			return err
 		}
@@ -608,6 +611,9 @@ func (db *DB) RotateInvite(ctx context.Context, actorID, channelID string) (stri
 	err := db.inTx(ctx, func(t *tx) error {
 		r, err := t.adminChannel(ctx, actorID, channelID, lockNoKeyUpd)
 		if err != nil {
+			return err
+		}
+		if err := refuseSuspended(ctx, t, r.pk); err != nil {
 			return err
 		}
 		code = herald.NewInviteCode()

@@ -306,6 +306,7 @@ func isUniqueViolation(err error, constraint string) bool {
 // Errors shared with the SQLite store (storeutil).
 var (
 	errAccountNotFound = storeutil.ErrAccountNotFound
+	errSessionNotFound = storeutil.ErrSessionNotFound
 	errChannelNotFound = storeutil.ErrChannelNotFound
 	errUpdateNotFound  = storeutil.ErrUpdateNotFound
 	errInviteNotFound  = storeutil.ErrInviteNotFound

@@ -105,6 +105,10 @@ func (db *DB) CreateUpdate(ctx context.Context, actorID, channelID string, u *he
 // (key-share locked) and appends update.created: the one path of a post,
 // immediate or scheduled, with retention counted from now.
 func (t *tx) insertUpdate(ctx context.Context, r *chanRow, u *herald.Update, text string, refs []herald.MediaRef) error {
+	// A suspended channel posts nothing, scheduled updates included.
+	if err := refuseSuspended(ctx, t, r.pk); err != nil {
+		return err
+	}
 	id := herald.NewID()
 	expires := t.now.Add(t.db.retention)
 	// Media rows before the stream head, as FinishMedia locks them.

@@ -116,8 +116,9 @@ type conn struct {
 	accountID string
 	account   string // herald.AccountStream(accountID)
 	addr      string
-	sink      sink // set under mu once upgraded
-	reserved  bool // holds a slot in the server's limits (server mu)
+	session   string // public id of the session that opened it
+	sink      sink   // set under mu once upgraded
+	reserved  bool   // holds a slot in the server's limits (server mu)
 
 	mu      sync.Mutex
 	cond    sync.Cond // signals queue drain to a history reader waiting for room

@@ -82,6 +82,7 @@ type Server struct {
 	conns      map[*conn]struct{}
 	perAccount map[string]int
 	perAddr    map[string]int
+	endHooks   []func(SessionsEnded)
 	closing    bool
 	connWG     sync.WaitGroup
 	stop       chan struct{}
@@ -130,6 +131,11 @@ func New(cfg Config) *Server {
 	s.metrics = newMetrics(s, cfg.Metrics)
 	s.writers = newWriterPool(runtime.GOMAXPROCS(0), cfg.Linger, s.metrics, &s.queued)
 	s.hub = newHub(s.bus, s.writers, &s.queued)
+	if sb, ok := cfg.Bus.(SignalBus); ok {
+		if err := sb.HandleSignals(s.handleSignal); err != nil {
+			s.log.Error("realtime: signals unavailable", "err", err)
+		}
+	}
 	go s.heartbeats()
 	return s
 }
@@ -165,6 +171,9 @@ type StreamRequest struct {
 	// counts; "" for a client exempt from it (a trusted proxy's network,
 	// loopback for load tests).
 	Addr string
+	// Session is the public id of the session that opened the stream
+	// (herald.SessionID): the stream ends when the session does.
+	Session string
 }
 
 var (
@@ -185,6 +194,7 @@ func (s *Server) Serve(w http.ResponseWriter, r *http.Request, req StreamRequest
 		return err
 	}
 	c := newConn(s, tr, req.Account, req.Addr)
+	c.session = req.Session
 	c.sink = nopSink{}
 	c.reserved = true
 	if len(cursor) > 0 {

@@ -84,8 +84,8 @@ func (db *DB) CreateSession(ctx context.Context, s *herald.Session) error {
 		if !s.ExpiresAt.IsZero() {
 			exp = nanos(s.ExpiresAt)
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO sessions (token_hash, account_id, created_at, expires_at) VALUES (?, ?, ?, ?)`,
-			s.TokenHash, s.AccountID, nanos(s.CreatedAt), exp)
+		_, err := tx.ExecContext(ctx, `INSERT INTO sessions (token_hash, account_id, created_at, expires_at, user_agent, last_seen) VALUES (?, ?, ?, ?, ?, ?)`,
+			s.TokenHash, s.AccountID, nanos(s.CreatedAt), exp, herald.TrimUserAgent(s.UserAgent), nanos(herald.Day(tx.now)))
 		if isUnique(err) {
 			return herald.Errorf(herald.ECONFLICT, "Session already exists.")
 		} else if isForeignKey(err) {
@@ -98,10 +98,10 @@ func (db *DB) CreateSession(ctx context.Context, s *herald.Session) error {
 // FindAccountBySession returns the account of a live session.
 func (db *DB) FindAccountBySession(ctx context.Context, tokenHash []byte) (*herald.Account, error) {
 	var a herald.Account
-	var created, exp int64
-	err := pooled{db}.QueryRowContext(ctx, `SELECT a.id, a.username, a.display_name, a.created_at, s.expires_at
+	var created, exp, seen int64
+	err := pooled{db}.QueryRowContext(ctx, `SELECT a.id, a.username, a.display_name, a.created_at, s.expires_at, s.last_seen
 		FROM sessions s JOIN accounts a ON a.id = s.account_id WHERE s.token_hash = ?`, tokenHash).
-		Scan(&a.ID, &a.Username, &a.DisplayName, &created, &exp)
+		Scan(&a.ID, &a.Username, &a.DisplayName, &created, &exp, &seen)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, herald.KindErrorf(herald.EUNAUTHORIZED, "invalid-token", "Invalid or expired token.")
 	} else if err != nil {
@@ -111,6 +111,16 @@ func (db *DB) FindAccountBySession(ctx context.Context, tokenHash []byte) (*hera
 		return nil, herald.KindErrorf(herald.EUNAUTHORIZED, "invalid-token", "Invalid or expired token.")
 	}
 	a.CreatedAt = fromNanos(created)
+	// The day of last use, written once a day per session at most.
+	if day := nanos(herald.Day(db.cfg.Clock.Now())); seen < day {
+		err := db.write(ctx, func(tx *Tx) error {
+			_, err := tx.ExecContext(ctx, `UPDATE sessions SET last_seen = ? WHERE token_hash = ? AND last_seen < ?`, day, tokenHash, day)
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
 	return &a, nil
 }
 

@@ -230,6 +230,9 @@ func (db *DB) UpdateChannel(ctx context.Context, actorID, channelID string, p he
 		if err != nil {
 			return err
 		}
+		if err := refuseSuspended(ctx, tx, r.pk); err != nil {
+			return err
+		}
 		if err := p.Apply(&r.ch); err != nil {
 			return err
 		}
@@ -616,6 +619,9 @@ func (db *DB) RotateInvite(ctx context.Context, actorID, channelID string) (stri
 	err := db.write(ctx, func(tx *Tx) error {
 		r, err := adminChannel(ctx, tx, actorID, channelID)
 		if err != nil {
+			return err
+		}
+		if err := refuseSuspended(ctx, tx, r.pk); err != nil {
 			return err
 		}
 		code = herald.NewInviteCode()

@@ -336,6 +336,7 @@ type pubBatch struct {
 // Errors shared with the PostgreSQL store (storeutil).
 var (
 	errAccountNotFound = storeutil.ErrAccountNotFound
+	errSessionNotFound = storeutil.ErrSessionNotFound
 	errChannelNotFound = storeutil.ErrChannelNotFound
 	errUpdateNotFound  = storeutil.ErrUpdateNotFound
 	errInviteNotFound  = storeutil.ErrInviteNotFound

@@ -272,6 +272,10 @@ func (db *DB) CreateUpdate(ctx context.Context, actorID, channelID string, u *he
 // r and appends update.created: the one path of a post, immediate or
 // scheduled, with retention counted from now.
 func (tx *Tx) insertUpdate(ctx context.Context, r *chanRow, u *herald.Update, text string, refs []herald.MediaRef) error {
+	// A suspended channel posts nothing, scheduled updates included.
+	if err := refuseSuspended(ctx, tx, r.pk); err != nil {
+		return err
+	}
 	var seq int64
 	if err := tx.QueryRowContext(ctx, `UPDATE channels SET last_seq = last_seq + 1, last_update_at = ? WHERE pk = ? RETURNING last_seq`,
 		nanos(tx.now), r.pk).Scan(&seq); err != nil {

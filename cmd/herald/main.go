@@ -42,7 +42,7 @@ var commands = []command{
 	{"vote", "vote in an update's poll: --channel ID --update ID INDEX... (--retract withdraws)", voteCommand},
 	{"backup", "copy the embedded database while the server runs: herald backup [--data DIR] FILE", backupCommand},
 	{"verify", "check an update's signature: herald verify [--key KEY | --keys FILE] FILE|URL|- (valid, invalid or unknown key)", verifyCommand},
-	{"operator", "operator tasks on the server's store: herald operator verify [--off] CHANNEL_ID", operatorCommand},
+	{"operator", "operator tasks on the server's store: herald operator verify [--off] CHANNEL_ID | grant|revoke USERNAME", operatorCommand},
 }
 
 // app is what a command runs with: its environment and standard streams,

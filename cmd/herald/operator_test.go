@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"os/exec"
 	"strings"
 	"testing"
@@ -45,5 +46,40 @@ func TestOperatorVerify(t *testing.T) {
 		if b, err := cmd.CombinedOutput(); err == nil {
 			t.Fatalf("herald %s succeeded: %s", strings.Join(args, " "), b)
 		}
+	}
+}
+
+// herald operator grant makes an account an operator (the admin API then
+// answers it), revoke takes it back; unknown usernames are refused.
+func TestOperatorGrant(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	dir := t.TempDir()
+	p := startServer(t, dir)
+	token := p.cli(t, "", "", "account", "create", "--username", "olivia", "--password", "a long enough password")
+	c := client.New(p.url, token)
+	audit := func() error {
+		return c.Do(context.Background(), "GET", "/api/v1/admin/audit", nil, nil)
+	}
+	var pr *client.Problem
+	if err := audit(); !errors.As(err, &pr) || pr.Status != 404 {
+		t.Fatalf("audit log before the grant: %v, want 404", err)
+	}
+	if out := p.cli(t, "", "", "operator", "grant", "--data", dir, "olivia"); !strings.Contains(out, "olivia is an operator") {
+		t.Fatalf("operator grant printed %q", out)
+	}
+	if err := audit(); err != nil {
+		t.Fatalf("audit log after the grant: %v", err)
+	}
+	if out := p.cli(t, "", "", "operator", "revoke", "--data", dir, "olivia"); !strings.Contains(out, "not an operator") {
+		t.Fatalf("operator revoke printed %q", out)
+	}
+	if err := audit(); !errors.As(err, &pr) || pr.Status != 404 {
+		t.Fatalf("audit log after the revocation: %v, want 404", err)
+	}
+	cmd := exec.Command(heraldBinary(t), "operator", "grant", "--data", dir, "nobody_here")
+	if b, err := cmd.CombinedOutput(); err == nil {
+		t.Fatalf("granting an unknown account succeeded: %s", b)
 	}
 }

@@ -2,6 +2,7 @@ package storeutil
 
 import (
 	"slices"
+	"strings"
 
 	"github.com/heraldhq/herald"
 )
@@ -19,6 +20,7 @@ var (
 	ErrNotOwner        = herald.KindErrorf(herald.EFORBIDDEN, "not-owner", "Only the channel's owner may do this.")
 	ErrNotFollower     = herald.KindErrorf(herald.EFORBIDDEN, "not-follower", "Follow the channel to react or vote.")
 	ErrNoActor         = herald.KindErrorf(herald.EUNAUTHORIZED, "unauthorized", "Sign in first.")
+	ErrSessionNotFound = herald.KindErrorf(herald.ENOTFOUND, "session-not-found", "No such session.")
 )
 
 // Relation is one account's relation to a channel, read by a store with the
@@ -93,5 +95,29 @@ func AllowReaction(setting, emoji string) error {
 			return herald.KindErrorf(herald.EFORBIDDEN, "reaction-not-allowed", "This channel accepts only %v.", herald.DefaultReactions)
 		}
 	}
+	return nil
+}
+
+// Moderation errors, the same from both stores.
+var (
+	ErrReportExists   = herald.KindErrorf(herald.ECONFLICT, "report-exists", "You have already reported this; it is being looked at.")
+	ErrNotOperator    = herald.KindErrorf(herald.EFORBIDDEN, "not-operator", "Only operators may do this.")
+	ErrNothingToDo    = herald.KindErrorf(herald.ECONFLICT, "nothing-to-do", "That is already the case.")
+	ErrUnknownAction  = herald.KindErrorf(herald.EINVALID, "invalid-action", "Unknown action.")
+	ErrReviewNotFound = herald.KindErrorf(herald.ENOTFOUND, "review-not-found", "No such open review request.")
+	ErrNotSuspended   = herald.KindErrorf(herald.ECONFLICT, "not-suspended", "The channel is not suspended.")
+	ErrReviewOpen     = herald.KindErrorf(herald.ECONFLICT, "review-open", "A review request is already open.")
+)
+
+// NormalizeReview checks a review request's reason and text.
+func NormalizeReview(rr *herald.ReviewRequest) error {
+	if !slices.Contains(herald.ReviewReasons, rr.Reason) {
+		return herald.KindErrorf(herald.EINVALID, "invalid-reason", "Reason must be one of %s.", strings.Join(herald.ReviewReasons, ", "))
+	}
+	t, err := herald.NormalizeModerationReason(rr.Text)
+	if err != nil {
+		return herald.KindErrorf(herald.EINVALID, "invalid-text", "Say why the channel should be reviewed (at most %d characters).", herald.ModerationReasonMax)
+	}
+	rr.Text = t
 	return nil
 }

@@ -81,6 +81,10 @@ type Config struct {
 	// ACMEHTTPAddr, if set, serves HTTP-01 challenges (and redirects
 	// everything else to https) on this address, e.g. ":80".
 	ACMEHTTPAddr string
+	// MetricsAddr, if set, serves /metrics on its own listener (and not on
+	// --addr); MetricsToken, if set, requires it as a bearer token.
+	MetricsAddr  string
+	MetricsToken string
 
 	// Media (issue 13): a directory (default <data>/media); sizes in MB.
 	MediaDir         string
@@ -169,12 +173,18 @@ func Options(c *Config) []options.Option {
 			Set: options.List(&c.AllowedOrigins)},
 		{Flag: "rate-limit-signup", Env: "HERALD_RATE_LIMIT_SIGNUP", Default: d.Signup.String(), Help: "account creations per client address, N/DURATION or off",
 			Set: limit(&c.RateLimits.Signup)},
-		{Flag: "rate-limit-login", Env: "HERALD_RATE_LIMIT_LOGIN", Default: d.Login.String(), Help: "login attempts per client address and per username",
+		{Flag: "rate-limit-login", Env: "HERALD_RATE_LIMIT_LOGIN", Default: d.Login.String(), Help: "login attempts per client address and per (address, username)",
 			Set: limit(&c.RateLimits.Login)},
+		{Flag: "rate-limit-login-global", Env: "HERALD_RATE_LIMIT_LOGIN_GLOBAL", Default: d.LoginGlobal.String(), Help: "login attempts over the whole server",
+			Set: limit(&c.RateLimits.LoginGlobal)},
 		{Flag: "rate-limit-post", Env: "HERALD_RATE_LIMIT_POST", Default: d.Post.String(), Help: "updates posted per client address and per account",
 			Set: limit(&c.RateLimits.Post)},
 		{Flag: "rate-limit-qr", Env: "HERALD_RATE_LIMIT_QR", Default: d.QR.String(), Help: "invite QR images rendered per client address (cached images are free)",
 			Set: limit(&c.RateLimits.QR)},
+		{Flag: "rate-limit-report", Env: "HERALD_RATE_LIMIT_REPORT", Default: d.Report.String(), Help: "reports filed per client address and per account",
+			Set: limit(&c.RateLimits.Report)},
+		{Flag: "rate-limit-write", Env: "HERALD_RATE_LIMIT_WRITE", Default: d.Write.String(), Help: "every other write (channels, follows, reactions, votes, invites, account changes) per account; four times as many per client address",
+			Set: limit(&c.RateLimits.Write)},
 		{Flag: "rate-limit-views", Env: "HERALD_RATE_LIMIT_VIEWS", Default: d.Views.String(), Help: "view reports per account (each names up to 100 updates)",
 			Set: limit(&c.RateLimits.Views)},
 		{Flag: "rate-limit-exempt", Env: "HERALD_RATE_LIMIT_EXEMPT", Help: "client networks never rate limited nor bounded in streams or connections, CIDR[,CIDR...]",
@@ -267,6 +277,10 @@ func Options(c *Config) []options.Option {
 			Set: options.String(&c.ACMECARoots)},
 		{Flag: "acme-http-addr", Env: "HERALD_ACME_HTTP_ADDR", Help: "also listen here (e.g. :80) for ACME HTTP-01 challenges, redirecting other requests to https; empty uses TLS-ALPN-01 on --addr only",
 			Set: options.String(&c.ACMEHTTPAddr)},
+		{Flag: "metrics-addr", Env: "HERALD_METRICS_ADDR", Help: "serve /metrics on this address only (e.g. 127.0.0.1:9090), not on --addr",
+			Set: options.String(&c.MetricsAddr)},
+		{Flag: "metrics-token", Env: "HERALD_METRICS_TOKEN", Help: "require Authorization: Bearer TOKEN on /metrics",
+			Set: options.String(&c.MetricsToken)},
 	}
 }
 

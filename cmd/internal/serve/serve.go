@@ -46,6 +46,8 @@ type Server struct {
 	// ChallengeURL is where ACME HTTP-01 challenges are answered, as bound
 	// (--acme-http-addr), or "".
 	ChallengeURL string
+	// MetricsURL is where /metrics is served when --metrics-addr is set.
+	MetricsURL string
 
 	sqlite   *sqlite.DB // the embedded store, nil on PostgreSQL
 	bus      *hnats.Bus // nil on a single node
@@ -54,6 +56,7 @@ type Server struct {
 	views    *insights.Counter
 	httpSrv  *http.Server
 	acmeSrv  *http.Server // HTTP-01 challenges, if asked for
+	metrics  *http.Server // --metrics-addr, if asked for
 	cancel   context.CancelFunc
 	loops    sync.WaitGroup
 	serveErr chan error
@@ -218,22 +221,24 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		pageCache = int64(cfg.PageCacheMB) << 20
 	}
 	s.HTTP = hhttp.NewServer(hhttp.Config{
-		Store:           s.Store,
-		Streams:         s.hub,
-		Logger:          s.Logger,
-		Clock:           clock,
-		Hasher:          password.NewHasher(cfg.PasswordParams),
-		PublicURL:       cfg.PublicURL,
-		AllowedOrigins:  cfg.AllowedOrigins,
-		RateLimits:      cfg.RateLimits,
-		TrustedProxies:  cfg.TrustedProxies,
-		RateLimitExempt: cfg.RateLimitExempt,
-		Web:             web.Handler(),
-		AppShell:        web.Index(),
-		PageCacheBytes:  pageCache,
-		Media:           mediaCfg,
-		Push:            hhttp.PushConfig{PublicKey: signer.PublicKey(), ValidateEndpoint: policy.ValidateEndpoint},
-		Views:           s.views,
+		Store:            s.Store,
+		Streams:          s.hub,
+		Logger:           s.Logger,
+		Clock:            clock,
+		Hasher:           password.NewHasher(cfg.PasswordParams),
+		PublicURL:        cfg.PublicURL,
+		AllowedOrigins:   cfg.AllowedOrigins,
+		RateLimits:       cfg.RateLimits,
+		TrustedProxies:   cfg.TrustedProxies,
+		RateLimitExempt:  cfg.RateLimitExempt,
+		Web:              web.Handler(),
+		AppShell:         web.Index(),
+		PageCacheBytes:   pageCache,
+		Media:            mediaCfg,
+		Push:             hhttp.PushConfig{PublicKey: signer.PublicKey(), ValidateEndpoint: policy.ValidateEndpoint},
+		Views:            s.views,
+		MetricsToken:     cfg.MetricsToken,
+		MetricsElsewhere: cfg.MetricsAddr != "",
 	})
 
 	// 5. Background work.
@@ -290,6 +295,23 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		}
 		s.ChallengeURL = "http://" + aln.Addr().String()
 		go func() { s.serveErr <- s.acmeSrv.Serve(aln) }()
+	}
+	if cfg.MetricsAddr != "" {
+		mln, err := net.Listen("tcp", cfg.MetricsAddr)
+		if err != nil {
+			return nil, fmt.Errorf("--metrics-addr: %w", err)
+		}
+		s.metrics = &http.Server{
+			Handler:           s.HTTP.MetricsHandler(),
+			ReadHeaderTimeout: cfg.ReadHeaderTimeout,
+			ReadTimeout:       cfg.ReadTimeout,
+			IdleTimeout:       cfg.IdleTimeout,
+			MaxHeaderBytes:    cfg.MaxHeaderBytes,
+			ErrorLog:          errorLog,
+		}
+		s.MetricsURL = "http://" + mln.Addr().String()
+		go func() { s.serveErr <- s.metrics.Serve(mln) }()
+		fmt.Fprintf(cfg.Stdout, "herald metrics on %s/metrics\n", s.MetricsURL)
 	}
 	s.Logger.Info("herald listening", "url", s.URL, "data", cfg.DataDir, "retention", cfg.Retention.String())
 	// Tests and scripts read the bound address from this line.
@@ -508,6 +530,10 @@ func (s *Server) Close() error {
 	if s.acmeSrv != nil {
 		_ = s.acmeSrv.Shutdown(ctx)
 		s.acmeSrv = nil
+	}
+	if s.metrics != nil {
+		_ = s.metrics.Shutdown(ctx)
+		s.metrics = nil
 	}
 	if s.cancel != nil {
 		s.cancel()

@@ -15,6 +15,8 @@ import { inviteView } from './views/invite.js';
 import { followingView } from './views/following.js';
 import { signInView, signUpView } from './views/auth.js';
 import { handleView, permalinkView } from './views/public.js';
+import { accountView } from './views/account.js';
+import { operatorView } from './views/operator.js';
 import { registerServiceWorker, signingOut, signedOut } from './notifications.js';
 
 const routes = [
@@ -30,6 +32,8 @@ const routes = [
   [/^\/channels\/([^/]+)\/updates\/(\d+)$/, permalinkView],
   [/^\/@([^/]+)$/, handleView],
   [/^\/c\/([^/]+)$/, inviteView],
+  [/^\/account$/, accountView],
+  [/^\/operator$/, operatorView],
 ];
 
 const main = document.getElementById('main');
@@ -113,11 +117,12 @@ function renderNav() {
   if (session.account) {
     nav.appendChild(link('/following', t('nav.following'), p => p === '/following'));
     nav.appendChild(link('/channels/new', t('nav.create'), p => p === '/channels/new'));
+    if (session.account.operator) nav.appendChild(link('/operator', t('nav.operator'), p => p === '/operator'));
   }
   const acc = document.getElementById('account');
   clear(acc);
   if (session.account) {
-    acc.appendChild(h('span', { class: 'whoami', title: '@' + session.account.username }, session.account.display_name || session.account.username));
+    acc.appendChild(h('a', { class: 'whoami', href: '/account', title: '@' + session.account.username }, session.account.display_name || session.account.username));
     acc.appendChild(h('button', { type: 'button', class: 'btn ghost small', id: 'signout', onclick: signOut }, t('nav.signout')));
   } else {
     const next = here.startsWith('/signin') || here.startsWith('/signup') ? '' : '?next=' + encodeURIComponent(here + location.search);

@@ -1,5 +1,7 @@
 // A channel's page: profile, follow / mute, the admin composer, and the feed
 // kept live by the event stream.
+import { followIntent } from '../intent.js';
+import { reportDialog, moderationPanel } from '../moderation.js';
 import { h, clear, linkify, avatar, icon, whenNear } from '../dom.js';
 import { t, tn, fmtNumber } from '../i18n.js';
 import { api, paths, q, session } from '../api.js';
@@ -57,7 +59,7 @@ export async function channelView(main, [id], query) {
     const actions = h('div', { class: 'profile-actions' });
     if (!session.account) {
       // Sign up first, then come back here and follow (see ?follow=1 below).
-      actions.appendChild(h('a', { class: 'btn primary', id: 'follow', href: '/signup?next=' + encodeURIComponent(location.pathname + '?follow=1') }, t('channel.follow')));
+      actions.appendChild(h('a', { class: 'btn primary', id: 'follow', href: '/signup?next=' + encodeURIComponent(location.pathname + '?follow=1'), onclick: () => followIntent.set(location.pathname) }, t('channel.follow')));
     } else if (v.following) {
       actions.appendChild(h('button', { type: 'button', class: 'btn secondary', id: 'follow', 'aria-pressed': 'true', onclick: e => follow(false, e.currentTarget) }, icon('check'), ' ', t('channel.following')));
       actions.appendChild(h('button', {
@@ -69,6 +71,8 @@ export async function channelView(main, [id], query) {
     if (v.role) {
       actions.appendChild(h('a', { class: 'btn ghost', href: `/channels/${encodeURIComponent(ch.id)}/settings`, id: 'settings-link' }, icon('gear'), ' ', t('channel.settings')));
       actions.appendChild(h('a', { class: 'btn ghost', href: `/channels/${encodeURIComponent(ch.id)}/insights`, id: 'insights-link' }, t('channel.insights')));
+    } else if (session.account) {
+      actions.appendChild(h('button', { type: 'button', class: 'btn ghost', id: 'report', onclick: () => reportDialog(ch.id) }, t('report.button')));
     }
     const title = pageTitle(ch.name, 'channel-title');
     title.id = 'channel-name';
@@ -80,6 +84,7 @@ export async function channelView(main, [id], query) {
           ch.handle ? h('p', { class: 'handle' }, '@' + ch.handle) : null,
           metaLine(ch))),
       ch.description ? h('p', { class: 'description' }, linkify(ch.description)) : null,
+      ch.suspended ? h('p', { class: 'banner', id: 'suspended-notice', role: 'status' }, t(v.role ? 'channel.suspended.admin' : 'channel.suspended')) : null,
       h('div', { class: 'profile-foot' },
         h('p', { class: 'follower-count', id: 'follower-count', dataset: { count: ch.follower_count || 0 } },
           h('strong', null, fmtNumber(ch.follower_count || 0)), ' ', h('span', null, tn('channel.followers.word', ch.follower_count || 0))),
@@ -286,6 +291,11 @@ export async function channelView(main, [id], query) {
     h('h2', { id: 'feed-title', class: 'section-title' }, t('feed.title')),
     feedStatus, emptyMsg, feed, h('div', { class: 'center' }, older)));
   main.appendChild(layout);
+  // Admins see the operators' notices (and, if suspended, the review form).
+  if (ch.viewer?.role) {
+    const panel = await moderationPanel(ch);
+    if (panel) profile.after(panel);
+  }
 
   try {
     const list = await loadPage(0);
@@ -307,10 +317,16 @@ export async function channelView(main, [id], query) {
     feedStatus.appendChild(h('p', { class: 'muted' }, e.status === 401 || e.status === 403 ? t('feed.private') : errorText(e)));
   }
 
-  // Back from signing up to follow: finish what the person came for.
+  // Back from signing up to follow: finish what the person came for, but
+  // only if they pressed Follow on this page in this tab (followIntent): a
+  // link with ?follow=1 opened by another site never follows by itself.
   if (query.get('follow') === '1') {
     history.replaceState(null, '', location.pathname);
-    if (session.account && !ch.viewer?.following && !gone) await follow(true, document.getElementById('follow'));
+    const intended = followIntent.take() === location.pathname;
+    if (session.account && !ch.viewer?.following && !gone) {
+      if (intended) await follow(true, document.getElementById('follow'));
+      else document.getElementById('follow')?.focus();
+    }
   }
 
   const off = events.on(onEvent);

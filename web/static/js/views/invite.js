@@ -1,5 +1,6 @@
 // The invite page /c/{code}: a preview anyone can see, the QR code, and a
 // follow button (signing up or in first, then following on return).
+import { followIntent } from '../intent.js';
 import { h, linkify, avatar, icon } from '../dom.js';
 import { t, fmtNumber, tn } from '../i18n.js';
 import { api, paths, session } from '../api.js';
@@ -33,9 +34,10 @@ export async function inviteView(main, [code], query) {
   const actions = h('div', { class: 'invite-actions' });
   if (!session.account) {
     const next = encodeURIComponent(here + '?follow=1');
+    const intend = () => followIntent.set(here);
     actions.append(
-      h('a', { class: 'btn primary big', id: 'invite-follow', href: '/signup?next=' + next }, t('invite.signup')),
-      h('a', { class: 'btn ghost', href: '/signin?next=' + next }, t('invite.signin')));
+      h('a', { class: 'btn primary big', id: 'invite-follow', href: '/signup?next=' + next, onclick: intend }, t('invite.signup')),
+      h('a', { class: 'btn ghost', href: '/signin?next=' + next, onclick: intend }, t('invite.signin')));
   } else if (following && ch.id) {
     actions.append(h('a', { class: 'btn primary big', id: 'invite-open', href: '/channels/' + encodeURIComponent(ch.id) }, icon('check'), ' ', t('invite.open')));
   } else {
@@ -57,9 +59,12 @@ export async function inviteView(main, [code], query) {
       h('p', { class: 'muted small-text' }, t('invite.scan')),
       h('code', { class: 'invite-link' }, inviteURL(code)))));
 
-  // Back from signing up or in with ?follow=1: finish what they came for.
+  // Back from signing up or in with ?follow=1: finish what they came for,
+  // only if they pressed the button here in this tab (followIntent); a link
+  // with ?follow=1 opened by another site leaves the choice to the person.
   if (session.account && query.get('follow') === '1' && !following) {
     history.replaceState(null, '', here);
-    await follow(document.getElementById('invite-follow'));
+    if (followIntent.take() === here) await follow(document.getElementById('invite-follow'));
+    else document.getElementById('invite-follow')?.focus();
   }
 }
