@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
+	"errors"
 	"html/template"
 	"net/http"
 	"net/url"
@@ -319,6 +320,12 @@ func (s *Server) servePublic(w http.ResponseWriter, r *http.Request, kind public
 			s.writePublic(w, r, s.notFoundPage(base))
 			return
 		}
+		if errors.Is(err, errPublicGone) {
+			gone := *s.notFoundPage(base)
+			gone.status = http.StatusGone
+			s.writePublic(w, r, &gone)
+			return
+		}
 		s.writeError(w, r, err)
 		return
 	}
@@ -352,9 +359,15 @@ func (s *Server) renderPublic(ctx context.Context, kind publicKind, id, handle s
 		ch, err = s.Store.FindChannel(ctx, "", id)
 	}
 	if err != nil {
+		if herald.ErrorCode(err) == herald.ENOTFOUND && s.suspended(ctx, id, handle) {
+			return nil, errPublicGone
+		}
 		return nil, err
 	}
 	if !ch.Listed {
+		if s.suspended(ctx, ch.ID, "") {
+			return nil, errPublicGone
+		}
 		// Anonymous readers can't see unlisted channels; this is a second lock.
 		return nil, herald.KindErrorf(herald.ENOTFOUND, "not-found", "Not found.")
 	}
@@ -493,6 +506,24 @@ func (s *Server) renderPage(kind publicKind, ch *herald.Channel, list, pinned []
 	}
 	return b.Bytes(), nil
 }
+
+// suspended reports whether operators suspended the channel named by id or
+// handle. Suspension unlists a channel, so anonymous reads no longer find
+// it: its public pages and feeds then say it is gone (410), not that it
+// never existed.
+func (s *Server) suspended(ctx context.Context, id, handle string) bool {
+	if handle != "" {
+		var err error
+		if id, err = s.Store.ChannelIDByHandle(ctx, strings.ToLower(handle)); err != nil {
+			return false
+		}
+	}
+	susp, err := s.Store.ChannelSuspension(ctx, id)
+	return err == nil && susp != nil
+}
+
+// errPublicGone is a suspended channel's answer: 410 Gone, never indexed.
+var errPublicGone = errors.New("http: the channel is suspended")
 
 // notFoundPage answers unknown, unlisted and deleted channels alike: 404,
 // never indexed, with the app's shell so a follower's app still opens an

@@ -403,3 +403,40 @@ func TestPublicLoadsCounted(t *testing.T) {
 		t.Fatalf("HEAD or a 404 counted %v", got)
 	}
 }
+
+// A suspended channel's public pages and feeds answer 410 Gone (never
+// indexed, nothing of it shown); lifting the suspension brings them back.
+func TestPublicSuspendedGone(t *testing.T) {
+	e := newEnv(t, withApp)
+	owner := e.signup("owner")
+	ch := e.publicChannel(owner, "bankwx", true)
+	u := e.post(owner, ch.ID, "Send your password here")
+	seq := strconv.FormatInt(u.Seq, 10)
+	paths := []string{"/@bankwx", "/channels/" + ch.ID, "/channels/" + ch.ID + "/updates/" + seq,
+		"/channels/" + ch.ID + "/feed.atom", "/channels/" + ch.ID + "/feed.json", "/@bankwx/feed.json"}
+	for _, path := range paths {
+		if r := e.do("GET", path, "", nil); r.status != 200 {
+			t.Fatalf("GET %s before: %d", path, r.status)
+		}
+	}
+	op := e.operator("operator_oz")
+	if r := e.act(op, map[string]string{"action": "suspend_channel", "channel_id": ch.ID, "reason": "impersonates a bank"}); r.status != 200 {
+		t.Fatalf("suspend: %d %s", r.status, r.body)
+	}
+	for _, path := range paths {
+		r := e.do("GET", path, "", nil)
+		if r.status != 410 || r.header.Get("X-Robots-Tag") != "noindex" || bytes.Contains(r.body, []byte("password")) {
+			t.Fatalf("GET %s suspended: %d %q", path, r.status, r.header.Get("X-Robots-Tag"))
+		}
+	}
+	if r := e.act(op, map[string]string{"action": "lift_channel", "channel_id": ch.ID, "reason": "verified owner"}); r.status != 200 {
+		t.Fatalf("lift: %d %s", r.status, r.body)
+	}
+	listed := true
+	if _, err := owner.UpdateChannel(context.Background(), ch.ID, client.ChannelPatch{Listed: &listed}); err != nil {
+		t.Fatal(err)
+	}
+	if r := e.do("GET", "/@bankwx", "", nil); r.status != 200 {
+		t.Fatalf("after lifting: %d", r.status)
+	}
+}
