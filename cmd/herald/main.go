@@ -40,6 +40,8 @@ var commands = []command{
 	{"unfollow", "unfollow a channel: herald unfollow ID", unfollowCommand},
 	{"react", "react to an update: --channel ID --update ID EMOJI (--remove withdraws)", reactCommand},
 	{"vote", "vote in an update's poll: --channel ID --update ID INDEX... (--retract withdraws)", voteCommand},
+	{"views", "report that updates were read: herald views UPDATE_ID... (each account counts once)", viewsCommand},
+	{"insights", "a channel's reach for its admins: --channel ID", insightsCommand},
 	{"backup", "copy the embedded database while the server runs: herald backup [--data DIR] FILE", backupCommand},
 	{"verify", "check an update's signature: herald verify [--key KEY | --keys FILE] FILE|URL|- (valid, invalid or unknown key)", verifyCommand},
 	{"operator", "operator tasks on the server's store: herald operator verify [--off] CHANNEL_ID | grant|revoke USERNAME", operatorCommand},
