@@ -12,6 +12,7 @@ import { checkOrigin } from './verify.js';
 import { pinButton, renderPinButton } from './pin.js';
 import { toast, errorText, confirmDialog, busy, navigate } from './ui.js';
 import { renderMedia } from './media.js';
+import { reportDialog } from './moderation.js';
 
 /**
  * UpdateView renders and keeps one update current.
@@ -46,7 +47,12 @@ export class UpdateView {
       shareButton(u),
       admin && !this.ctx.gone?.() ? h('span', { class: 'update-tools' },
         h('button', { type: 'button', class: 'btn icon-btn', 'aria-label': t('update.edit'), title: t('update.edit'), onclick: () => this.startEdit() }, icon('edit')),
-        h('button', { type: 'button', class: 'btn icon-btn danger-text', 'aria-label': t('update.delete'), title: t('update.delete'), onclick: () => this.remove() }, icon('trash')), this.pinBtn) : null);
+        h('button', { type: 'button', class: 'btn icon-btn danger-text', 'aria-label': t('update.delete'), title: t('update.delete'), onclick: () => this.remove() }, icon('trash')), this.pinBtn) : null,
+      // Anyone signed in but the channel's admins may report one update.
+      !admin && this.ctx.signedIn() && !this.ctx.gone?.() ? h('button', {
+        type: 'button', class: 'btn icon-btn report-update', 'aria-label': t('report.update'), title: t('report.update'),
+        onclick: () => reportDialog(ch.id, u.id),
+      }, icon('flag')) : null);
     this.pickerEl = null;
     this.reactRow = h('div', { class: 'react-row' }, this.reactionsEl);
     if (ch.reactions !== 'none' && !this.ctx.gone?.()) {

@@ -17,10 +17,10 @@ export function reportDialog(channelID, updateID) {
   const send = h('button', { type: 'submit', class: 'btn primary', id: 'report-send' }, t('report.send'));
   const cancel = h('button', { type: 'button', class: 'btn ghost', onclick: () => dlg.close() }, t('common.cancel'));
   const form = h('form', { novalidate: true },
-    h('h2', { class: 'section-title' }, t('report.title')), err,
+    h('h2', { class: 'section-title' }, t(updateID ? 'report.title.update' : 'report.title')), err,
     field(t('report.reason'), reason), field(t('report.comment'), comment),
     h('div', { class: 'row end' }, cancel, send));
-  const dlg = h('dialog', { class: 'dialog', id: 'report-dialog', 'aria-label': t('report.title') }, form);
+  const dlg = h('dialog', { class: 'dialog', id: 'report-dialog', 'aria-label': t(updateID ? 'report.title.update' : 'report.title') }, form);
   form.addEventListener('submit', async e => {
     e.preventDefault();
     clearError(err);

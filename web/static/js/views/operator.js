@@ -1,6 +1,6 @@
 // The operator console /operator (operators only; the API answers 404 to
 // anyone else): the report queue grouped by target with the content as it
-// is now, channel lookup, review requests, and the audit log. Every action
+// is now, channel and account lookup, review requests, and the audit log. Every action
 // needs a reason, which the channel's admins are told.
 import { h, clear } from '../dom.js';
 import { t, fmtDate } from '../i18n.js';
@@ -96,9 +96,32 @@ export async function operatorView(main) {
     } catch (ex) { lookupOut.appendChild(h('p', { class: 'form-error' }, errorText(ex))); }
   });
 
+  // Account lookup by username, with suspend / lift (a suspension ends
+  // every session and open stream of the account at once).
+  const accInput = h('input', { id: 'op-account', placeholder: t('operator.account.placeholder'), 'aria-label': t('operator.account'), maxlength: 64 });
+  const accOut = h('div', { id: 'op-account-result' });
+  const accForm = h('form', { class: 'row' }, accInput, h('button', { type: 'submit', class: 'btn secondary' }, t('operator.account')));
+  async function showAccount() {
+    clear(accOut);
+    try {
+      const { account: a } = await api('GET', '/admin/accounts/' + encodeURIComponent(accInput.value.trim()));
+      const reason = reasonBox('op-account-reason');
+      const run = async (btn, action) => { await act(btn, reason, { action, account_id: a.id }); if (reason.value.trim()) await showAccount(); };
+      accOut.append(h('p', { id: 'op-account-state' }, h('strong', null, a.display_name), ' @', a.username, ' · ',
+        a.suspended ? t('operator.suspended') : t('operator.active'), a.operator ? ' · ' + t('operator.account.operator') : '',
+        ' · ', t('operator.account.since', { at: fmtDate(a.created_at) })),
+      h('div', { class: 'row' }, reason,
+        a.suspended
+          ? button(t('operator.account.lift'), ev => run(ev.currentTarget, 'lift_account'), 'primary')
+          : button(t('operator.account.suspend'), ev => run(ev.currentTarget, 'suspend_account'), 'danger')));
+    } catch (ex) { accOut.appendChild(h('p', { class: 'form-error' }, errorText(ex))); }
+  }
+  accForm.addEventListener('submit', e => { e.preventDefault(); showAccount(); });
+
   main.append(pageTitle(t('operator.title')),
     h('section', { 'aria-labelledby': 'op-queue-title' }, h('h2', { class: 'section-title', id: 'op-queue-title' }, t('operator.queue')), queue),
     h('section', { class: 'card', 'aria-labelledby': 'op-lookup-title' }, h('h2', { class: 'section-title', id: 'op-lookup-title' }, t('operator.lookup')), lookupForm, lookupOut),
+    h('section', { class: 'card', 'aria-labelledby': 'op-account-title' }, h('h2', { class: 'section-title', id: 'op-account-title' }, t('operator.account')), accForm, accOut),
     h('section', { 'aria-labelledby': 'op-reviews-title' }, h('h2', { class: 'section-title', id: 'op-reviews-title' }, t('operator.reviews')), reviews),
     h('section', { class: 'card', 'aria-labelledby': 'op-audit-title' }, h('h2', { class: 'section-title', id: 'op-audit-title' }, t('operator.audit')), audit));
   await refresh();
