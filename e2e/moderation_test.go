@@ -73,3 +73,50 @@ func TestModerationFlowInBrowser(t *testing.T) {
 	ownerB.open(channelURL)
 	ownerB.waitJS("owner sees the outcome", `document.querySelector("#moderation")?.textContent.includes("renamed, not impersonating")`)
 }
+
+// A reader reports one update from its feed; the operator console shows
+// that update's text in the queue; the operator looks the poster's account
+// up by username, suspends it with a reason (its sessions end), and lifts
+// the suspension.
+func TestReportUpdateAndSuspendAccountInBrowser(t *testing.T) {
+	requireChromium(t)
+	s := startServer(t)
+	owner := signUp(t, s.URL, "spammy_sam")
+	var ch herald.Channel
+	owner.do("POST", "/channels", map[string]any{"name": "Deals Daily", "category": "news"}, &ch)
+	owner.do("POST", "/channels/"+ch.ID+"/updates", map[string]any{"text": "Cheap watches at bit.ly/nope"}, nil)
+	owner.do("POST", "/channels/"+ch.ID+"/updates", map[string]any{"text": "Good morning"}, nil)
+
+	reader := newBrowser(t, "reader", 1280, 900)
+	signUpInBrowser(reader, s.URL, "rita_reads", "Rita")
+	reader.open(s.URL + "/channels/" + ch.ID)
+	reader.waitJS("feed", `document.querySelectorAll("#feed .update .report-update").length === 2`)
+	reader.do("report the watches", evalVoid(`[...document.querySelectorAll("#feed .update")].find(a => a.textContent.includes("Cheap watches")).querySelector(".report-update").click()`))
+	reader.waitJS("update report dialog", `document.querySelector("#report-dialog")?.open && document.querySelector("#report-dialog").textContent.includes("Report this update")`)
+	reader.do("reason", setValue("#report-reason", "spam"))
+	reader.click("send report", "#report-send")
+	reader.waitJS("report sent", `!document.querySelector("#report-dialog")`)
+
+	op := newBrowser(t, "operator", 1280, 900)
+	signUpInBrowser(op, s.URL, "otto_op", "Otto")
+	if _, err := s.store.SetOperator(context.Background(), "otto_op", true); err != nil {
+		t.Fatal(err)
+	}
+	op.open(s.URL + "/operator")
+	op.waitJS("queue shows the update", `[...document.querySelectorAll("#op-queue .op-target")].some(a => a.querySelector(".op-content")?.textContent.includes("Cheap watches") && !a.textContent.includes("Good morning"))`)
+
+	op.do("look up", setValue("#op-account", "spammy_sam"), evalVoid(`document.querySelector("#op-account").form.requestSubmit()`))
+	op.waitJS("account shown", `document.querySelector("#op-account-state")?.textContent.includes("@spammy_sam") && document.querySelector("#op-account-result button.danger")`)
+	op.a11y("operator account lookup")
+	op.do("reason", setValue("#op-account-reason", "spam network"))
+	op.click("suspend account", "#op-account-result button.danger")
+	op.waitJS("suspended", `document.querySelector("#op-account-state")?.textContent.includes("suspended") && document.querySelector("#op-account-result button.primary")`)
+	if got := owner.status("GET", "/me"); got != 401 {
+		t.Fatalf("suspended account's session: GET /me = %d, want 401", got)
+	}
+	op.waitJS("audit", `document.querySelector("#op-audit")?.textContent.includes("suspend_account")`)
+	op.do("lift reason", setValue("#op-account-reason", "appeal accepted"))
+	op.click("lift", "#op-account-result button.primary")
+	op.waitJS("lifted", `document.querySelector("#op-account-state")?.textContent.includes("active") && document.querySelector("#op-account-result button.danger")`)
+	op.waitJS("audit lift", `document.querySelector("#op-audit")?.textContent.includes("lift_account")`)
+}
