@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/heraldhq/herald"
+	"github.com/heraldhq/herald/internal/storeutil"
 	"github.com/heraldhq/herald/realtime"
 )
 
@@ -27,18 +28,7 @@ func (s *Server) markSuspended(ctx context.Context, ch *herald.Channel) (withhol
 // withheld answers whether a suspended channel's updates are withheld from
 // the viewer; it costs one primary-key read for channels not suspended.
 func (s *Server) withheld(ctx context.Context, viewer, channelID string) (bool, error) {
-	susp, err := s.Store.ChannelSuspension(ctx, channelID)
-	if err != nil || susp == nil {
-		if herald.ErrorCode(err) == herald.ENOTFOUND {
-			err = nil // the read that follows answers for it
-		}
-		return false, err
-	}
-	ch, err := s.Store.FindChannel(ctx, viewer, channelID)
-	if err != nil {
-		return false, err
-	}
-	return ch.Viewer.Role == nil, nil
+	return storeutil.Withheld(ctx, s.Store, viewer, channelID)
 }
 
 func (s *Server) handleCreateReport(w http.ResponseWriter, r *http.Request) error {

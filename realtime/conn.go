@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -547,6 +548,10 @@ func (c *conn) catchUp(ctx context.Context, stream string, st *streamState, hist
 			history = false
 			continue
 		}
+		withheld, err := c.withheld(ctx, stream, evs)
+		if err != nil {
+			return err
+		}
 		c.mu.Lock()
 		if c.streams[stream] != st || c.closing || st.checks > 0 {
 			c.mu.Unlock()
@@ -554,6 +559,10 @@ func (c *conn) catchUp(ctx context.Context, stream string, st *streamState, hist
 		}
 		for i := range evs {
 			if evs[i].Seq <= st.seq {
+				continue
+			}
+			if withheld && strings.HasPrefix(evs[i].Type, "update.") {
+				st.seq = evs[i].Seq // passed over, never replayed
 				continue
 			}
 			m := encode(&evs[i])
@@ -576,6 +585,25 @@ func (c *conn) catchUp(ctx context.Context, stream string, st *streamState, hist
 			history = false
 		}
 	}
+}
+
+// withheld answers whether the update events of a channel's history page
+// are withheld from this connection's account (a suspended channel it
+// does not administer); it asks only for a page holding update events.
+func (c *conn) withheld(ctx context.Context, stream string, evs []herald.Event) (bool, error) {
+	if c.srv.cfg.Withhold == nil || stream[0] == '@' {
+		return false, nil
+	}
+	for i := range evs {
+		if strings.HasPrefix(evs[i].Type, "update.") {
+			w, err := c.srv.cfg.Withhold(ctx, c.accountID, stream)
+			if herald.ErrorCode(err) == herald.ENOTFOUND {
+				return true, nil // a suspended channel it can't even see
+			}
+			return w, err
+		}
+	}
+	return false, nil
 }
 
 // resyncMessage tells the client that the stream's history after its cursor

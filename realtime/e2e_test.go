@@ -24,6 +24,7 @@ import (
 	"github.com/heraldhq/herald"
 	"github.com/heraldhq/herald/client"
 	hhttp "github.com/heraldhq/herald/http"
+	"github.com/heraldhq/herald/internal/storeutil"
 	"github.com/heraldhq/herald/password"
 	"github.com/heraldhq/herald/realtime"
 	"github.com/heraldhq/herald/realtime/stream"
@@ -510,5 +511,70 @@ func TestE2EAdminRolesOnOpenStreams(t *testing.T) {
 				t.Fatalf("helper got %s", got)
 			}
 		})
+	}
+}
+
+// A suspended channel's history is not replayed to its followers on a
+// stream's catch-up (its admins still get it), and comes back when the
+// suspension is lifted.
+func TestE2ESuspendedChannelHistoryWithheld(t *testing.T) {
+	ctx := context.Background()
+	var e *env
+	e = newEnv(t, realtime.Config{Withhold: func(ctx context.Context, accountID, channelID string) (bool, error) {
+		return storeutil.Withheld(ctx, e.db, accountID, channelID)
+	}})
+	owner := e.signup("owner")
+	ch := e.channel(owner, "Weather")
+	fan := e.signup("fan")
+	must[*herald.Channel](t)(fan.Follow(ctx, ch.ID))
+	s := e.dial(fan, "sse", nil)
+	must[*herald.Update](t)(owner.PostUpdate(ctx, ch.ID, "one", nil))
+	next(t, s, 1)
+	cur := herald.Cursor{ch.ID: s.Cursor()[ch.ID]}
+	s.Close()
+	for _, text := range []string{"two", "three"} {
+		must[*herald.Update](t)(owner.PostUpdate(ctx, ch.ID, text, nil))
+	}
+	e.signup("olga")
+	op, err := e.db.SetOperator(ctx, "olga", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	moderate := func(action string) {
+		t.Helper()
+		if _, err := e.db.Moderate(ctx, herald.Moderation{OperatorID: op.ID, Action: action, ChannelID: ch.ID, Reason: "testing"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	moderate(herald.ActionSuspendChannel)
+
+	// upToChannelEvent reads a resumed stream's history up to the
+	// suspension's channel.updated event, which follows the posts.
+	upToChannelEvent := func(c *client.Client) string {
+		t.Helper()
+		s := e.dial(c, "sse", cur)
+		defer s.Close()
+		var got []string
+		for {
+			ev := next(t, s, 1)[0]
+			if ev.Type == herald.EventChannelUpdated {
+				return strings.Join(got, "|")
+			}
+			if ev.Update != nil {
+				got = append(got, ev.Type+":"+ev.Update.Text)
+			} else {
+				got = append(got, ev.Type)
+			}
+		}
+	}
+	if got := upToChannelEvent(fan); got != "" {
+		t.Fatalf("a follower's stream replayed a suspended channel's history: %s", got)
+	}
+	if got := upToChannelEvent(owner); got != "update.created:two|update.created:three" {
+		t.Fatalf("the owner's stream: %s", got)
+	}
+	moderate(herald.ActionLiftChannel)
+	if got := upToChannelEvent(fan); got != "update.created:two|update.created:three" {
+		t.Fatalf("after the lift, a follower's stream: %s", got)
 	}
 }

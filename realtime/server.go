@@ -62,6 +62,11 @@ type Config struct {
 	// a small one to make a stalled reader visible quickly).
 	SocketSendBuffer int
 
+	// Withhold answers whether the history of a channel (a suspended one)
+	// is withheld from an account: a stream's catch-up then skips the
+	// channel's update events for it. nil: nothing is withheld.
+	Withhold func(ctx context.Context, accountID, channelID string) (bool, error)
+
 	Logger  *slog.Logger
 	Metrics MetricsRegisterer // nil: metrics are kept but not exported
 }

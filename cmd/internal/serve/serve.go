@@ -19,6 +19,7 @@ import (
 	"github.com/heraldhq/herald"
 	hhttp "github.com/heraldhq/herald/http"
 	"github.com/heraldhq/herald/insights"
+	"github.com/heraldhq/herald/internal/storeutil"
 	"github.com/heraldhq/herald/media"
 	hnats "github.com/heraldhq/herald/nats"
 	"github.com/heraldhq/herald/password"
@@ -157,8 +158,11 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		HeadCheck: headCheck,
 		Events:    s.Store,
 		Bus:       bus,
-		Logger:    s.Logger,
-		Metrics:   prometheus.DefaultRegisterer,
+		Withhold: func(ctx context.Context, accountID, channelID string) (bool, error) {
+			return storeutil.Withheld(ctx, s.Store, accountID, channelID)
+		},
+		Logger:  s.Logger,
+		Metrics: prometheus.DefaultRegisterer,
 	})
 
 	// Web Push: the key every node signs with, who may be posted to, and
