@@ -25,7 +25,11 @@ const (
 	EventChannelAdminAdded = "channel.admin_added"
 	// personal: the account is no longer an admin of a channel
 	EventChannelAdminRemoved = "channel.admin_removed"
-	EventResync              = "resync" // the cursor can't be resumed: refetch
+	// personal: an operator acted on a channel the account administers
+	// (suspended it or lifted the suspension, removed one of its updates,
+	// decided a review); the reason is in the channel's moderation notices
+	EventChannelModerated = "channel.moderated"
+	EventResync           = "resync" // the cursor can't be resumed: refetch
 )
 
 // UnfollowTrail is how long an account's stream keeps a channel.unfollowed

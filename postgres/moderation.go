@@ -134,9 +134,25 @@ func (db *DB) Moderate(ctx context.Context, m herald.Moderation) (*herald.AuditE
 			return r, suspended, nil
 		}
 		notice := func(chID, updateID string) error {
-			_, err := t.Exec(ctx, `INSERT INTO channel_notices (channel_id, action, update_id, reason, created_at) VALUES ($1, $2, $3, $4, $5)`,
-				chID, m.Action, updateID, reason, t.now)
-			return err
+			if _, err := t.Exec(ctx, `INSERT INTO channel_notices (channel_id, action, update_id, reason, created_at) VALUES ($1, $2, $3, $4, $5)`,
+				chID, m.Action, updateID, reason, t.now); err != nil {
+				return err
+			}
+			// Each admin hears of it at once on their own stream.
+			rows, err := t.Query(ctx, `SELECT account_id FROM channel_admins WHERE channel_id = $1`, chID)
+			if err != nil {
+				return err
+			}
+			admins, err := pgx.CollectRows(rows, pgx.RowTo[string])
+			if err != nil {
+				return err
+			}
+			for _, acc := range admins {
+				if err := t.appendEvent(ctx, herald.Event{Stream: herald.AccountStream(acc), Type: herald.EventChannelModerated, ChannelID: chID, UpdateID: updateID}); err != nil {
+					return err
+				}
+			}
+			return nil
 		}
 		closeReports := func(chID, updateID string, all bool) error {
 			_, err := t.Exec(ctx, `UPDATE reports SET closed_at = $1 WHERE channel_id = $2 AND closed_at IS NULL AND (update_id = $3 OR $4)`,

@@ -516,7 +516,7 @@ func TestE2EAdminRolesOnOpenStreams(t *testing.T) {
 
 // A suspended channel's history is not replayed to its followers on a
 // stream's catch-up (its admins still get it), and comes back when the
-// suspension is lifted.
+// suspension is lifted; the owner's open stream hears of the suspension.
 func TestE2ESuspendedChannelHistoryWithheld(t *testing.T) {
 	ctx := context.Background()
 	var e *env
@@ -546,7 +546,19 @@ func TestE2ESuspendedChannelHistoryWithheld(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	me := must[*herald.Account](t)(owner.Me(ctx))
+	live := e.dial(owner, "sse", nil) // the owner's open stream
 	moderate(herald.ActionSuspendChannel)
+	// The owner hears of it at once on their own stream.
+	for {
+		ev := next(t, live, 1)[0]
+		if ev.Type == herald.EventChannelModerated {
+			if ev.ChannelID != ch.ID || ev.Stream != herald.AccountStream(me.ID) {
+				t.Fatalf("channel.moderated: %+v", ev.Event)
+			}
+			break
+		}
+	}
 
 	// upToChannelEvent reads a resumed stream's history up to the
 	// suspension's channel.updated event, which follows the posts.

@@ -158,9 +158,36 @@ func (db *DB) Moderate(ctx context.Context, m herald.Moderation) (*herald.AuditE
 			return r, susp.Valid, nil
 		}
 		notice := func(pk int64, updateID string) error {
-			_, err := tx.ExecContext(ctx, `INSERT INTO channel_notices (channel_pk, action, update_id, reason, created_at) VALUES (?, ?, ?, ?, ?)`,
-				pk, m.Action, updateID, reason, nanos(tx.now))
-			return err
+			if _, err := tx.ExecContext(ctx, `INSERT INTO channel_notices (channel_pk, action, update_id, reason, created_at) VALUES (?, ?, ?, ?, ?)`,
+				pk, m.Action, updateID, reason, nanos(tx.now)); err != nil {
+				return err
+			}
+			// Each admin hears of it at once on their own stream.
+			rows, err := tx.QueryContext(ctx, `SELECT ad.account_id, c.id FROM admins ad JOIN channels c ON c.pk = ad.channel_pk WHERE ad.channel_pk = ?`, pk)
+			if err != nil {
+				return err
+			}
+			var evs []herald.Event
+			for rows.Next() {
+				var acc, chID string
+				if err := rows.Scan(&acc, &chID); err != nil {
+					rows.Close()
+					return err
+				}
+				evs = append(evs, herald.Event{Stream: herald.AccountStream(acc), Type: herald.EventChannelModerated, ChannelID: chID, UpdateID: updateID})
+			}
+			if err := rows.Close(); err != nil {
+				return err
+			}
+			if err := rows.Err(); err != nil {
+				return err
+			}
+			for _, ev := range evs {
+				if err := tx.appendEvent(ctx, ev); err != nil {
+					return err
+				}
+			}
+			return nil
 		}
 		closeReports := func(pk int64, updateID string, all bool) error {
 			q := `UPDATE reports SET closed_at = ? WHERE channel_pk = ? AND closed_at IS NULL AND (update_id = ? OR ?)`

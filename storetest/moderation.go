@@ -102,6 +102,28 @@ func testModerationActions(t *testing.T, h *Harness) {
 	if susp == nil || susp.Reason != "scam channel" {
 		t.Fatalf("suspension = %+v", susp)
 	}
+	// The owner heard of both actions on their own stream; a follower did not.
+	var heard []string
+	mine, _, err := s.EventsAfter(h.Ctx, herald.AccountStream(owner.ID), 0, 100)
+	NoErr(t, err, "owner's stream")
+	for _, ev := range mine {
+		if ev.Type == herald.EventChannelModerated {
+			if ev.ChannelID != ch.ID || ev.Channel == nil {
+				t.Fatalf("channel.moderated = %+v", ev)
+			}
+			heard = append(heard, ev.UpdateID)
+		}
+	}
+	if len(heard) != 2 || heard[0] != u.ID || heard[1] != "" {
+		t.Fatalf("the owner's channel.moderated events: %q", heard)
+	}
+	theirs, _, err := s.EventsAfter(h.Ctx, herald.AccountStream(f.ID), 0, 100)
+	NoErr(t, err, "follower's stream")
+	for _, ev := range theirs {
+		if ev.Type == herald.EventChannelModerated {
+			t.Fatal("a follower heard of a moderation action")
+		}
+	}
 	page, err := s.SearchDirectory(h.Ctx, "", herald.DirectoryQuery{Limit: 10})
 	NoErr(t, err, "SearchDirectory")
 	for _, c := range page.Channels {

@@ -58,7 +58,7 @@ func Hydrate(evs []herald.Event, updates map[string]*herald.Update, channel func
 			}
 			ev.Counts = CountsOf(u, ev.Type)
 		case herald.EventChannelUpdated, herald.EventChannelFollowed, herald.EventChannelUnfollowed,
-			herald.EventChannelAdminAdded, herald.EventChannelAdminRemoved:
+			herald.EventChannelAdminAdded, herald.EventChannelAdminRemoved, herald.EventChannelModerated:
 			c, ok := channels[ev.ChannelID]
 			if !ok {
 				var err error
