@@ -75,7 +75,8 @@ func TestModerationFlowInBrowser(t *testing.T) {
 }
 
 // A reader reports one update from its feed; the operator console shows
-// that update's text in the queue; the operator looks the poster's account
+// that update's text in the queue; the operator removes it and the owner's
+// open app says so at once; the operator looks the poster's account
 // up by username, suspends it with a reason (its sessions end), and lifts
 // the suspension.
 func TestReportUpdateAndSuspendAccountInBrowser(t *testing.T) {
@@ -104,6 +105,22 @@ func TestReportUpdateAndSuspendAccountInBrowser(t *testing.T) {
 	}
 	op.open(s.URL + "/operator")
 	op.waitJS("queue shows the update", `[...document.querySelectorAll("#op-queue .op-target")].some(a => a.querySelector(".op-content")?.textContent.includes("Cheap watches") && !a.textContent.includes("Good morning"))`)
+
+	// The owner, signed in with the app open, hears at once that an
+	// operator removed one of their updates.
+	ownerB := newBrowser(t, "owner", 1280, 900)
+	ownerB.open(s.URL + "/signin")
+	ownerB.waitJS("sign-in form", `document.querySelector("input[name=password]")`)
+	ownerB.typeInto("username", "input[name=username]", "spammy_sam")
+	ownerB.typeInto("password", "input[name=password]", "correct horse battery")
+	ownerB.do("submit", evalVoid(`document.querySelector("form").requestSubmit()`))
+	ownerB.waitJS("signed in", `document.querySelector("#signout")`)
+	ownerB.open(s.URL + "/channels/" + ch.ID)
+	ownerB.waitJS("owner's feed", `document.querySelectorAll("#feed .update").length === 2`)
+	op.do("removal reason", setValue("#op-queue .op-target .op-reason", "counterfeit goods"))
+	op.click("remove update", `#op-queue .op-target button.danger`)
+	op.waitJS("removed", `document.querySelector("#op-audit")?.textContent.includes("remove_update")`)
+	ownerB.waitJS("live notice", `document.querySelector("#toasts")?.textContent.includes("Deals Daily")`)
 
 	op.do("look up", setValue("#op-account", "spammy_sam"), evalVoid(`document.querySelector("#op-account").form.requestSubmit()`))
 	op.waitJS("account shown", `document.querySelector("#op-account-state")?.textContent.includes("@spammy_sam") && document.querySelector("#op-account-result button.danger")`)

@@ -133,7 +133,8 @@ func (db *DB) Moderate(ctx context.Context, m herald.Moderation) (*herald.AuditE
 			}
 			return r, suspended, nil
 		}
-		notice := func(chID, updateID string) error {
+		notice := func(r *chanRow, updateID string) error {
+			chID := r.ch.ID
 			if _, err := t.Exec(ctx, `INSERT INTO channel_notices (channel_id, action, update_id, reason, created_at) VALUES ($1, $2, $3, $4, $5)`,
 				chID, m.Action, updateID, reason, t.now); err != nil {
 				return err
@@ -148,7 +149,7 @@ func (db *DB) Moderate(ctx context.Context, m herald.Moderation) (*herald.AuditE
 				return err
 			}
 			for _, acc := range admins {
-				if err := t.appendEvent(ctx, herald.Event{Stream: herald.AccountStream(acc), Type: herald.EventChannelModerated, ChannelID: chID, UpdateID: updateID}); err != nil {
+				if err := t.appendEvent(ctx, herald.Event{Stream: herald.AccountStream(acc), Type: herald.EventChannelModerated, ChannelID: chID, UpdateID: updateID, Channel: r.public()}); err != nil {
 					return err
 				}
 			}
@@ -192,7 +193,7 @@ func (db *DB) Moderate(ctx context.Context, m herald.Moderation) (*herald.AuditE
 			if err := t.appendEvent(ctx, herald.Event{Stream: r.ch.ID, Type: herald.EventUpdateDeleted, ChannelID: r.ch.ID, UpdateID: m.UpdateID}); err != nil {
 				return err
 			}
-			if err := notice(r.ch.ID, m.UpdateID); err != nil {
+			if err := notice(r, m.UpdateID); err != nil {
 				return err
 			}
 			if err := closeReports(r.ch.ID, m.UpdateID, false); err != nil {
@@ -215,7 +216,7 @@ func (db *DB) Moderate(ctx context.Context, m herald.Moderation) (*herald.AuditE
 			if err != nil {
 				return err
 			}
-			if err := notice(r.ch.ID, ""); err != nil {
+			if err := notice(r, ""); err != nil {
 				return err
 			}
 			if m.Action == herald.ActionSuspendChannel {
@@ -302,7 +303,7 @@ func (db *DB) Moderate(ctx context.Context, m herald.Moderation) (*herald.AuditE
 					return err
 				}
 			}
-			if err := notice(chID, ""); err != nil {
+			if err := notice(r, ""); err != nil {
 				return err
 			}
 			e.TargetKind, e.TargetID, e.ChannelID = "review", m.ReviewID, chID

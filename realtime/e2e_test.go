@@ -553,7 +553,7 @@ func TestE2ESuspendedChannelHistoryWithheld(t *testing.T) {
 	for {
 		ev := next(t, live, 1)[0]
 		if ev.Type == herald.EventChannelModerated {
-			if ev.ChannelID != ch.ID || ev.Stream != herald.AccountStream(me.ID) {
+			if ev.ChannelID != ch.ID || ev.Stream != herald.AccountStream(me.ID) || ev.Channel == nil || ev.Channel.Name != "Weather" {
 				t.Fatalf("channel.moderated: %+v", ev.Event)
 			}
 			break

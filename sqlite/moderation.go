@@ -157,24 +157,25 @@ func (db *DB) Moderate(ctx context.Context, m herald.Moderation) (*herald.AuditE
 			}
 			return r, susp.Valid, nil
 		}
-		notice := func(pk int64, updateID string) error {
+		notice := func(r *chanRow, updateID string) error {
+			pk := r.pk
 			if _, err := tx.ExecContext(ctx, `INSERT INTO channel_notices (channel_pk, action, update_id, reason, created_at) VALUES (?, ?, ?, ?, ?)`,
 				pk, m.Action, updateID, reason, nanos(tx.now)); err != nil {
 				return err
 			}
 			// Each admin hears of it at once on their own stream.
-			rows, err := tx.QueryContext(ctx, `SELECT ad.account_id, c.id FROM admins ad JOIN channels c ON c.pk = ad.channel_pk WHERE ad.channel_pk = ?`, pk)
+			rows, err := tx.QueryContext(ctx, `SELECT account_id FROM admins WHERE channel_pk = ?`, pk)
 			if err != nil {
 				return err
 			}
 			var evs []herald.Event
 			for rows.Next() {
-				var acc, chID string
-				if err := rows.Scan(&acc, &chID); err != nil {
+				var acc string
+				if err := rows.Scan(&acc); err != nil {
 					rows.Close()
 					return err
 				}
-				evs = append(evs, herald.Event{Stream: herald.AccountStream(acc), Type: herald.EventChannelModerated, ChannelID: chID, UpdateID: updateID})
+				evs = append(evs, herald.Event{Stream: herald.AccountStream(acc), Type: herald.EventChannelModerated, ChannelID: r.ch.ID, UpdateID: updateID, Channel: r.public()})
 			}
 			if err := rows.Close(); err != nil {
 				return err
@@ -226,7 +227,7 @@ func (db *DB) Moderate(ctx context.Context, m herald.Moderation) (*herald.AuditE
 			if err := tx.appendEvent(ctx, herald.Event{Stream: r.ch.ID, Type: herald.EventUpdateDeleted, ChannelID: r.ch.ID, UpdateID: ur.u.ID}); err != nil {
 				return err
 			}
-			if err := notice(r.pk, ur.u.ID); err != nil {
+			if err := notice(r, ur.u.ID); err != nil {
 				return err
 			}
 			if err := closeReports(r.pk, ur.u.ID, false); err != nil {
@@ -249,7 +250,7 @@ func (db *DB) Moderate(ctx context.Context, m herald.Moderation) (*herald.AuditE
 			if err != nil {
 				return err
 			}
-			if err := notice(r.pk, ""); err != nil {
+			if err := notice(r, ""); err != nil {
 				return err
 			}
 			if m.Action == herald.ActionSuspendChannel {
@@ -337,7 +338,7 @@ func (db *DB) Moderate(ctx context.Context, m herald.Moderation) (*herald.AuditE
 					return err
 				}
 			}
-			if err := notice(pk, ""); err != nil {
+			if err := notice(r, ""); err != nil {
 				return err
 			}
 			e.TargetKind, e.TargetID, e.ChannelID = "review", m.ReviewID, chID

@@ -151,6 +151,13 @@ events.on(ev => {
   render();
 });
 
+// An operator acted on a channel this account administers: say so at once
+// (the reason is on the channel's page).
+events.on(ev => {
+  if (ev.type !== 'channel.moderated' || !ev.channel) return;
+  toast(t('moderation.live', { name: ev.channel.name }), 'error');
+});
+
 session.listeners.add(acc => {
   if (acc) events.start(); else events.stop();
 });

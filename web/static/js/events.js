@@ -6,7 +6,7 @@
 
 const types = ['update.created', 'update.edited', 'update.pinned', 'update.deleted', 'update.reactions', 'update.poll', 'update.views',
   'channel.updated', 'channel.deleted', 'channel.followed', 'channel.unfollowed',
-  'channel.admin_added', 'channel.admin_removed', 'resync'];
+  'channel.admin_added', 'channel.admin_removed', 'channel.moderated', 'resync'];
 
 const listeners = new Set();
 let es = null;

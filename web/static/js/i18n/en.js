@@ -304,6 +304,7 @@ export default {
   'moderation.action.lift_channel': 'Suspension lifted',
   'moderation.action.review_upheld': 'Review: suspension upheld',
   'moderation.action.review_lifted': 'Review: suspension lifted',
+  'moderation.live': 'An operator acted on your channel “{name}”: see why on its page.',
   'moderation.review.pending': 'Your review request is waiting for an operator.',
   'moderation.review.upheld': 'Review decided: the suspension stays ({reason}).',
   'moderation.review.lifted': 'Review decided: the suspension was lifted ({reason}).',

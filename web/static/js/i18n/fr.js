@@ -303,6 +303,7 @@ export default {
   'moderation.action.lift_channel': 'Suspension levée',
   'moderation.action.review_upheld': 'Réexamen : suspension maintenue',
   'moderation.action.review_lifted': 'Réexamen : suspension levée',
+  'moderation.live': 'Un opérateur est intervenu sur votre chaîne « {name} » : voyez pourquoi sur sa page.',
   'moderation.review.pending': 'Votre demande de réexamen attend un opérateur.',
   'moderation.review.upheld': 'Réexamen décidé : la suspension est maintenue ({reason}).',
   'moderation.review.lifted': 'Réexamen décidé : la suspension a été levée ({reason}).',
