@@ -1,6 +1,7 @@
 package http
 
 import (
+	"cmp"
 	"encoding/json"
 	"encoding/xml"
 	"strings"
@@ -11,8 +12,9 @@ import (
 
 // Feeds of a listed channel: Atom 1.0 (RFC 4287) and JSON Feed 1.1, its
 // newest live updates. Expired and deleted updates are absent; an edit
-// moves the entry's updated / date_modified. Media will be enclosures
-// (Atom link rel="enclosure", JSON Feed attachments) once updates carry it.
+// moves the entry's updated / date_modified. An update's media are
+// enclosures (Atom link rel="enclosure", JSON Feed attachments) at their
+// public URLs (a listed channel's media is served to anyone).
 
 // feedEntries is how many of the newest updates a feed carries (one store page).
 const feedEntries = 50
@@ -31,9 +33,23 @@ type atomFeed struct {
 }
 
 type atomLink struct {
-	Rel  string `xml:"rel,attr,omitempty"`
-	Type string `xml:"type,attr,omitempty"`
-	Href string `xml:"href,attr"`
+	Rel    string `xml:"rel,attr,omitempty"`
+	Type   string `xml:"type,attr,omitempty"`
+	Href   string `xml:"href,attr"`
+	Title  string `xml:"title,attr,omitempty"`
+	Length int64  `xml:"length,attr,omitempty"`
+}
+
+// feedMedia is an update's media a feed lists: the ready ones (a video
+// still processing has no file yet).
+func feedMedia(u *herald.Update) []herald.Media {
+	var out []herald.Media
+	for _, m := range u.Media {
+		if m.State == herald.MediaReady && m.URL != "" {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 type atomPerson struct {
@@ -57,8 +73,17 @@ type atomEntry struct {
 
 func atomTime(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 
-// feedText is an update's text with its poll, if any, as plain text.
+// feedText is an update's text with its poll, if any, as plain text; a
+// media-only update's is its media's alt texts.
 func feedText(u *herald.Update) string {
+	if u.Text == "" && u.Poll == nil && len(u.Media) > 0 {
+		// Media only: its alt texts (JSON Feed needs content).
+		var alts []string
+		for _, m := range u.Media {
+			alts = append(alts, cmp.Or(m.Alt, m.Type))
+		}
+		return strings.Join(alts, "\n")
+	}
 	if u.Poll == nil {
 		return u.Text
 	}
@@ -71,6 +96,36 @@ func feedText(u *herald.Update) string {
 		b.WriteString(o.Text)
 	}
 	return b.String()
+}
+
+// updateTitle is an entry's title: the text's first line, else the first
+// media's alt text or type (Atom requires a non-empty title).
+func updateTitle(u *herald.Update) string {
+	if t := firstLine(u.Text, 100); t != "" {
+		return t
+	}
+	if u.Poll != nil {
+		return firstLine(u.Poll.Question, 100)
+	}
+	for _, m := range u.Media {
+		if m.Alt != "" {
+			return firstLine(m.Alt, 100)
+		}
+	}
+	if len(u.Media) > 0 {
+		return u.Media[0].Type
+	}
+	return ""
+}
+
+// firstImage is the absolute URL of the update's first ready image ("" for none).
+func firstImage(u *herald.Update, base string) string {
+	for _, m := range feedMedia(u) {
+		if m.Type == herald.MediaImage {
+			return base + m.URL
+		}
+	}
+	return ""
 }
 
 func renderAtom(ch *herald.Channel, list []*herald.Update, base string) ([]byte, error) {
@@ -90,10 +145,14 @@ func renderAtom(ch *herald.Channel, list []*herald.Update, base string) ([]byte,
 			f.Updated = t
 		}
 		link := base + permalinkPath(ch, u.Seq)
+		links := []atomLink{{Rel: "alternate", Type: "text/html", Href: link}}
+		for _, m := range feedMedia(u) {
+			links = append(links, atomLink{Rel: "enclosure", Type: m.MIME, Href: base + m.URL, Title: m.Alt, Length: m.Size})
+		}
 		f.Entries = append(f.Entries, atomEntry{
 			ID:        link,
-			Title:     firstLine(u.Text, 100),
-			Links:     []atomLink{{Rel: "alternate", Type: "text/html", Href: link}},
+			Title:     updateTitle(u),
+			Links:     links,
 			Published: atomTime(u.CreatedAt),
 			Updated:   atomTime(updatedAt(u)),
 			Content:   atomText{Type: "text", Body: feedText(u)},
@@ -129,10 +188,22 @@ type jsonFeedItem struct {
 	ContentText   string `json:"content_text"`
 	DatePublished string `json:"date_published"`
 	DateModified  string `json:"date_modified"`
+	Image         string `json:"image,omitempty"`
+	// Attachments are the update's media (JSON Feed 1.1 "attachments").
+	Attachments []jsonAttachment `json:"attachments,omitempty"`
 	// Herald is a JSON Feed extension (members starting with "_"): the
 	// signed fields of the update with its signature, so a saved feed
 	// item can be checked with herald verify (docs/signatures.md).
 	Herald *signedUpdate `json:"_herald,omitempty"`
+}
+
+type jsonAttachment struct {
+	URL      string `json:"url"`
+	MIMEType string `json:"mime_type"`
+	// No title: equal titles would make attachments alternates of one
+	// another (JSON Feed 1.1), and two images may share an alt text.
+	Size     int64 `json:"size_in_bytes,omitempty"`
+	Duration int64 `json:"duration_in_seconds,omitempty"`
 }
 
 // signedUpdate is what a signature covers, with the signature.
@@ -161,10 +232,16 @@ func renderJSONFeed(ch *herald.Channel, list []*herald.Update, base string) ([]b
 	}
 	for _, u := range list {
 		link := base + permalinkPath(ch, u.Seq)
+		var atts []jsonAttachment
+		for _, m := range feedMedia(u) {
+			atts = append(atts, jsonAttachment{URL: base + m.URL, MIMEType: m.MIME, Size: m.Size, Duration: int64(m.Duration + 0.5)})
+		}
 		f.Items = append(f.Items, jsonFeedItem{
 			ID:            link,
 			URL:           link,
-			Title:         firstLine(u.Text, 100),
+			Title:         updateTitle(u),
+			Image:         firstImage(u, base),
+			Attachments:   atts,
 			ContentText:   feedText(u),
 			DatePublished: atomTime(u.CreatedAt),
 			DateModified:  atomTime(updatedAt(u)),

@@ -93,8 +93,8 @@ type publicPage struct {
 	Description  string
 	Canonical    string
 	OGType       string
-	// Image is the og:image: the channel's avatar, or the update's first
-	// image, once media exists. Empty until then.
+	// Image is the og:image (absolute): the update's first image on its
+	// page, else the channel's avatar; empty when it has neither.
 	Image       string
 	NoIndex     bool
 	NotFound    bool
@@ -480,10 +480,16 @@ func (s *Server) renderPage(kind publicKind, ch *herald.Channel, list, pinned []
 	for _, u := range pinned {
 		p.Pinned = append(p.Pinned, view(u))
 	}
+	if ch.AvatarURL != "" {
+		p.Image = base + ch.AvatarURL
+	}
 	switch kind {
 	case pageUpdate:
+		if img := firstImage(list[0], base); img != "" {
+			p.Image = img
+		}
 		p.Single, p.OGType = true, "article"
-		p.Title = firstLine(list[0].Text, 70) + " · " + title
+		p.Title = firstLine(updateTitle(list[0]), 70) + " · " + title
 		p.Description = summary(list[0].Text)
 		p.Canonical = base + permalinkPath(ch, list[0].Seq)
 	default:
