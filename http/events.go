@@ -4,6 +4,7 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"path"
 	"strings"
@@ -199,9 +200,18 @@ func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) {
-	if s.metricsOff {
+	if s.metricsOff || (s.metricsTok == "" && !loopbackPeer(r)) {
+		// Served elsewhere, or neither elsewhere nor behind a token: then
+		// only to this machine (a proxy in front counts as a remote client).
 		s.writeError(w, r, herald.KindErrorf(herald.ENOTFOUND, "not-found", "Not found."))
 		return
 	}
 	s.serveMetrics(w, r)
+}
+
+// loopbackPeer reports whether the connection itself comes from this
+// machine (X-Forwarded-For is not believed here).
+func loopbackPeer(r *http.Request) bool {
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	return err == nil && ap.Addr().Unmap().IsLoopback()
 }

@@ -33,3 +33,23 @@ func TestMetricsProtected(t *testing.T) {
 	}
 	resp.Body.Close()
 }
+
+// With neither a token nor a listener of its own, /metrics answers this
+// machine only: a remote client (or a proxy in front) gets 404, whatever
+// X-Forwarded-For says.
+func TestMetricsLoopbackOnlyByDefault(t *testing.T) {
+	e := newEnv(t)
+	if r := e.do("GET", "/metrics", "", nil); r.status != 200 {
+		t.Fatalf("from loopback: %d", r.status)
+	}
+	for _, remote := range []string{"203.0.113.7:40000", "[2001:db8::1]:40000", "10.0.0.8:1234"} {
+		req := httptest.NewRequest("GET", "/metrics", nil)
+		req.RemoteAddr = remote
+		req.Header.Set("X-Forwarded-For", "127.0.0.1")
+		w := httptest.NewRecorder()
+		e.srv.ServeHTTP(w, req)
+		if w.Code != 404 || strings.Contains(w.Body.String(), "go_goroutines") {
+			t.Fatalf("from %s: %d", remote, w.Code)
+		}
+	}
+}
