@@ -279,7 +279,7 @@ func Options(c *Config) []options.Option {
 			Set: options.String(&c.ACMEHTTPAddr)},
 		{Flag: "metrics-addr", Env: "HERALD_METRICS_ADDR", Help: "serve /metrics on this address only (e.g. 127.0.0.1:9090), not on --addr",
 			Set: options.String(&c.MetricsAddr)},
-		{Flag: "metrics-token", Env: "HERALD_METRICS_TOKEN", Help: "require Authorization: Bearer TOKEN on /metrics",
+		{Flag: "metrics-token", Env: "HERALD_METRICS_TOKEN", Help: "require Authorization: Bearer TOKEN on /metrics (with neither this nor --metrics-addr, /metrics answers this machine only)",
 			Set: options.String(&c.MetricsToken)},
 	}
 }
