@@ -2,7 +2,7 @@
 // kept live by the event stream.
 import { followIntent } from '../intent.js';
 import { reportDialog, moderationPanel } from '../moderation.js';
-import { h, clear, linkify, avatar, icon, whenNear } from '../dom.js';
+import { h, clear, append, linkify, avatar, icon, whenNear } from '../dom.js';
 import { t, tn, fmtNumber } from '../i18n.js';
 import { api, paths, q, session } from '../api.js';
 import * as events from '../events.js';
@@ -76,7 +76,9 @@ export async function channelView(main, [id], query) {
     }
     const title = pageTitle(ch.name, 'channel-title');
     title.id = 'channel-name';
-    profile.append(
+    // dom.append skips the nulls of absent parts (Element.append would
+    // write them out as the text "null").
+    append(profile, [
       h('div', { class: 'profile-head' },
         avatar(ch, 'lg'),
         h('div', { class: 'profile-id' },
@@ -89,7 +91,7 @@ export async function channelView(main, [id], query) {
         h('p', { class: 'follower-count', id: 'follower-count', dataset: { count: ch.follower_count || 0 } },
           h('strong', null, fmtNumber(ch.follower_count || 0)), ' ', h('span', null, tn('channel.followers.word', ch.follower_count || 0))),
         v.role ? h('span', { class: 'role-pill' }, t('role.' + v.role)) : null,
-        actions));
+        actions)]);
   }
 
   async function follow(on, btn) {
@@ -267,9 +269,15 @@ export async function channelView(main, [id], query) {
         channelGone();
         break;
       case 'channel.followed':
-      case 'channel.unfollowed':
-        refreshChannel().then(() => { for (const uv of views.values()) uv.build(); }).catch(() => {});
+      case 'channel.unfollowed': {
+        // Rebuild the updates only if this device did not already (a
+        // rebuild closes an open reaction picker and moves focus).
+        const before = JSON.stringify(ch.viewer || {});
+        refreshChannel().then(() => {
+          if (JSON.stringify(ch.viewer || {}) !== before) for (const uv of views.values()) uv.build();
+        }).catch(() => {});
         break;
+      }
     }
   }
 
