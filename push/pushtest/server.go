@@ -58,19 +58,32 @@ type Server struct {
 	script   []Reply
 	received []Received
 	failures []string
-	verified map[string]time.Time // Authorization header -> its exp, already checked
-	counts   map[string]int       // subscription -> messages accepted
+	verified map[vapidKey]time.Time // Authorization header and audience -> its exp, already checked
+	counts   map[string]int         // subscription -> messages accepted
+	// reached and duplicates are Tally's answer, kept as messages arrive
+	// (a poll never walks counts).
+	reached, duplicates int
 }
+
+// vapidKey is what a verified token is cached under: the same header sent
+// to another origin is checked again (its aud differs).
+type vapidKey struct{ header, aud string }
 
 // NewServer starts a push service; clock decides whether a token has expired
 // (nil: the system clock). Close it when done; its Client() trusts it.
-func NewServer(clock herald.Clock) *Server {
+func NewServer(clock herald.Clock) *Server { return newServer(clock, true) }
+
+// NewHTTP1Server is NewServer speaking only HTTP/1.1 (ALPN offers no h2), as
+// a push service may: the sender then keeps HTTP/1.1 connections alive.
+func NewHTTP1Server(clock herald.Clock) *Server { return newServer(clock, false) }
+
+func newServer(clock herald.Clock, http2 bool) *Server {
 	if clock == nil {
 		clock = herald.SystemClock{}
 	}
-	s := &Server{clock: clock, subs: map[string]*Subscriber{}, verified: map[string]time.Time{}, counts: map[string]int{}}
+	s := &Server{clock: clock, subs: map[string]*Subscriber{}, verified: map[vapidKey]time.Time{}, counts: map[string]int{}}
 	s.Server = httptest.NewUnstartedServer(http.HandlerFunc(s.serve))
-	s.EnableHTTP2 = true
+	s.EnableHTTP2 = http2
 	s.StartTLS()
 	return s
 }
@@ -94,15 +107,12 @@ func (s *Server) SubscribeAs(sub *Subscriber) (endpoint string) {
 }
 
 // Tally counts the subscriptions that accepted at least one message and
-// the messages accepted beyond the first per subscription.
+// the messages accepted beyond the first per subscription. It is O(1): the
+// counts are kept as messages arrive.
 func (s *Server) Tally() (reached, duplicates int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, n := range s.counts {
-		reached++
-		duplicates += n - 1
-	}
-	return reached, duplicates
+	return s.reached, s.duplicates
 }
 
 // Unsubscribe forgets a subscription: its endpoint then answers 404.
@@ -121,10 +131,17 @@ func (s *Server) Script(replies ...Reply) {
 }
 
 // Received returns the messages accepted so far.
-func (s *Server) Received() []Received {
+func (s *Server) Received() []Received { return s.ReceivedFrom(0) }
+
+// ReceivedFrom returns the messages recorded after the first i (a poller
+// reads only what is new).
+func (s *Server) ReceivedFrom(i int) []Received {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]Received(nil), s.received...)
+	if i >= len(s.received) {
+		return nil
+	}
+	return append([]Received(nil), s.received[max(i, 0):]...)
 }
 
 // Accepted counts the messages accepted (2xx) so far.
@@ -204,6 +221,11 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	s.counts[id]++
+	if s.counts[id] == 1 {
+		s.reached++
+	} else {
+		s.duplicates++
+	}
 	if s.DecryptEvery <= 1 || rec.Payload != nil {
 		s.received = append(s.received, rec)
 	}
@@ -217,8 +239,9 @@ func (s *Server) checkVAPID(r *http.Request) error {
 	h := r.Header.Get("Authorization")
 	now := s.clock.Now()
 	aud := "https://" + r.Host
+	key := vapidKey{h, aud}
 	s.mu.Lock()
-	exp, seen := s.verified[h+"\x00"+aud]
+	exp, seen := s.verified[key]
 	s.mu.Unlock()
 	if !seen {
 		var err error
@@ -226,7 +249,7 @@ func (s *Server) checkVAPID(r *http.Request) error {
 			return err
 		}
 		s.mu.Lock()
-		s.verified[h+"\x00"+aud] = exp
+		s.verified[key] = exp
 		s.mu.Unlock()
 	}
 	if !now.Before(exp) {
