@@ -34,6 +34,11 @@ type Policy struct {
 	// (tests trust their push service's certificate with it).
 	RootCAs *x509.CertPool
 
+	// ConnsPerHost bounds the connections to one push service and keeps
+	// them alive: the sender's concurrency (an HTTP/1.1 service needs one
+	// per request in flight; HTTP/2 multiplexes them on one). 0: no bound.
+	ConnsPerHost int
+
 	// lookup replaces DNS in tests (a well-known name resolving to 127.0.0.1).
 	lookup func(ctx context.Context, host string) ([]netip.Addr, error)
 }
@@ -94,5 +99,6 @@ func NewClient(p Policy) *http.Client {
 		KnownHosts:   WellKnownHosts,
 		RootCAs:      p.RootCAs,
 		Lookup:       p.lookup,
+		ConnsPerHost: p.ConnsPerHost,
 	})
 }

@@ -2,9 +2,11 @@ package push
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -279,5 +281,46 @@ func TestPushServiceRefusesProtocolErrors(t *testing.T) {
 	}
 	if f.srv.Accepted() != 0 || len(f.srv.Received()) != 0 {
 		t.Fatal("a refused request was recorded")
+	}
+}
+
+// An HTTP/1.1 push service gets one request per connection at a time: with
+// ConnsPerHost at the sender's concurrency, bursts of that many requests
+// reuse the same connections instead of closing and dialling some (a TLS
+// handshake each) every time; more than 64 at once is what the default
+// transport would not keep.
+func TestSenderKeepsHTTP1ConnectionsAlive(t *testing.T) {
+	const conc, bursts = 80, 3
+	srv := pushtest.NewHTTP1Server(nil)
+	t.Cleanup(srv.Close)
+	client := policyClient(Policy{AllowedHosts: []string{"127.0.0.1"}, ConnsPerHost: conc}, srv)
+	sender := &Sender{Client: client, Signer: newSigner(t, nil)}
+	ep, s := srv.Subscribe()
+	sub := Subscription{Endpoint: ep, P256dh: s.P256dh(), Auth: s.Auth}
+	for range bursts {
+		var wg sync.WaitGroup
+		errs := make(chan error, conc)
+		for range conc {
+			wg.Go(func() {
+				res, err := sender.Send(context.Background(), sub, Message{Payload: []byte("x"), TTL: time.Minute})
+				if err == nil && res.Outcome != Delivered {
+					err = fmt.Errorf("%+v", res)
+				}
+				errs <- err
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if n := srv.Accepted(); n != conc*bursts {
+		t.Fatalf("accepted %d, want %d", n, conc*bursts)
+	}
+	if n := srv.Conns(); n > conc {
+		t.Fatalf("%d connections for %d requests at a time", n, conc)
 	}
 }

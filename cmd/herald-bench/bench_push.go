@@ -44,12 +44,13 @@ func benchPush(ctx context.Context, args []string) error {
 	content := fs.String("content", "preview", "the server's --push-content")
 	settle := fs.Duration("settle", 3*time.Second, "how long to wait after the last device for duplicates")
 	profile := fs.String("cpuprofile", "", "write the server's CPU profile of the delivery to this file")
+	http1 := fs.Bool("http1", false, "the push service speaks HTTP/1.1 only (default: HTTP/2, as the big push services)")
 	receiver := fs.String("as-receiver", "", "internal: run the push service, writing its endpoints and certificate under this directory")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if *receiver != "" {
-		return runPushReceiver(ctx, *receiver, *devices, *decryptEvery)
+		return runPushReceiver(ctx, *receiver, *devices, *decryptEvery, *http1)
 	}
 	if *profile != "" && profileStart == nil {
 		return errors.New("--cpuprofile: a server child's profile is started by signals this system lacks")
@@ -59,12 +60,16 @@ func benchPush(ctx context.Context, args []string) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	fmt.Printf("push: %d devices, --push-concurrency %d, --push-content %s, decrypting 1 in %d, GOMAXPROCS=%d\n",
-		*devices, *concurrency, *content, *decryptEvery, runtime.GOMAXPROCS(0))
+	proto := "HTTP/2"
+	if *http1 {
+		proto = "HTTP/1.1"
+	}
+	fmt.Printf("push: %d devices, --push-concurrency %d, --push-content %s, push service over %s decrypting 1 in %d, GOMAXPROCS=%d\n",
+		*devices, *concurrency, *content, proto, *decryptEvery, runtime.GOMAXPROCS(0))
 
 	// 1. The push service, in its own process.
 	t0 := time.Now()
-	rcv, err := startReceiver(ctx, dir, *devices, *decryptEvery)
+	rcv, err := startReceiver(ctx, dir, *devices, *decryptEvery, *http1)
 	if err != nil {
 		return fmt.Errorf("receiver: %w", err)
 	}
@@ -172,12 +177,12 @@ type receiverProc struct {
 	auth      []byte
 }
 
-func startReceiver(ctx context.Context, dir string, n, decryptEvery int) (*receiverProc, error) {
+func startReceiver(ctx context.Context, dir string, n, decryptEvery int, http1 bool) (*receiverProc, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.CommandContext(ctx, exe, "push", "--as-receiver", dir, "--devices", strconv.Itoa(n), "--decrypt-every", strconv.Itoa(decryptEvery))
+	cmd := exec.CommandContext(ctx, exe, "push", "--as-receiver", dir, "--devices", strconv.Itoa(n), "--decrypt-every", strconv.Itoa(decryptEvery), "--http1="+strconv.FormatBool(http1))
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe() // closed when we exit: the receiver then stops
 	if err != nil {
@@ -237,8 +242,12 @@ func (r *receiverProc) stop() {
 // pair, written to dir/endpoints, its certificate to dir/receiver.pem; a
 // plain HTTP stats URL, the key pair on the "receiver" line. It stops when
 // its stdin closes (the bench exited).
-func runPushReceiver(ctx context.Context, dir string, n, decryptEvery int) error {
-	ps := pushtest.NewServer(nil)
+func runPushReceiver(ctx context.Context, dir string, n, decryptEvery int, http1 bool) error {
+	start := pushtest.NewServer
+	if http1 {
+		start = pushtest.NewHTTP1Server
+	}
+	ps := start(nil)
 	defer ps.Close()
 	ps.DecryptEvery = int64(decryptEvery)
 	sub := pushtest.NewSubscriber()

@@ -45,6 +45,12 @@ type Policy struct {
 
 	// Timeout bounds a whole request, body included (default 60 s).
 	Timeout time.Duration
+
+	// ConnsPerHost, if above 0, bounds the connections to one host and
+	// keeps that many alive when idle (default: no bound, 64 kept). A
+	// client making n requests at once to an HTTP/1.1 host needs n, or
+	// every burst closes and dials connections (a TLS handshake each).
+	ConnsPerHost int
 }
 
 // What a dial refused by the policy returns.
@@ -224,6 +230,11 @@ func NewClient(p Policy) *http.Client {
 		IdleConnTimeout:       90 * time.Second,
 		TLSHandshakeTimeout:   10 * time.Second,
 		ResponseHeaderTimeout: 30 * time.Second,
+	}
+	if p.ConnsPerHost > 0 {
+		t.MaxConnsPerHost = p.ConnsPerHost
+		t.MaxIdleConnsPerHost = p.ConnsPerHost
+		t.MaxIdleConns = max(t.MaxIdleConns, p.ConnsPerHost)
 	}
 	timeout := p.Timeout
 	if timeout <= 0 {

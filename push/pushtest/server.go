@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"math/big"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -52,6 +53,7 @@ type Server struct {
 
 	clock    herald.Clock
 	accepted atomic.Int64
+	conns    atomic.Int64
 
 	mu       sync.Mutex
 	subs     map[string]*Subscriber
@@ -83,6 +85,11 @@ func newServer(clock herald.Clock, http2 bool) *Server {
 	}
 	s := &Server{clock: clock, subs: map[string]*Subscriber{}, verified: map[vapidKey]time.Time{}, counts: map[string]int{}}
 	s.Server = httptest.NewUnstartedServer(http.HandlerFunc(s.serve))
+	s.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		if st == http.StateNew {
+			s.conns.Add(1)
+		}
+	}
 	s.EnableHTTP2 = http2
 	s.StartTLS()
 	return s
@@ -143,6 +150,9 @@ func (s *Server) ReceivedFrom(i int) []Received {
 	}
 	return append([]Received(nil), s.received[max(i, 0):]...)
 }
+
+// Conns counts the connections the service has accepted.
+func (s *Server) Conns() int64 { return s.conns.Load() }
 
 // Accepted counts the messages accepted (2xx) so far.
 func (s *Server) Accepted() int64 { return s.accepted.Load() }

@@ -1,6 +1,7 @@
 package serve
 
 import (
+	"cmp"
 	"context"
 	"crypto/x509"
 	"fmt"
@@ -9,13 +10,14 @@ import (
 
 	"github.com/heraldhq/herald"
 	"github.com/heraldhq/herald/push"
+	"github.com/heraldhq/herald/push/dispatch"
 )
 
 // pushSetup reads (on the very first start: generates and stores) the VAPID
 // key every node signs with, and builds the push policy and signer.
 func (s *Server) pushSetup(ctx context.Context, clock herald.Clock) (*push.Signer, push.Policy, error) {
 	cfg := s.Config
-	policy := push.Policy{AllowedHosts: cfg.PushAllowHosts, RootCAs: cfg.PushRootCAs}
+	policy := push.Policy{AllowedHosts: cfg.PushAllowHosts, RootCAs: cfg.PushRootCAs, ConnsPerHost: cmp.Or(cfg.PushConcurrency, dispatch.DefaultConcurrency)}
 	if cfg.PushCARoots != "" {
 		pem, err := os.ReadFile(cfg.PushCARoots)
 		if err != nil {
