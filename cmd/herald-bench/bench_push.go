@@ -19,6 +19,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -44,12 +45,24 @@ func benchPush(ctx context.Context, args []string) error {
 	content := fs.String("content", "preview", "the server's --push-content")
 	settle := fs.Duration("settle", 3*time.Second, "how long to wait after the last device for duplicates")
 	profile := fs.String("cpuprofile", "", "write the server's CPU profile of the delivery to this file")
+	rprofile := fs.String("receiver-cpuprofile", "", "write the push service's CPU profile (its whole run) to this file")
 	http1 := fs.Bool("http1", false, "the push service speaks HTTP/1.1 only (default: HTTP/2, as the big push services)")
 	receiver := fs.String("as-receiver", "", "internal: run the push service, writing its endpoints and certificate under this directory")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if *receiver != "" {
+		if *rprofile != "" {
+			f, err := os.Create(*rprofile)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			if err := pprof.StartCPUProfile(f); err != nil {
+				return err
+			}
+			defer pprof.StopCPUProfile()
+		}
 		return runPushReceiver(ctx, *receiver, *devices, *decryptEvery, *http1)
 	}
 	if *profile != "" && profileStart == nil {
@@ -69,7 +82,7 @@ func benchPush(ctx context.Context, args []string) error {
 
 	// 1. The push service, in its own process.
 	t0 := time.Now()
-	rcv, err := startReceiver(ctx, dir, *devices, *decryptEvery, *http1)
+	rcv, err := startReceiver(ctx, dir, *devices, *decryptEvery, *http1, *rprofile)
 	if err != nil {
 		return fmt.Errorf("receiver: %w", err)
 	}
@@ -177,12 +190,12 @@ type receiverProc struct {
 	auth      []byte
 }
 
-func startReceiver(ctx context.Context, dir string, n, decryptEvery int, http1 bool) (*receiverProc, error) {
+func startReceiver(ctx context.Context, dir string, n, decryptEvery int, http1 bool, profile string) (*receiverProc, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.CommandContext(ctx, exe, "push", "--as-receiver", dir, "--devices", strconv.Itoa(n), "--decrypt-every", strconv.Itoa(decryptEvery), "--http1="+strconv.FormatBool(http1))
+	cmd := exec.CommandContext(ctx, exe, "push", "--as-receiver", dir, "--devices", strconv.Itoa(n), "--decrypt-every", strconv.Itoa(decryptEvery), "--http1="+strconv.FormatBool(http1), "--receiver-cpuprofile", profile)
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe() // closed when we exit: the receiver then stops
 	if err != nil {
@@ -233,9 +246,18 @@ func (r *receiverProc) stats() (pushStats, error) {
 	return st, json.NewDecoder(resp.Body).Decode(&st)
 }
 
+// stop closes the receiver's stdin (it then writes its profile, if any,
+// and exits), and kills it if it has not within 5 s.
 func (r *receiverProc) stop() {
-	_ = r.cmd.Process.Kill()
-	_ = r.cmd.Wait()
+	_ = r.stdin.Close()
+	done := make(chan struct{})
+	go func() { _ = r.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		_ = r.cmd.Process.Kill()
+		<-done
+	}
 }
 
 // runPushReceiver is the push service process: n endpoints sharing one key
