@@ -236,63 +236,129 @@ func previewText(text string) string {
 
 // runJob walks a claimed job to its end, or until its lease is lost (the
 // update was deleted, or this node was too slow and another took it).
+//
+// Pages overlap: once every device of a page has been handed to a worker,
+// the next page is read and handed out while the first one's last requests
+// finish, so the workers never drain at a page boundary. A page's cursor is
+// recorded only when it and every page before it are done: a restart
+// resumes after the last page fully sent (at-least-once, nothing skipped).
+// At most two pages are held at once.
 func (d *Dispatcher) runJob(ctx context.Context, job *herald.PushJob) {
 	log := d.cfg.Logger.With("channel", job.ChannelID, "update", job.UpdateID)
-	cursor := job.Cursor
+	jobCtx, cancel := context.WithCancel(ctx)
+	var running []*pageRun // handed out (at most two), oldest first, not yet recorded
+	defer func() {
+		cancel() // an abandoned page is sent again by whoever resumes at the cursor
+		for _, p := range running {
+			<-p.done
+		}
+	}()
+	cursor := job.Cursor // recorded: every device before it has been sent to
+	read := cursor       // where the next page starts
 	for {
-		msg := d.message(job.PushUpdate)
-		targets, next, err := d.cfg.Store.PushTargets(ctx, job.ChannelID, cursor, d.cfg.PageSize)
+		targets, next, err := d.cfg.Store.PushTargets(ctx, job.ChannelID, read, d.cfg.PageSize)
 		if err != nil {
 			if ctx.Err() == nil {
 				log.Error("push: reading devices; the job resumes when its lease ends", "err", err)
 			}
 			return
 		}
-		pageCtx, cancel := context.WithCancel(ctx)
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			d.sendPage(pageCtx, job.PushUpdate, msg, targets)
-		}()
-		lost := d.await(ctx, done, job, cursor)
-		cancel()
-		<-done
-		if ctx.Err() != nil && !lost {
-			// Stopping: hand the job back now rather than when the lease
-			// ends (the page in flight is sent again by whoever resumes).
-			rctx, rcancel := context.WithTimeout(context.Background(), 2*time.Second)
-			_ = d.cfg.Store.AdvancePushJob(rctx, job.ID, job.Lease, cursor, 0)
-			rcancel()
-		}
-		if lost || ctx.Err() != nil {
-			return
+		cur := d.startPage(jobCtx, job.PushUpdate, d.message(job.PushUpdate), targets, next)
+		running = append(running, cur)
+		if len(running) == 2 {
+			if !d.record(ctx, log, job, running[0], &cursor) {
+				return
+			}
+			running = running[1:]
 		}
 		if next == "" {
-			err = d.cfg.Store.FinishPushJob(ctx, job.ID, job.Lease)
-			if err == nil {
+			if d.record(ctx, log, job, cur, &cursor) {
+				running = nil
 				jobLag.Observe(d.cfg.Clock.Now().Sub(job.QueuedAt).Seconds())
 			}
-		} else {
-			err = d.cfg.Store.AdvancePushJob(ctx, job.ID, job.Lease, next, d.cfg.Lease)
-		}
-		switch {
-		case errors.Is(err, herald.ErrPushLeaseLost):
-			return
-		case err != nil:
-			if ctx.Err() == nil {
-				log.Error("push: recording progress; the job resumes when its lease ends", "err", err)
-			}
-			return
-		case next == "":
 			return
 		}
-		cursor = next
+		// The next page is read once this one is all with workers.
+		if lost := d.await(ctx, cur.handedOut, job, cursor); lost || ctx.Err() != nil {
+			d.giveBack(ctx, lost, job, cursor)
+			return
+		}
+		read = next
 	}
 }
 
-// await waits for a page to be sent (or ctx to end), renewing the job's
-// lease meanwhile; it reports whether the lease was lost (the page is then
-// abandoned).
+// pageRun is one page being sent.
+type pageRun struct {
+	next      string        // the cursor after it ("" on the last page)
+	handedOut chan struct{} // closed when every device is with a worker (or the job ended)
+	done      chan struct{} // closed when every push of the page has ended
+}
+
+// startPage sends msg to every target, Concurrency at a time across the
+// node, in the background.
+func (d *Dispatcher) startPage(ctx context.Context, u herald.PushUpdate, msg push.Message, targets []herald.PushSubscription, next string) *pageRun {
+	p := &pageRun{next: next, handedOut: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(p.done)
+		var wg sync.WaitGroup
+		for _, t := range targets {
+			wg.Add(1)
+			if !d.submit(ctx, func() {
+				defer wg.Done()
+				d.deliver(ctx, u, msg, t, 0)
+			}) {
+				wg.Done()
+				break
+			}
+		}
+		close(p.handedOut)
+		wg.Wait()
+	}()
+	return p
+}
+
+// record waits for page p (renewing the lease meanwhile), then records its
+// cursor, or finishes the job after the last page. It reports whether that
+// was recorded; if not, the job is handed back or left to its lease.
+func (d *Dispatcher) record(ctx context.Context, log *slog.Logger, job *herald.PushJob, p *pageRun, cursor *string) bool {
+	lost := d.await(ctx, p.done, job, *cursor)
+	if lost || ctx.Err() != nil {
+		d.giveBack(ctx, lost, job, *cursor)
+		return false
+	}
+	var err error
+	if p.next == "" {
+		err = d.cfg.Store.FinishPushJob(ctx, job.ID, job.Lease)
+	} else {
+		err = d.cfg.Store.AdvancePushJob(ctx, job.ID, job.Lease, p.next, d.cfg.Lease)
+	}
+	switch {
+	case errors.Is(err, herald.ErrPushLeaseLost):
+		return false
+	case err != nil:
+		if ctx.Err() == nil {
+			log.Error("push: recording progress; the job resumes when its lease ends", "err", err)
+		}
+		return false
+	}
+	*cursor = p.next
+	return true
+}
+
+// giveBack, when the node is stopping and still holds the job, hands it
+// back now rather than when the lease ends (the pages in flight are sent
+// again by whoever resumes at cursor).
+func (d *Dispatcher) giveBack(ctx context.Context, lost bool, job *herald.PushJob, cursor string) {
+	if lost || ctx.Err() == nil {
+		return
+	}
+	rctx, rcancel := context.WithTimeout(context.Background(), 2*time.Second)
+	_ = d.cfg.Store.AdvancePushJob(rctx, job.ID, job.Lease, cursor, 0)
+	rcancel()
+}
+
+// await waits for done (or ctx to end), renewing the job's lease at cursor
+// meanwhile; it reports whether the lease was lost.
 func (d *Dispatcher) await(ctx context.Context, done <-chan struct{}, job *herald.PushJob, cursor string) bool {
 	t := time.NewTicker(d.cfg.Lease / 3)
 	defer t.Stop()
@@ -309,22 +375,6 @@ func (d *Dispatcher) await(ctx context.Context, done <-chan struct{}, job *heral
 			}
 		}
 	}
-}
-
-// sendPage sends msg to every target, Concurrency at a time across the node.
-func (d *Dispatcher) sendPage(ctx context.Context, u herald.PushUpdate, msg push.Message, targets []herald.PushSubscription) {
-	var wg sync.WaitGroup
-	for _, t := range targets {
-		wg.Add(1)
-		if !d.submit(ctx, func() {
-			defer wg.Done()
-			d.deliver(ctx, u, msg, t, 0)
-		}) {
-			wg.Done()
-			break
-		}
-	}
-	wg.Wait()
 }
 
 // submit hands f to a worker; false if ctx ended first.
