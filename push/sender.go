@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/heraldhq/herald"
@@ -76,10 +78,48 @@ type Result struct {
 
 // Sender posts push messages. Client should come from NewClient (the SSRF
 // rules); Clock is used for Retry-After dates (nil: the system clock).
+//
+// When a push service has not been tried for a while (its connections may
+// have closed), the first push to it goes alone and the others to it wait
+// for its outcome (at most firstWait): over HTTP/2 they then share the one
+// connection it opened, rather than each dialling its own (128 TLS
+// handshakes at the start of a job, all connections but one closed at once).
 type Sender struct {
 	Client *http.Client
 	Signer *Signer
 	Clock  herald.Clock
+
+	mu      sync.Mutex
+	origins map[string]*origin
+}
+
+// origin is what the Sender knows of one push service.
+type origin struct {
+	first chan struct{} // a one-slot semaphore: held by a push sent alone
+	tried atomic.Int64  // when a request to it last ended (Unix nanoseconds)
+}
+
+// warm reports whether a request to the origin ended lately: the transport
+// closes connections idle for 90 s.
+func (o *origin) warm() bool { return time.Since(time.Unix(0, o.tried.Load())) < 60*time.Second }
+
+// firstWait bounds how long pushes wait for the first to a cold origin.
+const firstWait = 5 * time.Second
+
+const maxOrigins = 1024
+
+func (s *Sender) origin(aud string) *origin {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	o := s.origins[aud]
+	if o == nil {
+		if s.origins == nil || len(s.origins) >= maxOrigins {
+			s.origins = make(map[string]*origin) // a bound, never reached with real push services
+		}
+		o = &origin{first: make(chan struct{}, 1)}
+		s.origins[aud] = o
+	}
+	return o
 }
 
 // Send encrypts msg for sub and posts it. A non-nil error means nothing was
@@ -105,7 +145,11 @@ func (s *Sender) Send(ctx context.Context, sub Subscription, msg Message) (Resul
 	if err != nil {
 		return Result{}, err
 	}
-	auth, err := s.Signer.Header(sub.Endpoint)
+	aud, err := audience(sub.Endpoint)
+	if err != nil {
+		return Result{}, err
+	}
+	auth, err := s.Signer.header(aud)
 	if err != nil {
 		return Result{}, err
 	}
@@ -124,7 +168,25 @@ func (s *Sender) Send(ctx context.Context, sub Subscription, msg Message) (Resul
 	h.Set("Content-Encoding", "aes128gcm")
 	h.Set("Content-Type", "application/octet-stream")
 	h.Set("Authorization", auth)
+	o := s.origin(aud)
+	if !o.warm() {
+		wait := time.NewTimer(firstWait)
+		select {
+		case o.first <- struct{}{}:
+			if o.warm() { // the first has just been answered
+				<-o.first
+			} else {
+				defer func() { <-o.first }()
+			}
+		case <-wait.C: // the first is slow: go too
+		case <-ctx.Done():
+			wait.Stop()
+			return Result{}, ctx.Err()
+		}
+		wait.Stop()
+	}
 	resp, err := s.Client.Do(req)
+	o.tried.Store(time.Now().UnixNano())
 	if err != nil {
 		return Result{}, err
 	}

@@ -324,3 +324,40 @@ func TestSenderKeepsHTTP1ConnectionsAlive(t *testing.T) {
 		t.Fatalf("%d connections for %d requests at a time", n, conc)
 	}
 }
+
+// A burst of pushes to a push service the sender has no connection to
+// opens one: the first push goes alone, the others then share its HTTP/2
+// connection instead of each dialling its own.
+func TestSenderOpensOneHTTP2ConnectionForABurst(t *testing.T) {
+	const conc = 64
+	srv := pushtest.NewServer(nil)
+	t.Cleanup(srv.Close)
+	client := policyClient(Policy{AllowedHosts: []string{"127.0.0.1"}, ConnsPerHost: conc}, srv)
+	sender := &Sender{Client: client, Signer: newSigner(t, nil)}
+	ep, s := srv.Subscribe()
+	sub := Subscription{Endpoint: ep, P256dh: s.P256dh(), Auth: s.Auth}
+	var wg sync.WaitGroup
+	errs := make(chan error, conc)
+	for range conc {
+		wg.Go(func() {
+			res, err := sender.Send(context.Background(), sub, Message{Payload: []byte("x"), TTL: time.Minute})
+			if err == nil && res.Outcome != Delivered {
+				err = fmt.Errorf("%+v", res)
+			}
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := srv.Accepted(); n != conc {
+		t.Fatalf("accepted %d, want %d", n, conc)
+	}
+	if n := srv.Conns(); n != 1 {
+		t.Fatalf("%d connections opened for a burst of %d pushes, want 1", n, conc)
+	}
+}

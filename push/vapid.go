@@ -100,6 +100,11 @@ func (s *Signer) Header(endpoint string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	return s.header(aud)
+}
+
+// header is Header for an audience (an origin).
+func (s *Signer) header(aud string) (string, error) {
 	now := s.clock.Now()
 	s.mu.RLock()
 	c, ok := s.cache[aud]
