@@ -228,7 +228,11 @@ func TestMediaLimitsAndQuota(t *testing.T) {
 	wantProblem(t, err, 400, "empty-file")
 }
 
-func TestMediaUnlistedNeedsASession(t *testing.T) {
+// TestMediaUnlistedNeedsASignatureOrSession: an unlisted channel's media is
+// served to a follower's session, or to anyone holding the signed,
+// expiring URL the API gives; never at its bare path, never once the
+// signature expired or was altered.
+func TestMediaUnlistedNeedsASignatureOrSession(t *testing.T) {
 	e, _ := mediaEnv(t)
 	alice := e.signup("alice")
 	ch, err := alice.CreateChannel(ctx, client.ChannelInput{Name: "Private", Category: "weather", Listed: client.Ptr(false)})
@@ -236,8 +240,21 @@ func TestMediaUnlistedNeedsASession(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := upload(t, alice, ch.ID, testJPEG(t, 64, 64), "")
-	if _, err := alice.PostMedia(ctx, ch.ID, "secret", []herald.MediaRef{{ID: m.ID}}); err != nil {
+	bare := "/media/" + m.ID + "/original"
+	if !strings.HasPrefix(m.URL, bare+"?expires=") || !strings.Contains(m.URL, "&sig=") {
+		t.Fatalf("unlisted upload URL %q is not signed", m.URL)
+	}
+	// Not attached yet: a signed URL does not open an upload to strangers.
+	if r := e.do("GET", m.URL, "", nil); r.status != 404 {
+		t.Fatalf("signed URL of an unattached upload: %d", r.status)
+	}
+	u, err := alice.PostMedia(ctx, ch.ID, "secret", []herald.MediaRef{{ID: m.ID}})
+	if err != nil {
 		t.Fatal(err)
+	}
+	signed, thumb := u.Media[0].URL, u.Media[0].ThumbnailURL
+	if !strings.HasPrefix(signed, bare+"?expires=") || !strings.HasPrefix(thumb, "/media/"+m.ID+"/320?expires=") {
+		t.Fatalf("posted media URLs %q %q are not signed", signed, thumb)
 	}
 	bob, eve := e.signup("bob"), e.signup("eve")
 	inv, err := alice.RotateInvite(ctx, ch.ID)
@@ -248,13 +265,68 @@ func TestMediaUnlistedNeedsASession(t *testing.T) {
 		t.Fatal(err)
 	}
 	for who, tok := range map[string]string{"anonymous": "", "a stranger": eve.Token()} {
-		if r := e.do("GET", m.URL, tok, nil); r.status != 404 {
+		if r := e.do("GET", bare, tok, nil); r.status != 404 {
 			t.Fatalf("%s fetched unlisted media: %d", who, r.status)
 		}
 	}
-	r := e.do("GET", m.URL, bob.Token(), nil)
+	r := e.do("GET", bare, bob.Token(), nil)
 	if r.status != 200 || !strings.HasPrefix(r.header.Get("Cache-Control"), "private") {
 		t.Fatalf("follower: %d %v", r.status, r.header)
+	}
+	// The follower's view of the update carries the same signed URLs (the
+	// same all day: caches keep them), which work without a session.
+	got, err := bob.GetUpdate(ctx, ch.ID, u.ID)
+	if err != nil || got.Media[0].URL != signed || got.Media[0].ThumbnailURL != thumb {
+		t.Fatalf("follower's update: %+v, %v (want %q)", got, err, signed)
+	}
+	for _, p := range []string{signed, thumb} {
+		r := e.do("GET", p, "", nil)
+		if r.status != 200 || !strings.HasPrefix(r.header.Get("Cache-Control"), "private, max-age=") || len(r.body) == 0 {
+			t.Fatalf("signed %s: %d %v", p, r.status, r.header)
+		}
+	}
+	// Tampered: another variant, another expiry, another signature.
+	sig := signed[strings.Index(signed, "&sig=")+5:]
+	exp := signed[strings.Index(signed, "expires=")+8 : strings.Index(signed, "&sig=")]
+	later, _ := strconv.ParseInt(exp, 10, 64)
+	for _, p := range []string{
+		"/media/" + m.ID + "/1280?expires=" + exp + "&sig=" + sig,
+		bare + "?expires=" + strconv.FormatInt(later+86400, 10) + "&sig=" + sig,
+		bare + "?expires=" + exp + "&sig=" + strings.ToUpper(sig[:4]) + sig[4:] + "x",
+		bare + "?expires=" + exp + "&sig=",
+	} {
+		if r := e.do("GET", p, "", nil); r.status == 200 {
+			t.Fatalf("tampered %s served", p)
+		} else if strings.Contains(p, "sig=&") || strings.HasSuffix(p, "sig=") {
+			if r.status != 404 {
+				t.Fatalf("empty signature %s: %d", p, r.status)
+			}
+		} else if r.status != 403 || !strings.Contains(string(r.body), "media-link-invalid") {
+			t.Fatalf("tampered %s: %d %s", p, r.status, r.body)
+		}
+	}
+	// Expired: refused to anyone without a session; the follower's session
+	// still opens it, and the API hands out a fresh URL.
+	e.clock.Advance(2*herald.MediaURLPeriod + time.Second)
+	if r := e.do("GET", signed, "", nil); r.status != 403 {
+		t.Fatalf("expired signed URL: %d", r.status)
+	}
+	if r := e.do("GET", signed, bob.Token(), nil); r.status != 200 {
+		t.Fatalf("expired signed URL with a follower's session: %d", r.status)
+	}
+	fresh, err := bob.GetUpdate(ctx, ch.ID, u.ID)
+	if err != nil || fresh.Media[0].URL == signed {
+		t.Fatalf("fresh URL: %+v, %v", fresh, err)
+	}
+	if r := e.do("GET", fresh.Media[0].URL, "", nil); r.status != 200 {
+		t.Fatalf("fresh signed URL: %d", r.status)
+	}
+	// Deleted: the signature no longer opens anything.
+	if err := alice.DeleteUpdate(ctx, ch.ID, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	if r := e.do("GET", fresh.Media[0].URL, "", nil); r.status == 200 {
+		t.Fatalf("signed URL of a deleted update served")
 	}
 }
 

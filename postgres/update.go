@@ -76,6 +76,9 @@ func loadUpdate(ctx context.Context, q querier, now time.Time, viewerID, channel
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, errUpdateNotFound
 	}
+	if t, ok := q.(*tx); ok && u != nil {
+		t.db.signMedia(u.Media)
+	}
 	return u, err
 }
 
@@ -176,7 +179,7 @@ func (db *DB) FindUpdate(ctx context.Context, viewerID, channelID, updateID stri
 			}
 			return errUpdateNotFound
 		}
-		u, err = scanUpdate(rows)
+		u, err = db.signed(scanUpdate(rows))
 		return err
 	}, `SELECT `+updateCols+` FROM `+updateFrom+` WHERE u.id = $2 AND u.channel_id = $3 AND u.expires_at > $4`,
 		viewerID, updateID, channelID, db.now())
@@ -193,7 +196,7 @@ func (db *DB) ListUpdates(ctx context.Context, viewerID, channelID string, befor
 	}
 	list := []*herald.Update{}
 	err := db.readChannel(ctx, viewerID, channelID, func(rows pgx.Rows) (err error) {
-		list, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (*herald.Update, error) { return scanUpdate(r) })
+		list, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (*herald.Update, error) { return db.signed(scanUpdate(r)) })
 		return err
 	}, `SELECT `+updateCols+`
 		FROM (SELECT * FROM updates WHERE channel_id = $2 AND seq < $3 AND expires_at > $4
