@@ -65,7 +65,7 @@ type DB struct {
 	clock     herald.Clock
 	retention time.Duration
 	publisher herald.EventPublisher
-	insightsK int64 // k: figures under it are never shown
+	insightsK int64  // k: figures under it are never shown
 	mediaKey  []byte // signs unlisted channels' media URLs (loadMediaURLKey)
 }
 
