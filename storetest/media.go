@@ -17,6 +17,7 @@ func init() {
 	register("Media/Alt", testMediaAlt)
 	register("Media/FinishAttached", testMediaFinishAttached)
 	register("Media/Avatar", testMediaAvatar)
+	register("Media/SignedURLs", testMediaSignedURLs)
 }
 
 // Upload records an image upload of size bytes, ready, as actor.
@@ -348,4 +349,76 @@ func testMediaAvatar(t *testing.T, h *Harness) {
 	NoErr(t, s.CreateMedia(h.Ctx, owner.ID, ch.ID, doc, 0), "CreateMedia")
 	_, err = s.SetChannelAvatar(h.Ctx, owner.ID, ch.ID, doc.ID)
 	WantCode(t, err, herald.EINVALID, "a document as avatar")
+}
+
+// testMediaSignedURLs: an unlisted channel's media URLs are signed with the
+// store's key wherever the store returns them, a listed channel's are bare;
+// FindSignedMedia opens a live update's media to whoever holds the URL,
+// never an unattached upload or a deleted update's media.
+func testMediaSignedURLs(t *testing.T, h *Harness) {
+	s := h.Store
+	key, err := s.MediaURLKey(h.Ctx)
+	NoErr(t, err, "MediaURLKey")
+	again, err := s.MediaURLKey(h.Ctx)
+	NoErr(t, err, "MediaURLKey again")
+	if len(key) < 32 || string(key) != string(again) {
+		t.Fatalf("MediaURLKey = %x then %x: want one stable key of 32+ bytes", key, again)
+	}
+	owner := h.Account("owner")
+	listed, unlisted := h.Channel(owner), h.Channel(owner, Unlisted)
+	f := h.Follower(unlisted)
+	now := h.Clock.Now()
+	wantSigned := func(what string, m herald.Media) {
+		t.Helper()
+		if m.URL != herald.SignedMediaPath(key, m.ID, "original", now) || m.ThumbnailURL != herald.SignedMediaPath(key, m.ID, "320", now) {
+			t.Fatalf("%s: URLs %q %q are not signed", what, m.URL, m.ThumbnailURL)
+		}
+	}
+	pub := h.Upload(owner, listed, 10)
+	priv := h.Upload(owner, unlisted, 10)
+	if pub.URL != "/media/"+pub.ID+"/original" {
+		t.Fatalf("listed upload URL %q", pub.URL)
+	}
+	wantSigned("FinishMedia", *priv)
+	_, err = s.FindSignedMedia(h.Ctx, priv.ID)
+	WantCode(t, err, herald.ENOTFOUND, "FindSignedMedia of an unattached upload")
+
+	u := &herald.Update{Media: []herald.Media{{ID: priv.ID}}}
+	NoErr(t, s.CreateUpdate(h.Ctx, owner.ID, unlisted.ID, u), "post unlisted")
+	wantSigned("CreateUpdate", u.Media[0])
+	got, err := s.FindUpdate(h.Ctx, f.ID, unlisted.ID, u.ID)
+	NoErr(t, err, "FindUpdate")
+	wantSigned("FindUpdate", got.Media[0])
+	list, err := s.ListUpdates(h.Ctx, f.ID, unlisted.ID, 0, 10)
+	NoErr(t, err, "ListUpdates")
+	wantSigned("ListUpdates", list[0].Media[0])
+	evs, _, err := s.EventsAfter(h.Ctx, unlisted.ID, 0, 100)
+	NoErr(t, err, "EventsAfter")
+	heard := false
+	for _, ev := range evs {
+		if ev.Type == herald.EventUpdateCreated && ev.UpdateID == u.ID && ev.Update != nil {
+			wantSigned("update.created from the log", ev.Update.Media[0])
+			heard = true
+		}
+	}
+	if !heard {
+		t.Fatal("no update.created in the channel's log")
+	}
+	acc, err := s.FindSignedMedia(h.Ctx, priv.ID)
+	NoErr(t, err, "FindSignedMedia")
+	if acc.Media.ID != priv.ID || acc.Listed {
+		t.Fatalf("FindSignedMedia = %+v", acc)
+	}
+
+	pu := &herald.Update{Media: []herald.Media{{ID: pub.ID}}}
+	NoErr(t, s.CreateUpdate(h.Ctx, owner.ID, listed.ID, pu), "post listed")
+	got, err = s.FindUpdate(h.Ctx, "", listed.ID, pu.ID)
+	NoErr(t, err, "FindUpdate listed")
+	if got.Media[0].URL != "/media/"+pub.ID+"/original" || got.Media[0].ThumbnailURL != "/media/"+pub.ID+"/320" {
+		t.Fatalf("listed media URLs %q %q: want bare paths", got.Media[0].URL, got.Media[0].ThumbnailURL)
+	}
+
+	NoErr(t, s.DeleteUpdate(h.Ctx, owner.ID, unlisted.ID, u.ID), "DeleteUpdate")
+	_, err = s.FindSignedMedia(h.Ctx, priv.ID)
+	WantCode(t, err, herald.ENOTFOUND, "FindSignedMedia of a deleted update's media")
 }
