@@ -160,23 +160,39 @@ func (s *Server) receiveMedia(w http.ResponseWriter, r *http.Request, avatar boo
 	if s.media.Blobs == nil {
 		return nil, errMediaOff
 	}
-	a, id, err := s.accountAndChannel(r)
+	// An upload is an admin's, or a channel key's with the media scope
+	// (never an avatar: that stays a person's).
+	var actor, channelID string
+	var err error
+	if avatar {
+		var a *herald.Account
+		a, channelID, err = s.accountAndChannel(r)
+		if a != nil {
+			actor = a.ID
+		}
+	} else {
+		actor, channelID, err = s.channelActor(r, herald.ScopeMedia)
+	}
 	if err != nil {
 		return nil, err
 	}
-	if err := s.rateLimit(s.clientAddr(r), s.limits.postAddr, s.limits.postAccount, a.ID); err != nil {
+	if err := s.rateLimit(s.clientAddr(r), s.limits.postAddr, s.limits.postAccount, actor); err != nil {
 		return nil, err
 	}
-	// Authorize and check the quota before reading a byte of the body.
-	ch, err := s.Store.FindChannel(r.Context(), a.ID, id)
-	if err != nil {
-		return nil, err
-	}
-	if !ch.Viewer.IsAdmin() {
-		return nil, herald.KindErrorf(herald.EFORBIDDEN, "not-admin", "Only the channel's admins may do this.")
+	// Authorize and check the quota before reading a byte of the body. A
+	// key was checked against its channel and scope by channelActor.
+	if _, isKey := herald.KeyOfActor(actor); !isKey {
+		ch, err := s.Store.FindChannel(r.Context(), actor, channelID)
+		if err != nil {
+			return nil, err
+		}
+		if !ch.Viewer.IsAdmin() {
+			return nil, herald.KindErrorf(herald.EFORBIDDEN, "not-admin", "Only the channel's admins may do this.")
+		}
+		channelID = ch.ID
 	}
 	if q := s.media.DailyQuota; q > 0 {
-		used, err := s.Store.MediaUsage(r.Context(), ch.ID, s.clock.Now().Add(-24*time.Hour))
+		used, err := s.Store.MediaUsage(r.Context(), channelID, s.clock.Now().Add(-24*time.Hour))
 		if err != nil {
 			return nil, err
 		}
@@ -230,7 +246,7 @@ func (s *Server) receiveMedia(w http.ResponseWriter, r *http.Request, avatar boo
 	}
 	// The record first: a crash from here on leaves a record the prune
 	// loop erases with whatever files were stored, never a lost file.
-	if err := s.Store.CreateMedia(r.Context(), a.ID, ch.ID, m, s.media.DailyQuota); err != nil {
+	if err := s.Store.CreateMedia(r.Context(), actor, channelID, m, s.media.DailyQuota); err != nil {
 		return nil, quotaError(err)
 	}
 	if err := s.processMedia(r.Context(), tmp, m, avatar); err != nil {

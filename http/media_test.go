@@ -546,3 +546,48 @@ func TestMediaChannelAvatar(t *testing.T) {
 		t.Fatalf("files left: %v", got)
 	}
 }
+
+// TestMediaUploadByKey: a channel key with the media scope uploads to its
+// channel and posts the upload (with the post scope); without the scope,
+// on another channel, or for the avatar, it is refused before a byte is
+// stored.
+func TestMediaUploadByKey(t *testing.T) {
+	e, dir := mediaEnv(t)
+	owner := e.signup("owner")
+	a, b := e.channel(owner, "A"), e.channel(owner, "B")
+	station := e.createKey(owner, a.ID, "post", "media")
+	postOnly := e.createKey(owner, a.ID, "post")
+	jpg := testJPEG(t, 200, 100)
+
+	wantKind(t, e.do("POST", "/api/v1/channels/"+a.ID+"/media", postOnly.Secret, jpg, "Content-Type", "image/jpeg"), 403, "key-scope")
+	wantKind(t, e.do("POST", "/api/v1/channels/"+b.ID+"/media", station.Secret, jpg, "Content-Type", "image/jpeg"), 403, "key-wrong-channel")
+	wantKind(t, e.do("PUT", "/api/v1/channels/"+a.ID+"/avatar", station.Secret, jpg, "Content-Type", "image/jpeg"), 403, "key-not-allowed")
+	if got := files(t, dir); len(got) != 0 {
+		t.Fatalf("refused uploads stored %v", got)
+	}
+
+	r := e.do("POST", "/api/v1/channels/"+a.ID+"/media", station.Secret, jpg, "Content-Type", "image/jpeg")
+	if r.status != 201 {
+		t.Fatalf("upload by key: %d %s", r.status, r.body)
+	}
+	var m herald.Media
+	decodeInto(t, r.body, &m)
+	if m.Type != herald.MediaImage || m.ChannelID != a.ID || m.Width != 200 || m.State != herald.MediaReady {
+		t.Fatalf("uploaded by key: %+v", m)
+	}
+	body := []byte(`{"text":"Radar image","media":[{"id":"` + m.ID + `","alt":"Rain over the coast"}]}`)
+	r = e.do("POST", "/api/v1/channels/"+a.ID+"/updates", station.Secret, body, "Content-Type", "application/json")
+	if r.status != 201 {
+		t.Fatalf("post with media by key: %d %s", r.status, r.body)
+	}
+	var u herald.Update
+	decodeInto(t, r.body, &u)
+	if len(u.Media) != 1 || u.Media[0].ID != m.ID || u.Media[0].Alt != "Rain over the coast" {
+		t.Fatalf("posted by key: %+v", u)
+	}
+	// Another channel's key can't attach this channel's uploads.
+	other := e.createKey(owner, b.ID, "post", "media")
+	m2 := upload(t, owner, a.ID, jpg, "")
+	body = []byte(`{"media":[{"id":"` + m2.ID + `"}]}`)
+	wantKind(t, e.do("POST", "/api/v1/channels/"+b.ID+"/updates", other.Secret, body, "Content-Type", "application/json"), 400, "invalid-media")
+}
