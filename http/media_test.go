@@ -591,3 +591,35 @@ func TestMediaUploadByKey(t *testing.T) {
 	body = []byte(`{"media":[{"id":"` + m2.ID + `"}]}`)
 	wantKind(t, e.do("POST", "/api/v1/channels/"+b.ID+"/updates", other.Secret, body, "Content-Type", "application/json"), 400, "invalid-media")
 }
+
+// TestMediaEditTextAwayAndPollRule: one PATCH may clear a media update's
+// text and change its alt text; a poll with media is a clear 400.
+func TestMediaEditTextAwayAndPollRule(t *testing.T) {
+	e, _ := mediaEnv(t)
+	alice := e.signup("alice")
+	ch := e.channel(alice, "Photos")
+	m := upload(t, alice, ch.ID, testJPEG(t, 64, 64), "")
+	u, err := alice.PostMedia(ctx, ch.ID, "A caption", []herald.MediaRef{{ID: m.ID, Alt: "old"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := e.do("PATCH", "/api/v1/channels/"+ch.ID+"/updates/"+u.ID, alice.Token(),
+		[]byte(`{"text":"","media":[{"id":"`+m.ID+`","alt":"A red kite over the field"}]}`))
+	if r.status != 200 {
+		t.Fatalf("PATCH: %d %s", r.status, r.body)
+	}
+	var got herald.Update
+	decodeInto(t, r.body, &got)
+	if got.Text != "" || got.Media[0].Alt != "A red kite over the field" || got.EditedAt == nil {
+		t.Fatalf("edited = %+v", got)
+	}
+	plain, err := alice.PostUpdate(ctx, ch.ID, "just words", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantKind(t, e.do("PATCH", "/api/v1/channels/"+ch.ID+"/updates/"+plain.ID, alice.Token(), []byte(`{"text":" "}`)), 400, "invalid-text")
+
+	m2 := upload(t, alice, ch.ID, testJPEG(t, 64, 64), "")
+	body := []byte(`{"text":"Vote","media":[{"id":"` + m2.ID + `"}],"poll":{"question":"Which?","options":["a","b"]}}`)
+	wantKind(t, e.do("POST", "/api/v1/channels/"+ch.ID+"/updates", alice.Token(), body), 400, "poll-with-media")
+}

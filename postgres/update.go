@@ -88,6 +88,9 @@ func (db *DB) CreateUpdate(ctx context.Context, actorID, channelID string, u *he
 	if err != nil {
 		return err
 	}
+	if u.Poll != nil && len(refs) > 0 {
+		return herald.ErrPollWithMedia
+	}
 	if u.Poll != nil {
 		if err := u.Poll.Normalize(); err != nil {
 			return err
@@ -240,7 +243,7 @@ func (db *DB) readChannel(ctx context.Context, viewerID, channelID string, read 
 
 // EditUpdate replaces the text of a live update (admins) and appends update.edited.
 func (db *DB) EditUpdate(ctx context.Context, actorID, channelID, updateID, text string) (*herald.Update, error) {
-	text, err := herald.NormalizeUpdateText(text)
+	text, err := herald.NormalizeEditText(text)
 	if err != nil {
 		return nil, err
 	}
@@ -260,6 +263,9 @@ func (db *DB) EditUpdate(ctx context.Context, actorID, channelID, updateID, text
 		}
 		if u, err = loadUpdate(ctx, t, t.now, actorID, r.ch.ID, updateID); err != nil {
 			return err
+		}
+		if text == "" && len(u.Media) == 0 {
+			return herald.ErrEmptyText // rolls the edit back
 		}
 		if err := t.signUpdate(ctx, u, "", nil); err != nil {
 			return err

@@ -254,6 +254,9 @@ func (db *DB) CreateUpdate(ctx context.Context, actorID, channelID string, u *he
 	if err != nil {
 		return err
 	}
+	if u.Poll != nil && len(refs) > 0 {
+		return herald.ErrPollWithMedia
+	}
 	if u.Poll != nil {
 		if err := u.Poll.Normalize(); err != nil {
 			return err
@@ -368,7 +371,7 @@ func (db *DB) ListUpdates(ctx context.Context, viewerID, channelID string, befor
 
 // EditUpdate replaces the text of a live update (admins) and appends update.edited.
 func (db *DB) EditUpdate(ctx context.Context, actorID, channelID, updateID, text string) (*herald.Update, error) {
-	text, err := herald.NormalizeUpdateText(text)
+	text, err := herald.NormalizeEditText(text)
 	if err != nil {
 		return nil, err
 	}
@@ -390,6 +393,9 @@ func (db *DB) EditUpdate(ctx context.Context, actorID, channelID, updateID, text
 		// Options are signed: read them before signing.
 		if err := hydrateUpdates(ctx, tx, []updRow{ur}, actorID); err != nil {
 			return err
+		}
+		if text == "" && len(ur.u.Media) == 0 {
+			return herald.ErrEmptyText
 		}
 		if err := signUpdate(ctx, tx, r.pk, ur.u); err != nil {
 			return err

@@ -18,6 +18,7 @@ func init() {
 	register("Media/FinishAttached", testMediaFinishAttached)
 	register("Media/Avatar", testMediaAvatar)
 	register("Media/SignedURLs", testMediaSignedURLs)
+	register("Media/EditEmptyText", testMediaEditEmptyText)
 }
 
 // Upload records an image upload of size bytes, ready, as actor.
@@ -421,4 +422,50 @@ func testMediaSignedURLs(t *testing.T, h *Harness) {
 	NoErr(t, s.DeleteUpdate(h.Ctx, owner.ID, unlisted.ID, u.ID), "DeleteUpdate")
 	_, err = s.FindSignedMedia(h.Ctx, priv.ID)
 	WantCode(t, err, herald.ENOTFOUND, "FindSignedMedia of a deleted update's media")
+}
+
+// testMediaEditEmptyText: a media update's text may be edited away (and
+// back); a text-only update's may not, and the refused edit changes
+// nothing. A poll and media never share an update.
+func testMediaEditEmptyText(t *testing.T, h *Harness) {
+	s := h.Store
+	owner := h.Account("owner")
+	ch := h.Channel(owner)
+	m := h.Upload(owner, ch, 1)
+	u := &herald.Update{Text: "caption", Media: []herald.Media{{ID: m.ID, Alt: "a dog"}}}
+	NoErr(t, s.CreateUpdate(h.Ctx, owner.ID, ch.ID, u), "post")
+	h.Events.Take()
+	got, err := s.EditUpdate(h.Ctx, owner.ID, ch.ID, u.ID, "  \n ")
+	NoErr(t, err, "edit a media update's text to empty")
+	if got.Text != "" || got.EditedAt == nil || len(got.Media) != 1 || got.Media[0].Alt != "a dog" {
+		t.Fatalf("EditUpdate = %s", JSON(t, got))
+	}
+	if evs := h.Events.Take(); len(evs) != 1 || evs[0].Type != herald.EventUpdateEdited || evs[0].Update.Text != "" {
+		t.Fatalf("events = %s", JSON(t, evs))
+	}
+	got, err = s.FindUpdate(h.Ctx, owner.ID, ch.ID, u.ID)
+	if err != nil || got.Text != "" {
+		t.Fatalf("FindUpdate = %+v, %v", got, err)
+	}
+	got, err = s.EditUpdate(h.Ctx, owner.ID, ch.ID, u.ID, "caption again")
+	if err != nil || got.Text != "caption again" {
+		t.Fatalf("EditUpdate back = %+v, %v", got, err)
+	}
+
+	plain := h.Post(owner, ch, "words only")
+	h.Events.Take()
+	_, err = s.EditUpdate(h.Ctx, owner.ID, ch.ID, plain.ID, " ")
+	WantKind(t, err, herald.EINVALID, "invalid-text", "empty text without media")
+	got, err = s.FindUpdate(h.Ctx, owner.ID, ch.ID, plain.ID)
+	if err != nil || got.Text != "words only" || got.EditedAt != nil {
+		t.Fatalf("refused edit changed the update: %+v, %v", got, err)
+	}
+	if evs := h.Events.Take(); len(evs) != 0 {
+		t.Fatalf("refused edit appended %s", JSON(t, evs))
+	}
+
+	m2 := h.Upload(owner, ch, 1)
+	poll := &herald.Update{Text: "Which?", Media: []herald.Media{{ID: m2.ID}},
+		Poll: &herald.Poll{Question: "Which?", Options: []herald.PollOption{{Text: "a"}, {Text: "b"}}}}
+	WantKind(t, s.CreateUpdate(h.Ctx, owner.ID, ch.ID, poll), herald.EINVALID, "poll-with-media", "poll with media")
 }
