@@ -623,3 +623,20 @@ func TestMediaEditTextAwayAndPollRule(t *testing.T) {
 	body := []byte(`{"text":"Vote","media":[{"id":"` + m2.ID + `"}],"poll":{"question":"Which?","options":["a","b"]}}`)
 	wantKind(t, e.do("POST", "/api/v1/channels/"+ch.ID+"/updates", alice.Token(), body), 400, "poll-with-media")
 }
+
+// TestMediaHEICRefused: a HEIC photo (no decoder here) is a clear 400 that
+// names the type, and nothing of it is stored.
+func TestMediaHEICRefused(t *testing.T) {
+	e, dir := mediaEnv(t)
+	alice := e.signup("alice")
+	ch := e.channel(alice, "Photos")
+	heic := append([]byte("\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic"), make([]byte, 128)...)
+	r := e.do("POST", "/api/v1/channels/"+ch.ID+"/media", alice.Token(), heic, "Content-Type", "image/jpeg")
+	wantKind(t, r, 400, "media-unsupported")
+	if !strings.Contains(string(r.body), "HEIC") {
+		t.Fatalf("problem does not name the type: %s", r.body)
+	}
+	if got := files(t, dir); len(got) != 0 {
+		t.Fatalf("refused HEIC stored %v", got)
+	}
+}
