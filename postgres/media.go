@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/heraldhq/herald"
@@ -191,6 +192,10 @@ func (db *DB) findMedia(ctx context.Context, viewerID, mediaID string, signed bo
 	} else {
 		var live int
 		err := db.pool.QueryRow(ctx, `SELECT 1 FROM updates WHERE id = $1 AND channel_id = $2 AND expires_at > $3`, update, r.ch.ID, now).Scan(&live)
+		if errors.Is(err, pgx.ErrNoRows) && r.rel.IsAdmin() {
+			// Waiting in a scheduled update: its channel's admins only.
+			err = db.pool.QueryRow(ctx, `SELECT 1 FROM scheduled_updates WHERE id = $1 AND channel_id = $2`, update, r.ch.ID).Scan(&live)
+		}
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil, storeutil.ErrMediaNotFound
 		} else if err != nil {
@@ -198,6 +203,71 @@ func (db *DB) findMedia(ctx context.Context, viewerID, mediaID string, signed bo
 		}
 	}
 	return &herald.MediaAccess{Media: m, Listed: r.ch.Listed}, nil
+}
+
+// moveMedia hands the media of a scheduled update to the update publishing it.
+func (t *tx) moveMedia(ctx context.Context, fromID, toID string) ([]herald.Media, error) {
+	rows, err := t.Query(ctx, `UPDATE media AS m SET update_id = $2 WHERE m.update_id = $1 RETURNING `+mediaCols+`, m.position`, fromID, toID)
+	if err != nil {
+		return nil, err
+	}
+	type positioned struct {
+		m   *herald.Media
+		pos int
+	}
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (positioned, error) {
+		var p positioned
+		m := &herald.Media{}
+		var update, variants string
+		err := r.Scan(&m.ID, &m.ChannelID, &update, &m.Alt, &m.Type, &m.MIME, &m.Size, &m.Width, &m.Height,
+			&m.Duration, &m.Blurhash, &m.Name, &m.State, &variants, &m.CreatedAt, &m.Unlisted, &p.pos)
+		m.Variants, m.CreatedAt = storeutil.SplitVariants(variants), m.CreatedAt.UTC()
+		m.SetURLs()
+		p.m = m
+		return p, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	slices.SortFunc(list, func(a, b positioned) int { return a.pos - b.pos })
+	out := make([]herald.Media, len(list))
+	for i, p := range list {
+		out[i] = *p.m
+	}
+	t.db.signMedia(out)
+	return out, nil
+}
+
+// scheduledMedia fills the media of scheduled updates.
+func scheduledMedia(ctx context.Context, q querier, db *DB, list ...*herald.ScheduledUpdate) error {
+	if len(list) == 0 {
+		return nil
+	}
+	byID := make(map[string]*herald.ScheduledUpdate, len(list))
+	ids := make([]string, 0, len(list))
+	for _, s := range list {
+		s.Media = nil
+		byID[s.ID] = s
+		ids = append(ids, s.ID)
+	}
+	rows, err := q.Query(ctx, `SELECT `+mediaCols+` FROM media m WHERE m.update_id = ANY($1) ORDER BY m.update_id, m.position`, ids)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		m, owner, err := scanMedia(rows)
+		if err != nil {
+			return err
+		}
+		if m.Unlisted {
+			m.SignURLs(db.mediaKey, db.clock.Now())
+		}
+		if s := byID[owner]; s != nil {
+			s.Media = append(s.Media, *m)
+		}
+	}
+	return rows.Err()
 }
 
 // attachMedia attaches unattached uploads of a channel to a new update, in
@@ -297,7 +367,8 @@ func (db *DB) ErasableMedia(ctx context.Context, limit int) ([]*herald.Media, er
 	rows, err := db.pool.Query(ctx, `SELECT `+mediaCols+` FROM media m
 		WHERE NOT EXISTS (SELECT 1 FROM channels c WHERE c.id = m.channel_id)
 		OR (m.update_id IS NULL AND m.created_at <= $1 AND NOT EXISTS (SELECT 1 FROM channels c WHERE c.avatar_id = m.id))
-		OR (m.update_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM updates u WHERE u.id = m.update_id AND u.expires_at > $2))
+		OR (m.update_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM updates u WHERE u.id = m.update_id AND u.expires_at > $2)
+			AND NOT EXISTS (SELECT 1 FROM scheduled_updates s WHERE s.id = m.update_id))
 		LIMIT $3`, now.Add(-herald.UnattachedMaxAge), now, limit)
 	if err != nil {
 		return nil, mapError(err)

@@ -103,14 +103,15 @@ func (db *DB) CreateUpdate(ctx context.Context, actorID, channelID string, u *he
 		if err != nil {
 			return err
 		}
-		return t.insertUpdate(ctx, r, u, text, refs)
+		return t.insertUpdate(ctx, r, u, text, refs, "")
 	})
 }
 
 // insertUpdate posts a validated update (text normalized) on the channel r
 // (key-share locked) and appends update.created: the one path of a post,
-// immediate or scheduled, with retention counted from now.
-func (t *tx) insertUpdate(ctx context.Context, r *chanRow, u *herald.Update, text string, refs []herald.MediaRef) error {
+// immediate or scheduled, with retention counted from now. Its media are
+// the uploads refs, or the media of the scheduled update fromScheduled.
+func (t *tx) insertUpdate(ctx context.Context, r *chanRow, u *herald.Update, text string, refs []herald.MediaRef, fromScheduled string) error {
 	// A suspended channel posts nothing, scheduled updates included.
 	if err := refuseSuspended(ctx, t, r.pk); err != nil {
 		return err
@@ -119,7 +120,12 @@ func (t *tx) insertUpdate(ctx context.Context, r *chanRow, u *herald.Update, tex
 	expires := t.now.Add(t.db.retention)
 	// Media rows before the stream head, as FinishMedia locks them.
 	var err error
-	if u.Media, err = t.attachMedia(ctx, r.ch.ID, id, refs); err != nil {
+	if fromScheduled != "" {
+		u.Media, err = t.moveMedia(ctx, fromScheduled, id)
+	} else {
+		u.Media, err = t.attachMedia(ctx, r.ch.ID, id, refs)
+	}
+	if err != nil {
 		return err
 	}
 	var question *string

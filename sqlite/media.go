@@ -181,6 +181,10 @@ func (db *DB) findMedia(ctx context.Context, viewerID, mediaID string, signed bo
 		} else {
 			var live int
 			err := q.QueryRowContext(ctx, `SELECT 1 FROM updates WHERE id = ? AND channel_pk = ? AND expires_at > ?`, update, r.pk, nanos(now)).Scan(&live)
+			if errors.Is(err, sql.ErrNoRows) && r.rel.IsAdmin() {
+				// Waiting in a scheduled update: its channel's admins only.
+				err = q.QueryRowContext(ctx, `SELECT 1 FROM scheduled_updates WHERE id = ? AND channel_pk = ?`, update, r.pk).Scan(&live)
+			}
 			if errors.Is(err, sql.ErrNoRows) {
 				return storeutil.ErrMediaNotFound
 			} else if err != nil {
@@ -210,6 +214,16 @@ func attachMedia(ctx context.Context, tx *Tx, channelID, updateID string, refs [
 	}
 	signMedia(tx, out)
 	return out, nil
+}
+
+// moveMedia hands the media of a scheduled update to the update publishing it.
+func moveMedia(ctx context.Context, tx *Tx, fromID, toID string) ([]herald.Media, error) {
+	if _, err := tx.ExecContext(ctx, `UPDATE media SET update_id = ? WHERE update_id = ?`, toID, fromID); err != nil {
+		return nil, err
+	}
+	list, _, err := queryMedia(ctx, tx, `SELECT `+mediaCols+` FROM media m WHERE m.update_id = ? ORDER BY m.position`, toID)
+	signMedia(tx, list)
+	return list, err
 }
 
 // hydrateMedia fills the media of updates.
@@ -311,7 +325,8 @@ func (db *DB) ErasableMedia(ctx context.Context, limit int) ([]*herald.Media, er
 		list, _, err := queryMedia(ctx, q, `SELECT `+mediaCols+` FROM media m
 			WHERE NOT EXISTS (SELECT 1 FROM channels c WHERE c.id = m.channel_id)
 			OR (m.update_id IS NULL AND m.created_at <= ?1 AND NOT EXISTS (SELECT 1 FROM channels c WHERE c.avatar_id = m.id))
-			OR (m.update_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM updates u WHERE u.id = m.update_id AND u.expires_at > ?2))
+			OR (m.update_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM updates u WHERE u.id = m.update_id AND u.expires_at > ?2)
+				AND NOT EXISTS (SELECT 1 FROM scheduled_updates s WHERE s.id = m.update_id))
 			LIMIT ?3`, nanos(now.Add(-herald.UnattachedMaxAge)), nanos(now), limit)
 		for i := range list {
 			out = append(out, &list[i])

@@ -19,6 +19,7 @@ func init() {
 	register("Media/Avatar", testMediaAvatar)
 	register("Media/SignedURLs", testMediaSignedURLs)
 	register("Media/EditEmptyText", testMediaEditEmptyText)
+	register("Media/Scheduled", testMediaScheduled)
 }
 
 // Upload records an image upload of size bytes, ready, as actor.
@@ -468,4 +469,81 @@ func testMediaEditEmptyText(t *testing.T, h *Harness) {
 	poll := &herald.Update{Text: "Which?", Media: []herald.Media{{ID: m2.ID}},
 		Poll: &herald.Poll{Question: "Which?", Options: []herald.PollOption{{Text: "a"}, {Text: "b"}}}}
 	WantKind(t, s.CreateUpdate(h.Ctx, owner.ID, ch.ID, poll), herald.EINVALID, "poll-with-media", "poll with media")
+}
+
+// testMediaScheduled: uploads scheduled with an update stay attached to it
+// (visible to its admins, never erased as unattached, whatever the wait),
+// are published with it in order with their alt texts, and become
+// erasable if it is cancelled.
+func testMediaScheduled(t *testing.T, h *Harness) {
+	s := h.Store
+	owner := h.Account("owner")
+	ch := h.Channel(owner)
+	f := h.Follower(ch)
+	a, b := h.Upload(owner, ch, 1), h.Upload(owner, ch, 1)
+	sched := &herald.ScheduledUpdate{PublishAt: Start.Add(72 * time.Hour),
+		Media: []herald.Media{{ID: b.ID, Alt: "second"}, {ID: a.ID, Alt: "first"}}}
+	NoErr(t, s.ScheduleUpdate(h.Ctx, owner.ID, ch.ID, sched), "schedule media without text")
+	if sched.Text != "" || !slices.Equal(mediaIDs(sched.Media), []string{b.ID, a.ID}) || sched.Media[0].Alt != "second" {
+		t.Fatalf("scheduled = %s", JSON(t, sched))
+	}
+	list, err := s.ListScheduled(h.Ctx, owner.ID, ch.ID)
+	NoErr(t, err, "ListScheduled")
+	if len(list) != 1 || !slices.Equal(mediaIDs(list[0].Media), []string{b.ID, a.ID}) || list[0].Media[1].Alt != "first" {
+		t.Fatalf("ListScheduled = %s", JSON(t, list))
+	}
+	_, err = s.FindMedia(h.Ctx, owner.ID, a.ID)
+	NoErr(t, err, "an admin previews scheduled media")
+	for _, v := range []string{"", f.ID} {
+		_, err = s.FindMedia(h.Ctx, v, a.ID)
+		WantCode(t, err, herald.ENOTFOUND, "scheduled media seen before publication")
+	}
+	_, err = s.FindSignedMedia(h.Ctx, a.ID)
+	WantCode(t, err, herald.ENOTFOUND, "scheduled media opened by a signature")
+	WantCode(t, s.CreateUpdate(h.Ctx, owner.ID, ch.ID, &herald.Update{Media: []herald.Media{{ID: a.ID}}}), herald.EINVALID, "post media already scheduled")
+	m3 := h.Upload(owner, ch, 1)
+	WantKind(t, s.ScheduleUpdate(h.Ctx, owner.ID, ch.ID, &herald.ScheduledUpdate{Text: "Q", PublishAt: Start.Add(time.Hour), Media: []herald.Media{{ID: m3.ID}},
+		Poll: &herald.Poll{Question: "Q", Options: []herald.PollOption{{Text: "a"}, {Text: "b"}}}}), herald.EINVALID, "poll-with-media", "schedule a poll with media")
+
+	// Two days later the uploads are older than 24 h but still kept.
+	h.Clock.Advance(48 * time.Hour)
+	if got := erasable(t, h); !slices.Equal(got, []string{m3.ID}) {
+		t.Fatalf("erasable while scheduled = %v, want only the loose upload", got)
+	}
+	edited, err := s.EditScheduled(h.Ctx, owner.ID, ch.ID, sched.ID, new(string), nil)
+	if err != nil || edited.Text != "" || len(edited.Media) != 2 {
+		t.Fatalf("EditScheduled empty text = %+v, %v", edited, err)
+	}
+	txt := "With words"
+	_, err = s.EditScheduled(h.Ctx, owner.ID, ch.ID, sched.ID, &txt, nil)
+	NoErr(t, err, "EditScheduled text")
+	h.Events.Take()
+	h.Clock.Advance(24 * time.Hour)
+	n, err := s.PublishDue(h.Ctx, 10)
+	if err != nil || n != 1 {
+		t.Fatalf("PublishDue = %d, %v", n, err)
+	}
+	evs := h.Events.Take()
+	if len(evs) != 1 || evs[0].Type != herald.EventUpdateCreated || evs[0].Update.Text != "With words" ||
+		!slices.Equal(mediaIDs(evs[0].Update.Media), []string{b.ID, a.ID}) || evs[0].Update.Media[1].Alt != "first" {
+		t.Fatalf("published = %s", JSON(t, evs))
+	}
+	got, err := s.FindUpdate(h.Ctx, f.ID, ch.ID, evs[0].UpdateID)
+	if err != nil || !slices.Equal(mediaIDs(got.Media), []string{b.ID, a.ID}) {
+		t.Fatalf("FindUpdate = %+v, %v", got, err)
+	}
+	_, err = s.FindMedia(h.Ctx, f.ID, a.ID)
+	NoErr(t, err, "a follower sees published media")
+	if got := erasable(t, h); !slices.Equal(got, []string{m3.ID}) {
+		t.Fatalf("erasable after publication = %v", got)
+	}
+
+	// Cancelled: its uploads go.
+	c := h.Upload(owner, ch, 1)
+	doomed := &herald.ScheduledUpdate{Text: "later", PublishAt: h.Clock.Now().Add(time.Hour), Media: []herald.Media{{ID: c.ID}}}
+	NoErr(t, s.ScheduleUpdate(h.Ctx, owner.ID, ch.ID, doomed), "schedule")
+	NoErr(t, s.CancelScheduled(h.Ctx, owner.ID, ch.ID, doomed.ID), "CancelScheduled")
+	if got := erasable(t, h); !slices.Equal(got, sorted(m3.ID, c.ID)) {
+		t.Fatalf("erasable after cancelling = %v", got)
+	}
 }
