@@ -293,6 +293,20 @@ func testMediaFinishAttached(t *testing.T, h *Harness) {
 		t.Fatalf("events for an unattached media = %s", JSON(t, evs))
 	}
 	WantCode(t, s.FinishMedia(h.Ctx, &herald.Media{ID: "nope", State: herald.MediaReady}), herald.ENOTFOUND, "FinishMedia of an unknown media")
+
+	// An unlisted channel's followers hear it too, with signed URLs.
+	hidden := h.Channel(owner, Unlisted)
+	v := &herald.Media{ID: herald.NewID(), Type: herald.MediaVideo, MIME: "video/mp4", Size: 1000}
+	NoErr(t, s.CreateMedia(h.Ctx, owner.ID, hidden.ID, v, 0), "CreateMedia unlisted")
+	NoErr(t, s.CreateUpdate(h.Ctx, owner.ID, hidden.ID, &herald.Update{Media: []herald.Media{{ID: v.ID}}}), "post unlisted while processing")
+	h.Events.Take()
+	v.State, v.Variants = herald.MediaReady, []string{"original", "poster"}
+	NoErr(t, s.FinishMedia(h.Ctx, v), "FinishMedia unlisted")
+	evs = h.Events.Take()
+	if len(evs) != 1 || evs[0].Type != herald.EventUpdateEdited || evs[0].Update.Media[0].State != herald.MediaReady ||
+		!strings.HasPrefix(evs[0].Update.Media[0].ThumbnailURL, "/media/"+v.ID+"/poster?expires=") || !strings.Contains(v.URL, "&sig=") {
+		t.Fatalf("unlisted events = %s (media %+v)", JSON(t, evs), v)
+	}
 }
 
 func testMediaAvatar(t *testing.T, h *Harness) {
