@@ -55,11 +55,11 @@ func VerifyMediaURL(key []byte, id, variant, expires, sig string, now time.Time)
 
 // SignURLs replaces the media's URLs by signed ones (an unlisted channel's).
 func (m *Media) SignURLs(key []byte, now time.Time) {
-	m.SetURLs()
 	if len(key) == 0 {
+		m.SetURLs()
 		return
 	}
-	m.URL = SignedMediaPath(key, m.ID, "original", now)
+	m.URL, m.ThumbnailURL = SignedMediaPath(key, m.ID, "original", now), ""
 	for _, v := range m.Variants {
 		if v == "320" || v == "poster" {
 			m.ThumbnailURL = SignedMediaPath(key, m.ID, v, now)
