@@ -585,6 +585,17 @@ func TestMediaUploadByKey(t *testing.T) {
 	if len(u.Media) != 1 || u.Media[0].ID != m.ID || u.Media[0].Alt != "Rain over the coast" {
 		t.Fatalf("posted by key: %+v", u)
 	}
+	// A key schedules media too: the scheduled update carries them.
+	r = e.do("POST", "/api/v1/channels/"+a.ID+"/media", station.Secret, jpg, "Content-Type", "image/jpeg")
+	var later herald.Media
+	decodeInto(t, r.body, &later)
+	body = []byte(`{"media":[{"id":"` + later.ID + `","alt":"Tomorrow's map"}],"publish_at":"` + e.clock.Now().Add(time.Hour).Format(time.RFC3339) + `"}`)
+	r = e.do("POST", "/api/v1/channels/"+a.ID+"/updates", station.Secret, body, "Content-Type", "application/json")
+	var sched herald.ScheduledUpdate
+	decodeInto(t, r.body, &sched)
+	if r.status != 202 || len(sched.Media) != 1 || sched.Media[0].ID != later.ID || sched.Media[0].Alt != "Tomorrow's map" {
+		t.Fatalf("schedule media by key: %d %s", r.status, r.body)
+	}
 	// Another channel's key can't attach this channel's uploads.
 	other := e.createKey(owner, b.ID, "post", "media")
 	m2 := upload(t, owner, a.ID, jpg, "")
