@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -75,5 +76,17 @@ func SignUpdateMedia(key []byte, now time.Time, updates ...*Update) {
 				u.Media[i].SignURLs(key, now)
 			}
 		}
+	}
+}
+
+// SignAvatarURL signs an unlisted channel's avatar URL, so that an invite's
+// visitors see the picture before they follow.
+func (c *Channel) SignAvatarURL(key []byte, now time.Time) {
+	if c.Listed || len(key) == 0 {
+		return
+	}
+	id, ok := strings.CutPrefix(c.AvatarURL, "/media/")
+	if id, ok2 := strings.CutSuffix(id, "/original"); ok && ok2 && id != "" && !strings.Contains(id, "/") {
+		c.AvatarURL = SignedMediaPath(key, id, "original", now)
 	}
 }

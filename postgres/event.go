@@ -157,6 +157,7 @@ func (t *tx) hydrate(ctx context.Context, raw []herald.Event) ([]herald.Event, e
 		} else if err != nil {
 			return nil, err
 		}
+		t.db.signAvatar(&r.ch)
 		return r.public(), nil
 	})
 }

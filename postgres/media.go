@@ -357,6 +357,7 @@ func (db *DB) SetChannelAvatar(ctx context.Context, actorID, channelID, mediaID 
 			return err
 		}
 		r.ch.AvatarURL = herald.AvatarURL(mediaID)
+		db.signAvatar(&r.ch)
 		out = r.view()
 		return t.appendEvent(ctx, herald.Event{Stream: r.ch.ID, Type: herald.EventChannelUpdated, ChannelID: r.ch.ID, Channel: r.public()})
 	})

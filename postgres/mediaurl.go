@@ -35,6 +35,17 @@ func (db *DB) signed(u *herald.Update, err error) (*herald.Update, error) {
 	return u, err
 }
 
+// signAvatar signs an unlisted channel's avatar URL.
+func (db *DB) signAvatar(ch *herald.Channel) { ch.SignAvatarURL(db.mediaKey, db.clock.Now()) }
+
+// signAvatarIn signs an unlisted channel's avatar URL read through q when
+// q is a transaction (pool reads sign at their call site).
+func signAvatarIn(q querier, ch *herald.Channel) {
+	if t, ok := q.(*tx); ok {
+		t.db.signAvatar(ch)
+	}
+}
+
 // signMedia signs the URLs of unlisted channels' media.
 func (db *DB) signMedia(list []herald.Media) {
 	now := db.clock.Now()

@@ -312,6 +312,7 @@ func (db *DB) SetChannelAvatar(ctx context.Context, actorID, channelID, mediaID 
 			return err
 		}
 		r.ch.AvatarURL = herald.AvatarURL(mediaID)
+		signAvatar(tx, &r.ch)
 		out = r.view()
 		return tx.appendEvent(ctx, herald.Event{Stream: r.ch.ID, Type: herald.EventChannelUpdated, ChannelID: r.ch.ID, Channel: r.public()})
 	})

@@ -49,6 +49,13 @@ func dbOf(q queryer) *DB {
 	return nil
 }
 
+// signAvatar signs an unlisted channel's avatar URL.
+func signAvatar(q queryer, ch *herald.Channel) {
+	if db := dbOf(q); db != nil {
+		ch.SignAvatarURL(db.mediaKey, db.cfg.Clock.Now())
+	}
+}
+
 // signMedia signs the URLs of unlisted channels' media.
 func signMedia(q queryer, list []herald.Media) {
 	db := dbOf(q)

@@ -20,6 +20,7 @@ func init() {
 	register("Media/SignedURLs", testMediaSignedURLs)
 	register("Media/EditEmptyText", testMediaEditEmptyText)
 	register("Media/Scheduled", testMediaScheduled)
+	register("Media/UnlistedAvatar", testMediaUnlistedAvatar)
 }
 
 // Upload records an image upload of size bytes, ready, as actor.
@@ -559,5 +560,44 @@ func testMediaScheduled(t *testing.T, h *Harness) {
 	NoErr(t, s.CancelScheduled(h.Ctx, owner.ID, ch.ID, doomed.ID), "CancelScheduled")
 	if got := erasable(t, h); !slices.Equal(got, sorted(m3.ID, c.ID)) {
 		t.Fatalf("erasable after cancelling = %v", got)
+	}
+}
+
+// testMediaUnlistedAvatar: an unlisted channel's avatar URL is signed where
+// the store returns the channel (its page, the invite, events), so an
+// invite's visitor sees the picture before following; FindSignedMedia opens it.
+func testMediaUnlistedAvatar(t *testing.T, h *Harness) {
+	s := h.Store
+	key, err := s.MediaURLKey(h.Ctx)
+	NoErr(t, err, "MediaURLKey")
+	owner := h.Account("owner")
+	ch := h.Channel(owner, Unlisted)
+	a := h.Upload(owner, ch, 10)
+	h.Events.Take()
+	want := herald.SignedMediaPath(key, a.ID, "original", h.Clock.Now())
+	got, err := s.SetChannelAvatar(h.Ctx, owner.ID, ch.ID, a.ID)
+	NoErr(t, err, "SetChannelAvatar")
+	if got.AvatarURL != want {
+		t.Fatalf("SetChannelAvatar avatar = %q, want %q", got.AvatarURL, want)
+	}
+	if evs := h.Events.Take(); len(evs) != 1 || evs[0].Channel.AvatarURL != want {
+		t.Fatalf("events = %s", JSON(t, evs))
+	}
+	seen, err := s.FindChannel(h.Ctx, owner.ID, ch.ID)
+	if err != nil || seen.AvatarURL != want {
+		t.Fatalf("FindChannel = %+v, %v", seen, err)
+	}
+	code, err := s.RotateInvite(h.Ctx, owner.ID, ch.ID)
+	NoErr(t, err, "RotateInvite")
+	visitor := h.Account("visitor")
+	inv, err := s.FindChannelByInvite(h.Ctx, visitor.ID, code)
+	if err != nil || inv.AvatarURL != want {
+		t.Fatalf("FindChannelByInvite = %+v, %v", inv, err)
+	}
+	_, err = s.FindMedia(h.Ctx, visitor.ID, a.ID)
+	WantCode(t, err, herald.ENOTFOUND, "a visitor's session opens an unlisted avatar")
+	acc, err := s.FindSignedMedia(h.Ctx, a.ID)
+	if err != nil || acc.Media.ID != a.ID {
+		t.Fatalf("FindSignedMedia(avatar) = %+v, %v", acc, err)
 	}
 }
