@@ -186,6 +186,7 @@ type ScheduledUpdate struct {
 	ChannelID string    `json:"channel_id"`
 	Text      string    `json:"text"`
 	Poll      *Poll     `json:"poll,omitempty"`
+	Media     []Media   `json:"media,omitempty"` // attached when scheduled, kept until published
 	PublishAt time.Time `json:"publish_at"`
 	CreatedAt time.Time `json:"created_at"`
 }
@@ -206,7 +207,7 @@ func ValidatePublishAt(at, now time.Time) error {
 // for the channel's admins (and keys, which the HTTP layer limits by
 // scope).
 type ScheduleStore interface {
-	// ScheduleUpdate validates (text, poll, publish_at) and stores a
+	// ScheduleUpdate validates (text, poll, media, publish_at) and stores a
 	// scheduled update; sets ID, ChannelID and CreatedAt. ECONFLICT past
 	// MaxScheduledPerChannel.
 	ScheduleUpdate(ctx context.Context, actorID, channelID string, s *ScheduledUpdate) error

@@ -35,22 +35,25 @@ const (
 // updates carry. Variants name the stored renditions ("original", "1280",
 // "320", "poster"); URL and ThumbnailURL are paths under /media.
 type Media struct {
-	ID           string    `json:"id"`
-	ChannelID    string    `json:"channel_id"`
-	Type         string    `json:"type"`
-	MIME         string    `json:"mime"`
-	Size         int64     `json:"size"`
-	Width        int       `json:"width,omitempty"`
-	Height       int       `json:"height,omitempty"`
-	Duration     float64   `json:"duration,omitempty"` // seconds
-	Blurhash     string    `json:"blurhash,omitempty"`
-	URL          string    `json:"url"`
-	ThumbnailURL string    `json:"thumbnail_url,omitempty"`
-	Name         string    `json:"name,omitempty"`
-	Alt          string    `json:"alt,omitempty"`
-	State        string    `json:"state"`
-	Variants     []string  `json:"-"`
-	CreatedAt    time.Time `json:"created_at"`
+	ID           string   `json:"id"`
+	ChannelID    string   `json:"channel_id"`
+	Type         string   `json:"type"`
+	MIME         string   `json:"mime"`
+	Size         int64    `json:"size"`
+	Width        int      `json:"width,omitempty"`
+	Height       int      `json:"height,omitempty"`
+	Duration     float64  `json:"duration,omitempty"` // seconds
+	Blurhash     string   `json:"blurhash,omitempty"`
+	URL          string   `json:"url"`
+	ThumbnailURL string   `json:"thumbnail_url,omitempty"`
+	Name         string   `json:"name,omitempty"`
+	Alt          string   `json:"alt,omitempty"`
+	State        string   `json:"state"`
+	Variants     []string `json:"-"`
+	// Unlisted is set by the stores for an unlisted channel's media: its
+	// URLs are signed (SignURLs).
+	Unlisted  bool      `json:"-"`
+	CreatedAt time.Time `json:"created_at"`
 }
 
 // MediaRef attaches an uploaded media to an update with its alt text.
@@ -145,6 +148,13 @@ type MediaStore interface {
 	// admins only) or attached to a live update of a channel viewerID may
 	// read. A listed channel's attached media need no viewer.
 	FindMedia(ctx context.Context, viewerID, mediaID string) (*MediaAccess, error)
+	// MediaURLKey returns the key signing unlisted channels' media URLs
+	// (MediaURLSignature): made once, kept in the store, so every node
+	// signs and checks with the same one.
+	MediaURLKey(ctx context.Context) ([]byte, error)
+	// FindSignedMedia is FindMedia for a request whose URL signature was
+	// checked: a media of a live update, or an avatar, whoever asks.
+	FindSignedMedia(ctx context.Context, mediaID string) (*MediaAccess, error)
 	// SetMediaAlt replaces the alt texts of an update's media (admins) and
 	// appends update.edited. Every ref must name a media of the update.
 	SetMediaAlt(ctx context.Context, actorID, channelID, updateID string, refs []MediaRef) (*Update, error)

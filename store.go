@@ -158,6 +158,7 @@ type UpdateStore interface {
 	// before > 0, at most limit (already clamped by the caller).
 	ListUpdates(ctx context.Context, viewerID, channelID string, before int64, limit int) ([]*Update, error)
 	// EditUpdate replaces the text of a live update (admins); sets EditedAt; appends update.edited.
+	// The text may be empty only if the update has media (else ErrEmptyText).
 	EditUpdate(ctx context.Context, actorID, channelID, updateID, text string) (*Update, error)
 	// DeleteUpdate erases an update with its reactions and votes (admins); appends update.deleted.
 	DeleteUpdate(ctx context.Context, actorID, channelID, updateID string) error

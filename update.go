@@ -169,6 +169,23 @@ func (u *Update) Public() *Update {
 	return &c
 }
 
+// ErrPollWithMedia refuses an update with both a poll and media: as on
+// Telegram, a poll is an update of its own.
+var ErrPollWithMedia = KindErrorf(EINVALID, "poll-with-media", "An update can't carry both a poll and media: post them as two updates.")
+
+// ErrEmptyText refuses an empty text for an update without media.
+var ErrEmptyText = KindErrorf(EINVALID, "invalid-text", "Text must not be empty (only an update with media may have none).")
+
+// NormalizeEditText checks an edit's new text as NormalizeUpdateText, except
+// that it may be empty ("" returned): the store then accepts it only for
+// an update with media (ErrEmptyText).
+func NormalizeEditText(text string) (string, error) {
+	if utf8.ValidString(text) && strings.TrimSpace(text) == "" {
+		return "", nil
+	}
+	return NormalizeUpdateText(text)
+}
+
 // NormalizeUpdateContent checks a new update's text and media: the text as
 // NormalizeUpdateText, except that an update with media may have none; the
 // media as NormalizeMediaRefs. It returns the text and the media refs.

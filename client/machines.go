@@ -48,6 +48,8 @@ func NewIdempotencyKey() string { return rand.Text() }
 type Post struct {
 	Text string
 	Poll *PollInput
+	// Media are uploads (UploadMedia) the update carries, with alt texts.
+	Media []herald.MediaRef
 	// PublishAt, if set, schedules the update instead (see Publish).
 	PublishAt time.Time
 	// IdempotencyKey makes retries safe: the server creates the update at
@@ -69,6 +71,9 @@ func (c *Client) Publish(ctx context.Context, channelID string, p Post) (*herald
 	in := map[string]any{"text": p.Text}
 	if p.Poll != nil {
 		in["poll"] = p.Poll
+	}
+	if len(p.Media) > 0 {
+		in["media"] = p.Media
 	}
 	if !p.PublishAt.IsZero() {
 		in["publish_at"] = p.PublishAt.UTC().Format(time.RFC3339Nano)

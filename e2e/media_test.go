@@ -1,6 +1,10 @@
 package e2e
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/chromedp/chromedp/kb"
+)
 
 // TestWebAppMedia: an admin attaches a photo in the composer (progress,
 // preview, alt text), posts it, and a follower's open page shows it live,
@@ -46,6 +50,45 @@ func TestWebAppMedia(t *testing.T) {
 	admin.checkErrors("media")
 	follower.a11y("media")
 	follower.screenshot("media")
+
+	// An album of two; the follower opens it in the lightbox: arrows move
+	// within the album, Escape closes and gives focus back to the image.
+	admin.do("attach two", evalVoid(`(async () => {
+		const dt = new DataTransfer();
+		for (const [name, colour] of [["green.jpg", "#3a3"], ["blue.jpg", "#33c"]]) {
+			const c = document.createElement("canvas"); c.width = 320; c.height = 240;
+			const g = c.getContext("2d"); g.fillStyle = colour; g.fillRect(0, 0, 320, 240);
+			const blob = await new Promise(r => c.toBlob(r, "image/jpeg"));
+			dt.items.add(new File([blob], name, { type: "image/jpeg" }));
+		}
+		const input = document.querySelector("#compose-file"); input.files = dt.files;
+		input.dispatchEvent(new Event("change"));
+	})()`))
+	admin.waitJS("two uploaded", `document.querySelectorAll("#compose-attachments .attachment[data-id] img").length === 2`)
+	admin.do("alt texts", evalVoid(`(() => {
+		const alts = document.querySelectorAll("#compose-attachments .alt-text");
+		alts[0].value = "A green square"; alts[0].dispatchEvent(new Event("input"));
+		alts[1].value = "A blue square"; alts[1].dispatchEvent(new Event("input"));
+	})()`))
+	admin.click("publish album", "#compose-submit")
+	follower.waitJS("album shown", `document.querySelector("#feed .update .album.n2 .album-item img")?.complete`)
+	follower.click("open the lightbox", "#feed .update .album.n2 .album-item")
+	follower.waitJS("lightbox open", `document.querySelector("#lightbox")?.open && document.querySelector("#lightbox-img").alt === "A green square" &&
+		document.querySelector("#lightbox-img").complete && document.querySelector("#lightbox-img").naturalWidth === 320`)
+	if got := follower.str("labels", `[document.querySelector("#lightbox").getAttribute("aria-label"), document.querySelector("#lightbox-next").getAttribute("aria-label"), document.querySelector("#lightbox-position").textContent].join("|")`); got != "Image viewer|Next image|1 of 2" {
+		t.Fatalf("lightbox labels = %q", got)
+	}
+	follower.a11y("lightbox")
+	follower.key("next", kb.ArrowRight)
+	follower.waitJS("second image", `document.querySelector("#lightbox-img").alt === "A blue square" && document.querySelector("#lightbox-position").textContent === "2 of 2"`)
+	follower.key("wrap around", kb.ArrowRight)
+	follower.waitJS("first again", `document.querySelector("#lightbox-img").alt === "A green square"`)
+	follower.key("previous", kb.ArrowLeft)
+	follower.waitJS("back to the second", `document.querySelector("#lightbox-img").alt === "A blue square"`)
+	follower.screenshot("lightbox")
+	follower.key("close", kb.Escape)
+	follower.waitJS("closed", `!document.querySelector("#lightbox") && document.activeElement?.classList.contains("album-item")`)
+	follower.checkErrors("lightbox")
 
 	// The channel's picture, from the settings page; the channel page shows it.
 	admin.click("manage", "#settings-link")

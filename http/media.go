@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -159,23 +160,39 @@ func (s *Server) receiveMedia(w http.ResponseWriter, r *http.Request, avatar boo
 	if s.media.Blobs == nil {
 		return nil, errMediaOff
 	}
-	a, id, err := s.accountAndChannel(r)
+	// An upload is an admin's, or a channel key's with the media scope
+	// (never an avatar: that stays a person's).
+	var actor, channelID string
+	var err error
+	if avatar {
+		var a *herald.Account
+		a, channelID, err = s.accountAndChannel(r)
+		if a != nil {
+			actor = a.ID
+		}
+	} else {
+		actor, channelID, err = s.channelActor(r, herald.ScopeMedia)
+	}
 	if err != nil {
 		return nil, err
 	}
-	if err := s.rateLimit(s.clientAddr(r), s.limits.postAddr, s.limits.postAccount, a.ID); err != nil {
+	if err := s.rateLimit(s.clientAddr(r), s.limits.postAddr, s.limits.postAccount, actor); err != nil {
 		return nil, err
 	}
-	// Authorize and check the quota before reading a byte of the body.
-	ch, err := s.Store.FindChannel(r.Context(), a.ID, id)
-	if err != nil {
-		return nil, err
-	}
-	if !ch.Viewer.IsAdmin() {
-		return nil, herald.KindErrorf(herald.EFORBIDDEN, "not-admin", "Only the channel's admins may do this.")
+	// Authorize and check the quota before reading a byte of the body. A
+	// key was checked against its channel and scope by channelActor.
+	if _, isKey := herald.KeyOfActor(actor); !isKey {
+		ch, err := s.Store.FindChannel(r.Context(), actor, channelID)
+		if err != nil {
+			return nil, err
+		}
+		if !ch.Viewer.IsAdmin() {
+			return nil, herald.KindErrorf(herald.EFORBIDDEN, "not-admin", "Only the channel's admins may do this.")
+		}
+		channelID = ch.ID
 	}
 	if q := s.media.DailyQuota; q > 0 {
-		used, err := s.Store.MediaUsage(r.Context(), ch.ID, s.clock.Now().Add(-24*time.Hour))
+		used, err := s.Store.MediaUsage(r.Context(), channelID, s.clock.Now().Add(-24*time.Hour))
 		if err != nil {
 			return nil, err
 		}
@@ -229,7 +246,7 @@ func (s *Server) receiveMedia(w http.ResponseWriter, r *http.Request, avatar boo
 	}
 	// The record first: a crash from here on leaves a record the prune
 	// loop erases with whatever files were stored, never a lost file.
-	if err := s.Store.CreateMedia(r.Context(), a.ID, ch.ID, m, s.media.DailyQuota); err != nil {
+	if err := s.Store.CreateMedia(r.Context(), actor, channelID, m, s.media.DailyQuota); err != nil {
 		return nil, quotaError(err)
 	}
 	if err := s.processMedia(r.Context(), tmp, m, avatar); err != nil {
@@ -389,9 +406,44 @@ func variantMIME(m *herald.Media, variant string) string {
 	return "image/jpeg"
 }
 
+var errMediaSignature = herald.KindErrorf(herald.EFORBIDDEN, "media-link-invalid",
+	"This media link has expired or is not valid: reload the channel for a new one.")
+
+// findServedMedia finds the media a request may read: with a valid signed
+// URL (expires, sig) whoever asks, else as the request's viewer. A link
+// with a signature that is expired or tampered with, and no session that
+// could read the media, is refused with a 403. until is when a signed
+// link expires (zero without one).
+func (s *Server) findServedMedia(r *http.Request, id, variant string) (acc *herald.MediaAccess, until time.Time, err error) {
+	q := r.URL.Query()
+	sig, expires := q.Get("sig"), q.Get("expires")
+	if sig != "" {
+		key, err := s.Store.MediaURLKey(r.Context())
+		if err != nil {
+			return nil, time.Time{}, err
+		}
+		if herald.VerifyMediaURL(key, id, variant, expires, sig, s.clock.Now()) {
+			exp, _ := strconv.ParseInt(expires, 10, 64)
+			acc, err := s.Store.FindSignedMedia(r.Context(), id)
+			return acc, time.Unix(exp, 0), err
+		}
+	}
+	viewer, err := s.viewerID(r)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	acc, err = s.Store.FindMedia(r.Context(), viewer, id)
+	var he *herald.Error
+	if sig != "" && errors.As(err, &he) && he.Code == herald.ENOTFOUND {
+		return nil, time.Time{}, errMediaSignature
+	}
+	return acc, time.Time{}, err
+}
+
 // handleMedia serves a rendition: Range requests, an ETag, immutable
 // caching (a media id's bytes never change). A listed channel's media is
-// public; an unlisted one's needs a follower's or admin's session.
+// public; an unlisted one's needs a signed URL (the API gives those) or a
+// follower's or admin's session.
 // Anything but an image, video or audio is a download under a sandbox.
 func (s *Server) handleMedia(w http.ResponseWriter, r *http.Request) error {
 	if s.media.Blobs == nil {
@@ -402,11 +454,7 @@ func (s *Server) handleMedia(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	variant := r.PathValue("variant")
-	viewer, err := s.viewerID(r)
-	if err != nil {
-		return err
-	}
-	acc, err := s.Store.FindMedia(r.Context(), viewer, id)
+	acc, until, err := s.findServedMedia(r, id, variant)
 	if err != nil {
 		return err
 	}
@@ -422,9 +470,13 @@ func (s *Server) handleMedia(w http.ResponseWriter, r *http.Request) error {
 	h := w.Header()
 	h.Set("Content-Type", variantMIME(m, variant))
 	h.Set("ETag", `"`+m.ID+"-"+variant+`"`)
-	if acc.Listed {
+	switch {
+	case acc.Listed:
 		h.Set("Cache-Control", "public, max-age=31536000, immutable")
-	} else {
+	case !until.IsZero():
+		// The URL is the credential: private caches may keep it until it expires.
+		h.Set("Cache-Control", "private, max-age="+strconv.FormatInt(max(int64(until.Sub(s.clock.Now())/time.Second), 0), 10)+", immutable")
+	default:
 		h.Set("Cache-Control", "private, max-age=31536000, immutable")
 		h.Set("Vary", "Cookie, Authorization")
 	}

@@ -228,7 +228,11 @@ func TestMediaLimitsAndQuota(t *testing.T) {
 	wantProblem(t, err, 400, "empty-file")
 }
 
-func TestMediaUnlistedNeedsASession(t *testing.T) {
+// TestMediaUnlistedNeedsASignatureOrSession: an unlisted channel's media is
+// served to a follower's session, or to anyone holding the signed,
+// expiring URL the API gives; never at its bare path, never once the
+// signature expired or was altered.
+func TestMediaUnlistedNeedsASignatureOrSession(t *testing.T) {
 	e, _ := mediaEnv(t)
 	alice := e.signup("alice")
 	ch, err := alice.CreateChannel(ctx, client.ChannelInput{Name: "Private", Category: "weather", Listed: client.Ptr(false)})
@@ -236,8 +240,21 @@ func TestMediaUnlistedNeedsASession(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := upload(t, alice, ch.ID, testJPEG(t, 64, 64), "")
-	if _, err := alice.PostMedia(ctx, ch.ID, "secret", []herald.MediaRef{{ID: m.ID}}); err != nil {
+	bare := "/media/" + m.ID + "/original"
+	if !strings.HasPrefix(m.URL, bare+"?expires=") || !strings.Contains(m.URL, "&sig=") {
+		t.Fatalf("unlisted upload URL %q is not signed", m.URL)
+	}
+	// Not attached yet: a signed URL does not open an upload to strangers.
+	if r := e.do("GET", m.URL, "", nil); r.status != 404 {
+		t.Fatalf("signed URL of an unattached upload: %d", r.status)
+	}
+	u, err := alice.PostMedia(ctx, ch.ID, "secret", []herald.MediaRef{{ID: m.ID}})
+	if err != nil {
 		t.Fatal(err)
+	}
+	signed, thumb := u.Media[0].URL, u.Media[0].ThumbnailURL
+	if !strings.HasPrefix(signed, bare+"?expires=") || !strings.HasPrefix(thumb, "/media/"+m.ID+"/320?expires=") {
+		t.Fatalf("posted media URLs %q %q are not signed", signed, thumb)
 	}
 	bob, eve := e.signup("bob"), e.signup("eve")
 	inv, err := alice.RotateInvite(ctx, ch.ID)
@@ -248,13 +265,68 @@ func TestMediaUnlistedNeedsASession(t *testing.T) {
 		t.Fatal(err)
 	}
 	for who, tok := range map[string]string{"anonymous": "", "a stranger": eve.Token()} {
-		if r := e.do("GET", m.URL, tok, nil); r.status != 404 {
+		if r := e.do("GET", bare, tok, nil); r.status != 404 {
 			t.Fatalf("%s fetched unlisted media: %d", who, r.status)
 		}
 	}
-	r := e.do("GET", m.URL, bob.Token(), nil)
+	r := e.do("GET", bare, bob.Token(), nil)
 	if r.status != 200 || !strings.HasPrefix(r.header.Get("Cache-Control"), "private") {
 		t.Fatalf("follower: %d %v", r.status, r.header)
+	}
+	// The follower's view of the update carries the same signed URLs (the
+	// same all day: caches keep them), which work without a session.
+	got, err := bob.GetUpdate(ctx, ch.ID, u.ID)
+	if err != nil || got.Media[0].URL != signed || got.Media[0].ThumbnailURL != thumb {
+		t.Fatalf("follower's update: %+v, %v (want %q)", got, err, signed)
+	}
+	for _, p := range []string{signed, thumb} {
+		r := e.do("GET", p, "", nil)
+		if r.status != 200 || !strings.HasPrefix(r.header.Get("Cache-Control"), "private, max-age=") || len(r.body) == 0 {
+			t.Fatalf("signed %s: %d %v", p, r.status, r.header)
+		}
+	}
+	// Tampered: another variant, another expiry, another signature.
+	sig := signed[strings.Index(signed, "&sig=")+5:]
+	exp := signed[strings.Index(signed, "expires=")+8 : strings.Index(signed, "&sig=")]
+	later, _ := strconv.ParseInt(exp, 10, 64)
+	for _, p := range []string{
+		"/media/" + m.ID + "/1280?expires=" + exp + "&sig=" + sig,
+		bare + "?expires=" + strconv.FormatInt(later+86400, 10) + "&sig=" + sig,
+		bare + "?expires=" + exp + "&sig=" + strings.ToUpper(sig[:4]) + sig[4:] + "x",
+		bare + "?expires=" + exp + "&sig=",
+	} {
+		if r := e.do("GET", p, "", nil); r.status == 200 {
+			t.Fatalf("tampered %s served", p)
+		} else if strings.Contains(p, "sig=&") || strings.HasSuffix(p, "sig=") {
+			if r.status != 404 {
+				t.Fatalf("empty signature %s: %d", p, r.status)
+			}
+		} else if r.status != 403 || !strings.Contains(string(r.body), "media-link-invalid") {
+			t.Fatalf("tampered %s: %d %s", p, r.status, r.body)
+		}
+	}
+	// Expired: refused to anyone without a session; the follower's session
+	// still opens it, and the API hands out a fresh URL.
+	e.clock.Advance(2*herald.MediaURLPeriod + time.Second)
+	if r := e.do("GET", signed, "", nil); r.status != 403 {
+		t.Fatalf("expired signed URL: %d", r.status)
+	}
+	if r := e.do("GET", signed, bob.Token(), nil); r.status != 200 {
+		t.Fatalf("expired signed URL with a follower's session: %d", r.status)
+	}
+	fresh, err := bob.GetUpdate(ctx, ch.ID, u.ID)
+	if err != nil || fresh.Media[0].URL == signed {
+		t.Fatalf("fresh URL: %+v, %v", fresh, err)
+	}
+	if r := e.do("GET", fresh.Media[0].URL, "", nil); r.status != 200 {
+		t.Fatalf("fresh signed URL: %d", r.status)
+	}
+	// Deleted: the signature no longer opens anything.
+	if err := alice.DeleteUpdate(ctx, ch.ID, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	if r := e.do("GET", fresh.Media[0].URL, "", nil); r.status == 200 {
+		t.Fatalf("signed URL of a deleted update served")
 	}
 }
 
@@ -472,5 +544,110 @@ func TestMediaChannelAvatar(t *testing.T) {
 	}
 	if got := files(t, dir); len(got) != 0 {
 		t.Fatalf("files left: %v", got)
+	}
+}
+
+// TestMediaUploadByKey: a channel key with the media scope uploads to its
+// channel and posts the upload (with the post scope); without the scope,
+// on another channel, or for the avatar, it is refused before a byte is
+// stored.
+func TestMediaUploadByKey(t *testing.T) {
+	e, dir := mediaEnv(t)
+	owner := e.signup("owner")
+	a, b := e.channel(owner, "A"), e.channel(owner, "B")
+	station := e.createKey(owner, a.ID, "post", "media")
+	postOnly := e.createKey(owner, a.ID, "post")
+	jpg := testJPEG(t, 200, 100)
+
+	wantKind(t, e.do("POST", "/api/v1/channels/"+a.ID+"/media", postOnly.Secret, jpg, "Content-Type", "image/jpeg"), 403, "key-scope")
+	wantKind(t, e.do("POST", "/api/v1/channels/"+b.ID+"/media", station.Secret, jpg, "Content-Type", "image/jpeg"), 403, "key-wrong-channel")
+	wantKind(t, e.do("PUT", "/api/v1/channels/"+a.ID+"/avatar", station.Secret, jpg, "Content-Type", "image/jpeg"), 403, "key-not-allowed")
+	if got := files(t, dir); len(got) != 0 {
+		t.Fatalf("refused uploads stored %v", got)
+	}
+
+	r := e.do("POST", "/api/v1/channels/"+a.ID+"/media", station.Secret, jpg, "Content-Type", "image/jpeg")
+	if r.status != 201 {
+		t.Fatalf("upload by key: %d %s", r.status, r.body)
+	}
+	var m herald.Media
+	decodeInto(t, r.body, &m)
+	if m.Type != herald.MediaImage || m.ChannelID != a.ID || m.Width != 200 || m.State != herald.MediaReady {
+		t.Fatalf("uploaded by key: %+v", m)
+	}
+	body := []byte(`{"text":"Radar image","media":[{"id":"` + m.ID + `","alt":"Rain over the coast"}]}`)
+	r = e.do("POST", "/api/v1/channels/"+a.ID+"/updates", station.Secret, body, "Content-Type", "application/json")
+	if r.status != 201 {
+		t.Fatalf("post with media by key: %d %s", r.status, r.body)
+	}
+	var u herald.Update
+	decodeInto(t, r.body, &u)
+	if len(u.Media) != 1 || u.Media[0].ID != m.ID || u.Media[0].Alt != "Rain over the coast" {
+		t.Fatalf("posted by key: %+v", u)
+	}
+	// A key schedules media too: the scheduled update carries them.
+	r = e.do("POST", "/api/v1/channels/"+a.ID+"/media", station.Secret, jpg, "Content-Type", "image/jpeg")
+	var later herald.Media
+	decodeInto(t, r.body, &later)
+	body = []byte(`{"media":[{"id":"` + later.ID + `","alt":"Tomorrow's map"}],"publish_at":"` + e.clock.Now().Add(time.Hour).Format(time.RFC3339) + `"}`)
+	r = e.do("POST", "/api/v1/channels/"+a.ID+"/updates", station.Secret, body, "Content-Type", "application/json")
+	var sched herald.ScheduledUpdate
+	decodeInto(t, r.body, &sched)
+	if r.status != 202 || len(sched.Media) != 1 || sched.Media[0].ID != later.ID || sched.Media[0].Alt != "Tomorrow's map" {
+		t.Fatalf("schedule media by key: %d %s", r.status, r.body)
+	}
+	// Another channel's key can't attach this channel's uploads.
+	other := e.createKey(owner, b.ID, "post", "media")
+	m2 := upload(t, owner, a.ID, jpg, "")
+	body = []byte(`{"media":[{"id":"` + m2.ID + `"}]}`)
+	wantKind(t, e.do("POST", "/api/v1/channels/"+b.ID+"/updates", other.Secret, body, "Content-Type", "application/json"), 400, "invalid-media")
+}
+
+// TestMediaEditTextAwayAndPollRule: one PATCH may clear a media update's
+// text and change its alt text; a poll with media is a clear 400.
+func TestMediaEditTextAwayAndPollRule(t *testing.T) {
+	e, _ := mediaEnv(t)
+	alice := e.signup("alice")
+	ch := e.channel(alice, "Photos")
+	m := upload(t, alice, ch.ID, testJPEG(t, 64, 64), "")
+	u, err := alice.PostMedia(ctx, ch.ID, "A caption", []herald.MediaRef{{ID: m.ID, Alt: "old"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := e.do("PATCH", "/api/v1/channels/"+ch.ID+"/updates/"+u.ID, alice.Token(),
+		[]byte(`{"text":"","media":[{"id":"`+m.ID+`","alt":"A red kite over the field"}]}`))
+	if r.status != 200 {
+		t.Fatalf("PATCH: %d %s", r.status, r.body)
+	}
+	var got herald.Update
+	decodeInto(t, r.body, &got)
+	if got.Text != "" || got.Media[0].Alt != "A red kite over the field" || got.EditedAt == nil {
+		t.Fatalf("edited = %+v", got)
+	}
+	plain, err := alice.PostUpdate(ctx, ch.ID, "just words", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantKind(t, e.do("PATCH", "/api/v1/channels/"+ch.ID+"/updates/"+plain.ID, alice.Token(), []byte(`{"text":" "}`)), 400, "invalid-text")
+
+	m2 := upload(t, alice, ch.ID, testJPEG(t, 64, 64), "")
+	body := []byte(`{"text":"Vote","media":[{"id":"` + m2.ID + `"}],"poll":{"question":"Which?","options":["a","b"]}}`)
+	wantKind(t, e.do("POST", "/api/v1/channels/"+ch.ID+"/updates", alice.Token(), body), 400, "poll-with-media")
+}
+
+// TestMediaHEICRefused: a HEIC photo (no decoder here) is a clear 400 that
+// names the type, and nothing of it is stored.
+func TestMediaHEICRefused(t *testing.T) {
+	e, dir := mediaEnv(t)
+	alice := e.signup("alice")
+	ch := e.channel(alice, "Photos")
+	heic := append([]byte("\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic"), make([]byte, 128)...)
+	r := e.do("POST", "/api/v1/channels/"+ch.ID+"/media", alice.Token(), heic, "Content-Type", "image/jpeg")
+	wantKind(t, r, 400, "media-unsupported")
+	if !strings.Contains(string(r.body), "HEIC") {
+		t.Fatalf("problem does not name the type: %s", r.body)
+	}
+	if got := files(t, dir); len(got) != 0 {
+		t.Fatalf("refused HEIC stored %v", got)
 	}
 }

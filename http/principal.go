@@ -20,7 +20,7 @@ import (
 
 var (
 	errKeyNotAllowed = herald.KindErrorf(herald.EFORBIDDEN, "key-not-allowed",
-		"API keys may only post, edit and delete updates of their channel; sign in as a person for this.")
+		"API keys may only post, edit and delete updates of their channel and upload its media; sign in as a person for this.")
 	errKeyWrongChannel = herald.KindErrorf(herald.EFORBIDDEN, "key-wrong-channel", "This API key belongs to another channel.")
 	errKeyHeaderOnly   = herald.KindErrorf(herald.EUNAUTHORIZED, "invalid-token", "Send API keys in the Authorization header only.")
 )

@@ -12,7 +12,7 @@ import (
 // see until the scheduler publishes it.
 
 func (s *Server) scheduleUpdate(w http.ResponseWriter, r *http.Request, actor, channelID string, u *herald.Update, at time.Time) error {
-	su := &herald.ScheduledUpdate{Text: u.Text, Poll: u.Poll, PublishAt: at}
+	su := &herald.ScheduledUpdate{Text: u.Text, Poll: u.Poll, Media: u.Media, PublishAt: at}
 	if err := s.Store.ScheduleUpdate(r.Context(), actor, channelID, su); err != nil {
 		return err
 	}

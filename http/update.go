@@ -58,10 +58,10 @@ func (s *Server) handleCreateUpdate(w http.ResponseWriter, r *http.Request) erro
 		}
 		u.Poll = p
 	}
+	if u.Poll != nil && len(u.Media) > 0 {
+		return herald.ErrPollWithMedia
+	}
 	if req.PublishAt != nil {
-		if len(u.Media) > 0 {
-			return herald.KindErrorf(herald.EINVALID, "invalid-media", "Scheduled updates can't carry media yet.")
-		}
 		return s.scheduleUpdate(w, r, actor, id, u, *req.PublishAt)
 	}
 	if err := s.Store.CreateUpdate(r.Context(), actor, id, u); err != nil {

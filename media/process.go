@@ -87,6 +87,12 @@ func Sniff(f io.ReaderAt) (typ, mime string, err error) {
 		return herald.MediaAudio, mime, nil
 	case "application/ogg":
 		return herald.MediaAudio, "audio/ogg", nil
+	case "image/heic", "image/heic-sequence", "image/heif", "image/heif-sequence", "image/avif":
+		// No decoder here: Go has none, and Debian 12's ffmpeg (5.1) does not
+		// read HEIF image items. Refused, not kept as a document: a photo
+		// stored as-is would keep its location and camera metadata.
+		return "", "", herald.KindErrorf(herald.EINVALID, "media-unsupported",
+			"%s images are not supported by this server: send a JPEG, PNG, WebP or GIF (phones can export one).", strings.ToUpper(strings.TrimPrefix(strings.TrimSuffix(mime, "-sequence"), "image/")))
 	}
 	return herald.MediaDocument, documentMIME(mime), nil
 }

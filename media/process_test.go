@@ -287,3 +287,24 @@ func encode83(v, n int) string {
 	base83(&b, v, n)
 	return b.String()
 }
+
+// heicHead is the start of an iPhone HEIC photo: an ISO BMFF ftyp box with
+// the heic brand, then the meta box where its EXIF and GPS items live.
+func heicHead(brand string) []byte {
+	b := []byte("\x00\x00\x00\x18ftyp" + brand + "\x00\x00\x00\x00mif1" + brand)
+	b = append(b, "\x00\x00\x00\x28meta\x00\x00\x00\x00\x00\x00\x00\x21hdlr\x00\x00\x00\x00\x00\x00\x00\x00pict"...)
+	return append(b, make([]byte, 64)...)
+}
+
+// TestSniffRefusesHEIC: with no HEIF decoder (Go has none, Debian 12's
+// ffmpeg 5.1 can't read HEIF image items) HEIC and AVIF photos are refused
+// with a problem naming the type, never kept as documents with their
+// metadata.
+func TestSniffRefusesHEIC(t *testing.T) {
+	for brand, name := range map[string]string{"heic": "HEIC", "heix": "HEIC", "avif": "AVIF"} {
+		_, _, err := Sniff(bytes.NewReader(heicHead(brand)))
+		if herald.ErrorKind(err) != "media-unsupported" || !strings.Contains(err.Error(), name+" images are not supported") {
+			t.Errorf("Sniff(%s) = %v, want media-unsupported naming %s", brand, err, name)
+		}
+	}
+}

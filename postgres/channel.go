@@ -81,6 +81,7 @@ func loadChannel(ctx context.Context, q querier, now time.Time, viewerID, channe
 	if !r.rel.CanSee(r.ch.Listed) {
 		return nil, errChannelNotFound
 	}
+	signAvatarIn(q, &r.ch)
 	return r, nil
 }
 
@@ -204,6 +205,9 @@ func (db *DB) CreateChannel(ctx context.Context, ownerID string, ch *herald.Chan
 // FindChannel returns a live channel as viewerID sees it.
 func (db *DB) FindChannel(ctx context.Context, viewerID, channelID string) (*herald.Channel, error) {
 	r, err := loadChannel(ctx, db.pool, db.now(), viewerID, channelID, lockNone)
+	if r != nil {
+		db.signAvatar(&r.ch)
+	}
 	if err != nil {
 		return nil, mapError(err)
 	}
@@ -632,13 +636,19 @@ func findByInvite(ctx context.Context, q querier, now time.Time, viewerID, code,
 		viewerID, now, code))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, errInviteNotFound
+	} else if err != nil {
+		return nil, err
 	}
-	return r, err
+	signAvatarIn(q, &r.ch)
+	return r, nil
 }
 
 // FindChannelByInvite returns the channel an invite code opens.
 func (db *DB) FindChannelByInvite(ctx context.Context, viewerID, code string) (*herald.Channel, error) {
 	r, err := findByInvite(ctx, db.pool, db.now(), viewerID, code, lockNone)
+	if r != nil {
+		db.signAvatar(&r.ch)
+	}
 	if err != nil {
 		return nil, mapError(err)
 	}

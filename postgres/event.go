@@ -142,7 +142,7 @@ func (t *tx) hydrate(ctx context.Context, raw []herald.Event) ([]herald.Event, e
 		if err != nil {
 			return nil, err
 		}
-		list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*herald.Update, error) { return scanUpdate(r) })
+		list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*herald.Update, error) { return t.db.signed(scanUpdate(r)) })
 		if err != nil {
 			return nil, err
 		}
@@ -157,6 +157,7 @@ func (t *tx) hydrate(ctx context.Context, raw []herald.Event) ([]herald.Event, e
 		} else if err != nil {
 			return nil, err
 		}
+		t.db.signAvatar(&r.ch)
 		return r.public(), nil
 	})
 }

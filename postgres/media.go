@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/heraldhq/herald"
@@ -12,19 +13,22 @@ import (
 )
 
 const mediaCols = `m.id, m.channel_id, coalesce(m.update_id, ''), m.alt, m.type, m.mime, m.size, m.width, m.height,
-	m.duration, m.blurhash, m.name, m.state, m.variants, m.created_at`
+	m.duration, m.blurhash, m.name, m.state, m.variants, m.created_at,
+	NOT coalesce((SELECT c.listed FROM channels c WHERE c.id = m.channel_id), true)`
 
 // updateMediaCol is the last column of updateCols: an update's media as a
 // JSON array in position order (NULL without media).
 const updateMediaCol = `(SELECT json_agg(json_build_object('id', m.id, 'channel_id', m.channel_id, 'alt', m.alt,
 	'type', m.type, 'mime', m.mime, 'size', m.size, 'width', m.width, 'height', m.height, 'duration', m.duration,
-	'blurhash', m.blurhash, 'name', m.name, 'state', m.state, 'variants', m.variants, 'created_at', m.created_at)
+	'blurhash', m.blurhash, 'name', m.name, 'state', m.state, 'variants', m.variants, 'created_at', m.created_at,
+	'unlisted', NOT coalesce((SELECT c.listed FROM channels c WHERE c.id = m.channel_id), true))
 	ORDER BY m.position) FROM media m WHERE m.update_id = u.id)`
 
 // mediaJSON is one element of updateMediaCol.
 type mediaJSON struct {
 	herald.Media
 	Variants string `json:"variants"`
+	Unlisted bool   `json:"unlisted"`
 }
 
 // decodeUpdateMedia turns updateMediaCol into media.
@@ -40,6 +44,7 @@ func decodeUpdateMedia(b []byte) ([]herald.Media, error) {
 	for i, m := range list {
 		out[i] = m.Media
 		out[i].Variants = storeutil.SplitVariants(m.Variants)
+		out[i].Unlisted = m.Unlisted
 		out[i].CreatedAt = out[i].CreatedAt.UTC()
 		out[i].SetURLs()
 	}
@@ -51,7 +56,7 @@ func scanMedia(row pgx.Row) (*herald.Media, string, error) {
 	m := &herald.Media{}
 	var update, variants string
 	if err := row.Scan(&m.ID, &m.ChannelID, &update, &m.Alt, &m.Type, &m.MIME, &m.Size, &m.Width, &m.Height,
-		&m.Duration, &m.Blurhash, &m.Name, &m.State, &variants, &m.CreatedAt); err != nil {
+		&m.Duration, &m.Blurhash, &m.Name, &m.State, &variants, &m.CreatedAt, &m.Unlisted); err != nil {
 		return nil, "", err
 	}
 	m.Variants, m.CreatedAt = storeutil.SplitVariants(variants), m.CreatedAt.UTC()
@@ -82,7 +87,11 @@ func (db *DB) CreateMedia(ctx context.Context, actorID, channelID string, m *her
 		if m.State == "" {
 			m.State = herald.MediaProcessing
 		}
+		m.Unlisted = !r.ch.Listed
 		m.SetURLs()
+		if m.Unlisted {
+			m.SignURLs(db.mediaKey, t.now)
+		}
 		_, err = t.Exec(ctx, `INSERT INTO media (id, channel_id, type, mime, size, width, height, duration, blurhash, name, state, variants, created_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`, m.ID, m.ChannelID, m.Type, m.MIME, m.Size, m.Width, m.Height,
 			m.Duration, m.Blurhash, m.Name, m.State, storeutil.JoinVariants(m.Variants), m.CreatedAt)
@@ -104,19 +113,25 @@ func (db *DB) FinishMedia(ctx context.Context, m *herald.Media) error {
 	return db.inTx(ctx, func(t *tx) error {
 		var update, channel string
 		err := t.QueryRow(ctx, `UPDATE media SET type = $1, mime = $2, size = $3, width = $4, height = $5, duration = $6,
-			blurhash = $7, state = $8, variants = $9 WHERE id = $10 RETURNING coalesce(update_id, ''), channel_id`, m.Type, m.MIME, m.Size, m.Width, m.Height, m.Duration,
-			m.Blurhash, m.State, storeutil.JoinVariants(m.Variants), m.ID).Scan(&update, &channel)
+			blurhash = $7, state = $8, variants = $9 WHERE id = $10 RETURNING coalesce(update_id, ''), channel_id,
+			NOT coalesce((SELECT c.listed FROM channels c WHERE c.id = media.channel_id), true)`, m.Type, m.MIME, m.Size, m.Width, m.Height, m.Duration,
+			m.Blurhash, m.State, storeutil.JoinVariants(m.Variants), m.ID).Scan(&update, &channel, &m.Unlisted)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return storeutil.ErrMediaNotFound
 		} else if err != nil {
 			return err
 		}
 		m.SetURLs()
+		if m.Unlisted {
+			m.SignURLs(db.mediaKey, t.now)
+		}
 		if update == "" {
 			return nil
 		}
-		// The channel's key-share lock, as every write appending to its stream.
-		if _, err := loadAccess(ctx, t, "", channel, lockKeyShare); errors.Is(err, errChannelNotFound) {
+		// The channel's key-share lock, as every write appending to its stream
+		// (whoever may see it: an unlisted channel's followers hear it too).
+		var locked int
+		if err := t.QueryRow(ctx, `SELECT 1 FROM channels c WHERE c.id = $1`+lockKeyShare, channel).Scan(&locked); errors.Is(err, pgx.ErrNoRows) {
 			return nil
 		} else if err != nil {
 			return err
@@ -133,6 +148,15 @@ func (db *DB) FinishMedia(ctx context.Context, m *herald.Media) error {
 
 // FindMedia returns a live media viewerID may read.
 func (db *DB) FindMedia(ctx context.Context, viewerID, mediaID string) (*herald.MediaAccess, error) {
+	return db.findMedia(ctx, viewerID, mediaID, false)
+}
+
+// FindSignedMedia returns a live media whoever asks (its URL was signed).
+func (db *DB) FindSignedMedia(ctx context.Context, mediaID string) (*herald.MediaAccess, error) {
+	return db.findMedia(ctx, "", mediaID, true)
+}
+
+func (db *DB) findMedia(ctx context.Context, viewerID, mediaID string, signed bool) (*herald.MediaAccess, error) {
 	now := db.now()
 	m, update, err := scanMedia(db.pool.QueryRow(ctx, `SELECT `+mediaCols+` FROM media m WHERE m.id = $1`, mediaID))
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -140,7 +164,17 @@ func (db *DB) FindMedia(ctx context.Context, viewerID, mediaID string) (*herald.
 	} else if err != nil {
 		return nil, mapError(err)
 	}
-	r, err := loadAccess(ctx, db.pool, viewerID, m.ChannelID, lockNone)
+	var r *chanRow
+	if signed {
+		// No relation: an upload not yet attached stays its admins'.
+		r = &chanRow{}
+		err = db.pool.QueryRow(ctx, `SELECT pk, id, listed FROM channels WHERE id = $1`, m.ChannelID).Scan(&r.pk, &r.ch.ID, &r.ch.Listed)
+		if errors.Is(err, pgx.ErrNoRows) {
+			err = errChannelNotFound
+		}
+	} else {
+		r, err = loadAccess(ctx, db.pool, viewerID, m.ChannelID, lockNone)
+	}
 	if errors.Is(err, errChannelNotFound) {
 		return nil, storeutil.ErrMediaNotFound
 	} else if err != nil {
@@ -160,6 +194,10 @@ func (db *DB) FindMedia(ctx context.Context, viewerID, mediaID string) (*herald.
 	} else {
 		var live int
 		err := db.pool.QueryRow(ctx, `SELECT 1 FROM updates WHERE id = $1 AND channel_id = $2 AND expires_at > $3`, update, r.ch.ID, now).Scan(&live)
+		if errors.Is(err, pgx.ErrNoRows) && r.rel.IsAdmin() {
+			// Waiting in a scheduled update: its channel's admins only.
+			err = db.pool.QueryRow(ctx, `SELECT 1 FROM scheduled_updates WHERE id = $1 AND channel_id = $2`, update, r.ch.ID).Scan(&live)
+		}
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil, storeutil.ErrMediaNotFound
 		} else if err != nil {
@@ -167,6 +205,71 @@ func (db *DB) FindMedia(ctx context.Context, viewerID, mediaID string) (*herald.
 		}
 	}
 	return &herald.MediaAccess{Media: m, Listed: r.ch.Listed}, nil
+}
+
+// moveMedia hands the media of a scheduled update to the update publishing it.
+func (t *tx) moveMedia(ctx context.Context, fromID, toID string) ([]herald.Media, error) {
+	rows, err := t.Query(ctx, `UPDATE media AS m SET update_id = $2 WHERE m.update_id = $1 RETURNING `+mediaCols+`, m.position`, fromID, toID)
+	if err != nil {
+		return nil, err
+	}
+	type positioned struct {
+		m   *herald.Media
+		pos int
+	}
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (positioned, error) {
+		var p positioned
+		m := &herald.Media{}
+		var update, variants string
+		err := r.Scan(&m.ID, &m.ChannelID, &update, &m.Alt, &m.Type, &m.MIME, &m.Size, &m.Width, &m.Height,
+			&m.Duration, &m.Blurhash, &m.Name, &m.State, &variants, &m.CreatedAt, &m.Unlisted, &p.pos)
+		m.Variants, m.CreatedAt = storeutil.SplitVariants(variants), m.CreatedAt.UTC()
+		m.SetURLs()
+		p.m = m
+		return p, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	slices.SortFunc(list, func(a, b positioned) int { return a.pos - b.pos })
+	out := make([]herald.Media, len(list))
+	for i, p := range list {
+		out[i] = *p.m
+	}
+	t.db.signMedia(out)
+	return out, nil
+}
+
+// scheduledMedia fills the media of scheduled updates.
+func scheduledMedia(ctx context.Context, q querier, db *DB, list ...*herald.ScheduledUpdate) error {
+	if len(list) == 0 {
+		return nil
+	}
+	byID := make(map[string]*herald.ScheduledUpdate, len(list))
+	ids := make([]string, 0, len(list))
+	for _, s := range list {
+		s.Media = nil
+		byID[s.ID] = s
+		ids = append(ids, s.ID)
+	}
+	rows, err := q.Query(ctx, `SELECT `+mediaCols+` FROM media m WHERE m.update_id = ANY($1) ORDER BY m.update_id, m.position`, ids)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		m, owner, err := scanMedia(rows)
+		if err != nil {
+			return err
+		}
+		if m.Unlisted {
+			m.SignURLs(db.mediaKey, db.clock.Now())
+		}
+		if s := byID[owner]; s != nil {
+			s.Media = append(s.Media, *m)
+		}
+	}
+	return rows.Err()
 }
 
 // attachMedia attaches unattached uploads of a channel to a new update, in
@@ -184,6 +287,7 @@ func (t *tx) attachMedia(ctx context.Context, channelID, updateID string, refs [
 		}
 		out = append(out, *m)
 	}
+	t.db.signMedia(out)
 	return out, nil
 }
 
@@ -253,6 +357,7 @@ func (db *DB) SetChannelAvatar(ctx context.Context, actorID, channelID, mediaID 
 			return err
 		}
 		r.ch.AvatarURL = herald.AvatarURL(mediaID)
+		db.signAvatar(&r.ch)
 		out = r.view()
 		return t.appendEvent(ctx, herald.Event{Stream: r.ch.ID, Type: herald.EventChannelUpdated, ChannelID: r.ch.ID, Channel: r.public()})
 	})
@@ -265,7 +370,8 @@ func (db *DB) ErasableMedia(ctx context.Context, limit int) ([]*herald.Media, er
 	rows, err := db.pool.Query(ctx, `SELECT `+mediaCols+` FROM media m
 		WHERE NOT EXISTS (SELECT 1 FROM channels c WHERE c.id = m.channel_id)
 		OR (m.update_id IS NULL AND m.created_at <= $1 AND NOT EXISTS (SELECT 1 FROM channels c WHERE c.avatar_id = m.id))
-		OR (m.update_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM updates u WHERE u.id = m.update_id AND u.expires_at > $2))
+		OR (m.update_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM updates u WHERE u.id = m.update_id AND u.expires_at > $2)
+			AND NOT EXISTS (SELECT 1 FROM scheduled_updates s WHERE s.id = m.update_id))
 		LIMIT $3`, now.Add(-herald.UnattachedMaxAge), now, limit)
 	if err != nil {
 		return nil, mapError(err)

@@ -55,7 +55,7 @@ func (db *DB) SetPinned(ctx context.Context, actorID, channelID, updateID string
 func (db *DB) ListPinned(ctx context.Context, viewerID, channelID string) ([]*herald.Update, error) {
 	list := []*herald.Update{}
 	err := db.readChannel(ctx, viewerID, channelID, func(rows pgx.Rows) (err error) {
-		list, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (*herald.Update, error) { return scanUpdate(r) })
+		list, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (*herald.Update, error) { return db.signed(scanUpdate(r)) })
 		return err
 	}, `SELECT `+updateCols+` FROM `+updateFrom+` WHERE u.channel_id = $2 AND u.pinned_at IS NOT NULL AND u.expires_at > $3
 		ORDER BY u.pinned_at DESC, u.seq DESC LIMIT $4`, viewerID, channelID, db.now(), herald.MaxPinned)

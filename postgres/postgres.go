@@ -65,7 +65,8 @@ type DB struct {
 	clock     herald.Clock
 	retention time.Duration
 	publisher herald.EventPublisher
-	insightsK int64 // k: figures under it are never shown
+	insightsK int64  // k: figures under it are never shown
+	mediaKey  []byte // signs unlisted channels' media URLs (loadMediaURLKey)
 }
 
 var _ herald.Store = (*DB)(nil)
@@ -98,6 +99,10 @@ func Open(ctx context.Context, url string, cfg herald.StoreConfig) (*DB, error) 
 	if err := db.migrate(ctx); err != nil {
 		pool.Close()
 		return nil, err
+	}
+	if err := db.loadMediaURLKey(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgres: media url key: %w", err)
 	}
 	return db, nil
 }

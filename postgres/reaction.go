@@ -73,7 +73,7 @@ func (db *DB) SetReaction(ctx context.Context, accountID, channelID, updateID, e
 		// update back with its new counts. The lock is held for this round
 		// trip and the commit only.
 		var newCounts map[string]int64
-		u, err = scanUpdate(t.QueryRow(ctx, `WITH
+		u, err = t.db.signed(scanUpdate(t.QueryRow(ctx, `WITH
 			prev AS (SELECT emoji FROM reactions WHERE update_id = $2 AND account_id = $1),
 			chg AS (SELECT (SELECT emoji FROM prev) IS DISTINCT FROM $3::text AS yes),
 			up AS (INSERT INTO reactions (update_id, account_id, emoji) SELECT $2, $1, $3 FROM chg WHERE yes
@@ -81,7 +81,7 @@ func (db *DB) SetReaction(ctx context.Context, accountID, channelID, updateID, e
 			cnt AS (UPDATE update_counts SET reactions = add_reaction(add_reaction(reactions, (SELECT emoji FROM prev), -1), $3, 1),
 				reactions_dirty = true WHERE update_id = $2 AND (SELECT yes FROM chg) RETURNING reactions)
 			SELECT (SELECT reactions FROM cnt), `+updateCols+` FROM `+updateFrom+` WHERE u.id = $2`,
-			accountID, updateID, emoji), &newCounts)
+			accountID, updateID, emoji), &newCounts))
 		if err != nil {
 			return err
 		}
@@ -104,12 +104,12 @@ func (db *DB) RemoveReaction(ctx context.Context, accountID, channelID, updateID
 		}
 		var newCounts map[string]int64
 		var err error
-		u, err = scanUpdate(t.QueryRow(ctx, `WITH
+		u, err = t.db.signed(scanUpdate(t.QueryRow(ctx, `WITH
 			del AS (DELETE FROM reactions WHERE update_id = $2 AND account_id = $1 RETURNING emoji),
 			cnt AS (UPDATE update_counts SET reactions = add_reaction(reactions, (SELECT emoji FROM del), -1),
 				reactions_dirty = true WHERE update_id = $2 AND EXISTS (SELECT 1 FROM del) RETURNING reactions)
 			SELECT (SELECT reactions FROM cnt), `+updateCols+` FROM `+updateFrom+` WHERE u.id = $2`,
-			accountID, updateID), &newCounts)
+			accountID, updateID), &newCounts))
 		if err != nil {
 			return err
 		}

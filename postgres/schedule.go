@@ -39,9 +39,12 @@ func pollJSON(p *herald.Poll) ([]byte, error) {
 
 // ScheduleUpdate stores an update to publish later (admins and keys).
 func (db *DB) ScheduleUpdate(ctx context.Context, actorID, channelID string, s *herald.ScheduledUpdate) error {
-	text, err := herald.NormalizeUpdateText(s.Text)
+	text, refs, err := herald.NormalizeUpdateContent(s.Text, s.Media)
 	if err != nil {
 		return err
+	}
+	if s.Poll != nil && len(refs) > 0 {
+		return herald.ErrPollWithMedia
 	}
 	if s.Poll != nil {
 		if err := s.Poll.Normalize(); err != nil {
@@ -73,6 +76,11 @@ func (db *DB) ScheduleUpdate(ctx context.Context, actorID, channelID string, s *
 			id, r.ch.ID, text, poll, s.PublishAt, t.now); err != nil {
 			return err
 		}
+		// The uploads are attached to the scheduled update (its id), so
+		// they are not erased as unattached; publishing moves them.
+		if s.Media, err = t.attachMedia(ctx, r.ch.ID, id, refs); err != nil {
+			return err
+		}
 		s.ID, s.ChannelID, s.Text, s.CreatedAt = id, r.ch.ID, text, t.now
 		s.PublishAt = s.PublishAt.UTC()
 		return nil
@@ -101,7 +109,10 @@ func (db *DB) ListScheduled(ctx context.Context, actorID, channelID string) ([]*
 			return err
 		}
 		out, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (*herald.ScheduledUpdate, error) { return scanScheduled(r) })
-		return err
+		if err != nil {
+			return err
+		}
+		return scheduledMedia(ctx, t, db, out...)
 	})
 	return out, err
 }
@@ -110,14 +121,16 @@ func (t *tx) scheduled(ctx context.Context, r *chanRow, id string) (*herald.Sche
 	s, err := scanScheduled(t.QueryRow(ctx, `SELECT `+scheduledCols+` FROM scheduled_updates s WHERE s.id = $1 AND s.channel_id = $2 FOR UPDATE`, id, r.ch.ID))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, errScheduledNotFound
+	} else if err != nil {
+		return nil, err
 	}
-	return s, err
+	return s, scheduledMedia(ctx, t, t.db, s)
 }
 
 // EditScheduled changes a scheduled update's text and/or time.
 func (db *DB) EditScheduled(ctx context.Context, actorID, channelID, id string, text *string, publishAt *time.Time) (*herald.ScheduledUpdate, error) {
 	if text != nil {
-		tx, err := herald.NormalizeUpdateText(*text)
+		tx, err := herald.NormalizeEditText(*text)
 		if err != nil {
 			return nil, err
 		}
@@ -134,6 +147,9 @@ func (db *DB) EditScheduled(ctx context.Context, actorID, channelID, id string, 
 			return err
 		}
 		if text != nil {
+			if *text == "" && len(s.Media) == 0 {
+				return herald.ErrEmptyText
+			}
 			s.Text = *text
 		}
 		if publishAt != nil {
@@ -178,7 +194,7 @@ func (t *tx) publish(ctx context.Context, r *chanRow, s *herald.ScheduledUpdate)
 		return nil, err
 	}
 	u := &herald.Update{Text: s.Text, Poll: s.Poll}
-	return u, t.insertUpdate(ctx, r, u, s.Text, nil)
+	return u, t.insertUpdate(ctx, r, u, s.Text, nil, s.ID)
 }
 
 // PublishScheduled publishes a scheduled update now.

@@ -76,6 +76,9 @@ func loadUpdate(ctx context.Context, q querier, now time.Time, viewerID, channel
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, errUpdateNotFound
 	}
+	if t, ok := q.(*tx); ok && u != nil {
+		t.db.signMedia(u.Media)
+	}
 	return u, err
 }
 
@@ -84,6 +87,9 @@ func (db *DB) CreateUpdate(ctx context.Context, actorID, channelID string, u *he
 	text, refs, err := herald.NormalizeUpdateContent(u.Text, u.Media)
 	if err != nil {
 		return err
+	}
+	if u.Poll != nil && len(refs) > 0 {
+		return herald.ErrPollWithMedia
 	}
 	if u.Poll != nil {
 		if err := u.Poll.Normalize(); err != nil {
@@ -97,14 +103,15 @@ func (db *DB) CreateUpdate(ctx context.Context, actorID, channelID string, u *he
 		if err != nil {
 			return err
 		}
-		return t.insertUpdate(ctx, r, u, text, refs)
+		return t.insertUpdate(ctx, r, u, text, refs, "")
 	})
 }
 
 // insertUpdate posts a validated update (text normalized) on the channel r
 // (key-share locked) and appends update.created: the one path of a post,
-// immediate or scheduled, with retention counted from now.
-func (t *tx) insertUpdate(ctx context.Context, r *chanRow, u *herald.Update, text string, refs []herald.MediaRef) error {
+// immediate or scheduled, with retention counted from now. Its media are
+// the uploads refs, or the media of the scheduled update fromScheduled.
+func (t *tx) insertUpdate(ctx context.Context, r *chanRow, u *herald.Update, text string, refs []herald.MediaRef, fromScheduled string) error {
 	// A suspended channel posts nothing, scheduled updates included.
 	if err := refuseSuspended(ctx, t, r.pk); err != nil {
 		return err
@@ -113,7 +120,12 @@ func (t *tx) insertUpdate(ctx context.Context, r *chanRow, u *herald.Update, tex
 	expires := t.now.Add(t.db.retention)
 	// Media rows before the stream head, as FinishMedia locks them.
 	var err error
-	if u.Media, err = t.attachMedia(ctx, r.ch.ID, id, refs); err != nil {
+	if fromScheduled != "" {
+		u.Media, err = t.moveMedia(ctx, fromScheduled, id)
+	} else {
+		u.Media, err = t.attachMedia(ctx, r.ch.ID, id, refs)
+	}
+	if err != nil {
 		return err
 	}
 	var question *string
@@ -176,7 +188,7 @@ func (db *DB) FindUpdate(ctx context.Context, viewerID, channelID, updateID stri
 			}
 			return errUpdateNotFound
 		}
-		u, err = scanUpdate(rows)
+		u, err = db.signed(scanUpdate(rows))
 		return err
 	}, `SELECT `+updateCols+` FROM `+updateFrom+` WHERE u.id = $2 AND u.channel_id = $3 AND u.expires_at > $4`,
 		viewerID, updateID, channelID, db.now())
@@ -193,7 +205,7 @@ func (db *DB) ListUpdates(ctx context.Context, viewerID, channelID string, befor
 	}
 	list := []*herald.Update{}
 	err := db.readChannel(ctx, viewerID, channelID, func(rows pgx.Rows) (err error) {
-		list, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (*herald.Update, error) { return scanUpdate(r) })
+		list, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (*herald.Update, error) { return db.signed(scanUpdate(r)) })
 		return err
 	}, `SELECT `+updateCols+`
 		FROM (SELECT * FROM updates WHERE channel_id = $2 AND seq < $3 AND expires_at > $4
@@ -237,7 +249,7 @@ func (db *DB) readChannel(ctx context.Context, viewerID, channelID string, read 
 
 // EditUpdate replaces the text of a live update (admins) and appends update.edited.
 func (db *DB) EditUpdate(ctx context.Context, actorID, channelID, updateID, text string) (*herald.Update, error) {
-	text, err := herald.NormalizeUpdateText(text)
+	text, err := herald.NormalizeEditText(text)
 	if err != nil {
 		return nil, err
 	}
@@ -257,6 +269,9 @@ func (db *DB) EditUpdate(ctx context.Context, actorID, channelID, updateID, text
 		}
 		if u, err = loadUpdate(ctx, t, t.now, actorID, r.ch.ID, updateID); err != nil {
 			return err
+		}
+		if text == "" && len(u.Media) == 0 {
+			return herald.ErrEmptyText // rolls the edit back
 		}
 		if err := t.signUpdate(ctx, u, "", nil); err != nil {
 			return err

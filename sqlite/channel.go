@@ -76,6 +76,7 @@ func loadChannel(ctx context.Context, q queryer, now time.Time, viewerID, channe
 	if !r.rel.CanSee(r.ch.Listed) {
 		return nil, errChannelNotFound
 	}
+	signAvatar(q, &r.ch)
 	return r, nil
 }
 
@@ -639,8 +640,11 @@ func findByInvite(ctx context.Context, q queryer, now time.Time, viewerID, code 
 	r, err := scanChannel(q.QueryRowContext(ctx, channelSelect+`WHERE c.invite_code = ?3`, nanos(now), viewerID, code))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errInviteNotFound
+	} else if err != nil {
+		return nil, err
 	}
-	return r, err
+	signAvatar(q, &r.ch)
+	return r, nil
 }
 
 // FindChannelByInvite returns the channel an invite code opens.

@@ -174,6 +174,7 @@ func hydrateEvents(ctx context.Context, q queryer, now time.Time, evs []herald.E
 		} else if err != nil {
 			return nil, err
 		}
+		signAvatar(q, &r.ch)
 		return r.public(), nil
 	})
 }

@@ -12,7 +12,8 @@ import (
 )
 
 const mediaCols = `m.id, m.channel_id, m.update_id, m.alt, m.type, m.mime, m.size, m.width, m.height,
-	m.duration, m.blurhash, m.name, m.state, m.variants, m.created_at`
+	m.duration, m.blurhash, m.name, m.state, m.variants, m.created_at,
+	coalesce((SELECT NOT c.listed FROM channels c WHERE c.id = m.channel_id), 0)`
 
 // scanMedia reads mediaCols; it returns the update id ("" if unattached).
 func scanMedia(s scanner) (*herald.Media, string, error) {
@@ -21,7 +22,7 @@ func scanMedia(s scanner) (*herald.Media, string, error) {
 	var variants string
 	var created int64
 	if err := s.Scan(&m.ID, &m.ChannelID, &update, &m.Alt, &m.Type, &m.MIME, &m.Size, &m.Width, &m.Height,
-		&m.Duration, &m.Blurhash, &m.Name, &m.State, &variants, &created); err != nil {
+		&m.Duration, &m.Blurhash, &m.Name, &m.State, &variants, &created, &m.Unlisted); err != nil {
 		return nil, "", err
 	}
 	m.Variants, m.CreatedAt = storeutil.SplitVariants(variants), fromNanos(created)
@@ -68,7 +69,11 @@ func (db *DB) CreateMedia(ctx context.Context, actorID, channelID string, m *her
 		if m.State == "" {
 			m.State = herald.MediaProcessing
 		}
+		m.Unlisted = !r.ch.Listed
 		m.SetURLs()
+		if m.Unlisted {
+			m.SignURLs(tx.db.mediaKey, tx.now)
+		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO media (id, channel_id, type, mime, size, width, height, duration, blurhash, name, state, variants, created_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, m.ID, m.ChannelID, m.Type, m.MIME, m.Size, m.Width, m.Height,
 			m.Duration, m.Blurhash, m.Name, m.State, storeutil.JoinVariants(m.Variants), nanos(m.CreatedAt))
@@ -90,14 +95,18 @@ func (db *DB) FinishMedia(ctx context.Context, m *herald.Media) error {
 	return db.write(ctx, func(tx *Tx) error {
 		var update sql.NullString
 		err := tx.QueryRowContext(ctx, `UPDATE media SET type = ?, mime = ?, size = ?, width = ?, height = ?, duration = ?,
-			blurhash = ?, state = ?, variants = ? WHERE id = ? RETURNING update_id`, m.Type, m.MIME, m.Size, m.Width, m.Height, m.Duration,
-			m.Blurhash, m.State, storeutil.JoinVariants(m.Variants), m.ID).Scan(&update)
+			blurhash = ?, state = ?, variants = ? WHERE id = ? RETURNING update_id,
+			coalesce((SELECT NOT c.listed FROM channels c WHERE c.id = media.channel_id), 0)`, m.Type, m.MIME, m.Size, m.Width, m.Height, m.Duration,
+			m.Blurhash, m.State, storeutil.JoinVariants(m.Variants), m.ID).Scan(&update, &m.Unlisted)
 		if errors.Is(err, sql.ErrNoRows) {
 			return storeutil.ErrMediaNotFound
 		} else if err != nil {
 			return err
 		}
 		m.SetURLs()
+		if m.Unlisted {
+			m.SignURLs(tx.db.mediaKey, tx.now)
+		}
 		if !update.Valid {
 			return nil
 		}
@@ -123,6 +132,15 @@ func cmpErr(err, fallback error) error {
 
 // FindMedia returns a live media viewerID may read.
 func (db *DB) FindMedia(ctx context.Context, viewerID, mediaID string) (*herald.MediaAccess, error) {
+	return db.findMedia(ctx, viewerID, mediaID, false)
+}
+
+// FindSignedMedia returns a live media whoever asks (its URL was signed).
+func (db *DB) FindSignedMedia(ctx context.Context, mediaID string) (*herald.MediaAccess, error) {
+	return db.findMedia(ctx, "", mediaID, true)
+}
+
+func (db *DB) findMedia(ctx context.Context, viewerID, mediaID string, signed bool) (*herald.MediaAccess, error) {
 	var out *herald.MediaAccess
 	err := db.view(ctx, func(q queryer, now time.Time) error {
 		m, update, err := scanMedia(q.QueryRowContext(ctx, `SELECT `+mediaCols+` FROM media m WHERE m.id = ?`, mediaID))
@@ -131,7 +149,19 @@ func (db *DB) FindMedia(ctx context.Context, viewerID, mediaID string) (*herald.
 		} else if err != nil {
 			return err
 		}
-		r, err := loadAccess(ctx, q, viewerID, m.ChannelID)
+		var r *chanRow
+		if signed {
+			// No relation: an upload not yet attached stays its admins'.
+			r = &chanRow{}
+			var listed int64
+			err = q.QueryRowContext(ctx, `SELECT pk, id, listed FROM channels WHERE id = ?`, m.ChannelID).Scan(&r.pk, &r.ch.ID, &listed)
+			if errors.Is(err, sql.ErrNoRows) {
+				err = errChannelNotFound
+			}
+			r.ch.Listed = listed != 0
+		} else {
+			r, err = loadAccess(ctx, q, viewerID, m.ChannelID)
+		}
 		if errors.Is(err, errChannelNotFound) {
 			return storeutil.ErrMediaNotFound
 		} else if err != nil {
@@ -151,6 +181,10 @@ func (db *DB) FindMedia(ctx context.Context, viewerID, mediaID string) (*herald.
 		} else {
 			var live int
 			err := q.QueryRowContext(ctx, `SELECT 1 FROM updates WHERE id = ? AND channel_pk = ? AND expires_at > ?`, update, r.pk, nanos(now)).Scan(&live)
+			if errors.Is(err, sql.ErrNoRows) && r.rel.IsAdmin() {
+				// Waiting in a scheduled update: its channel's admins only.
+				err = q.QueryRowContext(ctx, `SELECT 1 FROM scheduled_updates WHERE id = ? AND channel_pk = ?`, update, r.pk).Scan(&live)
+			}
 			if errors.Is(err, sql.ErrNoRows) {
 				return storeutil.ErrMediaNotFound
 			} else if err != nil {
@@ -178,7 +212,18 @@ func attachMedia(ctx context.Context, tx *Tx, channelID, updateID string, refs [
 		}
 		out = append(out, *m)
 	}
+	signMedia(tx, out)
 	return out, nil
+}
+
+// moveMedia hands the media of a scheduled update to the update publishing it.
+func moveMedia(ctx context.Context, tx *Tx, fromID, toID string) ([]herald.Media, error) {
+	if _, err := tx.ExecContext(ctx, `UPDATE media SET update_id = ? WHERE update_id = ?`, toID, fromID); err != nil {
+		return nil, err
+	}
+	list, _, err := queryMedia(ctx, tx, `SELECT `+mediaCols+` FROM media m WHERE m.update_id = ? ORDER BY m.position`, toID)
+	signMedia(tx, list)
+	return list, err
 }
 
 // hydrateMedia fills the media of updates.
@@ -198,6 +243,7 @@ func hydrateMedia(ctx context.Context, q queryer, updates []*herald.Update) erro
 	if err != nil {
 		return err
 	}
+	signMedia(q, list)
 	storeutil.GroupMedia(byID, list, updateIDs)
 	return nil
 }
@@ -266,6 +312,7 @@ func (db *DB) SetChannelAvatar(ctx context.Context, actorID, channelID, mediaID 
 			return err
 		}
 		r.ch.AvatarURL = herald.AvatarURL(mediaID)
+		signAvatar(tx, &r.ch)
 		out = r.view()
 		return tx.appendEvent(ctx, herald.Event{Stream: r.ch.ID, Type: herald.EventChannelUpdated, ChannelID: r.ch.ID, Channel: r.public()})
 	})
@@ -279,7 +326,8 @@ func (db *DB) ErasableMedia(ctx context.Context, limit int) ([]*herald.Media, er
 		list, _, err := queryMedia(ctx, q, `SELECT `+mediaCols+` FROM media m
 			WHERE NOT EXISTS (SELECT 1 FROM channels c WHERE c.id = m.channel_id)
 			OR (m.update_id IS NULL AND m.created_at <= ?1 AND NOT EXISTS (SELECT 1 FROM channels c WHERE c.avatar_id = m.id))
-			OR (m.update_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM updates u WHERE u.id = m.update_id AND u.expires_at > ?2))
+			OR (m.update_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM updates u WHERE u.id = m.update_id AND u.expires_at > ?2)
+				AND NOT EXISTS (SELECT 1 FROM scheduled_updates s WHERE s.id = m.update_id))
 			LIMIT ?3`, nanos(now.Add(-herald.UnattachedMaxAge)), nanos(now), limit)
 		for i := range list {
 			out = append(out, &list[i])

@@ -41,9 +41,12 @@ func pollJSON(p *herald.Poll) (any, error) {
 
 // ScheduleUpdate stores an update to publish later (admins and keys).
 func (db *DB) ScheduleUpdate(ctx context.Context, actorID, channelID string, s *herald.ScheduledUpdate) error {
-	text, err := herald.NormalizeUpdateText(s.Text)
+	text, refs, err := herald.NormalizeUpdateContent(s.Text, s.Media)
 	if err != nil {
 		return err
+	}
+	if s.Poll != nil && len(refs) > 0 {
+		return herald.ErrPollWithMedia
 	}
 	if s.Poll != nil {
 		if err := s.Poll.Normalize(); err != nil {
@@ -72,6 +75,11 @@ func (db *DB) ScheduleUpdate(ctx context.Context, actorID, channelID string, s *
 		id := herald.NewID()
 		if _, err := tx.ExecContext(ctx, `INSERT INTO scheduled_updates (id, channel_pk, text, poll, publish_at, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
 			id, r.pk, text, poll, nanos(s.PublishAt), nanos(tx.now)); err != nil {
+			return err
+		}
+		// The uploads are attached to the scheduled update (its id), so
+		// they are not erased as unattached; publishing moves them.
+		if s.Media, err = attachMedia(ctx, tx, r.ch.ID, id, refs); err != nil {
 			return err
 		}
 		s.ID, s.ChannelID, s.Text, s.CreatedAt = id, r.ch.ID, text, tx.now
@@ -109,23 +117,54 @@ func (db *DB) ListScheduled(ctx context.Context, actorID, channelID string) ([]*
 			}
 			out = append(out, s)
 		}
-		return rows.Err()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		return scheduledMedia(ctx, q, out...)
 	})
 	return out, err
+}
+
+// scheduledMedia fills the media of scheduled updates.
+func scheduledMedia(ctx context.Context, q queryer, list ...*herald.ScheduledUpdate) error {
+	if len(list) == 0 {
+		return nil
+	}
+	byID := make(map[string]*herald.ScheduledUpdate, len(list))
+	ids := make([]string, 0, len(list))
+	for _, s := range list {
+		s.Media = nil
+		byID[s.ID] = s
+		ids = append(ids, s.ID)
+	}
+	media, owners, err := queryMedia(ctx, q, `SELECT `+mediaCols+` FROM media m
+		WHERE m.update_id IN (SELECT value FROM json_each(?)) ORDER BY m.update_id, m.position`, jsonList(ids))
+	if err != nil {
+		return err
+	}
+	signMedia(q, media)
+	for i := range media {
+		if s := byID[owners[i]]; s != nil {
+			s.Media = append(s.Media, media[i])
+		}
+	}
+	return nil
 }
 
 func (tx *Tx) scheduled(ctx context.Context, r *chanRow, id string) (*herald.ScheduledUpdate, error) {
 	s, err := scanScheduled(tx.QueryRowContext(ctx, scheduledSelect+`WHERE s.id = ? AND s.channel_pk = ?`, id, r.pk))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errScheduledNotFound
+	} else if err != nil {
+		return nil, err
 	}
-	return s, err
+	return s, scheduledMedia(ctx, tx, s)
 }
 
 // EditScheduled changes a scheduled update's text and/or time.
 func (db *DB) EditScheduled(ctx context.Context, actorID, channelID, id string, text *string, publishAt *time.Time) (*herald.ScheduledUpdate, error) {
 	if text != nil {
-		t, err := herald.NormalizeUpdateText(*text)
+		t, err := herald.NormalizeEditText(*text)
 		if err != nil {
 			return nil, err
 		}
@@ -142,6 +181,9 @@ func (db *DB) EditScheduled(ctx context.Context, actorID, channelID, id string, 
 			return err
 		}
 		if text != nil {
+			if *text == "" && len(s.Media) == 0 {
+				return herald.ErrEmptyText
+			}
 			s.Text = *text
 		}
 		if publishAt != nil {
@@ -186,7 +228,7 @@ func (tx *Tx) publish(ctx context.Context, r *chanRow, s *herald.ScheduledUpdate
 		return nil, err
 	}
 	u := &herald.Update{Text: s.Text, Poll: s.Poll}
-	return u, tx.insertUpdate(ctx, r, u, s.Text, nil)
+	return u, tx.insertUpdate(ctx, r, u, s.Text, nil, s.ID)
 }
 
 // PublishScheduled publishes a scheduled update now.

@@ -66,6 +66,8 @@ type DB struct {
 	wg        sync.WaitGroup
 	closeOnce sync.Once
 	closeErr  error
+
+	mediaKey []byte // signs unlisted channels' media URLs (loadMediaURLKey)
 }
 
 // readConns is the size of the read pool.
@@ -117,6 +119,10 @@ func Open(ctx context.Context, path string, cfg herald.StoreConfig) (*DB, error)
 	if err := db.migrate(ctx); err != nil {
 		w.Close()
 		return nil, fmt.Errorf("migrate %s: %w", path, err)
+	}
+	if err := db.loadMediaURLKey(ctx); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("media url key %s: %w", path, err)
 	}
 	if err := db.reindexOnFoldChange(ctx); err != nil {
 		w.Close()
@@ -413,7 +419,7 @@ func (db *DB) runBatch(batch []*writeReq) {
 		finish(err)
 		return
 	}
-	ct := &cachedTx{tx: stx, cache: db.wcache, detach: true}
+	ct := &cachedTx{db: db, tx: stx, cache: db.wcache, detach: true}
 	single := len(batch) == 1
 	var fatal error // a failure that dooms the whole transaction
 	for _, r := range batch {
@@ -500,7 +506,7 @@ func (db *DB) read(ctx context.Context, fn func(tx *sql.Tx, now time.Time) error
 func (db *DB) view(ctx context.Context, fn func(q queryer, now time.Time) error) error {
 	var missed []string
 	err := db.read(ctx, func(tx *sql.Tx, now time.Time) error {
-		ct := &cachedTx{tx: tx, cache: db.rcache}
+		ct := &cachedTx{db: db, tx: tx, cache: db.rcache}
 		err := fn(ct, now)
 		missed = ct.missed
 		return err

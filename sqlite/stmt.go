@@ -67,6 +67,7 @@ func (c *stmtCache) close() {
 // cachedTx runs queries through a transaction using cached statements and
 // notes the ones not cached yet.
 type cachedTx struct {
+	db     *DB
 	tx     *sql.Tx
 	cache  *stmtCache
 	missed []string

@@ -254,6 +254,9 @@ func (db *DB) CreateUpdate(ctx context.Context, actorID, channelID string, u *he
 	if err != nil {
 		return err
 	}
+	if u.Poll != nil && len(refs) > 0 {
+		return herald.ErrPollWithMedia
+	}
 	if u.Poll != nil {
 		if err := u.Poll.Normalize(); err != nil {
 			return err
@@ -264,14 +267,16 @@ func (db *DB) CreateUpdate(ctx context.Context, actorID, channelID string, u *he
 		if err != nil {
 			return err
 		}
-		return tx.insertUpdate(ctx, r, u, text, refs)
+		return tx.insertUpdate(ctx, r, u, text, refs, "")
 	})
 }
 
 // insertUpdate posts a validated update (text normalized) on the channel
 // r and appends update.created: the one path of a post, immediate or
 // scheduled, with retention counted from now.
-func (tx *Tx) insertUpdate(ctx context.Context, r *chanRow, u *herald.Update, text string, refs []herald.MediaRef) error {
+// insertUpdate posts u with the uploads refs, or with the media of the
+// scheduled update fromScheduled when set.
+func (tx *Tx) insertUpdate(ctx context.Context, r *chanRow, u *herald.Update, text string, refs []herald.MediaRef, fromScheduled string) error {
 	// A suspended channel posts nothing, scheduled updates included.
 	if err := refuseSuspended(ctx, tx, r.pk); err != nil {
 		return err
@@ -308,7 +313,12 @@ func (tx *Tx) insertUpdate(ctx context.Context, r *chanRow, u *herald.Update, te
 	if err := insertPushJob(ctx, tx, pk, false); err != nil {
 		return err
 	}
-	if u.Media, err = attachMedia(ctx, tx, r.ch.ID, id, refs); err != nil {
+	if fromScheduled != "" {
+		u.Media, err = moveMedia(ctx, tx, fromScheduled, id)
+	} else {
+		u.Media, err = attachMedia(ctx, tx, r.ch.ID, id, refs)
+	}
+	if err != nil {
 		return err
 	}
 	u.ID, u.ChannelID, u.Seq, u.Text = id, r.ch.ID, seq, text
@@ -368,7 +378,7 @@ func (db *DB) ListUpdates(ctx context.Context, viewerID, channelID string, befor
 
 // EditUpdate replaces the text of a live update (admins) and appends update.edited.
 func (db *DB) EditUpdate(ctx context.Context, actorID, channelID, updateID, text string) (*herald.Update, error) {
-	text, err := herald.NormalizeUpdateText(text)
+	text, err := herald.NormalizeEditText(text)
 	if err != nil {
 		return nil, err
 	}
@@ -390,6 +400,9 @@ func (db *DB) EditUpdate(ctx context.Context, actorID, channelID, updateID, text
 		// Options are signed: read them before signing.
 		if err := hydrateUpdates(ctx, tx, []updRow{ur}, actorID); err != nil {
 			return err
+		}
+		if text == "" && len(ur.u.Media) == 0 {
+			return herald.ErrEmptyText
 		}
 		if err := signUpdate(ctx, tx, r.pk, ur.u); err != nil {
 			return err

@@ -17,6 +17,10 @@ func init() {
 	register("Media/Alt", testMediaAlt)
 	register("Media/FinishAttached", testMediaFinishAttached)
 	register("Media/Avatar", testMediaAvatar)
+	register("Media/SignedURLs", testMediaSignedURLs)
+	register("Media/EditEmptyText", testMediaEditEmptyText)
+	register("Media/Scheduled", testMediaScheduled)
+	register("Media/UnlistedAvatar", testMediaUnlistedAvatar)
 }
 
 // Upload records an image upload of size bytes, ready, as actor.
@@ -290,6 +294,20 @@ func testMediaFinishAttached(t *testing.T, h *Harness) {
 		t.Fatalf("events for an unattached media = %s", JSON(t, evs))
 	}
 	WantCode(t, s.FinishMedia(h.Ctx, &herald.Media{ID: "nope", State: herald.MediaReady}), herald.ENOTFOUND, "FinishMedia of an unknown media")
+
+	// An unlisted channel's followers hear it too, with signed URLs.
+	hidden := h.Channel(owner, Unlisted)
+	v := &herald.Media{ID: herald.NewID(), Type: herald.MediaVideo, MIME: "video/mp4", Size: 1000}
+	NoErr(t, s.CreateMedia(h.Ctx, owner.ID, hidden.ID, v, 0), "CreateMedia unlisted")
+	NoErr(t, s.CreateUpdate(h.Ctx, owner.ID, hidden.ID, &herald.Update{Media: []herald.Media{{ID: v.ID}}}), "post unlisted while processing")
+	h.Events.Take()
+	v.State, v.Variants = herald.MediaReady, []string{"original", "poster"}
+	NoErr(t, s.FinishMedia(h.Ctx, v), "FinishMedia unlisted")
+	evs = h.Events.Take()
+	if len(evs) != 1 || evs[0].Type != herald.EventUpdateEdited || evs[0].Update.Media[0].State != herald.MediaReady ||
+		!strings.HasPrefix(evs[0].Update.Media[0].ThumbnailURL, "/media/"+v.ID+"/poster?expires=") || !strings.Contains(v.URL, "&sig=") {
+		t.Fatalf("unlisted events = %s (media %+v)", JSON(t, evs), v)
+	}
 }
 
 func testMediaAvatar(t *testing.T, h *Harness) {
@@ -348,4 +366,238 @@ func testMediaAvatar(t *testing.T, h *Harness) {
 	NoErr(t, s.CreateMedia(h.Ctx, owner.ID, ch.ID, doc, 0), "CreateMedia")
 	_, err = s.SetChannelAvatar(h.Ctx, owner.ID, ch.ID, doc.ID)
 	WantCode(t, err, herald.EINVALID, "a document as avatar")
+}
+
+// testMediaSignedURLs: an unlisted channel's media URLs are signed with the
+// store's key wherever the store returns them, a listed channel's are bare;
+// FindSignedMedia opens a live update's media to whoever holds the URL,
+// never an unattached upload or a deleted update's media.
+func testMediaSignedURLs(t *testing.T, h *Harness) {
+	s := h.Store
+	key, err := s.MediaURLKey(h.Ctx)
+	NoErr(t, err, "MediaURLKey")
+	again, err := s.MediaURLKey(h.Ctx)
+	NoErr(t, err, "MediaURLKey again")
+	if len(key) < 32 || string(key) != string(again) {
+		t.Fatalf("MediaURLKey = %x then %x: want one stable key of 32+ bytes", key, again)
+	}
+	owner := h.Account("owner")
+	listed, unlisted := h.Channel(owner), h.Channel(owner, Unlisted)
+	f := h.Follower(unlisted)
+	now := h.Clock.Now()
+	wantSigned := func(what string, m herald.Media) {
+		t.Helper()
+		if m.URL != herald.SignedMediaPath(key, m.ID, "original", now) || m.ThumbnailURL != herald.SignedMediaPath(key, m.ID, "320", now) {
+			t.Fatalf("%s: URLs %q %q are not signed", what, m.URL, m.ThumbnailURL)
+		}
+	}
+	pub := h.Upload(owner, listed, 10)
+	priv := h.Upload(owner, unlisted, 10)
+	if pub.URL != "/media/"+pub.ID+"/original" {
+		t.Fatalf("listed upload URL %q", pub.URL)
+	}
+	wantSigned("FinishMedia", *priv)
+	_, err = s.FindSignedMedia(h.Ctx, priv.ID)
+	WantCode(t, err, herald.ENOTFOUND, "FindSignedMedia of an unattached upload")
+
+	u := &herald.Update{Media: []herald.Media{{ID: priv.ID}}}
+	NoErr(t, s.CreateUpdate(h.Ctx, owner.ID, unlisted.ID, u), "post unlisted")
+	wantSigned("CreateUpdate", u.Media[0])
+	got, err := s.FindUpdate(h.Ctx, f.ID, unlisted.ID, u.ID)
+	NoErr(t, err, "FindUpdate")
+	wantSigned("FindUpdate", got.Media[0])
+	list, err := s.ListUpdates(h.Ctx, f.ID, unlisted.ID, 0, 10)
+	NoErr(t, err, "ListUpdates")
+	wantSigned("ListUpdates", list[0].Media[0])
+	evs, _, err := s.EventsAfter(h.Ctx, unlisted.ID, 0, 100)
+	NoErr(t, err, "EventsAfter")
+	heard := false
+	for _, ev := range evs {
+		if ev.Type == herald.EventUpdateCreated && ev.UpdateID == u.ID && ev.Update != nil {
+			wantSigned("update.created from the log", ev.Update.Media[0])
+			heard = true
+		}
+	}
+	if !heard {
+		t.Fatal("no update.created in the channel's log")
+	}
+	acc, err := s.FindSignedMedia(h.Ctx, priv.ID)
+	NoErr(t, err, "FindSignedMedia")
+	if acc.Media.ID != priv.ID || acc.Listed {
+		t.Fatalf("FindSignedMedia = %+v", acc)
+	}
+
+	pu := &herald.Update{Media: []herald.Media{{ID: pub.ID}}}
+	NoErr(t, s.CreateUpdate(h.Ctx, owner.ID, listed.ID, pu), "post listed")
+	got, err = s.FindUpdate(h.Ctx, "", listed.ID, pu.ID)
+	NoErr(t, err, "FindUpdate listed")
+	if got.Media[0].URL != "/media/"+pub.ID+"/original" || got.Media[0].ThumbnailURL != "/media/"+pub.ID+"/320" {
+		t.Fatalf("listed media URLs %q %q: want bare paths", got.Media[0].URL, got.Media[0].ThumbnailURL)
+	}
+
+	NoErr(t, s.DeleteUpdate(h.Ctx, owner.ID, unlisted.ID, u.ID), "DeleteUpdate")
+	_, err = s.FindSignedMedia(h.Ctx, priv.ID)
+	WantCode(t, err, herald.ENOTFOUND, "FindSignedMedia of a deleted update's media")
+}
+
+// testMediaEditEmptyText: a media update's text may be edited away (and
+// back); a text-only update's may not, and the refused edit changes
+// nothing. A poll and media never share an update.
+func testMediaEditEmptyText(t *testing.T, h *Harness) {
+	s := h.Store
+	owner := h.Account("owner")
+	ch := h.Channel(owner)
+	m := h.Upload(owner, ch, 1)
+	u := &herald.Update{Text: "caption", Media: []herald.Media{{ID: m.ID, Alt: "a dog"}}}
+	NoErr(t, s.CreateUpdate(h.Ctx, owner.ID, ch.ID, u), "post")
+	h.Events.Take()
+	got, err := s.EditUpdate(h.Ctx, owner.ID, ch.ID, u.ID, "  \n ")
+	NoErr(t, err, "edit a media update's text to empty")
+	if got.Text != "" || got.EditedAt == nil || len(got.Media) != 1 || got.Media[0].Alt != "a dog" {
+		t.Fatalf("EditUpdate = %s", JSON(t, got))
+	}
+	if evs := h.Events.Take(); len(evs) != 1 || evs[0].Type != herald.EventUpdateEdited || evs[0].Update.Text != "" {
+		t.Fatalf("events = %s", JSON(t, evs))
+	}
+	got, err = s.FindUpdate(h.Ctx, owner.ID, ch.ID, u.ID)
+	if err != nil || got.Text != "" {
+		t.Fatalf("FindUpdate = %+v, %v", got, err)
+	}
+	got, err = s.EditUpdate(h.Ctx, owner.ID, ch.ID, u.ID, "caption again")
+	if err != nil || got.Text != "caption again" {
+		t.Fatalf("EditUpdate back = %+v, %v", got, err)
+	}
+
+	plain := h.Post(owner, ch, "words only")
+	h.Events.Take()
+	_, err = s.EditUpdate(h.Ctx, owner.ID, ch.ID, plain.ID, " ")
+	WantKind(t, err, herald.EINVALID, "invalid-text", "empty text without media")
+	got, err = s.FindUpdate(h.Ctx, owner.ID, ch.ID, plain.ID)
+	if err != nil || got.Text != "words only" || got.EditedAt != nil {
+		t.Fatalf("refused edit changed the update: %+v, %v", got, err)
+	}
+	if evs := h.Events.Take(); len(evs) != 0 {
+		t.Fatalf("refused edit appended %s", JSON(t, evs))
+	}
+
+	m2 := h.Upload(owner, ch, 1)
+	poll := &herald.Update{Text: "Which?", Media: []herald.Media{{ID: m2.ID}},
+		Poll: &herald.Poll{Question: "Which?", Options: []herald.PollOption{{Text: "a"}, {Text: "b"}}}}
+	WantKind(t, s.CreateUpdate(h.Ctx, owner.ID, ch.ID, poll), herald.EINVALID, "poll-with-media", "poll with media")
+}
+
+// testMediaScheduled: uploads scheduled with an update stay attached to it
+// (visible to its admins, never erased as unattached, whatever the wait),
+// are published with it in order with their alt texts, and become
+// erasable if it is cancelled.
+func testMediaScheduled(t *testing.T, h *Harness) {
+	s := h.Store
+	owner := h.Account("owner")
+	ch := h.Channel(owner)
+	f := h.Follower(ch)
+	a, b := h.Upload(owner, ch, 1), h.Upload(owner, ch, 1)
+	sched := &herald.ScheduledUpdate{PublishAt: Start.Add(72 * time.Hour),
+		Media: []herald.Media{{ID: b.ID, Alt: "second"}, {ID: a.ID, Alt: "first"}}}
+	NoErr(t, s.ScheduleUpdate(h.Ctx, owner.ID, ch.ID, sched), "schedule media without text")
+	if sched.Text != "" || !slices.Equal(mediaIDs(sched.Media), []string{b.ID, a.ID}) || sched.Media[0].Alt != "second" {
+		t.Fatalf("scheduled = %s", JSON(t, sched))
+	}
+	list, err := s.ListScheduled(h.Ctx, owner.ID, ch.ID)
+	NoErr(t, err, "ListScheduled")
+	if len(list) != 1 || !slices.Equal(mediaIDs(list[0].Media), []string{b.ID, a.ID}) || list[0].Media[1].Alt != "first" {
+		t.Fatalf("ListScheduled = %s", JSON(t, list))
+	}
+	_, err = s.FindMedia(h.Ctx, owner.ID, a.ID)
+	NoErr(t, err, "an admin previews scheduled media")
+	for _, v := range []string{"", f.ID} {
+		_, err = s.FindMedia(h.Ctx, v, a.ID)
+		WantCode(t, err, herald.ENOTFOUND, "scheduled media seen before publication")
+	}
+	_, err = s.FindSignedMedia(h.Ctx, a.ID)
+	WantCode(t, err, herald.ENOTFOUND, "scheduled media opened by a signature")
+	WantCode(t, s.CreateUpdate(h.Ctx, owner.ID, ch.ID, &herald.Update{Media: []herald.Media{{ID: a.ID}}}), herald.EINVALID, "post media already scheduled")
+	m3 := h.Upload(owner, ch, 1)
+	WantKind(t, s.ScheduleUpdate(h.Ctx, owner.ID, ch.ID, &herald.ScheduledUpdate{Text: "Q", PublishAt: Start.Add(time.Hour), Media: []herald.Media{{ID: m3.ID}},
+		Poll: &herald.Poll{Question: "Q", Options: []herald.PollOption{{Text: "a"}, {Text: "b"}}}}), herald.EINVALID, "poll-with-media", "schedule a poll with media")
+
+	// Two days later the uploads are older than 24 h but still kept.
+	h.Clock.Advance(48 * time.Hour)
+	if got := erasable(t, h); !slices.Equal(got, []string{m3.ID}) {
+		t.Fatalf("erasable while scheduled = %v, want only the loose upload", got)
+	}
+	edited, err := s.EditScheduled(h.Ctx, owner.ID, ch.ID, sched.ID, new(string), nil)
+	if err != nil || edited.Text != "" || len(edited.Media) != 2 {
+		t.Fatalf("EditScheduled empty text = %+v, %v", edited, err)
+	}
+	txt := "With words"
+	_, err = s.EditScheduled(h.Ctx, owner.ID, ch.ID, sched.ID, &txt, nil)
+	NoErr(t, err, "EditScheduled text")
+	h.Events.Take()
+	h.Clock.Advance(24 * time.Hour)
+	n, err := s.PublishDue(h.Ctx, 10)
+	if err != nil || n != 1 {
+		t.Fatalf("PublishDue = %d, %v", n, err)
+	}
+	evs := h.Events.Take()
+	if len(evs) != 1 || evs[0].Type != herald.EventUpdateCreated || evs[0].Update.Text != "With words" ||
+		!slices.Equal(mediaIDs(evs[0].Update.Media), []string{b.ID, a.ID}) || evs[0].Update.Media[1].Alt != "first" {
+		t.Fatalf("published = %s", JSON(t, evs))
+	}
+	got, err := s.FindUpdate(h.Ctx, f.ID, ch.ID, evs[0].UpdateID)
+	if err != nil || !slices.Equal(mediaIDs(got.Media), []string{b.ID, a.ID}) {
+		t.Fatalf("FindUpdate = %+v, %v", got, err)
+	}
+	_, err = s.FindMedia(h.Ctx, f.ID, a.ID)
+	NoErr(t, err, "a follower sees published media")
+	if got := erasable(t, h); !slices.Equal(got, []string{m3.ID}) {
+		t.Fatalf("erasable after publication = %v", got)
+	}
+
+	// Cancelled: its uploads go.
+	c := h.Upload(owner, ch, 1)
+	doomed := &herald.ScheduledUpdate{Text: "later", PublishAt: h.Clock.Now().Add(time.Hour), Media: []herald.Media{{ID: c.ID}}}
+	NoErr(t, s.ScheduleUpdate(h.Ctx, owner.ID, ch.ID, doomed), "schedule")
+	NoErr(t, s.CancelScheduled(h.Ctx, owner.ID, ch.ID, doomed.ID), "CancelScheduled")
+	if got := erasable(t, h); !slices.Equal(got, sorted(m3.ID, c.ID)) {
+		t.Fatalf("erasable after cancelling = %v", got)
+	}
+}
+
+// testMediaUnlistedAvatar: an unlisted channel's avatar URL is signed where
+// the store returns the channel (its page, the invite, events), so an
+// invite's visitor sees the picture before following; FindSignedMedia opens it.
+func testMediaUnlistedAvatar(t *testing.T, h *Harness) {
+	s := h.Store
+	key, err := s.MediaURLKey(h.Ctx)
+	NoErr(t, err, "MediaURLKey")
+	owner := h.Account("owner")
+	ch := h.Channel(owner, Unlisted)
+	a := h.Upload(owner, ch, 10)
+	h.Events.Take()
+	want := herald.SignedMediaPath(key, a.ID, "original", h.Clock.Now())
+	got, err := s.SetChannelAvatar(h.Ctx, owner.ID, ch.ID, a.ID)
+	NoErr(t, err, "SetChannelAvatar")
+	if got.AvatarURL != want {
+		t.Fatalf("SetChannelAvatar avatar = %q, want %q", got.AvatarURL, want)
+	}
+	if evs := h.Events.Take(); len(evs) != 1 || evs[0].Channel.AvatarURL != want {
+		t.Fatalf("events = %s", JSON(t, evs))
+	}
+	seen, err := s.FindChannel(h.Ctx, owner.ID, ch.ID)
+	if err != nil || seen.AvatarURL != want {
+		t.Fatalf("FindChannel = %+v, %v", seen, err)
+	}
+	code, err := s.RotateInvite(h.Ctx, owner.ID, ch.ID)
+	NoErr(t, err, "RotateInvite")
+	visitor := h.Account("visitor")
+	inv, err := s.FindChannelByInvite(h.Ctx, visitor.ID, code)
+	if err != nil || inv.AvatarURL != want {
+		t.Fatalf("FindChannelByInvite = %+v, %v", inv, err)
+	}
+	_, err = s.FindMedia(h.Ctx, visitor.ID, a.ID)
+	WantCode(t, err, herald.ENOTFOUND, "a visitor's session opens an unlisted avatar")
+	acc, err := s.FindSignedMedia(h.Ctx, a.ID)
+	if err != nil || acc.Media.ID != a.ID {
+		t.Fatalf("FindSignedMedia(avatar) = %+v, %v", acc, err)
+	}
 }

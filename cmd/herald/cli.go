@@ -317,16 +317,6 @@ func postCommand(ctx context.Context, a *app, args []string) error {
 		}
 		return f.print(u, u.ID)
 	}
-	if poll != nil || !publishAt.IsZero() {
-		return errors.New("attachments can't go with a poll or --at (not implemented)")
-	}
-	if len(atts) == 0 {
-		u, err := c.PostUpdate(ctx, *channel, text, poll)
-		if err != nil {
-			return err
-		}
-		return f.print(u, u.ID)
-	}
 	if poll != nil {
 		return errors.New("an update has either a poll or attachments")
 	}
@@ -345,9 +335,12 @@ func postCommand(ctx context.Context, a *app, args []string) error {
 		}
 		refs = append(refs, ref)
 	}
-	u, err := c.PostMedia(ctx, *channel, text, refs)
+	u, sched, err := c.Publish(ctx, *channel, client.Post{Text: text, Media: refs, PublishAt: publishAt, IdempotencyKey: *idem, Retries: 5})
 	if err != nil {
 		return err
+	}
+	if sched != nil {
+		return f.print(sched, sched.ID+" scheduled for "+sched.PublishAt.Local().Format(time.DateTime))
 	}
 	return f.print(u, u.ID)
 }

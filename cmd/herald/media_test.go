@@ -82,4 +82,16 @@ func TestCLIPostMedia(t *testing.T) {
 	if n := count(); n != 1 {
 		t.Fatalf("%d files left after deleting the update, want the 1 unattached upload", n)
 	}
+
+	// --at with an attachment schedules both; publishing posts the photo.
+	at := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
+	out := p.cli(t, token, "", "post", "--channel", chID, "--at", at, "--image", photo, "--alt", "Later", "Tonight")
+	if !strings.Contains(out, "scheduled for") {
+		t.Fatalf("post --at --image printed %q", out)
+	}
+	pid := p.cli(t, token, "", "schedule", "publish", "--channel", chID, strings.Fields(out)[0])
+	u, err = client.New(p.url, "").GetUpdate(context.Background(), chID, pid)
+	if err != nil || u.Text != "Tonight" || len(u.Media) != 1 || u.Media[0].Alt != "Later" || u.Media[0].Width != 200 {
+		t.Fatalf("published scheduled media: %+v, %v", u, err)
+	}
 }

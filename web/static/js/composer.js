@@ -99,7 +99,6 @@ export function composer(ch, onPosted, onScheduled = () => {}) {
     if (!body.text && !media.length) { showError(err, t('compose.empty')); text.focus(); return; }
     const at = sched.publishAt();
     if (at === null) { showError(err, t('schedule.invalid')); return; }
-    if (at && media.length) { showError(err, t('media.noschedule')); return; }
     if (at) body.publish_at = at;
     try {
       const u = await busy(submit, api('POST', paths.updates(ch.id), body));

@@ -108,6 +108,50 @@ function placeholderColour(hash) {
   return `rgb(${v >> 16}, ${(v >> 8) & 255}, ${v & 255})`;
 }
 
+/**
+ * openLightbox shows an album's images large in a modal <dialog>, starting
+ * at index i: Escape (or the close button) closes it, the arrow keys and
+ * the previous/next buttons move within the album. Focus returns to the
+ * image that opened it.
+ */
+function openLightbox(images, i, opener) {
+  const img = h('img', { class: 'lightbox-img', id: 'lightbox-img', alt: '' });
+  const caption = h('p', { class: 'lightbox-caption', id: 'lightbox-caption' });
+  const position = h('p', { class: 'lightbox-position', id: 'lightbox-position', 'aria-live': 'polite' });
+  const close = h('button', { type: 'button', class: 'btn ghost small lightbox-close', id: 'lightbox-close', 'aria-label': t('media.close') }, '×');
+  const prev = h('button', { type: 'button', class: 'btn secondary small', id: 'lightbox-prev', 'aria-label': t('media.prev') }, '‹');
+  const next = h('button', { type: 'button', class: 'btn secondary small', id: 'lightbox-next', 'aria-label': t('media.next') }, '›');
+  const many = images.length > 1;
+  const dlg = h('dialog', { class: 'lightbox', id: 'lightbox', 'aria-label': t('media.viewer') },
+    close, h('figure', { class: 'lightbox-figure' }, img, caption),
+    many ? h('div', { class: 'lightbox-nav' }, prev, position, next) : null);
+  function show(n) {
+    i = (n + images.length) % images.length;
+    const m = images[i];
+    img.src = m.url;
+    img.alt = m.alt || '';
+    caption.textContent = m.alt || '';
+    caption.hidden = !m.alt;
+    position.textContent = t('media.position', { i: i + 1, n: images.length });
+    img.dataset.index = String(i);
+  }
+  prev.addEventListener('click', () => show(i - 1));
+  next.addEventListener('click', () => show(i + 1));
+  close.addEventListener('click', () => dlg.close());
+  dlg.addEventListener('keydown', e => {
+    if (!many) return;
+    if (e.key === 'ArrowLeft') { e.preventDefault(); show(i - 1); }
+    if (e.key === 'ArrowRight') { e.preventDefault(); show(i + 1); }
+  });
+  // A click on the backdrop (outside the dialog's box) closes it too.
+  dlg.addEventListener('click', e => { if (e.target === dlg) dlg.close(); });
+  dlg.addEventListener('close', () => { dlg.remove(); opener?.focus(); }, { once: true });
+  show(i);
+  document.body.appendChild(dlg);
+  dlg.showModal();
+  close.focus();
+}
+
 /** renderMedia returns the element showing an update's media, or null. */
 export function renderMedia(list) {
   if (!list || !list.length) return null;
@@ -122,6 +166,16 @@ export function renderMedia(list) {
       if (m.state !== 'ready') img.removeAttribute('src');
       const a = h('a', { href: m.url, target: '_blank', rel: 'noopener', class: 'album-item', 'aria-label': m.alt || t('media.image') }, img);
       a.style.backgroundColor = placeholderColour(m.blurhash); // CSSOM: allowed by the CSP
+      const index = grid.childElementCount;
+      a.addEventListener('click', e => {
+        // A plain click opens the viewer; a modified one keeps the link's own behaviour.
+        if (e.button !== 0 || e.ctrlKey || e.metaKey || e.shiftKey || e.altKey) return;
+        const ready = images.filter(x => x.state === 'ready');
+        const at = ready.indexOf(m);
+        if (at < 0) return;
+        e.preventDefault();
+        openLightbox(ready, at, a);
+      });
       grid.appendChild(a);
     }
     box.appendChild(grid);
