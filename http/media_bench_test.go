@@ -53,7 +53,7 @@ func (p *patternReader) Read(b []byte) (int, error) {
 // above where it stood before the upload (client and server are both in
 // this process). The issue bounds it: < 32 MB.
 func BenchmarkMediaUpload100MB(b *testing.B) {
-	e, _ := mediaEnv(b)
+	e, _ := mediaEnv(b, "dir")
 	alice := e.signup("alice")
 	ch := e.channel(alice, "Big")
 	const size = 100 << 20
@@ -94,7 +94,7 @@ func BenchmarkMediaUpload100MB(b *testing.B) {
 // rendition from the local directory store over loopback; b.SetBytes makes
 // MB/s the served throughput.
 func BenchmarkMediaServe2MB(b *testing.B) {
-	e, _ := mediaEnv(b)
+	e, _ := mediaEnv(b, "dir")
 	alice := e.signup("alice")
 	ch := e.channel(alice, "Fast")
 	data := bytes.Repeat([]byte("0123456789abcdef"), 2<<20/16)
