@@ -99,6 +99,16 @@ func (b *Bucket) Check(ctx context.Context) error {
 	return nil
 }
 
+// Versioned reports whether the bucket keeps old versions: deleted objects
+// would then live on as noncurrent versions, against Herald's erasure.
+func (b *Bucket) Versioned(ctx context.Context) (bool, error) {
+	v, err := b.client.GetBucketVersioning(ctx, b.bucket)
+	if err != nil {
+		return false, err
+	}
+	return v.Enabled() || v.Suspended(), nil
+}
+
 // Client is the underlying client (tests list and create buckets with it).
 func (b *Bucket) Client() *minio.Client { return b.client }
 

@@ -45,6 +45,11 @@ func (s *Server) openBlobs(ctx context.Context) (herald.BlobStore, error) {
 		if err := bucket.Check(cctx); err != nil {
 			return nil, err
 		}
+		if versioned, err := bucket.Versioned(cctx); err != nil {
+			s.Logger.Debug("media: could not read the bucket's versioning", "err", err)
+		} else if versioned {
+			s.Logger.Warn("media: the bucket keeps old versions: erased media stay as noncurrent versions until a lifecycle rule removes them; turn versioning off", "bucket", cfg.S3Bucket)
+		}
 		s.Logger.Info("media: stored in an S3 bucket", "endpoint", cfg.S3Endpoint, "bucket", cfg.S3Bucket)
 		return bucket, nil
 	}
