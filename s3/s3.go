@@ -106,7 +106,7 @@ func (b *Bucket) Versioned(ctx context.Context) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	return v.Enabled() || v.Suspended(), nil
+	return v.Enabled(), nil
 }
 
 // Client is the underlying client (tests list and create buckets with it).
