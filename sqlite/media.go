@@ -273,14 +273,19 @@ func (db *DB) SetChannelAvatar(ctx context.Context, actorID, channelID, mediaID 
 }
 
 // ErasableMedia returns media whose files must go.
+// mediaErasable is true of a media m whose files must go (?1: the oldest
+// creation time an unattached upload may have; ?2: now): of a deleted
+// channel, unattached for too long (and not an avatar), or of a deleted or
+// expired update.
+const mediaErasable = `(NOT EXISTS (SELECT 1 FROM channels c WHERE c.id = m.channel_id)
+	OR (m.update_id IS NULL AND m.created_at <= ?1 AND NOT EXISTS (SELECT 1 FROM channels c WHERE c.avatar_id = m.id))
+	OR (m.update_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM updates u WHERE u.id = m.update_id AND u.expires_at > ?2)))`
+
 func (db *DB) ErasableMedia(ctx context.Context, limit int) ([]*herald.Media, error) {
 	var out []*herald.Media
 	err := db.view(ctx, func(q queryer, now time.Time) error {
 		list, _, err := queryMedia(ctx, q, `SELECT `+mediaCols+` FROM media m
-			WHERE NOT EXISTS (SELECT 1 FROM channels c WHERE c.id = m.channel_id)
-			OR (m.update_id IS NULL AND m.created_at <= ?1 AND NOT EXISTS (SELECT 1 FROM channels c WHERE c.avatar_id = m.id))
-			OR (m.update_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM updates u WHERE u.id = m.update_id AND u.expires_at > ?2))
-			LIMIT ?3`, nanos(now.Add(-herald.UnattachedMaxAge)), nanos(now), limit)
+			WHERE `+mediaErasable+` LIMIT ?3`, nanos(now.Add(-herald.UnattachedMaxAge)), nanos(now), limit)
 		for i := range list {
 			out = append(out, &list[i])
 		}
