@@ -524,3 +524,69 @@ func TestMediaChannelAvatar(t *testing.T) {
 		}
 	})
 }
+
+// TestMediaAudioVoiceNote: a voice note uploaded with the Go client is
+// processed off the request path, served by range without its tags, and
+// erased with its update, on both stores.
+func TestMediaAudioVoiceNote(t *testing.T) {
+	for _, tool := range []string{"ffmpeg", "ffprobe"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			if os.Getenv("HERALD_REQUIRE_SERVICES") == "1" {
+				t.Fatalf("%s is required (HERALD_REQUIRE_SERVICES=1): apt-get install -y ffmpeg", tool)
+			}
+			t.Skipf("%s not installed", tool)
+		}
+	}
+	ff, err := media.FindFFmpeg()
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := filepath.Join(t.TempDir(), "voice.ogg")
+	if out, err := exec.Command("ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i", "sine=duration=1",
+		"-c:a", "libopus", "-metadata", "artist=Jane Doe", src).CombinedOutput(); err != nil {
+		t.Fatalf("ffmpeg: %v %s", err, out)
+	}
+	data, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eachBackend(t, func(t *testing.T, backend string) {
+		e, blobs := mediaEnv(t, backend, func(c *hhttp.MediaConfig) { c.Processor = ff })
+		alice := e.signup("alice")
+		ch := e.channel(alice, "Voice")
+		m := upload(t, alice, ch.ID, data, "voice.ogg")
+		if m.Type != herald.MediaAudio || m.State != herald.MediaProcessing {
+			t.Fatalf("uploaded = %+v", m)
+		}
+		u, err := alice.PostMedia(ctx, ch.ID, "", []herald.MediaRef{{ID: m.ID, Alt: "A tone"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.srv.WaitMedia()
+		got, err := e.anon.GetUpdate(ctx, ch.ID, u.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := got.Media[0]
+		if a.State != herald.MediaReady || a.MIME != "audio/ogg" || a.Duration < 0.9 || a.Alt != "A tone" {
+			t.Fatalf("processed = %+v", a)
+		}
+		r := e.do("GET", a.URL, "", nil)
+		if r.status != 200 || r.header.Get("Content-Type") != "audio/ogg" || bytes.Contains(r.body, []byte("Jane Doe")) || len(r.body) < 100 {
+			t.Fatalf("served audio: %d %v (%d bytes)", r.status, r.header, len(r.body))
+		}
+		rr := e.do("GET", a.URL, "", nil, "Range", "bytes=50-")
+		if rr.status != 206 || !bytes.Equal(rr.body, r.body[50:]) {
+			t.Fatalf("range: %d, %d bytes", rr.status, len(rr.body))
+		}
+		if err := alice.DeleteUpdate(ctx, ch.ID, u.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := media.Erase(ctx, e.db, blobs); err != nil {
+			t.Fatal(err)
+		}
+		if got := blobs.files(t); len(got) != 0 {
+			t.Fatalf("files left: %v", got)
+		}
+	})
+}
