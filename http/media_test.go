@@ -189,8 +189,15 @@ func TestMediaImageUploadPostServe(t *testing.T) {
 		if rr.status != 206 || !bytes.Equal(rr.body, r.body[10:20]) || rr.header.Get("Content-Range") != "bytes 10-19/"+strconv.Itoa(len(r.body)) {
 			t.Fatalf("range: %d %q %v", rr.status, rr.header.Get("Content-Range"), len(rr.body))
 		}
-		if nm := e.do("GET", m.URL, "", nil, "If-None-Match", r.header.Get("ETag")); nm.status != 304 {
-			t.Fatalf("If-None-Match: %d", nm.status)
+		if nm := e.do("GET", m.URL, "", nil, "If-None-Match", r.header.Get("ETag")); nm.status != 304 || len(nm.body) != 0 ||
+			nm.header.Get("ETag") != r.header.Get("ETag") || !strings.Contains(nm.header.Get("Cache-Control"), "immutable") {
+			t.Fatalf("If-None-Match: %d %v", nm.status, nm.header)
+		}
+		if nm := e.do("GET", m.URL, "", nil, "If-None-Match", `"other", W/`+r.header.Get("ETag")); nm.status != 304 {
+			t.Fatalf("If-None-Match with a list: %d", nm.status)
+		}
+		if nm := e.do("GET", m.URL, "", nil, "If-None-Match", `"other"`); nm.status != 200 || !bytes.Equal(nm.body, r.body) {
+			t.Fatalf("If-None-Match of another tag: %d", nm.status)
 		}
 		for _, bad := range []string{"/media/" + m.ID + "/9999", "/media/nope/original", "/media/" + m.ID + "/..%2f..%2fetc"} {
 			if r := e.do("GET", bad, "", nil); r.status != 404 {
@@ -301,6 +308,10 @@ func TestMediaUnlistedNeedsASession(t *testing.T) {
 		for who, tok := range map[string]string{"anonymous": "", "a stranger": eve.Token()} {
 			if r := e.do("GET", m.URL, tok, nil); r.status != 404 {
 				t.Fatalf("%s fetched unlisted media: %d", who, r.status)
+			}
+			// Revalidation is no way around the check.
+			if r := e.do("GET", m.URL, tok, nil, "If-None-Match", "*"); r.status != 404 {
+				t.Fatalf("%s revalidated unlisted media: %d", who, r.status)
 			}
 		}
 		r := e.do("GET", m.URL, bob.Token(), nil)
