@@ -167,4 +167,17 @@ func TestCheckMissingBucket(t *testing.T) {
 	if err := b.Check(ctx); err != nil {
 		t.Fatal(err)
 	}
+	// Versioning would keep erased media: it is noticed.
+	if v, err := b.Versioned(ctx); err != nil || v {
+		t.Fatalf("new bucket: versioned %v, %v", v, err)
+	}
+	if err := b.Client().EnableVersioning(ctx, b.Name()); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := b.Versioned(ctx); err != nil || !v {
+		t.Fatalf("after EnableVersioning: versioned %v, %v", v, err)
+	}
+	if err := b.Client().SuspendVersioning(ctx, b.Name()); err != nil {
+		t.Fatal(err)
+	}
 }
