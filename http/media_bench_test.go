@@ -52,8 +52,14 @@ func (p *patternReader) Read(b []byte) (int, error) {
 // ffmpeg, another process) and reports how far the process's RSS rose
 // above where it stood before the upload (client and server are both in
 // this process). The issue bounds it: < 32 MB.
-func BenchmarkMediaUpload100MB(b *testing.B) {
-	e, _ := mediaEnv(b)
+func BenchmarkMediaUpload100MB(b *testing.B) { benchMediaUpload100MB(b, "dir") }
+
+// BenchmarkMediaUpload100MBS3: the same into an S3 bucket (HERALD_S3_TEST_*;
+// the S3 server's own work is in its process, not counted here).
+func BenchmarkMediaUpload100MBS3(b *testing.B) { benchMediaUpload100MB(b, "s3") }
+
+func benchMediaUpload100MB(b *testing.B, backend string) {
+	e, _ := mediaEnv(b, backend)
 	alice := e.signup("alice")
 	ch := e.channel(alice, "Big")
 	const size = 100 << 20
@@ -93,8 +99,14 @@ func BenchmarkMediaUpload100MB(b *testing.B) {
 // BenchmarkMediaServe2MB: 200 concurrent clients fetch the same 2 MB
 // rendition from the local directory store over loopback; b.SetBytes makes
 // MB/s the served throughput.
-func BenchmarkMediaServe2MB(b *testing.B) {
-	e, _ := mediaEnv(b)
+func BenchmarkMediaServe2MB(b *testing.B) { benchMediaServe2MB(b, "dir") }
+
+// BenchmarkMediaServe2MBS3: the same proxied from an S3 bucket (one GET on
+// the bucket per request).
+func BenchmarkMediaServe2MBS3(b *testing.B) { benchMediaServe2MB(b, "s3") }
+
+func benchMediaServe2MB(b *testing.B, backend string) {
+	e, _ := mediaEnv(b, backend)
 	alice := e.signup("alice")
 	ch := e.channel(alice, "Fast")
 	data := bytes.Repeat([]byte("0123456789abcdef"), 2<<20/16)

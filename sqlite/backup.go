@@ -8,6 +8,9 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"time"
+
+	"github.com/heraldhq/herald"
 )
 
 // Backup writes a consistent copy of the database at src to dst while the
@@ -83,4 +86,21 @@ func syncFile(path string) error {
 	}
 	defer f.Close()
 	return f.Sync()
+}
+
+// LiveMedia returns the media of the database file at path (a backup) that
+// are live at now: those the erase loop would not remove. A backup of the
+// media directory copies their files and no others.
+func LiveMedia(ctx context.Context, path string, now time.Time) ([]herald.Media, error) {
+	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
+	if err != nil {
+		return nil, fmt.Errorf("backup: %w", err)
+	}
+	defer db.Close()
+	list, _, err := queryMedia(ctx, db, `SELECT `+mediaCols+` FROM media m WHERE NOT `+mediaErasable+` AND m.state = ?3`,
+		nanos(now.Add(-herald.UnattachedMaxAge)), nanos(now), herald.MediaReady)
+	if err != nil {
+		return nil, fmt.Errorf("backup: media: %w", err)
+	}
+	return list, nil
 }

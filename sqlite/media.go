@@ -319,16 +319,21 @@ func (db *DB) SetChannelAvatar(ctx context.Context, actorID, channelID, mediaID 
 	return out, err
 }
 
+// mediaErasable is true of a media m whose files must go (?1: the oldest
+// creation time an unattached upload may have; ?2: now): of a deleted
+// channel, unattached for too long (and not an avatar), or of a deleted or
+// expired update (a scheduled update's media wait for its publication).
+const mediaErasable = `(NOT EXISTS (SELECT 1 FROM channels c WHERE c.id = m.channel_id)
+	OR (m.update_id IS NULL AND m.created_at <= ?1 AND NOT EXISTS (SELECT 1 FROM channels c WHERE c.avatar_id = m.id))
+	OR (m.update_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM updates u WHERE u.id = m.update_id AND u.expires_at > ?2)
+		AND NOT EXISTS (SELECT 1 FROM scheduled_updates s WHERE s.id = m.update_id)))`
+
 // ErasableMedia returns media whose files must go.
 func (db *DB) ErasableMedia(ctx context.Context, limit int) ([]*herald.Media, error) {
 	var out []*herald.Media
 	err := db.view(ctx, func(q queryer, now time.Time) error {
 		list, _, err := queryMedia(ctx, q, `SELECT `+mediaCols+` FROM media m
-			WHERE NOT EXISTS (SELECT 1 FROM channels c WHERE c.id = m.channel_id)
-			OR (m.update_id IS NULL AND m.created_at <= ?1 AND NOT EXISTS (SELECT 1 FROM channels c WHERE c.avatar_id = m.id))
-			OR (m.update_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM updates u WHERE u.id = m.update_id AND u.expires_at > ?2)
-				AND NOT EXISTS (SELECT 1 FROM scheduled_updates s WHERE s.id = m.update_id))
-			LIMIT ?3`, nanos(now.Add(-herald.UnattachedMaxAge)), nanos(now), limit)
+			WHERE `+mediaErasable+` LIMIT ?3`, nanos(now.Add(-herald.UnattachedMaxAge)), nanos(now), limit)
 		for i := range list {
 			out = append(out, &list[i])
 		}

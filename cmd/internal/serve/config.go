@@ -95,6 +95,12 @@ type Config struct {
 	MediaDailyQuota  int // MB per channel per 24 h, 0 none
 	MediaUploadTime  time.Duration
 	MediaErasePeriod time.Duration
+	// S3: media in an S3-compatible bucket instead of MediaDir (several
+	// nodes). The secret comes from S3SecretKey or, read at start,
+	// S3SecretKeyFile.
+	S3Endpoint, S3Bucket, S3Region string
+	S3AccessKey, S3SecretKey       string
+	S3SecretKeyFile                string
 	// Web Push (issue 12).
 	PushContent     string   // preview or minimal
 	PushAllowHosts  []string // push hosts allowed besides the well-known services
@@ -142,6 +148,27 @@ func Options(c *Config) []options.Option {
 			Set: options.String(&c.DataDir)},
 		{Flag: "media-dir", Env: "HERALD_MEDIA_DIR", Help: "directory of uploaded media files; empty: <data>/media",
 			Set: options.String(&c.MediaDir)},
+		{Flag: "s3-endpoint", Env: "HERALD_S3_ENDPOINT", Help: "URL of an S3-compatible service holding media instead of --media-dir (required for several nodes), e.g. https://s3.eu-west-1.amazonaws.com",
+			Set: func(v string) error {
+				if v != "" {
+					u, err := url.Parse(v)
+					if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
+						return errors.New("want http(s)://host[:port], without a path")
+					}
+				}
+				c.S3Endpoint = v
+				return nil
+			}},
+		{Flag: "s3-bucket", Env: "HERALD_S3_BUCKET", Help: "bucket of the media (it must exist); with --s3-endpoint",
+			Set: options.String(&c.S3Bucket)},
+		{Flag: "s3-region", Env: "HERALD_S3_REGION", Help: "region of the bucket; empty: asked of the service",
+			Set: options.String(&c.S3Region)},
+		{Flag: "s3-access-key", Env: "HERALD_S3_ACCESS_KEY", Help: "access key id; empty with no secret key: AWS_* variables, ~/.aws/credentials or the instance role",
+			Set: options.String(&c.S3AccessKey)},
+		{Flag: "s3-secret-key", Env: "HERALD_S3_SECRET_KEY", Help: "secret access key; prefer the variable or --s3-secret-key-file to a flag (flags show in ps)",
+			Set: options.String(&c.S3SecretKey)},
+		{Flag: "s3-secret-key-file", Env: "HERALD_S3_SECRET_KEY_FILE", Help: "file holding the secret access key (surrounding white space ignored)",
+			Set: options.String(&c.S3SecretKeyFile)},
 		{Flag: "media-max-image-mb", Env: "HERALD_MEDIA_MAX_IMAGE_MB", Default: "16", Help: "largest image upload, MB",
 			Set: options.Int(&c.MediaMaxImageMB, 1)},
 		{Flag: "media-max-video-mb", Env: "HERALD_MEDIA_MAX_VIDEO_MB", Default: "100", Help: "largest video upload, MB",
@@ -312,6 +339,14 @@ func (c *Config) Validate() error {
 		return errors.New("--acme-http-addr needs --acme-domain")
 	case len(c.ACMEDomains) > 0 && c.ACMEDirectory == "":
 		return errors.New("--acme-directory is empty")
+	case (c.S3Endpoint == "") != (c.S3Bucket == ""):
+		return errors.New("--s3-endpoint and --s3-bucket go together")
+	case c.S3Endpoint != "" && c.MediaDir != "":
+		return errors.New("--media-dir and --s3-endpoint are two places for media: choose one")
+	case c.S3SecretKey != "" && c.S3SecretKeyFile != "":
+		return errors.New("--s3-secret-key and --s3-secret-key-file: give one")
+	case (c.S3AccessKey == "") != (c.S3SecretKey == "" && c.S3SecretKeyFile == ""):
+		return errors.New("--s3-access-key and a secret key (--s3-secret-key or --s3-secret-key-file) go together")
 	}
 	return nil
 }

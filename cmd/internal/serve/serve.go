@@ -181,13 +181,9 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	})
 	publisher.Set(bothPublishers{s.hub, s.push})
 
-	// Media files: a directory (on one node; several nodes need a shared one).
-	mediaDir := cfg.MediaDir
-	if mediaDir == "" {
-		mediaDir = filepath.Join(cfg.DataDir, "media")
-	}
-	if s.Blobs, err = media.NewDir(mediaDir); err != nil {
-		return nil, fmt.Errorf("media directory: %w", err)
+	// Media files: a directory, or an S3 bucket every node shares.
+	if s.Blobs, err = s.openBlobs(ctx); err != nil {
+		return nil, err
 	}
 	quota := int64(cfg.MediaDailyQuota) << 20
 	if quota == 0 {
