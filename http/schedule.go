@@ -13,10 +13,11 @@ import (
 
 func (s *Server) scheduleUpdate(w http.ResponseWriter, r *http.Request, actor, channelID string, u *herald.Update, at time.Time) error {
 	su := &herald.ScheduledUpdate{Text: u.Text, Poll: u.Poll, PublishAt: at}
+	answer := keepAnswer(r, http.StatusAccepted, su)
 	if err := s.Store.ScheduleUpdate(r.Context(), actor, channelID, su); err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusAccepted, su)
+	return answer.write(w)
 }
 
 func (s *Server) handleListScheduled(w http.ResponseWriter, r *http.Request) error {

@@ -64,10 +64,11 @@ func (s *Server) handleCreateUpdate(w http.ResponseWriter, r *http.Request) erro
 		}
 		return s.scheduleUpdate(w, r, actor, id, u, *req.PublishAt)
 	}
+	answer := keepAnswer(r, http.StatusCreated, u)
 	if err := s.Store.CreateUpdate(r.Context(), actor, id, u); err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusCreated, u)
+	return answer.write(w)
 }
 
 func (s *Server) handleListUpdates(w http.ResponseWriter, r *http.Request) error {

@@ -17,17 +17,22 @@ import (
 func keyAccess(ctx context.Context, q queryer, keyID, channelID string) (*chanRow, error) {
 	var r chanRow
 	var listed int64
-	var match sql.NullString
-	err := q.QueryRowContext(ctx, `SELECT c.pk, c.id, c.listed, c.reactions, k.id FROM channels c
-		LEFT JOIN channel_keys k ON k.id = ?1 AND k.channel_pk = c.pk WHERE c.id = ?2`, keyID, channelID).
-		Scan(&r.pk, &r.ch.ID, &listed, &r.ch.Reactions, &match)
+	var keyChannel sql.NullInt64
+	err := q.QueryRowContext(ctx, `SELECT c.pk, c.id, c.listed, c.reactions, k.channel_pk FROM channels c
+		LEFT JOIN channel_keys k ON k.id = ?1 WHERE c.id = ?2`, keyID, channelID).
+		Scan(&r.pk, &r.ch.ID, &listed, &r.ch.Reactions, &keyChannel)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errChannelNotFound
 	} else if err != nil {
 		return nil, err
 	}
+	if !keyChannel.Valid {
+		// Revoked: the HTTP layer's cached lookup of its secret ends here,
+		// in the transaction, on every node.
+		return nil, errBadKey
+	}
 	r.ch.Listed = listed != 0
-	if match.Valid {
+	if keyChannel.Int64 == r.pk {
 		r.rel.Role = herald.RoleAdmin
 	}
 	if !r.rel.CanSee(r.ch.Listed) {
@@ -177,44 +182,86 @@ func (db *DB) FindChannelKey(ctx context.Context, secretHash []byte) (*herald.Ch
 func (db *DB) ClaimIdempotencyKey(ctx context.Context, principal, key string, fingerprint []byte) (*herald.IdempotentResponse, error) {
 	var out *herald.IdempotentResponse
 	err := db.write(ctx, func(tx *Tx) error {
-		out = nil
-		var fp []byte
-		var created int64
-		var status sql.NullInt64
-		var headers sql.NullString
-		var body []byte
-		err := tx.QueryRowContext(ctx, `SELECT fingerprint, created_at, status, headers, body FROM idempotency_keys WHERE principal = ? AND key = ?`,
-			principal, key).Scan(&fp, &created, &status, &headers, &body)
-		claim := errors.Is(err, sql.ErrNoRows)
-		if err != nil && !claim {
+		var claim bool
+		var err error
+		out, claim, err = checkIdempotency(ctx, tx, principal, key, fingerprint)
+		if err != nil || !claim {
 			return err
-		}
-		if !claim {
-			at := fromNanos(created)
-			switch {
-			case !tx.now.Before(at.Add(herald.IdempotencyTTL)):
-				claim = true // expired: a new request
-			case !bytes.Equal(fp, fingerprint):
-				return herald.ErrIdempotencyKeyReused
-			case !status.Valid && tx.now.Before(at.Add(herald.IdempotencyLease)):
-				return herald.ErrIdempotencyInFlight
-			case !status.Valid:
-				claim = true // its first request died with its node
-			default:
-				out = &herald.IdempotentResponse{Status: int(status.Int64), Body: body}
-				if headers.Valid {
-					if err := json.Unmarshal([]byte(headers.String), &out.Headers); err != nil {
-						return err
-					}
-				}
-				return nil
-			}
 		}
 		_, err = tx.ExecContext(ctx, `INSERT OR REPLACE INTO idempotency_keys (principal, key, fingerprint, created_at) VALUES (?, ?, ?, ?)`,
 			principal, key, fingerprint, nanos(tx.now))
 		return err
 	})
 	return out, err
+}
+
+// checkIdempotency reads (principal, key): the first answer to replay, or
+// claim true when the caller may run the request (no key, or an expired
+// one, or a claim whose node died), or the reused/in-flight errors.
+func checkIdempotency(ctx context.Context, tx *Tx, principal, key string, fingerprint []byte) (*herald.IdempotentResponse, bool, error) {
+	var fp []byte
+	var created int64
+	var status sql.NullInt64
+	var headers sql.NullString
+	var body []byte
+	err := tx.QueryRowContext(ctx, `SELECT fingerprint, created_at, status, headers, body FROM idempotency_keys WHERE principal = ? AND key = ?`,
+		principal, key).Scan(&fp, &created, &status, &headers, &body)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, true, nil
+	} else if err != nil {
+		return nil, false, err
+	}
+	at := fromNanos(created)
+	switch {
+	case !tx.now.Before(at.Add(herald.IdempotencyTTL)):
+		return nil, true, nil // expired: a new request
+	case !bytes.Equal(fp, fingerprint):
+		return nil, false, herald.ErrIdempotencyKeyReused
+	case !status.Valid && tx.now.Before(at.Add(herald.IdempotencyLease)):
+		return nil, false, herald.ErrIdempotencyInFlight
+	case !status.Valid:
+		return nil, true, nil // its first request died with its node
+	}
+	out := &herald.IdempotentResponse{Status: int(status.Int64), Body: body}
+	if headers.Valid {
+		if err := json.Unmarshal([]byte(headers.String), &out.Headers); err != nil {
+			return nil, false, err
+		}
+	}
+	return out, false, nil
+}
+
+// idempotentWrite runs write, in tx, under the herald.IdempotentWrite ctx
+// carries (if any): checked before, its answer stored after, so that the
+// request costs one transaction. SQLite has one writer: no other claim can
+// slip in between the check and the insert.
+func idempotentWrite(ctx context.Context, tx *Tx, write func() error) error {
+	w := herald.IdempotentWriteOf(ctx)
+	if w == nil {
+		return write()
+	}
+	prior, claim, err := checkIdempotency(ctx, tx, w.Principal, w.Key, w.Fingerprint)
+	if err != nil {
+		return err
+	}
+	if !claim {
+		return &herald.IdempotentReplay{Response: prior}
+	}
+	if err := write(); err != nil {
+		return err
+	}
+	resp, err := w.Answer()
+	if err != nil {
+		return err
+	}
+	headers, err := json.Marshal(resp.Headers)
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `INSERT OR REPLACE INTO idempotency_keys (principal, key, fingerprint, created_at, status, headers, body, channel_id, resource_id)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, w.Principal, w.Key, w.Fingerprint, nanos(tx.now),
+		resp.Status, string(headers), resp.Body, nullString(resp.ChannelID), nullString(resp.ResourceID))
+	return err
 }
 
 // CompleteIdempotencyKey stores a claimed key's answer.
