@@ -28,7 +28,7 @@ func (s *Server) handleCreateUpdate(w http.ResponseWriter, r *http.Request) erro
 	var req struct {
 		Text      string            `json:"text"`
 		Poll      *pollInput        `json:"poll"`
-		PublishAt *time.Time        `json:"publish_at"`
+		PublishAt *string           `json:"publish_at"` // parsed here, for a problem naming it
 		Media     []herald.MediaRef `json:"media"`
 	}
 	body, err := readBody(w, r)
@@ -59,10 +59,14 @@ func (s *Server) handleCreateUpdate(w http.ResponseWriter, r *http.Request) erro
 		u.Poll = p
 	}
 	if req.PublishAt != nil {
+		at, err := parsePublishAt(*req.PublishAt)
+		if err != nil {
+			return err
+		}
 		if len(u.Media) > 0 {
 			return herald.KindErrorf(herald.EINVALID, "invalid-media", "Scheduled updates can't carry media yet.")
 		}
-		return s.scheduleUpdate(w, r, actor, id, u, *req.PublishAt)
+		return s.scheduleUpdate(w, r, actor, id, u, at)
 	}
 	answer := keepAnswer(r, http.StatusCreated, u)
 	if err := s.Store.CreateUpdate(r.Context(), actor, id, u); err != nil {
