@@ -64,11 +64,28 @@ func main() {
 	a := &app{env: options.OS(), stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr}
 	if err := a.run(ctx, os.Args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			os.Exit(2)
+			os.Exit(exitUsage)
 		}
 		fmt.Fprintln(termSafe{os.Stderr}, "herald:", strings.TrimPrefix(err.Error(), "herald: "))
-		os.Exit(1)
+		os.Exit(exitCode(err))
 	}
+}
+
+// Exit statuses (docs/cli.md): scripts tell a mistake in the command line,
+// which retrying won't fix, from a failure.
+const (
+	exitFailure = 1 // the server refused, could not be reached, a file could not be read...
+	exitUsage   = 2 // no command, an unknown command or flag, a missing argument, a bad flag value
+)
+
+func exitCode(err error) int {
+	var bad *options.Error
+	msg := err.Error()
+	if errors.As(err, &bad) || strings.HasPrefix(msg, "usage: ") || strings.HasPrefix(msg, "unknown command ") ||
+		strings.HasPrefix(msg, "flag provided but not defined") || strings.HasPrefix(msg, "bad flag syntax") {
+		return exitUsage
+	}
+	return exitFailure
 }
 
 func (a *app) run(ctx context.Context, args []string) error {
@@ -113,7 +130,7 @@ func (a *app) usage(w io.Writer) {
 		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.help)
 	}
 	fmt.Fprintln(w, "\nRun 'herald COMMAND -h' for a command's flags.")
-	fmt.Fprintln(w, "Exit status: 0 on success, 1 on an error (printed on stderr), 2 when run without a command.")
+	fmt.Fprintln(w, "Exit status: 0 on success, 1 on a failure (printed on stderr), 2 for a command line that cannot work (docs/cli.md).")
 }
 
 // wantsHelp reports whether args ask for help (-h, -help, --help) before

@@ -189,3 +189,28 @@ func TestEveryCommandHelp(t *testing.T) {
 		}
 	}
 }
+
+// Exit status 2 for a command line that can't work, 1 for a failure.
+func TestExitCodes(t *testing.T) {
+	s := startInProcess(t, true)
+	for _, c := range []struct {
+		args []string
+		want int
+	}{
+		{[]string{"nosuchcommand"}, exitUsage},
+		{[]string{"admins"}, exitUsage},
+		{[]string{"admins", "list", "--bogus"}, exitUsage},
+		{[]string{"admins", "list", "--token", "x"}, exitUsage}, // no --channel
+		{[]string{"updates", "--limit", "many", "--channel", "x"}, exitUsage},
+		{[]string{"channel", "show", "--server", s.URL, "nosuchchannel"}, exitFailure},
+		{[]string{"admins", "list", "--server", s.URL, "--token", "tok_bad", "--channel", "x"}, exitFailure},
+	} {
+		_, err := runCLI(t, c.args...)
+		if err == nil {
+			t.Fatalf("%v succeeded", c.args)
+		}
+		if got := exitCode(err); got != c.want {
+			t.Fatalf("%v: exit %d (%v), want %d", c.args, got, err, c.want)
+		}
+	}
+}
