@@ -232,20 +232,15 @@ func checkIdempotency(ctx context.Context, tx *Tx, principal, key string, finger
 }
 
 // idempotentWrite runs write, in tx, under the herald.IdempotentWrite ctx
-// carries (if any): checked before, its answer stored after, so that the
-// request costs one transaction. SQLite has one writer: no other claim can
-// slip in between the check and the insert.
+// carries (if any): its answer is inserted after the write, in the same
+// transaction, so that the request costs one transaction. A key already
+// there is rare (a retry): only then is it read, and the write undone (the
+// request's savepoint rolls back) unless the key had expired. SQLite has
+// one writer: no other claim can slip in between.
 func idempotentWrite(ctx context.Context, tx *Tx, write func() error) error {
 	w := herald.IdempotentWriteOf(ctx)
 	if w == nil {
 		return write()
-	}
-	prior, claim, err := checkIdempotency(ctx, tx, w.Principal, w.Key, w.Fingerprint)
-	if err != nil {
-		return err
-	}
-	if !claim {
-		return &herald.IdempotentReplay{Response: prior}
 	}
 	if err := write(); err != nil {
 		return err
@@ -258,9 +253,25 @@ func idempotentWrite(ctx context.Context, tx *Tx, write func() error) error {
 	if err != nil {
 		return err
 	}
+	args := []any{w.Principal, w.Key, w.Fingerprint, nanos(tx.now), resp.Status, string(headers), resp.Body,
+		nullString(resp.ChannelID), nullString(resp.ResourceID)}
+	res, err := tx.ExecContext(ctx, `INSERT INTO idempotency_keys (principal, key, fingerprint, created_at, status, headers, body, channel_id, resource_id)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (principal, key) DO NOTHING`, args...)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 1 {
+		return err
+	}
+	prior, claim, err := checkIdempotency(ctx, tx, w.Principal, w.Key, w.Fingerprint)
+	if err != nil {
+		return err
+	}
+	if !claim {
+		return &herald.IdempotentReplay{Response: prior}
+	}
 	_, err = tx.ExecContext(ctx, `INSERT OR REPLACE INTO idempotency_keys (principal, key, fingerprint, created_at, status, headers, body, channel_id, resource_id)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, w.Principal, w.Key, w.Fingerprint, nanos(tx.now),
-		resp.Status, string(headers), resp.Body, nullString(resp.ChannelID), nullString(resp.ResourceID))
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...)
 	return err
 }
 
@@ -290,7 +301,12 @@ func (db *DB) ReleaseIdempotencyKey(ctx context.Context, principal, key string) 
 func (db *DB) PruneIdempotencyKeys(ctx context.Context) (int, error) {
 	var n int64
 	err := db.write(ctx, func(tx *Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE created_at <= ?`, nanos(tx.now.Add(-herald.IdempotencyTTL)))
+		// Rows are in time order (a claim or a replaced key gets a new
+		// rowid; migrations/0011): delete up to the first one still kept,
+		// which visits only the rows to delete, with no created_at index.
+		res, err := tx.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE rowid < coalesce(
+			(SELECT rowid FROM idempotency_keys WHERE created_at > ? ORDER BY rowid LIMIT 1),
+			(SELECT coalesce(max(rowid), 0) + 1 FROM idempotency_keys))`, nanos(tx.now.Add(-herald.IdempotencyTTL)))
 		if err != nil {
 			return err
 		}
