@@ -41,6 +41,8 @@ const keyActorPrefix = "key:"
 // KeyActor returns the actor id a store call made with key keyID passes:
 // stores authorize it as an admin of the key's channel only, and a viewer
 // with this id has no reaction or vote of its own.
+// A revoked key is EUNAUTHORIZED ("invalid-token") in every store call:
+// the check the HTTP layer's cache of key lookups relies on.
 func KeyActor(keyID string) string { return keyActorPrefix + keyID }
 
 // KeyOfActor returns the key id of an actor id made by KeyActor.
@@ -152,6 +154,42 @@ type IdempotencyStore interface {
 	// PruneIdempotencyKeys erases keys older than IdempotencyTTL.
 	PruneIdempotencyKeys(ctx context.Context) (int, error)
 }
+
+// IdempotentWrite is an Idempotency-Key request that a store records in
+// the transaction of the one write it makes (CreateUpdate, ScheduleUpdate
+// when their context carries it): the claim, the write and the kept answer
+// commit together, so a keyed post costs one transaction, not three. In
+// that transaction, before writing, the store claims (Principal, Key) as
+// ClaimIdempotencyKey does: an answered key returns *IdempotentReplay and
+// writes nothing, another request's key ErrIdempotencyKeyReused, a
+// running claim ErrIdempotencyInFlight (on PostgreSQL a concurrent
+// duplicate waits for the first to commit, then is replayed).
+type IdempotentWrite struct {
+	Principal, Key string
+	Fingerprint    []byte
+	// Answer renders the answer to keep; the store calls it in the
+	// transaction once the write succeeded (what it wrote filled in).
+	Answer func() (*IdempotentResponse, error)
+}
+
+type idempotentWriteCtx struct{}
+
+// WithIdempotentWrite returns ctx carrying w for the store write made with it.
+func WithIdempotentWrite(ctx context.Context, w *IdempotentWrite) context.Context {
+	return context.WithValue(ctx, idempotentWriteCtx{}, w)
+}
+
+// IdempotentWriteOf returns the IdempotentWrite ctx carries, or nil.
+func IdempotentWriteOf(ctx context.Context) *IdempotentWrite {
+	w, _ := ctx.Value(idempotentWriteCtx{}).(*IdempotentWrite)
+	return w
+}
+
+// IdempotentReplay is the error of a write whose Idempotency-Key was
+// already answered: nothing was written, Response is the first answer.
+type IdempotentReplay struct{ Response *IdempotentResponse }
+
+func (e *IdempotentReplay) Error() string { return "idempotency key already answered" }
 
 // Idempotency errors, the same from every store.
 var (

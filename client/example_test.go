@@ -115,3 +115,113 @@ func ExampleClient_Publish_scheduled() {
 	// 1 true
 	// Bulletin de midi
 }
+
+// A scheduled update can be edited (text, time) or cancelled until the
+// server publishes it.
+func ExampleClient_EditScheduled() {
+	owner, channelID, stop := exampleServer()
+	defer stop()
+	ctx := context.Background()
+
+	noon := time.Now().Add(time.Hour).Truncate(time.Second).UTC()
+	_, s, err := owner.Publish(ctx, channelID, client.Post{Text: "Bulletin de midi", PublishAt: noon})
+	if err != nil {
+		panic(err)
+	}
+	text, later := "Bulletin de 13 h", noon.Add(time.Hour)
+	s, err = owner.EditScheduled(ctx, channelID, s.ID, &text, &later)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(s.Text, s.PublishAt.Sub(noon))
+
+	_ = owner.CancelScheduled(ctx, channelID, s.ID)
+	list, _ := owner.ListScheduled(ctx, channelID)
+	fmt.Println(len(list))
+	// Output:
+	// Bulletin de 13 h 1h0m0s
+	// 0
+}
+
+// An update is corrected or withdrawn by its channel's admins (or a key
+// with the edit or delete scope); followers see the change live.
+func ExampleClient_EditUpdate() {
+	owner, channelID, stop := exampleServer()
+	defer stop()
+	ctx := context.Background()
+
+	u, err := owner.PostText(ctx, channelID, "Orages à 18 h", "")
+	if err != nil {
+		panic(err)
+	}
+	u, err = owner.EditUpdate(ctx, channelID, u.ID, "Orages à 19 h")
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(u.Text, u.EditedAt != nil)
+
+	_ = owner.DeleteUpdate(ctx, channelID, u.ID)
+	_, err = owner.GetUpdate(ctx, channelID, u.ID)
+	fmt.Println(client.KindOf(err))
+	// Output:
+	// Orages à 19 h true
+	// update-not-found
+}
+
+// A channel with a handle is addressed as "@handle" wherever an id is
+// expected, and found in the directory.
+func ExampleClient_UpdateChannel() {
+	owner, channelID, stop := exampleServer()
+	defer stop()
+	ctx := context.Background()
+
+	ch, err := owner.UpdateChannel(ctx, channelID, client.ChannelPatch{Handle: client.Ptr("meteo_lyon"), Description: client.Ptr("Le temps à Lyon, chaque heure.")})
+	if err != nil {
+		panic(err)
+	}
+	u, err := owner.PostText(ctx, "@meteo_lyon", "Ciel clair, 14 °C", "")
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(u.ChannelID == ch.ID)
+
+	page, err := client.New(owner.BaseURL(), "").Directory(ctx, client.DirectoryQuery{Text: "lyon", Category: "weather"})
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(len(page.Channels), page.Channels[0].Handle)
+	// Output:
+	// true
+	// 1 meteo_lyon
+}
+
+// Admins share a channel: each may post; the owner adds and removes them.
+// The invite link lets people follow an unlisted channel; rotating it
+// revokes the old one.
+func ExampleClient_AddAdmin() {
+	owner, channelID, stop := exampleServer()
+	defer stop()
+	ctx := context.Background()
+
+	if _, err := client.New(owner.BaseURL(), "").CreateAccount(ctx, "claire", "another long password", "Claire"); err != nil {
+		panic(err)
+	}
+	a, err := owner.AddAdmin(ctx, channelID, "claire")
+	if err != nil {
+		panic(err)
+	}
+	admins, _ := owner.ListAdmins(ctx, channelID)
+	fmt.Println(a.Role, len(admins))
+	_ = owner.RemoveAdmin(ctx, channelID, a.Account.ID)
+
+	old, _ := owner.GetChannel(ctx, channelID)
+	link, err := owner.RotateInvite(ctx, channelID)
+	if err != nil {
+		panic(err)
+	}
+	_, err = client.New(owner.BaseURL(), "").Invite(ctx, old.InviteCode)
+	fmt.Println(link.Code != old.InviteCode, client.KindOf(err))
+	// Output:
+	// admin 2
+	// true invite-not-found
+}

@@ -49,6 +49,20 @@ func TestWebApp(t *testing.T) {
 	admin.waitJS("scheduled listed", `!document.querySelector("#scheduled").hidden && document.querySelector("#scheduled-list .scheduled-text")?.textContent === "Tomorrow: works on line C."`)
 	admin.waitJS("not in the feed", `![...document.querySelectorAll("#feed .update-text")].some(e => e.textContent.includes("works on line C"))`)
 	admin.a11y("channel page (admin, scheduled list)")
+	// Edit it in the list: new text, an hour later; the server's answer is shown.
+	admin.click("edit scheduled", "#scheduled-list .scheduled-edit")
+	admin.waitJS("edit form", `document.querySelector("#scheduled-list .scheduled-edit-text")?.value === "Tomorrow: works on line C."`)
+	admin.a11y("channel page (admin, editing a scheduled update)")
+	admin.do("scheduled new text", setValue("#scheduled-list .scheduled-edit-text", "Tomorrow: works on line C, 9:00-17:00."))
+	admin.do("scheduled new time", evalVoid(`(() => { const e = document.querySelector("#scheduled-list .scheduled-edit-when");
+		window.__before = document.querySelector("#scheduled-list .scheduled-when").getAttribute("datetime");
+		const d = new Date(e.value); d.setHours(d.getHours() + 1);
+		const p = n => String(n).padStart(2, "0");
+		e.value = d.getFullYear() + "-" + p(d.getMonth() + 1) + "-" + p(d.getDate()) + "T" + p(d.getHours()) + ":" + p(d.getMinutes()); })()`))
+	admin.click("save scheduled", "#scheduled-list .scheduled-save")
+	admin.waitJS("scheduled edited", `document.querySelector("#scheduled-list .scheduled-text")?.textContent === "Tomorrow: works on line C, 9:00-17:00." &&
+		!document.querySelector("#scheduled-list form") &&
+		new Date(document.querySelector("#scheduled-list .scheduled-when").getAttribute("datetime")) - new Date(window.__before) === 3600000`)
 	admin.click("cancel it", "#scheduled-list .scheduled-cancel")
 	admin.click("confirm cancel", "#confirm-ok")
 	admin.waitJS("schedule empty", `document.querySelector("#scheduled").hidden`)

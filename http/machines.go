@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"mime"
@@ -144,46 +145,23 @@ var replayedHeaders = []string{"Content-Type", "Location", "Cache-Control"}
 // the store so that every node sees it) and replayed for a retry with the
 // same body; a different body is a 422, a retry while the first request
 // runs a 409. Unsuccessful answers are not kept: the client may retry them.
+// This generic form claims the key and keeps the answer in two small
+// transactions of their own; idempotentInTx does it in the write's.
 func (s *Server) idempotent(h handlerFunc) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		key, err := idempotencyKey(r)
+		principal, key, fp, r, err := s.idempotencyRequest(w, r)
 		if err != nil || key == "" {
 			if err != nil {
 				return err
 			}
 			return h(w, r)
 		}
-		principal, r, err := s.principalID(r)
-		if err != nil {
-			return err
-		}
-		if principal == "" {
-			return h(w, r) // nothing to scope the key to; the handler refuses anonymous callers
-		}
-		body, err := readBody(w, r)
-		if err != nil {
-			return err
-		}
-		r.Body = io.NopCloser(bytes.NewReader(body))
-		fp := sha256.New()
-		for _, part := range []string{r.Method, r.URL.Path, r.PathValue("id"), r.Header.Get("Content-Type")} {
-			fp.Write([]byte(part))
-			fp.Write([]byte{0})
-		}
-		fp.Write(body)
-		prior, err := s.Store.ClaimIdempotencyKey(r.Context(), principal, key, fp.Sum(nil))
+		prior, err := s.Store.ClaimIdempotencyKey(r.Context(), principal, key, fp)
 		if err != nil {
 			return err
 		}
 		if prior != nil {
-			for k, v := range prior.Headers {
-				w.Header().Set(k, v)
-			}
-			w.Header().Set("Idempotent-Replayed", "true")
-			w.Header().Set("Content-Length", strconv.Itoa(len(prior.Body)))
-			w.WriteHeader(prior.Status)
-			_, _ = w.Write(prior.Body)
-			return nil
+			return writeReplay(w, prior)
 		}
 		rec := &recordingWriter{ResponseWriter: w, status: http.StatusOK}
 		if err := h(rec, r); err != nil {
@@ -215,6 +193,110 @@ func (s *Server) idempotent(h handlerFunc) handlerFunc {
 		}
 		return nil
 	}
+}
+
+// idempotentInTx is idempotent for a handler whose success is one store
+// write honouring herald.IdempotentWrite (posting, scheduling): the key is
+// claimed, the update written and the answer kept in one transaction, so a
+// keyed post costs about what an unkeyed one does. The handler renders its
+// answer with keepAnswer; a replay comes back from the store as
+// *herald.IdempotentReplay.
+func (s *Server) idempotentInTx(h handlerFunc) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		principal, key, fp, r, err := s.idempotencyRequest(w, r)
+		if err != nil || key == "" {
+			if err != nil {
+				return err
+			}
+			return h(w, r)
+		}
+		iw := &herald.IdempotentWrite{Principal: principal, Key: key, Fingerprint: fp}
+		err = h(w, r.WithContext(herald.WithIdempotentWrite(r.Context(), iw)))
+		var replay *herald.IdempotentReplay
+		if errors.As(err, &replay) {
+			return writeReplay(w, replay.Response)
+		}
+		return err
+	}
+}
+
+// idempotencyRequest reads a request's Idempotency-Key ("" without one),
+// who makes it, and the fingerprint of the request (method, path, type and
+// body; the body is read and put back).
+func (s *Server) idempotencyRequest(w http.ResponseWriter, r *http.Request) (principal, key string, fp []byte, _ *http.Request, err error) {
+	key, err = idempotencyKey(r)
+	if err != nil || key == "" {
+		return "", "", nil, r, err
+	}
+	principal, r, err = s.principalID(r)
+	if err != nil || principal == "" {
+		// Nothing to scope the key to: the handler refuses anonymous callers.
+		return "", "", nil, r, err
+	}
+	body, err := readBody(w, r)
+	if err != nil {
+		return "", "", nil, r, err
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	h := sha256.New()
+	for _, part := range []string{r.Method, r.URL.Path, r.PathValue("id"), r.Header.Get("Content-Type")} {
+		h.Write([]byte(part))
+		h.Write([]byte{0})
+	}
+	h.Write(body)
+	return principal, key, h.Sum(nil), r, nil
+}
+
+func writeReplay(w http.ResponseWriter, prior *herald.IdempotentResponse) error {
+	for k, v := range prior.Headers {
+		w.Header().Set(k, v)
+	}
+	w.Header().Set("Idempotent-Replayed", "true")
+	w.Header().Set("Content-Length", strconv.Itoa(len(prior.Body)))
+	w.WriteHeader(prior.Status)
+	_, _ = w.Write(prior.Body)
+	return nil
+}
+
+// keptAnswer is a JSON answer that a store may keep for Idempotency-Key
+// replays: rendered once, in the write's transaction when one asks for it
+// (what the write filled in included), then sent.
+type keptAnswer struct {
+	status int
+	v      any
+	body   []byte
+}
+
+// keepAnswer prepares the answer writeJSON(status, v) would give, and has
+// the request's herald.IdempotentWrite (if any) keep it with the write.
+func keepAnswer(r *http.Request, status int, v any) *keptAnswer {
+	a := &keptAnswer{status: status, v: v}
+	if iw := herald.IdempotentWriteOf(r.Context()); iw != nil {
+		channelID := r.PathValue("id")
+		iw.Answer = func() (*herald.IdempotentResponse, error) {
+			b, err := json.Marshal(a.v)
+			if err != nil {
+				return nil, fmt.Errorf("encode response: %w", err)
+			}
+			a.body = append(b, '\n') // as json.Encoder writes it
+			var created struct {
+				ID string `json:"id"`
+			}
+			_ = json.Unmarshal(a.body, &created)
+			return &herald.IdempotentResponse{Status: status, Body: a.body, ChannelID: channelID, ResourceID: created.ID,
+				Headers: map[string]string{"Content-Type": "application/json", "Cache-Control": "no-store"}}, nil
+		}
+	}
+	return a
+}
+
+// write sends the answer, as kept when it was.
+func (a *keptAnswer) write(w http.ResponseWriter) error {
+	if a.body != nil {
+		writeBody(w, a.status, a.body)
+		return nil
+	}
+	return writeJSON(w, a.status, a.v)
 }
 
 // recordingWriter keeps a copy of a (small, JSON) answer while writing it.

@@ -283,3 +283,51 @@ func TestIdempotencyConcurrentPostgres(t *testing.T) {
 	}
 	concurrentRetries(t, first, bases, k.Secret, ch.ID)
 }
+
+// Key lookups are cached per node, but a revoked key fails at once on
+// every route a key may use: each store call checks the key in its
+// transaction.
+func TestRevokedKeyFailsOnEveryRoute(t *testing.T) {
+	e := newEnv(t)
+	owner := e.signup("owner")
+	ch := e.channel(owner, "A")
+	k := e.createKey(owner, ch.ID, "post", "edit", "delete")
+	base := "/api/v1/channels/" + ch.ID
+	post := e.do("POST", base+"/updates", k.Secret, []byte("hello"), "Content-Type", "text/plain", "Idempotency-Key", "k1")
+	sched := e.do("POST", base+"/updates", k.Secret, []byte(`{"text":"later","publish_at":"2026-03-02T12:00:00Z"}`))
+	if post.status != 201 || sched.status != 202 {
+		t.Fatalf("post %d %s, schedule %d %s", post.status, post.body, sched.status, sched.body)
+	}
+	var u, s struct{ ID string }
+	_ = json.Unmarshal(post.body, &u)
+	_ = json.Unmarshal(sched.body, &s)
+	routes := []struct {
+		method, path string
+		body         []byte
+	}{
+		{"POST", base + "/updates", []byte(`{"text":"again"}`)},
+		{"POST", base + "/updates", []byte(`{"text":"later","publish_at":"2026-03-02T13:00:00Z"}`)},
+		{"PATCH", base + "/updates/" + u.ID, []byte(`{"text":"edited"}`)},
+		{"GET", base + "/scheduled", nil},
+		{"PATCH", base + "/scheduled/" + s.ID, []byte(`{"text":"edited"}`)},
+		{"POST", base + "/scheduled/" + s.ID + "/publish", nil},
+		{"DELETE", base + "/scheduled/" + s.ID, nil},
+		{"DELETE", base + "/updates/" + u.ID, nil},
+	}
+	// Every route works (and caches the key), then none does.
+	if r := e.do("GET", base+"/scheduled", k.Secret, nil); r.status != 200 {
+		t.Fatalf("list scheduled: %d %s", r.status, r.body)
+	}
+	if r := e.do("DELETE", "/api/v1/channels/"+ch.ID+"/keys/"+k.ID, owner.Token(), nil); r.status != 204 {
+		t.Fatalf("revoke: %d %s", r.status, r.body)
+	}
+	for _, rt := range routes {
+		wantKind(t, e.do(rt.method, rt.path, k.Secret, rt.body), 401, "invalid-token")
+	}
+	// A retry of its first post gets no replay of the kept answer either.
+	wantKind(t, e.do("POST", base+"/updates", k.Secret, []byte("hello"), "Content-Type", "text/plain", "Idempotency-Key", "k1"), 401, "invalid-token")
+	us, err := owner.ListUpdates(context.Background(), ch.ID, client.ListOptions{})
+	if err != nil || len(us) != 1 || us[0].Text != "hello" {
+		t.Fatalf("after revocation: %d updates, %v", len(us), err)
+	}
+}

@@ -15,8 +15,9 @@ import (
 // the channel) or a channel API key (issue 15). A key is accepted only by
 // the routes that call channelActor, only on its own channel and only with
 // the scope the route names; every other route authenticates with
-// authenticate, which refuses keys. Keys are looked up on every request
-// (never cached), so a revocation holds at once on every node.
+// authenticate, which refuses keys. A key's lookup is cached (keycache.go),
+// but every store call made with a key checks in its transaction that the
+// key still exists, so a revocation holds at once on every node.
 
 var (
 	errKeyNotAllowed = herald.KindErrorf(herald.EFORBIDDEN, "key-not-allowed",
@@ -59,13 +60,19 @@ func (s *Server) requestKey(r *http.Request) (*herald.ChannelKey, error) {
 	if len(tok) != keySecretLen || !wellFormedToken(tok[len(herald.KeySecretPrefix):]) {
 		return nil, errBadToken
 	}
-	k, err := s.Store.FindChannelKey(r.Context(), hashToken(tok))
+	hash := hashToken(tok)
+	now := s.clock.Now()
+	if k := s.keys.get(hash, now); k != nil {
+		return k, nil
+	}
+	k, err := s.Store.FindChannelKey(r.Context(), hash)
 	if err != nil {
 		if c := herald.ErrorCode(err); c == herald.EUNAUTHORIZED || c == herald.ENOTFOUND {
 			return nil, errBadToken
 		}
 		return nil, err
 	}
+	s.keys.put(hash, k, now)
 	return k, nil
 }
 

@@ -35,7 +35,7 @@ func (s *Server) routes() {
 	s.handle("PUT /api/v1/channels/{id}/mute", s.handleMute(true))
 	s.handle("DELETE /api/v1/channels/{id}/mute", s.handleMute(false))
 
-	s.handle("POST /api/v1/channels/{id}/updates", s.idempotent(s.handleCreateUpdate))
+	s.handle("POST /api/v1/channels/{id}/updates", s.idempotentInTx(s.handleCreateUpdate))
 	s.handle("GET /api/v1/channels/{id}/updates", s.handleListUpdates)
 	s.handle("GET /api/v1/channels/{id}/updates/{uid}", s.handleGetUpdate)
 	s.handle("PATCH /api/v1/channels/{id}/updates/{uid}", s.handleEditUpdate)

@@ -13,10 +13,24 @@ import (
 
 func (s *Server) scheduleUpdate(w http.ResponseWriter, r *http.Request, actor, channelID string, u *herald.Update, at time.Time) error {
 	su := &herald.ScheduledUpdate{Text: u.Text, Poll: u.Poll, Media: u.Media, PublishAt: at}
+	answer := keepAnswer(r, http.StatusAccepted, su)
 	if err := s.Store.ScheduleUpdate(r.Context(), actor, channelID, su); err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusAccepted, su)
+	return answer.write(w)
+}
+
+// parsePublishAt reads "publish_at": an RFC 3339 time with its offset
+// (2026-03-01T18:00:00+01:00). Decoding it as a string first gives a
+// problem naming the field instead of a generic "Malformed JSON.". Past
+// and too distant times are refused by herald.ValidatePublishAt.
+func parsePublishAt(v string) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339, v)
+	if err != nil || len(v) > 64 {
+		return time.Time{}, herald.KindErrorf(herald.EINVALID, "invalid-publish-at",
+			"publish_at must be an RFC 3339 time with an offset, e.g. 2026-03-01T18:00:00+01:00 or 2026-03-01T17:00:00Z.")
+	}
+	return t, nil
 }
 
 func (s *Server) handleListScheduled(w http.ResponseWriter, r *http.Request) error {
@@ -49,13 +63,21 @@ func (s *Server) handleEditScheduled(w http.ResponseWriter, r *http.Request) err
 		return err
 	}
 	var req struct {
-		Text      *string    `json:"text"`
-		PublishAt *time.Time `json:"publish_at"`
+		Text      *string `json:"text"`
+		PublishAt *string `json:"publish_at"`
 	}
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
-	su, err := s.Store.EditScheduled(r.Context(), actor, id, sid, req.Text, req.PublishAt)
+	var at *time.Time
+	if req.PublishAt != nil {
+		t, err := parsePublishAt(*req.PublishAt)
+		if err != nil {
+			return err
+		}
+		at = &t
+	}
+	su, err := s.Store.EditScheduled(r.Context(), actor, id, sid, req.Text, at)
 	if err != nil {
 		return err
 	}

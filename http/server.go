@@ -114,6 +114,7 @@ type Server struct {
 	cop        *http.CrossOriginProtection
 	limits     *limiters
 	sessions   *sessionCache
+	keys       *keyCache
 	pages      *pageCache // nil: off
 	qr         *qrCache
 	proxies    []netip.Prefix
@@ -192,6 +193,7 @@ func NewServer(cfg Config) *Server {
 		cfg.SessionCacheTTL = 5 * time.Second
 	}
 	s.sessions = newSessionCache(cfg.SessionCacheTTL, 100_000)
+	s.keys = newKeyCache(time.Minute, 10_000)
 	if sig, ok := cfg.Streams.(SessionSignals); ok {
 		sig.OnSessionsEnded(s.sessions.evictEnded)
 	}

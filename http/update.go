@@ -28,7 +28,7 @@ func (s *Server) handleCreateUpdate(w http.ResponseWriter, r *http.Request) erro
 	var req struct {
 		Text      string            `json:"text"`
 		Poll      *pollInput        `json:"poll"`
-		PublishAt *time.Time        `json:"publish_at"`
+		PublishAt *string           `json:"publish_at"` // parsed here, for a problem naming it
 		Media     []herald.MediaRef `json:"media"`
 	}
 	body, err := readBody(w, r)
@@ -62,12 +62,17 @@ func (s *Server) handleCreateUpdate(w http.ResponseWriter, r *http.Request) erro
 		return herald.ErrPollWithMedia
 	}
 	if req.PublishAt != nil {
-		return s.scheduleUpdate(w, r, actor, id, u, *req.PublishAt)
+		at, err := parsePublishAt(*req.PublishAt)
+		if err != nil {
+			return err
+		}
+		return s.scheduleUpdate(w, r, actor, id, u, at)
 	}
+	answer := keepAnswer(r, http.StatusCreated, u)
 	if err := s.Store.CreateUpdate(r.Context(), actor, id, u); err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusCreated, u)
+	return answer.write(w)
 }
 
 func (s *Server) handleListUpdates(w http.ResponseWriter, r *http.Request) error {

@@ -14,17 +14,22 @@ import (
 // must exist and belong to the channel.
 func keyAccess(ctx context.Context, q querier, keyID, channelID, lock string) (*chanRow, error) {
 	var r chanRow
-	var match bool
+	var keyChannel *string
 	err := q.QueryRow(ctx, `SELECT c.pk, c.id, c.listed, c.reactions,
-		EXISTS (SELECT 1 FROM channel_keys k WHERE k.id = $1 AND k.channel_id = c.id)
+		(SELECT k.channel_id FROM channel_keys k WHERE k.id = $1)
 		FROM channels c WHERE c.id = $2`+lock, keyID, channelID).
-		Scan(&r.pk, &r.ch.ID, &r.ch.Listed, &r.ch.Reactions, &match)
+		Scan(&r.pk, &r.ch.ID, &r.ch.Listed, &r.ch.Reactions, &keyChannel)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, errChannelNotFound
 	} else if err != nil {
 		return nil, err
 	}
-	if match {
+	if keyChannel == nil {
+		// Revoked: the HTTP layer's cached lookup of its secret ends here,
+		// in the transaction, on every node.
+		return nil, errBadKey
+	}
+	if *keyChannel == r.ch.ID {
 		r.rel.Role = herald.RoleAdmin
 	}
 	if !r.rel.CanSee(r.ch.Listed) {
@@ -159,41 +164,80 @@ func (db *DB) FindChannelKey(ctx context.Context, secretHash []byte) (*herald.Ch
 func (db *DB) ClaimIdempotencyKey(ctx context.Context, principal, key string, fingerprint []byte) (*herald.IdempotentResponse, error) {
 	var out *herald.IdempotentResponse
 	err := db.inTx(ctx, func(t *tx) error {
-		out = nil
-		// Insert, or take over an expired key or a same-request claim whose
-		// node died; a concurrent claim waits here for the first to commit.
-		var claimed bool
-		err := t.QueryRow(ctx, `INSERT INTO idempotency_keys AS i (principal, key, fingerprint, created_at) VALUES ($1, $2, $3, $4)
-			ON CONFLICT (principal, key) DO UPDATE SET fingerprint = EXCLUDED.fingerprint, created_at = EXCLUDED.created_at,
-				status = NULL, headers = NULL, body = NULL
-			WHERE i.created_at <= $5 OR (i.status IS NULL AND i.created_at <= $6 AND i.fingerprint = EXCLUDED.fingerprint)
-			RETURNING true`, principal, key, fingerprint, t.now, t.now.Add(-herald.IdempotencyTTL), t.now.Add(-herald.IdempotencyLease)).Scan(&claimed)
-		if err == nil {
-			return nil
-		}
-		if !errors.Is(err, pgx.ErrNoRows) {
-			return err
-		}
-		var fp, body []byte
-		var status *int
-		var headers map[string]string
-		err = t.QueryRow(ctx, `SELECT fingerprint, status, headers, body FROM idempotency_keys WHERE principal = $1 AND key = $2`,
-			principal, key).Scan(&fp, &status, &headers, &body)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return herald.ErrIdempotencyInFlight // released meanwhile: the client retries
-		} else if err != nil {
-			return err
-		}
-		switch {
-		case !bytes.Equal(fp, fingerprint):
-			return herald.ErrIdempotencyKeyReused
-		case status == nil:
-			return herald.ErrIdempotencyInFlight
-		}
-		out = &herald.IdempotentResponse{Status: *status, Headers: headers, Body: body}
-		return nil
+		var err error
+		out, err = t.claimIdempotency(ctx, principal, key, fingerprint)
+		return err
 	})
 	return out, err
+}
+
+// claimIdempotency claims (principal, key) in t, or returns its first
+// answer, or the reused/in-flight errors.
+func (t *tx) claimIdempotency(ctx context.Context, principal, key string, fingerprint []byte) (*herald.IdempotentResponse, error) {
+	// Insert, or take over an expired key or a same-request claim whose
+	// node died; a concurrent claim waits here for the first to commit.
+	var claimed bool
+	err := t.QueryRow(ctx, `INSERT INTO idempotency_keys AS i (principal, key, fingerprint, created_at) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (principal, key) DO UPDATE SET fingerprint = EXCLUDED.fingerprint, created_at = EXCLUDED.created_at,
+			status = NULL, headers = NULL, body = NULL
+		WHERE i.created_at <= $5 OR (i.status IS NULL AND i.created_at <= $6 AND i.fingerprint = EXCLUDED.fingerprint)
+		RETURNING true`, principal, key, fingerprint, t.now, t.now.Add(-herald.IdempotencyTTL), t.now.Add(-herald.IdempotencyLease)).Scan(&claimed)
+	if err == nil {
+		return nil, nil
+	}
+	if !errors.Is(err, pgx.ErrNoRows) {
+		return nil, err
+	}
+	var fp, body []byte
+	var status *int
+	var headers map[string]string
+	err = t.QueryRow(ctx, `SELECT fingerprint, status, headers, body FROM idempotency_keys WHERE principal = $1 AND key = $2`,
+		principal, key).Scan(&fp, &status, &headers, &body)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, herald.ErrIdempotencyInFlight // released meanwhile: the client retries
+	} else if err != nil {
+		return nil, err
+	}
+	switch {
+	case !bytes.Equal(fp, fingerprint):
+		return nil, herald.ErrIdempotencyKeyReused
+	case status == nil:
+		return nil, herald.ErrIdempotencyInFlight
+	}
+	return &herald.IdempotentResponse{Status: *status, Headers: headers, Body: body}, nil
+}
+
+// idempotentWrite runs write in t under the herald.IdempotentWrite ctx
+// carries (if any): claimed before (a concurrent duplicate on another node
+// waits on the row, then finds the answer), answered after, all in the
+// write's transaction.
+func (t *tx) idempotentWrite(ctx context.Context, write func() error) error {
+	w := herald.IdempotentWriteOf(ctx)
+	if w == nil {
+		return write()
+	}
+	prior, err := t.claimIdempotency(ctx, w.Principal, w.Key, w.Fingerprint)
+	if err != nil {
+		return err
+	}
+	if prior != nil {
+		return &herald.IdempotentReplay{Response: prior}
+	}
+	if err := write(); err != nil {
+		return err
+	}
+	resp, err := w.Answer()
+	if err != nil {
+		return err
+	}
+	headers, err := json.Marshal(resp.Headers)
+	if err != nil {
+		return err
+	}
+	_, err = t.Exec(ctx, `UPDATE idempotency_keys SET status = $1, headers = $2, body = $3, channel_id = $4, resource_id = $5
+		WHERE principal = $6 AND key = $7`,
+		resp.Status, headers, resp.Body, nullIfEmpty(resp.ChannelID), nullIfEmpty(resp.ResourceID), w.Principal, w.Key)
+	return err
 }
 
 // CompleteIdempotencyKey stores a claimed key's answer.

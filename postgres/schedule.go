@@ -64,26 +64,28 @@ func (db *DB) ScheduleUpdate(ctx context.Context, actorID, channelID string, s *
 		if err != nil {
 			return err
 		}
-		var n int
-		if err := t.QueryRow(ctx, `SELECT count(*) FROM scheduled_updates WHERE channel_id = $1`, r.ch.ID).Scan(&n); err != nil {
-			return err
-		}
-		if n >= herald.MaxScheduledPerChannel {
-			return herald.KindErrorf(herald.ECONFLICT, "too-many-scheduled", "A channel has at most %d scheduled updates.", herald.MaxScheduledPerChannel)
-		}
-		id := herald.NewID()
-		if _, err := t.Exec(ctx, `INSERT INTO scheduled_updates (id, channel_id, text, poll, publish_at, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
-			id, r.ch.ID, text, poll, s.PublishAt, t.now); err != nil {
-			return err
-		}
-		// The uploads are attached to the scheduled update (its id), so
-		// they are not erased as unattached; publishing moves them.
-		if s.Media, err = t.attachMedia(ctx, r.ch.ID, id, refs); err != nil {
-			return err
-		}
-		s.ID, s.ChannelID, s.Text, s.CreatedAt = id, r.ch.ID, text, t.now
-		s.PublishAt = s.PublishAt.UTC()
-		return nil
+		return t.idempotentWrite(ctx, func() error {
+			var n int
+			if err := t.QueryRow(ctx, `SELECT count(*) FROM scheduled_updates WHERE channel_id = $1`, r.ch.ID).Scan(&n); err != nil {
+				return err
+			}
+			if n >= herald.MaxScheduledPerChannel {
+				return herald.KindErrorf(herald.ECONFLICT, "too-many-scheduled", "A channel has at most %d scheduled updates.", herald.MaxScheduledPerChannel)
+			}
+			id := herald.NewID()
+			if _, err := t.Exec(ctx, `INSERT INTO scheduled_updates (id, channel_id, text, poll, publish_at, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
+				id, r.ch.ID, text, poll, s.PublishAt, t.now); err != nil {
+				return err
+			}
+			// The uploads are attached to the scheduled update (its id), so
+			// they are not erased as unattached; publishing moves them.
+			if s.Media, err = t.attachMedia(ctx, r.ch.ID, id, refs); err != nil {
+				return err
+			}
+			s.ID, s.ChannelID, s.Text, s.CreatedAt = id, r.ch.ID, text, t.now
+			s.PublishAt = s.PublishAt.UTC()
+			return nil
+		})
 	})
 }
 

@@ -2,6 +2,7 @@ package sqlite_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"sync/atomic"
 	"testing"
@@ -116,6 +117,55 @@ func BenchmarkSetReactionHot(b *testing.B) {
 		me := ids[int(next.Add(1)-1)%followers]
 		for i := 0; pb.Next(); i++ {
 			if _, err := db.SetReaction(ctx, me, f.ch.ID, u.ID, emojis[i%len(emojis)]); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
+// BenchmarkCreateUpdateIdempotent is BenchmarkCreateUpdate with an
+// Idempotency-Key claimed and answered in the post's transaction (issue
+// 15): compare ns/op with BenchmarkCreateUpdate.
+func BenchmarkCreateUpdateIdempotent(b *testing.B) {
+	ctx := context.Background()
+	db := openDB(b, herald.StoreConfig{})
+	f := newFixture(b, db)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		u := &herald.Update{Text: fmt.Sprintf("Bulletin %d: light rain, 14°C", i)}
+		iw := &herald.IdempotentWrite{Principal: f.owner.ID, Key: fmt.Sprintf("cron-%d-%x", i, i*7919), Fingerprint: []byte("0123456789abcdef0123456789abcdef"),
+			Answer: func() (*herald.IdempotentResponse, error) {
+				body, err := json.Marshal(u)
+				return &herald.IdempotentResponse{Status: 201, Body: body, ChannelID: f.ch.ID, ResourceID: u.ID,
+					Headers: map[string]string{"Content-Type": "application/json"}}, err
+			}}
+		if err := db.CreateUpdate(herald.WithIdempotentWrite(ctx, iw), f.owner.ID, f.ch.ID, u); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkCreateUpdateIdempotentParallel is BenchmarkCreateUpdateParallel
+// with an Idempotency-Key per post, kept in the post's transaction.
+func BenchmarkCreateUpdateIdempotentParallel(b *testing.B) {
+	ctx := context.Background()
+	db := openDB(b, herald.StoreConfig{})
+	f := newFixture(b, db)
+	b.ReportAllocs()
+	b.SetParallelism(8)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			u := &herald.Update{Text: "Bulletin: light rain, 14°C"}
+			iw := &herald.IdempotentWrite{Principal: f.owner.ID, Key: herald.NewID(), Fingerprint: []byte("0123456789abcdef0123456789abcdef"),
+				Answer: func() (*herald.IdempotentResponse, error) {
+					body, err := json.Marshal(u)
+					return &herald.IdempotentResponse{Status: 201, Body: body, ChannelID: f.ch.ID, ResourceID: u.ID,
+						Headers: map[string]string{"Content-Type": "application/json"}}, err
+				}}
+			if err := db.CreateUpdate(herald.WithIdempotentWrite(ctx, iw), f.owner.ID, f.ch.ID, u); err != nil {
 				b.Error(err)
 				return
 			}

@@ -17,17 +17,22 @@ import (
 func keyAccess(ctx context.Context, q queryer, keyID, channelID string) (*chanRow, error) {
 	var r chanRow
 	var listed int64
-	var match sql.NullString
-	err := q.QueryRowContext(ctx, `SELECT c.pk, c.id, c.listed, c.reactions, k.id FROM channels c
-		LEFT JOIN channel_keys k ON k.id = ?1 AND k.channel_pk = c.pk WHERE c.id = ?2`, keyID, channelID).
-		Scan(&r.pk, &r.ch.ID, &listed, &r.ch.Reactions, &match)
+	var keyChannel sql.NullInt64
+	err := q.QueryRowContext(ctx, `SELECT c.pk, c.id, c.listed, c.reactions, k.channel_pk FROM channels c
+		LEFT JOIN channel_keys k ON k.id = ?1 WHERE c.id = ?2`, keyID, channelID).
+		Scan(&r.pk, &r.ch.ID, &listed, &r.ch.Reactions, &keyChannel)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errChannelNotFound
 	} else if err != nil {
 		return nil, err
 	}
+	if !keyChannel.Valid {
+		// Revoked: the HTTP layer's cached lookup of its secret ends here,
+		// in the transaction, on every node.
+		return nil, errBadKey
+	}
 	r.ch.Listed = listed != 0
-	if match.Valid {
+	if keyChannel.Int64 == r.pk {
 		r.rel.Role = herald.RoleAdmin
 	}
 	if !r.rel.CanSee(r.ch.Listed) {
@@ -177,44 +182,97 @@ func (db *DB) FindChannelKey(ctx context.Context, secretHash []byte) (*herald.Ch
 func (db *DB) ClaimIdempotencyKey(ctx context.Context, principal, key string, fingerprint []byte) (*herald.IdempotentResponse, error) {
 	var out *herald.IdempotentResponse
 	err := db.write(ctx, func(tx *Tx) error {
-		out = nil
-		var fp []byte
-		var created int64
-		var status sql.NullInt64
-		var headers sql.NullString
-		var body []byte
-		err := tx.QueryRowContext(ctx, `SELECT fingerprint, created_at, status, headers, body FROM idempotency_keys WHERE principal = ? AND key = ?`,
-			principal, key).Scan(&fp, &created, &status, &headers, &body)
-		claim := errors.Is(err, sql.ErrNoRows)
-		if err != nil && !claim {
+		var claim bool
+		var err error
+		out, claim, err = checkIdempotency(ctx, tx, principal, key, fingerprint)
+		if err != nil || !claim {
 			return err
-		}
-		if !claim {
-			at := fromNanos(created)
-			switch {
-			case !tx.now.Before(at.Add(herald.IdempotencyTTL)):
-				claim = true // expired: a new request
-			case !bytes.Equal(fp, fingerprint):
-				return herald.ErrIdempotencyKeyReused
-			case !status.Valid && tx.now.Before(at.Add(herald.IdempotencyLease)):
-				return herald.ErrIdempotencyInFlight
-			case !status.Valid:
-				claim = true // its first request died with its node
-			default:
-				out = &herald.IdempotentResponse{Status: int(status.Int64), Body: body}
-				if headers.Valid {
-					if err := json.Unmarshal([]byte(headers.String), &out.Headers); err != nil {
-						return err
-					}
-				}
-				return nil
-			}
 		}
 		_, err = tx.ExecContext(ctx, `INSERT OR REPLACE INTO idempotency_keys (principal, key, fingerprint, created_at) VALUES (?, ?, ?, ?)`,
 			principal, key, fingerprint, nanos(tx.now))
 		return err
 	})
 	return out, err
+}
+
+// checkIdempotency reads (principal, key): the first answer to replay, or
+// claim true when the caller may run the request (no key, or an expired
+// one, or a claim whose node died), or the reused/in-flight errors.
+func checkIdempotency(ctx context.Context, tx *Tx, principal, key string, fingerprint []byte) (*herald.IdempotentResponse, bool, error) {
+	var fp []byte
+	var created int64
+	var status sql.NullInt64
+	var headers sql.NullString
+	var body []byte
+	err := tx.QueryRowContext(ctx, `SELECT fingerprint, created_at, status, headers, body FROM idempotency_keys WHERE principal = ? AND key = ?`,
+		principal, key).Scan(&fp, &created, &status, &headers, &body)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, true, nil
+	} else if err != nil {
+		return nil, false, err
+	}
+	at := fromNanos(created)
+	switch {
+	case !tx.now.Before(at.Add(herald.IdempotencyTTL)):
+		return nil, true, nil // expired: a new request
+	case !bytes.Equal(fp, fingerprint):
+		return nil, false, herald.ErrIdempotencyKeyReused
+	case !status.Valid && tx.now.Before(at.Add(herald.IdempotencyLease)):
+		return nil, false, herald.ErrIdempotencyInFlight
+	case !status.Valid:
+		return nil, true, nil // its first request died with its node
+	}
+	out := &herald.IdempotentResponse{Status: int(status.Int64), Body: body}
+	if headers.Valid {
+		if err := json.Unmarshal([]byte(headers.String), &out.Headers); err != nil {
+			return nil, false, err
+		}
+	}
+	return out, false, nil
+}
+
+// idempotentWrite runs write, in tx, under the herald.IdempotentWrite ctx
+// carries (if any): its answer is inserted after the write, in the same
+// transaction, so that the request costs one transaction. A key already
+// there is rare (a retry): only then is it read, and the write undone (the
+// request's savepoint rolls back) unless the key had expired. SQLite has
+// one writer: no other claim can slip in between.
+func idempotentWrite(ctx context.Context, tx *Tx, write func() error) error {
+	w := herald.IdempotentWriteOf(ctx)
+	if w == nil {
+		return write()
+	}
+	if err := write(); err != nil {
+		return err
+	}
+	resp, err := w.Answer()
+	if err != nil {
+		return err
+	}
+	headers, err := json.Marshal(resp.Headers)
+	if err != nil {
+		return err
+	}
+	args := []any{w.Principal, w.Key, w.Fingerprint, nanos(tx.now), resp.Status, string(headers), resp.Body,
+		nullString(resp.ChannelID), nullString(resp.ResourceID)}
+	res, err := tx.ExecContext(ctx, `INSERT INTO idempotency_keys (principal, key, fingerprint, created_at, status, headers, body, channel_id, resource_id)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (principal, key) DO NOTHING`, args...)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 1 {
+		return err
+	}
+	prior, claim, err := checkIdempotency(ctx, tx, w.Principal, w.Key, w.Fingerprint)
+	if err != nil {
+		return err
+	}
+	if !claim {
+		return &herald.IdempotentReplay{Response: prior}
+	}
+	_, err = tx.ExecContext(ctx, `INSERT OR REPLACE INTO idempotency_keys (principal, key, fingerprint, created_at, status, headers, body, channel_id, resource_id)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...)
+	return err
 }
 
 // CompleteIdempotencyKey stores a claimed key's answer.
@@ -243,7 +301,12 @@ func (db *DB) ReleaseIdempotencyKey(ctx context.Context, principal, key string) 
 func (db *DB) PruneIdempotencyKeys(ctx context.Context) (int, error) {
 	var n int64
 	err := db.write(ctx, func(tx *Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE created_at <= ?`, nanos(tx.now.Add(-herald.IdempotencyTTL)))
+		// Rows are in time order (a claim or a replaced key gets a new
+		// rowid; migrations/0011): delete up to the first one still kept,
+		// which visits only the rows to delete, with no created_at index.
+		res, err := tx.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE rowid < coalesce(
+			(SELECT rowid FROM idempotency_keys WHERE created_at > ? ORDER BY rowid LIMIT 1),
+			(SELECT coalesce(max(rowid), 0) + 1 FROM idempotency_keys))`, nanos(tx.now.Add(-herald.IdempotencyTTL)))
 		if err != nil {
 			return err
 		}

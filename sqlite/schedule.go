@@ -65,26 +65,28 @@ func (db *DB) ScheduleUpdate(ctx context.Context, actorID, channelID string, s *
 		if err != nil {
 			return err
 		}
-		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM scheduled_updates WHERE channel_pk = ?`, r.pk).Scan(&n); err != nil {
-			return err
-		}
-		if n >= herald.MaxScheduledPerChannel {
-			return herald.KindErrorf(herald.ECONFLICT, "too-many-scheduled", "A channel has at most %d scheduled updates.", herald.MaxScheduledPerChannel)
-		}
-		id := herald.NewID()
-		if _, err := tx.ExecContext(ctx, `INSERT INTO scheduled_updates (id, channel_pk, text, poll, publish_at, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
-			id, r.pk, text, poll, nanos(s.PublishAt), nanos(tx.now)); err != nil {
-			return err
-		}
-		// The uploads are attached to the scheduled update (its id), so
-		// they are not erased as unattached; publishing moves them.
-		if s.Media, err = attachMedia(ctx, tx, r.ch.ID, id, refs); err != nil {
-			return err
-		}
-		s.ID, s.ChannelID, s.Text, s.CreatedAt = id, r.ch.ID, text, tx.now
-		s.PublishAt = s.PublishAt.UTC()
-		return nil
+		return idempotentWrite(ctx, tx, func() error {
+			var n int
+			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM scheduled_updates WHERE channel_pk = ?`, r.pk).Scan(&n); err != nil {
+				return err
+			}
+			if n >= herald.MaxScheduledPerChannel {
+				return herald.KindErrorf(herald.ECONFLICT, "too-many-scheduled", "A channel has at most %d scheduled updates.", herald.MaxScheduledPerChannel)
+			}
+			id := herald.NewID()
+			if _, err := tx.ExecContext(ctx, `INSERT INTO scheduled_updates (id, channel_pk, text, poll, publish_at, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+				id, r.pk, text, poll, nanos(s.PublishAt), nanos(tx.now)); err != nil {
+				return err
+			}
+			// The uploads are attached to the scheduled update (its id), so
+			// they are not erased as unattached; publishing moves them.
+			if s.Media, err = attachMedia(ctx, tx, r.ch.ID, id, refs); err != nil {
+				return err
+			}
+			s.ID, s.ChannelID, s.Text, s.CreatedAt = id, r.ch.ID, text, tx.now
+			s.PublishAt = s.PublishAt.UTC()
+			return nil
+		})
 	})
 }
 

@@ -267,7 +267,7 @@ func (db *DB) CreateUpdate(ctx context.Context, actorID, channelID string, u *he
 		if err != nil {
 			return err
 		}
-		return tx.insertUpdate(ctx, r, u, text, refs, "")
+		return idempotentWrite(ctx, tx, func() error { return tx.insertUpdate(ctx, r, u, text, refs, "") })
 	})
 }
 

@@ -80,7 +80,7 @@ func testMachineKeys(t *testing.T, h *Harness) {
 	_, err = s.FindChannelKey(h.Ctx, secretHash("hk_one"))
 	WantCode(t, err, herald.EUNAUTHORIZED, "a revoked key")
 	WantCode(t, s.DeleteChannelKey(h.Ctx, owner.ID, ch.ID, k.ID), herald.ENOTFOUND, "revoked twice")
-	WantCode(t, s.CreateUpdate(h.Ctx, herald.KeyActor(k.ID), ch.ID, &herald.Update{Text: "x"}), herald.EFORBIDDEN, "a revoked key posts")
+	WantCode(t, s.CreateUpdate(h.Ctx, herald.KeyActor(k.ID), ch.ID, &herald.Update{Text: "x"}), herald.EUNAUTHORIZED, "a revoked key posts")
 
 	// Deleting the channel erases its keys.
 	k2 := &herald.ChannelKey{Name: "cms", Scopes: []string{"post"}}

@@ -2,15 +2,18 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/heraldhq/herald"
@@ -27,6 +30,7 @@ type cliFlags struct {
 	server, token string
 	json          bool
 	args          []string // after Parse: what follows the flags
+	raw           *rawJSON // the last JSON answer, for --json
 }
 
 func (a *app) newCLIFlags(name string) *cliFlags {
@@ -95,7 +99,49 @@ func (f *cliFlags) NArg() int        { return len(f.args) }
 func (f *cliFlags) Arg(i int) string { return f.args[i] }
 
 func (f *cliFlags) client() *client.Client {
-	return client.New(f.server, f.token, client.WithUserAgent("herald-cli/1"))
+	if f.raw == nil {
+		f.raw = &rawJSON{base: client.NewTransport()}
+	}
+	hc := &http.Client{Transport: f.raw, Timeout: time.Minute}
+	if f.name == "herald listen" {
+		hc.Timeout = 0 // a stream lasts
+	}
+	return client.New(f.server, f.token, client.WithUserAgent("herald-cli/1"), client.WithHTTPClient(hc))
+}
+
+// rawJSON keeps the body of the last successful JSON answer, so that
+// --json prints exactly what the API said (not a re-encoding of what the
+// client understood). Event streams pass through untouched.
+type rawJSON struct {
+	base http.RoundTripper
+	mu   sync.Mutex
+	last []byte
+}
+
+func (t *rawJSON) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := t.base.RoundTrip(req)
+	if err != nil || resp.StatusCode/100 != 2 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
+		return resp, err
+	}
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	resp.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	t.mu.Lock()
+	t.last = b
+	t.mu.Unlock()
+	resp.Body = io.NopCloser(bytes.NewReader(b))
+	return resp, nil
+}
+
+func (t *rawJSON) body() []byte {
+	if t == nil {
+		return nil
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.last
 }
 
 func (f *cliFlags) authed() (*client.Client, error) {
@@ -105,9 +151,16 @@ func (f *cliFlags) authed() (*client.Client, error) {
 	return f.client(), nil
 }
 
-// print writes v as indented JSON when --json is set, short otherwise.
+// print writes, with --json, the API's JSON answer (v indented when the
+// command made no JSON request), else short.
 func (f *cliFlags) print(v any, short string) error {
 	if f.json {
+		if raw := f.raw.body(); raw != nil {
+			// Exactly the API's answer.
+			raw = bytes.TrimRight(raw, "\n")
+			_, err := fmt.Fprintf(f.a.stdout, "%s\n", raw)
+			return err
+		}
 		enc := json.NewEncoder(f.a.stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(v)
@@ -186,9 +239,13 @@ func logoutCommand(ctx context.Context, a *app, args []string) error {
 
 func channelCommand(ctx context.Context, a *app, args []string) error {
 	if len(args) == 0 {
-		return errors.New("usage: herald channel create|show|delete [flags] [ID]")
+		return errors.New("usage: herald channel create|show|edit|delete|avatar [flags] [ID]")
 	}
 	switch args[0] {
+	case "edit":
+		return channelEdit(ctx, a, args[1:])
+	case "avatar":
+		return channelAvatar(ctx, a, args[1:])
 	case "create":
 		f := a.newCLIFlags("channel create")
 		var in client.ChannelInput
@@ -243,7 +300,7 @@ func channelCommand(ctx context.Context, a *app, args []string) error {
 		}
 		return c.DeleteChannel(ctx, f.Arg(0))
 	}
-	return fmt.Errorf("usage: herald channel create|show|delete [flags] [ID] (unknown subcommand %q)", args[0])
+	return fmt.Errorf("usage: herald channel create|show|edit|delete|avatar [flags] [ID] (unknown subcommand %q)", args[0])
 }
 
 func postCommand(ctx context.Context, a *app, args []string) error {
@@ -401,6 +458,16 @@ func unfollowCommand(ctx context.Context, a *app, args []string) error {
 }
 
 func updatesCommand(ctx context.Context, a *app, args []string) error {
+	if len(args) > 0 {
+		switch args[0] {
+		case "edit":
+			return updateEdit(ctx, a, args[1:])
+		case "delete":
+			return updateDelete(ctx, a, args[1:])
+		case "list":
+			args = args[1:]
+		}
+	}
 	f := a.newCLIFlags("updates")
 	channel := f.String("channel", "channel id")
 	limit := f.Int("limit", 0, 0, "how many (1-100, default 20)")

@@ -30,11 +30,14 @@ var commands = []command{
 	{"account", "account create: sign up and print a token", accountCommand},
 	{"login", "sign in and print a token", loginCommand},
 	{"logout", "end the session of --token", logoutCommand},
-	{"channel", "channel create|show|delete", channelCommand},
+	{"channel", "channel create|show|edit|delete, channel avatar set|remove", channelCommand},
 	{"post", "post an update: --channel ID [--poll-question Q --poll-option A ...] [--at TIME] [--image|--video|--audio|--file F --alt A ...] TEXT (- reads stdin)", postCommand},
 	{"keys", "channel API keys: keys create|list|revoke --channel ID", keysCommand},
 	{"schedule", "scheduled updates: schedule list|edit|cancel|publish --channel ID", scheduleCommand},
-	{"updates", "list a channel's updates: --channel ID [--limit N --before SEQ]", updatesCommand},
+	{"updates", "a channel's updates: [list] --channel ID [--limit N --before SEQ] | edit --channel ID UPDATE_ID TEXT | delete --channel ID UPDATE_ID", updatesCommand},
+	{"admins", "a channel's admins: admins list|add|remove --channel ID [USERNAME]", adminsCommand},
+	{"invite", "a channel's invite link: invite show|rotate --channel ID (rotate revokes the old link)", inviteCommand},
+	{"directory", "search the directory: [--category C --country CC --language L --sort S] [TEXT]", directoryCommand},
 	{"follow", "follow a channel: herald follow ID", followCommand},
 	{"listen", "print live events of followed and managed channels, resuming after a drop: [--since CURSOR]", listenCommand},
 	{"unfollow", "unfollow a channel: herald unfollow ID", unfollowCommand},
@@ -61,11 +64,28 @@ func main() {
 	a := &app{env: options.OS(), stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr}
 	if err := a.run(ctx, os.Args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			os.Exit(2)
+			os.Exit(exitUsage)
 		}
 		fmt.Fprintln(termSafe{os.Stderr}, "herald:", strings.TrimPrefix(err.Error(), "herald: "))
-		os.Exit(1)
+		os.Exit(exitCode(err))
 	}
+}
+
+// Exit statuses (docs/cli.md): scripts tell a mistake in the command line,
+// which retrying won't fix, from a failure.
+const (
+	exitFailure = 1 // the server refused, could not be reached, a file could not be read...
+	exitUsage   = 2 // no command, an unknown command or flag, a missing argument, a bad flag value
+)
+
+func exitCode(err error) int {
+	var bad *options.Error
+	msg := err.Error()
+	if errors.As(err, &bad) || strings.HasPrefix(msg, "usage: ") || strings.HasPrefix(msg, "unknown command ") ||
+		strings.HasPrefix(msg, "flag provided but not defined") || strings.HasPrefix(msg, "bad flag syntax") {
+		return exitUsage
+	}
+	return exitFailure
 }
 
 func (a *app) run(ctx context.Context, args []string) error {
@@ -110,7 +130,7 @@ func (a *app) usage(w io.Writer) {
 		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.help)
 	}
 	fmt.Fprintln(w, "\nRun 'herald COMMAND -h' for a command's flags.")
-	fmt.Fprintln(w, "Exit status: 0 on success, 1 on an error (printed on stderr), 2 when run without a command.")
+	fmt.Fprintln(w, "Exit status: 0 on success, 1 on a failure (printed on stderr), 2 for a command line that cannot work (docs/cli.md).")
 }
 
 // wantsHelp reports whether args ask for help (-h, -help, --help) before

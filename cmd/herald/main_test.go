@@ -181,10 +181,11 @@ func TestBinaryScenario(t *testing.T) {
 	if !strings.Contains(out, "Ciel clair, 14 °C") || !strings.Contains(out, "Orages en soirée\nrestez prudents") || !strings.Contains(out, "#3") {
 		t.Fatalf("updates printed:\n%s", out)
 	}
-	var us []herald.Update
-	if err := json.Unmarshal([]byte(p.cli(t, follower, "", "updates", "--channel", chID, "--json")), &us); err != nil {
+	var page struct{ Updates []herald.Update } // the API's answer
+	if err := json.Unmarshal([]byte(p.cli(t, follower, "", "updates", "--channel", chID, "--json")), &page); err != nil {
 		t.Fatal(err)
 	}
+	us := page.Updates
 	if len(us) != 3 || us[0].ID != u3 || us[0].Poll == nil || len(us[0].Poll.Options) != 2 || us[2].ID != u1 {
 		t.Fatalf("updates --json = %+v", us)
 	}

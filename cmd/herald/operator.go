@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -20,6 +21,9 @@ func operatorCommand(ctx context.Context, a *app, args []string) error {
 	if len(args) == 0 || (args[0] != "verify" && args[0] != "grant" && args[0] != "revoke") {
 		fmt.Fprintln(a.stderr, "Usage: herald operator verify [--data DIR | --postgres URL] [--off] CHANNEL_ID")
 		fmt.Fprintln(a.stderr, "       herald operator grant|revoke [--data DIR | --postgres URL] USERNAME")
+		if wantsHelp(args) {
+			return flag.ErrHelp // the usage above was asked for
+		}
 		return errors.New("name the task: verify, grant or revoke")
 	}
 	task := args[0]

@@ -113,11 +113,11 @@ func TestReactAndVoteCommands(t *testing.T) {
 		t.Fatalf("after CLI vote: votes %v voters %d", got.Viewer.Votes, got.Poll.Voters)
 	}
 
-	// --json prints the update.
+	// --json prints the update, as the API answered it.
 	if out, err = runCLI(t, cmd("vote", "--json", "1")...); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(out, `"voters": 1`) || !strings.Contains(out, `"id": "`+u.ID+`"`) {
+	if !strings.Contains(out, `"voters":1`) || !strings.Contains(out, `"id":"`+u.ID+`"`) {
 		t.Fatalf("vote --json printed %q", out)
 	}
 

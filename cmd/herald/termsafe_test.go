@@ -59,8 +59,9 @@ func TestCLINeutralisesServerText(t *testing.T) {
 			t.Fatalf("%v: escapes not shown: %q", args, out)
 		}
 		if args[len(args)-1] == "--json" {
-			var us []herald.Update
-			if err := json.Unmarshal([]byte(out), &us); err != nil || len(us) != 1 || us[0].Text != "ok "+strings.TrimSpace(evil) {
+			var page struct{ Updates []herald.Update }
+			err := json.Unmarshal([]byte(out), &page)
+			if us := page.Updates; err != nil || len(us) != 1 || us[0].Text != "ok "+strings.TrimSpace(evil) {
 				t.Fatalf("--json output is not the API's JSON: %v %q", err, out)
 			}
 		}

@@ -55,7 +55,7 @@ func buildInfo() (v, c, d string) {
 
 func versionCommand(_ context.Context, a *app, args []string) error {
 	if len(args) > 0 {
-		return fmt.Errorf("version takes no arguments")
+		return fmt.Errorf("usage: herald version (takes no arguments)")
 	}
 	v, c, d := buildInfo()
 	fmt.Fprintf(a.stdout, "herald %s\ncommit %s\nbuilt %s\n%s %s/%s\n", v, c, d, runtime.Version(), runtime.GOOS, runtime.GOARCH)

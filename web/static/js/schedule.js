@@ -1,5 +1,6 @@
 // Scheduled updates (admins): the composer's "Schedule" option and the list
-// of updates waiting for their time, each publishable now or cancellable.
+// of updates waiting for their time, each editable (text, time),
+// publishable now or cancellable.
 // Only admins see them; followers see an update once it is published.
 import { h, clear } from './dom.js';
 import { t, fmtDate } from './i18n.js';
@@ -56,6 +57,7 @@ export function scheduledList(ch, onPublished) {
     el.hidden = items.length === 0;
     for (const s of items) {
       const item = paths.scheduled(ch.id) + '/' + encodeURIComponent(s.id);
+      const edit = h('button', { type: 'button', class: 'btn ghost small scheduled-edit' }, t('schedule.edit'));
       const publish = h('button', { type: 'button', class: 'btn ghost small scheduled-publish' }, t('schedule.publishnow'));
       const cancel = h('button', { type: 'button', class: 'btn ghost small scheduled-cancel' }, t('schedule.cancel'));
       publish.addEventListener('click', async () => {
@@ -76,11 +78,49 @@ export function scheduledList(ch, onPublished) {
           refresh();
         } catch (ex) { showError(err, ex); }
       });
-      list.appendChild(h('li', { class: 'scheduled-item' },
+      const shown = [
         h('time', { datetime: s.publish_at, class: 'scheduled-when' }, fmtDate(s.publish_at)),
         h('p', { class: 'scheduled-text' }, s.text),
-        h('span', { class: 'row' }, publish, cancel)));
+        h('span', { class: 'row' }, edit, publish, cancel)];
+      const li = h('li', { class: 'scheduled-item' }, shown);
+      edit.addEventListener('click', () => startEdit(li, shown, s, item));
+      list.appendChild(li);
     }
+  }
+
+  // startEdit swaps an item for a form changing its text and time; only
+  // what changed is sent (PATCH), and the server checks the time again.
+  function startEdit(li, shown, s, item) {
+    if (li.querySelector('form')) return;
+    const ta = h('textarea', { class: 'scheduled-edit-text', rows: 4, maxlength: 4096, 'aria-label': t('schedule.edit.text') });
+    ta.value = s.text;
+    const when = h('input', { type: 'datetime-local', class: 'scheduled-edit-when', 'aria-label': t('schedule.when') });
+    when.value = local(new Date(s.publish_at));
+    when.min = local(new Date(Date.now() + 60_000));
+    const save = h('button', { type: 'submit', class: 'btn primary small scheduled-save' }, t('common.save'));
+    const form = h('form', { class: 'edit-form scheduled-form' }, ta, when, h('div', { class: 'row end' },
+      h('button', { type: 'button', class: 'btn ghost small scheduled-edit-cancel', onclick: () => done() }, t('common.cancel')), save));
+    const done = () => { form.remove(); for (const e of shown) e.hidden = false; };
+    form.addEventListener('submit', async e => {
+      e.preventDefault();
+      clearError(err);
+      const body = {};
+      if (ta.value !== s.text) body.text = ta.value;
+      if (when.value !== local(new Date(s.publish_at))) {
+        const d = new Date(when.value);
+        if (isNaN(d.getTime()) || d.getTime() <= Date.now()) { showError(err, t('schedule.invalid')); return; }
+        body.publish_at = d.toISOString();
+      }
+      if (!Object.keys(body).length) { done(); return; }
+      try {
+        await busy(save, api('PATCH', item, body));
+        toast(t('schedule.saved'));
+        refresh();
+      } catch (ex) { showError(err, ex); }
+    });
+    for (const e of shown) e.hidden = true;
+    li.appendChild(form);
+    ta.focus();
   }
 
   refresh();

@@ -1,0 +1,132 @@
+package storetest
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/heraldhq/herald"
+)
+
+func init() {
+	register("Machines/IdempotentWrite", testIdempotentWrite)
+	register("Machines/IdempotentWriteConcurrent", testIdempotentWriteConcurrent)
+}
+
+// keyedPost posts u under (principal, key, fp) in the post's transaction,
+// keeping u's JSON as the answer.
+func (h *Harness) keyedPost(actor, channelID, principal, key string, fp []byte, u *herald.Update) error {
+	iw := &herald.IdempotentWrite{Principal: principal, Key: key, Fingerprint: fp, Answer: func() (*herald.IdempotentResponse, error) {
+		b, err := json.Marshal(u)
+		return &herald.IdempotentResponse{Status: 201, Body: b, ChannelID: channelID, ResourceID: u.ID,
+			Headers: map[string]string{"Content-Type": "application/json"}}, err
+	}}
+	return h.Store.CreateUpdate(herald.WithIdempotentWrite(h.Ctx, iw), actor, channelID, u)
+}
+
+func replayOf(err error) *herald.IdempotentResponse {
+	var r *herald.IdempotentReplay
+	if errors.As(err, &r) {
+		return r.Response
+	}
+	return nil
+}
+
+// The claim, the post and the answer commit together: a retry replays the
+// first answer and writes nothing; the key shares its rows with the
+// two-step claim (ClaimIdempotencyKey).
+func testIdempotentWrite(t *testing.T, h *Harness) {
+	s := h.Store
+	owner := h.Account("owner")
+	ch := h.Channel(owner)
+	fp, other := []byte("fp-1"), []byte("fp-2")
+
+	first := &herald.Update{Text: "once"}
+	NoErr(t, h.keyedPost(owner.ID, ch.ID, owner.ID, "k1", fp, first), "keyed post")
+	again := &herald.Update{Text: "once"}
+	err := h.keyedPost(owner.ID, ch.ID, owner.ID, "k1", fp, again)
+	want, _ := json.Marshal(first)
+	if r := replayOf(err); r == nil || r.Status != 201 || !bytes.Equal(r.Body, want) || r.Headers["Content-Type"] != "application/json" {
+		t.Fatalf("retry = %v, want the first answer %s", err, want)
+	}
+	WantKind(t, h.keyedPost(owner.ID, ch.ID, owner.ID, "k1", other, &herald.Update{Text: "twice"}),
+		herald.EUNPROCESSABLE, "idempotency-key-reused", "same key, another request")
+	// The two-step claim sees the answer kept in the post's transaction.
+	resp, err := s.ClaimIdempotencyKey(h.Ctx, owner.ID, "k1", fp)
+	if err != nil || resp == nil || !bytes.Equal(resp.Body, want) {
+		t.Fatalf("ClaimIdempotencyKey after a keyed post = %+v, %v", resp, err)
+	}
+	// A key claimed by a running two-step request is in flight.
+	_, err = s.ClaimIdempotencyKey(h.Ctx, owner.ID, "k2", fp)
+	NoErr(t, err, "claim k2")
+	WantKind(t, h.keyedPost(owner.ID, ch.ID, owner.ID, "k2", fp, &herald.Update{Text: "x"}),
+		herald.ECONFLICT, "idempotency-in-flight", "keyed post while claimed")
+	// A failed write keeps nothing: the retry runs.
+	stranger := h.Account("stranger")
+	WantCode(t, h.keyedPost(stranger.ID, ch.ID, stranger.ID, "k3", fp, &herald.Update{Text: "x"}), herald.EFORBIDDEN, "not an admin")
+	resp, err = s.ClaimIdempotencyKey(h.Ctx, stranger.ID, "k3", fp)
+	if err != nil || resp != nil {
+		t.Fatalf("a failed keyed write kept %+v, %v", resp, err)
+	}
+	// Scheduling takes it too.
+	sched := func() error {
+		su := &herald.ScheduledUpdate{Text: "later", PublishAt: Start.Add(time.Hour)}
+		iw := &herald.IdempotentWrite{Principal: owner.ID, Key: "s1", Fingerprint: fp, Answer: func() (*herald.IdempotentResponse, error) {
+			b, err := json.Marshal(su)
+			return &herald.IdempotentResponse{Status: 202, Body: b, ChannelID: ch.ID, ResourceID: su.ID}, err
+		}}
+		return s.ScheduleUpdate(herald.WithIdempotentWrite(h.Ctx, iw), owner.ID, ch.ID, su)
+	}
+	NoErr(t, sched(), "keyed schedule")
+	if r := replayOf(sched()); r == nil || r.Status != 202 {
+		t.Fatalf("keyed schedule retried: %v", r)
+	}
+	list, err := s.ListScheduled(h.Ctx, owner.ID, ch.ID)
+	NoErr(t, err, "ListScheduled")
+	us, err := s.ListUpdates(h.Ctx, owner.ID, ch.ID, 0, 10)
+	NoErr(t, err, "ListUpdates")
+	if len(list) != 1 || len(us) != 1 {
+		t.Fatalf("%d scheduled, %d updates; want 1 and 1", len(list), len(us))
+	}
+	// The kept answer holds the text: erased with the update.
+	NoErr(t, s.DeleteUpdate(h.Ctx, owner.ID, ch.ID, first.ID), "DeleteUpdate")
+	if resp, err := s.ClaimIdempotencyKey(h.Ctx, owner.ID, "k1", fp); err != nil || resp != nil {
+		t.Fatalf("answer kept after its update was deleted: %+v, %v", resp, err)
+	}
+	// After 24 hours the key is new again.
+	h.Clock.Advance(herald.IdempotencyTTL)
+	NoErr(t, h.keyedPost(owner.ID, ch.ID, owner.ID, "s1", other, &herald.Update{Text: "a day later"}), "expired key")
+}
+
+// Concurrent keyed posts of one key (several nodes on PostgreSQL): exactly
+// one update; every other call replays it or finds it in flight.
+func testIdempotentWriteConcurrent(t *testing.T, h *Harness) {
+	owner := h.Account("owner")
+	ch := h.Channel(owner)
+	const n = 16
+	var created, replayed atomic.Int32
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() {
+			err := h.keyedPost(owner.ID, ch.ID, owner.ID, "cron", []byte("fp"), &herald.Update{Text: "exactly once"})
+			switch {
+			case err == nil:
+				created.Add(1)
+			case replayOf(err) != nil, herald.ErrorKind(err) == "idempotency-in-flight":
+				replayed.Add(1)
+			default:
+				t.Errorf("keyed post: %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	us, err := h.Store.ListUpdates(h.Ctx, owner.ID, ch.ID, 0, 100)
+	NoErr(t, err, "ListUpdates")
+	if created.Load() != 1 || replayed.Load() != n-1 || len(us) != 1 {
+		t.Fatalf("created %d, replayed %d, updates %d", created.Load(), replayed.Load(), len(us))
+	}
+}
