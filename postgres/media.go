@@ -16,10 +16,13 @@ const mediaCols = `m.id, m.channel_id, coalesce(m.update_id, ''), m.alt, m.type,
 
 // updateMediaCol is the last column of updateCols: an update's media as a
 // JSON array in position order (NULL without media).
-const updateMediaCol = `(SELECT json_agg(json_build_object('id', m.id, 'channel_id', m.channel_id, 'alt', m.alt,
+const updateMediaCol = `(SELECT json_agg(` + mediaObject + `
+	ORDER BY m.position) FROM media m WHERE m.update_id = u.id AND m.position >= 0)`
+
+// mediaObject is the media m as a mediaJSON.
+const mediaObject = `json_build_object('id', m.id, 'channel_id', m.channel_id, 'alt', m.alt,
 	'type', m.type, 'mime', m.mime, 'size', m.size, 'width', m.width, 'height', m.height, 'duration', m.duration,
-	'blurhash', m.blurhash, 'name', m.name, 'state', m.state, 'variants', m.variants, 'created_at', m.created_at)
-	ORDER BY m.position) FROM media m WHERE m.update_id = u.id)`
+	'blurhash', m.blurhash, 'name', m.name, 'state', m.state, 'variants', m.variants, 'created_at', m.created_at)`
 
 // mediaJSON is one element of updateMediaCol.
 type mediaJSON struct {
@@ -37,13 +40,18 @@ func decodeUpdateMedia(b []byte) ([]herald.Media, error) {
 		return nil, err
 	}
 	out := make([]herald.Media, len(list))
-	for i, m := range list {
-		out[i] = m.Media
-		out[i].Variants = storeutil.SplitVariants(m.Variants)
-		out[i].CreatedAt = out[i].CreatedAt.UTC()
-		out[i].SetURLs()
+	for i := range list {
+		out[i] = list[i].media()
 	}
 	return out, nil
+}
+
+func (m *mediaJSON) media() herald.Media {
+	out := m.Media
+	out.Variants = storeutil.SplitVariants(m.Variants)
+	out.CreatedAt = out.CreatedAt.UTC()
+	out.SetURLs()
+	return out
 }
 
 // scanMedia reads mediaCols; it returns the update id ("" if unattached).

@@ -194,12 +194,12 @@ func hydrateMedia(ctx context.Context, q queryer, updates []*herald.Update) erro
 		ids = append(ids, u.ID)
 	}
 	list, updateIDs, err := queryMedia(ctx, q, `SELECT `+mediaCols+` FROM media m
-		WHERE m.update_id IN (SELECT value FROM json_each(?)) ORDER BY m.update_id, m.position`, jsonList(ids))
+		WHERE m.update_id IN (SELECT value FROM json_each(?)) AND m.position >= 0 ORDER BY m.update_id, m.position`, jsonList(ids))
 	if err != nil {
 		return err
 	}
 	storeutil.GroupMedia(byID, list, updateIDs)
-	return nil
+	return hydratePreviews(ctx, q, updates, byID)
 }
 
 // SetMediaAlt replaces alt texts of an update's media (admins).

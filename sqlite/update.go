@@ -308,6 +308,9 @@ func (tx *Tx) insertUpdate(ctx context.Context, r *chanRow, u *herald.Update, te
 	if err := insertPushJob(ctx, tx, pk, false); err != nil {
 		return err
 	}
+	if err := tx.queuePreview(ctx, pk, text); err != nil {
+		return err
+	}
 	if u.Media, err = attachMedia(ctx, tx, r.ch.ID, id, refs); err != nil {
 		return err
 	}
@@ -383,6 +386,9 @@ func (db *DB) EditUpdate(ctx context.Context, actorID, channelID, updateID, text
 			return err
 		}
 		if err := queueEditPush(ctx, tx, ur.pk, ur.u.CreatedAt); err != nil {
+			return err
+		}
+		if err := tx.editPreview(ctx, ur.pk, ur.u.ID, text); err != nil {
 			return err
 		}
 		edited := tx.now
