@@ -134,9 +134,10 @@ func (db *DB) FinishPreview(ctx context.Context, job herald.PreviewJob, p *heral
 		if errors.Is(err, pgx.ErrNoRows) {
 			// Edited, removed or deleted meanwhile: the image goes.
 			if p != nil && p.Image != nil {
-				_, err = t.Exec(ctx, `UPDATE media SET update_id = '' WHERE id = $1 AND update_id IS NULL`, p.Image.ID)
+				_, err := t.Exec(ctx, `UPDATE media SET update_id = '' WHERE id = $1 AND update_id IS NULL`, p.Image.ID)
+				return err
 			}
-			return err
+			return nil
 		} else if err != nil {
 			return err
 		}

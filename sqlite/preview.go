@@ -148,9 +148,10 @@ func (db *DB) FinishPreview(ctx context.Context, job herald.PreviewJob, p *heral
 		if errors.Is(err, sql.ErrNoRows) {
 			// Edited, removed or deleted meanwhile: the image goes.
 			if p != nil && p.Image != nil {
-				_, err = tx.ExecContext(ctx, `UPDATE media SET update_id = '' WHERE id = ? AND update_id IS NULL`, p.Image.ID)
+				_, err := tx.ExecContext(ctx, `UPDATE media SET update_id = '' WHERE id = ? AND update_id IS NULL`, p.Image.ID)
+				return err
 			}
-			return err
+			return nil
 		} else if err != nil {
 			return err
 		}
