@@ -214,7 +214,7 @@ func (db *DB) SetMediaAlt(ctx context.Context, actorID, channelID, updateID stri
 			return errUpdateNotFound
 		}
 		for _, ref := range refs {
-			tag, err := t.Exec(ctx, `UPDATE media SET alt = $1 WHERE id = $2 AND update_id = $3`, ref.Alt, ref.ID, updateID)
+			tag, err := t.Exec(ctx, `UPDATE media SET alt = $1 WHERE id = $2 AND update_id = $3 AND position >= 0`, ref.Alt, ref.ID, updateID)
 			if err != nil {
 				return err
 			}

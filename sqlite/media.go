@@ -218,7 +218,7 @@ func (db *DB) SetMediaAlt(ctx context.Context, actorID, channelID, updateID stri
 			return err
 		}
 		for _, ref := range refs {
-			res, err := tx.ExecContext(ctx, `UPDATE media SET alt = ? WHERE id = ? AND update_id = ?`, ref.Alt, ref.ID, ur.u.ID)
+			res, err := tx.ExecContext(ctx, `UPDATE media SET alt = ? WHERE id = ? AND update_id = ? AND position >= 0`, ref.Alt, ref.ID, ur.u.ID)
 			if err != nil {
 				return err
 			}
