@@ -47,44 +47,40 @@ func retirePreviewImage(ctx context.Context, tx *Tx, updateID string) error {
 	return err
 }
 
-// hydratePreviews fills the ready link previews of updates, with their images.
+// hydratePreviews fills the ready link previews of updates with their
+// images, in one query.
 func hydratePreviews(ctx context.Context, q queryer, updates []*herald.Update, byID map[string]*herald.Update) error {
 	ids := make([]string, len(updates))
 	for i, u := range updates {
 		u.LinkPreview = nil
 		ids[i] = u.ID
 	}
-	rows, err := q.QueryContext(ctx, `SELECT u.id, lp.url, lp.title, lp.description, lp.site_name, lp.canonical_url, coalesce(lp.image_id, '')
+	rows, err := q.QueryContext(ctx, `SELECT u.id, lp.url, lp.title, lp.description, lp.site_name, lp.canonical_url,
+			coalesce(m.id, ''), coalesce(m.channel_id, ''), coalesce(m.mime, ''), coalesce(m.size, 0), coalesce(m.width, 0),
+			coalesce(m.height, 0), coalesce(m.blurhash, ''), coalesce(m.variants, ''), coalesce(m.created_at, 0)
 		FROM link_previews lp JOIN updates u ON u.pk = lp.update_pk
-		WHERE u.id IN (SELECT value FROM json_each(?)) AND lp.state = ?`, jsonList(ids), herald.PreviewReady)
+		LEFT JOIN media m ON m.id = lp.image_id AND m.state = ?2
+		WHERE u.id IN (SELECT value FROM json_each(?1)) AND lp.state = ?3`, jsonList(ids), herald.MediaReady, herald.PreviewReady)
 	if err != nil {
 		return err
 	}
-	images := map[string]*herald.LinkPreview{}
-	var imageIDs []string
+	defer rows.Close()
 	for rows.Next() {
-		var id, image string
-		p := &herald.LinkPreview{}
-		if err := rows.Scan(&id, &p.URL, &p.Title, &p.Description, &p.SiteName, &p.CanonicalURL, &image); err != nil {
-			rows.Close()
+		var id, variants string
+		var created int64
+		p, m := &herald.LinkPreview{}, &herald.Media{Type: herald.MediaImage, State: herald.MediaReady}
+		if err := rows.Scan(&id, &p.URL, &p.Title, &p.Description, &p.SiteName, &p.CanonicalURL,
+			&m.ID, &m.ChannelID, &m.MIME, &m.Size, &m.Width, &m.Height, &m.Blurhash, &variants, &created); err != nil {
 			return err
 		}
-		byID[id].LinkPreview = p
-		if image != "" {
-			images[image] = p
-			imageIDs = append(imageIDs, image)
+		if m.ID != "" {
+			m.Variants, m.CreatedAt = storeutil.SplitVariants(variants), fromNanos(created)
+			m.SetURLs()
+			p.Image = m
 		}
+		byID[id].LinkPreview = p
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil || len(imageIDs) == 0 {
-		return err
-	}
-	list, _, err := queryMedia(ctx, q, `SELECT `+mediaCols+` FROM media m WHERE m.id IN (SELECT value FROM json_each(?)) AND m.state = ?`,
-		jsonList(imageIDs), herald.MediaReady)
-	for i := range list {
-		images[list[i].ID].Image = &list[i]
-	}
-	return err
+	return rows.Err()
 }
 
 // ClaimPreviews leases pending previews of live updates.
