@@ -48,19 +48,20 @@ func retirePreviewImage(ctx context.Context, tx *Tx, updateID string) error {
 }
 
 // hydratePreviews fills the ready link previews of updates with their
-// images, in one query.
+// images, in one query. The states are literals, not parameters: a
+// parameter compared with the column of a partial index makes SQLite
+// prepare the statement again at every run.
 func hydratePreviews(ctx context.Context, q queryer, updates []*herald.Update, byID map[string]*herald.Update) error {
-	ids := make([]string, len(updates))
-	for i, u := range updates {
-		u.LinkPreview = nil
-		ids[i] = u.ID
+	ids := storeutil.PreviewCandidates(updates)
+	if len(ids) == 0 {
+		return nil
 	}
 	rows, err := q.QueryContext(ctx, `SELECT u.id, lp.url, lp.title, lp.description, lp.site_name, lp.canonical_url,
 			coalesce(m.id, ''), coalesce(m.channel_id, ''), coalesce(m.mime, ''), coalesce(m.size, 0), coalesce(m.width, 0),
 			coalesce(m.height, 0), coalesce(m.blurhash, ''), coalesce(m.variants, ''), coalesce(m.created_at, 0)
 		FROM link_previews lp JOIN updates u ON u.pk = lp.update_pk
-		LEFT JOIN media m ON m.id = lp.image_id AND m.state = ?2
-		WHERE u.id IN (SELECT value FROM json_each(?1)) AND lp.state = ?3`, jsonList(ids), herald.MediaReady, herald.PreviewReady)
+		LEFT JOIN media m ON m.id = lp.image_id AND m.state = '`+herald.MediaReady+`'
+		WHERE u.id IN (SELECT value FROM json_each(?)) AND lp.state = '`+herald.PreviewReady+`'`, jsonList(ids))
 	if err != nil {
 		return err
 	}
@@ -89,14 +90,14 @@ func (db *DB) ClaimPreviews(ctx context.Context, limit int, lease time.Duration)
 	err := db.write(ctx, func(tx *Tx) error {
 		now := nanos(tx.now)
 		// Claimed too often (each fetch cut short): given up.
-		if _, err := tx.ExecContext(ctx, `UPDATE link_previews SET state = ? WHERE state = ? AND lease_until <= ? AND attempts >= ?`,
-			herald.PreviewFailed, herald.PreviewPending, now, herald.PreviewMaxAttempts); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE link_previews SET state = '`+herald.PreviewFailed+`'
+			WHERE state = '`+herald.PreviewPending+`' AND lease_until <= ? AND attempts >= ?`, now, herald.PreviewMaxAttempts); err != nil {
 			return err
 		}
 		rows, err := tx.QueryContext(ctx, `SELECT lp.update_pk, u.id, c.id, lp.url FROM link_previews lp
 			JOIN updates u ON u.pk = lp.update_pk JOIN channels c ON c.pk = u.channel_pk
-			WHERE lp.state = ? AND lp.lease_until <= ? AND u.expires_at > ? ORDER BY lp.lease_until, lp.update_pk LIMIT ?`,
-			herald.PreviewPending, now, now, limit)
+			WHERE lp.state = '`+herald.PreviewPending+`' AND lp.lease_until <= ? AND u.expires_at > ? ORDER BY lp.lease_until, lp.update_pk LIMIT ?`,
+			now, now, limit)
 		if err != nil {
 			return err
 		}
