@@ -111,7 +111,7 @@ type env struct {
 	ch     *herald.Channel
 }
 
-func newEnv(t *testing.T, allow ...string) *env {
+func newEnv(t testing.TB, allow ...string) *env {
 	h := storetest.NewHarness(t, func(tb testing.TB, cfg herald.StoreConfig) herald.Store {
 		db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "herald.db"), cfg)
 		if err != nil {
