@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -86,6 +87,10 @@ func newSite(t *testing.T, photo []byte) *testSite {
 	mux.HandleFunc("/img/a7.jpg", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "image/jpeg")
 		w.Write(photo)
+	})
+	mux.HandleFunc("/loopback-image", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		io.WriteString(w, `<html><head><meta property="og:title" content="Inside"><meta property="og:image" content="http://`+r.URL.Query().Get("img")+`/img/a7.jpg"></head></html>`)
 	})
 	mux.HandleFunc("/fake-image", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html")
@@ -301,5 +306,26 @@ func TestWorkerFailuresLeaveUpdateIntact(t *testing.T) {
 	list, err := e.h.Store.ErasableMedia(context.Background(), 10)
 	if err != nil || len(list) != 0 {
 		t.Fatalf("media recorded for a fake image: %v %v", list, err)
+	}
+}
+
+// TestWorkerImageThroughThePolicy: the page's host is allowed, but the
+// image it names is on a loopback address that is not: the card comes
+// without a picture and the image is never requested.
+func TestWorkerImageThroughThePolicy(t *testing.T) {
+	site := newSite(t, nil)
+	e := newEnv(t)
+	hostPort := strings.TrimPrefix(site.URL, "http://")
+	port := hostPort[strings.LastIndex(hostPort, ":"):]
+	e.worker.Fetcher = preview.New(preview.Config{AllowHosts: []string{"front.test"},
+		Lookup: func(context.Context, string) ([]netip.Addr, error) { return []netip.Addr{netip.MustParseAddr("127.0.0.1")}, nil }})
+	u := e.h.Post(e.owner, e.ch, "http://front.test"+port+"/loopback-image?img="+hostPort)
+	e.run(t)
+	got := e.find(t, u.ID)
+	if got.LinkPreview == nil || got.LinkPreview.Title != "Inside" || got.LinkPreview.Image != nil {
+		t.Fatalf("preview = %s", storetest.JSON(t, got.LinkPreview))
+	}
+	if n := site.requests.Load(); n != 1 {
+		t.Fatalf("the site saw %d requests, want only the page", n)
 	}
 }
