@@ -318,7 +318,9 @@ func TestWorkerImageThroughThePolicy(t *testing.T) {
 	hostPort := strings.TrimPrefix(site.URL, "http://")
 	port := hostPort[strings.LastIndex(hostPort, ":"):]
 	e.worker.Fetcher = preview.New(preview.Config{AllowHosts: []string{"front.test"},
-		Lookup: func(context.Context, string) ([]netip.Addr, error) { return []netip.Addr{netip.MustParseAddr("127.0.0.1")}, nil }})
+		Lookup: func(context.Context, string) ([]netip.Addr, error) {
+			return []netip.Addr{netip.MustParseAddr("127.0.0.1")}, nil
+		}})
 	u := e.h.Post(e.owner, e.ch, "http://front.test"+port+"/loopback-image?img="+hostPort)
 	e.run(t)
 	got := e.find(t, u.ID)
