@@ -121,7 +121,8 @@ func VerifyUpdate(u *Update, keys []SigningKey) string {
 // where a time is RFC 3339 in UTC with exactly three fractional digits
 // (milliseconds, truncated): what JavaScript's Date.toISOString gives, and
 // exact on every store. Counts, reactions and expiry are not signed: they
-// change without the channel saying anything new. media is empty until
+// change without the channel saying anything new; nor is the link preview,
+// which the server fetched from the linked site. media is empty until
 // updates carry media. Members are written in JCS order (sorted keys) and
 // strings escaped as JCS says; integers are below 2^53.
 func CanonicalUpdate(u *Update) []byte {

@@ -44,6 +44,9 @@ type Update struct {
 	// before channels had keys.
 	Signature string `json:"signature,omitempty"`
 	KeyID     string `json:"key_id,omitempty"`
+	// LinkPreview is the card of the first URL of the text, once the
+	// server has fetched it (absent before, and when there is none).
+	LinkPreview *LinkPreview `json:"link_preview,omitempty"`
 }
 
 // UpdateViewer is the calling account's own interaction with an update.
@@ -166,6 +169,14 @@ func (u *Update) Public() *Update {
 		c.Poll = &p
 	}
 	c.Media = append([]Media(nil), u.Media...)
+	if u.LinkPreview != nil {
+		p := *u.LinkPreview
+		if p.Image != nil {
+			img := *p.Image
+			p.Image = &img
+		}
+		c.LinkPreview = &p
+	}
 	return &c
 }
 

@@ -459,6 +459,16 @@ func (c *Client) DeleteUpdate(ctx context.Context, channelID, updateID string) e
 	return c.Do(ctx, "DELETE", updatePath(channelID, updateID), nil, nil)
 }
 
+// RemovePreview removes an update's link preview (admins); it is not
+// fetched again unless an edit changes the update's first URL.
+func (c *Client) RemovePreview(ctx context.Context, channelID, updateID string) (*herald.Update, error) {
+	var u herald.Update
+	if err := c.Do(ctx, "DELETE", updatePath(channelID, updateID)+"/preview", nil, &u); err != nil {
+		return nil, err
+	}
+	return &u, nil
+}
+
 // React sets the caller's one reaction to an update.
 func (c *Client) React(ctx context.Context, channelID, updateID, emoji string) (*herald.Update, error) {
 	var u herald.Update

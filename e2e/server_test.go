@@ -45,6 +45,7 @@ func (l *latePublisher) Publish(ctx context.Context, events []herald.Event) {
 type server struct {
 	URL   string
 	store herald.Store
+	blobs herald.BlobStore // media files (link preview images are stored there too)
 
 	http *http.Server
 
@@ -145,7 +146,7 @@ func startServer(t *testing.T) *server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &server{store: store, streams: map[net.Conn]bool{}}
+	s := &server{store: store, blobs: blobs, streams: map[net.Conn]bool{}}
 	srv := &http.Server{
 		Handler:           s.track(api),
 		ReadHeaderTimeout: 10 * time.Second,

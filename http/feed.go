@@ -63,12 +63,31 @@ type atomText struct {
 }
 
 type atomEntry struct {
-	ID        string     `xml:"id"`
-	Title     string     `xml:"title"`
-	Links     []atomLink `xml:"link"`
-	Published string     `xml:"published"`
-	Updated   string     `xml:"updated"`
-	Content   atomText   `xml:"content"`
+	ID        string      `xml:"id"`
+	Title     string      `xml:"title"`
+	Links     []atomLink  `xml:"link"`
+	Published string      `xml:"published"`
+	Updated   string      `xml:"updated"`
+	Content   atomText    `xml:"content"`
+	Signed    *atomSigned `xml:"herald:signed,omitempty"`
+}
+
+// SignedNamespace is the XML namespace of Herald's Atom extension
+// (docs/signatures.md).
+const SignedNamespace = "https://github.com/heraldhq/herald/blob/main/docs/signatures.md#atom"
+
+// atomSigned is Herald's Atom extension element: the update's signature
+// and key id as attributes, and the fields they sign as JSON (the same
+// object as a JSON Feed item's _herald, without signature and key_id).
+// JSON, because XML 1.0 can't carry every character an update's text may
+// hold (most control characters) and parsers rewrite line ends; JSON
+// escapes them, so the signed text comes back byte for byte. The element
+// declares its own namespace, so an entry saved alone still parses.
+type atomSigned struct {
+	NS        string `xml:"xmlns:herald,attr"`
+	KeyID     string `xml:"key_id,attr"`
+	Signature string `xml:"signature,attr"`
+	Fields    string `xml:",chardata"`
 }
 
 func atomTime(t time.Time) string { return t.UTC().Format(time.RFC3339) }
@@ -149,14 +168,22 @@ func renderAtom(ch *herald.Channel, list []*herald.Update, base string) ([]byte,
 		for _, m := range feedMedia(u) {
 			links = append(links, atomLink{Rel: "enclosure", Type: m.MIME, Href: base + m.URL, Title: m.Alt, Length: m.Size})
 		}
-		f.Entries = append(f.Entries, atomEntry{
+		entry := atomEntry{
 			ID:        link,
 			Title:     updateTitle(u),
 			Links:     links,
 			Published: atomTime(u.CreatedAt),
 			Updated:   atomTime(updatedAt(u)),
 			Content:   atomText{Type: "text", Body: feedText(u)},
-		})
+		}
+		if u.Signature != "" {
+			fields, err := json.Marshal(signedUpdate{ChannelID: u.ChannelID, Seq: u.Seq, Text: u.Text, Poll: u.Poll, CreatedAt: u.CreatedAt, EditedAt: u.EditedAt})
+			if err != nil {
+				return nil, err
+			}
+			entry.Signed = &atomSigned{NS: SignedNamespace, KeyID: u.KeyID, Signature: u.Signature, Fields: string(fields)}
+		}
+		f.Entries = append(f.Entries, entry)
 	}
 	out, err := xml.MarshalIndent(f, "", " ")
 	if err != nil {

@@ -3,11 +3,14 @@ package http_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"net/http"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/heraldhq/herald"
 	"github.com/mmcdole/gofeed"
 	"github.com/mmcdole/gofeed/atom"
 	jsonfeed "github.com/mmcdole/gofeed/json"
@@ -170,5 +173,48 @@ func TestFeedConditionalRequests(t *testing.T) {
 	}
 	if r.header.Get("Last-Modified") != e.clock.Now().UTC().Format(http.TimeFormat) {
 		t.Fatalf("Last-Modified %q after a post", r.header.Get("Last-Modified"))
+	}
+}
+
+// TestAtomEntriesSigned: each Atom entry carries Herald's namespaced
+// extension (signature and key id, and the signed fields as JSON) that a
+// maintained feed parser reads and that verifies against the channel's
+// published keys, even for text XML can't carry as is (CR, controls).
+func TestAtomEntriesSigned(t *testing.T) {
+	e := newEnv(t, withApp)
+	ctx := context.Background()
+	owner := e.signup("owner")
+	ch := e.publicChannel(owner, "signedatom", true)
+	text := "Line one\r\nline two \x01 <b>&amp;</b> \"quoted\""
+	u := e.post(owner, ch.ID, text)
+	if _, err := owner.EditUpdate(ctx, ch.ID, u.ID, text+" (edited)"); err != nil {
+		t.Fatal(err)
+	}
+	keys, err := e.anon.SigningKeys(ctx, ch.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	af, _ := e.feeds(t, "/@signedatom", "/@signedatom")
+	if len(af.Entries) != 1 {
+		t.Fatalf("entries: %d", len(af.Entries))
+	}
+	ext := af.Entries[0].Extensions["herald"]["signed"]
+	if len(ext) != 1 || ext[0].Attrs["signature"] == "" || ext[0].Attrs["key_id"] != keys[0].ID {
+		t.Fatalf("Atom entry extension = %+v", af.Entries[0].Extensions)
+	}
+	var signed herald.Update
+	if err := json.Unmarshal([]byte(ext[0].Value), &signed); err != nil {
+		t.Fatalf("signed fields %q: %v", ext[0].Value, err)
+	}
+	signed.Signature, signed.KeyID = ext[0].Attrs["signature"], ext[0].Attrs["key_id"]
+	if signed.Text != text+" (edited)" || signed.EditedAt == nil {
+		t.Fatalf("signed fields = %+v", signed)
+	}
+	if v := herald.VerifyUpdate(&signed, keys); v != herald.SignatureValid {
+		t.Fatalf("Atom entry's signature: %s", v)
+	}
+	signed.Text = strings.Replace(signed.Text, "two", "2", 1)
+	if v := herald.VerifyUpdate(&signed, keys); v != herald.SignatureInvalid {
+		t.Fatalf("tampered Atom entry: %s", v)
 	}
 }

@@ -144,10 +144,14 @@ func (w *bumpWriter) Write(b []byte) (int, error) { w.do(); return w.ResponseWri
 
 func (w *bumpWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// InvalidatePages drops every cached page: for writes that don't go
-// through the API (the scheduler publishing updates).
+// InvalidatePages drops every cached page, public pages and feeds
+// included: for writes that don't go through the API (the scheduler
+// publishing updates, link previews arriving).
 func (s *Server) InvalidatePages() {
 	if s.pages != nil {
 		s.pages.bump("")
+	}
+	if s.public != nil {
+		s.public.bump("")
 	}
 }

@@ -117,6 +117,7 @@ type publicUpdate struct {
 	Created time.Time
 	Edited  *time.Time
 	Poll    *herald.Poll
+	Preview *herald.LinkPreview // shown as a card; its image is served from /media
 }
 
 // publicEntry is a rendered public page or feed.
@@ -472,7 +473,7 @@ func (s *Server) renderPage(kind publicKind, ch *herald.Channel, list, pinned []
 		title += " (@" + ch.Handle + ")"
 	}
 	view := func(u *herald.Update) publicUpdate {
-		return publicUpdate{Seq: u.Seq, Text: u.Text, URL: permalinkPath(ch, u.Seq), Created: u.CreatedAt.UTC(), Edited: utcPtr(u.EditedAt), Poll: u.Poll}
+		return publicUpdate{Seq: u.Seq, Text: u.Text, URL: permalinkPath(ch, u.Seq), Created: u.CreatedAt.UTC(), Edited: utcPtr(u.EditedAt), Poll: u.Poll, Preview: u.LinkPreview}
 	}
 	for _, u := range list {
 		p.Updates = append(p.Updates, view(u))

@@ -42,6 +42,7 @@ func (s *Server) routes() {
 	s.handle("DELETE /api/v1/channels/{id}/updates/{uid}", s.handleDeleteUpdate)
 	s.handle("PUT /api/v1/channels/{id}/updates/{uid}/pin", s.handleSetPinned(true))
 	s.handle("DELETE /api/v1/channels/{id}/updates/{uid}/pin", s.handleSetPinned(false))
+	s.handle("DELETE /api/v1/channels/{id}/updates/{uid}/preview", s.handleRemovePreview)
 	s.handle("GET /api/v1/channels/{id}/pinned", s.handleListPinned)
 	s.handle("GET /api/v1/channels/{id}/scheduled", s.handleListScheduled)
 	s.handle("PATCH /api/v1/channels/{id}/scheduled/{sid}", s.handleEditScheduled)

@@ -18,11 +18,14 @@ const mediaCols = `m.id, m.channel_id, coalesce(m.update_id, ''), m.alt, m.type,
 
 // updateMediaCol is the last column of updateCols: an update's media as a
 // JSON array in position order (NULL without media).
-const updateMediaCol = `(SELECT json_agg(json_build_object('id', m.id, 'channel_id', m.channel_id, 'alt', m.alt,
+const updateMediaCol = `(SELECT json_agg(` + mediaObject + `
+	ORDER BY m.position) FROM media m WHERE m.update_id = u.id AND m.position >= 0)`
+
+// mediaObject is the media m as a mediaJSON.
+const mediaObject = `json_build_object('id', m.id, 'channel_id', m.channel_id, 'alt', m.alt,
 	'type', m.type, 'mime', m.mime, 'size', m.size, 'width', m.width, 'height', m.height, 'duration', m.duration,
 	'blurhash', m.blurhash, 'name', m.name, 'state', m.state, 'variants', m.variants, 'created_at', m.created_at,
-	'unlisted', NOT coalesce((SELECT c.listed FROM channels c WHERE c.id = m.channel_id), true))
-	ORDER BY m.position) FROM media m WHERE m.update_id = u.id)`
+	'unlisted', NOT coalesce((SELECT c.listed FROM channels c WHERE c.id = m.channel_id), true))`
 
 // mediaJSON is one element of updateMediaCol.
 type mediaJSON struct {
@@ -41,14 +44,19 @@ func decodeUpdateMedia(b []byte) ([]herald.Media, error) {
 		return nil, err
 	}
 	out := make([]herald.Media, len(list))
-	for i, m := range list {
-		out[i] = m.Media
-		out[i].Variants = storeutil.SplitVariants(m.Variants)
-		out[i].Unlisted = m.Unlisted
-		out[i].CreatedAt = out[i].CreatedAt.UTC()
-		out[i].SetURLs()
+	for i := range list {
+		out[i] = list[i].media()
 	}
 	return out, nil
+}
+
+func (m *mediaJSON) media() herald.Media {
+	out := m.Media
+	out.Variants = storeutil.SplitVariants(m.Variants)
+	out.Unlisted = m.Unlisted
+	out.CreatedAt = out.CreatedAt.UTC()
+	out.SetURLs()
+	return out
 }
 
 // scanMedia reads mediaCols; it returns the update id ("" if unattached).
@@ -310,7 +318,7 @@ func (db *DB) SetMediaAlt(ctx context.Context, actorID, channelID, updateID stri
 			return errUpdateNotFound
 		}
 		for _, ref := range refs {
-			tag, err := t.Exec(ctx, `UPDATE media SET alt = $1 WHERE id = $2 AND update_id = $3`, ref.Alt, ref.ID, updateID)
+			tag, err := t.Exec(ctx, `UPDATE media SET alt = $1 WHERE id = $2 AND update_id = $3 AND position >= 0`, ref.Alt, ref.ID, updateID)
 			if err != nil {
 				return err
 			}

@@ -13,7 +13,7 @@ import (
 // reaction and votes; used as "SELECT updateCols FROM updateFrom WHERE ...".
 const updateCols = `u.id, u.channel_id, u.seq, u.text, u.created_at, u.edited_at, u.expires_at,
 	u.poll_question, u.poll_multiple, u.poll_options, uc.voters, uc.reactions, uc.votes,
-	r.emoji, v.options, vw.shown, coalesce(u.signature, ''), coalesce(u.key_id, ''), u.pinned_at IS NOT NULL, ` + updateMediaCol
+	r.emoji, v.options, vw.shown, coalesce(u.signature, ''), coalesce(u.key_id, ''), u.pinned_at IS NOT NULL, ` + updateMediaCol + `, ` + updatePreviewCol
 
 // updateJoins adds an update's counts and the viewer's ($1) own reaction
 // and votes to the updates aliased u.
@@ -34,13 +34,16 @@ func scanUpdate(row pgx.Row, extra ...any) (*herald.Update, error) {
 	var pollCounts []int64
 	var reaction *string
 	var votes []int32
-	var media []byte
+	var media, preview []byte
 	err := row.Scan(append(extra, &u.ID, &u.ChannelID, &u.Seq, &u.Text, &u.CreatedAt, &u.EditedAt, &u.ExpiresAt,
-		&question, &multiple, &options, &voters, &u.Reactions, &pollCounts, &reaction, &votes, &u.Views, &u.Signature, &u.KeyID, &u.Pinned, &media)...)
+		&question, &multiple, &options, &voters, &u.Reactions, &pollCounts, &reaction, &votes, &u.Views, &u.Signature, &u.KeyID, &u.Pinned, &media, &preview)...)
 	if err != nil {
 		return nil, err
 	}
 	if u.Media, err = decodeUpdateMedia(media); err != nil {
+		return nil, err
+	}
+	if u.LinkPreview, err = decodePreview(preview); err != nil {
 		return nil, err
 	}
 	u.CreatedAt, u.ExpiresAt = u.CreatedAt.UTC(), u.ExpiresAt.UTC()
@@ -166,6 +169,9 @@ func (t *tx) insertUpdate(ctx context.Context, r *chanRow, u *herald.Update, tex
 	if err != nil {
 		return err
 	}
+	if err := t.queuePreview(ctx, id, text); err != nil {
+		return err
+	}
 	u.ID, u.ChannelID, u.Seq, u.Text = id, r.ch.ID, seq, text
 	u.CreatedAt, u.ExpiresAt, u.EditedAt = t.now, expires, nil
 	if err := t.signUpdate(ctx, u, "", nil); err != nil {
@@ -266,6 +272,9 @@ func (db *DB) EditUpdate(ctx context.Context, actorID, channelID, updateID, text
 		}
 		if tag.RowsAffected() == 0 {
 			return errUpdateNotFound
+		}
+		if err := t.editPreview(ctx, updateID, text); err != nil {
+			return err
 		}
 		if u, err = loadUpdate(ctx, t, t.now, actorID, r.ch.ID, updateID); err != nil {
 			return err

@@ -126,14 +126,14 @@ func (f *Fetcher) Fetch(ctx context.Context, raw string) (*herald.LinkPreview, e
 // parse reads a page's metadata: Open Graph first, <title> and the
 // description meta tag as fallbacks. It stops at <body>.
 func parse(body []byte, base *url.URL) *herald.LinkPreview {
-	var title, ogTitle, desc, ogDesc, site, image string
+	var title, ogTitle, desc, ogDesc, site, image, canonical, ogURL string
 	z := html.NewTokenizer(bytes.NewReader(body))
 	inTitle := false
 	for {
 		tt := z.Next()
 		switch tt {
 		case html.ErrorToken:
-			return finish(cmp.Or(ogTitle, title), cmp.Or(ogDesc, desc), site, image, base)
+			return finish(cmp.Or(ogTitle, title), cmp.Or(ogDesc, desc), site, image, cmp.Or(canonical, ogURL), base)
 		case html.TextToken:
 			if inTitle && title == "" {
 				title = string(z.Text())
@@ -147,9 +147,24 @@ func parse(body []byte, base *url.URL) *herald.LinkPreview {
 			name, hasAttr := z.TagName()
 			switch atom.Lookup(name) {
 			case atom.Body:
-				return finish(cmp.Or(ogTitle, title), cmp.Or(ogDesc, desc), site, image, base)
+				return finish(cmp.Or(ogTitle, title), cmp.Or(ogDesc, desc), site, image, cmp.Or(canonical, ogURL), base)
 			case atom.Title:
 				inTitle = tt == html.StartTagToken
+			case atom.Link:
+				var rel, href string
+				for hasAttr {
+					var k, v []byte
+					k, v, hasAttr = z.TagAttr()
+					switch string(k) {
+					case "rel":
+						rel = strings.ToLower(strings.TrimSpace(string(v)))
+					case "href":
+						href = string(v)
+					}
+				}
+				if rel == "canonical" && canonical == "" {
+					canonical = href
+				}
 			case atom.Meta:
 				var key, content string
 				for hasAttr {
@@ -180,27 +195,39 @@ func parse(body []byte, base *url.URL) *herald.LinkPreview {
 					set(&site)
 				case "og:image", "og:image:url", "og:image:secure_url":
 					set(&image)
+				case "og:url":
+					set(&ogURL)
 				}
 			}
 		}
 	}
 }
 
-func finish(title, desc, site, image string, base *url.URL) *herald.LinkPreview {
-	p := &herald.LinkPreview{
-		Title:       clean(title, herald.PreviewTitleMaxLen),
-		Description: clean(desc, herald.PreviewDescriptionMaxLen),
-		SiteName:    clean(site, herald.PreviewSiteNameMaxLen),
+func finish(title, desc, site, image, canonical string, base *url.URL) *herald.LinkPreview {
+	return &herald.LinkPreview{
+		Title:        clean(title, herald.PreviewTitleMaxLen),
+		Description:  clean(desc, herald.PreviewDescriptionMaxLen),
+		SiteName:     clean(site, herald.PreviewSiteNameMaxLen),
+		ImageURL:     absolute(image, base),
+		CanonicalURL: absolute(canonical, base),
 	}
-	if image = strings.TrimSpace(image); image != "" && base != nil {
-		if u, err := base.Parse(image); err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.User == nil {
-			u.Fragment = ""
-			if s := u.String(); len(s) <= herald.PreviewURLMaxLen {
-				p.Image = s
-			}
-		}
+}
+
+// absolute resolves a page's http(s) link against its address ("" if it
+// is none, or too long).
+func absolute(ref string, base *url.URL) string {
+	if ref = strings.TrimSpace(ref); ref == "" || base == nil {
+		return ""
 	}
-	return p
+	u, err := base.Parse(ref)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.User != nil || u.Host == "" {
+		return ""
+	}
+	u.Fragment = ""
+	if s := u.String(); len(s) <= herald.PreviewURLMaxLen && utf8.ValidString(s) && !strings.ContainsAny(s, " \t\n\r") {
+		return s
+	}
+	return ""
 }
 
 // clean makes metadata plain one-line text of at most max characters.

@@ -88,7 +88,7 @@ func TestFetchReadsOpenGraph(t *testing.T) {
 		t.Fatal(err)
 	}
 	if p.URL != srv.URL+"/page" || p.Title != `Road "A7" closed` || p.Description != "Until noon, both ways." ||
-		p.SiteName != "Lyon Traffic" || p.Image != srv.URL+"/img/a7.jpg" {
+		p.SiteName != "Lyon Traffic" || p.ImageURL != srv.URL+"/img/a7.jpg" {
 		t.Fatalf("preview = %+v", p)
 	}
 	if *ua != DefaultUserAgent || !strings.HasPrefix(*ua, "Herald link preview (+https://") {
@@ -96,7 +96,7 @@ func TestFetchReadsOpenGraph(t *testing.T) {
 	}
 	// <title> is the fallback; redirects (up to 3) are followed.
 	p, err = f.Fetch(context.Background(), srv.URL+"/redirect?to="+url.QueryEscape(srv.URL+"/titleonly"))
-	if err != nil || p.Title != "Just a title" || p.Description != "" || p.Image != "" {
+	if err != nil || p.Title != "Just a title" || p.Description != "" || p.ImageURL != "" {
 		t.Fatalf("title only: %+v %v", p, err)
 	}
 }

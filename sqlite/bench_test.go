@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/heraldhq/herald"
 )
@@ -167,6 +168,45 @@ func BenchmarkCreateUpdateIdempotentParallel(b *testing.B) {
 				}}
 			if err := db.CreateUpdate(herald.WithIdempotentWrite(ctx, iw), f.owner.ID, f.ch.ID, u); err != nil {
 				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
+// BenchmarkListUpdatesWithPreviews is BenchmarkListUpdatesFirstPage where
+// every update has a stored link preview with an image: the cost of
+// hydrating cards (two more queries per page).
+func BenchmarkListUpdatesWithPreviews(b *testing.B) {
+	ctx := context.Background()
+	db := openDB(b, herald.StoreConfig{})
+	f := newFixture(b, db)
+	for i := 0; i < 200; i++ {
+		u := &herald.Update{Text: fmt.Sprintf("Update %d, details at https://news.example/story/%d", i, i)}
+		must(b, db.CreateUpdate(ctx, f.owner.ID, f.ch.ID, u))
+	}
+	for {
+		jobs, err := db.ClaimPreviews(ctx, 50, time.Minute)
+		must(b, err)
+		if len(jobs) == 0 {
+			break
+		}
+		for _, j := range jobs {
+			m := &herald.Media{ID: herald.NewID(), Type: herald.MediaImage, MIME: "image/jpeg", Size: 1000, State: herald.MediaProcessing}
+			must(b, db.CreatePreviewImage(ctx, f.ch.ID, m))
+			m.State, m.Width, m.Height, m.Variants = herald.MediaReady, 1200, 630, []string{"original", "1280", "320"}
+			must(b, db.FinishMedia(ctx, m))
+			must(b, db.FinishPreview(ctx, j, &herald.LinkPreview{URL: j.URL, Title: "A story", Description: "What happened, in a sentence or two.", SiteName: "News", Image: m}))
+		}
+	}
+	b.ReportAllocs()
+	b.SetParallelism(4)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			list, err := db.ListUpdates(ctx, f.follower.ID, f.ch.ID, 0, 20)
+			if err != nil || len(list) != 20 || list[0].LinkPreview == nil || list[0].LinkPreview.Image == nil {
+				b.Errorf("ListUpdates: %d, %v", len(list), err)
 				return
 			}
 		}

@@ -239,13 +239,13 @@ func hydrateMedia(ctx context.Context, q queryer, updates []*herald.Update) erro
 		ids = append(ids, u.ID)
 	}
 	list, updateIDs, err := queryMedia(ctx, q, `SELECT `+mediaCols+` FROM media m
-		WHERE m.update_id IN (SELECT value FROM json_each(?)) ORDER BY m.update_id, m.position`, jsonList(ids))
+		WHERE m.update_id IN (SELECT value FROM json_each(?)) AND m.position >= 0 ORDER BY m.update_id, m.position`, jsonList(ids))
 	if err != nil {
 		return err
 	}
 	signMedia(q, list)
 	storeutil.GroupMedia(byID, list, updateIDs)
-	return nil
+	return hydratePreviews(ctx, q, updates, byID)
 }
 
 // SetMediaAlt replaces alt texts of an update's media (admins).
@@ -264,7 +264,7 @@ func (db *DB) SetMediaAlt(ctx context.Context, actorID, channelID, updateID stri
 			return err
 		}
 		for _, ref := range refs {
-			res, err := tx.ExecContext(ctx, `UPDATE media SET alt = ? WHERE id = ? AND update_id = ?`, ref.Alt, ref.ID, ur.u.ID)
+			res, err := tx.ExecContext(ctx, `UPDATE media SET alt = ? WHERE id = ? AND update_id = ? AND position >= 0`, ref.Alt, ref.ID, ur.u.ID)
 			if err != nil {
 				return err
 			}

@@ -313,6 +313,9 @@ func (tx *Tx) insertUpdate(ctx context.Context, r *chanRow, u *herald.Update, te
 	if err := insertPushJob(ctx, tx, pk, false); err != nil {
 		return err
 	}
+	if err := tx.queuePreview(ctx, pk, text); err != nil {
+		return err
+	}
 	if fromScheduled != "" {
 		u.Media, err = moveMedia(ctx, tx, fromScheduled, id)
 	} else {
@@ -393,6 +396,9 @@ func (db *DB) EditUpdate(ctx context.Context, actorID, channelID, updateID, text
 			return err
 		}
 		if err := queueEditPush(ctx, tx, ur.pk, ur.u.CreatedAt); err != nil {
+			return err
+		}
+		if err := tx.editPreview(ctx, ur.pk, ur.u.ID, text); err != nil {
 			return err
 		}
 		edited := tx.now

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +17,7 @@ import (
 
 	"github.com/heraldhq/herald"
 	"github.com/heraldhq/herald/client"
+	hhttp "github.com/heraldhq/herald/http"
 )
 
 // maxVerifyInput bounds what herald verify reads (an update is a few KiB).
@@ -70,8 +73,12 @@ func verifyCommand(ctx context.Context, a *app, args []string) error {
 }
 
 // parseUpdates reads one update (as the API gives it), a JSON Feed item
-// with Herald's "_herald" extension, or a whole JSON Feed (every item).
+// with Herald's "_herald" extension, a whole JSON Feed (every item), or
+// Atom: a feed or one saved entry, through Herald's herald:signed element.
 func parseUpdates(raw []byte) ([]*herald.Update, error) {
+	if trimmed := bytes.TrimSpace(raw); len(trimmed) > 0 && trimmed[0] == '<' {
+		return parseAtom(trimmed)
+	}
 	var probe struct {
 		Herald *herald.Update    `json:"_herald"`
 		Items  []json.RawMessage `json:"items"`
@@ -106,6 +113,48 @@ func parseUpdates(raw []byte) ([]*herald.Update, error) {
 		if u.ChannelID == "" || u.Seq < 1 || u.CreatedAt.IsZero() {
 			return nil, errors.New("not an update's JSON (channel_id, seq and created_at are required)")
 		}
+	}
+	return out, nil
+}
+
+// parseAtom reads every herald:signed element of an Atom document (a feed
+// or a lone entry): its attributes give the signature and key id, its text
+// the signed fields as JSON (docs/signatures.md). An entry saved without
+// the element's namespace declaration still counts by its prefix.
+func parseAtom(raw []byte) ([]*herald.Update, error) {
+	d := xml.NewDecoder(bytes.NewReader(raw))
+	var out []*herald.Update
+	for {
+		tok, err := d.Token()
+		if err == io.EOF {
+			break
+		} else if err != nil {
+			return nil, fmt.Errorf("not an Atom document: %w", err)
+		}
+		se, ok := tok.(xml.StartElement)
+		if !ok || se.Name.Local != "signed" || (se.Name.Space != hhttp.SignedNamespace && se.Name.Space != "herald") {
+			continue
+		}
+		var el struct {
+			KeyID     string `xml:"key_id,attr"`
+			Signature string `xml:"signature,attr"`
+			Fields    string `xml:",chardata"`
+		}
+		if err := d.DecodeElement(&el, &se); err != nil {
+			return nil, fmt.Errorf("Herald's Atom element: %w", err)
+		}
+		var u herald.Update
+		if err := json.Unmarshal([]byte(el.Fields), &u); err != nil {
+			return nil, fmt.Errorf("Herald's Atom element: %w", err)
+		}
+		u.Signature, u.KeyID = el.Signature, el.KeyID
+		if u.ChannelID == "" || u.Seq < 1 || u.CreatedAt.IsZero() {
+			return nil, errors.New("Herald's Atom element lacks channel_id, seq or created_at")
+		}
+		out = append(out, &u)
+	}
+	if len(out) == 0 {
+		return nil, errors.New("an XML document without Herald's signed entries (herald:signed)")
 	}
 	return out, nil
 }

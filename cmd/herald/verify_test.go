@@ -118,6 +118,48 @@ func TestVerifyCommand(t *testing.T) {
 		t.Fatalf("tampered feed item: %q %v", out, err)
 	}
 
+	// Atom: the feed by URL, the feed saved, one entry saved alone, tampered.
+	atomURL := url + "/channels/" + ch.ID + "/feed.atom"
+	if out, err := runCLI(t, "verify", atomURL); err != nil || out != "valid: update 1 of channel "+ch.ID+", key "+u.KeyID+"\n" {
+		t.Fatalf("Atom feed by URL: %q %v", out, err)
+	}
+	r, err = anon.HTTPClient().Get(atomURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ab, err := io.ReadAll(r.Body)
+	r.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	start, end := strings.Index(string(ab), "<entry>"), strings.Index(string(ab), "</entry>")
+	if start < 0 || end < start {
+		t.Fatalf("no entry in %s", ab)
+	}
+	entry := string(ab[start : end+len("</entry>")])
+	for name, content := range map[string]string{"feed.atom": string(ab), "entry.xml": entry} {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if out, err := runCLI(t, "verify", "--key", keys[0].PublicKey, p); err != nil || !strings.HasPrefix(out, "valid: update 1 of channel "+ch.ID) {
+			t.Fatalf("%s: %q %v", name, out, err)
+		}
+	}
+	tamperedEntry := filepath.Join(dir, "tampered.xml")
+	if err := os.WriteFile(tamperedEntry, []byte(strings.Replace(entry, "A7 closed at Vienne", "A7 open at Vienne", -1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := runCLI(t, "verify", "--key", keys[0].PublicKey, tamperedEntry); err == nil || !strings.HasPrefix(out, "invalid") {
+		t.Fatalf("tampered Atom entry: %q %v", out, err)
+	}
+	if err := os.WriteFile(tamperedEntry, []byte("<feed><entry><title>x</title></entry></feed>"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := runCLI(t, "verify", "--key", keys[0].PublicKey, tamperedEntry); err == nil {
+		t.Fatalf("Atom without Herald's element: %q", out)
+	}
+
 	// After a rotation the old update still verifies with the published keys.
 	if _, err := oc.RotateSigningKey(ctx, ch.ID); err != nil {
 		t.Fatal(err)

@@ -101,6 +101,9 @@ type Config struct {
 	S3Endpoint, S3Bucket, S3Region string
 	S3AccessKey, S3SecretKey       string
 	S3SecretKeyFile                string
+	// Link previews (issue 16): fetched by the server after posting.
+	LinkPreviews      bool
+	PreviewAllowHosts []string // hosts fetched even at private or loopback addresses
 	// Web Push (issue 12).
 	PushContent     string   // preview or minimal
 	PushAllowHosts  []string // push hosts allowed besides the well-known services
@@ -183,6 +186,10 @@ func Options(c *Config) []options.Option {
 			Set: options.Duration(&c.MediaUploadTime, 1)},
 		{Flag: "media-erase-period", Env: "HERALD_MEDIA_ERASE_PERIOD", Default: "15s", Help: "how often files of deleted or expired media are removed",
 			Set: options.Duration(&c.MediaErasePeriod, 1)},
+		{Flag: "link-previews", Env: "HERALD_LINK_PREVIEWS", Default: "true", Bool: true, Help: "fetch a card (title, description, image) for the first link of each update, from the server, so readers never contact the linked site; false: no fetch at all",
+			Set: options.Bool(&c.LinkPreviews)},
+		{Flag: "preview-allow-hosts", Env: "HERALD_PREVIEW_ALLOW_HOSTS", Help: "hosts link previews may fetch even at private, loopback or link-local addresses (an intranet site), names, IPs or *.domain, comma-separated; every other host must resolve to a public address",
+			Set: options.List(&c.PreviewAllowHosts)},
 		{Flag: "retention", Env: "HERALD_RETENTION", Default: herald.DefaultRetention.String(), Help: "how long updates live",
 			Set: options.Duration(&c.Retention, 1)},
 		{Flag: "public-url", Env: "HERALD_PUBLIC_URL", Help: "URL users reach the server at; https makes cookies Secure",

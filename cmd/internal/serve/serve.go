@@ -24,6 +24,7 @@ import (
 	hnats "github.com/heraldhq/herald/nats"
 	"github.com/heraldhq/herald/password"
 	"github.com/heraldhq/herald/postgres"
+	"github.com/heraldhq/herald/preview"
 	"github.com/heraldhq/herald/push"
 	"github.com/heraldhq/herald/push/dispatch"
 	"github.com/heraldhq/herald/realtime"
@@ -399,6 +400,21 @@ func (s *Server) startLoops(ctx context.Context) {
 	erasePeriod := s.Config.MediaErasePeriod
 	if erasePeriod <= 0 {
 		erasePeriod = 15 * time.Second
+	}
+	// Link previews: fetched off the request path within about a second
+	// of posting, each by one node (leased claims).
+	if s.Config.LinkPreviews {
+		worker := &preview.Worker{
+			Store:   s.Store,
+			Fetcher: preview.New(preview.Config{AllowHosts: s.Config.PreviewAllowHosts}),
+			Blobs:   s.Blobs,
+			Logger:  s.Logger,
+			Stored:  s.HTTP.InvalidatePages,
+		}
+		every("link-previews", time.Second, func(ctx context.Context) error {
+			_, err := worker.RunOnce(ctx)
+			return err
+		})
 	}
 	every("media-erase", erasePeriod, func(ctx context.Context) error {
 		n, err := media.Erase(ctx, s.Store, s.Blobs)

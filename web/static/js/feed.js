@@ -12,6 +12,7 @@ import { checkOrigin } from './verify.js';
 import { pinButton, renderPinButton } from './pin.js';
 import { toast, errorText, confirmDialog, busy, navigate } from './ui.js';
 import { renderMedia } from './media.js';
+import { linkCard } from './linkpreview.js';
 import { reportDialog } from './moderation.js';
 
 /**
@@ -67,6 +68,9 @@ export class UpdateView {
     this.mediaEl = h('div', { class: 'media-slot' });
     this.el.appendChild(this.mediaEl);
     this.renderMedia();
+    this.previewEl = h('div', { class: 'preview-slot' });
+    this.el.appendChild(this.previewEl);
+    this.renderPreview();
     if (this.pollEl) this.el.appendChild(this.pollEl);
     this.el.append(this.reactRow, this.countsEl);
     this.renderText();
@@ -93,6 +97,9 @@ export class UpdateView {
       this.ctx.onPinned?.();
     }
     if (nu.media && JSON.stringify(nu.media) !== JSON.stringify(old.media)) this.renderMedia();
+    // A whole update (an answer or an event) says whether it has a preview.
+    if ('text' in nu) this.u.link_preview = nu.link_preview;
+    if (JSON.stringify(this.u.link_preview) !== JSON.stringify(old.link_preview)) this.renderPreview();
     this.renderReactions();
     if (this.pollEl && this.u.poll) this.renderPollCounts();
     this.renderCounts();
@@ -138,6 +145,13 @@ export class UpdateView {
     clear(this.mediaEl);
     const m = renderMedia(this.u.media);
     if (m) this.mediaEl.appendChild(m);
+  }
+
+  renderPreview() {
+    clear(this.previewEl);
+    const admin = !!this.ctx.channel().viewer?.role && !this.ctx.gone?.();
+    const card = linkCard(this, admin);
+    if (card) this.previewEl.appendChild(card);
   }
 
   renderReactions() {

@@ -399,6 +399,8 @@ export default {
   'origin.verified.title': 'Your browser checked this update’s signature: the channel’s server published it exactly as shown (it does not say which admin wrote it).',
   'origin.invalid': 'signature mismatch',
   'origin.invalid.title': 'This update does not match its signature: it was changed after the channel’s server signed it.',
+  'preview.remove': 'Remove the link preview',
+  'preview.removed': 'Link preview removed.',
   'pin.pin': 'Pin to the top of the channel',
   'pin.unpin': 'Unpin',
   'pin.label': 'Pinned',

@@ -398,6 +398,8 @@ export default {
   'origin.verified.title': 'Votre navigateur a vérifié la signature de cette actualité : le serveur de la chaîne l’a publiée telle quelle (cela ne dit pas quel administrateur l’a écrite).',
   'origin.invalid': 'signature invalide',
   'origin.invalid.title': 'Cette actualité ne correspond pas à sa signature : elle a été modifiée après sa signature par le serveur de la chaîne.',
+  'preview.remove': 'Retirer l’aperçu du lien',
+  'preview.removed': 'Aperçu du lien retiré.',
   'pin.pin': 'Épingler en haut de la chaîne',
   'pin.unpin': 'Désépingler',
   'pin.label': 'Épinglée',
