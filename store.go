@@ -47,6 +47,7 @@ type Store interface {
 	ScheduleStore
 	PushJobStore
 	InsightsStore
+	WebhookStore
 	Close() error
 }
 
