@@ -393,7 +393,9 @@ func TestRefusedAtDelivery(t *testing.T) {
 	g.hook = hook
 	p := g.rc.policy()
 	p.AllowedHosts = nil
-	p.Lookup = func(context.Context, string) ([]netip.Addr, error) { return []netip.Addr{netip.MustParseAddr("127.0.0.1")}, nil }
+	p.Lookup = func(context.Context, string) ([]netip.Addr, error) {
+		return []netip.Addr{netip.MustParseAddr("127.0.0.1")}, nil
+	}
 	g.worker = webhook.New(webhook.Config{Store: g.db, Policy: p, Clock: g.clock, Workers: 1})
 	g.post("one")
 	g.drain()
