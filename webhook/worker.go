@@ -34,7 +34,7 @@ type Config struct {
 	// each webhook is delivered to by one worker at a time, in order.
 	Workers int
 	// Lease is how long a claimed webhook stays held without progress
-	// (default 1 min); Poll how often idle workers look for work besides
+	// (default 20 s: more than Timeout, renewed after every delivery); Poll how often idle workers look for work besides
 	// Notify (default 1 s); Timeout bounds one delivery (default 10 s).
 	Lease, Poll, Timeout time.Duration
 }
@@ -62,7 +62,7 @@ func New(cfg Config) *Worker {
 		cfg.Workers = 8
 	}
 	if cfg.Lease <= 0 {
-		cfg.Lease = time.Minute
+		cfg.Lease = 20 * time.Second
 	}
 	if cfg.Poll <= 0 {
 		cfg.Poll = time.Second

@@ -33,6 +33,7 @@ var commands = []command{
 	{"channel", "channel create|show|delete", channelCommand},
 	{"post", "post an update: --channel ID [--poll-question Q --poll-option A ...] [--at TIME] [--image|--video|--audio|--file F --alt A ...] TEXT (- reads stdin)", postCommand},
 	{"keys", "channel API keys: keys create|list|revoke --channel ID", keysCommand},
+	{"webhooks", "outgoing webhooks: webhooks add|list|delete|log --channel ID", webhooksCommand},
 	{"schedule", "scheduled updates: schedule list|edit|cancel|publish --channel ID", scheduleCommand},
 	{"updates", "list a channel's updates: --channel ID [--limit N --before SEQ]", updatesCommand},
 	{"follow", "follow a channel: herald follow ID", followCommand},
