@@ -238,60 +238,55 @@ func (db *DB) ClaimWebhook(ctx context.Context, lease time.Duration) (*herald.We
 	return &j, nil
 }
 
-// appendDelivery adds d to a webhook's log and drops what falls out of it.
-func (t *tx) appendDelivery(ctx context.Context, id string, d *herald.WebhookDelivery) error {
-	var n int64
-	if err := t.QueryRow(ctx, `UPDATE webhooks SET log_n = log_n + 1 WHERE id = $1 RETURNING log_n`, id).Scan(&n); err != nil {
-		return err
-	}
+// insertDelivery adds entry n of a webhook's log; every 10th entry drops
+// what fell out of the last WebhookLogSize (the table holds at most 10 more).
+func (t *tx) insertDelivery(ctx context.Context, id string, n int64, d *herald.WebhookDelivery) error {
 	if _, err := t.Exec(ctx, `INSERT INTO webhook_deliveries (webhook_id, n, at, event_type, seq, attempt, status, latency_ms, error)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, id, n, d.At, d.EventType, d.Seq, d.Attempt, d.Status, d.LatencyMS, d.Error); err != nil {
 		return err
 	}
-	_, err := t.Exec(ctx, `DELETE FROM webhook_deliveries WHERE webhook_id = $1 AND n <= $2`, id, n-herald.WebhookLogSize)
-	return err
-}
-
-// held locks the webhook if the caller still holds its lease.
-func (t *tx) held(ctx context.Context, id, leaseToken string) error {
-	var ok bool
-	err := t.QueryRow(ctx, `SELECT true FROM webhooks WHERE id = $1 AND lease_token = $2 AND lease_until > $3 AND enabled FOR UPDATE`,
-		id, leaseToken, t.now).Scan(&ok)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return herald.ErrWebhookLeaseLost
+	if n%10 != 0 {
+		return nil
 	}
+	_, err := t.Exec(ctx, `DELETE FROM webhook_deliveries WHERE webhook_id = $1 AND n <= $2`, id, n-herald.WebhookLogSize)
 	return err
 }
 
 // AdvanceWebhook moves a held webhook's cursor.
 func (db *DB) AdvanceWebhook(ctx context.Context, id, leaseToken string, seq int64, d *herald.WebhookDelivery, lease time.Duration) error {
 	return db.inTx(ctx, func(t *tx) error {
-		if err := t.held(ctx, id, leaseToken); err != nil {
-			return err
-		}
-		if _, err := t.Exec(ctx, `UPDATE webhooks SET cursor = greatest(cursor, $1), attempts = 0, failing_since = NULL, lease_until = $2 WHERE id = $3`,
-			seq, t.now.Add(lease), id); err != nil {
-			return err
-		}
+		logged := 0
 		if d != nil {
-			return t.appendDelivery(ctx, id, d)
+			logged = 1
 		}
-		return nil
+		var n int64
+		err := t.QueryRow(ctx, `UPDATE webhooks SET cursor = greatest(cursor, $1), attempts = 0, failing_since = NULL,
+			lease_until = $2, log_n = log_n + $3
+			WHERE id = $4 AND lease_token = $5 AND lease_until > $6 AND enabled RETURNING log_n`,
+			seq, t.now.Add(lease), logged, id, leaseToken, t.now).Scan(&n)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return herald.ErrWebhookLeaseLost
+		} else if err != nil || d == nil {
+			return err
+		}
+		return t.insertDelivery(ctx, id, n, d)
 	})
 }
 
 // FailWebhook records a failed attempt and releases or disables the webhook.
 func (db *DB) FailWebhook(ctx context.Context, id, leaseToken string, d herald.WebhookDelivery, retryAt time.Time, disableReason string) error {
 	return db.inTx(ctx, func(t *tx) error {
-		if err := t.held(ctx, id, leaseToken); err != nil {
+		var n int64
+		err := t.QueryRow(ctx, `UPDATE webhooks SET attempts = attempts + 1, failing_since = coalesce(failing_since, $1),
+			next_attempt_at = $2, lease_token = '', lease_until = '-infinity', enabled = $3, disabled_reason = $4, log_n = log_n + 1
+			WHERE id = $5 AND lease_token = $6 AND lease_until > $1 AND enabled RETURNING log_n`,
+			t.now, retryAt, disableReason == "", disableReason, id, leaseToken).Scan(&n)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return herald.ErrWebhookLeaseLost
+		} else if err != nil {
 			return err
 		}
-		if _, err := t.Exec(ctx, `UPDATE webhooks SET attempts = attempts + 1, failing_since = coalesce(failing_since, $1),
-			next_attempt_at = $2, lease_token = '', lease_until = '-infinity', enabled = $3, disabled_reason = $4 WHERE id = $5`,
-			t.now, retryAt, disableReason == "", disableReason, id); err != nil {
-			return err
-		}
-		return t.appendDelivery(ctx, id, &d)
+		return t.insertDelivery(ctx, id, n, &d)
 	})
 }
 

@@ -258,66 +258,62 @@ func (db *DB) ClaimWebhook(ctx context.Context, lease time.Duration) (*herald.We
 	return job, err
 }
 
-// appendDelivery adds d to a webhook's log and drops what falls out of it.
-func appendDelivery(ctx context.Context, tx *Tx, id string, d *herald.WebhookDelivery) error {
-	var n int64
-	if err := tx.QueryRowContext(ctx, `UPDATE webhooks SET log_n = log_n + 1 WHERE id = ? RETURNING log_n`, id).Scan(&n); err != nil {
-		return err
-	}
+// insertDelivery adds entry n of a webhook's log; every 10th entry drops
+// what fell out of the last WebhookLogSize (the table holds at most 10 more).
+func insertDelivery(ctx context.Context, tx *Tx, id string, n int64, d *herald.WebhookDelivery) error {
 	if _, err := tx.ExecContext(ctx, `INSERT INTO webhook_deliveries (webhook_id, n, at, event_type, seq, attempt, status, latency_ms, error)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, id, n, nanos(d.At), d.EventType, d.Seq, d.Attempt, d.Status, d.LatencyMS, d.Error); err != nil {
 		return err
+	}
+	if n%10 != 0 {
+		return nil
 	}
 	_, err := tx.ExecContext(ctx, `DELETE FROM webhook_deliveries WHERE webhook_id = ? AND n <= ?`, id, n-herald.WebhookLogSize)
 	return err
 }
 
-// held checks that the caller still holds the webhook's lease.
-func held(ctx context.Context, tx *Tx, id, leaseToken string) error {
-	var n int
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM webhooks WHERE id = ? AND lease_token = ? AND lease_until > ? AND enabled = 1`,
-		id, leaseToken, nanos(tx.now)).Scan(&n); err != nil {
-		return err
-	}
-	if n == 0 {
-		return herald.ErrWebhookLeaseLost
-	}
-	return nil
-}
+// heldWhere matches a webhook still held by the lease (?id, ?lease, ?now).
+const heldWhere = ` WHERE id = :id AND lease_token = :lease AND lease_until > :now AND enabled = 1 RETURNING log_n`
 
 // AdvanceWebhook moves a held webhook's cursor.
 func (db *DB) AdvanceWebhook(ctx context.Context, id, leaseToken string, seq int64, d *herald.WebhookDelivery, lease time.Duration) error {
 	return db.write(ctx, func(tx *Tx) error {
-		if err := held(ctx, tx, id, leaseToken); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE webhooks SET cursor = max(cursor, ?), attempts = 0, failing_since = NULL, lease_until = ? WHERE id = ?`,
-			seq, nanos(tx.now.Add(lease)), id); err != nil {
-			return err
-		}
+		logged := 0
 		if d != nil {
-			return appendDelivery(ctx, tx, id, d)
+			logged = 1
 		}
-		return nil
+		var n int64
+		err := tx.QueryRowContext(ctx, `UPDATE webhooks SET cursor = max(cursor, :seq), attempts = 0, failing_since = NULL,
+			lease_until = :until, log_n = log_n + :logged`+heldWhere,
+			sql.Named("seq", seq), sql.Named("until", nanos(tx.now.Add(lease))), sql.Named("logged", logged),
+			sql.Named("id", id), sql.Named("lease", leaseToken), sql.Named("now", nanos(tx.now))).Scan(&n)
+		if errors.Is(err, sql.ErrNoRows) {
+			return herald.ErrWebhookLeaseLost
+		} else if err != nil || d == nil {
+			return err
+		}
+		return insertDelivery(ctx, tx, id, n, d)
 	})
 }
 
 // FailWebhook records a failed attempt and releases or disables the webhook.
 func (db *DB) FailWebhook(ctx context.Context, id, leaseToken string, d herald.WebhookDelivery, retryAt time.Time, disableReason string) error {
 	return db.write(ctx, func(tx *Tx) error {
-		if err := held(ctx, tx, id, leaseToken); err != nil {
-			return err
-		}
 		enabled := 1
 		if disableReason != "" {
 			enabled = 0
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE webhooks SET attempts = attempts + 1, failing_since = coalesce(failing_since, ?),
-			next_attempt_at = ?, lease_token = '', lease_until = 0, enabled = ?, disabled_reason = ? WHERE id = ?`,
-			nanos(tx.now), nanos(retryAt), enabled, disableReason, id); err != nil {
+		var n int64
+		err := tx.QueryRowContext(ctx, `UPDATE webhooks SET attempts = attempts + 1, failing_since = coalesce(failing_since, :now),
+			next_attempt_at = :retry, lease_token = '', lease_until = 0, enabled = :enabled, disabled_reason = :reason, log_n = log_n + 1`+heldWhere,
+			sql.Named("retry", nanos(retryAt)), sql.Named("enabled", enabled), sql.Named("reason", disableReason),
+			sql.Named("id", id), sql.Named("lease", leaseToken), sql.Named("now", nanos(tx.now))).Scan(&n)
+		if errors.Is(err, sql.ErrNoRows) {
+			return herald.ErrWebhookLeaseLost
+		} else if err != nil {
 			return err
 		}
-		return appendDelivery(ctx, tx, id, &d)
+		return insertDelivery(ctx, tx, id, n, &d)
 	})
 }
 
