@@ -160,7 +160,8 @@ func (db *DB) DeleteWebhook(ctx context.Context, actorID, channelID, id string) 
 		if tag.RowsAffected() == 0 {
 			return errWebhookNotFound
 		}
-		return nil
+		// A kept Idempotency-Key answer to its creation holds the secret.
+		return t.eraseAnswers(ctx, []string{id})
 	})
 }
 
@@ -178,7 +179,8 @@ func (db *DB) RotateWebhookSecret(ctx context.Context, actorID, channelID, id st
 		if tag.RowsAffected() == 0 {
 			return errWebhookNotFound
 		}
-		return nil
+		// A kept Idempotency-Key answer to its creation holds the old secret.
+		return t.eraseAnswers(ctx, []string{id})
 	})
 }
 

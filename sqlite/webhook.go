@@ -174,7 +174,8 @@ func (db *DB) DeleteWebhook(ctx context.Context, actorID, channelID, id string) 
 		if n, _ := res.RowsAffected(); n == 0 {
 			return errWebhookNotFound
 		}
-		return nil
+		// A kept Idempotency-Key answer to its creation holds the secret.
+		return eraseAnswers(ctx, tx, []string{id})
 	})
 }
 
@@ -192,7 +193,8 @@ func (db *DB) RotateWebhookSecret(ctx context.Context, actorID, channelID, id st
 		if n, _ := res.RowsAffected(); n == 0 {
 			return errWebhookNotFound
 		}
-		return nil
+		// A kept Idempotency-Key answer to its creation holds the old secret.
+		return eraseAnswers(ctx, tx, []string{id})
 	})
 }
 

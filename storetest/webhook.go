@@ -18,6 +18,7 @@ func init() {
 	register("Webhooks/LogBounded", testWebhookLog)
 	register("Webhooks/ClaimConcurrent", testWebhookClaimConcurrent)
 	register("Webhooks/ErasedWithChannel", testWebhookErased)
+	register("Webhooks/KeptAnswerErased", testWebhookAnswerErased)
 }
 
 var allHookEvents = []string{herald.EventUpdateCreated, herald.EventUpdateDeleted}
@@ -329,4 +330,40 @@ func testWebhookErased(t *testing.T, h *Harness) {
 	_, err = s.WebhookDeliveries(h.Ctx, owner.ID, ch.ID, w.ID)
 	WantCode(t, err, herald.ENOTFOUND, "the log of a deleted channel's webhook")
 	WantCode(t, s.AdvanceWebhook(h.Ctx, w.ID, job.Lease, job.Cursor+2, nil, time.Minute), herald.ECONFLICT, "advance a deleted channel's webhook")
+}
+
+// The kept Idempotency-Key answer to a webhook's creation holds its secret:
+// rotating the secret or deleting the webhook erases it.
+func testWebhookAnswerErased(t *testing.T, h *Harness) {
+	s := h.Store
+	owner := h.Account("owner")
+	ch := h.Channel(owner)
+	for i, erase := range []func(w *herald.Webhook) error{
+		func(w *herald.Webhook) error {
+			return s.RotateWebhookSecret(h.Ctx, owner.ID, ch.ID, w.ID, []byte("new"))
+		},
+		func(w *herald.Webhook) error { return s.DeleteWebhook(h.Ctx, owner.ID, ch.ID, w.ID) },
+	} {
+		key := fmt.Sprintf("create-hook-%d", i)
+		fp := []byte(key)
+		prior, err := s.ClaimIdempotencyKey(h.Ctx, owner.ID, key, fp)
+		NoErr(t, err, "ClaimIdempotencyKey")
+		if prior != nil {
+			t.Fatalf("first claim replayed %+v", prior)
+		}
+		w := newHook(t, h, owner, ch, "secret")
+		NoErr(t, s.CompleteIdempotencyKey(h.Ctx, owner.ID, key, &herald.IdempotentResponse{Status: 201,
+			Body: []byte(`{"id":"` + w.ID + `","secret":"whsec_x"}`), ChannelID: ch.ID, ResourceID: w.ID}), "CompleteIdempotencyKey")
+		prior, err = s.ClaimIdempotencyKey(h.Ctx, owner.ID, key, fp)
+		NoErr(t, err, "ClaimIdempotencyKey (replay)")
+		if prior == nil {
+			t.Fatal("the answer was not kept")
+		}
+		NoErr(t, erase(w), "erase")
+		prior, err = s.ClaimIdempotencyKey(h.Ctx, owner.ID, key, fp)
+		NoErr(t, err, "ClaimIdempotencyKey after erasure")
+		if prior != nil {
+			t.Fatalf("case %d: the answer holding the secret survived: %s", i, prior.Body)
+		}
+	}
 }

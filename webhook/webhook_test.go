@@ -422,3 +422,32 @@ func TestRunDeliversOnNotify(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// An update deleted while the worker is delivering the events before it is
+// never sent: the log is read again (here after every delivery), and its
+// update.created is dropped with it.
+func TestDeletedWhileDeliveringIsNotSent(t *testing.T) {
+	f := newFixture(t)
+	f.worker = webhook.New(webhook.Config{Store: f.db, Policy: f.rc.policy(), Clock: f.clock, Workers: 1, PageAge: time.Nanosecond})
+	f.post("first")
+	doomed := f.post("deleted while the first is delivered")
+	f.rc.answer = func(n int) int {
+		if n == 1 {
+			if err := f.db.DeleteUpdate(f.ctx, f.owner.ID, f.ch.ID, doomed.ID); err != nil {
+				t.Error(err)
+			}
+		}
+		return http.StatusNoContent
+	}
+	f.drain()
+	var types []string
+	for _, p := range f.rc.received() {
+		types = append(types, p.Type)
+		if b, _ := json.Marshal(p); strings.Contains(string(b), "deleted while") {
+			t.Fatalf("the deleted update was sent: %s", b)
+		}
+	}
+	if strings.Join(types, " ") != "update.created update.deleted" {
+		t.Fatalf("delivered %v", types)
+	}
+}

@@ -37,6 +37,10 @@ type Config struct {
 	// (default 20 s: more than Timeout, renewed after every delivery); Poll how often idle workers look for work besides
 	// Notify (default 1 s); Timeout bounds one delivery (default 10 s).
 	Lease, Poll, Timeout time.Duration
+	// PageAge is how long events read from the log are sent before it is
+	// read again (default 2 s): events are hydrated from current state, so
+	// an update deleted or edited since is sent as it is now, or not at all.
+	PageAge time.Duration
 }
 
 // Worker delivers events to webhooks. Run it on every node: webhooks are
@@ -66,6 +70,9 @@ func New(cfg Config) *Worker {
 	}
 	if cfg.Poll <= 0 {
 		cfg.Poll = time.Second
+	}
+	if cfg.PageAge <= 0 {
+		cfg.PageAge = 2 * time.Second
 	}
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 10 * time.Second
@@ -163,6 +170,7 @@ func (w *Worker) deliverJob(ctx context.Context, job *herald.WebhookJob) error {
 			return nil
 		}
 		evs, ok, err := w.cfg.Store.EventsAfter(ctx, job.ChannelID, cursor, pageSize)
+		readAt := time.Now()
 		if err != nil {
 			release()
 			return err
@@ -178,7 +186,13 @@ func (w *Worker) deliverJob(ctx context.Context, job *herald.WebhookJob) error {
 			cursor, delivered = head, head
 			continue
 		}
-		for _, ev := range evs {
+		stale := false
+		for i, ev := range evs {
+			if i > 0 && time.Since(readAt) > w.cfg.PageAge {
+				// Read again: an update deleted since must not be sent.
+				stale = true
+				break
+			}
 			if !job.Subscribed(ev.Type) {
 				cursor = ev.Seq
 				continue
@@ -193,7 +207,7 @@ func (w *Worker) deliverJob(ctx context.Context, job *herald.WebhookJob) error {
 			job.Attempts, job.FailingSince = 0, nil
 			cursor, delivered = ev.Seq, ev.Seq
 		}
-		if len(evs) == pageSize {
+		if stale || len(evs) == pageSize {
 			continue
 		}
 		cursor = max(cursor, head)
