@@ -93,6 +93,9 @@ type WebhookJob struct {
 	Secret   []byte // the HMAC key
 	Lease    string // the claim's token
 	Cursor   int64  // the channel stream's seq delivered last
+	// Floor is the channel log's floor: events up to it were pruned by
+	// age. Above Cursor, the events between were lost to this webhook.
+	Floor int64
 	Attempts int    // failed attempts of the event after Cursor so far
 }
 

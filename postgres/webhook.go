@@ -230,7 +230,8 @@ func (db *DB) ClaimWebhook(ctx context.Context, lease time.Duration) (*herald.We
 			ORDER BY w.next_attempt_at, w.id LIMIT 1 FOR UPDATE OF w SKIP LOCKED)
 		UPDATE webhooks w SET lease_token = $2, lease_until = $3 FROM free WHERE w.id = free.id
 		RETURNING w.id, w.channel_id, w.url, w.events, w.enabled, w.disabled_reason, w.failing_since, w.created_at,
-			w.secret, w.cursor, w.attempts`, now, j.Lease, now.Add(lease)), &j.Secret, &j.Cursor, &j.Attempts)
+			w.secret, w.cursor, w.attempts, coalesce((SELECT f.floor FROM stream_floors f WHERE f.stream = w.channel_id), 0)`,
+		now, j.Lease, now.Add(lease)), &j.Secret, &j.Cursor, &j.Attempts, &j.Floor)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, nil
 	} else if err != nil {

@@ -246,8 +246,9 @@ func (db *DB) ClaimWebhook(ctx context.Context, lease time.Duration) (*herald.We
 				WHERE w.enabled = 1 AND w.lease_until <= ?3 AND w.next_attempt_at <= ?3 AND w.cursor < h.last_seq
 				ORDER BY w.next_attempt_at, w.id LIMIT 1)
 			RETURNING id, (SELECT c.id FROM channels c WHERE c.pk = channel_pk), url, events, enabled, disabled_reason, failing_since, created_at,
-				secret, cursor, attempts`,
-			token, nanos(tx.now.Add(lease)), now), &j.Secret, &j.Cursor, &j.Attempts)
+				secret, cursor, attempts,
+				coalesce((SELECT h.floor_seq FROM stream_heads h WHERE h.stream = (SELECT c.id FROM channels c WHERE c.pk = channel_pk)), 0)`,
+			token, nanos(tx.now.Add(lease)), now), &j.Secret, &j.Cursor, &j.Attempts, &j.Floor)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil
 		} else if err != nil {

@@ -451,3 +451,33 @@ func TestDeletedWhileDeliveringIsNotSent(t *testing.T) {
 		t.Fatalf("delivered %v", types)
 	}
 }
+
+// An expired update is never delivered, even when its event was waiting
+// for a failing receiver; events pruned from the log by age (here a
+// channel.updated) are skipped, and the log says so; delivery goes on with
+// new events.
+func TestExpiredAndPrunedEventsAreSkipped(t *testing.T) {
+	f := newFixture(t)
+	f.rc.answer = func(int) int { return http.StatusServiceUnavailable }
+	f.post("old news")
+	name := "Renamed"
+	if _, err := f.db.UpdateChannel(f.ctx, f.owner.ID, f.ch.ID, herald.ChannelPatch{Name: &name}); err != nil {
+		t.Fatal(err)
+	}
+	f.drain()
+	f.clock.Advance(herald.DefaultRetention + time.Hour)
+	if _, err := f.db.PruneExpired(f.ctx); err != nil {
+		t.Fatal(err)
+	}
+	f.rc.answer = func(int) int { return http.StatusNoContent }
+	fresh := f.post("fresh news")
+	f.drain()
+	got := f.rc.received()
+	if len(got) != 1 || got[0].Data.UpdateID != fresh.ID {
+		t.Fatalf("delivered %+v, want only the fresh update", got)
+	}
+	log := f.log()
+	if len(log) != 3 || !strings.Contains(log[1].Error, "no longer kept") || log[0].Status != 204 {
+		t.Fatalf("log %+v", log)
+	}
+}

@@ -154,6 +154,16 @@ func (w *Worker) deliverJob(ctx context.Context, job *herald.WebhookJob) error {
 		d := herald.WebhookDelivery{At: now, Seq: job.Cursor, Attempt: job.Attempts + 1, Error: "URL refused: " + err.Error()}
 		return w.cfg.Store.FailWebhook(ctx, job.ID, job.Lease, d, now, "The server refuses this URL: "+err.Error())
 	}
+	if job.Floor > job.Cursor {
+		// The log no longer holds the events after the cursor (pruned by
+		// age): go on from the oldest it holds, and say so in the log.
+		now := w.cfg.Clock.Now().UTC()
+		d := &herald.WebhookDelivery{At: now, Seq: job.Floor, Attempt: 1, Error: "Older events are no longer kept; delivery resumes after them."}
+		if err := w.cfg.Store.AdvanceWebhook(ctx, job.ID, job.Lease, job.Floor, d, w.cfg.Lease); err != nil {
+			return err
+		}
+		job.Cursor = job.Floor
+	}
 	cursor, delivered := job.Cursor, job.Cursor
 	for {
 		// The head read first: once a page comes back short, every event
@@ -176,15 +186,9 @@ func (w *Worker) deliverJob(ctx context.Context, job *herald.WebhookJob) error {
 			return err
 		}
 		if !ok {
-			// The log no longer holds events after the cursor (pruned by
-			// age): go on from the head, and say so in the log.
-			now := w.cfg.Clock.Now().UTC()
-			d := &herald.WebhookDelivery{At: now, Seq: head, Attempt: 1, Error: "Older events are no longer kept; delivery resumes with new events."}
-			if err := w.cfg.Store.AdvanceWebhook(ctx, job.ID, job.Lease, head, d, w.cfg.Lease); err != nil {
-				return err
-			}
-			cursor, delivered = head, head
-			continue
+			// Pruned meanwhile: the next claim starts from the floor.
+			release()
+			return nil
 		}
 		stale := false
 		for i, ev := range evs {
