@@ -90,13 +90,13 @@ type WebhookDelivery struct {
 // WebhookJob is a claimed webhook: what the delivery worker needs.
 type WebhookJob struct {
 	Webhook
-	Secret   []byte // the HMAC key
-	Lease    string // the claim's token
-	Cursor   int64  // the channel stream's seq delivered last
+	Secret []byte // the HMAC key
+	Lease  string // the claim's token
+	Cursor int64  // the channel stream's seq delivered last
 	// Floor is the channel log's floor: events up to it were pruned by
 	// age. Above Cursor, the events between were lost to this webhook.
-	Floor int64
-	Attempts int    // failed attempts of the event after Cursor so far
+	Floor    int64
+	Attempts int // failed attempts of the event after Cursor so far
 }
 
 // WebhookStore keeps webhooks, their cursors and delivery logs. Managing
