@@ -19,6 +19,7 @@ func init() {
 	register("Webhooks/ClaimConcurrent", testWebhookClaimConcurrent)
 	register("Webhooks/ErasedWithChannel", testWebhookErased)
 	register("Webhooks/KeptAnswerErased", testWebhookAnswerErased)
+	register("Webhooks/ClaimSaysTheFloor", testWebhookFloor)
 }
 
 var allHookEvents = []string{herald.EventUpdateCreated, herald.EventUpdateDeleted}
@@ -365,5 +366,37 @@ func testWebhookAnswerErased(t *testing.T, h *Harness) {
 		if prior != nil {
 			t.Fatalf("case %d: the answer holding the secret survived: %s", i, prior.Body)
 		}
+	}
+}
+
+// A claim returns the log's floor, so that a webhook whose events were
+// pruned by age goes on from there.
+func testWebhookFloor(t *testing.T, h *Harness) {
+	s := h.Store
+	owner := h.Account("owner")
+	ch := h.Channel(owner)
+	newHook(t, h, owner, ch, "secret")
+	name := "Renamed"
+	_, err := s.UpdateChannel(h.Ctx, owner.ID, ch.ID, herald.ChannelPatch{Name: &name})
+	NoErr(t, err, "UpdateChannel")
+	job, err := s.ClaimWebhook(h.Ctx, time.Minute)
+	NoErr(t, err, "ClaimWebhook")
+	if job == nil || job.Floor > job.Cursor {
+		t.Fatalf("ClaimWebhook = %+v", job)
+	}
+	NoErr(t, s.FailWebhook(h.Ctx, job.ID, job.Lease, herald.WebhookDelivery{At: h.Clock.Now(), Attempt: 1}, h.Clock.Now(), ""), "FailWebhook")
+	h.Clock.Advance(herald.DefaultRetention + time.Hour)
+	_, err = s.PruneExpired(h.Ctx)
+	NoErr(t, err, "PruneExpired")
+	h.Post(owner, ch, "fresh")
+	job, err = s.ClaimWebhook(h.Ctx, time.Minute)
+	NoErr(t, err, "ClaimWebhook after pruning")
+	if job == nil || job.Floor <= job.Cursor {
+		t.Fatalf("ClaimWebhook after pruning = %+v, want the floor above the cursor", job)
+	}
+	evs, ok, err := s.EventsAfter(h.Ctx, ch.ID, job.Floor, 10)
+	NoErr(t, err, "EventsAfter(floor)")
+	if !ok || len(evs) != 1 || evs[0].Type != herald.EventUpdateCreated {
+		t.Fatalf("EventsAfter(floor) = %+v, %v", evs, ok)
 	}
 }
