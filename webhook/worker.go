@@ -202,6 +202,10 @@ func (w *Worker) deliverJob(ctx context.Context, job *herald.WebhookJob) error {
 				continue
 			}
 			d, gone, err := w.deliver(ctx, job, ev)
+			if err != nil && ctx.Err() != nil {
+				release() // stopping: not the receiver's failure; another node may go on at once
+				return nil
+			}
 			if err != nil {
 				return w.fail(ctx, job, d, gone, err)
 			}
