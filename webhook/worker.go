@@ -105,23 +105,35 @@ func (w *Worker) Publish(_ context.Context, events []herald.Event) {
 // Run delivers until ctx ends.
 func (w *Worker) Run(ctx context.Context) {
 	var wg sync.WaitGroup
+	// One ticker for all: an idle node makes one claim attempt per Poll.
+	wg.Go(func() {
+		t := time.NewTicker(w.cfg.Poll)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				w.Notify()
+			}
+		}
+	})
 	for range w.cfg.Workers {
 		wg.Go(func() {
-			t := time.NewTicker(w.cfg.Poll)
-			defer t.Stop()
 			for ctx.Err() == nil {
 				worked, err := w.RunOnce(ctx)
 				if err != nil && ctx.Err() == nil {
 					w.cfg.Logger.Error("webhook delivery", "err", err)
 				}
 				if worked {
+					// There may be more webhooks with work: wake an idle
+					// worker for them while this one looks again.
+					w.Notify()
 					continue
 				}
 				select {
 				case <-ctx.Done():
 				case <-w.wake:
-					w.Notify() // wake the next idle worker too
-				case <-t.C:
 				}
 			}
 		})
