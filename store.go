@@ -48,6 +48,7 @@ type Store interface {
 	PushJobStore
 	InsightsStore
 	PreviewStore
+	WebhookStore
 	Close() error
 }
 

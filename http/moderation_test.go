@@ -233,7 +233,7 @@ func TestReporterInvisible(t *testing.T) {
 		t.Fatal(err)
 	}
 	params := map[string]string{"{id}": ch.ID, "{uid}": up.ID, "{account_id}": admin.account.ID, "{code}": full.InviteCode, "{username}": owner.account.Username,
-		"{variant}": "original", "{key_id}": "none", "{sid}": "none", "{seq}": "1"}
+		"{variant}": "original", "{key_id}": "none", "{sid}": "none", "{seq}": "1", "{webhook_id}": "none"}
 	skip := map[string]bool{"GET /api/v1/events": true, "GET /api/v1/ws": true}
 	n := 0
 	for _, as := range []*user{owner, admin, op} {

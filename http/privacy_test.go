@@ -57,7 +57,13 @@ func TestPrivacy(t *testing.T) {
 		t.Fatalf("follower count = %+v, %v", full, err)
 	}
 
+	// A webhook, so that its routes answer with content.
+	hook, err := owner.CreateWebhook(ctx, ch.ID, "https://cms.example.org/herald", "update.created", "channel.updated")
+	if err != nil {
+		t.Fatal(err)
+	}
 	params := map[string]string{
+		"{webhook_id}": hook.ID,
 		"{id}":         ch.ID,
 		"{uid}":        u.ID,
 		"{account_id}": admin.account.ID,

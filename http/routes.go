@@ -82,6 +82,12 @@ func (s *Server) routes() {
 	s.handle("POST /api/v1/channels/{id}/keys", s.idempotent(s.handleCreateKey))
 	s.handle("GET /api/v1/channels/{id}/keys", s.handleListKeys)
 	s.handle("DELETE /api/v1/channels/{id}/keys/{key_id}", s.handleDeleteKey)
+	s.handle("POST /api/v1/channels/{id}/webhooks", s.idempotent(s.handleCreateWebhook))
+	s.handle("GET /api/v1/channels/{id}/webhooks", s.handleListWebhooks)
+	s.handle("PATCH /api/v1/channels/{id}/webhooks/{webhook_id}", s.handleUpdateWebhook)
+	s.handle("DELETE /api/v1/channels/{id}/webhooks/{webhook_id}", s.handleDeleteWebhook)
+	s.handle("POST /api/v1/channels/{id}/webhooks/{webhook_id}/rotate", s.handleRotateWebhookSecret)
+	s.handle("GET /api/v1/channels/{id}/webhooks/{webhook_id}/deliveries", s.handleWebhookDeliveries)
 
 	s.handle("GET /api/v1/events", s.handleEvents)
 	s.handle("GET /api/v1/ws", s.handleWebSocket)

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/heraldhq/herald"
+	"github.com/heraldhq/herald/internal/outbound"
 	"github.com/heraldhq/herald/password"
 	"github.com/heraldhq/herald/realtime"
 )
@@ -89,6 +90,9 @@ type Config struct {
 	Push PushConfig
 	// Views counts view reports (POST /api/v1/views); nil answers 503.
 	Views ViewRecorder
+	// Webhooks says which webhook URLs may be registered (the same policy
+	// the delivery worker applies); the zero value admits public hosts only.
+	Webhooks outbound.Policy
 }
 
 // ViewRecorder counts accounts' views of updates they may read, keeping no
@@ -126,6 +130,7 @@ type Server struct {
 	metricsOff bool
 	push       PushConfig
 	views      ViewRecorder
+	webhooks   outbound.Policy
 
 	public       *publicCache
 	pageTemplate *template.Template
@@ -154,6 +159,7 @@ func NewServer(cfg Config) *Server {
 		metricsOff: cfg.MetricsElsewhere,
 		push:       cfg.Push,
 		views:      cfg.Views,
+		webhooks:   cfg.Webhooks,
 		mux:        http.NewServeMux(),
 		cop:        http.NewCrossOriginProtection(),
 	}

@@ -33,6 +33,7 @@ var commands = []command{
 	{"channel", "channel create|show|edit|delete, channel avatar set|remove", channelCommand},
 	{"post", "post an update: --channel ID [--poll-question Q --poll-option A ...] [--at TIME] [--image|--video|--audio|--file F --alt A ...] TEXT (- reads stdin)", postCommand},
 	{"keys", "channel API keys: keys create|list|revoke --channel ID", keysCommand},
+	{"webhooks", "outgoing webhooks: webhooks add|list|delete|log --channel ID", webhooksCommand},
 	{"schedule", "scheduled updates: schedule list|edit|cancel|publish --channel ID", scheduleCommand},
 	{"updates", "a channel's updates: [list] --channel ID [--limit N --before SEQ] | edit --channel ID UPDATE_ID TEXT | delete --channel ID UPDATE_ID", updatesCommand},
 	{"admins", "a channel's admins: admins list|add|remove --channel ID [USERNAME]", adminsCommand},

@@ -110,11 +110,15 @@ type Config struct {
 	PushCARoots     string   // PEM file of roots trusted for push services besides the system's
 	PushSubject     string   // VAPID contact (mailto: or https:); "" derives one
 	PushConcurrency int      // requests in flight per node
+	// Outgoing webhooks (issue 15).
+	WebhookAllowHosts []string // webhook hosts allowed at private or loopback addresses
+	WebhookCARoots    string   // PEM file of roots trusted for webhook receivers besides the system's
 
 	// Not options: what tests and benchmarks change.
 	PasswordParams password.Params // default OWASP's
 	Clock          herald.Clock    // default the system clock
 	PushRootCAs    *x509.CertPool  // roots for push services' HTTPS (tests); nil: the system's
+	WebhookRootCAs *x509.CertPool  // roots for webhook receivers' HTTPS (tests); nil: the system's
 	Stdout, Stderr io.Writer       // the "listening on" line; the logs
 }
 
@@ -287,6 +291,10 @@ func Options(c *Config) []options.Option {
 			Set: options.List(&c.PushAllowHosts)},
 		{Flag: "push-ca-roots", Env: "HERALD_PUSH_CA_ROOTS", Help: "PEM file of extra roots trusted for push services' HTTPS (a distributor with a private CA)",
 			Set: options.String(&c.PushCARoots)},
+		{Flag: "webhook-allow-hosts", Env: "HERALD_WEBHOOK_ALLOW_HOSTS", Help: "webhook hosts that may be at private, loopback or link-local addresses (names, IPs or *.domain, comma-separated); others must resolve to public addresses",
+			Set: options.List(&c.WebhookAllowHosts)},
+		{Flag: "webhook-ca-roots", Env: "HERALD_WEBHOOK_CA_ROOTS", Help: "PEM file of extra roots trusted for webhook receivers' HTTPS (a receiver with a private CA)",
+			Set: options.String(&c.WebhookCARoots)},
 		{Flag: "push-subject", Env: "HERALD_PUSH_SUBJECT", Help: "contact sent to push services in VAPID tokens, a mailto: or https: URI; empty uses --public-url when https, else mailto:postmaster@localhost",
 			Set: func(v string) error {
 				if v != "" && !strings.HasPrefix(v, "mailto:") && !strings.HasPrefix(v, "https://") {

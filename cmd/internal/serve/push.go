@@ -18,22 +18,11 @@ import (
 func (s *Server) pushSetup(ctx context.Context, clock herald.Clock) (*push.Signer, push.Policy, error) {
 	cfg := s.Config
 	policy := push.Policy{AllowedHosts: cfg.PushAllowHosts, RootCAs: cfg.PushRootCAs, ConnsPerHost: cmp.Or(cfg.PushConcurrency, dispatch.DefaultConcurrency)}
-	if cfg.PushCARoots != "" {
-		pem, err := os.ReadFile(cfg.PushCARoots)
-		if err != nil {
-			return nil, policy, fmt.Errorf("--push-ca-roots: %w", err)
-		}
-		roots := policy.RootCAs
-		if roots == nil {
-			if roots, err = x509.SystemCertPool(); err != nil {
-				roots = x509.NewCertPool()
-			}
-		}
-		if !roots.AppendCertsFromPEM(pem) {
-			return nil, policy, fmt.Errorf("--push-ca-roots: no certificate in %s", cfg.PushCARoots)
-		}
-		policy.RootCAs = roots
+	roots, err := addRoots(policy.RootCAs, cfg.PushCARoots, "--push-ca-roots")
+	if err != nil {
+		return nil, policy, err
 	}
+	policy.RootCAs = roots
 	raw, err := s.Store.PushVAPIDKey(ctx, push.GenerateVAPIDKey)
 	if err != nil {
 		return nil, policy, fmt.Errorf("push: VAPID key: %w", err)
@@ -56,11 +45,34 @@ func (s *Server) pushSetup(ctx context.Context, clock herald.Clock) (*push.Signe
 	return signer, policy, nil
 }
 
-// bothPublishers hands the store's committed events to the real-time hub,
-// then to the push dispatcher (which only looks for new updates).
-type bothPublishers [2]herald.EventPublisher
+// addRoots returns roots (nil: the system's) with the certificates of the
+// PEM file added; roots itself when file is "".
+func addRoots(roots *x509.CertPool, file, flag string) (*x509.CertPool, error) {
+	if file == "" {
+		return roots, nil
+	}
+	pem, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", flag, err)
+	}
+	if roots == nil {
+		if roots, err = x509.SystemCertPool(); err != nil {
+			roots = x509.NewCertPool()
+		}
+	}
+	if !roots.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("%s: no certificate in %s", flag, file)
+	}
+	return roots, nil
+}
 
-func (b bothPublishers) Publish(ctx context.Context, events []herald.Event) {
-	b[0].Publish(ctx, events)
-	b[1].Publish(ctx, events)
+// publishers hands the store's committed events to the real-time hub,
+// then to the push dispatcher (which only looks for new updates) and the
+// webhook worker (which only wakes up).
+type publishers []herald.EventPublisher
+
+func (ps publishers) Publish(ctx context.Context, events []herald.Event) {
+	for _, p := range ps {
+		p.Publish(ctx, events)
+	}
 }

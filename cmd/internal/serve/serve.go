@@ -19,6 +19,7 @@ import (
 	"github.com/heraldhq/herald"
 	hhttp "github.com/heraldhq/herald/http"
 	"github.com/heraldhq/herald/insights"
+	"github.com/heraldhq/herald/internal/outbound"
 	"github.com/heraldhq/herald/internal/storeutil"
 	"github.com/heraldhq/herald/media"
 	hnats "github.com/heraldhq/herald/nats"
@@ -30,6 +31,7 @@ import (
 	"github.com/heraldhq/herald/realtime"
 	"github.com/heraldhq/herald/sqlite"
 	"github.com/heraldhq/herald/web"
+	"github.com/heraldhq/herald/webhook"
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/crypto/acme"
 	"golang.org/x/crypto/acme/autocert"
@@ -55,6 +57,7 @@ type Server struct {
 	bus      *hnats.Bus // nil on a single node
 	hub      *realtime.Server
 	push     *dispatch.Dispatcher
+	webhooks *webhook.Worker
 	views    *insights.Counter
 	httpSrv  *http.Server
 	acmeSrv  *http.Server // HTTP-01 challenges, if asked for
@@ -180,7 +183,15 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		Logger:      s.Logger,
 		Clock:       clock,
 	})
-	publisher.Set(bothPublishers{s.hub, s.push})
+	// Webhooks: who may be posted to (checked at registration and on every
+	// delivery) and the worker, woken by events committed on this node.
+	webhookRoots, err := addRoots(cfg.WebhookRootCAs, cfg.WebhookCARoots, "--webhook-ca-roots")
+	if err != nil {
+		return nil, err
+	}
+	webhookPolicy := outbound.Policy{AllowedHosts: cfg.WebhookAllowHosts, RootCAs: webhookRoots}
+	s.webhooks = webhook.New(webhook.Config{Store: s.Store, Policy: webhookPolicy, Clock: clock, Logger: s.Logger})
+	publisher.Set(publishers{s.hub, s.push, s.webhooks})
 
 	// Media files: a directory, or an S3 bucket every node shares.
 	if s.Blobs, err = s.openBlobs(ctx); err != nil {
@@ -238,6 +249,7 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		Media:            mediaCfg,
 		Push:             hhttp.PushConfig{PublicKey: signer.PublicKey(), ValidateEndpoint: policy.ValidateEndpoint},
 		Views:            s.views,
+		Webhooks:         webhookPolicy,
 		MetricsToken:     cfg.MetricsToken,
 		MetricsElsewhere: cfg.MetricsAddr != "",
 	})
@@ -475,6 +487,9 @@ func (s *Server) startLoops(ctx context.Context) {
 	}
 	if s.push != nil {
 		s.loops.Go(func() { s.push.Run(ctx) })
+	}
+	if s.webhooks != nil {
+		s.loops.Go(func() { s.webhooks.Run(ctx) })
 	}
 }
 

@@ -1,10 +1,11 @@
 // Channel settings for admins: profile and settings, the invite link with its
-// QR code, the admins (owner manages them), and deleting the channel.
+// QR code, the admins (owner manages them), webhooks, and deleting the channel.
 import { h, clear, icon } from '../dom.js';
 import { avatarEditor } from '../media.js';
 import { t, fmtDate } from '../i18n.js';
 import { api, paths, session } from '../api.js';
 import { channelForm } from '../channelform.js';
+import { webhooksSection } from '../webhooks.js';
 import { inviteURL, qrImage } from '../components.js';
 import { navigate, errorSlot, showError, clearError, busy, toast, confirmDialog, errorText, pageTitle, field, emptyPage } from '../ui.js';
 
@@ -157,5 +158,6 @@ export async function settingsView(main, [id]) {
       h('h2', { class: 'section-title', id: 'settings-admins' }, t('settings.admins')),
       h('p', { class: 'muted' }, owner ? t('settings.admins.lead.owner') : t('settings.admins.lead')),
       adminList, addErr, addForm),
+    webhooksSection(ch),
     del));
 }
