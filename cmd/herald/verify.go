@@ -141,15 +141,15 @@ func parseAtom(raw []byte) ([]*herald.Update, error) {
 			Fields    string `xml:",chardata"`
 		}
 		if err := d.DecodeElement(&el, &se); err != nil {
-			return nil, fmt.Errorf("Herald's Atom element: %w", err)
+			return nil, fmt.Errorf("the herald:signed element of an Atom entry: %w", err)
 		}
 		var u herald.Update
 		if err := json.Unmarshal([]byte(el.Fields), &u); err != nil {
-			return nil, fmt.Errorf("Herald's Atom element: %w", err)
+			return nil, fmt.Errorf("the herald:signed element of an Atom entry: %w", err)
 		}
 		u.Signature, u.KeyID = el.Signature, el.KeyID
 		if u.ChannelID == "" || u.Seq < 1 || u.CreatedAt.IsZero() {
-			return nil, errors.New("Herald's Atom element lacks channel_id, seq or created_at")
+			return nil, errors.New("the herald:signed element of an Atom entry lacks channel_id, seq or created_at")
 		}
 		out = append(out, &u)
 	}
