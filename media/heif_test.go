@@ -1,0 +1,235 @@
+package media
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"image"
+	"image/color"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+
+	"github.com/heraldhq/herald"
+)
+
+// heifSample writes a w x h test photo as a JPEG that exiftool tags with
+// GPS, make, model and EXIF orientation 6, encodes it with heif-enc (HEIC,
+// or AVIF with avif set) and checks the EXIF went into the HEIF file.
+func heifSample(t testing.TB, w, h int, avif bool) string {
+	t.Helper()
+	exiftool := need(t, "exiftool", "libimage-exiftool-perl")
+	enc := need(t, "heif-enc", "libheif-examples")
+	need(t, "heif-convert", "libheif-examples")
+	dir := t.TempDir()
+	jpg := writeFile(t, dir, "in.jpg", encode(t, testPhoto(w, h), jpegEnc))
+	if out, err := exec.Command(exiftool, "-overwrite_original", "-GPSLatitude=48.8584", "-GPSLatitudeRef=N",
+		"-GPSLongitude=2.2945", "-GPSLongitudeRef=E", "-Make=HeraldCam", "-Model=Spy 3000", "-Orientation#=6", jpg).CombinedOutput(); err != nil {
+		t.Fatalf("exiftool write: %v %s", err, out)
+	}
+	out := dir + "/in.heic"
+	args := []string{"-q", "90", jpg, "-o", out}
+	if avif {
+		out = dir + "/in.avif"
+		args = []string{"-A", "-q", "90", jpg, "-o", out}
+	}
+	if msg, err := exec.Command(enc, args...).CombinedOutput(); err != nil {
+		t.Fatalf("heif-enc: %v %s", err, msg)
+	}
+	// heif-enc copies the JPEG's EXIF into the HEIF file: the sample carries
+	// what must be stripped.
+	meta, _ := exec.Command(exiftool, "-a", "-G1", out).CombinedOutput()
+	for _, s := range []string{"GPS Latitude", "HeraldCam", "Spy 3000"} {
+		if !strings.Contains(string(meta), s) {
+			t.Fatalf("sample %s lacks %q:\n%s", out, s, meta)
+		}
+	}
+	return out
+}
+
+// processHEIF sniffs, decodes and processes a HEIF file as the server does.
+func processHEIF(t testing.TB, path string) *Result {
+	t.Helper()
+	h, err := FindHEIF()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	typ, mime, err := Sniff(f)
+	if err != nil || typ != herald.MediaImage || !IsHEIF(mime) {
+		t.Fatalf("Sniff = %s %s %v", typ, mime, err)
+	}
+	tmp := t.TempDir()
+	dec, err := h.Decode(context.Background(), f, tmp)
+	if err != nil {
+		t.Fatalf("Decode: %v", err)
+	}
+	defer os.Remove(dec)
+	df, err := os.Open(dec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer df.Close()
+	res, err := Image(context.Background(), df, mime, tmp)
+	if err != nil {
+		t.Fatalf("Image: %v", err)
+	}
+	return res
+}
+
+// TestHEIFStripsMetadata: HEIC and AVIF photos carrying GPS and camera tags
+// come out as JPEGs of the right size without any of them, and their EXIF
+// orientation is not applied (HEIF rotates with irot, see TestHEIFRotation).
+func TestHEIFStripsMetadata(t *testing.T) {
+	exiftool := need(t, "exiftool", "libimage-exiftool-perl")
+	for _, avif := range []bool{false, true} {
+		name := map[bool]string{false: "heic", true: "avif"}[avif]
+		t.Run(name, func(t *testing.T) {
+			res := processHEIF(t, heifSample(t, 400, 200, avif))
+			defer res.Remove()
+			if res.Type != herald.MediaImage || res.MIME != "image/jpeg" || res.Width != 400 || res.Height != 200 || res.Blurhash == "" {
+				t.Fatalf("result = %+v", res)
+			}
+			if got := res.Variants(); strings.Join(got, ",") != "original,1280,320" {
+				t.Fatalf("variants = %v", got)
+			}
+			img := decodeFile(t, file(t, res, "original").Path)
+			r, _, b, _ := img.At(50, 100).RGBA()
+			r2, _, b2, _ := img.At(350, 100).RGBA()
+			if !(r > b && b2 > r2) {
+				t.Fatalf("left r=%d b=%d, right r=%d b=%d: picture turned", r>>8, b>>8, r2>>8, b2>>8)
+			}
+			for _, f := range res.Files {
+				meta, err := exec.Command(exiftool, "-a", "-G1", f.Path).CombinedOutput()
+				if err != nil {
+					t.Fatalf("exiftool read: %v %s", err, meta)
+				}
+				for _, s := range []string{"GPS", "HeraldCam", "Spy 3000", "Make", "Model", "Orientation"} {
+					if strings.Contains(string(meta), s) {
+						t.Errorf("%s still has %q:\n%s", f.Variant, s, meta)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestHEIFRotation: a HEIC whose irot box says "a quarter turn
+// anticlockwise" comes out turned, once: its EXIF orientation 6 (a
+// clockwise turn, which HEIF readers must ignore) is not applied on top.
+func TestHEIFRotation(t *testing.T) {
+	p := heifSample(t, 400, 200, false)
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// heif-enc writes no irot: the pixi property (16 bytes) becomes one, the
+	// angle in its first byte (parsers skip the rest of a box).
+	i := bytes.Index(b, []byte("pixi"))
+	if i < 4 || binary.BigEndian.Uint32(b[i-4:]) != 16 {
+		t.Fatalf("no 16-byte pixi box in the sample")
+	}
+	copy(b[i:], "irot\x01\x00\x00\x00\x00\x00\x00\x00")
+	if err := os.WriteFile(p, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	res := processHEIF(t, p)
+	defer res.Remove()
+	if res.Width != 200 || res.Height != 400 {
+		t.Fatalf("size = %dx%d, want 200x400", res.Width, res.Height)
+	}
+	img := decodeFile(t, file(t, res, "original").Path)
+	// Red was the left half; turned anticlockwise it is the bottom half.
+	r, _, bl, _ := img.At(100, 50).RGBA()
+	r2, _, b2, _ := img.At(100, 350).RGBA()
+	if !(bl > r && r2 > b2) {
+		t.Fatalf("top r=%d b=%d, bottom r=%d b=%d: not turned anticlockwise", r>>8, bl>>8, r2>>8, b2>>8)
+	}
+}
+
+// TestHEIFAlpha: a HEIC with an alpha plane is decoded through PNG and keeps
+// its transparency in the original.
+func TestHEIFAlpha(t *testing.T) {
+	enc := need(t, "heif-enc", "libheif-examples")
+	need(t, "heif-convert", "libheif-examples")
+	dir := t.TempDir()
+	img := image.NewNRGBA(image.Rect(0, 0, 64, 48))
+	for y := 0; y < 48; y++ {
+		for x := 0; x < 64; x++ {
+			img.SetNRGBA(x, y, color.NRGBA{30, 200, 30, uint8(x * 4)})
+		}
+	}
+	src := writeFile(t, dir, "a.png", encode(t, img, pngEnc))
+	if msg, err := exec.Command(enc, "-q", "90", src, "-o", dir+"/a.heic").CombinedOutput(); err != nil {
+		t.Fatalf("heif-enc: %v %s", err, msg)
+	}
+	res := processHEIF(t, dir+"/a.heic")
+	defer res.Remove()
+	if res.MIME != "image/png" || res.Width != 64 || res.Height != 48 {
+		t.Fatalf("result = %+v", res)
+	}
+	if _, _, _, a := decodeFile(t, file(t, res, "original").Path).At(0, 10).RGBA(); a>>8 > 40 {
+		t.Fatalf("left edge alpha = %d, want transparent", a>>8)
+	}
+}
+
+// box is an ISO BMFF box.
+func box(typ string, body ...[]byte) []byte {
+	b := binary.BigEndian.AppendUint32(nil, uint32(8+len(bytes.Join(body, nil))))
+	return append(append(b, typ...), bytes.Join(body, nil)...)
+}
+
+func ispe(w, h uint32) []byte {
+	b := binary.BigEndian.AppendUint32(make([]byte, 4), w)
+	return box("ispe", binary.BigEndian.AppendUint32(b, h))
+}
+
+// TestHEIFRefusesBeforeDecoding: an oversized picture (read from its ispe
+// boxes) and a file without any are refused without running heif-convert
+// (here a path that does not exist: running it would be another error).
+func TestHEIFRefusesBeforeDecoding(t *testing.T) {
+	h := &HEIF{Convert: "/nonexistent/heif-convert"}
+	ftyp := box("ftyp", []byte("heic\x00\x00\x00\x00mif1heic"))
+	fullBox := make([]byte, 4)
+	for _, c := range []struct {
+		name, kind string
+		file       []byte
+	}{
+		{"huge", "image-too-large", append(ftyp, box("meta", fullBox, box("iprp", box("ipco", ispe(512, 512), ispe(10000, 8000))))...)},
+		{"huge, 64-bit box size", "image-too-large", append(ftyp, box64("meta", fullBox, box("iprp", box("ipco", ispe(9000, 8000))))...)},
+		{"no ispe", "invalid-image", heicHead("heic")},
+		{"truncated", "invalid-image", append(ftyp, box("meta", fullBox, box("iprp", box("ipco", ispe(10000, 8000))))[:40]...)},
+	} {
+		f, err := os.CreateTemp(t.TempDir(), "h")
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.Write(c.file)
+		_, err = h.Decode(context.Background(), f, t.TempDir())
+		f.Close()
+		if herald.ErrorKind(err) != c.kind {
+			t.Errorf("%s: Decode = %v, want %s", c.name, err, c.kind)
+		}
+	}
+	// A small one: its size and alpha plane are read.
+	small := append(ftyp, box("meta", fullBox, box("iprp", box("ipco", ispe(64, 48),
+		box("auxC", fullBox, []byte("urn:mpeg:hevc:2015:auxid:1\x00")), ispe(32, 24))))...)
+	if info, ok := readHEIFInfo(small); !ok || info.pixels != 64*48 || !info.alpha {
+		t.Fatalf("readHEIFInfo = %+v %v", info, ok)
+	}
+	if info, ok := readHEIFInfo(append(ftyp, box("meta", fullBox, box("iprp", box("ipco", ispe(64, 48))))...)); !ok || info.alpha {
+		t.Fatalf("readHEIFInfo without auxC = %+v %v", info, ok)
+	}
+}
+
+// box64 is a box with a 64-bit size.
+func box64(typ string, body ...[]byte) []byte {
+	all := bytes.Join(body, nil)
+	b := append(binary.BigEndian.AppendUint32(nil, 1), typ...)
+	return append(binary.BigEndian.AppendUint64(b, uint64(16+len(all))), all...)
+}
