@@ -233,3 +233,12 @@ func box64(typ string, body ...[]byte) []byte {
 	b := append(binary.BigEndian.AppendUint32(nil, 1), typ...)
 	return append(binary.BigEndian.AppendUint64(b, uint64(16+len(all))), all...)
 }
+
+// TestFindHEIFWithoutTheProgram: with no heif-convert on PATH there is no
+// decoder (the server then refuses HEIC/AVIF with media-unsupported).
+func TestFindHEIFWithoutTheProgram(t *testing.T) {
+	t.Setenv("PATH", t.TempDir())
+	if h, err := FindHEIF(); err == nil || h != nil {
+		t.Fatalf("FindHEIF = %v, %v; want an error", h, err)
+	}
+}
