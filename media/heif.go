@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -58,8 +59,8 @@ func ErrHEIFUnsupported(mime string) error {
 // heifHeadLimit is how much of a file is searched for the meta box.
 const heifHeadLimit = 1 << 20
 
-// Decode writes the primary picture of a HEIF/AVIF file to a temporary
-// file, rotated and mirrored as its irot/imir boxes say (libheif applies
+// Decode writes the picture of a HEIF/AVIF file (of several top-level
+// images, the first) to a temporary file in tmpDir, rotated and mirrored as its irot/imir boxes say (libheif applies
 // them; EXIF orientation is ignored, as the HEIF format wants). Its size is
 // read from the file's ispe boxes first, so an oversized picture is refused
 // before anything is decoded. The caller removes the returned file.
@@ -80,15 +81,16 @@ func (h *HEIF) Decode(ctx context.Context, src *os.File, tmpDir string) (string,
 	if info.alpha {
 		ext = ".png"
 	}
-	out, err := os.CreateTemp(tmpDir, "herald-heif-*"+ext)
+	// A directory of its own: a file with several top-level images is
+	// written as picture-1, picture-2... (all of them carry the EXIF).
+	dir, err := os.MkdirTemp(tmpDir, "herald-heif-*")
 	if err != nil {
 		return "", err
 	}
-	out.Close()
+	defer os.RemoveAll(dir)
 	tctx, cancel := context.WithTimeout(ctx, HEIFTimeout)
 	defer cancel()
-	if err := exec.CommandContext(tctx, h.Convert, "--quiet", "-q", "95", src.Name(), out.Name()).Run(); err != nil {
-		os.Remove(out.Name())
+	if err := exec.CommandContext(tctx, h.Convert, "--quiet", "-q", "95", src.Name(), filepath.Join(dir, "picture"+ext)).Run(); err != nil {
 		if err := ctx.Err(); err != nil { // the request is gone
 			return "", err
 		}
@@ -97,7 +99,19 @@ func (h *HEIF) Decode(ctx context.Context, src *os.File, tmpDir string) (string,
 		}
 		return "", errBadImage
 	}
-	return out.Name(), nil
+	out, err := os.CreateTemp(tmpDir, "herald-heif-*"+ext)
+	if err != nil {
+		return "", err
+	}
+	out.Close()
+	// The first top-level image of several: phones write the primary first.
+	for _, name := range []string{"picture" + ext, "picture-1" + ext} {
+		if err := os.Rename(filepath.Join(dir, name), out.Name()); err == nil {
+			return out.Name(), nil
+		}
+	}
+	os.Remove(out.Name())
+	return "", errBadImage
 }
 
 var errImageTooLarge = herald.KindErrorf(herald.ETOOLARGE, "image-too-large", "Images may have at most %d megapixels.", MaxImagePixels/1_000_000)

@@ -8,6 +8,7 @@ import (
 	"image/color"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -70,6 +71,10 @@ func processHEIF(t testing.TB, path string) *Result {
 		t.Fatalf("Decode: %v", err)
 	}
 	defer os.Remove(dec)
+	// Only the decoded picture is left: heif-convert's own files are gone.
+	if left, _ := os.ReadDir(tmp); len(left) != 1 || left[0].Name() != filepath.Base(dec) {
+		t.Fatalf("temporary files after Decode: %v (want only %s)", left, dec)
+	}
 	df, err := os.Open(dec)
 	if err != nil {
 		t.Fatal(err)
@@ -175,6 +180,25 @@ func TestHEIFAlpha(t *testing.T) {
 	}
 	if _, _, _, a := decodeFile(t, file(t, res, "original").Path).At(0, 10).RGBA(); a>>8 > 40 {
 		t.Fatalf("left edge alpha = %d, want transparent", a>>8)
+	}
+}
+
+// TestHEIFSeveralImages: of a file with two top-level images (heif-convert
+// then writes one file per image), the first is processed and no other
+// decoded file is left behind.
+func TestHEIFSeveralImages(t *testing.T) {
+	enc := need(t, "heif-enc", "libheif-examples")
+	need(t, "heif-convert", "libheif-examples")
+	dir := t.TempDir()
+	a := writeFile(t, dir, "a.jpg", encode(t, testPhoto(320, 160), jpegEnc))
+	b := writeFile(t, dir, "b.jpg", encode(t, testPhoto(64, 64), jpegEnc))
+	if msg, err := exec.Command(enc, "-q", "80", a, b, "-o", dir+"/two.heic").CombinedOutput(); err != nil {
+		t.Fatalf("heif-enc: %v %s", err, msg)
+	}
+	res := processHEIF(t, dir+"/two.heic")
+	defer res.Remove()
+	if res.Width != 320 || res.Height != 160 {
+		t.Fatalf("size = %dx%d, want the first image's 320x160", res.Width, res.Height)
 	}
 }
 
