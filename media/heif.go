@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -23,19 +24,31 @@ import (
 // pipeline re-encodes the pixels and never reads it).
 type HEIF struct {
 	Convert string
+	Shell   string // sets the memory limit, then execs Convert
+	// MemoryKB bounds heif-convert's address space (ulimit -v): a file
+	// whose boxes understate its picture can't make it allocate more.
+	MemoryKB int
 }
 
 // HEIFTimeout bounds one heif-convert run (a 12-megapixel photo takes
 // about half a second of CPU).
 const HEIFTimeout = 30 * time.Second
 
-// FindHEIF finds heif-convert on PATH (Debian: libheif-examples).
+// HEIFMemoryKB is FindHEIF's MemoryKB: a 60-megapixel photo needs well
+// under half of it (12 MP peaks at 82 MB of RSS).
+const HEIFMemoryKB = 2 << 20
+
+// FindHEIF finds heif-convert (Debian: libheif-examples) and sh on PATH.
 func FindHEIF() (*HEIF, error) {
 	p, err := exec.LookPath("heif-convert")
 	if err != nil {
 		return nil, err
 	}
-	return &HEIF{Convert: p}, nil
+	sh, err := exec.LookPath("sh")
+	if err != nil {
+		return nil, err
+	}
+	return &HEIF{Convert: p, Shell: sh, MemoryKB: HEIFMemoryKB}, nil
 }
 
 // IsHEIF reports whether a sniffed MIME type needs a HEIF decoder.
@@ -90,7 +103,8 @@ func (h *HEIF) Decode(ctx context.Context, src *os.File, tmpDir string) (string,
 	defer os.RemoveAll(dir)
 	tctx, cancel := context.WithTimeout(ctx, HEIFTimeout)
 	defer cancel()
-	if err := exec.CommandContext(tctx, h.Convert, "--quiet", "-q", "95", src.Name(), filepath.Join(dir, "picture"+ext)).Run(); err != nil {
+	limit := fmt.Sprintf(`ulimit -v %d && exec "$0" "$@"`, h.MemoryKB)
+	if err := exec.CommandContext(tctx, h.Shell, "-c", limit, h.Convert, "--quiet", "-q", "95", src.Name(), filepath.Join(dir, "picture"+ext)).Run(); err != nil {
 		if err := ctx.Err(); err != nil { // the request is gone
 			return "", err
 		}

@@ -202,6 +202,31 @@ func TestHEIFSeveralImages(t *testing.T) {
 	}
 }
 
+// TestHEIFMemoryLimit: heif-convert runs under its address-space limit
+// (a limit too small for it to start makes the decode fail).
+func TestHEIFMemoryLimit(t *testing.T) {
+	p := heifSample(t, 64, 48, false)
+	h, err := FindHEIF()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	h.MemoryKB = 4 << 10
+	if _, err := h.Decode(context.Background(), f, t.TempDir()); herald.ErrorKind(err) != "invalid-image" {
+		t.Fatalf("Decode under 4 MB = %v, want invalid-image", err)
+	}
+	h.MemoryKB = HEIFMemoryKB
+	dec, err := h.Decode(context.Background(), f, t.TempDir())
+	if err != nil {
+		t.Fatalf("Decode under the default limit: %v", err)
+	}
+	os.Remove(dec)
+}
+
 // box is an ISO BMFF box.
 func box(typ string, body ...[]byte) []byte {
 	b := binary.BigEndian.AppendUint32(nil, uint32(8+len(bytes.Join(body, nil))))
@@ -217,7 +242,7 @@ func ispe(w, h uint32) []byte {
 // boxes) and a file without any are refused without running heif-convert
 // (here a path that does not exist: running it would be another error).
 func TestHEIFRefusesBeforeDecoding(t *testing.T) {
-	h := &HEIF{Convert: "/nonexistent/heif-convert"}
+	h := &HEIF{Convert: "/nonexistent/heif-convert", Shell: "/nonexistent/sh"}
 	ftyp := box("ftyp", []byte("heic\x00\x00\x00\x00mif1heic"))
 	fullBox := make([]byte, 4)
 	for _, c := range []struct {
