@@ -69,8 +69,44 @@ func ErrHEIFUnsupported(mime string) error {
 		strings.ToUpper(strings.TrimPrefix(strings.TrimSuffix(mime, "-sequence"), "image/")))
 }
 
-// heifHeadLimit is how much of a file is searched for the meta box.
-const heifHeadLimit = 1 << 20
+// heifMetaLimit bounds the meta box read (a phone's is a few kilobytes:
+// the pictures, EXIF and thumbnails are in mdat).
+const heifMetaLimit = 1 << 20
+
+// readMetaBox finds the top-level meta box, wherever it is among the
+// others (most writers put it before mdat, not all), and returns it whole.
+func readMetaBox(r io.ReaderAt) ([]byte, bool) {
+	var off int64
+	hdr := make([]byte, 16)
+	for range 32 { // a HEIF file has a handful of top-level boxes
+		n, _ := r.ReadAt(hdr, off)
+		if n < 8 {
+			return nil, false
+		}
+		size, hdrLen := int64(binary.BigEndian.Uint32(hdr)), int64(8)
+		if size == 1 {
+			if n < 16 {
+				return nil, false
+			}
+			size, hdrLen = int64(binary.BigEndian.Uint64(hdr[8:])), 16
+		}
+		if string(hdr[4:8]) == "meta" {
+			if size == 0 { // to the end of the file
+				size = heifMetaLimit
+			} else if size < hdrLen || size > heifMetaLimit {
+				return nil, false
+			}
+			buf := make([]byte, size)
+			n, _ := r.ReadAt(buf, off)
+			return buf[:n], n >= int(hdrLen)
+		}
+		if size < hdrLen { // 0 (to the end) or malformed: no meta after it
+			return nil, false
+		}
+		off += size
+	}
+	return nil, false
+}
 
 // Decode writes the picture of a HEIF/AVIF file (of several top-level
 // images, the first) to a temporary file in tmpDir, rotated and mirrored as its irot/imir boxes say (libheif applies
@@ -78,12 +114,11 @@ const heifHeadLimit = 1 << 20
 // read from the file's ispe boxes first, so an oversized picture is refused
 // before anything is decoded. The caller removes the returned file.
 func (h *HEIF) Decode(ctx context.Context, src *os.File, tmpDir string) (string, error) {
-	head := make([]byte, heifHeadLimit)
-	n, err := src.ReadAt(head, 0)
-	if err != nil && err != io.EOF {
-		return "", err
+	meta, ok := readMetaBox(src)
+	if !ok {
+		return "", errBadImage
 	}
-	info, ok := readHEIFInfo(head[:n])
+	info, ok := readHEIFInfo(meta)
 	if !ok {
 		return "", errBadImage
 	}

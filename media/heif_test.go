@@ -252,6 +252,9 @@ func TestHEIFRefusesBeforeDecoding(t *testing.T) {
 		{"huge", "image-too-large", append(ftyp, box("meta", fullBox, box("iprp", box("ipco", ispe(512, 512), ispe(10000, 8000))))...)},
 		{"huge, 64-bit box size", "image-too-large", append(ftyp, box64("meta", fullBox, box("iprp", box("ipco", ispe(9000, 8000))))...)},
 		{"no ispe", "invalid-image", heicHead("heic")},
+		{"huge, meta after 2 MB of mdat", "image-too-large", append(append(ftyp, box("mdat", make([]byte, 2<<20))...), box("meta", fullBox, box("iprp", box("ipco", ispe(10000, 8000))))...)},
+		{"meta over 1 MB", "invalid-image", append(ftyp, box("meta", fullBox, box("iprp", box("ipco", ispe(10000, 8000))), box("free", make([]byte, 1<<20)))...)},
+		{"no meta", "invalid-image", append(ftyp, box("mdat", make([]byte, 64))...)},
 		{"truncated", "invalid-image", append(ftyp, box("meta", fullBox, box("iprp", box("ipco", ispe(10000, 8000))))[:40]...)},
 	} {
 		f, err := os.CreateTemp(t.TempDir(), "h")
