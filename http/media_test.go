@@ -692,7 +692,8 @@ func TestMediaHEICUpload(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, _ := mediaEnv(t, func(c *hhttp.MediaConfig) { c.HEIF = h })
+	work := t.TempDir()
+	e, _ := mediaEnv(t, func(c *hhttp.MediaConfig) { c.HEIF, c.TempDir = h, work })
 	alice := e.signup("alice")
 	ch := e.channel(alice, "Photos")
 	m := upload(t, alice, ch.ID, heic, "IMG_0001.HEIC")
@@ -721,5 +722,10 @@ func TestMediaHEICUpload(t *testing.T) {
 	// An avatar may be a HEIC photo too.
 	if r := e.do("PUT", "/api/v1/channels/"+ch.ID+"/avatar", alice.Token(), heic, "Content-Type", "image/heic"); r.status != 200 {
 		t.Fatalf("HEIC avatar: %d %s", r.status, r.body)
+	}
+	// The upload and heif-convert's decoded picture (which carries the
+	// EXIF) are gone from the working directory.
+	if left, _ := os.ReadDir(work); len(left) != 0 {
+		t.Fatalf("temporary files left: %v", left)
 	}
 }
