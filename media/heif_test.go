@@ -20,11 +20,17 @@ import (
 // or AVIF with avif set) and checks the EXIF went into the HEIF file.
 func heifSample(t testing.TB, w, h int, avif bool) string {
 	t.Helper()
+	return heifSampleOf(t, testPhoto(w, h), avif)
+}
+
+// heifSampleOf is heifSample of a given picture.
+func heifSampleOf(t testing.TB, img image.Image, avif bool) string {
+	t.Helper()
 	exiftool := need(t, "exiftool", "libimage-exiftool-perl")
 	enc := need(t, "heif-enc", "libheif-examples")
 	need(t, "heif-convert", "libheif-examples")
 	dir := t.TempDir()
-	jpg := writeFile(t, dir, "in.jpg", encode(t, testPhoto(w, h), jpegEnc))
+	jpg := writeFile(t, dir, "in.jpg", encode(t, img, jpegEnc))
 	if out, err := exec.Command(exiftool, "-overwrite_original", "-GPSLatitude=48.8584", "-GPSLatitudeRef=N",
 		"-GPSLongitude=2.2945", "-GPSLongitudeRef=E", "-Make=HeraldCam", "-Model=Spy 3000", "-Orientation#=6", jpg).CombinedOutput(); err != nil {
 		t.Fatalf("exiftool write: %v %s", err, out)
@@ -154,6 +160,49 @@ func TestHEIFRotation(t *testing.T) {
 	r2, _, b2, _ := img.At(100, 350).RGBA()
 	if !(bl > r && r2 > b2) {
 		t.Fatalf("top r=%d b=%d, bottom r=%d b=%d: not turned anticlockwise", r>>8, bl>>8, r2>>8, b2>>8)
+	}
+}
+
+// TestHEIFMirror: an imir box is applied: axis 1 mirrors left and right,
+// axis 0 top and bottom (libheif 1.15's reading of the field).
+func TestHEIFMirror(t *testing.T) {
+	// Red top-left quadrant, the rest blue.
+	img := image.NewRGBA(image.Rect(0, 0, 200, 100))
+	for y := 0; y < 100; y++ {
+		for x := 0; x < 200; x++ {
+			c := color.RGBA{30, 30, 200, 255}
+			if x < 100 && y < 50 {
+				c = color.RGBA{200, 30, 30, 255}
+			}
+			img.SetRGBA(x, y, c)
+		}
+	}
+	for axis, red := range map[byte]image.Point{1: {150, 25}, 0: {50, 75}} {
+		p := heifSampleOf(t, img, false)
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		i := bytes.Index(b, []byte("pixi"))
+		if i < 4 || binary.BigEndian.Uint32(b[i-4:]) != 16 {
+			t.Fatalf("no 16-byte pixi box in the sample")
+		}
+		copy(b[i:], "imir"+string([]byte{axis})+"\x00\x00\x00\x00\x00\x00\x00")
+		if err := os.WriteFile(p, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		res := processHEIF(t, p)
+		out := decodeFile(t, file(t, res, "original").Path)
+		res.Remove()
+		if out.Bounds().Dx() != 200 || out.Bounds().Dy() != 100 {
+			t.Fatalf("axis %d: size %v", axis, out.Bounds())
+		}
+		for _, pt := range []image.Point{{50, 25}, {150, 25}, {50, 75}, {150, 75}} {
+			r, _, bl, _ := out.At(pt.X, pt.Y).RGBA()
+			if (r > bl) != (pt == red) {
+				t.Errorf("axis %d: at %v r=%d b=%d, want red only at %v", axis, pt, r>>8, bl>>8, red)
+			}
+		}
 	}
 }
 
