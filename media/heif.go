@@ -31,11 +31,12 @@ type HEIF struct {
 }
 
 // HEIFTimeout bounds one heif-convert run (a 12-megapixel photo takes
-// about half a second of CPU).
+// about 0.8 s of CPU).
 const HEIFTimeout = 30 * time.Second
 
-// HEIFMemoryKB is FindHEIF's MemoryKB: a 60-megapixel photo needs well
-// under half of it (12 MP peaks at 82 MB of RSS).
+// HEIFMemoryKB is FindHEIF's MemoryKB. A 12-megapixel photo peaks at 82 MB
+// of RSS; 60 MP, the most accepted, should need about five times that
+// (estimated, not measured).
 const HEIFMemoryKB = 2 << 20
 
 // FindHEIF finds heif-convert (Debian: libheif-examples) and sh on PATH.
