@@ -45,6 +45,14 @@ type MediaConfig struct {
 	UploadTimeout time.Duration
 	// Processor handles video and audio; nil refuses them.
 	Processor AVProcessor
+	// HEIF decodes HEIC/HEIF and AVIF photos; nil refuses them.
+	HEIF HEIFDecoder
+}
+
+// HEIFDecoder writes a HEIF/AVIF photo's picture to a temporary file the
+// image pipeline reads (media.HEIF).
+type HEIFDecoder interface {
+	Decode(ctx context.Context, src *os.File, tmpDir string) (string, error)
 }
 
 // AVProcessor strips and measures video and audio (media.FFmpeg).
@@ -240,6 +248,9 @@ func (s *Server) receiveMedia(w http.ResponseWriter, r *http.Request, avatar boo
 	if (typ == herald.MediaVideo || typ == herald.MediaAudio) && s.media.Processor == nil {
 		return nil, errNoAV
 	}
+	if media.IsHEIF(mimeType) && s.media.HEIF == nil {
+		return nil, media.ErrHEIFUnsupported(mimeType)
+	}
 	m := &herald.Media{ID: herald.NewID(), Type: typ, MIME: mimeType, Size: n, State: herald.MediaProcessing}
 	if typ == herald.MediaDocument {
 		m.Name = cleanFileName(name)
@@ -305,6 +316,18 @@ func cleanFileName(name string) string {
 func (s *Server) processMedia(ctx context.Context, tmp *os.File, m *herald.Media, avatar bool) error {
 	var res *media.Result
 	var err error
+	if media.IsHEIF(m.MIME) {
+		// The decoded picture replaces the upload for the image pipeline.
+		dec, err := s.media.HEIF.Decode(ctx, tmp, s.media.TempDir)
+		if err != nil {
+			return err
+		}
+		defer os.Remove(dec)
+		if tmp, err = os.Open(dec); err != nil {
+			return err
+		}
+		defer tmp.Close()
+	}
 	switch {
 	case avatar:
 		res, err = media.Avatar(ctx, tmp, m.MIME, s.media.TempDir)

@@ -724,10 +724,11 @@ func TestMediaEditTextAwayAndPollRule(t *testing.T) {
 	wantKind(t, e.do("POST", "/api/v1/channels/"+ch.ID+"/updates", alice.Token(), body), 400, "poll-with-media")
 }
 
-// TestMediaHEICRefused: a HEIC photo (no decoder here) is a clear 400 that
-// names the type, and nothing of it is stored.
+// TestMediaHEICRefused: without a HEIF decoder (none injected: the server
+// found no heif-convert) a HEIC photo is a clear 400 that names the type,
+// and nothing of it is stored.
 func TestMediaHEICRefused(t *testing.T) {
-	e, blobs := mediaEnv(t, "dir")
+	e, blobs := mediaEnv(t, "dir", func(c *hhttp.MediaConfig) { c.HEIF = nil })
 	alice := e.signup("alice")
 	ch := e.channel(alice, "Photos")
 	heic := append([]byte("\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic"), make([]byte, 128)...)
@@ -738,5 +739,82 @@ func TestMediaHEICRefused(t *testing.T) {
 	}
 	if got := blobs.files(t); len(got) != 0 {
 		t.Fatalf("refused HEIC stored %v", got)
+	}
+}
+
+// TestMediaHEICUpload: an iPhone-style HEIC photo carrying GPS and camera
+// tags is decoded with heif-convert, uploaded as an image of the right size,
+// and none of its variants keeps the tags (exiftool reads each served file).
+func TestMediaHEICUpload(t *testing.T) {
+	tools := map[string]string{}
+	for _, tool := range []string{"heif-enc", "heif-convert", "exiftool"} {
+		p, err := exec.LookPath(tool)
+		if err != nil {
+			if os.Getenv("HERALD_REQUIRE_SERVICES") == "1" {
+				t.Fatalf("%s is required (HERALD_REQUIRE_SERVICES=1): apt-get install -y libheif-examples libimage-exiftool-perl", tool)
+			}
+			t.Skipf("%s not installed", tool)
+		}
+		tools[tool] = p
+	}
+	tmp := t.TempDir()
+	jpg := filepath.Join(tmp, "in.jpg")
+	if err := os.WriteFile(jpg, testJPEG(t, 300, 200), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(tools["exiftool"], "-overwrite_original", "-GPSLatitude=48.8584", "-GPSLatitudeRef=N",
+		"-GPSLongitude=2.2945", "-GPSLongitudeRef=E", "-Make=HeraldCam", "-Model=Spy 3000", jpg).CombinedOutput(); err != nil {
+		t.Fatalf("exiftool: %v %s", err, out)
+	}
+	heicPath := filepath.Join(tmp, "in.heic")
+	if out, err := exec.Command(tools["heif-enc"], "-q", "90", jpg, "-o", heicPath).CombinedOutput(); err != nil {
+		t.Fatalf("heif-enc: %v %s", err, out)
+	}
+	if meta, _ := exec.Command(tools["exiftool"], "-a", "-G1", heicPath).CombinedOutput(); !bytes.Contains(meta, []byte("HeraldCam")) {
+		t.Fatalf("the sample HEIC lacks its EXIF:\n%s", meta)
+	}
+	heic, err := os.ReadFile(heicPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := media.FindHEIF()
+	if err != nil {
+		t.Fatal(err)
+	}
+	work := t.TempDir()
+	e, _ := mediaEnv(t, "dir", func(c *hhttp.MediaConfig) { c.HEIF, c.TempDir = h, work })
+	alice := e.signup("alice")
+	ch := e.channel(alice, "Photos")
+	m := upload(t, alice, ch.ID, heic, "IMG_0001.HEIC")
+	if m.Type != herald.MediaImage || m.MIME != "image/jpeg" || m.Width != 300 || m.Height != 200 || m.State != herald.MediaReady || m.Blurhash == "" {
+		t.Fatalf("uploaded = %+v", m)
+	}
+	for _, v := range []string{"original", "1280", "320"} {
+		r := e.do("GET", "/media/"+m.ID+"/"+v, alice.Token(), nil)
+		if r.status != 200 || r.header.Get("Content-Type") != "image/jpeg" {
+			t.Fatalf("%s: %d %s", v, r.status, r.header.Get("Content-Type"))
+		}
+		p := filepath.Join(tmp, v+".jpg")
+		if err := os.WriteFile(p, r.body, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		meta, err := exec.Command(tools["exiftool"], "-a", "-G1", p).CombinedOutput()
+		if err != nil {
+			t.Fatalf("exiftool read: %v %s", err, meta)
+		}
+		for _, s := range []string{"GPS", "HeraldCam", "Spy 3000", "Make", "Model"} {
+			if bytes.Contains(meta, []byte(s)) {
+				t.Errorf("%s still has %q:\n%s", v, s, meta)
+			}
+		}
+	}
+	// An avatar may be a HEIC photo too.
+	if r := e.do("PUT", "/api/v1/channels/"+ch.ID+"/avatar", alice.Token(), heic, "Content-Type", "image/heic"); r.status != 200 {
+		t.Fatalf("HEIC avatar: %d %s", r.status, r.body)
+	}
+	// The upload and heif-convert's decoded picture (which carries the
+	// EXIF) are gone from the working directory.
+	if left, _ := os.ReadDir(work); len(left) != 0 {
+		t.Fatalf("temporary files left: %v", left)
 	}
 }

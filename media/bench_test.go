@@ -6,6 +6,7 @@ import (
 	"image/color"
 	"image/jpeg"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -61,4 +62,49 @@ func BenchmarkImage12MP(b *testing.B) {
 		res.Remove()
 	}
 	b.ReportMetric(float64((processCPU()-cpu0)/time.Millisecond)/float64(b.N), "cpu-ms/op")
+}
+
+// BenchmarkHEIC12MP: a 12-megapixel HEIC photo decoded by heif-convert (a
+// temporary JPEG at quality 95) and then processed like a JPEG (variants,
+// blurhash). cpu-ms/op is the Go process's CPU, child-cpu-ms/op that of
+// heif-convert (finished children, from getrusage).
+func BenchmarkHEIC12MP(b *testing.B) {
+	enc := need(b, "heif-enc", "libheif-examples")
+	h, err := FindHEIF()
+	if err != nil {
+		b.Skip("heif-convert not installed")
+	}
+	p := filepath.Join(b.TempDir(), "12mp.heic")
+	if msg, err := exec.Command(enc, "-q", "50", photo12MP(b), "-o", p).CombinedOutput(); err != nil {
+		b.Fatalf("heif-enc: %v %s", err, msg)
+	}
+	st, _ := os.Stat(p)
+	b.SetBytes(st.Size())
+	dir := b.TempDir()
+	b.ResetTimer()
+	cpu0, child0 := processCPU(), childrenCPU()
+	for b.Loop() {
+		f, err := os.Open(p)
+		if err != nil {
+			b.Fatal(err)
+		}
+		dec, err := h.Decode(context.Background(), f, dir)
+		f.Close()
+		if err != nil {
+			b.Fatal(err)
+		}
+		df, err := os.Open(dec)
+		if err != nil {
+			b.Fatal(err)
+		}
+		res, err := Image(context.Background(), df, "image/heic", dir)
+		df.Close()
+		os.Remove(dec)
+		if err != nil {
+			b.Fatal(err)
+		}
+		res.Remove()
+	}
+	b.ReportMetric(float64((processCPU()-cpu0)/time.Millisecond)/float64(b.N), "cpu-ms/op")
+	b.ReportMetric(float64((childrenCPU()-child0)/time.Millisecond)/float64(b.N), "child-cpu-ms/op")
 }

@@ -88,11 +88,9 @@ func Sniff(f io.ReaderAt) (typ, mime string, err error) {
 	case "application/ogg":
 		return herald.MediaAudio, "audio/ogg", nil
 	case "image/heic", "image/heic-sequence", "image/heif", "image/heif-sequence", "image/avif":
-		// No decoder here: Go has none, and Debian 12's ffmpeg (5.1) does not
-		// read HEIF image items. Refused, not kept as a document: a photo
-		// stored as-is would keep its location and camera metadata.
-		return "", "", herald.KindErrorf(herald.EINVALID, "media-unsupported",
-			"%s images are not supported by this server: send a JPEG, PNG, WebP or GIF (phones can export one).", strings.ToUpper(strings.TrimPrefix(strings.TrimSuffix(mime, "-sequence"), "image/")))
+		// Decoded by HEIF.Decode when heif-convert is installed, refused
+		// otherwise (ErrHEIFUnsupported), never kept as a document.
+		return herald.MediaImage, mime, nil
 	}
 	return herald.MediaDocument, documentMIME(mime), nil
 }
@@ -125,7 +123,7 @@ func Image(ctx context.Context, src *os.File, mime, tmpDir string) (*Result, err
 		return nil, errBadImage
 	}
 	if int64(cfg.Width)*int64(cfg.Height) > MaxImagePixels {
-		return nil, herald.KindErrorf(herald.ETOOLARGE, "image-too-large", "Images may have at most %d megapixels.", MaxImagePixels/1_000_000)
+		return nil, errImageTooLarge
 	}
 	if _, err := src.Seek(0, io.SeekStart); err != nil {
 		return nil, err

@@ -296,15 +296,22 @@ func heicHead(brand string) []byte {
 	return append(b, make([]byte, 64)...)
 }
 
-// TestSniffRefusesHEIC: with no HEIF decoder (Go has none, Debian 12's
-// ffmpeg 5.1 can't read HEIF image items) HEIC and AVIF photos are refused
-// with a problem naming the type, never kept as documents with their
-// metadata.
-func TestSniffRefusesHEIC(t *testing.T) {
-	for brand, name := range map[string]string{"heic": "HEIC", "heix": "HEIC", "avif": "AVIF"} {
-		_, _, err := Sniff(bytes.NewReader(heicHead(brand)))
-		if herald.ErrorKind(err) != "media-unsupported" || !strings.Contains(err.Error(), name+" images are not supported") {
-			t.Errorf("Sniff(%s) = %v, want media-unsupported naming %s", brand, err, name)
+// TestSniffHEIC: HEIC and AVIF photos are images (decoded by heif-convert
+// when installed), never documents that would keep their metadata; the
+// refusal without a decoder names the type.
+func TestSniffHEIC(t *testing.T) {
+	for brand, want := range map[string]struct{ mime, name string }{
+		"heic": {"image/heic", "HEIC"}, "heix": {"image/heic", "HEIC"}, "avif": {"image/avif", "AVIF"}} {
+		typ, mime, err := Sniff(bytes.NewReader(heicHead(brand)))
+		if err != nil || typ != herald.MediaImage || mime != want.mime || !IsHEIF(mime) {
+			t.Errorf("Sniff(%s) = %s %s %v, want image %s", brand, typ, mime, err, want.mime)
 		}
+		err = ErrHEIFUnsupported(mime)
+		if herald.ErrorKind(err) != "media-unsupported" || !strings.Contains(err.Error(), want.name+" images are not supported") {
+			t.Errorf("ErrHEIFUnsupported(%s) = %v, want media-unsupported naming %s", mime, err, want.name)
+		}
+	}
+	if IsHEIF("image/jpeg") {
+		t.Error("IsHEIF(image/jpeg)")
 	}
 }

@@ -215,6 +215,11 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	} else {
 		mediaCfg.Processor = ff
 	}
+	if h, err := media.FindHEIF(); err != nil {
+		s.Logger.Warn("media: heif-convert not found on PATH (Debian: libheif-examples): HEIC and AVIF photos are refused", "err", err)
+	} else {
+		mediaCfg.HEIF = h
+	}
 	// 3b. The view counter: hashes keyed by a secret kept out of the store.
 	secret, err := s.insightsSecret()
 	if err != nil {

@@ -46,9 +46,11 @@ export function attachments(channelID, onError) {
     const alt = h('textarea', { class: 'alt-text', rows: 2, maxlength: maxAlt, placeholder: t('media.alt.placeholder'), 'aria-label': t('media.alt', { name: file.name }) });
     const rm = h('button', { type: 'button', class: 'btn icon-btn', 'aria-label': t('media.remove', { name: file.name }), title: t('media.remove', { name: file.name }) }, '×');
     const preview = h('div', { class: 'attachment-preview' });
+    let img = null;
     if (file.type.startsWith('image/')) {
       const url = URL.createObjectURL(file);
-      preview.appendChild(h('img', { src: url, alt: '', onload: () => URL.revokeObjectURL(url) }));
+      img = h('img', { src: url, alt: '', onload: () => URL.revokeObjectURL(url), onerror: () => URL.revokeObjectURL(url) });
+      preview.appendChild(img);
     } else {
       preview.appendChild(h('span', { class: 'attachment-name' }, file.name || t('media.file')));
     }
@@ -62,6 +64,8 @@ export function attachments(channelID, onError) {
         item.media = m; item.done = true; bar.value = 1; bar.hidden = true;
         li.dataset.id = m.id;
         if (m.type === 'document') alt.hidden = true;
+        // A browser that can't show the file itself (HEIC, AVIF) shows the server's rendition.
+        if (img && !img.naturalWidth && m.thumbnail_url) img.src = m.thumbnail_url;
       })
       .catch(e => { item.done = true; items.splice(items.indexOf(item), 1); li.remove(); onError(e.message); });
   }
