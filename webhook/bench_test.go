@@ -6,7 +6,6 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -62,8 +61,7 @@ func BenchmarkDeliveries(b *testing.B) {
 	w := webhook.New(webhook.Config{Store: db, Policy: outbound.Policy{AllowedHosts: []string{"127.0.0.1"}, RootCAs: roots}, Workers: hooks})
 	runCtx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
-	var before, after syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &before)
+	before := processCPU()
 	b.ResetTimer()
 	start := time.Now()
 	go func() { w.Run(runCtx); close(done) }()
@@ -72,10 +70,9 @@ func BenchmarkDeliveries(b *testing.B) {
 	}
 	elapsed := time.Since(start)
 	b.StopTimer()
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &after)
+	cpu := processCPU() - before
 	cancel()
 	<-done
-	cpu := time.Duration(after.Utime.Nano()-before.Utime.Nano()) + time.Duration(after.Stime.Nano()-before.Stime.Nano())
 	b.ReportMetric(float64(want)/elapsed.Seconds(), "deliveries/s")
 	b.ReportMetric(float64(cpu.Microseconds())/float64(want), "cpu-µs/delivery")
 }
