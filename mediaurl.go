@@ -68,17 +68,6 @@ func (m *Media) SignURLs(key []byte, now time.Time) {
 	}
 }
 
-// SignUpdateMedia signs the URLs of the media of an unlisted channel's updates.
-func SignUpdateMedia(key []byte, now time.Time, updates ...*Update) {
-	for _, u := range updates {
-		for i := range u.Media {
-			if u.Media[i].Unlisted {
-				u.Media[i].SignURLs(key, now)
-			}
-		}
-	}
-}
-
 // SignAvatarURL signs an unlisted channel's avatar URL, so that an invite's
 // visitors see the picture before they follow.
 func (c *Channel) SignAvatarURL(key []byte, now time.Time) {
