@@ -93,7 +93,7 @@ func TestWebAppAdmin(t *testing.T) {
 	follower.waitJS("all pages", `document.querySelectorAll("#feed .update").length === 25 && document.querySelector("#load-older").hidden`)
 	follower.waitJS("order", `[...document.querySelectorAll("#feed .update-text")].map(e => e.textContent).join("|").startsWith("Bulletin number 25|Bulletin number 24|")`)
 	follower.click("follow", "#follow")
-	follower.waitJS("following", `document.querySelector("#follow").getAttribute("aria-pressed") === "true"`)
+	follower.waitJS("following", `document.querySelector("#follow")?.getAttribute("aria-pressed") === "true" && document.activeElement?.id === "follow"`)
 	follower.waitJS("live stream open", `document.documentElement.dataset.live === "on"`)
 
 	// Keyboard only: Enter opens the picker with focus on its first emoji,

@@ -25,7 +25,7 @@ func TestWebAppInsights(t *testing.T) {
 	reader.open(s.URL + channelPath)
 	reader.waitJS("update shown", `[...document.querySelectorAll(".update-text")].some(e => e.textContent.includes("winter timetable"))`)
 	reader.click("follow", "#follow")
-	reader.waitJS("following", `document.querySelector("#follow")?.getAttribute("aria-pressed") === "true"`)
+	reader.waitJS("following", `document.querySelector("#follow")?.getAttribute("aria-pressed") === "true" && document.activeElement?.id === "follow"`)
 
 	// After a second on screen and the next batch (5 s), the view is
 	// counted; the admin's page hears it through update.views.

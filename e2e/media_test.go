@@ -28,7 +28,7 @@ func TestWebAppMedia(t *testing.T) {
 	follower.open(s.URL + channelPath)
 	follower.waitJS("channel", `document.querySelector("#follow")`)
 	follower.click("follow", "#follow")
-	follower.waitJS("following", `document.querySelector("#follow")?.getAttribute("aria-pressed") === "true"`)
+	follower.waitJS("following", `document.querySelector("#follow")?.getAttribute("aria-pressed") === "true" && document.activeElement?.id === "follow"`)
 
 	// A 640 x 480 JPEG made by a canvas, given to the file input as a user's choice would be.
 	admin.do("attach", evalVoid(`(async () => {

@@ -86,7 +86,7 @@ func TestWebApp(t *testing.T) {
 	follower.waitJS("channel loaded", `document.querySelector("#channel-name")?.textContent === "Lyon Transit Alerts"`)
 	follower.waitJS("feed shows the poll", `document.querySelectorAll("#feed .update").length === 2`)
 	follower.click("follow", "#follow")
-	follower.waitJS("following", `document.querySelector("#follow")?.getAttribute("aria-pressed") === "true"`)
+	follower.waitJS("following", `document.querySelector("#follow")?.getAttribute("aria-pressed") === "true" && document.activeElement?.id === "follow"`)
 	follower.waitJS("follower count", `document.querySelector("#follower-count")?.dataset.count === "1"`)
 	// The live stream is open before the admin posts.
 	follower.waitJS("live stream open", `document.documentElement.dataset.live === "on"`)

@@ -53,7 +53,23 @@ export async function channelView(main, [id], query) {
     gone: () => gone,
   };
 
+  // What the updates were last built for: a rebuild closes an open reaction
+  // picker and moves focus, so it happens only when this changes. The
+  // follow button's answer and the channel.followed event of the same
+  // follow may arrive in either order; whichever comes second sees nothing
+  // new and leaves the updates alone.
+  const buildKey = () => JSON.stringify([!!ch.viewer?.following, ch.viewer?.role || '']);
+  let builtFor = buildKey();
+  function rebuildIfViewerChanged() {
+    const k = buildKey();
+    if (k === builtFor) return;
+    builtFor = k;
+    for (const uv of views.values()) uv.build();
+  }
+
   function renderProfile() {
+    // A refresh from a live event must not take focus from the buttons.
+    const focused = profile.contains(document.activeElement) ? document.activeElement.id : '';
     clear(profile);
     const v = ch.viewer || {};
     const actions = h('div', { class: 'profile-actions' });
@@ -92,6 +108,7 @@ export async function channelView(main, [id], query) {
           h('strong', null, fmtNumber(ch.follower_count || 0)), ' ', h('span', null, tn('channel.followers.word', ch.follower_count || 0))),
         v.role ? h('span', { class: 'role-pill' }, t('role.' + v.role)) : null,
         actions)]);
+    if (focused) document.getElementById(focused)?.focus();
   }
 
   async function follow(on, btn) {
@@ -99,7 +116,7 @@ export async function channelView(main, [id], query) {
       const r = await busy(btn, api(on ? 'PUT' : 'DELETE', paths.channel(ch.id) + '/follow'));
       await refreshChannel(r);
       toast(on ? t('channel.followed', { name: ch.name }) : t('channel.unfollowed', { name: ch.name }));
-      for (const uv of views.values()) uv.build();
+      rebuildIfViewerChanged();
       document.getElementById('follow')?.focus();
     } catch (e) { toast(errorText(e), 'error'); }
   }
@@ -263,19 +280,16 @@ export async function channelView(main, [id], query) {
         views.get(uid)?.setViews(ev.counts?.views);
         break;
       case 'channel.updated':
-        refreshChannel().then(() => { for (const uv of views.values()) uv.build(); }).catch(() => {});
+        refreshChannel().then(() => { builtFor = buildKey(); for (const uv of views.values()) uv.build(); }).catch(() => {});
         break;
       case 'channel.deleted':
         channelGone();
         break;
       case 'channel.followed':
       case 'channel.unfollowed': {
-        // Rebuild the updates only if this device did not already (a
-        // rebuild closes an open reaction picker and moves focus).
-        const before = JSON.stringify(ch.viewer || {});
-        refreshChannel().then(() => {
-          if (JSON.stringify(ch.viewer || {}) !== before) for (const uv of views.values()) uv.build();
-        }).catch(() => {});
+        // Another device of ours may have followed: rebuild only if the
+        // updates were built for something else.
+        refreshChannel().then(rebuildIfViewerChanged).catch(() => {});
         break;
       }
     }
