@@ -5,6 +5,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -91,6 +92,10 @@ func newServer(clock herald.Clock, http2 bool) *Server {
 		}
 	}
 	s.EnableHTTP2 = http2
+	if http2 {
+		// HTTP/2 is served from its frames (frames.go), not by net/http.
+		s.Config.TLSNextProto = map[string]func(*http.Server, *tls.Conn, http.Handler){"h2": s.serveFrames}
+	}
 	s.StartTLS()
 	return s
 }
@@ -164,42 +169,76 @@ func (s *Server) Failures() []string {
 	return append([]string(nil), s.failures...)
 }
 
-func (s *Server) fail(w http.ResponseWriter, status int, format string, args ...any) {
+// pushRequest is what the service reads of one request, whichever way
+// it came (net/http for HTTP/1.1, frames for HTTP/2).
+type pushRequest struct {
+	method, host, path                                  string
+	authorization, ttl, contentEncoding, topic, urgency string
+	body                                                []byte // at most 4097 bytes: one more means too large
+}
+
+// answer is the service's reply to one request.
+type answer struct {
+	status     int
+	retryAfter string
+	location   string
+	problem    string // why a request broke the protocol (also in Failures)
+}
+
+func (s *Server) fail(status int, format string, args ...any) answer {
 	msg := fmt.Sprintf(format, args...)
 	s.mu.Lock()
 	s.failures = append(s.failures, msg)
 	s.mu.Unlock()
-	http.Error(w, msg, status)
+	return answer{status: status, problem: msg}
 }
 
+// serve is the HTTP/1.1 side: net/http reads the request, accept judges it.
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPost {
-		s.fail(w, http.StatusMethodNotAllowed, "method %s", r.Method)
-		return
-	}
-	if err := s.checkVAPID(r); err != nil {
-		s.fail(w, http.StatusUnauthorized, "vapid: %v", err)
-		return
-	}
-	ttl, err := strconv.Atoi(r.Header.Get("TTL"))
-	if err != nil || ttl < 0 {
-		s.fail(w, http.StatusBadRequest, "TTL header %q", r.Header.Get("TTL"))
-		return
-	}
-	if ce := r.Header.Get("Content-Encoding"); ce != "aes128gcm" {
-		s.fail(w, http.StatusUnsupportedMediaType, "Content-Encoding %q", ce)
-		return
-	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, 4097))
 	if err != nil {
-		s.fail(w, http.StatusBadRequest, "body: %v", err)
+		a := s.fail(http.StatusBadRequest, "body: %v", err)
+		http.Error(w, a.problem, a.status)
 		return
 	}
-	if len(body) > 4096 {
-		s.fail(w, http.StatusRequestEntityTooLarge, "body over 4096 bytes")
+	a := s.accept(pushRequest{
+		method: r.Method, host: r.Host, path: r.URL.Path,
+		authorization: r.Header.Get("Authorization"), ttl: r.Header.Get("TTL"),
+		contentEncoding: r.Header.Get("Content-Encoding"), topic: r.Header.Get("Topic"), urgency: r.Header.Get("Urgency"),
+		body: body,
+	})
+	if a.problem != "" {
+		http.Error(w, a.problem, a.status)
 		return
 	}
-	id := strings.TrimPrefix(r.URL.Path, "/push/")
+	if a.retryAfter != "" {
+		w.Header().Set("Retry-After", a.retryAfter)
+	}
+	if a.location != "" {
+		w.Header().Set("Location", a.location)
+	}
+	w.WriteHeader(a.status)
+}
+
+// accept checks one request against RFC 8030/8291/8292 and records it.
+func (s *Server) accept(r pushRequest) answer {
+	if r.method != http.MethodPost {
+		return s.fail(http.StatusMethodNotAllowed, "method %s", r.method)
+	}
+	if err := s.checkVAPID(r.authorization, r.host); err != nil {
+		return s.fail(http.StatusUnauthorized, "vapid: %v", err)
+	}
+	ttl, err := strconv.Atoi(r.ttl)
+	if err != nil || ttl < 0 {
+		return s.fail(http.StatusBadRequest, "TTL header %q", r.ttl)
+	}
+	if r.contentEncoding != "aes128gcm" {
+		return s.fail(http.StatusUnsupportedMediaType, "Content-Encoding %q", r.contentEncoding)
+	}
+	if len(r.body) > 4096 {
+		return s.fail(http.StatusRequestEntityTooLarge, "body over 4096 bytes")
+	}
+	id := strings.TrimPrefix(r.path, "/push/")
 	s.mu.Lock()
 	sub := s.subs[id]
 	reply := Reply{Status: http.StatusCreated}
@@ -208,24 +247,18 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Unlock()
 	if sub == nil {
-		http.NotFound(w, r)
-		return
+		return answer{status: http.StatusNotFound}
 	}
 	if reply.Status < 200 || reply.Status > 299 {
-		if reply.RetryAfter != "" {
-			w.Header().Set("Retry-After", reply.RetryAfter)
-		}
-		w.WriteHeader(reply.Status)
-		return
+		return answer{status: reply.Status, retryAfter: reply.RetryAfter}
 	}
 	n := s.accepted.Add(1)
-	rec := Received{ID: id, TTL: ttl, Topic: r.Header.Get("Topic"), Urgency: r.Header.Get("Urgency")}
+	rec := Received{ID: id, TTL: ttl, Topic: r.topic, Urgency: r.urgency}
 	if s.DecryptEvery <= 1 || n%s.DecryptEvery == 1 {
-		plain, err := sub.Decrypt(body)
+		plain, err := sub.Decrypt(r.body)
 		if err != nil {
 			s.accepted.Add(-1)
-			s.fail(w, http.StatusBadRequest, "decrypt: %v", err)
-			return
+			return s.fail(http.StatusBadRequest, "decrypt: %v", err)
 		}
 		rec.Payload = plain
 	}
@@ -240,15 +273,13 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.received = append(s.received, rec)
 	}
 	s.mu.Unlock()
-	w.Header().Set("Location", s.URL+"/message/"+strconv.FormatInt(n, 10))
-	w.WriteHeader(reply.Status)
+	return answer{status: reply.Status, location: s.URL + "/message/" + strconv.FormatInt(n, 10)}
 }
 
 // checkVAPID verifies the Authorization header of RFC 8292 section 3.
-func (s *Server) checkVAPID(r *http.Request) error {
-	h := r.Header.Get("Authorization")
+func (s *Server) checkVAPID(h, host string) error {
 	now := s.clock.Now()
-	aud := "https://" + r.Host
+	aud := "https://" + host
 	key := vapidKey{h, aud}
 	s.mu.Lock()
 	exp, seen := s.verified[key]
