@@ -279,15 +279,29 @@ func keepAnswer(r *http.Request, status int, v any) *keptAnswer {
 				return nil, fmt.Errorf("encode response: %w", err)
 			}
 			a.body = append(b, '\n') // as json.Encoder writes it
-			var created struct {
-				ID string `json:"id"`
-			}
-			_ = json.Unmarshal(a.body, &created)
-			return &herald.IdempotentResponse{Status: status, Body: a.body, ChannelID: channelID, ResourceID: created.ID,
+			return &herald.IdempotentResponse{Status: status, Body: a.body, ChannelID: channelID, ResourceID: createdID(a.v),
 				Headers: map[string]string{"Content-Type": "application/json", "Cache-Control": "no-store"}}, nil
 		}
 	}
 	return a
+}
+
+// createdID is the id of what a kept answer describes (its erasure erases
+// the answer).
+func createdID(v any) string {
+	switch v := v.(type) {
+	case *herald.Update:
+		return v.ID
+	case *herald.ScheduledUpdate:
+		return v.ID
+	}
+	// Anything else: read the id back from its JSON.
+	b, _ := json.Marshal(v)
+	var created struct {
+		ID string `json:"id"`
+	}
+	_ = json.Unmarshal(b, &created)
+	return created.ID
 }
 
 // write sends the answer, as kept when it was.
