@@ -30,9 +30,18 @@ func (db *DB) MediaURLKey(context.Context) ([]byte, error) { return db.mediaKey,
 // signed signs the media URLs of an unlisted channel's update (a scanUpdate result).
 func (db *DB) signed(u *herald.Update, err error) (*herald.Update, error) {
 	if u != nil {
-		db.signMedia(u.Media)
+		db.signUpdateMedia(u)
 	}
 	return u, err
+}
+
+// signUpdateMedia signs an unlisted channel's media URLs in an update: its
+// attachments and its link preview's image.
+func (db *DB) signUpdateMedia(u *herald.Update) {
+	db.signMedia(u.Media)
+	if p := u.LinkPreview; p != nil && p.Image != nil && p.Image.Unlisted {
+		p.Image.SignURLs(db.mediaKey, db.clock.Now())
+	}
 }
 
 // signAvatar signs an unlisted channel's avatar URL.

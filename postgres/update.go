@@ -80,7 +80,7 @@ func loadUpdate(ctx context.Context, q querier, now time.Time, viewerID, channel
 		return nil, errUpdateNotFound
 	}
 	if t, ok := q.(*tx); ok && u != nil {
-		t.db.signMedia(u.Media)
+		t.db.signUpdateMedia(u)
 	}
 	return u, err
 }

@@ -58,7 +58,8 @@ func hydratePreviews(ctx context.Context, q queryer, updates []*herald.Update, b
 	}
 	rows, err := q.QueryContext(ctx, `SELECT u.id, lp.url, lp.title, lp.description, lp.site_name, lp.canonical_url,
 			coalesce(m.id, ''), coalesce(m.channel_id, ''), coalesce(m.mime, ''), coalesce(m.size, 0), coalesce(m.width, 0),
-			coalesce(m.height, 0), coalesce(m.blurhash, ''), coalesce(m.variants, ''), coalesce(m.created_at, 0)
+			coalesce(m.height, 0), coalesce(m.blurhash, ''), coalesce(m.variants, ''), coalesce(m.created_at, 0),
+			coalesce((SELECT NOT c.listed FROM channels c WHERE c.pk = u.channel_pk), 0)
 		FROM link_previews lp JOIN updates u ON u.pk = lp.update_pk
 		LEFT JOIN media m ON m.id = lp.image_id AND m.state = '`+herald.MediaReady+`'
 		WHERE u.id IN (SELECT value FROM json_each(?)) AND lp.state = '`+herald.PreviewReady+`'`, jsonList(ids))
@@ -66,17 +67,26 @@ func hydratePreviews(ctx context.Context, q queryer, updates []*herald.Update, b
 		return err
 	}
 	defer rows.Close()
+	db := dbOf(q)
+	var now time.Time
+	if db != nil {
+		now = db.cfg.Clock.Now()
+	}
 	for rows.Next() {
 		var id, variants string
 		var created int64
 		p, m := &herald.LinkPreview{}, &herald.Media{Type: herald.MediaImage, State: herald.MediaReady}
 		if err := rows.Scan(&id, &p.URL, &p.Title, &p.Description, &p.SiteName, &p.CanonicalURL,
-			&m.ID, &m.ChannelID, &m.MIME, &m.Size, &m.Width, &m.Height, &m.Blurhash, &variants, &created); err != nil {
+			&m.ID, &m.ChannelID, &m.MIME, &m.Size, &m.Width, &m.Height, &m.Blurhash, &variants, &created, &m.Unlisted); err != nil {
 			return err
 		}
 		if m.ID != "" {
 			m.Variants, m.CreatedAt = storeutil.SplitVariants(variants), fromNanos(created)
 			m.SetURLs()
+			// An unlisted channel's image is served only by a signed URL.
+			if m.Unlisted && db != nil {
+				m.SignURLs(db.mediaKey, now)
+			}
 			p.Image = m
 		}
 		byID[id].LinkPreview = p

@@ -14,6 +14,45 @@ func init() {
 	register("Preview/EditRemove", testPreviewEditRemove)
 	register("Preview/Erase", testPreviewErase)
 	register("Preview/Stale", testPreviewStale)
+	register("Preview/UnlistedImageSigned", testPreviewUnlistedImageSigned)
+}
+
+// testPreviewUnlistedImageSigned: the preview image of an unlisted
+// channel's update is served like its media, by a signed URL, wherever the
+// store returns the update; a listed channel's stays bare.
+func testPreviewUnlistedImageSigned(t *testing.T, h *Harness) {
+	s := h.Store
+	key, err := s.MediaURLKey(h.Ctx)
+	NoErr(t, err, "MediaURLKey")
+	owner := h.Account("owner")
+	ch := h.Channel(owner, Unlisted)
+	f := h.Follower(ch)
+	u := h.Post(owner, ch, "Details: https://school.example/closures")
+	jobs := h.claimPreviews(t)
+	if len(jobs) != 1 {
+		t.Fatalf("claimed %+v", jobs)
+	}
+	img := h.previewImage(ch)
+	NoErr(t, s.FinishPreview(h.Ctx, jobs[0], &herald.LinkPreview{URL: jobs[0].URL, Title: "Closures", Image: img}), "FinishPreview")
+	now := h.Clock.Now()
+	wantSigned := func(what string, got *herald.Update) {
+		t.Helper()
+		p := got.LinkPreview
+		if p == nil || p.Image == nil || p.Image.URL != herald.SignedMediaPath(key, img.ID, "original", now) ||
+			p.Image.ThumbnailURL != herald.SignedMediaPath(key, img.ID, "320", now) {
+			t.Fatalf("%s: preview %s, want signed image URLs", what, JSON(t, p))
+		}
+	}
+	got, err := s.FindUpdate(h.Ctx, f.ID, ch.ID, u.ID)
+	NoErr(t, err, "FindUpdate")
+	wantSigned("FindUpdate", got)
+	list, err := s.ListUpdates(h.Ctx, f.ID, ch.ID, 0, 10)
+	NoErr(t, err, "ListUpdates")
+	wantSigned("ListUpdates", list[0])
+	acc, err := s.FindSignedMedia(h.Ctx, img.ID)
+	if err != nil || acc.Media.ID != img.ID {
+		t.Fatalf("FindSignedMedia of the preview image = %+v, %v", acc, err)
+	}
 }
 
 // previewImage records a ready preview image of ch, as the fetcher does.
