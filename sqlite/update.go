@@ -292,30 +292,14 @@ func (tx *Tx) insertUpdate(ctx context.Context, r *chanRow, u *herald.Update, te
 	var multiple int64
 	if u.Poll != nil {
 		question, multiple = u.Poll.Question, boolInt(u.Poll.Multiple)
-	}
-	res, err := tx.ExecContext(ctx, `INSERT INTO updates (id, channel_pk, seq, text, created_at, expires_at, poll_question, poll_multiple)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, id, r.pk, seq, text, nanos(tx.now), nanos(expires), question, multiple)
-	if err != nil {
-		return err
-	}
-	pk, err := res.LastInsertId()
-	if err != nil {
-		return err
-	}
-	if u.Poll != nil {
-		for i, o := range u.Poll.Options {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO poll_options (update_pk, idx, text, votes) VALUES (?, ?, ?, 0)`, pk, i, o.Text); err != nil {
-				return err
-			}
+		for i := range u.Poll.Options {
 			u.Poll.Options[i].Votes = 0
 		}
 	}
-	if err := insertPushJob(ctx, tx, pk, false); err != nil {
-		return err
-	}
-	if err := tx.queuePreview(ctx, pk, text); err != nil {
-		return err
-	}
+	// Media rows name the update by id, so they are attached (and their
+	// hashes known) before the row exists: the update is signed first and
+	// inserted once, signature included.
+	var err error
 	if fromScheduled != "" {
 		u.Media, err = moveMedia(ctx, tx, fromScheduled, id)
 	} else {
@@ -329,7 +313,26 @@ func (tx *Tx) insertUpdate(ctx context.Context, r *chanRow, u *herald.Update, te
 	if err := signUpdate(ctx, tx, r.pk, u); err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE updates SET signature = ?, key_id = ? WHERE pk = ?`, u.Signature, u.KeyID, pk); err != nil {
+	res, err := tx.ExecContext(ctx, `INSERT INTO updates (id, channel_pk, seq, text, created_at, expires_at, poll_question, poll_multiple, signature, key_id)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, id, r.pk, seq, text, nanos(tx.now), nanos(expires), question, multiple, u.Signature, u.KeyID)
+	if err != nil {
+		return err
+	}
+	pk, err := res.LastInsertId()
+	if err != nil {
+		return err
+	}
+	if u.Poll != nil {
+		for i, o := range u.Poll.Options {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO poll_options (update_pk, idx, text, votes) VALUES (?, ?, ?, 0)`, pk, i, o.Text); err != nil {
+				return err
+			}
+		}
+	}
+	if err := insertPushJob(ctx, tx, pk, false); err != nil {
+		return err
+	}
+	if err := tx.queuePreview(ctx, pk, text); err != nil {
 		return err
 	}
 	u.Reactions = map[string]int64{}
