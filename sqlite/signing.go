@@ -31,6 +31,19 @@ func currentSigningKey(ctx context.Context, tx *Tx, channelPK int64) (string, []
 	return id, seed, err
 }
 
+// signWith signs u with the channel's current key as already read (id
+// and seed; no id: the channel has none yet, and one is made).
+func signWith(ctx context.Context, tx *Tx, channelPK int64, u *herald.Update, keyID sql.NullString, seed []byte) error {
+	if measureUnsigned {
+		return nil
+	}
+	if !keyID.Valid {
+		return signUpdate(ctx, tx, channelPK, u)
+	}
+	herald.SignUpdate(u, keyID.String, seed)
+	return nil
+}
+
 // signUpdate signs u (all its signed fields set) with the channel's current key.
 func signUpdate(ctx context.Context, tx *Tx, channelPK int64, u *herald.Update) error {
 	if measureUnsigned {

@@ -277,13 +277,18 @@ func (db *DB) CreateUpdate(ctx context.Context, actorID, channelID string, u *he
 // insertUpdate posts u with the uploads refs, or with the media of the
 // scheduled update fromScheduled when set.
 func (tx *Tx) insertUpdate(ctx context.Context, r *chanRow, u *herald.Update, text string, refs []herald.MediaRef, fromScheduled string) error {
-	// A suspended channel posts nothing, scheduled updates included.
-	if err := refuseSuspended(ctx, tx, r.pk); err != nil {
-		return err
-	}
+	// One statement takes the next seq, refuses a suspended channel (which
+	// posts nothing, scheduled updates included) and reads the signing key.
 	var seq int64
-	if err := tx.QueryRowContext(ctx, `UPDATE channels SET last_seq = last_seq + 1, last_update_at = ? WHERE pk = ? RETURNING last_seq`,
-		nanos(tx.now), r.pk).Scan(&seq); err != nil {
+	var keyID sql.NullString
+	var seed []byte
+	err := tx.QueryRowContext(ctx, `UPDATE channels SET last_seq = last_seq + 1, last_update_at = ?1 WHERE pk = ?2 AND suspended_at IS NULL
+		RETURNING last_seq, (SELECT id FROM signing_keys WHERE channel_pk = ?2 AND retired_at IS NULL),
+			(SELECT private_key FROM signing_keys WHERE channel_pk = ?2 AND retired_at IS NULL)`,
+		nanos(tx.now), r.pk).Scan(&seq, &keyID, &seed)
+	if errors.Is(err, sql.ErrNoRows) {
+		return herald.ErrChannelSuspended // the channel row was read in this transaction
+	} else if err != nil {
 		return err
 	}
 	id := herald.NewID()
@@ -299,7 +304,6 @@ func (tx *Tx) insertUpdate(ctx context.Context, r *chanRow, u *herald.Update, te
 	// Media rows name the update by id, so they are attached (and their
 	// hashes known) before the row exists: the update is signed first and
 	// inserted once, signature included.
-	var err error
 	if fromScheduled != "" {
 		u.Media, err = moveMedia(ctx, tx, fromScheduled, id)
 	} else {
@@ -310,7 +314,7 @@ func (tx *Tx) insertUpdate(ctx context.Context, r *chanRow, u *herald.Update, te
 	}
 	u.ID, u.ChannelID, u.Seq, u.Text = id, r.ch.ID, seq, text
 	u.CreatedAt, u.ExpiresAt, u.EditedAt = tx.now, expires, nil
-	if err := signUpdate(ctx, tx, r.pk, u); err != nil {
+	if err := signWith(ctx, tx, r.pk, u, keyID, seed); err != nil {
 		return err
 	}
 	res, err := tx.ExecContext(ctx, `INSERT INTO updates (id, channel_pk, seq, text, created_at, expires_at, poll_question, poll_multiple, signature, key_id)
