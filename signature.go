@@ -114,7 +114,8 @@ func VerifyUpdate(u *Update, keys []SigningKey) string {
 // RFC 8785 (JCS) serialization of
 //
 //	{"channel_id": string, "created_at": time, "edited_at": time or null,
-//	 "media": [sha256 hex, ...], "poll": null or {"multiple": bool,
+//	 "media": [{"alt": string, "id": string, "mime": string, "size": integer}, ...],
+//	 "poll": null or {"multiple": bool,
 //	 "options": [string, ...], "question": string}, "seq": integer,
 //	 "text": string, "v": 1}
 //
@@ -122,8 +123,9 @@ func VerifyUpdate(u *Update, keys []SigningKey) string {
 // (milliseconds, truncated): what JavaScript's Date.toISOString gives, and
 // exact on every store. Counts, reactions and expiry are not signed: they
 // change without the channel saying anything new; nor is the link preview,
-// which the server fetched from the linked site. media is empty until
-// updates carry media. Members are written in JCS order (sorted keys) and
+// which the server fetched from the linked site. Each attachment is
+// signed by its id (the server never changes the file behind an id), its
+// alt text, type and size, in the update's order. Members are written in JCS order (sorted keys) and
 // strings escaped as JCS says; integers are below 2^53.
 func CanonicalUpdate(u *Update) []byte {
 	b := make([]byte, 0, len(u.Text)+256)
@@ -137,9 +139,22 @@ func CanonicalUpdate(u *Update) []byte {
 	} else {
 		b = append(b, "null"...)
 	}
-	// Media hook: the sha256 (hex) of each media object, in order, once
-	// updates carry media.
-	b = append(b, `,"media":[]`...)
+	b = append(b, `,"media":[`...)
+	for i, m := range u.Media {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"alt":`...)
+		b = jcsString(b, m.Alt)
+		b = append(b, `,"id":`...)
+		b = jcsString(b, m.ID)
+		b = append(b, `,"mime":`...)
+		b = jcsString(b, m.MIME)
+		b = append(b, `,"size":`...)
+		b = strconv.AppendInt(b, m.Size, 10)
+		b = append(b, '}')
+	}
+	b = append(b, ']')
 	b = append(b, `,"poll":`...)
 	if p := u.Poll; p != nil {
 		b = append(b, `{"multiple":`...)

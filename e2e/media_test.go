@@ -72,6 +72,8 @@ func TestWebAppMedia(t *testing.T) {
 	})()`))
 	admin.click("publish album", "#compose-submit")
 	follower.waitJS("album shown", `document.querySelector("#feed .update .album.n2 .album-item img")?.complete`)
+	// The browser checks the signature, attachments (ids, alt texts) included.
+	follower.waitJS("album verified", `document.querySelector("#feed .update .album.n2")?.closest("article.update").querySelector('.origin[data-origin="verified"]')`)
 	follower.click("open the lightbox", "#feed .update .album.n2 .album-item")
 	follower.waitJS("lightbox open", `document.querySelector("#lightbox")?.open && document.querySelector("#lightbox-img").alt === "A green square" &&
 		document.querySelector("#lightbox-img").complete && document.querySelector("#lightbox-img").naturalWidth === 320`)

@@ -177,7 +177,7 @@ func renderAtom(ch *herald.Channel, list []*herald.Update, base string) ([]byte,
 			Content:   atomText{Type: "text", Body: feedText(u)},
 		}
 		if u.Signature != "" {
-			fields, err := json.Marshal(signedUpdate{ChannelID: u.ChannelID, Seq: u.Seq, Text: u.Text, Poll: u.Poll, CreatedAt: u.CreatedAt, EditedAt: u.EditedAt})
+			fields, err := json.Marshal(signedFields(u))
 			if err != nil {
 				return nil, err
 			}
@@ -235,14 +235,37 @@ type jsonAttachment struct {
 
 // signedUpdate is what a signature covers, with the signature.
 type signedUpdate struct {
-	ChannelID string       `json:"channel_id"`
-	Seq       int64        `json:"seq"`
-	Text      string       `json:"text"`
-	Poll      *herald.Poll `json:"poll,omitempty"`
-	CreatedAt time.Time    `json:"created_at"`
-	EditedAt  *time.Time   `json:"edited_at"`
-	Signature string       `json:"signature,omitempty"`
-	KeyID     string       `json:"key_id,omitempty"`
+	ChannelID string        `json:"channel_id"`
+	Seq       int64         `json:"seq"`
+	Text      string        `json:"text"`
+	Poll      *herald.Poll  `json:"poll,omitempty"`
+	CreatedAt time.Time     `json:"created_at"`
+	EditedAt  *time.Time    `json:"edited_at"`
+	Media     []signedMedia `json:"media,omitempty"`
+	Signature string        `json:"signature,omitempty"`
+	KeyID     string        `json:"key_id,omitempty"`
+}
+
+// signedMedia is what the signature covers of an attachment (its id, alt
+// text, type and size); herald verify reads it as herald.Media.
+type signedMedia struct {
+	ID   string `json:"id"`
+	Alt  string `json:"alt,omitempty"`
+	MIME string `json:"mime"`
+	Size int64  `json:"size"`
+}
+
+func signedFields(u *herald.Update) *signedUpdate {
+	s := &signedUpdate{ChannelID: u.ChannelID, Seq: u.Seq, Text: u.Text, Poll: u.Poll, CreatedAt: u.CreatedAt, EditedAt: u.EditedAt}
+	for _, m := range u.Media {
+		s.Media = append(s.Media, signedMedia{ID: m.ID, Alt: m.Alt, MIME: m.MIME, Size: m.Size})
+	}
+	return s
+}
+
+func withSignature(s *signedUpdate, u *herald.Update) *signedUpdate {
+	s.Signature, s.KeyID = u.Signature, u.KeyID
+	return s
 }
 
 func renderJSONFeed(ch *herald.Channel, list []*herald.Update, base string) ([]byte, error) {
@@ -272,8 +295,7 @@ func renderJSONFeed(ch *herald.Channel, list []*herald.Update, base string) ([]b
 			ContentText:   feedText(u),
 			DatePublished: atomTime(u.CreatedAt),
 			DateModified:  atomTime(updatedAt(u)),
-			Herald: &signedUpdate{ChannelID: u.ChannelID, Seq: u.Seq, Text: u.Text, Poll: u.Poll,
-				CreatedAt: u.CreatedAt, EditedAt: u.EditedAt, Signature: u.Signature, KeyID: u.KeyID},
+			Herald:        withSignature(signedFields(u), u),
 		})
 	}
 	return json.MarshalIndent(f, "", " ")

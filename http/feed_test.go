@@ -5,12 +5,16 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/heraldhq/herald"
+	"github.com/heraldhq/herald/client"
+	hhttp "github.com/heraldhq/herald/http"
+	"github.com/heraldhq/herald/media"
 	"github.com/mmcdole/gofeed"
 	"github.com/mmcdole/gofeed/atom"
 	jsonfeed "github.com/mmcdole/gofeed/json"
@@ -216,5 +220,56 @@ func TestAtomEntriesSigned(t *testing.T) {
 	signed.Text = strings.Replace(signed.Text, "two", "2", 1)
 	if v := herald.VerifyUpdate(&signed, keys); v != herald.SignatureInvalid {
 		t.Fatalf("tampered Atom entry: %s", v)
+	}
+}
+
+// TestFeedsSignMedia: an update's attachments (id, alt text, type, size)
+// are among the signed fields both feeds carry, so a saved entry with
+// media verifies, and one whose attachment was swapped does not.
+func TestFeedsSignMedia(t *testing.T) {
+	blobs, err := media.NewDir(filepath.Join(t.TempDir(), "media"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t, withApp, func(c *hhttp.Config) { c.Media = hhttp.MediaConfig{Blobs: blobs, TempDir: t.TempDir()} })
+	owner := e.signup("owner")
+	ch := e.publicChannel(owner, "signedmedia", true)
+	a := upload(t, owner, ch.ID, testJPEG(t, 64, 48), "quay.jpg")
+	b := upload(t, owner, ch.ID, testJPEG(t, 32, 32), "map.jpg")
+	if _, _, err := owner.Publish(ctx, ch.ID, client.Post{Text: "Quays closed", Media: []herald.MediaRef{{ID: a.ID, Alt: "The north quay"}, {ID: b.ID}}}); err != nil {
+		t.Fatal(err)
+	}
+	keys, err := e.anon.SigningKeys(ctx, ch.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	af, jf := e.feeds(t, "/@signedmedia", "/@signedmedia")
+	ext := af.Entries[0].Extensions["herald"]["signed"]
+	var fromAtom herald.Update
+	if len(ext) != 1 || json.Unmarshal([]byte(ext[0].Value), &fromAtom) != nil {
+		t.Fatalf("Atom entry extension = %+v", af.Entries[0].Extensions)
+	}
+	fromAtom.Signature, fromAtom.KeyID = ext[0].Attrs["signature"], ext[0].Attrs["key_id"]
+	if len(fromAtom.Media) != 2 || fromAtom.Media[0].Alt != "The north quay" {
+		t.Fatalf("signed fields in Atom = %s", ext[0].Value)
+	}
+	if v := herald.VerifyUpdate(&fromAtom, keys); v != herald.SignatureValid {
+		t.Fatalf("Atom entry with media: %s", v)
+	}
+	var fromJSON struct {
+		Items []struct {
+			Herald herald.Update `json:"_herald"`
+		} `json:"items"`
+	}
+	raw := e.do("GET", "/@signedmedia/feed.json", "", nil)
+	if err := json.Unmarshal(raw.body, &fromJSON); err != nil || len(fromJSON.Items) != 1 || len(jf.Items) != 1 {
+		t.Fatalf("JSON Feed: %v %s", err, raw.body)
+	}
+	if v := herald.VerifyUpdate(&fromJSON.Items[0].Herald, keys); v != herald.SignatureValid {
+		t.Fatalf("JSON Feed item with media: %s", v)
+	}
+	fromAtom.Media[1].ID = a.ID
+	if v := herald.VerifyUpdate(&fromAtom, keys); v != herald.SignatureInvalid {
+		t.Fatalf("swapped attachment: %s", v)
 	}
 }

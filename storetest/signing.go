@@ -124,6 +124,34 @@ func testSignedUpdates(t *testing.T, h *Harness) {
 		t.Fatalf("option changed: %q", r)
 	}
 
+	// Attachments are signed by id, alt text, type and size, in order.
+	a, b := h.Upload(owner, ch, 1234), h.Upload(owner, ch, 99)
+	withMedia := &herald.Update{Text: "Two photos of the quays", Media: []herald.Media{{ID: a.ID, Alt: "North quay"}, {ID: b.ID}}}
+	NoErr(t, s.CreateUpdate(h.Ctx, owner.ID, ch.ID, withMedia), "CreateUpdate with media")
+	wantValid(t, withMedia, keys, "update with media")
+	got, err = s.FindUpdate(h.Ctx, "", ch.ID, withMedia.ID)
+	NoErr(t, err, "FindUpdate with media")
+	wantValid(t, got, keys, "update with media read back")
+	for name, tamper := range map[string]func(u *herald.Update){
+		"alt text changed":   func(u *herald.Update) { u.Media[0].Alt = "South quay" },
+		"another file":       func(u *herald.Update) { u.Media[1].ID = a.ID },
+		"size changed":       func(u *herald.Update) { u.Media[0].Size++ },
+		"order swapped":      func(u *herald.Update) { u.Media[0], u.Media[1] = u.Media[1], u.Media[0] },
+		"attachment dropped": func(u *herald.Update) { u.Media = u.Media[:1] },
+		"all media stripped": func(u *herald.Update) { u.Media = nil },
+	} {
+		bad := *got
+		bad.Media = append([]herald.Media(nil), got.Media...)
+		tamper(&bad)
+		if r := herald.VerifyUpdate(&bad, keys); r != herald.SignatureInvalid {
+			t.Fatalf("%s: %q", name, r)
+		}
+	}
+	h.Clock.Advance(time.Minute)
+	editedMedia, err := s.EditUpdate(h.Ctx, owner.ID, ch.ID, withMedia.ID, "")
+	NoErr(t, err, "EditUpdate of an update with media, text cleared")
+	wantValid(t, editedMedia, keys, "edited update with media")
+
 	// Unlisted channels' keys are for those who may read it.
 	hidden := h.Channel(owner, Unlisted)
 	_, err = s.SigningKeys(h.Ctx, "", hidden.ID)

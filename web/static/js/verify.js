@@ -30,7 +30,7 @@ export function canonical(u) {
     channel_id: u.channel_id,
     created_at: canonicalTime(u.created_at),
     edited_at: canonicalTime(u.edited_at),
-    media: [],
+    media: (u.media || []).map(m => ({ alt: m.alt || '', id: m.id, mime: m.mime, size: m.size })),
     poll: u.poll ? { multiple: !!u.poll.multiple, options: u.poll.options.map(o => o.text), question: u.poll.question } : null,
     seq: u.seq,
     text: u.text,
