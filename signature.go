@@ -1,11 +1,9 @@
 package herald
 
 import (
-	"bytes"
 	"crypto/ed25519"
 	"encoding/base64"
 	"strconv"
-	"sync"
 	"time"
 	"unicode/utf8"
 )
@@ -45,38 +43,6 @@ func NewSigningKeyPair() (public, seed []byte) {
 
 // EncodeKey is a public key or signature as the API shows it.
 func EncodeKey(b []byte) string { return b64.EncodeToString(b) }
-
-// SignUpdate sets u's Signature and KeyID: keyID's seed signs
-// CanonicalUpdate(u). Stores call it whenever an update is written.
-func SignUpdate(u *Update, keyID string, seed []byte) {
-	sig := ed25519.Sign(expandedKey(keyID, seed), CanonicalUpdate(u))
-	u.Signature, u.KeyID = b64.EncodeToString(sig), keyID
-}
-
-// expanded caches private keys expanded from their seeds, by key id:
-// expanding (a SHA-512 and a scalar multiplication) costs about as much as
-// signing. An entry is used only for the same seed; the map is bounded by
-// starting over.
-var expanded struct {
-	sync.Mutex
-	keys map[string]ed25519.PrivateKey
-}
-
-const maxExpandedKeys = 4096
-
-func expandedKey(keyID string, seed []byte) ed25519.PrivateKey {
-	expanded.Lock()
-	defer expanded.Unlock()
-	if k, ok := expanded.keys[keyID]; ok && bytes.Equal(k.Seed(), seed) {
-		return k
-	}
-	if expanded.keys == nil || len(expanded.keys) >= maxExpandedKeys {
-		expanded.keys = make(map[string]ed25519.PrivateKey)
-	}
-	k := ed25519.NewKeyFromSeed(seed)
-	expanded.keys[keyID] = k
-	return k
-}
 
 // Results of VerifyUpdate.
 const (

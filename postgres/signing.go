@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/heraldhq/herald"
+	"github.com/heraldhq/herald/signing"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -32,7 +33,7 @@ func (t *tx) signUpdate(ctx context.Context, u *herald.Update, keyID string, see
 			return err
 		}
 	}
-	herald.SignUpdate(u, keyID, seed)
+	signing.SignUpdate(u, keyID, seed)
 	_, err := t.Exec(ctx, `UPDATE updates SET signature = $2, key_id = $3 WHERE id = $1`, u.ID, u.Signature, u.KeyID)
 	return err
 }

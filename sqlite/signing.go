@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/heraldhq/herald"
+	"github.com/heraldhq/herald/signing"
 )
 
 // newSigningKey inserts a fresh current key for the channel and returns
@@ -40,7 +41,7 @@ func signWith(ctx context.Context, tx *Tx, channelPK int64, u *herald.Update, ke
 	if !keyID.Valid {
 		return signUpdate(ctx, tx, channelPK, u)
 	}
-	herald.SignUpdate(u, keyID.String, seed)
+	signing.SignUpdate(u, keyID.String, seed)
 	return nil
 }
 
@@ -53,7 +54,7 @@ func signUpdate(ctx context.Context, tx *Tx, channelPK int64, u *herald.Update) 
 	if err != nil {
 		return err
 	}
-	herald.SignUpdate(u, id, seed)
+	signing.SignUpdate(u, id, seed)
 	return nil
 }
 
