@@ -298,24 +298,7 @@ func TestSenderKeepsHTTP1ConnectionsAlive(t *testing.T) {
 	ep, s := srv.Subscribe()
 	sub := Subscription{Endpoint: ep, P256dh: s.P256dh(), Auth: s.Auth}
 	for range bursts {
-		var wg sync.WaitGroup
-		errs := make(chan error, conc)
-		for range conc {
-			wg.Go(func() {
-				res, err := sender.Send(context.Background(), sub, Message{Payload: []byte("x"), TTL: time.Minute})
-				if err == nil && res.Outcome != Delivered {
-					err = fmt.Errorf("%+v", res)
-				}
-				errs <- err
-			})
-		}
-		wg.Wait()
-		close(errs)
-		for err := range errs {
-			if err != nil {
-				t.Fatal(err)
-			}
-		}
+		sendBurst(t, sender, sub, conc)
 	}
 	if n := srv.Accepted(); n != conc*bursts {
 		t.Fatalf("accepted %d, want %d", n, conc*bursts)
@@ -336,9 +319,21 @@ func TestSenderOpensOneHTTP2ConnectionForABurst(t *testing.T) {
 	sender := &Sender{Client: client, Signer: newSigner(t, nil)}
 	ep, s := srv.Subscribe()
 	sub := Subscription{Endpoint: ep, P256dh: s.P256dh(), Auth: s.Auth}
+	sendBurst(t, sender, sub, conc)
+	if n := srv.Accepted(); n != conc {
+		t.Fatalf("accepted %d, want %d", n, conc)
+	}
+	if n := srv.Conns(); n != 1 {
+		t.Fatalf("%d connections opened for a burst of %d pushes, want 1", n, conc)
+	}
+}
+
+// sendBurst sends n pushes to sub at once and fails on any not delivered.
+func sendBurst(t *testing.T, sender *Sender, sub Subscription, n int) {
+	t.Helper()
 	var wg sync.WaitGroup
-	errs := make(chan error, conc)
-	for range conc {
+	errs := make(chan error, n)
+	for range n {
 		wg.Go(func() {
 			res, err := sender.Send(context.Background(), sub, Message{Payload: []byte("x"), TTL: time.Minute})
 			if err == nil && res.Outcome != Delivered {
@@ -353,11 +348,5 @@ func TestSenderOpensOneHTTP2ConnectionForABurst(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-	}
-	if n := srv.Accepted(); n != conc {
-		t.Fatalf("accepted %d, want %d", n, conc)
-	}
-	if n := srv.Conns(); n != 1 {
-		t.Fatalf("%d connections opened for a burst of %d pushes, want 1", n, conc)
 	}
 }

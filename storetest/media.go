@@ -547,6 +547,10 @@ func testMediaScheduled(t *testing.T, h *Harness) {
 	if err != nil || !slices.Equal(mediaIDs(got.Media), []string{b.ID, a.ID}) {
 		t.Fatalf("FindUpdate = %+v, %v", got, err)
 	}
+	// Published, it is signed with its attachments (moved, not copied).
+	keys, err := s.SigningKeys(h.Ctx, f.ID, ch.ID)
+	NoErr(t, err, "SigningKeys")
+	wantValid(t, got, keys, "published scheduled update with media")
 	_, err = s.FindMedia(h.Ctx, f.ID, a.ID)
 	NoErr(t, err, "a follower sees published media")
 	if got := erasable(t, h); !slices.Equal(got, []string{m3.ID}) {
