@@ -301,8 +301,8 @@ func (tx *Tx) insertUpdate(ctx context.Context, r *chanRow, u *herald.Update, te
 			u.Poll.Options[i].Votes = 0
 		}
 	}
-	// Media rows name the update by id, so they are attached (and their
-	// hashes known) before the row exists: the update is signed first and
+	// Media rows name the update by id, so they can be attached before the
+	// row exists: the update (attachments included) is signed first and
 	// inserted once, signature included.
 	if fromScheduled != "" {
 		u.Media, err = moveMedia(ctx, tx, fromScheduled, id)

@@ -215,6 +215,7 @@ export async function channelView(main, [id], query) {
   async function resync() {
     try {
       await refreshChannel();
+      rebuildIfViewerChanged(); // followed or unfollowed elsewhere while away
       await refreshFeed();
     } catch (e) {
       if (e.status === 404) channelGone(); else console.warn('herald: resync', e);
