@@ -52,3 +52,33 @@ func TestPublicViews(t *testing.T) {
 		t.Fatal("Update.Public() of an update without counts: Reactions must be {} (encodes as {}, not null)")
 	}
 }
+
+func TestIDDeriver(t *testing.T) {
+	k1, k2 := NewIDDeriver([]byte("key one")), NewIDDeriver([]byte("key two"))
+	a := k1.ID("acct", "cron-1")
+	if len(a) != 26 || strings.ToLower(a) != a || strings.HasPrefix(a, "@") {
+		t.Fatalf("DerivedID = %q, want 26 lowercase base32 characters", a)
+	}
+	if b := k1.ID("acct", "cron-1"); b != a {
+		t.Fatalf("same parts gave %q then %q", a, b)
+	}
+	for _, other := range []string{
+		k2.ID("acct", "cron-1"), // another key
+		k1.ID("acct", "cron-2"),
+		k1.ID("acct2", "cron-1"),
+		k1.ID("acctc", "ron-1"), // parts do not run together
+		k1.ID("acct", "cron-1", ""),
+	} {
+		if other == a {
+			t.Fatalf("different inputs gave the same id %q", a)
+		}
+	}
+}
+
+func BenchmarkIDDeriver(b *testing.B) {
+	d := NewIDDeriver([]byte("0123456789abcdef0123456789abcdef"))
+	b.ReportAllocs()
+	for b.Loop() {
+		d.ID("update", "key:abcdefghijklmnopqrstuvwxyz", "cron-2026-03-01T18")
+	}
+}

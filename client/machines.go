@@ -68,15 +68,14 @@ func (c *Client) Publish(ctx context.Context, channelID string, p Post) (*herald
 	if p.IdempotencyKey == "" {
 		p.IdempotencyKey = NewIdempotencyKey()
 	}
-	in := map[string]any{"text": p.Text}
-	if p.Poll != nil {
-		in["poll"] = p.Poll
-	}
-	if len(p.Media) > 0 {
-		in["media"] = p.Media
-	}
+	in := struct {
+		Text      string            `json:"text"`
+		Poll      *PollInput        `json:"poll,omitempty"`
+		Media     []herald.MediaRef `json:"media,omitempty"`
+		PublishAt string            `json:"publish_at,omitempty"`
+	}{Text: p.Text, Poll: p.Poll, Media: p.Media}
 	if !p.PublishAt.IsZero() {
-		in["publish_at"] = p.PublishAt.UTC().Format(time.RFC3339Nano)
+		in.PublishAt = p.PublishAt.UTC().Format(time.RFC3339Nano)
 	}
 	body, err := json.Marshal(in)
 	if err != nil {

@@ -93,8 +93,14 @@ func plainTextBody(r *http.Request, body []byte) bool {
 	return false
 }
 
-// readBody reads a whole request body, at most MaxBodyBytes.
+type bodyCtx struct{}
+
+// readBody reads a whole request body, at most MaxBodyBytes (once: a body
+// already read for an Idempotency-Key's fingerprint is handed on).
 func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	if b, ok := r.Context().Value(bodyCtx{}).([]byte); ok {
+		return b, nil
+	}
 	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
 	if err != nil {
 		var mbe *http.MaxBytesError
@@ -237,6 +243,7 @@ func (s *Server) idempotencyRequest(w http.ResponseWriter, r *http.Request) (pri
 	if err != nil {
 		return "", "", nil, r, err
 	}
+	r = r.WithContext(context.WithValue(r.Context(), bodyCtx{}, body))
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	h := sha256.New()
 	for _, part := range []string{r.Method, r.URL.Path, r.PathValue("id"), r.Header.Get("Content-Type")} {

@@ -179,14 +179,20 @@ func (db *DB) FindChannelKey(ctx context.Context, secretHash []byte) (*herald.Ch
 }
 
 // ClaimIdempotencyKey claims (principal, key) or returns its first answer.
+// A key that a keyed post holds (see keyedPost) is refused as used: only a
+// post's own route may replay it, and it never claims in two steps.
 func (db *DB) ClaimIdempotencyKey(ctx context.Context, principal, key string, fingerprint []byte) (*herald.IdempotentResponse, error) {
 	var out *herald.IdempotentResponse
 	err := db.write(ctx, func(tx *Tx) error {
-		var claim bool
-		var err error
-		out, claim, err = checkIdempotency(ctx, tx, principal, key, fingerprint)
-		if err != nil || !claim {
+		found, err := lookupIdempotency(ctx, tx, principal, key, db.keyedPostID(principal, key), fingerprint)
+		switch {
+		case err != nil:
 			return err
+		case found.post:
+			return herald.ErrIdempotencyKeyReused
+		case !found.claim:
+			out = found.prior
+			return nil
 		}
 		_, err = tx.ExecContext(ctx, `INSERT OR REPLACE INTO idempotency_keys (principal, key, fingerprint, created_at) VALUES (?, ?, ?, ?)`,
 			principal, key, fingerprint, nanos(tx.now))
@@ -195,22 +201,70 @@ func (db *DB) ClaimIdempotencyKey(ctx context.Context, principal, key string, fi
 	return out, err
 }
 
-// checkIdempotency reads (principal, key): the first answer to replay, or
-// claim true when the caller may run the request (no key, or an expired
-// one, or a claim whose node died), or the reused/in-flight errors.
-func checkIdempotency(ctx context.Context, tx *Tx, principal, key string, fingerprint []byte) (*herald.IdempotentResponse, bool, error) {
-	var fp []byte
-	var created int64
-	var status sql.NullInt64
-	var headers sql.NullString
-	var body []byte
-	err := tx.QueryRowContext(ctx, `SELECT fingerprint, created_at, status, headers, body FROM idempotency_keys WHERE principal = ? AND key = ?`,
-		principal, key).Scan(&fp, &created, &status, &headers, &body)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, true, nil
-	} else if err != nil {
-		return nil, false, err
+// An Idempotency-Key is kept in one of two places (migrations/0012): a
+// keyed post is its own record (its update's id is derived from the key,
+// its row holds the request's fingerprint); anything else is a row of
+// idempotency_keys, with its answer.
+
+// keyedPostID is the id of the update a keyed post of (principal, key)
+// creates, unless an older post of the key still holds it.
+func (db *DB) keyedPostID(principal, key string) string {
+	return db.keyedPostIDs.ID("update", principal, key)
+}
+
+// keyFound is what lookupIdempotency found of a key.
+type keyFound struct {
+	claim bool // the request may run: no key, an expired one, or a claim whose node died
+	// prior is the first answer to replay (not claim, not post).
+	prior *herald.IdempotentResponse
+	// post: the key's first request was a keyed post, to replay from
+	// the update of keyedPostID (not claim).
+	post bool
+	// idTaken: keyedPostID names an older post (claim): a new keyed post
+	// needs another id.
+	idTaken bool
+}
+
+// lookupIdempotency reads (principal, key) in both places, the update's
+// through derivedID (keyedPostID's), in one statement: a keyed post's only
+// read beyond a plain post's. It returns the reused and in-flight errors.
+func lookupIdempotency(ctx context.Context, tx *Tx, principal, key, derivedID string, fingerprint []byte) (keyFound, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT 0, fingerprint, created_at, status, headers, body FROM idempotency_keys
+			WHERE principal = ?2 AND key = ?3
+		UNION ALL
+		SELECT 1, idempotency_fingerprint, created_at, 0, NULL, NULL FROM updates WHERE id = ?1`,
+		derivedID, principal, key)
+	if err != nil {
+		return keyFound{}, err
 	}
+	defer rows.Close()
+	found := keyFound{claim: true}
+	for rows.Next() {
+		var isPost bool
+		var fp []byte
+		var created int64
+		var status sql.NullInt64
+		var headers sql.NullString
+		var body []byte
+		if err := rows.Scan(&isPost, &fp, &created, &status, &headers, &body); err != nil {
+			return keyFound{}, err
+		}
+		prior, claim, err := decide(tx, fingerprint, fp, created, status, headers, body)
+		if err != nil {
+			return keyFound{}, err
+		}
+		if isPost {
+			found.idTaken = claim
+		}
+		if !claim {
+			return keyFound{prior: prior, post: isPost}, nil
+		}
+	}
+	return found, rows.Err()
+}
+
+// decide judges a kept key against a request's fingerprint.
+func decide(tx *Tx, fingerprint, fp []byte, created int64, status sql.NullInt64, headers sql.NullString, body []byte) (*herald.IdempotentResponse, bool, error) {
 	at := fromNanos(created)
 	switch {
 	case !tx.now.Before(at.Add(herald.IdempotencyTTL)):
@@ -232,19 +286,31 @@ func checkIdempotency(ctx context.Context, tx *Tx, principal, key string, finger
 }
 
 // idempotentWrite runs write, in tx, under the herald.IdempotentWrite ctx
-// carries (if any): its answer is inserted after the write, in the same
-// transaction, so that the request costs one transaction. A key already
-// there is rare (a retry): only then is it read, and the write undone (the
-// request's savepoint rolls back) unless the key had expired. SQLite has
-// one writer: no other claim can slip in between.
+// carries (if any): the key is looked up first (a retry is replayed and
+// writes nothing), and the answer kept after the write, in the same
+// transaction. SQLite has one writer: no other claim can slip in between.
 func idempotentWrite(ctx context.Context, tx *Tx, write func() error) error {
 	w := herald.IdempotentWriteOf(ctx)
 	if w == nil {
 		return write()
 	}
+	found, err := lookupIdempotency(ctx, tx, w.Principal, w.Key, tx.db.keyedPostID(w.Principal, w.Key), w.Fingerprint)
+	switch {
+	case err != nil:
+		return err
+	case found.post:
+		return herald.ErrIdempotencyKeyReused // a post's key, and this is no post
+	case !found.claim:
+		return &herald.IdempotentReplay{Response: found.prior}
+	}
 	if err := write(); err != nil {
 		return err
 	}
+	return keepAnswer(ctx, tx, w)
+}
+
+// keepAnswer keeps w's answer in idempotency_keys.
+func keepAnswer(ctx context.Context, tx *Tx, w *herald.IdempotentWrite) error {
 	resp, err := w.Answer()
 	if err != nil {
 		return err
@@ -253,26 +319,63 @@ func idempotentWrite(ctx context.Context, tx *Tx, write func() error) error {
 	if err != nil {
 		return err
 	}
-	args := []any{w.Principal, w.Key, w.Fingerprint, nanos(tx.now), resp.Status, string(headers), resp.Body,
-		nullString(resp.ChannelID), nullString(resp.ResourceID)}
-	res, err := tx.ExecContext(ctx, `INSERT INTO idempotency_keys (principal, key, fingerprint, created_at, status, headers, body, channel_id, resource_id)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (principal, key) DO NOTHING`, args...)
-	if err != nil {
-		return err
-	}
-	if n, err := res.RowsAffected(); err != nil || n == 1 {
-		return err
-	}
-	prior, claim, err := checkIdempotency(ctx, tx, w.Principal, w.Key, w.Fingerprint)
-	if err != nil {
-		return err
-	}
-	if !claim {
-		return &herald.IdempotentReplay{Response: prior}
-	}
 	_, err = tx.ExecContext(ctx, `INSERT OR REPLACE INTO idempotency_keys (principal, key, fingerprint, created_at, status, headers, body, channel_id, resource_id)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, w.Principal, w.Key, w.Fingerprint, nanos(tx.now), resp.Status, string(headers), resp.Body,
+		nullString(resp.ChannelID), nullString(resp.ResourceID))
 	return err
+}
+
+// keyedPost is CreateUpdate's write under an Idempotency-Key. The update
+// gets the id derived from (principal, key) and keeps the request's
+// fingerprint, so that a retry finds it with the lookup by id any post
+// makes, and nothing else is written (migrations/0012). A retry is
+// answered with the update as a fresh post's answer shows it (its content
+// as it now is, no counts yet).
+func (tx *Tx) keyedPost(ctx context.Context, w *herald.IdempotentWrite, r *chanRow, u *herald.Update, text string, refs []herald.MediaRef) error {
+	id := tx.db.keyedPostID(w.Principal, w.Key)
+	found, err := lookupIdempotency(ctx, tx, w.Principal, w.Key, id, w.Fingerprint)
+	switch {
+	case err != nil:
+		return err
+	case found.post:
+		return tx.replayPost(ctx, w, id, u)
+	case !found.claim:
+		return &herald.IdempotentReplay{Response: found.prior}
+	case found.idTaken:
+		// The key's older post outlived the key: this one gets a random
+		// id, and its answer is kept in idempotency_keys.
+		if _, err := tx.insertUpdate(ctx, r, u, text, refs, "", "", nil); err != nil {
+			return err
+		}
+		return keepAnswer(ctx, tx, w)
+	}
+	_, err = tx.insertUpdate(ctx, r, u, text, refs, "", id, w.Fingerprint)
+	return err
+}
+
+// replayPost answers a keyed post's retry from its update: the content as
+// it now is (an edit shows), with the counts of a fresh post (none).
+func (tx *Tx) replayPost(ctx context.Context, w *herald.IdempotentWrite, id string, u *herald.Update) error {
+	list, err := readUpdates(ctx, tx, "", `WHERE u.id = ?2`, id)
+	if err != nil {
+		return err
+	}
+	if len(list) == 0 {
+		return errUpdateNotFound // read in this transaction: cannot happen
+	}
+	*u = *list[0]
+	u.Reactions, u.Viewer, u.Views, u.Pinned = map[string]int64{}, herald.UpdateViewer{Votes: []int{}}, nil, false
+	if u.Poll != nil {
+		u.Poll.Voters = 0
+		for i := range u.Poll.Options {
+			u.Poll.Options[i].Votes = 0
+		}
+	}
+	resp, err := w.Answer()
+	if err != nil {
+		return err
+	}
+	return &herald.IdempotentReplay{Response: resp}
 }
 
 // CompleteIdempotencyKey stores a claimed key's answer.
@@ -330,7 +433,8 @@ func (db *DB) ChannelIDByHandle(ctx context.Context, handle string) (string, err
 }
 
 // eraseAnswers erases the kept Idempotency-Key answers about ids (updates,
-// scheduled updates or channels created): their bodies hold the text.
+// scheduled updates or channels created): their bodies hold the text. (A
+// keyed post keeps no answer: see keyedPost.)
 func eraseAnswers(ctx context.Context, tx *Tx, ids []string) error {
 	_, err := tx.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE resource_id IN (SELECT value FROM json_each(?1))
 		OR channel_id IN (SELECT value FROM json_each(?1))`, jsonList(ids))

@@ -3,34 +3,39 @@ package sqlite
 import (
 	"context"
 	"crypto/rand"
-	"database/sql"
-	"errors"
 
 	"github.com/heraldhq/herald"
 )
 
-const settingMediaURLKey = "media_url_key"
+const (
+	settingMediaURLKey    = "media_url_key"
+	settingKeyedPostIDKey = "keyed_post_id_key"
+)
 
-// loadMediaURLKey reads the key signing unlisted channels' media URLs,
-// making it on the first open.
-func (db *DB) loadMediaURLKey(ctx context.Context) error {
+// loadSecrets reads the store's own keys, making each on the first open:
+// the one signing unlisted channels' media URLs, and the one deriving a
+// keyed post's update id (herald.IDDeriver).
+func (db *DB) loadSecrets(ctx context.Context) error {
+	var err error
+	if db.mediaKey, err = db.loadSecret(ctx, settingMediaURLKey); err != nil {
+		return err
+	}
+	key, err := db.loadSecret(ctx, settingKeyedPostIDKey)
+	db.keyedPostIDs = herald.NewIDDeriver(key)
+	return err
+}
+
+func (db *DB) loadSecret(ctx context.Context, name string) ([]byte, error) {
 	fresh := make([]byte, 32)
 	if _, err := rand.Read(fresh); err != nil {
-		return err
+		return nil, err
+	}
+	if _, err := db.w.ExecContext(ctx, `INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING`, name, fresh); err != nil {
+		return nil, err
 	}
 	var key []byte
-	err := db.w.QueryRowContext(ctx, `SELECT value FROM settings WHERE name = ?`, settingMediaURLKey).Scan(&key)
-	if errors.Is(err, sql.ErrNoRows) {
-		_, err = db.w.ExecContext(ctx, `INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING`, settingMediaURLKey, fresh)
-		if err == nil {
-			err = db.w.QueryRowContext(ctx, `SELECT value FROM settings WHERE name = ?`, settingMediaURLKey).Scan(&key)
-		}
-	}
-	if err != nil {
-		return err
-	}
-	db.mediaKey = key
-	return nil
+	err := db.w.QueryRowContext(ctx, `SELECT value FROM settings WHERE name = ?`, name).Scan(&key)
+	return key, err
 }
 
 // MediaURLKey returns the key signing unlisted channels' media URLs.

@@ -67,7 +67,8 @@ type DB struct {
 	closeOnce sync.Once
 	closeErr  error
 
-	mediaKey []byte // signs unlisted channels' media URLs (loadMediaURLKey)
+	mediaKey     []byte            // signs unlisted channels' media URLs (loadSecrets)
+	keyedPostIDs *herald.IDDeriver // keyed posts' update ids (loadSecrets)
 }
 
 // readConns is the size of the read pool.
@@ -125,9 +126,9 @@ func Open(ctx context.Context, path string, cfg herald.StoreConfig) (*DB, error)
 		w.Close()
 		return nil, fmt.Errorf("migrate %s: %w", path, err)
 	}
-	if err := db.loadMediaURLKey(ctx); err != nil {
+	if err := db.loadSecrets(ctx); err != nil {
 		w.Close()
-		return nil, fmt.Errorf("media url key %s: %w", path, err)
+		return nil, fmt.Errorf("secrets %s: %w", path, err)
 	}
 	if err := db.reindexOnFoldChange(ctx); err != nil {
 		w.Close()

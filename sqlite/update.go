@@ -267,7 +267,11 @@ func (db *DB) CreateUpdate(ctx context.Context, actorID, channelID string, u *he
 		if err != nil {
 			return err
 		}
-		return idempotentWrite(ctx, tx, func() error { return tx.insertUpdate(ctx, r, u, text, refs, "") })
+		if w := herald.IdempotentWriteOf(ctx); w != nil {
+			return tx.keyedPost(ctx, w, r, u, text, refs)
+		}
+		_, err = tx.insertUpdate(ctx, r, u, text, refs, "", "", nil)
+		return err
 	})
 }
 
@@ -275,8 +279,10 @@ func (db *DB) CreateUpdate(ctx context.Context, actorID, channelID string, u *he
 // r and appends update.created: the one path of a post, immediate or
 // scheduled, with retention counted from now.
 // insertUpdate posts u with the uploads refs, or with the media of the
-// scheduled update fromScheduled when set.
-func (tx *Tx) insertUpdate(ctx context.Context, r *chanRow, u *herald.Update, text string, refs []herald.MediaRef, fromScheduled string) error {
+// scheduled update fromScheduled when set, under id (a fresh one if "");
+// a keyed post's row keeps its request's fingerprint. It returns the
+// update's row.
+func (tx *Tx) insertUpdate(ctx context.Context, r *chanRow, u *herald.Update, text string, refs []herald.MediaRef, fromScheduled, id string, fingerprint []byte) (int64, error) {
 	// One statement takes the next seq, refuses a suspended channel (which
 	// posts nothing, scheduled updates included) and reads the signing key.
 	var seq int64
@@ -287,11 +293,13 @@ func (tx *Tx) insertUpdate(ctx context.Context, r *chanRow, u *herald.Update, te
 			(SELECT private_key FROM signing_keys WHERE channel_pk = ?2 AND retired_at IS NULL)`,
 		nanos(tx.now), r.pk).Scan(&seq, &keyID, &seed)
 	if errors.Is(err, sql.ErrNoRows) {
-		return herald.ErrChannelSuspended // the channel row was read in this transaction
+		return 0, herald.ErrChannelSuspended // the channel row was read in this transaction
 	} else if err != nil {
-		return err
+		return 0, err
 	}
-	id := herald.NewID()
+	if id == "" {
+		id = herald.NewID()
+	}
 	expires := tx.now.Add(tx.db.cfg.Retention)
 	var question any
 	var multiple int64
@@ -310,38 +318,38 @@ func (tx *Tx) insertUpdate(ctx context.Context, r *chanRow, u *herald.Update, te
 		u.Media, err = attachMedia(ctx, tx, r.ch.ID, id, refs)
 	}
 	if err != nil {
-		return err
+		return 0, err
 	}
 	u.ID, u.ChannelID, u.Seq, u.Text = id, r.ch.ID, seq, text
 	u.CreatedAt, u.ExpiresAt, u.EditedAt = tx.now, expires, nil
 	if err := signWith(ctx, tx, r.pk, u, keyID, seed); err != nil {
-		return err
+		return 0, err
 	}
-	res, err := tx.ExecContext(ctx, `INSERT INTO updates (id, channel_pk, seq, text, created_at, expires_at, poll_question, poll_multiple, signature, key_id)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, id, r.pk, seq, text, nanos(tx.now), nanos(expires), question, multiple, u.Signature, u.KeyID)
+	res, err := tx.ExecContext(ctx, `INSERT INTO updates (id, channel_pk, seq, text, created_at, expires_at, poll_question, poll_multiple, signature, key_id, idempotency_fingerprint)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, id, r.pk, seq, text, nanos(tx.now), nanos(expires), question, multiple, u.Signature, u.KeyID, fingerprint)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	pk, err := res.LastInsertId()
 	if err != nil {
-		return err
+		return 0, err
 	}
 	if u.Poll != nil {
 		for i, o := range u.Poll.Options {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO poll_options (update_pk, idx, text, votes) VALUES (?, ?, ?, 0)`, pk, i, o.Text); err != nil {
-				return err
+				return 0, err
 			}
 		}
 	}
 	if err := insertPushJob(ctx, tx, pk, false); err != nil {
-		return err
+		return 0, err
 	}
 	if err := tx.queuePreview(ctx, pk, text); err != nil {
-		return err
+		return 0, err
 	}
 	u.Reactions = map[string]int64{}
 	u.Viewer = herald.UpdateViewer{Votes: []int{}}
-	return tx.appendEvent(ctx, herald.Event{Stream: r.ch.ID, Type: herald.EventUpdateCreated, ChannelID: r.ch.ID, UpdateID: id, Update: u.Public()})
+	return pk, tx.appendEvent(ctx, herald.Event{Stream: r.ch.ID, Type: herald.EventUpdateCreated, ChannelID: r.ch.ID, UpdateID: id, Update: u.Public()})
 }
 
 // FindUpdate returns a live update with counts and the viewer's own interactions.

@@ -15,6 +15,7 @@ import (
 func init() {
 	register("Machines/IdempotentWrite", testIdempotentWrite)
 	register("Machines/IdempotentWriteConcurrent", testIdempotentWriteConcurrent)
+	register("Machines/IdempotentWriteReplays", testIdempotentWriteReplays)
 }
 
 // keyedPost posts u under (principal, key, fp) in the post's transaction,
@@ -55,11 +56,9 @@ func testIdempotentWrite(t *testing.T, h *Harness) {
 	}
 	WantKind(t, h.keyedPost(owner.ID, ch.ID, owner.ID, "k1", other, &herald.Update{Text: "twice"}),
 		herald.EUNPROCESSABLE, "idempotency-key-reused", "same key, another request")
-	// The two-step claim sees the answer kept in the post's transaction.
-	resp, err := s.ClaimIdempotencyKey(h.Ctx, owner.ID, "k1", fp)
-	if err != nil || resp == nil || !bytes.Equal(resp.Body, want) {
-		t.Fatalf("ClaimIdempotencyKey after a keyed post = %+v, %v", resp, err)
-	}
+	// The two-step claim (other routes) sees the key as used.
+	_, err = s.ClaimIdempotencyKey(h.Ctx, owner.ID, "k1", other)
+	WantKind(t, err, herald.EUNPROCESSABLE, "idempotency-key-reused", "two-step claim of a keyed post's key")
 	// A key claimed by a running two-step request is in flight.
 	_, err = s.ClaimIdempotencyKey(h.Ctx, owner.ID, "k2", fp)
 	NoErr(t, err, "claim k2")
@@ -68,7 +67,7 @@ func testIdempotentWrite(t *testing.T, h *Harness) {
 	// A failed write keeps nothing: the retry runs.
 	stranger := h.Account("stranger")
 	WantCode(t, h.keyedPost(stranger.ID, ch.ID, stranger.ID, "k3", fp, &herald.Update{Text: "x"}), herald.EFORBIDDEN, "not an admin")
-	resp, err = s.ClaimIdempotencyKey(h.Ctx, stranger.ID, "k3", fp)
+	resp, err := s.ClaimIdempotencyKey(h.Ctx, stranger.ID, "k3", fp)
 	if err != nil || resp != nil {
 		t.Fatalf("a failed keyed write kept %+v, %v", resp, err)
 	}
@@ -128,5 +127,75 @@ func testIdempotentWriteConcurrent(t *testing.T, h *Harness) {
 	NoErr(t, err, "ListUpdates")
 	if created.Load() != 1 || replayed.Load() != n-1 || len(us) != 1 {
 		t.Fatalf("created %d, replayed %d, updates %d", created.Load(), replayed.Load(), len(us))
+	}
+}
+
+// A retry is answered with the first answer whatever followers did since
+// (reactions, votes), media and polls included; a key whose post was
+// deleted, or whose 24 hours are over, creates a new update, and a retry
+// of that one replays it.
+func testIdempotentWriteReplays(t *testing.T, h *Harness) {
+	s := h.Store
+	owner := h.Account("owner")
+	ch := h.Channel(owner)
+	f := h.Follower(ch)
+	fp := []byte("fp")
+	a, b := h.Upload(owner, ch, 10), h.Upload(owner, ch, 20)
+	newMedia := func() *herald.Update {
+		return &herald.Update{Text: "Photos", Media: []herald.Media{{ID: b.ID, Alt: "second"}, {ID: a.ID, Alt: "first"}}}
+	}
+	newPoll := func() *herald.Update {
+		return &herald.Update{Text: "Vote", Poll: &herald.Poll{Question: "Which?", Options: []herald.PollOption{{Text: "x"}, {Text: "y"}}}}
+	}
+	replays := func(key string, next *herald.Update, first []byte) {
+		t.Helper()
+		err := h.keyedPost(owner.ID, ch.ID, owner.ID, key, fp, next)
+		r := replayOf(err)
+		if r == nil || r.Status != 201 || !bytes.Equal(r.Body, first) {
+			var got []byte
+			if r != nil {
+				got = r.Body
+			}
+			t.Fatalf("retry of %q = %v %s, want the first answer %s", key, err, got, first)
+		}
+	}
+
+	media := newMedia()
+	NoErr(t, h.keyedPost(owner.ID, ch.ID, owner.ID, "media", fp, media), "keyed post with media")
+	firstMedia, _ := json.Marshal(media)
+	_, err := s.SetReaction(h.Ctx, f.ID, ch.ID, media.ID, "👍")
+	NoErr(t, err, "SetReaction")
+	replays("media", newMedia(), firstMedia)
+
+	poll := newPoll()
+	NoErr(t, h.keyedPost(owner.ID, ch.ID, owner.ID, "poll", fp, poll), "keyed poll")
+	firstPoll, _ := json.Marshal(poll)
+	_, err = s.Vote(h.Ctx, f.ID, ch.ID, poll.ID, []int{1})
+	NoErr(t, err, "Vote")
+	replays("poll", newPoll(), firstPoll)
+
+	// Deleted (its text erased with it): the retry posts again.
+	NoErr(t, s.DeleteUpdate(h.Ctx, owner.ID, ch.ID, poll.ID), "DeleteUpdate")
+	again := newPoll()
+	NoErr(t, h.keyedPost(owner.ID, ch.ID, owner.ID, "poll", fp, again), "retry of a deleted keyed post")
+	if again.Poll == nil || again.Seq == poll.Seq {
+		t.Fatalf("retry after deletion = %s", JSON(t, again))
+	}
+
+	// A day later the key is new: a second update, then replayed.
+	h.Clock.Advance(herald.IdempotencyTTL)
+	later := newMedia()
+	later.Text = "Photos, a day later"
+	later.Media = nil
+	NoErr(t, h.keyedPost(owner.ID, ch.ID, owner.ID, "media", fp, later), "same key a day later")
+	if later.ID == media.ID || later.Text != "Photos, a day later" {
+		t.Fatalf("a day later = %s, first was %s", JSON(t, later), media.ID)
+	}
+	firstLater, _ := json.Marshal(later)
+	replays("media", &herald.Update{Text: "Photos, a day later"}, firstLater)
+	us, err := s.ListUpdates(h.Ctx, owner.ID, ch.ID, 0, 10)
+	NoErr(t, err, "ListUpdates")
+	if len(us) != 3 {
+		t.Fatalf("%d updates, want 3 (media, the reposted poll, a day later)", len(us))
 	}
 }

@@ -35,6 +35,7 @@ func benchHTTP(ctx context.Context, args []string) error {
 	textLen := fs.Int("text", 200, "update text length in bytes")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the measured phases to this file")
 	readOnly := fs.Bool("read-only", false, "skip the posting phase: post 20 updates, then measure reads")
+	postOnly := fs.Bool("post-only", false, "skip the reading phase (a CPU profile then holds posting alone)")
 	pageCache := fs.Int("page-cache-mb", 64, "page cache of the in-process server (0: every read goes to the store)")
 	withKey := fs.Bool("key", false, "post with a channel API key and a fresh Idempotency-Key per post, as programs do (else the admin's session token)")
 	viewClients := fs.Int("view-clients", 0, "clients reporting views (batches of 100 updates, from the followers' accounts) during both phases")
@@ -151,6 +152,12 @@ func benchHTTP(ctx context.Context, args []string) error {
 		}
 		post = runPhase(ctx, *clients, *duration, postOp)
 		post.print(name)
+	}
+	if *postOnly {
+		if post.errors > 0 {
+			return errors.New("some requests failed")
+		}
+		return nil
 	}
 	read := runWorkers(ctx, *clients, *duration, func(ctx context.Context, worker int) error {
 		us, err := followers[worker].ListUpdates(ctx, ch.ID, client.ListOptions{Limit: 20})
