@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -55,4 +56,69 @@ func BenchmarkHTTPFirstPage(b *testing.B) {
 			}
 		}
 	})
+}
+
+// postStore answers a session or key lookup and creates updates in
+// memory, so that BenchmarkHTTPPost measures what the HTTP layer and the
+// client add to a post, with a session token or with an API key and an
+// Idempotency-Key (the store's own share: sqlite's
+// BenchmarkCreateUpdate(Idempotent)?Parallel).
+type postStore struct {
+	herald.Store
+	account *herald.Account
+	key     *herald.ChannelKey
+	seq     atomic.Int64
+}
+
+func (s *postStore) FindAccountBySession(ctx context.Context, hash []byte) (*herald.Account, error) {
+	return s.account, nil
+}
+
+func (s *postStore) FindChannelKey(ctx context.Context, hash []byte) (*herald.ChannelKey, error) {
+	return s.key, nil
+}
+
+func (s *postStore) CreateUpdate(ctx context.Context, actorID, channelID string, u *herald.Update) error {
+	now := time.Now().UTC()
+	u.ID, u.ChannelID, u.Seq, u.CreatedAt, u.ExpiresAt = herald.NewID(), channelID, s.seq.Add(1), now, now.Add(herald.DefaultRetention)
+	u.Reactions, u.Viewer = map[string]int64{}, herald.UpdateViewer{Votes: []int{}}
+	return nil
+}
+
+func BenchmarkHTTPPost(b *testing.B) {
+	for _, keyed := range []bool{false, true} {
+		name := "token"
+		if keyed {
+			name = "key+idempotency"
+		}
+		b.Run(name, func(b *testing.B) {
+			today := herald.KeyDay(time.Now())
+			st := &postStore{account: &herald.Account{ID: "acc", Username: "alice", DisplayName: "alice"},
+				key: &herald.ChannelKey{ID: "k", ChannelID: "chan", Scopes: []string{herald.ScopePost}, LastUsed: &today}}
+			srv := hhttp.NewServer(hhttp.Config{Store: st, Hasher: password.NewHasher(password.TestParams)})
+			ts := httptest.NewServer(srv)
+			defer ts.Close()
+			c := client.New(ts.URL, strings.Repeat("t", 43))
+			if keyed {
+				c = c.WithToken(herald.KeySecretPrefix + strings.Repeat("k", 43))
+			}
+			text := strings.Repeat("Storm warning. ", 14)
+			b.SetParallelism(25)
+			b.ReportAllocs()
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					var err error
+					if keyed {
+						_, _, err = c.Publish(context.Background(), "chan", client.Post{Text: text})
+					} else {
+						_, err = c.PostUpdate(context.Background(), "chan", text, nil)
+					}
+					if err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		})
+	}
 }

@@ -325,32 +325,36 @@ func keepAnswer(ctx context.Context, tx *Tx, w *herald.IdempotentWrite) error {
 	return err
 }
 
-// keyedPost is CreateUpdate's write under an Idempotency-Key. The update
-// gets the id derived from (principal, key) and keeps the request's
-// fingerprint, so that a retry finds it with the lookup by id any post
-// makes, and nothing else is written (migrations/0012). A retry is
-// answered with the update as a fresh post's answer shows it (its content
-// as it now is, no counts yet).
-func (tx *Tx) keyedPost(ctx context.Context, w *herald.IdempotentWrite, r *chanRow, u *herald.Update, text string, refs []herald.MediaRef) error {
-	id := tx.db.keyedPostID(w.Principal, w.Key)
+// A keyed post (CreateUpdate under an Idempotency-Key) gets the update id
+// derived from (principal, key) and keeps the request's fingerprint on its
+// row, so that a retry finds it by the lookup by id any post makes, and
+// nothing else is written (migrations/0012). insertUpdate's first
+// statement tells whether the key was seen before; only then does
+// keyedRetry look it up. A retry is answered with the update as a fresh
+// post's answer shows it (its content as it now is, no counts yet).
+
+// keyedRetry decides a keyed post whose key was seen before (or whose
+// channel is suspended: seqErr, returned unless the key replays). It
+// returns the id to post under, and keepIndexed when the key's older post
+// outlived the key: this one gets a random id, and its answer is kept in
+// idempotency_keys. A replay is an error (*herald.IdempotentReplay).
+func (tx *Tx) keyedRetry(ctx context.Context, w *herald.IdempotentWrite, id string, u *herald.Update, seqErr error) (string, bool, error) {
 	found, err := lookupIdempotency(ctx, tx, w.Principal, w.Key, id, w.Fingerprint)
 	switch {
 	case err != nil:
-		return err
+		return "", false, err
 	case found.post:
-		return tx.replayPost(ctx, w, id, u)
+		return "", false, tx.replayPost(ctx, w, id, u)
 	case !found.claim:
-		return &herald.IdempotentReplay{Response: found.prior}
+		return "", false, &herald.IdempotentReplay{Response: found.prior}
+	case errors.Is(seqErr, sql.ErrNoRows):
+		return "", false, herald.ErrChannelSuspended
+	case seqErr != nil:
+		return "", false, seqErr
 	case found.idTaken:
-		// The key's older post outlived the key: this one gets a random
-		// id, and its answer is kept in idempotency_keys.
-		if _, err := tx.insertUpdate(ctx, r, u, text, refs, "", "", nil); err != nil {
-			return err
-		}
-		return keepAnswer(ctx, tx, w)
+		return "", true, nil
 	}
-	_, err = tx.insertUpdate(ctx, r, u, text, refs, "", id, w.Fingerprint)
-	return err
+	return id, false, nil
 }
 
 // replayPost answers a keyed post's retry from its update: the content as

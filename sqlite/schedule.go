@@ -230,7 +230,7 @@ func (tx *Tx) publish(ctx context.Context, r *chanRow, s *herald.ScheduledUpdate
 		return nil, err
 	}
 	u := &herald.Update{Text: s.Text, Poll: s.Poll}
-	_, err := tx.insertUpdate(ctx, r, u, s.Text, nil, s.ID, "", nil)
+	_, err := tx.insertUpdate(ctx, r, u, s.Text, nil, s.ID, nil)
 	return u, err
 }
 

@@ -267,10 +267,7 @@ func (db *DB) CreateUpdate(ctx context.Context, actorID, channelID string, u *he
 		if err != nil {
 			return err
 		}
-		if w := herald.IdempotentWriteOf(ctx); w != nil {
-			return tx.keyedPost(ctx, w, r, u, text, refs)
-		}
-		_, err = tx.insertUpdate(ctx, r, u, text, refs, "", "", nil)
+		_, err = tx.insertUpdate(ctx, r, u, text, refs, "", herald.IdempotentWriteOf(ctx))
 		return err
 	})
 }
@@ -279,19 +276,44 @@ func (db *DB) CreateUpdate(ctx context.Context, actorID, channelID string, u *he
 // r and appends update.created: the one path of a post, immediate or
 // scheduled, with retention counted from now.
 // insertUpdate posts u with the uploads refs, or with the media of the
-// scheduled update fromScheduled when set, under id (a fresh one if "");
-// a keyed post's row keeps its request's fingerprint. It returns the
-// update's row.
-func (tx *Tx) insertUpdate(ctx context.Context, r *chanRow, u *herald.Update, text string, refs []herald.MediaRef, fromScheduled, id string, fingerprint []byte) (int64, error) {
+// scheduled update fromScheduled when set. Under an Idempotency-Key (w not
+// nil) it is a keyed post: see keyedPost. It returns the update's row.
+func (tx *Tx) insertUpdate(ctx context.Context, r *chanRow, u *herald.Update, text string, refs []herald.MediaRef, fromScheduled string, w *herald.IdempotentWrite) (int64, error) {
 	// One statement takes the next seq, refuses a suspended channel (which
-	// posts nothing, scheduled updates included) and reads the signing key.
+	// posts nothing, scheduled updates included) and reads the signing key;
+	// for a keyed post, it also tells whether its key was seen before.
 	var seq int64
 	var keyID sql.NullString
 	var seed []byte
-	err := tx.QueryRowContext(ctx, `UPDATE channels SET last_seq = last_seq + 1, last_update_at = ?1 WHERE pk = ?2 AND suspended_at IS NULL
-		RETURNING last_seq, (SELECT id FROM signing_keys WHERE channel_pk = ?2 AND retired_at IS NULL),
-			(SELECT private_key FROM signing_keys WHERE channel_pk = ?2 AND retired_at IS NULL)`,
-		nanos(tx.now), r.pk).Scan(&seq, &keyID, &seed)
+	var id string
+	var fingerprint []byte
+	var keepIndexed bool // the answer goes to idempotency_keys (keyedRetry)
+	var err error
+	if w == nil {
+		err = tx.QueryRowContext(ctx, `UPDATE channels SET last_seq = last_seq + 1, last_update_at = ?1 WHERE pk = ?2 AND suspended_at IS NULL
+			RETURNING last_seq, (SELECT id FROM signing_keys WHERE channel_pk = ?2 AND retired_at IS NULL),
+				(SELECT private_key FROM signing_keys WHERE channel_pk = ?2 AND retired_at IS NULL)`,
+			nanos(tx.now), r.pk).Scan(&seq, &keyID, &seed)
+	} else {
+		id, fingerprint = tx.db.keyedPostID(w.Principal, w.Key), w.Fingerprint
+		var seen bool
+		err = tx.QueryRowContext(ctx, `UPDATE channels SET last_seq = last_seq + 1, last_update_at = ?1 WHERE pk = ?2 AND suspended_at IS NULL
+			RETURNING last_seq, (SELECT id FROM signing_keys WHERE channel_pk = ?2 AND retired_at IS NULL),
+				(SELECT private_key FROM signing_keys WHERE channel_pk = ?2 AND retired_at IS NULL),
+				EXISTS (SELECT 1 FROM updates WHERE id = ?3) OR EXISTS (SELECT 1 FROM idempotency_keys WHERE principal = ?4 AND key = ?5)`,
+			nanos(tx.now), r.pk, id, w.Principal, w.Key).Scan(&seq, &keyID, &seed, &seen)
+		if seen || errors.Is(err, sql.ErrNoRows) {
+			// A retry (or a suspended channel, which still replays what
+			// it answered): the whole lookup decides. Replaying returns an
+			// error, so the request's savepoint undoes the seq taken.
+			if id, keepIndexed, err = tx.keyedRetry(ctx, w, id, u, err); err != nil {
+				return 0, err
+			}
+			if keepIndexed {
+				fingerprint = nil
+			}
+		}
+	}
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, herald.ErrChannelSuspended // the channel row was read in this transaction
 	} else if err != nil {
@@ -349,7 +371,13 @@ func (tx *Tx) insertUpdate(ctx context.Context, r *chanRow, u *herald.Update, te
 	}
 	u.Reactions = map[string]int64{}
 	u.Viewer = herald.UpdateViewer{Votes: []int{}}
-	return pk, tx.appendEvent(ctx, herald.Event{Stream: r.ch.ID, Type: herald.EventUpdateCreated, ChannelID: r.ch.ID, UpdateID: id, Update: u.Public()})
+	if err := tx.appendEvent(ctx, herald.Event{Stream: r.ch.ID, Type: herald.EventUpdateCreated, ChannelID: r.ch.ID, UpdateID: id, Update: u.Public()}); err != nil {
+		return 0, err
+	}
+	if keepIndexed {
+		return pk, keepAnswer(ctx, tx, w)
+	}
+	return pk, nil
 }
 
 // FindUpdate returns a live update with counts and the viewer's own interactions.

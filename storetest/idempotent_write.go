@@ -198,4 +198,11 @@ func testIdempotentWriteReplays(t *testing.T, h *Harness) {
 	if len(us) != 3 {
 		t.Fatalf("%d updates, want 3 (media, the reposted poll, a day later)", len(us))
 	}
+
+	// A suspended channel posts nothing, but a retry still gets its answer.
+	_, err = s.Moderate(h.Ctx, herald.Moderation{OperatorID: h.operator().ID, Action: herald.ActionSuspendChannel, ChannelID: ch.ID, Reason: "scam"})
+	NoErr(t, err, "suspend")
+	replays("media", &herald.Update{Text: "Photos, a day later"}, firstLater)
+	WantKind(t, h.keyedPost(owner.ID, ch.ID, owner.ID, "new", fp, &herald.Update{Text: "x"}),
+		herald.EFORBIDDEN, "channel-suspended", "keyed post while suspended")
 }
