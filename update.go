@@ -153,6 +153,19 @@ func ClampLimit(limit, def, max int) (int, error) {
 	return limit, nil
 }
 
+// AsFreshPost leaves u as the answer to its post showed it, content
+// aside: no counts (reactions, votes, views), no viewer's part, not
+// pinned. A store answers a retried keyed post with it.
+func (u *Update) AsFreshPost() {
+	u.Reactions, u.Viewer, u.Views, u.Pinned = map[string]int64{}, UpdateViewer{Votes: []int{}}, nil, false
+	if u.Poll != nil {
+		u.Poll.Voters = 0
+		for i := range u.Poll.Options {
+			u.Poll.Options[i].Votes = 0
+		}
+	}
+}
+
 // Public returns the update as everyone may see it, as events carry it: a
 // copy without the viewer's own reaction and votes that shares nothing
 // with u (counts and poll are copied).

@@ -191,8 +191,9 @@ func (t *tx) claimIdempotency(ctx context.Context, principal, key string, finger
 	var fp, body []byte
 	var status *int
 	var headers map[string]string
-	err = t.QueryRow(ctx, `SELECT fingerprint, status, headers, body FROM idempotency_keys WHERE principal = $1 AND key = $2`,
-		principal, key).Scan(&fp, &status, &headers, &body)
+	var resource *string
+	err = t.QueryRow(ctx, `SELECT fingerprint, status, headers, body, resource_id FROM idempotency_keys WHERE principal = $1 AND key = $2`,
+		principal, key).Scan(&fp, &status, &headers, &body, &resource)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, herald.ErrIdempotencyInFlight // released meanwhile: the client retries
 	} else if err != nil {
@@ -204,14 +205,19 @@ func (t *tx) claimIdempotency(ctx context.Context, principal, key string, finger
 	case status == nil:
 		return nil, herald.ErrIdempotencyInFlight
 	}
-	return &herald.IdempotentResponse{Status: *status, Headers: headers, Body: body}, nil
+	out := &herald.IdempotentResponse{Status: *status, Headers: headers, Body: body}
+	if resource != nil {
+		out.ResourceID = *resource
+	}
+	return out, nil
 }
 
 // idempotentWrite runs write in t under the herald.IdempotentWrite ctx
 // carries (if any): claimed before (a concurrent duplicate on another node
 // waits on the row, then finds the answer), answered after, all in the
-// write's transaction.
-func (t *tx) idempotentWrite(ctx context.Context, write func() error) error {
+// write's transaction. A replay of a post (replayed not nil) is rendered
+// from the update it created, as SQLite renders it.
+func (t *tx) idempotentWrite(ctx context.Context, write func() error, replayed *herald.Update) error {
 	w := herald.IdempotentWriteOf(ctx)
 	if w == nil {
 		return write()
@@ -221,6 +227,9 @@ func (t *tx) idempotentWrite(ctx context.Context, write func() error) error {
 		return err
 	}
 	if prior != nil {
+		if replayed != nil && prior.ResourceID != "" {
+			return t.replayPost(ctx, w, prior, replayed)
+		}
 		return &herald.IdempotentReplay{Response: prior}
 	}
 	if err := write(); err != nil {
@@ -238,6 +247,25 @@ func (t *tx) idempotentWrite(ctx context.Context, write func() error) error {
 		WHERE principal = $6 AND key = $7`,
 		resp.Status, headers, resp.Body, nullIfEmpty(resp.ChannelID), nullIfEmpty(resp.ResourceID), w.Principal, w.Key)
 	return err
+}
+
+// replayPost answers a keyed post's retry with the update as it now is
+// (an edit shows), in the form of a fresh post's answer; with the kept
+// answer if the update is gone.
+func (t *tx) replayPost(ctx context.Context, w *herald.IdempotentWrite, prior *herald.IdempotentResponse, u *herald.Update) error {
+	cur, err := t.db.signed(scanUpdate(t.QueryRow(ctx, `SELECT `+updateCols+` FROM `+updateFrom+` WHERE u.id = $2`, "", prior.ResourceID)))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return &herald.IdempotentReplay{Response: prior}
+	} else if err != nil {
+		return err
+	}
+	*u = *cur
+	u.AsFreshPost()
+	resp, err := w.Answer()
+	if err != nil {
+		return err
+	}
+	return &herald.IdempotentReplay{Response: resp}
 }
 
 // CompleteIdempotencyKey stores a claimed key's answer.

@@ -85,7 +85,7 @@ func (db *DB) ScheduleUpdate(ctx context.Context, actorID, channelID string, s *
 			s.ID, s.ChannelID, s.Text, s.CreatedAt = id, r.ch.ID, text, t.now
 			s.PublishAt = s.PublishAt.UTC()
 			return nil
-		})
+		}, nil)
 	})
 }
 

@@ -106,7 +106,7 @@ func (db *DB) CreateUpdate(ctx context.Context, actorID, channelID string, u *he
 		if err != nil {
 			return err
 		}
-		return t.idempotentWrite(ctx, func() error { return t.insertUpdate(ctx, r, u, text, refs, "") })
+		return t.idempotentWrite(ctx, func() error { return t.insertUpdate(ctx, r, u, text, refs, "") }, u)
 	})
 }
 

@@ -368,13 +368,7 @@ func (tx *Tx) replayPost(ctx context.Context, w *herald.IdempotentWrite, id stri
 		return errUpdateNotFound // read in this transaction: cannot happen
 	}
 	*u = *list[0]
-	u.Reactions, u.Viewer, u.Views, u.Pinned = map[string]int64{}, herald.UpdateViewer{Votes: []int{}}, nil, false
-	if u.Poll != nil {
-		u.Poll.Voters = 0
-		for i := range u.Poll.Options {
-			u.Poll.Options[i].Votes = 0
-		}
-	}
+	u.AsFreshPost()
 	resp, err := w.Answer()
 	if err != nil {
 		return err

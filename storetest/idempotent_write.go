@@ -174,6 +174,21 @@ func testIdempotentWriteReplays(t *testing.T, h *Harness) {
 	NoErr(t, err, "Vote")
 	replays("poll", newPoll(), firstPoll)
 
+	// Edited since: the retry shows the update as it now is, and creates
+	// nothing (the text before the edit is kept nowhere).
+	_, err = s.EditUpdate(h.Ctx, owner.ID, ch.ID, media.ID, "Photos, corrected")
+	NoErr(t, err, "EditUpdate")
+	edited := newMedia()
+	err = h.keyedPost(owner.ID, ch.ID, owner.ID, "media", fp, edited)
+	if replayOf(err) == nil || edited.ID != media.ID || edited.Text != "Photos, corrected" || edited.EditedAt == nil || len(edited.Media) != 2 {
+		t.Fatalf("retry after an edit = %v, %s", err, JSON(t, edited))
+	}
+	var got herald.Update
+	NoErr(t, json.Unmarshal(replayOf(err).Body, &got), "decode the replay")
+	if got.Text != "Photos, corrected" || len(got.Reactions) != 0 {
+		t.Fatalf("replay after an edit = %s", replayOf(err).Body)
+	}
+
 	// Deleted (its text erased with it): the retry posts again.
 	NoErr(t, s.DeleteUpdate(h.Ctx, owner.ID, ch.ID, poll.ID), "DeleteUpdate")
 	again := newPoll()
