@@ -11,7 +11,7 @@ const EVENTS = ['update.created', 'update.edited', 'update.deleted', 'update.rea
 export function webhooksSection(ch) {
   const base = paths.channel(ch.id) + '/webhooks';
   const list = h('ul', { class: 'admin-list', id: 'webhook-list' });
-  const secretBox = h('div', { id: 'webhook-secret', hidden: true });
+  const secretBox = h('div', { id: 'webhook-secret', class: 'stack', hidden: true });
   const err = errorSlot();
 
   function showSecret(secret) {
@@ -20,7 +20,7 @@ export function webhooksSection(ch) {
     secretBox.append(field(t('webhooks.secret'), input, t('webhooks.secret.hint')),
       h('button', { type: 'button', class: 'btn ghost small', onclick: async () => {
         try { await navigator.clipboard.writeText(secret); toast(t('common.copied')); } catch { input.select(); }
-      } }, icon('link'), ' ', t('common.copy')));
+      } }, t('webhooks.secret.copy')));
     secretBox.hidden = false;
   }
 
@@ -89,7 +89,7 @@ export function webhooksSection(ch) {
   const add = h('button', { type: 'submit', class: 'btn secondary' }, t('webhooks.add'));
   const form = h('form', { class: 'stack', novalidate: true },
     field(t('webhooks.url'), url, t('webhooks.url.hint')),
-    h('fieldset', null, h('legend', null, t('webhooks.events')), ...boxes),
+    h('fieldset', null, h('legend', null, t('webhooks.events')), h('div', { class: 'row' }, ...boxes)),
     err, h('div', { class: 'row end' }, add));
   form.addEventListener('submit', async e => {
     e.preventDefault();

@@ -113,6 +113,6 @@ export async function accountView(main) {
     }
   });
 
-  main.append(title, nameForm, pwForm, sessionsCard, exportCard, delForm);
+  main.append(h('div', { class: 'stack' }, title, nameForm, pwForm, sessionsCard, exportCard, delForm));
   await loadSessions();
 }

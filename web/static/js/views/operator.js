@@ -3,7 +3,7 @@
 // is now, channel and account lookup, review requests, and the audit log. Every action
 // needs a reason, which the channel's admins are told.
 import { h, clear } from '../dom.js';
-import { t, fmtDate } from '../i18n.js';
+import { t, tn, fmtDate } from '../i18n.js';
 import { api, session } from '../api.js';
 import { navigate, toast, errorText, busy, pageTitle, emptyPage } from '../ui.js';
 
@@ -44,7 +44,7 @@ export async function operatorView(main) {
       actions.appendChild(button(t('operator.dismiss'), e => act(e.currentTarget, reason, { action: 'dismiss_reports', channel_id: g.channel_id, update_id: g.update_id || '' })));
       queue.appendChild(h('article', { class: 'card op-target', dataset: { channel: g.channel_id } },
         h('h3', null, g.channel ? g.channel.name : g.channel_id, g.suspension ? ' · ' + t('operator.suspended') : ''),
-        h('p', { class: 'muted small-text' }, t('operator.reports', { n: g.count, reasons, at: fmtDate(g.latest_at) })),
+        h('p', { class: 'muted small-text' }, tn('operator.reports', g.count, { reasons, at: fmtDate(g.latest_at) })),
         what ? h('blockquote', { class: 'op-content' }, what) : null,
         ...g.comments.map(c => h('p', { class: 'op-comment' }, '“', c, '”')),
         actions));
@@ -118,11 +118,11 @@ export async function operatorView(main) {
   }
   accForm.addEventListener('submit', e => { e.preventDefault(); showAccount(); });
 
-  main.append(pageTitle(t('operator.title')),
+  main.append(h('div', { class: 'stack' }, pageTitle(t('operator.title')),
     h('section', { 'aria-labelledby': 'op-queue-title' }, h('h2', { class: 'section-title', id: 'op-queue-title' }, t('operator.queue')), queue),
     h('section', { class: 'card', 'aria-labelledby': 'op-lookup-title' }, h('h2', { class: 'section-title', id: 'op-lookup-title' }, t('operator.lookup')), lookupForm, lookupOut),
     h('section', { class: 'card', 'aria-labelledby': 'op-account-title' }, h('h2', { class: 'section-title', id: 'op-account-title' }, t('operator.account')), accForm, accOut),
     h('section', { 'aria-labelledby': 'op-reviews-title' }, h('h2', { class: 'section-title', id: 'op-reviews-title' }, t('operator.reviews')), reviews),
-    h('section', { class: 'card', 'aria-labelledby': 'op-audit-title' }, h('h2', { class: 'section-title', id: 'op-audit-title' }, t('operator.audit')), audit));
+    h('section', { class: 'card', 'aria-labelledby': 'op-audit-title' }, h('h2', { class: 'section-title', id: 'op-audit-title' }, t('operator.audit')), audit)));
   await refresh();
 }
