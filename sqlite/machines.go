@@ -179,8 +179,8 @@ func (db *DB) FindChannelKey(ctx context.Context, secretHash []byte) (*herald.Ch
 }
 
 // ClaimIdempotencyKey claims (principal, key) or returns its first answer.
-// A key that a keyed post holds (see keyedPost) is refused as used: only a
-// post's own route may replay it, and it never claims in two steps.
+// A key that a keyed post holds (see keyedRetry) is refused as used: only
+// a post's own route may replay it, and it never claims in two steps.
 func (db *DB) ClaimIdempotencyKey(ctx context.Context, principal, key string, fingerprint []byte) (*herald.IdempotentResponse, error) {
 	var out *herald.IdempotentResponse
 	err := db.write(ctx, func(tx *Tx) error {
@@ -226,8 +226,8 @@ type keyFound struct {
 }
 
 // lookupIdempotency reads (principal, key) in both places, the update's
-// through derivedID (keyedPostID's), in one statement: a keyed post's only
-// read beyond a plain post's. It returns the reused and in-flight errors.
+// through derivedID (keyedPostID's), in one statement. It returns the
+// reused and in-flight errors.
 func lookupIdempotency(ctx context.Context, tx *Tx, principal, key, derivedID string, fingerprint []byte) (keyFound, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT 0, fingerprint, created_at, status, headers, body FROM idempotency_keys
 			WHERE principal = ?2 AND key = ?3
@@ -432,7 +432,7 @@ func (db *DB) ChannelIDByHandle(ctx context.Context, handle string) (string, err
 
 // eraseAnswers erases the kept Idempotency-Key answers about ids (updates,
 // scheduled updates or channels created): their bodies hold the text. (A
-// keyed post keeps no answer: see keyedPost.)
+// keyed post keeps no answer: see keyedRetry.)
 func eraseAnswers(ctx context.Context, tx *Tx, ids []string) error {
 	_, err := tx.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE resource_id IN (SELECT value FROM json_each(?1))
 		OR channel_id IN (SELECT value FROM json_each(?1))`, jsonList(ids))

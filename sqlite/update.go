@@ -277,7 +277,7 @@ func (db *DB) CreateUpdate(ctx context.Context, actorID, channelID string, u *he
 // scheduled, with retention counted from now.
 // insertUpdate posts u with the uploads refs, or with the media of the
 // scheduled update fromScheduled when set. Under an Idempotency-Key (w not
-// nil) it is a keyed post: see keyedPost. It returns the update's row.
+// nil) it is a keyed post: see keyedRetry. It returns the update's row.
 func (tx *Tx) insertUpdate(ctx context.Context, r *chanRow, u *herald.Update, text string, refs []herald.MediaRef, fromScheduled string, w *herald.IdempotentWrite) (int64, error) {
 	// One statement takes the next seq, refuses a suspended channel (which
 	// posts nothing, scheduled updates included) and reads the signing key;
