@@ -220,8 +220,8 @@ type keyFound struct {
 	// post: the key's first request was a keyed post, to replay from
 	// the update of keyedPostID (not claim).
 	post bool
-	// idTaken: keyedPostID names an older post (claim): a new keyed post
-	// needs another id.
+	// idTaken: keyedPostID names an older post, or a deleted one (claim):
+	// a new keyed post needs another id.
 	idTaken bool
 }
 
@@ -232,7 +232,9 @@ func lookupIdempotency(ctx context.Context, tx *Tx, principal, key, derivedID st
 	rows, err := tx.QueryContext(ctx, `SELECT 0, fingerprint, created_at, status, headers, body FROM idempotency_keys
 			WHERE principal = ?2 AND key = ?3
 		UNION ALL
-		SELECT 1, idempotency_fingerprint, created_at, 0, NULL, NULL FROM updates WHERE id = ?1`,
+		SELECT 1, idempotency_fingerprint, created_at, 0, NULL, NULL FROM updates WHERE id = ?1
+		UNION ALL
+		SELECT 2, NULL, 0, NULL, NULL, NULL FROM keyed_post_tombstones WHERE id = ?1`,
 		derivedID, principal, key)
 	if err != nil {
 		return keyFound{}, err
@@ -240,21 +242,26 @@ func lookupIdempotency(ctx context.Context, tx *Tx, principal, key, derivedID st
 	defer rows.Close()
 	found := keyFound{claim: true}
 	for rows.Next() {
-		var isPost bool
+		var where int // 0: idempotency_keys, 1: a keyed post, 2: a deleted one
 		var fp []byte
 		var created int64
 		var status sql.NullInt64
 		var headers sql.NullString
 		var body []byte
-		if err := rows.Scan(&isPost, &fp, &created, &status, &headers, &body); err != nil {
+		if err := rows.Scan(&where, &fp, &created, &status, &headers, &body); err != nil {
 			return keyFound{}, err
 		}
+		if where == 2 {
+			found.idTaken = true // its answer went with it: the request runs again
+			continue
+		}
+		isPost := where == 1
 		prior, claim, err := decide(tx, fingerprint, fp, created, status, headers, body)
 		if err != nil {
 			return keyFound{}, err
 		}
 		if isPost {
-			found.idTaken = claim
+			found.idTaken = found.idTaken || claim
 		}
 		if !claim {
 			return keyFound{prior: prior, post: isPost}, nil
@@ -411,7 +418,10 @@ func (db *DB) PruneIdempotencyKeys(ctx context.Context) (int, error) {
 		if err != nil {
 			return err
 		}
-		n, err = res.RowsAffected()
+		if n, err = res.RowsAffected(); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `DELETE FROM keyed_post_tombstones WHERE created_at <= ?`, nanos(tx.now.Add(-tx.db.cfg.Retention)))
 		return err
 	})
 	return int(n), err

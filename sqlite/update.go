@@ -300,7 +300,8 @@ func (tx *Tx) insertUpdate(ctx context.Context, r *chanRow, u *herald.Update, te
 		err = tx.QueryRowContext(ctx, `UPDATE channels SET last_seq = last_seq + 1, last_update_at = ?1 WHERE pk = ?2 AND suspended_at IS NULL
 			RETURNING last_seq, (SELECT id FROM signing_keys WHERE channel_pk = ?2 AND retired_at IS NULL),
 				(SELECT private_key FROM signing_keys WHERE channel_pk = ?2 AND retired_at IS NULL),
-				EXISTS (SELECT 1 FROM updates WHERE id = ?3) OR EXISTS (SELECT 1 FROM idempotency_keys WHERE principal = ?4 AND key = ?5)`,
+				EXISTS (SELECT 1 FROM updates WHERE id = ?3) OR EXISTS (SELECT 1 FROM idempotency_keys WHERE principal = ?4 AND key = ?5)
+					OR EXISTS (SELECT 1 FROM keyed_post_tombstones WHERE id = ?3)`,
 			nanos(tx.now), r.pk, id, w.Principal, w.Key).Scan(&seq, &keyID, &seed, &seen)
 		if seen || errors.Is(err, sql.ErrNoRows) {
 			// A retry (or a suspended channel, which still replays what
@@ -499,6 +500,11 @@ func eraseUpdates(ctx context.Context, tx *Tx, pks []int64, ids []string) error 
 		return err
 	}
 	if err := eraseAnswers(ctx, tx, ids); err != nil {
+		return err
+	}
+	// A keyed post's id is derived from its key: remember it is spent.
+	if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO keyed_post_tombstones (id, created_at)
+		SELECT id, created_at FROM updates WHERE pk IN (SELECT value FROM json_each(?)) AND idempotency_fingerprint IS NOT NULL`, jsonList(pks)); err != nil {
 		return err
 	}
 	_, err := tx.ExecContext(ctx, `DELETE FROM updates WHERE pk IN (SELECT value FROM json_each(?))`, jsonList(pks))

@@ -189,13 +189,16 @@ func testIdempotentWriteReplays(t *testing.T, h *Harness) {
 		t.Fatalf("replay after an edit = %s", replayOf(err).Body)
 	}
 
-	// Deleted (its text erased with it): the retry posts again.
+	// Deleted (its text erased with it): the retry posts again, under
+	// another id (a deletion is final for clients and receivers).
 	NoErr(t, s.DeleteUpdate(h.Ctx, owner.ID, ch.ID, poll.ID), "DeleteUpdate")
 	again := newPoll()
 	NoErr(t, h.keyedPost(owner.ID, ch.ID, owner.ID, "poll", fp, again), "retry of a deleted keyed post")
-	if again.Poll == nil || again.Seq == poll.Seq {
+	if again.Poll == nil || again.Seq == poll.Seq || again.ID == poll.ID {
 		t.Fatalf("retry after deletion = %s", JSON(t, again))
 	}
+	firstAgain, _ := json.Marshal(again)
+	replays("poll", newPoll(), firstAgain)
 
 	// A day later the key is new: a second update, then replayed.
 	h.Clock.Advance(herald.IdempotencyTTL)

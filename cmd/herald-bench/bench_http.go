@@ -42,6 +42,9 @@ func benchHTTP(ctx context.Context, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if *readOnly && *postOnly {
+		return errors.New("--read-only and --post-only leave nothing to measure")
+	}
 	base := *server
 	if base == "" {
 		url, dir, stop, err := startBenchServer(ctx, *pageCache)
