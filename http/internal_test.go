@@ -3,8 +3,12 @@ package http
 import (
 	"net/http/httptest"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
+
+	herald "github.com/heraldhq/herald"
 )
 
 func TestKeyedLimiterEvictsIdle(t *testing.T) {
@@ -86,5 +90,25 @@ func TestClientAddr(t *testing.T) {
 	}
 	if k := addrKey(netip.MustParseAddr("2001:db8:1:2:3:4:5:6")); k != "2001:db8:1:2::/64" {
 		t.Errorf("addrKey v6 = %s", k)
+	}
+}
+
+func TestCleanFileNameKeepsExtension(t *testing.T) {
+	long := strings.Repeat("é", 300)
+	for _, tc := range []struct{ in, want string }{
+		{`C:\Users\a\report.pdf`, "report.pdf"},
+		{"a\x1b[31mb\".txt", "a[31mb.txt"},
+		{long + ".pdf", strings.Repeat("é", herald.MediaNameMaxLen-4) + ".pdf"},
+		// An "extension" too long to be one is cut like the rest.
+		{"x." + long, "x." + strings.Repeat("é", herald.MediaNameMaxLen-2)},
+		{"..", ""},
+	} {
+		got := cleanFileName(tc.in)
+		if got != tc.want {
+			t.Errorf("cleanFileName(%.40q) = %.40q (%d runes), want %.40q", tc.in, got, utf8.RuneCountInString(got), tc.want)
+		}
+		if n := utf8.RuneCountInString(got); n > herald.MediaNameMaxLen {
+			t.Errorf("cleanFileName(%.40q) has %d runes", tc.in, n)
+		}
 	}
 }

@@ -295,7 +295,7 @@ func uploadPart(r *http.Request, body io.Reader) (io.Reader, string, error) {
 // cleanFileName keeps a document's base name, without controls, bounded.
 func cleanFileName(name string) string {
 	name = filepath.Base(strings.ReplaceAll(name, "\\", "/"))
-	if !utf8.ValidString(name) || name == "." || name == "/" {
+	if !utf8.ValidString(name) || name == "." || name == ".." || name == "/" {
 		return ""
 	}
 	name = strings.Map(func(r rune) rune {
@@ -305,7 +305,14 @@ func cleanFileName(name string) string {
 		return r
 	}, name)
 	if utf8.RuneCountInString(name) > herald.MediaNameMaxLen {
-		name = string([]rune(name)[:herald.MediaNameMaxLen])
+		// Cut the stem, not the extension: the name is what a reader's
+		// system opens the download with.
+		ext := []rune(filepath.Ext(name))
+		if len(ext) > 16 {
+			ext = nil
+		}
+		stem := []rune(strings.TrimSuffix(name, string(ext)))
+		name = string(stem[:herald.MediaNameMaxLen-len(ext)]) + string(ext)
 	}
 	return strings.TrimSpace(name)
 }
