@@ -24,6 +24,7 @@ import (
 	"github.com/heraldhq/herald/media"
 	"github.com/heraldhq/herald/password"
 	"github.com/heraldhq/herald/sqlite"
+	"github.com/heraldhq/herald/sqlite/sqlitetest"
 	"github.com/heraldhq/herald/web"
 )
 
@@ -108,7 +109,7 @@ func (s *server) since() []string {
 func startServer(t *testing.T) *server {
 	t.Helper()
 	pub := &latePublisher{}
-	store, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "herald.db"), herald.StoreConfig{
+	store, err := sqlite.Open(context.Background(), sqlitetest.Path(t), herald.StoreConfig{
 		Clock:     herald.SystemClock{},
 		Retention: herald.DefaultRetention,
 		Publisher: pub,

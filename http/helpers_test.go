@@ -18,6 +18,7 @@ import (
 	hhttp "github.com/heraldhq/herald/http"
 	"github.com/heraldhq/herald/password"
 	"github.com/heraldhq/herald/sqlite"
+	"github.com/heraldhq/herald/sqlite/sqlitetest"
 )
 
 // env is one Herald API server on a real SQLite store in a temp dir.
@@ -56,6 +57,7 @@ func newEnv(t testing.TB, opts ...func(*hhttp.Config)) *env {
 	clock := herald.NewFakeClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
 	dir := t.TempDir()
 	path := filepath.Join(dir, "herald.db")
+	sqlitetest.Prepare(t, path)
 	pub := &forwarder{}
 	db, err := sqlite.Open(context.Background(), path, herald.StoreConfig{Clock: clock, Publisher: pub})
 	if err != nil {

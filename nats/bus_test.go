@@ -3,7 +3,6 @@ package nats_test
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"sort"
 	"sync"
 	"testing"
@@ -14,6 +13,7 @@ import (
 	"github.com/heraldhq/herald/realtime"
 	"github.com/heraldhq/herald/realtime/stream"
 	"github.com/heraldhq/herald/sqlite"
+	"github.com/heraldhq/herald/sqlite/sqlitetest"
 )
 
 // pair is two nodes on one NATS. With SQLite they share one store whose
@@ -37,7 +37,7 @@ func newPair(t *testing.T, backend string) *pair {
 	}
 	ns := startNATS(t)
 	pub := &switchPublisher{}
-	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "herald.db"), herald.StoreConfig{Publisher: pub})
+	db, err := sqlite.Open(context.Background(), sqlitetest.Path(t), herald.StoreConfig{Publisher: pub})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -279,7 +279,7 @@ func testReconnect(t *testing.T, p *pair) {
 func TestSlowConsumerRefills(t *testing.T) {
 	ns := startNATS(t)
 	ctx := context.Background()
-	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "herald.db"), herald.StoreConfig{})
+	db, err := sqlite.Open(context.Background(), sqlitetest.Path(t), herald.StoreConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -362,7 +362,7 @@ func TestSlowConsumerRefills(t *testing.T) {
 func TestHeadCheckFindsUnpublished(t *testing.T) {
 	ns := startNATS(t)
 	pub := &switchPublisher{}
-	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "herald.db"), herald.StoreConfig{Publisher: pub})
+	db, err := sqlite.Open(context.Background(), sqlitetest.Path(t), herald.StoreConfig{Publisher: pub})
 	if err != nil {
 		t.Fatal(err)
 	}

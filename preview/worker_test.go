@@ -20,6 +20,7 @@ import (
 	"github.com/heraldhq/herald/media"
 	"github.com/heraldhq/herald/preview"
 	"github.com/heraldhq/herald/sqlite"
+	"github.com/heraldhq/herald/sqlite/sqlitetest"
 	"github.com/heraldhq/herald/storetest"
 )
 
@@ -118,7 +119,7 @@ type env struct {
 
 func newEnv(t testing.TB, allow ...string) *env {
 	h := storetest.NewHarness(t, func(tb testing.TB, cfg herald.StoreConfig) herald.Store {
-		db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "herald.db"), cfg)
+		db, err := sqlite.Open(context.Background(), sqlitetest.Path(t), cfg)
 		if err != nil {
 			tb.Fatal(err)
 		}

@@ -14,7 +14,6 @@ import (
 	"net"
 	"net/http/httptest"
 	"net/netip"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -29,6 +28,7 @@ import (
 	"github.com/heraldhq/herald/realtime"
 	"github.com/heraldhq/herald/realtime/stream"
 	"github.com/heraldhq/herald/sqlite"
+	"github.com/heraldhq/herald/sqlite/sqlitetest"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -73,7 +73,7 @@ func newEnvLogged(t *testing.T, cfg realtime.Config, exempt []netip.Prefix, logg
 	t.Helper()
 	clock := herald.NewFakeClock(time.Now())
 	pub := &latePub{}
-	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "herald.db"), herald.StoreConfig{Clock: clock, Retention: herald.DefaultRetention, Publisher: pub})
+	db, err := sqlite.Open(context.Background(), sqlitetest.Path(t), herald.StoreConfig{Clock: clock, Retention: herald.DefaultRetention, Publisher: pub})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,13 +18,14 @@ import (
 
 	"github.com/heraldhq/herald"
 	"github.com/heraldhq/herald/sqlite"
+	"github.com/heraldhq/herald/sqlite/sqlitetest"
 	"github.com/heraldhq/herald/storetest"
 )
 
 // openDB opens a fresh store in a temp directory, closed when tb ends.
 func openDB(tb testing.TB, cfg herald.StoreConfig) *sqlite.DB {
 	tb.Helper()
-	return openAt(tb, filepath.Join(tb.TempDir(), "herald.db"), cfg)
+	return openAt(tb, sqlitetest.Path(tb), cfg)
 }
 
 func openAt(tb testing.TB, path string, cfg herald.StoreConfig) *sqlite.DB {

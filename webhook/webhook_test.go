@@ -9,7 +9,6 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"net/url"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,6 +18,7 @@ import (
 	"github.com/heraldhq/herald"
 	"github.com/heraldhq/herald/internal/outbound"
 	"github.com/heraldhq/herald/sqlite"
+	"github.com/heraldhq/herald/sqlite/sqlitetest"
 	"github.com/heraldhq/herald/webhook"
 )
 
@@ -139,7 +139,7 @@ type fixture struct {
 func newFixture(t *testing.T, events ...string) *fixture {
 	t.Helper()
 	f := &fixture{t: t, ctx: context.Background(), clock: herald.NewFakeClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))}
-	db, err := sqlite.Open(f.ctx, filepath.Join(t.TempDir(), "herald.db"), herald.StoreConfig{Clock: f.clock})
+	db, err := sqlite.Open(f.ctx, sqlitetest.Path(t), herald.StoreConfig{Clock: f.clock})
 	if err != nil {
 		t.Fatal(err)
 	}

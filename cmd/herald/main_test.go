@@ -390,6 +390,9 @@ func TestServeOptionErrors(t *testing.T) {
 		{[]string{"--tls-cert", "c.pem"}, nil, "--tls-cert and --tls-key go together"},
 		{[]string{"--acme-http-addr", ":80"}, nil, "--acme-http-addr needs --acme-domain"},
 		{[]string{"--tls-cert", "c.pem", "--tls-key", "k.pem", "--acme-domain", "a.example"}, nil, "choose one"},
+		{[]string{"--push-lease", "100ms"}, nil, `--push-lease "100ms"`},
+		{[]string{"--webhook-lease", "5s"}, nil, "--webhook-lease must be longer than --webhook-timeout"},
+		{[]string{"--webhook-timeout", "30s"}, nil, "--webhook-lease must be longer than --webhook-timeout"},
 	} {
 		_, err := serve.Parse(tc.args, tc.env, io.Discard)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

@@ -198,7 +198,9 @@ func TestWebhookSurvivesKill9(t *testing.T) {
 	const n = 40
 	rc := newHookReceiver(t, 20*time.Millisecond)
 	dir := t.TempDir()
-	p := startServer(t, dir, webhookFlags(t, rc)...)
+	// Short holds, so the restarted node takes the webhook over soon.
+	leases := []string{"--webhook-timeout", "2s", "--webhook-lease", "3s"}
+	p := startServer(t, dir, append(webhookFlags(t, rc), leases...)...)
 	ctx := context.Background()
 	sess, err := client.New(p.url, "").CreateAccount(ctx, "owner", "a long enough password", "")
 	if err != nil {
@@ -224,8 +226,8 @@ func TestWebhookSurvivesKill9(t *testing.T) {
 	if before >= n {
 		t.Fatalf("all %d delivered before the kill: the test proves nothing", before)
 	}
-	startServer(t, dir, webhookFlags(t, rc)...)
-	// The dead process's lease (20 s) must end first.
+	startServer(t, dir, append(webhookFlags(t, rc), leases...)...)
+	// The dead process's lease (--webhook-lease) must end first.
 	deadline := time.Now().Add(90 * time.Second)
 	for {
 		if d, _ := rc.check(t); d == n {

@@ -105,14 +105,17 @@ type Config struct {
 	LinkPreviews      bool
 	PreviewAllowHosts []string // hosts fetched even at private or loopback addresses
 	// Web Push (issue 12).
-	PushContent     string   // preview or minimal
-	PushAllowHosts  []string // push hosts allowed besides the well-known services
-	PushCARoots     string   // PEM file of roots trusted for push services besides the system's
-	PushSubject     string   // VAPID contact (mailto: or https:); "" derives one
-	PushConcurrency int      // requests in flight per node
+	PushContent     string        // preview or minimal
+	PushAllowHosts  []string      // push hosts allowed besides the well-known services
+	PushCARoots     string        // PEM file of roots trusted for push services besides the system's
+	PushSubject     string        // VAPID contact (mailto: or https:); "" derives one
+	PushConcurrency int           // requests in flight per node
+	PushLease       time.Duration // a node's hold on a push job without progress
 	// Outgoing webhooks (issue 15).
-	WebhookAllowHosts []string // webhook hosts allowed at private or loopback addresses
-	WebhookCARoots    string   // PEM file of roots trusted for webhook receivers besides the system's
+	WebhookAllowHosts []string      // webhook hosts allowed at private or loopback addresses
+	WebhookCARoots    string        // PEM file of roots trusted for webhook receivers besides the system's
+	WebhookTimeout    time.Duration // bounds one delivery
+	WebhookLease      time.Duration // a node's hold on a webhook without progress; more than WebhookTimeout
 
 	// Not options: what tests and benchmarks change.
 	PasswordParams password.Params // default OWASP's
@@ -305,6 +308,12 @@ func Options(c *Config) []options.Option {
 			}},
 		{Flag: "push-concurrency", Env: "HERALD_PUSH_CONCURRENCY", Default: "128", Help: "Web Push requests in flight at once per node",
 			Set: options.Int(&c.PushConcurrency, 1)},
+		{Flag: "push-lease", Env: "HERALD_PUSH_LEASE", Default: "15s", Help: "how long a node holds a push job without progress (renewed while it works): after a crash, another node or the restarted one resumes the job this long after the last progress",
+			Set: options.Duration(&c.PushLease, time.Second)},
+		{Flag: "webhook-timeout", Env: "HERALD_WEBHOOK_TIMEOUT", Default: "10s", Help: "how long one webhook delivery may take, connection included, before it counts as failed",
+			Set: options.Duration(&c.WebhookTimeout, time.Second)},
+		{Flag: "webhook-lease", Env: "HERALD_WEBHOOK_LEASE", Default: "20s", Help: "how long a node holds a webhook's deliveries without progress, more than --webhook-timeout: after a crash, another node or the restarted one resumes this long after the last delivery",
+			Set: options.Duration(&c.WebhookLease, time.Second)},
 		{Flag: "tls-cert", Env: "HERALD_TLS_CERT", Help: "PEM certificate chain file: serve HTTPS (with --tls-key)",
 			Set: options.String(&c.TLSCert)},
 		{Flag: "tls-key", Env: "HERALD_TLS_KEY", Help: "PEM private key file of --tls-cert",
@@ -362,6 +371,8 @@ func (c *Config) Validate() error {
 		return errors.New("--s3-secret-key and --s3-secret-key-file: give one")
 	case (c.S3AccessKey == "") != (c.S3SecretKey == "" && c.S3SecretKeyFile == ""):
 		return errors.New("--s3-access-key and a secret key (--s3-secret-key or --s3-secret-key-file) go together")
+	case c.WebhookLease != 0 && c.WebhookLease <= c.WebhookTimeout:
+		return errors.New("--webhook-lease must be longer than --webhook-timeout: a delivery still running would lose its webhook to another node")
 	}
 	return nil
 }

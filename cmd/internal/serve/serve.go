@@ -180,6 +180,7 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		Sender:      &push.Sender{Client: push.NewClient(policy), Signer: signer, Clock: clock},
 		Content:     dispatch.Content(cfg.PushContent),
 		Concurrency: cfg.PushConcurrency,
+		Lease:       cfg.PushLease,
 		Logger:      s.Logger,
 		Clock:       clock,
 	})
@@ -190,7 +191,8 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		return nil, err
 	}
 	webhookPolicy := outbound.Policy{AllowedHosts: cfg.WebhookAllowHosts, RootCAs: webhookRoots}
-	s.webhooks = webhook.New(webhook.Config{Store: s.Store, Policy: webhookPolicy, Clock: clock, Logger: s.Logger})
+	s.webhooks = webhook.New(webhook.Config{Store: s.Store, Policy: webhookPolicy, Clock: clock, Logger: s.Logger,
+		Lease: cfg.WebhookLease, Timeout: cfg.WebhookTimeout})
 	publisher.Set(publishers{s.hub, s.push, s.webhooks})
 
 	// Media files: a directory, or an S3 bucket every node shares.
