@@ -3,7 +3,7 @@
 // app languages. Charts are SVG drawn here; nothing loads from elsewhere.
 // Every figure counts people in bulk: the server hides any below k.
 import { h } from '../dom.js';
-import { t, fmtNumber, fmtDate, languageName } from '../i18n.js';
+import { t, tn, fmtNumber, fmtDate, languageName } from '../i18n.js';
 import { api, paths, session } from '../api.js';
 import { navigate, pageTitle, emptyPage } from '../ui.js';
 
@@ -37,7 +37,9 @@ function chart(kind, label, points, fmt = fmtNumber) {
     if (kind === 'bars') {
       const top = Math.min(y(p.value), y(0));
       const bh = Math.max(1, Math.abs(y(p.value) - y(0)));
-      svg.appendChild(s('rect', { x: x + step * 0.15, y: top, width: step * 0.7, height: bh, class: p.value < 0 ? 'chart-bar negative' : 'chart-bar' },
+      // A few bars stay bars, not blocks across the chart.
+      const bw = Math.min(step * 0.7, 28);
+      svg.appendChild(s('rect', { x: x + (step - bw) / 2, y: top, width: bw, height: bh, class: p.value < 0 ? 'chart-bar negative' : 'chart-bar' },
         s('title', null, `${p.label}: ${fmt(p.value)}`)));
     } else {
       svg.appendChild(s('circle', { cx: x + step / 2, cy: y(p.value), r: 2.5, class: 'chart-dot' }, s('title', null, `${p.label}: ${fmt(p.value)}`)));
@@ -63,7 +65,7 @@ export async function insightsView(main, [id]) {
   const back = h('a', { href: '/channels/' + encodeURIComponent(ch.id), class: 'back-link' }, '← ', ch.name);
   const net = data.days.reduce((a, d) => a + d.net, 0);
   const summary = h('div', { class: 'insights-summary' },
-    h('div', { class: 'card stat', id: 'insights-followers' }, h('strong', null, fmtNumber(data.followers)), h('span', null, t('insights.followers'))),
+    h('div', { class: 'card stat', id: 'insights-followers' }, h('strong', null, fmtNumber(data.followers)), h('span', null, tn('channel.followers.word', data.followers))),
     h('div', { class: 'card stat', id: 'insights-net' }, h('strong', null, (net > 0 ? '+' : '') + fmtNumber(net)), h('span', null, t('insights.net30'))),
     h('div', { class: 'card stat', id: 'insights-notify' }, h('strong', null, data.notification_share === null ? hidden() : pct(data.notification_share)), h('span', null, t('insights.notifications'))));
   const days = data.days.map(d => ({ label: d.day, value: d.followers }));
@@ -85,7 +87,7 @@ export async function insightsView(main, [id]) {
   const langs = lastLang ? Object.entries(lastLang.viewers).sort((a, b) => (b[1] ?? -1) - (a[1] ?? -1)).map(([l, n]) =>
     h('li', null, h('span', null, l === 'other' ? t('insights.lang.other') : languageName(l) || l), ' ', n === null ? hidden() : h('strong', null, fmtNumber(n)))) : [];
   main.append(back, title,
-    h('p', { class: 'muted', id: 'insights-note' }, t('insights.note', { k: fmtNumber(data.threshold) })),
+    h('p', { class: 'muted', id: 'insights-note' }, tn('insights.note', data.threshold)),
     summary,
     chart('line', t('insights.chart.followers'), days),
     chart('bars', t('insights.chart.net'), nets),
