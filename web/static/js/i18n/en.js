@@ -355,6 +355,7 @@ export default {
   'operator.account.suspend': 'Suspend account',
   'operator.account.lift': 'Lift account suspension',
   'operator.audit': 'Audit log',
+  'operator.audit.empty': 'No operator action yet.',
   'notify.switch': 'Notifications on this device',
   'notify.on': 'On: new updates of the channels you follow arrive here, even when Herald is closed. Mute a channel with its bell.',
   'notify.off': 'Off. Turn on to be notified of new updates when Herald is closed (your browser will ask for permission).',

@@ -354,6 +354,7 @@ export default {
   'operator.account.suspend': 'Suspendre le compte',
   'operator.account.lift': 'Lever la suspension du compte',
   'operator.audit': 'Journal d’audit',
+  'operator.audit.empty': 'Aucune action d’opérateur pour l’instant.',
   'notify.switch': 'Notifications sur cet appareil',
   'notify.on': 'Activées : les nouvelles publications des chaînes que vous suivez arrivent ici, même Herald fermé. Mettez une chaîne en sourdine avec sa cloche.',
   'notify.off': 'Désactivées. Activez-les pour être prévenu des nouvelles publications quand Herald est fermé (votre navigateur demandera l’autorisation).',

@@ -15,7 +15,7 @@ export async function operatorView(main) {
   }
   const queue = h('div', { id: 'op-queue' });
   const reviews = h('div', { id: 'op-reviews' });
-  const audit = h('ol', { id: 'op-audit', class: 'audit' });
+  const audit = h('div', { id: 'op-audit' });
   const lookupOut = h('div', { id: 'op-lookup-result' });
 
   // act runs one action with the reason typed beside its buttons.
@@ -69,8 +69,10 @@ export async function operatorView(main) {
   async function loadAudit() {
     const r = await api('GET', '/admin/audit?limit=100');
     clear(audit);
+    if (!r.entries.length) { audit.appendChild(h('p', { class: 'muted' }, t('operator.audit.empty'))); return; }
+    const list = audit.appendChild(h('ol', { class: 'audit' }));
     for (const e of r.entries) {
-      audit.appendChild(h('li', null, h('strong', null, e.operator), ' · ', e.action, ' · ', e.target_kind, ' ', h('code', null, e.target_id), ' — ', e.reason, ' ', h('span', { class: 'muted small-text' }, fmtDate(e.created_at))));
+      list.appendChild(h('li', null, h('strong', null, e.operator), ' · ', e.action, ' · ', e.target_kind, ' ', h('code', null, e.target_id), ' — ', e.reason, ' ', h('span', { class: 'muted small-text' }, fmtDate(e.created_at))));
     }
   }
 
