@@ -77,6 +77,11 @@ func New(cfg Config) *Worker {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 10 * time.Second
 	}
+	if cfg.Lease <= cfg.Timeout {
+		// A delivery still running must not lose its webhook to another
+		// node (herald serve refuses such options; this guards other callers).
+		cfg.Lease = 2 * cfg.Timeout
+	}
 	p := cfg.Policy
 	p.MaxRedirects = 0 // a redirect is an answer (a failure), never followed
 	p.Timeout = cfg.Timeout
